@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
+
+/** The one reader of process.env: every setting, its default and its check. */
+export const configSchema = z.object({
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  PUBLIC_URL: opt(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://papers.example.org' })),
+  DATABASE_PATH: z.preprocess(emptyAsUndefined, z.string().default('./data/paperboy.sqlite')),
+  SMTP_URL: opt(z.url({ protocol: /^smtps?$/, error: 'must look like smtp://user:pass@host:587 or smtps://host:465' })),
+  SMTP_POOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(50).default(5)),
+  SEND_RATE_PER_SEC: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).default(0)),
+  OUTBOX_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data/outbox')),
+  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Paperboy <paperboy@localhost>')),
+  MAIL_UNSUBSCRIBE_MAILTO: opt(z.email({ error: 'must be an email address' })),
+  MAIL_POSTAL_ADDRESS: z.preprocess(emptyAsUndefined, z.string().default('Paperboy, a self-hosted digest of trending ML papers')),
+  DKIM_DOMAIN: opt(z.string()),
+  DKIM_SELECTOR: opt(z.string()),
+  DKIM_PRIVATE_KEY_PATH: opt(z.string()),
+  SECRET: opt(z.string().min(32, { error: 'must be at least 32 characters (try: openssl rand -hex 32)' })),
+  PAPERS_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://huggingface.co/api/daily_papers')),
+  DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *')),
+  DIGEST_TZ: z.preprocess(emptyAsUndefined, z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })),
+  DIGEST_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(50).default(10)),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+});
+
+export type Config = z.infer<typeof configSchema> & { PUBLIC_URL: string };
+
+export class ConfigError extends Error {}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parses the environment; throws ConfigError with one line per bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const c = parsed.data;
+  const dkim = [c.DKIM_DOMAIN, c.DKIM_SELECTOR, c.DKIM_PRIVATE_KEY_PATH].filter(Boolean).length;
+  if (dkim !== 0 && dkim !== 3) {
+    throw new ConfigError('invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three or none');
+  }
+  const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
+  return { ...c, PUBLIC_URL: publicUrl };
+}

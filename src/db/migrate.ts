@@ -1,0 +1,28 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Db } from './connection.ts';
+
+export const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/** Applies migrations/NNN_name.sql in order, each once, each in its own transaction. Forward only. */
+export function migrate(db: Db, dir = migrationsDir): string[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    name TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+  )`);
+  const applied = new Set(db.prepare('SELECT name FROM schema_migrations').pluck().all() as string[]);
+  const files = readdirSync(dir).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
+  const record = db.prepare('INSERT INTO schema_migrations (name) VALUES (?)');
+  const done: string[] = [];
+  for (const file of files) {
+    if (applied.has(file)) continue;
+    const sql = readFileSync(join(dir, file), 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      record.run(file);
+    }).immediate();
+    done.push(file);
+  }
+  return done;
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, ConfigError } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('when nothing is set, then every default is usable', () => {
+    const c = loadConfig({});
+    expect(c.PORT).toBe(3000);
+    expect(c.DATABASE_PATH).toBe('./data/paperboy.sqlite');
+    expect(c.PUBLIC_URL).toBe('http://localhost:3000');
+    expect(c.SMTP_URL).toBeUndefined();
+    expect(c.PAPERS_API_URL).toBe('https://huggingface.co/api/daily_papers');
+  });
+
+  it('when PORT is set, then the default PUBLIC_URL follows it; a trailing slash is dropped', () => {
+    expect(loadConfig({ PORT: '8080' }).PUBLIC_URL).toBe('http://localhost:8080');
+    expect(loadConfig({ PUBLIC_URL: 'https://p.example.org/' }).PUBLIC_URL).toBe('https://p.example.org');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /^invalid configuration: PORT: /],
+    [{ SMTP_URL: 'mail.example.org' }, /SMTP_URL: must look like smtp:/],
+    [{ DIGEST_TZ: 'Mars/Olympus' }, /DIGEST_TZ: must be an IANA time zone/],
+    [{ SECRET: 'short' }, /SECRET: must be at least 32 characters/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: /],
+    [{ DKIM_DOMAIN: 'example.org' }, /DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together/],
+  ])('when %o, then start-up stops naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
