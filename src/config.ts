@@ -24,6 +24,9 @@ export const configSchema = z.object({
   DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *')),
   DIGEST_TZ: z.preprocess(emptyAsUndefined, z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })),
   DIGEST_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(50).default(10)),
+  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.stringbool({ error: 'must be true or false' }).default(false)),
+  SUBSCRIBE_RATE_PER_IP: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(10)),
+  CONFIRMATIONS_PER_ADDRESS_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(3)),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
 

@@ -5,6 +5,11 @@ import { openDatabase, type Db } from './db/connection.ts';
 import { migrate } from './db/migrate.ts';
 import { createMailer, dkimFromConfig, type Mailer } from './mail/transport.ts';
 import { resolveSecret } from './secret.ts';
+import { createSubscribersStore, type SubscribersStore } from './db/subscribers-store.ts';
+import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store.ts';
+import { createPapersStore, type PapersStore } from './db/papers-store.ts';
+import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
+import { createPaperSource, type PaperSource } from './sources/hf-daily-papers.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -17,6 +22,11 @@ export interface Context {
   db: Db;
   mailer: Mailer;
   secret: string;
+  subscribers: SubscribersStore;
+  mailQueue: MailQueueStore;
+  papers: PapersStore;
+  digests: DigestsStore;
+  paperSource: PaperSource;
   close(): void;
 }
 
@@ -47,6 +57,11 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     db,
     mailer,
     secret,
+    subscribers: createSubscribersStore(db),
+    mailQueue: createMailQueueStore(db),
+    papers: createPapersStore(db),
+    digests: createDigestsStore(db),
+    paperSource: createPaperSource({ baseUrl: config.PAPERS_API_URL, logger }),
     close() {
       mailer.close();
       db.close();

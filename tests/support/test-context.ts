@@ -26,10 +26,11 @@ export function testConfig(env: Record<string, string> = {}): { config: Config; 
 export function createTestContext(env: Record<string, string> = {}, overrides: ContextOverrides = {}): TestContext {
   const { config, dir } = testConfig(env);
   const ctx = createContext(config, createLogger(config.LOG_LEVEL), overrides);
+  const closeContext = ctx.close;
   return Object.assign(ctx, {
     dir,
     close() {
-      ctx.close();
+      closeContext();
       rmSync(dir, { recursive: true, force: true });
     },
   });

@@ -1,0 +1,106 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import { ZodError } from 'zod';
+import type { Context } from './context.ts';
+import type { Templates } from './mail/templates.ts';
+import { DomainError, Gone, Invalid, NotFound, Conflict } from './errors.ts';
+import type { SubscriptionDeps } from './domain/subscriptions.ts';
+import { messagePage } from './http/pages.ts';
+import { wantsJson } from './http/respond.ts';
+import { subscribeRoutes } from './http/routes/subscribe.ts';
+import { confirmRoutes } from './http/routes/confirm.ts';
+import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
+import { preferencesRoutes } from './http/routes/preferences.ts';
+import { healthRoutes } from './http/routes/health.ts';
+
+export interface AppOptions {
+  templates: Templates;
+  /** Wakes the mail queue worker after a confirmation email was queued. */
+  onMailQueued?: () => void;
+}
+
+// Pages carry no script and load nothing from elsewhere; tokens in URLs never leak as Referer.
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
+
+const STATUS_OF: [new (...a: never[]) => DomainError, number][] = [
+  [Invalid, 400],
+  [NotFound, 404],
+  [Conflict, 409],
+  [Gone, 410],
+];
+
+/** Messages a person can act on, for the errors Fastify raises before a handler runs. */
+const FRAMEWORK_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Send the form as application/x-www-form-urlencoded or JSON.',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request is too large.',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The JSON in the request could not be read.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty.',
+};
+
+/** Builds the HTTP app; it never listens (main.ts does), so tests use app.inject(). */
+export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    trustProxy: ctx.config.TRUST_PROXY,
+    // One line per request is noise at info level; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(ctx.config.LOG_LEVEL) }),
+  });
+  await app.register(formbody, { bodyLimit: 8 * 1024 });
+  await app.register(rateLimit, { global: false });
+
+  app.addHook('onSend', async (_req, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let status = err.statusCode ?? 500;
+    let message = FRAMEWORK_MESSAGES[err.code] ?? err.message;
+    if (err instanceof DomainError) status = STATUS_OF.find(([type]) => err instanceof type)?.[1] ?? 500;
+    else if (err instanceof ZodError) {
+      status = 400;
+      message = 'The address is not valid.';
+    }
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      message = 'Something went wrong on our side. Please try again in a minute.';
+    }
+    if (status === 429) message = 'Too many requests from your network. Please wait a minute and try again.';
+    if (wantsJson(req)) return reply.code(status).send({ error: status >= 500 ? 'internal' : 'request_error', message });
+    const title = status === 404 ? 'Not found' : status === 429 ? 'Slow down' : status >= 500 ? 'Something went wrong' : 'That did not work';
+    return reply.code(status).type('text/html; charset=utf-8').send(messagePage(title, message));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const message = 'There is no page at this address.';
+    if (wantsJson(req)) return reply.code(404).send({ error: 'not_found', message });
+    return reply.code(404).type('text/html; charset=utf-8').send(messagePage('Not found', message));
+  });
+
+  const subscriptions: SubscriptionDeps = {
+    db: ctx.db,
+    subscribers: ctx.subscribers,
+    mailQueue: ctx.mailQueue,
+    renderConfirm: (d) => opts.templates.confirm(d),
+    clock: ctx.clock,
+    logger: ctx.logger,
+    publicUrl: ctx.config.PUBLIC_URL,
+    secret: ctx.secret,
+    defaultDigestSize: [5, 10, 20].includes(ctx.config.DIGEST_SIZE) ? ctx.config.DIGEST_SIZE : 10,
+    confirmationsPerAddressPerHour: ctx.config.CONFIRMATIONS_PER_ADDRESS_PER_HOUR,
+    ...(opts.onMailQueued ? { onMailQueued: opts.onMailQueued } : {}),
+  };
+
+  // Every route, in one place.
+  await app.register(subscribeRoutes({ subscriptions, ratePerIpPerMinute: ctx.config.SUBSCRIBE_RATE_PER_IP, sample: () => ({ papers: [] }) }));
+  await app.register(confirmRoutes(subscriptions));
+  await app.register(unsubscribeRoutes(subscriptions));
+  await app.register(preferencesRoutes(subscriptions));
+  await app.register(healthRoutes({ db: ctx.db }));
+  return app;
+}

@@ -1,0 +1,86 @@
+import type { Db } from './connection.ts';
+
+export type SubscriberStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed';
+
+export interface Subscriber {
+  id: number;
+  email: string;
+  status: SubscriberStatus;
+  digestSize: number;
+  keywords: string;
+  confirmSentAt: string | null;
+  confirmedAt: string | null;
+}
+
+interface Row {
+  id: number;
+  email: string;
+  status: SubscriberStatus;
+  digest_size: number;
+  keywords: string;
+  confirm_sent_at: string | null;
+  confirmed_at: string | null;
+}
+
+const toSubscriber = (r: Row): Subscriber => ({
+  id: r.id,
+  email: r.email,
+  status: r.status,
+  digestSize: r.digest_size,
+  keywords: r.keywords,
+  confirmSentAt: r.confirm_sent_at,
+  confirmedAt: r.confirmed_at,
+});
+
+const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at';
+
+export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
+
+/** Every SQL statement on the subscribers table, prepared once. */
+export function createSubscribersStore(db: Db) {
+  const s = {
+    byEmail: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE email = ?`),
+    byId: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE id = ?`),
+    byConfirmHash: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE confirm_token_hash = ?`),
+    insertPending: db.prepare(
+      `INSERT INTO subscribers (email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at, created_at, updated_at)
+       VALUES (@email, 'pending', @digestSize, @keywords, @hash, @now, @now, @now) RETURNING id`,
+    ),
+    // Re-subscribing (from pending, unsubscribed or suppressed) starts a new opt-in on the same row.
+    restartOptIn: db.prepare(
+      `UPDATE subscribers SET status = 'pending', digest_size = @digestSize, keywords = @keywords,
+         confirm_token_hash = @hash, confirm_sent_at = @now, confirmed_at = NULL, unsubscribed_at = NULL,
+         hard_bounces = 0, updated_at = @now
+       WHERE id = @id`,
+    ),
+    confirm: db.prepare(
+      `UPDATE subscribers SET status = 'confirmed', confirmed_at = @now, updated_at = @now
+       WHERE id = @id AND status = 'pending'`,
+    ),
+    unsubscribe: db.prepare(
+      `UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, updated_at = @now
+       WHERE id = @id AND status <> 'unsubscribed'`,
+    ),
+    setPreferences: db.prepare(
+      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, updated_at = @now WHERE id = @id`,
+    ),
+  };
+
+  const one = (row: unknown) => (row ? toSubscriber(row as Row) : undefined);
+
+  return {
+    byEmail: (email: string) => one(s.byEmail.get(email)),
+    byId: (id: number) => one(s.byId.get(id)),
+    byConfirmHash: (hash: string) => one(s.byConfirmHash.get(hash)),
+    insertPending: (p: { email: string; digestSize: number; keywords: string; hash: string; now: string }) =>
+      (s.insertPending.get(p) as { id: number }).id,
+    restartOptIn: (p: { id: number; digestSize: number; keywords: string; hash: string; now: string }) => {
+      s.restartOptIn.run(p);
+    },
+    confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
+    unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
+    setPreferences: (p: { id: number; digestSize: number; keywords: string; now: string }) => {
+      s.setPreferences.run(p);
+    },
+  };
+}

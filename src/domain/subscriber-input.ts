@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/**
+ * What a subscriber may give us, checked the same way wherever it comes from: the subscribe and
+ * preferences routes and the operators' CSV import share these schemas, so an address the web
+ * form refuses can't come in through a file either. Messages are sentences for the person who typed.
+ */
+
+// 254 octets is the longest address that fits in an SMTP forward-path (RFC 5321 §4.5.3.1.3).
+export const emailSchema = z
+  .string({ error: 'Please enter your email address.' })
+  .refine((s) => !/[\r\n]/.test(s), { error: 'An email address cannot contain line breaks.', abort: true })
+  .transform((s) => s.trim())
+  .pipe(
+    z
+      .string()
+      .min(1, { error: 'Please enter your email address.' })
+      .max(254, { error: 'That email address is too long (254 characters at most).' })
+      .pipe(z.email({ error: 'That does not look like an email address (for example: ada@example.org).' })),
+  );
+
+export const DIGEST_SIZES = [5, 10, 20] as const;
+export type DigestSize = (typeof DIGEST_SIZES)[number];
+
+/** Form fields and CSV cells arrive as text, hence the coercion. */
+export const digestSizeSchema = z.coerce
+  .number({ error: 'Number of papers must be 5, 10 or 20.' })
+  .refine((n): n is DigestSize => (DIGEST_SIZES as readonly number[]).includes(n), { error: 'Number of papers must be 5, 10 or 20.' })
+  .transform((n) => n as DigestSize);
+
+const MAX_KEYWORDS = 10;
+const MAX_KEYWORD_LENGTH = 40;
+const KEYWORD = /^[\p{L}\p{N}][\p{L}\p{N} .+#/-]*$/u;
+
+/**
+ * Comma-separated keywords, stored normalised (trimmed, lower-case, de-duplicated, joined by ",")
+ * so that equal preferences are equal strings: the sender compiles one digest per distinct value.
+ */
+export const keywordsSchema = z
+  .string({ error: 'Keywords must be text.' })
+  .max(MAX_KEYWORDS * (MAX_KEYWORD_LENGTH + 2), { error: 'Keywords are too long.' })
+  .transform((s) => [...new Set(s.split(',').map((k) => k.trim().replace(/\s+/g, ' ').toLowerCase()).filter(Boolean))])
+  .refine((ks) => ks.length <= MAX_KEYWORDS, { error: `Please give at most ${MAX_KEYWORDS} keywords.` })
+  .refine((ks) => ks.every((k) => k.length <= MAX_KEYWORD_LENGTH && KEYWORD.test(k)), {
+    error: `Keywords are words of letters and digits (at most ${MAX_KEYWORD_LENGTH} characters each), separated by commas.`,
+  })
+  .transform((ks) => ks.join(','));
+
+/** Optional fields arrive as "" from an HTML form: that means "not given". */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const unknownFields = { error: (i: { code: string; keys?: string[] }) => (i.code === 'unrecognized_keys' ? `Unknown field: ${i.keys?.join(', ')}.` : undefined) };
+
+export const subscribeSchema = z.strictObject(
+  {
+    email: emailSchema,
+    digest_size: optional(digestSizeSchema),
+    keywords: optional(keywordsSchema),
+    // The honeypot: hidden from people by CSS, filled in by form-filling bots.
+    website: z.string().max(1000).optional(),
+  },
+  unknownFields,
+);
+
+/** On the preferences page an empty keywords field means "all papers", so "" is kept. */
+export const preferencesSchema = z.strictObject({ digest_size: optional(digestSizeSchema), keywords: keywordsSchema.optional() }, unknownFields);
+
+export type SubscribeInput = z.infer<typeof subscribeSchema>;
+export type PreferencesInput = z.infer<typeof preferencesSchema>;
+
+/** The first problem, as one sentence, and the field it is about. */
+export function describeInputError(error: z.ZodError): { field: string | null; message: string } {
+  const issue = error.issues[0];
+  if (!issue) return { field: null, message: 'The form could not be read.' };
+  return { field: issue.path.length ? String(issue.path[0]) : null, message: issue.message };
+}

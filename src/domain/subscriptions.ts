@@ -1,0 +1,108 @@
+import type { Db } from '../db/connection.ts';
+import type { SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
+import type { MailQueueStore } from '../db/mail-queue-store.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { Rendered } from '../mail/templates.ts';
+import { NotFound } from '../errors.ts';
+import { hashConfirmToken, newConfirmToken, verifySubscriberToken } from './tokens.ts';
+import type { PreferencesInput, SubscribeInput } from './subscriber-input.ts';
+
+export const CONFIRM_TOKEN_TTL_MS = 48 * 3600_000;
+const HOUR_MS = 3600_000;
+
+export interface SubscriptionDeps {
+  db: Db;
+  subscribers: SubscribersStore;
+  mailQueue: MailQueueStore;
+  renderConfirm: (d: { confirmUrl: string }) => Rendered;
+  clock: Clock;
+  logger: Logger;
+  publicUrl: string;
+  secret: string;
+  defaultDigestSize: number;
+  /** At most this many confirmation emails to one address per hour, whoever asks. */
+  confirmationsPerAddressPerHour: number;
+  /** Called after mail was queued, so the worker sends it now rather than at its next poll. */
+  onMailQueued?: () => void;
+}
+
+/**
+ * Starts (or restarts) a double opt-in. Whatever the address's state — new, pending, confirmed,
+ * unsubscribed — the caller learns nothing: it returns nothing, and does the same kind of work.
+ */
+export function subscribe(deps: SubscriptionDeps, input: SubscribeInput): void {
+  if (input.website) {
+    deps.logger.info('subscribe: honeypot filled, ignored');
+    return;
+  }
+  const now = deps.clock.now();
+  const queued = deps.db.transaction(() => {
+    const since = new Date(now.getTime() - HOUR_MS).toISOString();
+    const existing = deps.subscribers.byEmail(input.email);
+    // A confirmed subscriber keeps their subscription and preferences: only their own links change them.
+    if (existing?.status === 'confirmed') return false;
+    if (deps.mailQueue.countRecent(input.email, 'confirm', since) >= deps.confirmationsPerAddressPerHour) {
+      deps.logger.warn({ subscriberId: existing?.id }, 'subscribe: confirmation cap reached for an address, no email queued');
+      return false;
+    }
+    const { token, hash } = newConfirmToken();
+    const prefs = {
+      digestSize: input.digest_size ?? existing?.digestSize ?? deps.defaultDigestSize,
+      keywords: input.keywords ?? existing?.keywords ?? '',
+      hash,
+      now: now.toISOString(),
+    };
+    if (existing) deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
+    else deps.subscribers.insertPending({ email: input.email, ...prefs });
+    const mail = deps.renderConfirm({ confirmUrl: `${deps.publicUrl}/confirm/${token}` });
+    deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, ...mail, now: prefs.now });
+    return true;
+  }).immediate();
+  if (queued) deps.onMailQueued?.();
+}
+
+export type ConfirmOutcome =
+  | { outcome: 'confirmed'; subscriber: Subscriber }
+  | { outcome: 'already-confirmed' }
+  | { outcome: 'expired' }
+  | { outcome: 'invalid' };
+
+/** Single use: the token confirms a pending address once, within 48 hours of being sent. */
+export function confirm(deps: Pick<SubscriptionDeps, 'subscribers' | 'clock'>, token: string): ConfirmOutcome {
+  if (!/^[\w-]{32}$/.test(token)) return { outcome: 'invalid' };
+  const subscriber = deps.subscribers.byConfirmHash(hashConfirmToken(token));
+  if (!subscriber) return { outcome: 'invalid' };
+  if (subscriber.status === 'confirmed') return { outcome: 'already-confirmed' };
+  if (subscriber.status !== 'pending') return { outcome: 'invalid' };
+  const now = deps.clock.now();
+  const sentAt = Date.parse(subscriber.confirmSentAt ?? '');
+  if (!(now.getTime() - sentAt <= CONFIRM_TOKEN_TTL_MS)) return { outcome: 'expired' };
+  deps.subscribers.confirm(subscriber.id, now.toISOString());
+  return { outcome: 'confirmed', subscriber: { ...subscriber, status: 'confirmed' } };
+}
+
+type LinkDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;
+
+/** The subscriber a signed unsubscribe/preferences link points at; NotFound for a bad link. */
+export function subscriberFromLink(deps: LinkDeps, purpose: 'unsubscribe' | 'preferences', token: string): Subscriber {
+  const id = verifySubscriberToken(deps.secret, purpose, token);
+  const subscriber = id === null ? undefined : deps.subscribers.byId(id);
+  if (!subscriber) throw new NotFound('This link is not valid. It may have been copied incompletely.');
+  return subscriber;
+}
+
+/** RFC 8058 one-click: idempotent, needs nothing but the signed link. */
+export function unsubscribe(deps: LinkDeps, token: string): Subscriber {
+  const subscriber = subscriberFromLink(deps, 'unsubscribe', token);
+  deps.subscribers.unsubscribe(subscriber.id, deps.clock.now().toISOString());
+  return { ...subscriber, status: 'unsubscribed' };
+}
+
+export function updatePreferences(deps: LinkDeps, token: string, input: PreferencesInput): Subscriber {
+  const subscriber = subscriberFromLink(deps, 'preferences', token);
+  const digestSize = input.digest_size ?? subscriber.digestSize;
+  const keywords = input.keywords ?? subscriber.keywords;
+  deps.subscribers.setPreferences({ id: subscriber.id, digestSize, keywords, now: deps.clock.now().toISOString() });
+  return { ...subscriber, digestSize, keywords };
+}

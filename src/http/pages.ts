@@ -1,0 +1,151 @@
+import { html, SafeHtml } from './html.ts';
+import { DIGEST_SIZES } from '../domain/subscriber-input.ts';
+
+/** The site's own pages. No scripts, no external requests: the CSP in app.ts forbids both. */
+
+const STYLE = `
+:root{--bg:#f6f7f9;--card:#fff;--ink:#14171c;--muted:#5b6472;--line:#e3e6eb;--accent:#2251d1;--accent-ink:#fff;--bad:#b3261e;--good:#1b7f3b}
+@media (prefers-color-scheme:dark){:root{--bg:#101216;--card:#181b21;--ink:#e8eaee;--muted:#a0a8b5;--line:#2a2f38;--accent:#7aa2ff;--accent-ink:#0b1020;--bad:#ff8a80;--good:#7fd49a}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.55 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
+main{max-width:40rem;margin:0 auto;padding:2.5rem 1.25rem 4rem}
+header.brand{display:flex;align-items:center;gap:.6rem;margin-bottom:1.5rem;font-weight:700;font-size:1.1rem}
+header.brand a{color:inherit;text-decoration:none}
+.logo{display:inline-grid;place-items:center;width:2rem;height:2rem;border-radius:.5rem;background:var(--accent);color:var(--accent-ink);font-weight:800}
+h1{font-size:clamp(1.6rem,5vw,2.2rem);line-height:1.2;margin:.2rem 0 .8rem}
+h2{font-size:1.1rem;margin:2rem 0 .6rem}
+p{margin:.4rem 0 1rem}
+.lead{color:var(--muted);font-size:1.08rem}
+.card{background:var(--card);border:1px solid var(--line);border-radius:.9rem;padding:1.25rem;margin:1rem 0}
+label{display:block;font-weight:600;margin:.9rem 0 .35rem}
+.hint{font-weight:400;color:var(--muted);font-size:.9rem}
+input[type=email],input[type=text],select{width:100%;font:inherit;padding:.7rem .8rem;border:1px solid var(--line);border-radius:.6rem;background:var(--bg);color:var(--ink)}
+input:focus,select:focus,button:focus{outline:3px solid color-mix(in srgb,var(--accent) 45%,transparent);outline-offset:1px}
+.row{display:grid;grid-template-columns:1fr 2fr;gap:.8rem}
+@media (max-width:30rem){.row{grid-template-columns:1fr}}
+button{font:inherit;font-weight:700;cursor:pointer;border:0;border-radius:.6rem;padding:.75rem 1.2rem;background:var(--accent);color:var(--accent-ink);margin-top:1.1rem;width:100%}
+button.secondary{background:transparent;color:var(--bad);border:1px solid var(--line);width:auto}
+.error{border-left:4px solid var(--bad);padding:.6rem .9rem;background:color-mix(in srgb,var(--bad) 10%,transparent);border-radius:.4rem}
+.ok{border-left:4px solid var(--good);padding:.6rem .9rem;background:color-mix(in srgb,var(--good) 10%,transparent);border-radius:.4rem}
+.sample ol{padding-left:1.2rem;margin:0}.sample li{margin:.5rem 0}.sample .meta{color:var(--muted);font-size:.88rem}
+.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
+footer{margin-top:3rem;color:var(--muted);font-size:.85rem}
+a{color:var(--accent)}
+`;
+
+export function layout(title: string, body: SafeHtml): string {
+  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title} · Paperboy</title><meta name="color-scheme" content="light dark">
+<style>${new SafeHtml(STYLE)}</style></head>
+<body><main><header class="brand"><a href="/"><span class="logo">P</span></a><a href="/">Paperboy</a></header>
+${body}
+<footer>Paperboy sends one email a day with the trending machine-learning papers from Hugging Face Daily Papers. <a href="/digests">Past digests</a></footer>
+</main></body></html>`}`;
+}
+
+export interface SubscribeFormValues {
+  email?: string;
+  digest_size?: number | string;
+  keywords?: string;
+}
+
+export interface SamplePaper {
+  title: string;
+  upvotes: number;
+  authors: string;
+}
+
+function sizeOptions(selected: number | string | undefined) {
+  return DIGEST_SIZES.map((n) => html`<option value="${n}"${String(selected ?? 10) === String(n) ? html` selected` : ''}>${n} papers</option>`);
+}
+
+export function subscribePage(opts: { error?: { field: string | null; message: string }; values?: SubscribeFormValues; sample: SamplePaper[]; sampleDate?: string }): string {
+  const v = opts.values ?? {};
+  return layout(
+    'Trending ML papers in your inbox',
+    html`<h1>The day’s trending ML papers, in your inbox every morning.</h1>
+<p class="lead">One short email a day with the papers people upvote most on Hugging Face Daily Papers: title, authors, a two-line summary and links to arXiv and code. No tracking, one-click unsubscribe.</p>
+<form class="card" method="post" action="/subscribe" novalidate>
+  ${opts.error ? html`<p class="error" role="alert" id="form-error">${opts.error.message}</p>` : ''}
+  <label for="email">Your email address</label>
+  <input id="email" name="email" type="email" autocomplete="email" required maxlength="254" placeholder="ada@example.org" value="${v.email ?? ''}"${opts.error?.field === 'email' ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
+  <div class="row">
+    <div><label for="digest_size">Papers per email</label>
+    <select id="digest_size" name="digest_size">${sizeOptions(v.digest_size)}</select></div>
+    <div><label for="keywords">Only papers about <span class="hint">(optional, comma-separated)</span></label>
+    <input id="keywords" name="keywords" type="text" maxlength="200" placeholder="e.g. diffusion, agents, speech" value="${v.keywords ?? ''}"></div>
+  </div>
+  <div class="hp" aria-hidden="true"><label for="website">Leave this empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
+  <button type="submit">Subscribe</button>
+  <p class="hint">We’ll send one email to confirm it’s you. Nothing arrives until you click its link.</p>
+</form>
+<section class="card sample"><h2>What arrives${opts.sampleDate ? html` <span class="hint">(the digest of ${opts.sampleDate})</span>` : ''}</h2>
+${opts.sample.length
+  ? html`<ol>${opts.sample.map((p) => html`<li><strong>${p.title}</strong><div class="meta">▲ ${p.upvotes} · ${p.authors}</div></li>`)}</ol>`
+  : html`<ol><li><strong>A paper’s title, linking to its page</strong><div class="meta">▲ upvotes · comments · first authors et al.</div>Two or three lines of its abstract, then links to arXiv, the code and the project page.</li></ol>`}
+</section>`,
+  );
+}
+
+export function checkInboxPage(): string {
+  return layout(
+    'Check your inbox',
+    html`<h1>Check your inbox</h1>
+<p class="ok">If that address can receive our digest, a confirmation email is on its way. Click the link in it to start receiving the daily papers.</p>
+<p>Nothing arrived after a few minutes? Look in the spam folder, or <a href="/">try again</a>. The link is valid for 48 hours.</p>`,
+  );
+}
+
+const tryAgain = html`<p><a href="/">Sign up again</a> and we’ll send a new link.</p>`;
+
+export function confirmResultPage(outcome: 'confirmed' | 'already-confirmed' | 'expired' | 'invalid'): string {
+  switch (outcome) {
+    case 'confirmed':
+      return layout('Subscription confirmed', html`<h1>You’re subscribed</h1><p class="ok">Your first digest arrives with the next morning’s send. Every email has a link to change how many papers you get, or to unsubscribe in one click.</p>`);
+    case 'already-confirmed':
+      return layout('Already confirmed', html`<h1>Already confirmed</h1><p>This link was used already: your subscription is active. Each digest has links to change your preferences or unsubscribe.</p>`);
+    case 'expired':
+      return layout('Link expired', html`<h1>This link has expired</h1><p class="error">Confirmation links are valid for 48 hours.</p>${tryAgain}`);
+    case 'invalid':
+      return layout('Link not valid', html`<h1>This link is not valid</h1><p class="error">It may have been used already, replaced by a newer email, or copied incompletely.</p>${tryAgain}`);
+  }
+}
+
+export function unsubscribePromptPage(email: string): string {
+  return layout(
+    'Unsubscribe',
+    html`<h1>Unsubscribe?</h1>
+<p>Stop sending the daily digest to <strong>${email}</strong>.</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+  );
+}
+
+export function unsubscribedPage(email: string): string {
+  return layout(
+    'Unsubscribed',
+    html`<h1>You’re unsubscribed</h1><p class="ok">${email} will get no more digests.</p><p>Changed your mind? <a href="/">Subscribe again</a> any time.</p>`,
+  );
+}
+
+export function preferencesPage(opts: { email: string; digestSize: number; keywords: string; unsubscribeUrl: string; saved?: boolean; error?: string }): string {
+  return layout(
+    'Your preferences',
+    html`<h1>Your preferences</h1>
+<p>For <strong>${opts.email}</strong></p>
+<form class="card" method="post">
+  ${opts.saved ? html`<p class="ok" role="status">Saved. The next digest follows these settings.</p>` : ''}
+  ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
+  <label for="digest_size">Papers per email</label>
+  <select id="digest_size" name="digest_size">${sizeOptions(opts.digestSize)}</select>
+  <label for="keywords">Only papers about <span class="hint">(comma-separated; empty for all papers)</span></label>
+  <input id="keywords" name="keywords" type="text" maxlength="200" value="${opts.keywords}">
+  <button type="submit">Save</button>
+</form>
+<form method="post" action="${opts.unsubscribeUrl}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button class="secondary" type="submit">Unsubscribe from all emails</button></form>`,
+  );
+}
+
+export function messagePage(title: string, message: string): string {
+  return layout(title, html`<h1>${title}</h1><p>${message}</p><p><a href="/">Back to the front page</a></p>`);
+}

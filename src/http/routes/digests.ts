@@ -1,0 +1,139 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { DigestsStore } from '../../db/digests-store.ts';
+import { paperPageUrl } from '../../domain/paper.ts';
+import { escapeHtml, formatDay, personalise, topLine, type Templates } from '../../mail/templates.ts';
+
+export interface DigestRoutesDeps {
+  digests: Pick<DigestsStore, 'get' | 'list'>;
+  templates: Pick<Templates, 'compileDigest'>;
+  /** PUBLIC_URL without a trailing slash. */
+  publicUrl: string;
+  /** How many papers the web view shows (DIGEST_SIZE): the archive is the default digest. */
+  size: number;
+}
+
+const dateParams = z.object({ date: z.iso.date() });
+const LIST_LIMIT = 365;
+const FEED_LIMIT = 30;
+/** Compiled pages kept in memory: a frozen digest never changes, and compiling blocks ~20 ms. */
+const PAGE_CACHE_SIZE = 60;
+
+// The pages carry outside text (titles, abstracts): escaped, and no script may run even if not.
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The web archive: "view in browser", the list of past digests and their Atom feed. */
+export function digestRoutes(deps: DigestRoutesDeps) {
+  const pages = new Map<string, Promise<string>>();
+
+  const webPage = (date: string): Promise<string> | undefined => {
+    const cached = pages.get(date);
+    if (cached) return cached;
+    const digest = deps.digests.get(date);
+    if (!digest || digest.papers.length === 0) return undefined;
+    const page = deps.templates
+      .compileDigest({ date, papers: digest.papers.slice(0, deps.size) })
+      // A reader of the archive has no personal links: both point at the subscribe page.
+      .then((compiled) => personalise(compiled, { unsubscribeUrl: `${deps.publicUrl}/`, preferencesUrl: `${deps.publicUrl}/` }).html);
+    page.catch(() => pages.delete(date));
+    pages.set(date, page);
+    if (pages.size > PAGE_CACHE_SIZE) pages.delete(pages.keys().next().value!);
+    return page;
+  };
+
+  return async function digestsPlugin(app: FastifyInstance) {
+    app.get('/digests', async (_req, reply) => {
+      const items = deps.digests.list(LIST_LIMIT).map(
+        (d) =>
+          `<li><a href="/digests/${d.date}">${escapeHtml(formatDay(d.date, 'long'))}</a>` +
+          `<span>${escapeHtml(topLine(Math.min(d.count, deps.size), d.date))} — #1: ${escapeHtml(d.topTitle)}</span></li>`,
+      );
+      const body = items.length ? `<ul>${items.join('')}</ul>` : '<p>No digest has been sent yet.</p>';
+      return html(reply, 200, simplePage('Past digests', `${body}<p><a href="/digests.atom">Atom feed</a> · <a href="/">Subscribe</a></p>`));
+    });
+
+    app.get('/digests.atom', async (_req, reply) => {
+      const entries = deps.digests.list(FEED_LIMIT).map((d) => {
+        const url = `${deps.publicUrl}/digests/${d.date}`;
+        const papers = deps.digests.get(d.date)?.papers.slice(0, deps.size) ?? [];
+        const content = `<ol>${papers.map((p) => `<li><a href="${escapeHtml(paperPageUrl(p.id))}">${escapeHtml(p.title)}</a></li>`).join('')}</ol>`;
+        return `  <entry>
+    <id>${xml(url)}</id>
+    <title>${xml(topLine(Math.min(d.count, deps.size), d.date))}</title>
+    <link rel="alternate" type="text/html" href="${xml(url)}"/>
+    <updated>${xml(d.createdAt)}</updated>
+    <summary>${xml(`#1: ${d.topTitle}`)}</summary>
+    <content type="html">${xml(content)}</content>
+  </entry>`;
+      });
+      const updated = deps.digests.list(1)[0]?.createdAt ?? '1970-01-01T00:00:00.000Z';
+      const feed = `<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <id>${xml(`${deps.publicUrl}/digests.atom`)}</id>
+  <title>Paperboy: trending ML papers</title>
+  <link rel="self" type="application/atom+xml" href="${xml(`${deps.publicUrl}/digests.atom`)}"/>
+  <link rel="alternate" type="text/html" href="${xml(`${deps.publicUrl}/digests`)}"/>
+  <author><name>Paperboy</name></author>
+  <updated>${xml(updated)}</updated>
+${entries.join('\n')}
+</feed>
+`;
+      return reply.code(200).type('application/atom+xml; charset=utf-8').send(feed);
+    });
+
+    app.get('/digests/:date', async (req, reply) => {
+      const params = dateParams.safeParse(req.params);
+      const page = params.success ? webPage(params.data.date) : undefined;
+      if (!page) return notFound(reply);
+      return html(reply, 200, await page);
+    });
+  };
+}
+
+function notFound(reply: FastifyReply) {
+  return html(
+    reply,
+    404,
+    simplePage('No digest that day', '<p>There is no digest for that date: weekends are usually quiet, and dates look like 2026-11-24.</p><p><a href="/digests">See all past digests</a></p>'),
+  );
+}
+
+function html(reply: FastifyReply, status: number, body: string) {
+  return reply.code(status).header('content-security-policy', PAGE_CSP).type('text/html; charset=utf-8').send(body);
+}
+
+/** A bare page in the digest's look for the list and the 404. */
+function simplePage(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${escapeHtml(title)} · Paperboy</title>
+<link rel="alternate" type="application/atom+xml" title="Paperboy digests" href="/digests.atom">
+<style>
+  body { margin: 0; padding: 32px 20px; background: #f3f2ee; color: #1f2328; font: 16px/1.55 -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; }
+  main { max-width: 600px; margin: 0 auto; }
+  h1 { font-size: 26px; line-height: 1.25; margin: 0 0 16px; }
+  ul { list-style: none; padding: 0; }
+  li { background: #fff; border-radius: 12px; padding: 14px 18px; margin: 0 0 10px; }
+  li span { display: block; font-size: 14px; color: #59636e; overflow-wrap: anywhere; }
+  a { color: #c2410c; font-weight: 600; text-decoration: none; }
+  @media (prefers-color-scheme: dark) {
+    body { background: #111318; color: #e6e8eb; }
+    li { background: #1b1f26; }
+    li span { color: #9aa4af; }
+    a { color: #fb923c; }
+  }
+</style>
+</head>
+<body><main><h1>${escapeHtml(title)}</h1>${body}</main></body>
+</html>
+`;
+}
+
+/** XML text and attribute escaping for the feed; control characters are not allowed in XML at all. */
+function xml(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

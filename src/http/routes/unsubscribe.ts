@@ -1,0 +1,33 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { subscriberFromLink, unsubscribe, type SubscriptionDeps } from '../../domain/subscriptions.ts';
+import { unsubscribePromptPage, unsubscribedPage } from '../pages.ts';
+
+const params = z.object({ token: z.string().max(200) });
+
+type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;
+
+/**
+ * GET shows a button (link scanners prefetch GETs, so a GET must never unsubscribe); POST
+ * unsubscribes at once — RFC 8058 one-click: no cookie, no login, no redirect, repeatable, 200.
+ */
+export const unsubscribeRoutes =
+  (deps: Deps): FastifyPluginAsync =>
+  async (app) => {
+    // RFC 8058 allows multipart/form-data as well as urlencoded. The link itself carries everything
+    // we need, so the body (List-Unsubscribe=One-Click) is accepted unread, under a tight limit.
+    app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, body));
+
+    app.get('/unsubscribe/:token', async (req, reply) => {
+      const { token } = params.parse(req.params);
+      const subscriber = subscriberFromLink(deps, 'unsubscribe', token);
+      return reply.type('text/html; charset=utf-8').send(unsubscribePromptPage(subscriber.email));
+    });
+
+    app.post('/unsubscribe/:token', { bodyLimit: 16 * 1024 }, async (req, reply) => {
+      const { token } = params.parse(req.params);
+      const subscriber = unsubscribe(deps, token);
+      req.log.info({ subscriberId: subscriber.id }, 'unsubscribed');
+      return reply.code(200).type('text/html; charset=utf-8').send(unsubscribedPage(subscriber.email));
+    });
+  };

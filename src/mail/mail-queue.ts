@@ -1,0 +1,110 @@
+import type { MailQueueStore, QueuedMail } from '../db/mail-queue-store.ts';
+import type { Mailer } from './transport.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+
+export interface MailQueueDeps {
+  store: MailQueueStore;
+  mailer: Mailer;
+  clock: Clock;
+  logger: Logger;
+  from: string;
+}
+
+const MAX_ATTEMPTS = 12;
+
+/** 1, 2, 4 … minutes, at most an hour: twelve tries span about seven hours of outage. */
+export const retryDelayMs = (attempts: number) => Math.min(60_000 * 2 ** attempts, 3600_000);
+
+/** A 5yz reply (but 503, a sequencing error) will not change on retry; anything else may. */
+export const isPermanentFailure = (err: unknown) => {
+  const e = err as { responseCode?: number; permanent?: boolean };
+  return e.permanent === true || (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode !== 503);
+};
+
+/**
+ * Sends everything due now, one message at a time, and returns how many went out. Each message
+ * leaves the due set whatever happens (sent, failed, or retried later), so this ends.
+ */
+export async function sendDueMail(deps: MailQueueDeps, batchSize = 20): Promise<number> {
+  let sent = 0;
+  for (;;) {
+    const batch = deps.store.due(deps.clock.now().toISOString(), batchSize);
+    for (const mail of batch) if (await sendOne(deps, mail)) sent++;
+    if (batch.length < batchSize) return sent;
+  }
+}
+
+async function sendOne(deps: MailQueueDeps, mail: QueuedMail): Promise<boolean> {
+  const log = deps.logger.child({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts + 1 });
+  try {
+    const info = await deps.mailer.send({
+      from: deps.from,
+      to: mail.recipient,
+      subject: mail.subject,
+      html: mail.html,
+      text: mail.text,
+      headers: mail.headers,
+    });
+    deps.store.markSent(mail.id, deps.clock.now().toISOString());
+    log.info({ messageId: info.messageId, response: info.response }, 'queued mail sent');
+    return true;
+  } catch (err) {
+    const error = String((err as Error).message ?? err).slice(0, 500);
+    if (isPermanentFailure(err) || mail.attempts + 1 >= MAX_ATTEMPTS) {
+      deps.store.markFailed(mail.id, error);
+      log.error({ err }, 'queued mail failed for good');
+    } else {
+      const next = new Date(deps.clock.now().getTime() + retryDelayMs(mail.attempts)).toISOString();
+      deps.store.retryLater(mail.id, next, error);
+      log.warn({ err, next }, 'queued mail not sent, will retry');
+    }
+    return false;
+  }
+}
+
+export interface MailQueueWorker {
+  /** Look at the queue now (after something was queued). */
+  kick(): void;
+  /** Stop polling and wait for the message in flight. */
+  stop(): Promise<void>;
+}
+
+/** Polls the queue in the background; one pass at a time, never overlapping. */
+export function startMailQueueWorker(deps: MailQueueDeps, pollMs = 15_000): MailQueueWorker {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let again = false;
+  let stopped = false;
+
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(pass, ms);
+    timer.unref();
+  };
+  function pass() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = sendDueMail(deps)
+      .catch((err) => deps.logger.error({ err }, 'mail queue pass failed'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          schedule(0);
+        } else schedule(pollMs);
+      });
+  }
+  schedule(0);
+  return {
+    kick: () => schedule(0),
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

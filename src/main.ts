@@ -1,0 +1,41 @@
+import { loadConfig, ConfigError, type Config } from './config.ts';
+import { createLogger } from './logger.ts';
+import { createContext } from './context.ts';
+import { loadTemplates } from './mail/templates.ts';
+import { startMailQueueWorker } from './mail/mail-queue.ts';
+import { buildApp } from './app.ts';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
+
+const logger = createLogger(config.LOG_LEVEL);
+const ctx = createContext(config, logger);
+const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
+const mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger, from: config.MAIL_FROM });
+const app = await buildApp(ctx, { templates, onMailQueued: mailWorker.kick });
+
+await app.listen({ port: config.PORT, host: config.HOST });
+logger.info(
+  { url: config.PUBLIC_URL, database: config.DATABASE_PATH, mail: ctx.mailer.kind === 'smtp' ? 'smtp' : `outbox ${config.OUTBOX_DIR}` },
+  'paperboy is running',
+);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: finishing work in flight');
+  await app.close();
+  await mailWorker.stop();
+  ctx.close();
+  logger.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
