@@ -13,6 +13,9 @@ import { confirmRoutes } from './http/routes/confirm.ts';
 import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { preferencesRoutes } from './http/routes/preferences.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { digestRoutes } from './http/routes/digests.ts';
+import type { DigestsStore } from './db/digests-store.ts';
+import type { SamplePaper } from './http/pages.ts';
 
 export interface AppOptions {
   templates: Templates;
@@ -97,10 +100,25 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   };
 
   // Every route, in one place.
-  await app.register(subscribeRoutes({ subscriptions, ratePerIpPerMinute: ctx.config.SUBSCRIBE_RATE_PER_IP, sample: () => ({ papers: [] }) }));
+  await app.register(subscribeRoutes({ subscriptions, ratePerIpPerMinute: ctx.config.SUBSCRIBE_RATE_PER_IP, sample: () => latestSample(ctx.digests) }));
   await app.register(confirmRoutes(subscriptions));
   await app.register(unsubscribeRoutes(subscriptions));
   await app.register(preferencesRoutes(subscriptions));
   await app.register(healthRoutes({ db: ctx.db }));
+  await app.register(digestRoutes({ digests: ctx.digests, templates: opts.templates, publicUrl: ctx.config.PUBLIC_URL, size: ctx.config.DIGEST_SIZE }));
   return app;
+}
+
+/** The top three papers of the latest digest, as a taste of what arrives. */
+function latestSample(digests: DigestsStore): { date?: string; papers: SamplePaper[] } {
+  const latest = digests.list(1)[0];
+  const papers = latest ? (digests.get(latest.date)?.papers ?? []) : [];
+  return {
+    ...(latest ? { date: latest.date } : {}),
+    papers: papers.slice(0, 3).map((p) => ({
+      title: p.title,
+      upvotes: p.upvotes,
+      authors: p.authors.slice(0, 2).join(', ') + (p.authors.length > 2 ? ' et al.' : ''),
+    })),
+  };
 }

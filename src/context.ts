@@ -9,6 +9,7 @@ import { createSubscribersStore, type SubscribersStore } from './db/subscribers-
 import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store.ts';
 import { createPapersStore, type PapersStore } from './db/papers-store.ts';
 import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
+import { createRunsStore, type RunsStore } from './db/runs-store.ts';
 import { createPaperSource, type PaperSource } from './sources/hf-daily-papers.ts';
 
 /**
@@ -26,6 +27,8 @@ export interface Context {
   mailQueue: MailQueueStore;
   papers: PapersStore;
   digests: DigestsStore;
+  /** The send ledger: runs, leases, deliveries. */
+  runs: RunsStore;
   paperSource: PaperSource;
   close(): void;
 }
@@ -61,6 +64,7 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     mailQueue: createMailQueueStore(db),
     papers: createPapersStore(db),
     digests: createDigestsStore(db),
+    runs: createRunsStore(db),
     paperSource: createPaperSource({ baseUrl: config.PAPERS_API_URL, logger }),
     close() {
       mailer.close();

@@ -30,6 +30,7 @@ export function createMailQueueStore(db: Db) {
     retryLater: db.prepare(
       `UPDATE mail_queue SET attempts = attempts + 1, next_attempt_at = @next, last_error = @error WHERE id = @id`,
     ),
+    dueNow: db.prepare(`UPDATE mail_queue SET next_attempt_at = ? WHERE status = 'queued' AND next_attempt_at > ?`),
     markFailed: db.prepare(`UPDATE mail_queue SET status = 'failed', attempts = attempts + 1, last_error = @error WHERE id = @id`),
   };
   return {
@@ -49,6 +50,8 @@ export function createMailQueueStore(db: Db) {
     retryLater: (id: number, next: string, error: string) => {
       s.retryLater.run({ id, next, error });
     },
+    /** Makes every queued message due now: after a restart (often to fix SMTP settings), try at once. */
+    makeAllDue: (now: string) => s.dueNow.run(now, now).changes,
     markFailed: (id: number, error: string) => {
       s.markFailed.run({ id, error });
     },

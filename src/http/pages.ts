@@ -1,4 +1,4 @@
-import { html, SafeHtml } from './html.ts';
+import { html, SafeHtml } from '../html.ts';
 import { DIGEST_SIZES } from '../domain/subscriber-input.ts';
 
 /** The site's own pages. No scripts, no external requests: the CSP in app.ts forbids both. */
@@ -17,6 +17,7 @@ h2{font-size:1.1rem;margin:2rem 0 .6rem}
 p{margin:.4rem 0 1rem}
 .lead{color:var(--muted);font-size:1.08rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:.9rem;padding:1.25rem;margin:1rem 0}
+.card>:first-child,.card>h2:first-child{margin-top:0}
 label{display:block;font-weight:600;margin:.9rem 0 .35rem}
 .hint{font-weight:400;color:var(--muted);font-size:.9rem}
 input[type=email],input[type=text],select{width:100%;font:inherit;padding:.7rem .8rem;border:1px solid var(--line);border-radius:.6rem;background:var(--bg);color:var(--ink)}
@@ -28,6 +29,7 @@ button.secondary{background:transparent;color:var(--bad);border:1px solid var(--
 .error{border-left:4px solid var(--bad);padding:.6rem .9rem;background:color-mix(in srgb,var(--bad) 10%,transparent);border-radius:.4rem}
 .ok{border-left:4px solid var(--good);padding:.6rem .9rem;background:color-mix(in srgb,var(--good) 10%,transparent);border-radius:.4rem}
 .sample ol{padding-left:1.2rem;margin:0}.sample li{margin:.5rem 0}.sample .meta{color:var(--muted);font-size:.88rem}
+ul.digests{list-style:none;padding:0}ul.digests a{font-weight:700}
 .hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 footer{margin-top:3rem;color:var(--muted);font-size:.85rem}
 a{color:var(--accent)}

@@ -98,6 +98,8 @@ export function startMailQueueWorker(deps: MailQueueDeps, pollMs = 15_000): Mail
         } else schedule(pollMs);
       });
   }
+  const waiting = deps.store.makeAllDue(deps.clock.now().toISOString());
+  if (waiting) deps.logger.info({ waiting }, 'mail queue: retrying queued mail now, after the restart');
   schedule(0);
   return {
     kick: () => schedule(0),

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
+import { escapeHtml } from '../../src/html.ts';
+import { fixturePapers } from '../support/fixture-papers.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -34,6 +36,15 @@ describe('GET /', () => {
     expect(res.body).toMatch(/<form[^>]*method="post"[^>]*action="\/subscribe"/);
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
     expect(res.headers['referrer-policy']).toBe('no-referrer');
+  });
+
+  it('when a digest has gone out, then the page shows its top three papers as a sample, escaped', async () => {
+    const papers = fixturePapers('2026-11-24');
+    t.ctx.digests.save('2026-11-24', papers);
+    const res = await t.app.inject('/');
+    expect(res.body).toContain('the digest of 2026-11-24');
+    for (const p of papers.slice(0, 3)) expect(res.body).toContain(escapeHtml(p.title));
+    expect(res.body).not.toContain(escapeHtml(papers[3]!.title));
   });
 });
 

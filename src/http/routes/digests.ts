@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { DigestsStore } from '../../db/digests-store.ts';
 import { paperPageUrl } from '../../domain/paper.ts';
-import { escapeHtml, formatDay, personalise, topLine, type Templates } from '../../mail/templates.ts';
+import { formatDay, personalise, topLine, type Templates } from '../../mail/templates.ts';
+import { escapeHtml, html as safe } from '../../html.ts';
+import { layout } from '../pages.ts';
 
 export interface DigestRoutesDeps {
   digests: Pick<DigestsStore, 'get' | 'list'>;
@@ -45,11 +47,10 @@ export function digestRoutes(deps: DigestRoutesDeps) {
     app.get('/digests', async (_req, reply) => {
       const items = deps.digests.list(LIST_LIMIT).map(
         (d) =>
-          `<li><a href="/digests/${d.date}">${escapeHtml(formatDay(d.date, 'long'))}</a>` +
-          `<span>${escapeHtml(topLine(Math.min(d.count, deps.size), d.date))} — #1: ${escapeHtml(d.topTitle)}</span></li>`,
+          safe`<li class="card"><a href="/digests/${d.date}">${formatDay(d.date, 'long')}</a><div class="hint">${topLine(Math.min(d.count, deps.size), d.date)} — #1: ${d.topTitle}</div></li>`,
       );
-      const body = items.length ? `<ul>${items.join('')}</ul>` : '<p>No digest has been sent yet.</p>';
-      return html(reply, 200, simplePage('Past digests', `${body}<p><a href="/digests.atom">Atom feed</a> · <a href="/">Subscribe</a></p>`));
+      const body = items.length ? safe`<ul class="digests">${items}</ul>` : safe`<p>No digest has been sent yet.</p>`;
+      return html(reply, 200, layout('Past digests', safe`<h1>Past digests</h1>${body}<p><a href="/digests.atom">Atom feed</a> · <a href="/">Subscribe</a></p>`));
     });
 
     app.get('/digests.atom', async (_req, reply) => {
@@ -94,43 +95,12 @@ function notFound(reply: FastifyReply) {
   return html(
     reply,
     404,
-    simplePage('No digest that day', '<p>There is no digest for that date: weekends are usually quiet, and dates look like 2026-11-24.</p><p><a href="/digests">See all past digests</a></p>'),
+    layout('No digest that day', safe`<h1>No digest that day</h1><p>There is no digest for that date: weekends are usually quiet, and dates look like 2026-11-24.</p><p><a href="/digests">See all past digests</a></p>`),
   );
 }
 
 function html(reply: FastifyReply, status: number, body: string) {
   return reply.code(status).header('content-security-policy', PAGE_CSP).type('text/html; charset=utf-8').send(body);
-}
-
-/** A bare page in the digest's look for the list and the 404. */
-function simplePage(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${escapeHtml(title)} · Paperboy</title>
-<link rel="alternate" type="application/atom+xml" title="Paperboy digests" href="/digests.atom">
-<style>
-  body { margin: 0; padding: 32px 20px; background: #f3f2ee; color: #1f2328; font: 16px/1.55 -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; }
-  main { max-width: 600px; margin: 0 auto; }
-  h1 { font-size: 26px; line-height: 1.25; margin: 0 0 16px; }
-  ul { list-style: none; padding: 0; }
-  li { background: #fff; border-radius: 12px; padding: 14px 18px; margin: 0 0 10px; }
-  li span { display: block; font-size: 14px; color: #59636e; overflow-wrap: anywhere; }
-  a { color: #c2410c; font-weight: 600; text-decoration: none; }
-  @media (prefers-color-scheme: dark) {
-    body { background: #111318; color: #e6e8eb; }
-    li { background: #1b1f26; }
-    li span { color: #9aa4af; }
-    a { color: #fb923c; }
-  }
-</style>
-</head>
-<body><main><h1>${escapeHtml(title)}</h1>${body}</main></body>
-</html>
-`;
 }
 
 /** XML text and attribute escaping for the feed; control characters are not allowed in XML at all. */

@@ -1,6 +1,9 @@
-/** HTML escaping for text and attribute values from outside (addresses, keywords, titles). */
+/**
+ * HTML escaping for text and attribute values from outside (addresses, keywords, titles). `{` is
+ * escaped too, so outside text can never form a {{placeholder}} that a later fill step replaces.
+ */
 export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return String(value).replace(/[&<>"'{]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** A piece of HTML that is already safe, so `html` does not escape it again. */

@@ -1,0 +1,335 @@
+import mjml2html from 'mjml';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { arxivUrl, paperPageUrl, type Paper } from '../domain/paper.ts';
+import { Invalid } from '../errors.ts';
+import { escapeHtml } from '../html.ts';
+
+export interface Rendered { subject: string; html: string; text: string }
+export interface TemplateSettings { publicUrl: string; postalAddress: string }
+
+/** A digest compiled once for a variant; html/text still hold {{unsubscribe_url}} and {{preferences_url}}. */
+export interface CompiledDigest { date: string; subject: string; html: string; text: string }
+
+export interface Templates {
+  /** Cheap: the MJML was compiled at load time, only the links are filled in. */
+  confirm(d: { confirmUrl: string; preferencesUrl?: string }): Rendered;
+  /** Compiles MJML (~10–20 ms, blocking): call once per digest variant, then `personalise` per recipient. */
+  compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
+}
+
+/** A template that does not compile: thrown by loadTemplates so a broken template fails the boot. */
+export class TemplateError extends Error {}
+/** An empty digest is nothing to send; callers must check before compiling. */
+export class EmptyDigestError extends Invalid {}
+
+export const templatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+/** How long a card's text may be before it is cut: about three lines at 600 px. */
+const ABSTRACT_MAX_CHARS = 300;
+const AUTHORS_SHOWN = 3;
+/** Placeholders filled per recipient, after compilation: they must survive template filling. */
+const LATE_PLACEHOLDERS = new Set(['unsubscribe_url', 'preferences_url', 'confirm_url']);
+
+/**
+ * Reads every template and compiles each once with sample data and strict validation, so a broken
+ * template fails the boot instead of the 7 a.m. send.
+ */
+export async function loadTemplates(settings: TemplateSettings, dir: string = templatesDir): Promise<Templates> {
+  const publicUrl = ownUrl(settings.publicUrl).replace(/\/+$/, '');
+  const site = new URL(publicUrl).host;
+  const [digestSource, paperSource, confirmSource] = await Promise.all([
+    readTemplate(dir, 'digest.mjml'),
+    readTemplate(dir, 'partials/paper.mjml'),
+    readTemplate(dir, 'confirm.mjml'),
+  ]);
+  const footerValues = (reason: string, links: string) => ({
+    reason,
+    links,
+    postal: escapeHtml(settings.postalAddress),
+  });
+
+  const compileDigest = async ({ date, papers }: { date: string; papers: Paper[] }): Promise<CompiledDigest> => {
+    if (!isIsoDate(date)) throw new Invalid(`digest date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
+    if (papers.length === 0) throw new EmptyDigestError(`no papers for the digest of ${date}`);
+    const top = papers[0]!;
+    const subject = `Paperboy · ${topLine(papers.length, date)}`;
+    const browserUrl = `${publicUrl}/digests/${date}`;
+    const mjml = fill('digest.mjml', digestSource, {
+      title: escapeHtml(subject),
+      preheader: escapeHtml(`${topLine(papers.length, date)} — #1: ${oneLine(top.title)}`),
+      heading: escapeHtml(formatDay(date, 'long')),
+      intro: escapeHtml(`The ${papers.length} most upvoted ${papers.length === 1 ? 'paper' : 'papers'} on Hugging Face Daily Papers.`),
+      papers: papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, i + 1))).join('\n'),
+      ...footerValues(
+        `You get this email because you subscribed to the Paperboy daily digest at ${link(`${publicUrl}/`, site)}.`,
+        [link(browserUrl, 'View in browser'), linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(' · '),
+      ),
+    });
+    return { date, subject, html: await compile('digest.mjml', mjml), text: digestText(subject, date, papers, browserUrl, publicUrl, settings.postalAddress) };
+  };
+
+  const confirmHtml = async (withPreferences: boolean) =>
+    compile(
+      'confirm.mjml',
+      fill('confirm.mjml', confirmSource, {
+        title: escapeHtml(CONFIRM_SUBJECT),
+        preheader: escapeHtml('One click and your daily digest of trending ML papers starts.'),
+        heading: escapeHtml('Confirm your subscription'),
+        intro: escapeHtml('One step left before your first digest.'),
+        ...footerValues(
+          `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site)}.`,
+          withPreferences ? linkToPlaceholder('preferences_url', 'Preferences') : '',
+        ),
+      }),
+    );
+  // Both confirm variants and a sample digest are compiled now: this is the strict start-up check.
+  const [confirmWithPreferences, confirmPlain] = await Promise.all([confirmHtml(true), confirmHtml(false)]);
+  await compileDigest({ date: '2026-01-06', papers: [samplePaper] });
+
+  return {
+    confirm({ confirmUrl, preferencesUrl }) {
+      const confirm = ownUrl(confirmUrl);
+      const preferences = preferencesUrl === undefined ? undefined : ownUrl(preferencesUrl);
+      const html = fillLinks(preferences === undefined ? confirmPlain : confirmWithPreferences, { confirm_url: confirm, preferences_url: preferences ?? '' }, escapeHtml);
+      return { subject: CONFIRM_SUBJECT, html, text: confirmText(confirm, preferences, publicUrl, settings.postalAddress) };
+    },
+    compileDigest,
+  };
+}
+
+/** Fills one recipient's links into a compiled digest: a string substitution, no MJML. */
+export function personalise(d: CompiledDigest, links: { unsubscribeUrl: string; preferencesUrl: string }): Rendered {
+  const values = { unsubscribe_url: ownUrl(links.unsubscribeUrl), preferences_url: ownUrl(links.preferencesUrl) };
+  return { subject: d.subject, html: fillLinks(d.html, values, escapeHtml), text: fillLinks(d.text, values, (s) => s) };
+}
+
+/** "Top 10 papers of Tue 24 Nov": the subject, preheader and archive title share it. */
+export function topLine(count: number, date: string): string {
+  return `Top ${count} ${count === 1 ? 'paper' : 'papers'} of ${formatDay(date, 'short')}`;
+}
+
+/** "Tue 24 Nov" or "Tuesday, 24 November 2026"; the digest date is a calendar day, so UTC. */
+export function formatDay(date: string, style: 'short' | 'long'): string {
+  const options: Intl.DateTimeFormatOptions =
+    style === 'short'
+      ? { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' }
+      : { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' };
+  return new Intl.DateTimeFormat('en-GB', options).format(new Date(`${date}T00:00:00Z`));
+}
+
+/**
+ * Escapes text for HTML content and attributes. MJML copies the content of mj-text and the
+ * attributes of mj-button verbatim, so this is the only thing between a paper title and markup.
+ * `{` is escaped too, so a title can never smuggle in a placeholder that personalise would fill.
+ */
+
+const CONFIRM_SUBJECT = 'Paperboy · Confirm your subscription';
+
+function paperValues(p: Paper, rank: number): Record<string, string> {
+  const links = paperLinks(p)
+    .filter((l) => l.label !== 'Paper')
+    .map((l) => link(l.url, l.label))
+    .join(' · ');
+  return {
+    rank: String(rank),
+    meta: escapeHtml(statsLine(p)),
+    paper_url: escapeHtml(paperPageUrl(p.id)),
+    title: escapeHtml(oneLine(p.title)),
+    authors: escapeHtml(authorsLine(p.authors)),
+    abstract: escapeHtml(blurb(p)),
+    links,
+  };
+}
+
+/** The paper's outside links, https only: anything else (http, javascript:, junk) is dropped. */
+function paperLinks(p: Paper): { label: string; url: string }[] {
+  const candidates = [
+    { label: 'Paper', url: paperPageUrl(p.id) },
+    { label: 'arXiv', url: arxivUrl(p.id) },
+    { label: 'Code', url: p.githubRepo },
+    { label: 'Project page', url: p.projectPage },
+  ];
+  return candidates.flatMap(({ label, url }) => {
+    const safe = url === null ? null : httpsUrl(url);
+    return safe === null ? [] : [{ label, url: safe }];
+  });
+}
+
+function statsLine(p: Paper): string {
+  const parts = [`▲ ${plural(p.upvotes, 'upvote')}`, plural(p.numComments, 'comment')];
+  if (p.withdrawn) parts.push('withdrawn');
+  return parts.join(' · ');
+}
+
+function authorsLine(authors: string[]): string {
+  const names = authors.map(oneLine).filter(Boolean);
+  const shown = names.slice(0, AUTHORS_SHOWN).join(', ');
+  return names.length > AUTHORS_SHOWN ? `${shown} et al.` : shown;
+}
+
+/** The AI summary is written to be short; the abstract is cut at a word near three lines. */
+function blurb(p: Paper): string {
+  return truncate(oneLine(p.aiSummary?.trim() ? p.aiSummary : p.abstract), ABSTRACT_MAX_CHARS);
+}
+
+function truncate(s: string, max: number): string {
+  const chars = Array.from(s); // code points, so a cut never splits an emoji or a surrogate pair
+  if (chars.length <= max) return s;
+  const cut = chars.slice(0, max - 1).join('');
+  const atWord = cut.lastIndexOf(' ');
+  // Text without spaces (CJK) is cut at the limit rather than at a distant space.
+  const head = atWord > max * 0.6 ? cut.slice(0, atWord) : cut;
+  return `${head.replace(/[\s,;:.\-–—]+$/, '')}…`;
+}
+
+function digestText(subject: string, date: string, papers: Paper[], browserUrl: string, publicUrl: string, postal: string): string {
+  const lines = [subject, formatDay(date, 'long'), `View in browser: ${browserUrl}`, ''];
+  papers.forEach((p, i) => {
+    const indent = ' '.repeat(String(papers.length).length + 2);
+    lines.push(`${String(i + 1)}. ${textValue(oneLine(p.title))}`);
+    const authors = authorsLine(p.authors);
+    if (authors) lines.push(`${indent}${textValue(authors)}`);
+    lines.push(`${indent}${statsLine(p)}`);
+    lines.push(...wrap(textValue(blurb(p)), 72 - indent.length).map((l) => indent + l));
+    for (const l of paperLinks(p)) lines.push(`${indent}${`${l.label}:`.padEnd(14)}${l.url}`);
+    lines.push('');
+  });
+  lines.push(
+    '--',
+    `You get this email because you subscribed to the Paperboy daily digest at ${publicUrl}.`,
+    'Preferences: {{preferences_url}}',
+    'Unsubscribe: {{unsubscribe_url}}',
+    textValue(postal),
+  );
+  return lines.join('\n');
+}
+
+function confirmText(confirmUrl: string, preferencesUrl: string | undefined, publicUrl: string, postal: string): string {
+  return [
+    'Confirm your subscription to Paperboy',
+    '',
+    'Someone, hopefully you, asked to get the daily digest of trending machine-learning papers at this address. Open this link to confirm:',
+    '',
+    confirmUrl,
+    '',
+    'The link is valid for 48 hours. If you did not ask for this, just ignore this email: without a click you will get no mail from us.',
+    '',
+    '--',
+    `You get this email because someone asked to subscribe this address at ${publicUrl}.`,
+    ...(preferencesUrl ? [`Preferences: ${preferencesUrl}`] : []),
+    textValue(postal),
+  ].join('\n');
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** Outside text in the plain-text part: breaks "{{" so personalise cannot fill it. */
+function textValue(s: string): string {
+  return s.replaceAll('{{', '{ {');
+}
+
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const link = (url: string, label: string) => `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`;
+const linkToPlaceholder = (name: string, label: string) => `<a href="{{${name}}}">${escapeHtml(label)}</a>`;
+const isIsoDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
+
+function httpsUrl(raw: string): string | null {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'https:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Our own links (confirm, preferences, unsubscribe) follow PUBLIC_URL, which is http on a dev box. */
+function ownUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Invalid(`not an absolute URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Invalid(`not an http(s) URL: ${JSON.stringify(raw)}`);
+  return url.href;
+}
+
+/** Fills {{name}} placeholders with trusted, already escaped values; unknown names are template bugs. */
+function fill(name: string, source: string, values: Record<string, string>): string {
+  return source.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => {
+    if (key in values) return values[key]!;
+    if (LATE_PLACEHOLDERS.has(key)) return whole;
+    throw new TemplateError(`${name}: unknown placeholder ${whole}`);
+  });
+}
+
+function fillLinks(s: string, values: Record<string, string>, encode: (v: string) => string): string {
+  return s.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => (key in values ? encode(values[key]!) : whole));
+}
+
+/**
+ * Reads a template and inlines its <mj-include>s itself: MJML's own include would read the partial
+ * at compile time, after placeholders are filled, so the partials' placeholders would stay empty.
+ */
+async function readTemplate(dir: string, file: string): Promise<string> {
+  const source = await readInside(dir, file);
+  const includes = [...source.matchAll(/<mj-include\s+path="([^"]+)"\s*\/>/g)];
+  const partials = await Promise.all(includes.map((m) => readInside(dir, m[1]!)));
+  let i = 0;
+  const inlined = source.replace(/<mj-include\s+path="([^"]+)"\s*\/>/g, () => partials[i++]!);
+  if (inlined.includes('<mj-include')) throw new TemplateError(`${file}: write includes as <mj-include path="./partials/name.mjml" />`);
+  return inlined;
+}
+
+async function readInside(dir: string, file: string): Promise<string> {
+  const path = resolve(dir, file);
+  const rel = relative(resolve(dir), path);
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new TemplateError(`${file}: outside the templates folder`);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TemplateError(`cannot read template ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function compile(name: string, mjml: string): Promise<string> {
+  try {
+    const { html } = await mjml2html(mjml, { validationLevel: 'strict', fonts: {}, minify: false, keepComments: false });
+    return html;
+  } catch (err) {
+    throw new TemplateError(`${name} does not compile: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Exercises every part of the card (all links, et al., long abstract) in the start-up check. */
+const samplePaper: Paper = {
+  id: '2601.00001',
+  title: 'A sample paper with <markup> & "quotes"',
+  abstract: 'A sample abstract. '.repeat(30),
+  authors: ['Ada Lovelace', 'Alan Turing', 'Grace Hopper', 'Edsger Dijkstra'],
+  publishedAt: '2026-01-05T00:00:00.000Z',
+  featuredDate: '2026-01-06',
+  upvotes: 1,
+  numComments: 2,
+  aiSummary: null,
+  keywords: [],
+  githubRepo: 'https://github.com/example/sample',
+  projectPage: 'https://example.org/sample',
+  withdrawn: false,
+};

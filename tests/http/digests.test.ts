@@ -1,0 +1,141 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Paper } from '../../src/domain/paper.ts';
+import { digestRoutes } from '../../src/http/routes/digests.ts';
+import { loadTemplates, type Templates } from '../../src/mail/templates.ts';
+import { escapeHtml } from '../../src/html.ts';
+import { launchChromium } from '../support/browser.ts';
+import { fixturePapers } from '../support/fixture-papers.ts';
+import { createTestContext, type TestContext } from '../support/test-context.ts';
+
+const publicUrl = 'https://papers.example.org';
+let templates: Templates;
+beforeAll(async () => {
+  templates = await loadTemplates({ publicUrl, postalAddress: 'Paperboy, 1 Example Street, Berlin' });
+});
+
+const markupPaper = (): Paper => ({ ...fixturePapers('2026-11-25')[0]!, title: 'Top <script>alert(1)</script> & "friends" ]]>' });
+
+describe('digest archive routes', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let compiles: number;
+
+  beforeEach(async () => {
+    ctx = createTestContext();
+    compiles = 0;
+    const counting: Pick<Templates, 'compileDigest'> = {
+      compileDigest: (d) => {
+        compiles++;
+        return templates.compileDigest(d);
+      },
+    };
+    app = Fastify();
+    await app.register(digestRoutes({ digests: ctx.digests, templates: counting, publicUrl: ctx.config.PUBLIC_URL, size: 10 }));
+    ctx.digests.save('2026-11-23', fixturePapers('2026-11-23'));
+    ctx.digests.save('2026-11-24', fixturePapers('2026-11-24'));
+    ctx.digests.save('2026-11-25', [markupPaper(), ...fixturePapers('2026-11-25').slice(1)]);
+    ctx.digests.save('2026-11-21', []);
+  });
+  afterEach(async () => {
+    await app.close();
+    ctx.close();
+  });
+
+  describe('GET /digests/:date', () => {
+    it('when the day was sent, then it shows that digest with generic links, compiled once', async () => {
+      const res = await app.inject('/digests/2026-11-24');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+
+      const papers = fixturePapers('2026-11-24');
+      for (const p of papers.slice(0, 10)) expect(res.body).toContain(`>${escapeHtml(p.title)}</a>`);
+      expect(res.body).not.toContain(escapeHtml(papers[10]!.title));
+      expect(res.body).not.toContain('{{');
+      expect(res.body).toMatch(/<a href="https:\/\/papers\.example\.org\/"[^>]*>Unsubscribe<\/a>/);
+      expect(res.body).toMatch(/<a href="https:\/\/papers\.example\.org\/"[^>]*>Preferences<\/a>/);
+
+      await app.inject('/digests/2026-11-24');
+      expect(compiles).toBe(1);
+    });
+
+    it.each([
+      ['a day without a digest', '2026-11-20'],
+      ['a day that had no papers', '2026-11-21'],
+      ['an impossible date', '2026-02-30'],
+      ['not a date', 'yesterday'],
+      ['a traversal attempt', '..%2F..%2Fetc%2Fpasswd'],
+    ])('when asked for %s, then it answers a friendly 404 page', async (_name, date) => {
+      const res = await app.inject(`/digests/${date}`);
+      expect(res.statusCode).toBe(404);
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.body).toContain('No digest that day');
+      expect(res.body).toContain('href="/digests"');
+      expect(compiles).toBe(0);
+    });
+  });
+
+  describe('GET /digests', () => {
+    it('when digests exist, then it lists the days with papers, newest first, escaped', async () => {
+      const res = await app.inject('/digests');
+      expect(res.statusCode).toBe(200);
+      const order = ['2026-11-25', '2026-11-24', '2026-11-23'].map((d) => res.body.indexOf(`href="/digests/${d}"`));
+      expect(order.every((at) => at > 0)).toBe(true);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      expect(res.body).not.toContain('/digests/2026-11-21"');
+      expect(res.body).toContain('Top 10 papers of Tue 24 Nov');
+      expect(res.body).toContain('Top 6 papers of Wed 25 Nov');
+      expect(res.body).toContain('#1: Top &#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;friends&#34; ]]&#62;');
+      expect(res.body).not.toContain('<script>');
+      expect(res.body).toContain('href="/digests.atom"');
+    });
+  });
+
+  describe('GET /digests.atom', () => {
+    it('when fetched, then it is a well-formed Atom feed with absolute, escaped entries', async () => {
+      const res = await app.inject('/digests.atom');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/atom+xml; charset=utf-8');
+
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const feed = await page.evaluate((xml) => {
+          const doc = new DOMParser().parseFromString(xml, 'application/xml');
+          const ns = 'http://www.w3.org/2005/Atom';
+          const entries = [...doc.getElementsByTagNameNS(ns, 'entry')];
+          return {
+            parseError: doc.getElementsByTagName('parsererror').length > 0,
+            root: doc.documentElement.namespaceURI,
+            links: entries.map((e) => e.getElementsByTagNameNS(ns, 'link')[0]?.getAttribute('href')),
+            summaries: entries.map((e) => e.getElementsByTagNameNS(ns, 'summary')[0]?.textContent),
+            firstContent: entries[0]?.getElementsByTagNameNS(ns, 'content')[0]?.textContent ?? '',
+          };
+        }, res.body);
+        expect(feed.parseError).toBe(false);
+        expect(feed.root).toBe('http://www.w3.org/2005/Atom');
+        expect(feed.links).toEqual(['2026-11-25', '2026-11-24', '2026-11-23'].map((d) => `${publicUrl}/digests/${d}`));
+        expect(feed.summaries[0]).toBe(`#1: ${markupPaper().title}`);
+        // The entry's HTML content is itself escaped: the title shows as text in a reader.
+        expect(feed.firstContent).toContain('Top &#60;script&#62;alert(1)');
+        expect(feed.firstContent).not.toContain('<script>');
+      } finally {
+        await browser.close();
+      }
+    });
+
+    it('when nothing was sent yet, then the feed is still valid and empty', async () => {
+      const empty = createTestContext();
+      const fresh = Fastify();
+      await fresh.register(digestRoutes({ digests: empty.digests, templates, publicUrl, size: 10 }));
+      const res = await fresh.inject('/digests.atom');
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('<updated>1970-01-01T00:00:00.000Z</updated>');
+      expect(res.body).not.toContain('<entry>');
+      await fresh.close();
+      empty.close();
+    });
+  });
+});
+
