@@ -4,6 +4,8 @@ import { createContext } from './context.ts';
 import { loadTemplates } from './mail/templates.ts';
 import { startMailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
+import { startScheduler } from './jobs/scheduler.ts';
+import { sendDigest, sendDigestDeps } from './domain/send-digest.ts';
 
 let config: Config;
 try {
@@ -21,8 +23,15 @@ const mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mail
 const app = await buildApp(ctx, { templates, onMailQueued: mailWorker.kick });
 
 await app.listen({ port: config.PORT, host: config.HOST });
+const digestDeps = await sendDigestDeps(ctx, templates);
+const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
 logger.info(
-  { url: config.PUBLIC_URL, database: config.DATABASE_PATH, mail: ctx.mailer.kind === 'smtp' ? 'smtp' : `outbox ${config.OUTBOX_DIR}` },
+  {
+    url: config.PUBLIC_URL,
+    database: config.DATABASE_PATH,
+    mail: ctx.mailer.kind === 'smtp' ? 'smtp' : `outbox ${config.OUTBOX_DIR}`,
+    schedule: `${config.DIGEST_CRON} (${config.DIGEST_TZ})`,
+  },
   'paperboy is running',
 );
 
@@ -32,7 +41,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'shutting down: finishing work in flight');
   await app.close();
-  await mailWorker.stop();
+  await Promise.all([scheduler.stop(), mailWorker.stop()]);
   ctx.close();
   logger.info('stopped');
   process.exit(0);

@@ -29,8 +29,8 @@ export interface IngestResult extends IngestCounts {
  * upvotes and inserts nothing. Source errors propagate untouched (the caller logs them once);
  * nothing is stored unless every page arrived.
  */
-export async function ingestDay(deps: IngestDeps, date: string): Promise<IngestResult> {
-  const { papers, skipped } = await deps.source.fetchDay(date);
+export async function ingestDay(deps: IngestDeps, date: string, stop?: AbortSignal): Promise<IngestResult> {
+  const { papers, skipped } = await deps.source.fetchDay(date, stop);
   const stored = deps.papers.upsertMany(papers);
   const result = { date, fetched: papers.length, ...stored, skipped: skipped.length };
   deps.logger.info(result, 'papers ingested');

@@ -23,7 +23,8 @@ export interface DailyPapers {
 
 export interface PaperSource {
   /** Every paper featured on `date` (YYYY-MM-DD), all pages; throws PaperSourceError. */
-  fetchDay(date: string): Promise<DailyPapers>;
+  /** Every page of one day; `stop` (shutdown) aborts requests and backoff waits at once. */
+  fetchDay(date: string, stop?: AbortSignal): Promise<DailyPapers>;
 }
 
 /** The API (or a saved response) could not give a usable list: `where` is the URL or file. */
@@ -51,7 +52,7 @@ export interface PaperSourceOptions {
   retryDelayMs?: number;
   /** Upper bound for a backoff or a server's Retry-After, so one answer cannot stall the job for hours. */
   maxRetryDelayMs?: number;
-  sleep?: (ms: number) => Promise<unknown>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
   clock?: Clock;
   pageSize?: number;
 }
@@ -69,7 +70,7 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
   const retries = o.retries ?? 4;
   const retryDelayMs = o.retryDelayMs ?? 1_000;
   const maxRetryDelayMs = o.maxRetryDelayMs ?? 60_000;
-  const sleep = o.sleep ?? ((ms: number) => delay(ms));
+  const sleep = o.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
   const clock = o.clock ?? systemClock;
   const pageSize = o.pageSize ?? MAX_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
@@ -77,14 +78,16 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
   }
 
   /** One GET with retries; resolves with the body text of a 2xx answer. */
-  async function getText(url: string): Promise<string> {
+  async function getText(url: string, stop?: AbortSignal): Promise<string> {
     const attempts = retries + 1;
     for (let attempt = 1; ; attempt++) {
       let failure: { reason: string; status?: number; retryAfterMs?: number; cause?: unknown };
       try {
+        stop?.throwIfAborted();
+        const timeout = AbortSignal.timeout(timeoutMs);
         const res = await fetchFn(url, {
           headers: { 'user-agent': USER_AGENT, accept: 'application/json' },
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
         });
         if (res.ok) return await res.text();
         const reason = `HTTP ${res.status} ${res.statusText}`.trim();
@@ -96,7 +99,8 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
         await res.body?.cancel();
         failure = { reason, status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), clock.now().getTime()) };
       } catch (err) {
-        if (err instanceof PaperSourceError) throw err;
+        // Being told to stop (shutdown) is not a network failure: no retry.
+        if (err instanceof PaperSourceError || stop?.aborted) throw err;
         failure = { reason: networkReason(err, timeoutMs), cause: err };
       }
       if (attempt === attempts) {
@@ -104,12 +108,12 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
       }
       const delayMs = Math.min(failure.retryAfterMs ?? retryDelayMs * 2 ** (attempt - 1), maxRetryDelayMs);
       o.logger.warn({ url, attempt, of: attempts, reason: failure.reason, delayMs }, 'paper API request failed; retrying');
-      await sleep(delayMs);
+      await sleep(delayMs, stop);
     }
   }
 
   return {
-    async fetchDay(date) {
+    async fetchDay(date, stop) {
       // Every page is fetched before anything is returned: a failure on page 3 fails the day
       // instead of storing a half list that would look like a quiet day.
       const byId = new Map<string, Paper>();
@@ -123,7 +127,7 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
         url.searchParams.set('p', String(page));
         url.searchParams.set('limit', String(pageSize));
         const where = url.toString();
-        const parsed = parseDailyPapersJson(await getText(where), { where, featuredDate: date, logger: o.logger });
+        const parsed = parseDailyPapersJson(await getText(where, stop), { where, featuredDate: date, logger: o.logger });
         // The list can shift between page requests; keep one entry per paper, the latest seen.
         for (const p of parsed.papers) byId.set(p.id, p);
         skipped.push(...parsed.skipped);

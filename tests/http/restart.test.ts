@@ -18,10 +18,16 @@ afterEach(async () => {
 
 describe('restart safety', () => {
   it('when SMTP is down at sign-up and the service restarts, then nothing is lost: the queued confirmation goes out and confirms', async () => {
-    const env = { DATABASE_PATH: join(dir, 'paperboy.sqlite'), OUTBOX_DIR: join(dir, 'outbox'), PUBLIC_URL: 'https://papers.example.org' };
+    const deadPort = await freePort();
+    // The start-up catch-up of the daily send finds no paper source here (and must not reach the internet).
+    const env = {
+      DATABASE_PATH: join(dir, 'paperboy.sqlite'),
+      OUTBOX_DIR: join(dir, 'outbox'),
+      PUBLIC_URL: 'https://papers.example.org',
+      PAPERS_API_URL: `http://127.0.0.1:${deadPort}/api/daily_papers`,
+    };
 
     // 1. SMTP server unreachable: the request still answers 202 and the email waits in the queue.
-    const deadPort = await freePort();
     const first = await startServer({ ...env, SMTP_URL: `smtp://127.0.0.1:${deadPort}` });
     servers.push(first);
     const res = await fetch(`${first.url}/subscribe`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.org' }) });

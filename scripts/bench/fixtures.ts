@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { openDatabase } from '../../src/db/connection.ts';
+import { migrate } from '../../src/db/migrate.ts';
+
+/** The saved API responses shared by the team (../shared/fixtures from the repo root). */
+export const fixturesDir = fileURLToPath(new URL('../../../shared/fixtures/hf-daily-papers/', import.meta.url));
+
+/** The day the bench sends a digest for (a weekday, so the product does not treat it as empty). */
+export const BENCH_DATE = '2026-11-24';
+export const BENCH_FROM = 'Paperboy <paperboy@bench.localhost>';
+export const BENCH_FROM_ADDRESS = 'paperboy@bench.localhost';
+export const BENCH_PUBLIC_URL = 'https://papers.example.org';
+export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+
+export const recipientFor = (i: number) => `reader${i + 1}@bench.localhost`;
+
+type Json = Record<string, unknown>;
+
+const topics = [
+  'Speculative Decoding', 'Sparse Attention', 'Diffusion Policies', 'Retrieval Agents', 'Video World Models',
+  'Reward Modeling', 'Mixture-of-Experts Routing', 'Tokenizer-Free LMs', '3D Gaussian Splatting', 'Long-Context Memory',
+  'Code Reasoning', 'Multilingual Speech', 'Protein Language Models', 'Test-Time Scaling', 'Model Merging',
+];
+const verbs = ['Scaling', 'Rethinking', 'Taming', 'Unifying', 'Accelerating', 'Benchmarking', 'Distilling', 'Grounding'];
+const tails = ['A Simple Baseline', 'Lessons at Scale', 'One Step Is Enough', 'Beyond the Benchmark'];
+const sentences = [
+  'We study the problem under realistic compute budgets and report results on eleven public benchmarks.',
+  'Existing methods trade quality for cost; we show that the trade-off is largely an artefact of evaluation.',
+  'Our method keeps quality while cutting cost by 5x, and its ablations isolate where the gain comes from.',
+  'We release code, checkpoints and the evaluation harness so that every number here can be reproduced.',
+  'Experiments at three model scales show consistent gains, with the largest improvements on long inputs.',
+  'Une partie des données est en français, et 一部は日本語です: the method is language-agnostic.',
+];
+
+/**
+ * A synthetic Daily Papers response of `count` items in the exact shape of the shared fixtures:
+ * each item is a real fixture item (edge cases included: markup and CJK in titles, a withdrawn
+ * paper, project pages) with a new id, title, abstract, authors and upvotes.
+ */
+export function syntheticDay(date: string, count: number): Json[] {
+  const templates = JSON.parse(readFileSync(`${fixturesDir}2026-11-24.json`, 'utf8')) as Json[];
+  const items: Json[] = [];
+  for (let i = 0; i < count; i++) {
+    const base = structuredClone(templates[i % templates.length]!);
+    const paper = base.paper as Json;
+    const id = `2611.${String(10_000 + i).padStart(5, '0')}`;
+    const edge = i % templates.length === 2; // the fixture's title with markup, quotes and CJK
+    const title = edge
+      ? `${paper.title as string} (${i})`
+      : `${verbs[i % verbs.length]} ${topics[(i * 7) % topics.length]}: ${tails[i % tails.length]}`;
+    const summary = Array.from({ length: 8 }, (_, k) => sentences[(i + k) % sentences.length]).join(' ');
+    const authors = Array.from({ length: 3 + (i % 6) }, (_, k) => ({ _id: `a${i}x${k}`, name: `Author ${id}-${k}`, hidden: false }));
+    Object.assign(paper, {
+      id,
+      title,
+      summary,
+      authors,
+      // Distinct upvotes so the ranking is not decided by ties alone.
+      upvotes: (count - i) * 3 + (i % 5),
+      ai_summary: i % 3 === 0 ? null : `A ${topics[(i * 7) % topics.length]!.toLowerCase()} method that is cheaper at equal quality.`,
+      ai_keywords: [topics[(i * 7) % topics.length]!.toLowerCase(), 'scaling'],
+      githubRepo: i % 2 === 0 ? `https://github.com/example/${id}` : null,
+    });
+    Object.assign(base, { title, summary, publishedAt: `${date}T14:20:00.000Z`, numComments: i % 7 });
+    items.push(base);
+  }
+  return items;
+}
+
+/**
+ * A temp database, migrated by the product's own migrator, holding `n` confirmed subscribers
+ * (inserted in one transaction: ~2 s per million). Returns how long seeding took.
+ */
+export function seedSubscribers(dbPath: string, n: number): { ms: number } {
+  const started = performance.now();
+  const db = openDatabase(dbPath);
+  try {
+    migrate(db);
+    const now = '2026-11-01T00:00:00.000Z';
+    const insert = db.prepare(
+      `INSERT INTO subscribers (email, status, digest_size, keywords, confirmed_at, created_at, updated_at)
+       VALUES (?, 'confirmed', 10, '', ?, ?, ?)`,
+    );
+    db.transaction(() => {
+      for (let i = 0; i < n; i++) insert.run(recipientFor(i), now, now, now);
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  return { ms: performance.now() - started };
+}

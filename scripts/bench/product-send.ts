@@ -1,0 +1,91 @@
+import { createLogger } from '../../src/logger.ts';
+import { createMailer } from '../../src/mail/transport.ts';
+import { loadTemplates } from '../../src/mail/templates.ts';
+import { prepareMessage, renderMessage } from '../../src/mail/raw-message.ts';
+import { parseDailyPapersJson } from '../../src/sources/hf-daily-papers.ts';
+import { rankPapers } from '../../src/domain/ranking.ts';
+import { subscriberLinks } from '../../src/domain/tokens.ts';
+import type { Sender } from './send-worker.ts';
+import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, recipientFor, syntheticDay } from './fixtures.ts';
+
+/** What the product path needs beyond port / pool size / n. */
+export interface ProductParams {
+  /** A database seeded with n confirmed subscribers (fixtures.seedSubscribers). */
+  dbPath: string;
+  date: string;
+  /** The local stand-in for the Daily Papers API, serving the synthetic day. */
+  papersApiUrl: string;
+  /** How many papers the synthetic day has. */
+  dayPapers: number;
+}
+
+const silent = createLogger('silent');
+
+/**
+ * The product's fast path without the database: the same templates, the same message builder
+ * (src/mail/raw-message.ts) and the same mailer, over an in-memory list of recipients. Compared
+ * with the real sendDigest, the difference is the ledger (runs, deliveries, batches, lease).
+ */
+export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: number; date: string; dayPapers: number }): Promise<Sender> {
+  const { sendWindowed, warmPool } = await import('./send-worker.ts');
+  const { digestMessageId, senderDomain } = await import('../../src/domain/send-digest.ts');
+  const domain = senderDomain(BENCH_FROM);
+  const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${p.port}`, outboxDir: '/nonexistent', poolSize: p.poolSize, ratePerSec: 0, logger: silent });
+  const templates = await loadTemplates({ publicUrl: BENCH_PUBLIC_URL, postalAddress: 'Paperboy bench' });
+  const { papers } = parseDailyPapersJson(JSON.stringify(syntheticDay(p.date, p.dayPapers)), { where: 'bench', featuredDate: p.date, logger: silent });
+  return {
+    prepare: () => warmPool(mailer, p.poolSize),
+    async run() {
+      // Ranking and compiling are once-per-run costs the product pays too, so they are timed here.
+      const digest = await templates.compileDigest({ date: p.date, papers: rankPapers(papers, { size: 10 }) });
+      const prepared = prepareMessage(digest, { from: BENCH_FROM, listId: `"Paperboy daily digest" <daily.${domain}>` });
+      const sent = await sendWindowed(p.n, p.poolSize * 2, async (i) => {
+        const links = subscriberLinks(BENCH_PUBLIC_URL, BENCH_SECRET, i + 1);
+        const msg = renderMessage(prepared, { to: recipientFor(i), messageId: digestMessageId(p.date, i + 1, domain), date: new Date(), ...links });
+        return mailer.send({ envelope: msg.envelope, raw: msg.raw });
+      });
+      return { sent };
+    },
+    close: () => mailer.close(),
+  };
+}
+
+/**
+ * The product path as cron and send-now run it: a context built from the config (SMTP pool to
+ * the sink, the local papers API), sendDigestDeps(ctx), then sendDigest for the bench date over
+ * a database seeded with n confirmed subscribers. The timed part is the sendDigest call alone.
+ */
+async function productPath(p: { port: number; poolSize: number; n: number } & ProductParams): Promise<Sender> {
+  const { warmPool } = await import('./send-worker.ts');
+  const { loadConfig } = await import('../../src/config.ts');
+  const { createContext } = await import('../../src/context.ts');
+  const { sendDigest, sendDigestDeps } = await import('../../src/domain/send-digest.ts');
+  const config = loadConfig({
+    DATABASE_PATH: p.dbPath,
+    OUTBOX_DIR: `${p.dbPath}.outbox`,
+    SMTP_URL: `smtp://127.0.0.1:${p.port}`,
+    SMTP_POOL_SIZE: String(p.poolSize),
+    SEND_RATE_PER_SEC: '0',
+    MAIL_FROM: BENCH_FROM,
+    PUBLIC_URL: BENCH_PUBLIC_URL,
+    SECRET: BENCH_SECRET,
+    PAPERS_API_URL: p.papersApiUrl,
+    LOG_LEVEL: 'silent',
+  });
+  const ctx = createContext(config, silent);
+  const deps = await sendDigestDeps(ctx);
+  return {
+    // The context's own pooled mailer, warmed so the sink's 100 ms greeting per connection is not timed.
+    prepare: () => warmPool(ctx.mailer, p.poolSize),
+    async run() {
+      const r = await sendDigest(deps, { date: p.date });
+      if (r.outcome !== 'done') throw new Error(`sendDigest ended "${r.outcome}"${r.reason ? `: ${r.reason}` : ''}`);
+      return { sent: r.sent, detail: { outcome: r.outcome, sent: r.sent, failed: r.failed, skipped: r.skipped, deferred: r.deferred, durationMs: r.durationMs } };
+    },
+    close: () => ctx.close(),
+  };
+}
+
+export async function productSender(p: { kind: 'product' | 'fastpath-nodb'; port: number; poolSize: number; n: number } & ProductParams, noDb: boolean): Promise<Sender> {
+  return noDb ? fastPathWithoutDb(p) : productPath(p);
+}

@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { withWorker } from './ipc.ts';
+import type { Sink, SinkStats } from './sink.ts';
+import type { DigestContent, SendMeasurement, SenderParams } from './send-worker.ts';
+import { BENCH_DATE, seedSubscribers } from './fixtures.ts';
+
+export type SenderKind = SenderParams['kind'];
+
+export interface SendRun extends SendMeasurement {
+  msgsPerSec: number;
+  cpuMsPerMsg: number;
+  sinkCpuMsPerMsg: number;
+  bytesPerMsg: number;
+  sink: SinkStats;
+  /** Problems seen: wrong message count at the sink, a recipient missing or doubled. */
+  problems: string[];
+  seedMs?: number;
+}
+
+export interface SendShared {
+  sink: Sink;
+  poolSize: number;
+  dir: string;
+  content: DigestContent;
+  raw: Uint8Array;
+  papersApiUrl: string;
+  dayPapers: number;
+}
+
+/** A generous bound: the slowest sender seen does ~400 msgs/s; this allows 100/s plus start-up. */
+export const sendDeadlineMs = (n: number) => 60_000 + (n / 100) * 1000;
+
+let dbCounter = 0;
+
+/**
+ * One timed send in a fresh child process: prepare (pool warmed) → sink reset → run → the sink's
+ * own count. The product path gets a freshly seeded database each time (a run per date is unique).
+ */
+export async function measureSend(kind: SenderKind, n: number, s: SendShared): Promise<SendRun> {
+  const base = { port: s.sink.port, poolSize: s.poolSize, n };
+  let seedMs: number | undefined;
+  let params: SenderParams;
+  switch (kind) {
+    case 'nodemailer':
+      params = { kind, ...base, content: s.content };
+      break;
+    case 'nodemailer-raw':
+    case 'pipelined-raw':
+      params = { kind, ...base, raw: s.raw };
+      break;
+    case 'product':
+    case 'fastpath-nodb': {
+      const dbPath = join(s.dir, `send-${kind}-${n}-${++dbCounter}.sqlite`);
+      if (kind === 'product') seedMs = seedSubscribers(dbPath, n).ms;
+      params = { kind, ...base, dbPath, date: BENCH_DATE, papersApiUrl: s.papersApiUrl, dayPapers: s.dayPapers };
+      break;
+    }
+  }
+  return withWorker('sender', async (w) => {
+    await w.call('prepare', params, 120_000);
+    await s.sink.reset({ trackRecipients: n <= 200_000 });
+    const m = await w.call<SendMeasurement>('run', null, sendDeadlineMs(n));
+    const problems: string[] = [];
+    let sink: SinkStats;
+    try {
+      sink = await s.sink.waitFor(n, 10_000);
+    } catch (err) {
+      problems.push((err as Error).message);
+      sink = await s.sink.stats();
+    }
+    if (sink.messages !== n) problems.push(`sink got ${sink.messages} messages, expected ${n}`);
+    if (sink.distinctRecipients !== null && sink.distinctRecipients !== n) problems.push(`sink saw ${sink.distinctRecipients} distinct recipients, expected ${n}`);
+    if (m.sent !== n) problems.push(`sender reported ${m.sent} sent, expected ${n}`);
+    await w.call('close', null, 10_000).catch(() => undefined);
+    return {
+      ...m,
+      msgsPerSec: n / (m.elapsedMs / 1000),
+      cpuMsPerMsg: m.cpuMs / n,
+      sinkCpuMsPerMsg: sink.cpuMs / Math.max(1, sink.messages),
+      bytesPerMsg: sink.bytes / Math.max(1, sink.messages),
+      sink,
+      problems,
+      ...(seedMs === undefined ? {} : { seedMs }),
+    };
+  });
+}
+
+/** The median run by throughput (runs of one kind and size). */
+export function medianRun(runs: SendRun[]): SendRun {
+  const sorted = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}

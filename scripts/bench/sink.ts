@@ -1,0 +1,34 @@
+import { startWorker, type Worker } from './ipc.ts';
+import type { SinkStats } from './sink-worker.ts';
+
+export type { SinkStats };
+
+/** The parent's handle on the SMTP sink process. */
+export interface Sink {
+  port: number;
+  url: string;
+  pid: number;
+  reset(opts?: { trackRecipients?: boolean }): Promise<SinkStats>;
+  stats(): Promise<SinkStats>;
+  waitFor(count: number, timeoutMs: number): Promise<SinkStats>;
+  stop(): Promise<void>;
+}
+
+export async function startSink(): Promise<Sink> {
+  const worker: Worker = await startWorker('sink');
+  try {
+    const { port } = await worker.call<{ port: number }>('listen');
+    return {
+      port,
+      url: `smtp://127.0.0.1:${port}`,
+      pid: worker.pid,
+      reset: (opts = {}) => worker.call('reset', opts),
+      stats: () => worker.call('stats'),
+      waitFor: (count, timeoutMs) => worker.call('waitFor', { count, timeoutMs }, timeoutMs + 5_000),
+      stop: () => worker.stop(),
+    };
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { openDatabase, type Db } from '../../src/db/connection.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { Handlers } from './ipc.ts';
+import { BENCH_PUBLIC_URL, BENCH_SECRET } from './fixtures.ts';
+import { cpuSince, rssMb, vmHwmMb } from './memory.ts';
+
+/**
+ * The HTTP side of the subscribe bench, one server per process: either the product's app
+ * (buildApp with its real routes) or the baseline, a bare Fastify route doing one prepared
+ * INSERT OR IGNORE on a database opened the product's way (same pragmas).
+ */
+
+export type ServerMode = 'bare' | 'product';
+
+async function bareApp(db: Db): Promise<FastifyInstance> {
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'pending', ?, ?)`,
+  );
+  const app = Fastify({ logger: false });
+  app.post<{ Body: { email?: unknown } }>('/subscribe', async (req, reply) => {
+    const email = typeof req.body?.email === 'string' ? req.body.email : '';
+    if (!email) return reply.code(400).send({ error: 'invalid_input' });
+    const now = new Date().toISOString();
+    insert.run(email, now, now);
+    return reply.code(202).send({ status: 'pending' });
+  });
+  return app;
+}
+
+async function productApp(dir: string): Promise<{ app: FastifyInstance; close(): void }> {
+  const { createContext } = await import('../../src/context.ts');
+  const { loadTemplates } = await import('../../src/mail/templates.ts');
+  const { buildApp } = await import('../../src/app.ts');
+  const config = loadConfig({
+    DATABASE_PATH: join(dir, 'subscribe-product.sqlite'),
+    OUTBOX_DIR: join(dir, 'outbox'),
+    PUBLIC_URL: BENCH_PUBLIC_URL,
+    SECRET: BENCH_SECRET,
+    // Per-IP rate limiting off: every request comes from 127.0.0.1.
+    SUBSCRIBE_RATE_PER_IP: '0',
+    LOG_LEVEL: 'silent',
+  });
+  const ctx = createContext(config, createLogger('silent'));
+  const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
+  // No mail queue worker is started: confirmations are queued (the request's job), never sent.
+  const app = await buildApp(ctx, { templates });
+  return { app, close: () => ctx.close() };
+}
+
+export function subscribeServerHandlers(): Handlers {
+  let app: FastifyInstance | null = null;
+  let closeDb: () => void = () => {};
+  let cpuStart = process.cpuUsage();
+  return {
+    async start(p: { mode: ServerMode; dir: string }): Promise<{ port: number }> {
+      if (p.mode === 'bare') {
+        const db = openDatabase(join(p.dir, 'subscribe-bare.sqlite'));
+        migrate(db);
+        app = await bareApp(db);
+        closeDb = () => db.close();
+      } else {
+        const built = await productApp(p.dir);
+        app = built.app;
+        closeDb = built.close;
+      }
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      return { port: (app.server.address() as AddressInfo).port };
+    },
+    resetUsage() {
+      cpuStart = process.cpuUsage();
+    },
+    usage(): { cpuMs: number; rssMb: number; vmHwmMb: number | null; rows: number } {
+      return { cpuMs: cpuSince(cpuStart), rssMb: rssMb(), vmHwmMb: vmHwmMb(), rows: 0 };
+    },
+    async stop() {
+      await app?.close();
+      closeDb();
+      app = null;
+    },
+  };
+}

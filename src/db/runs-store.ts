@@ -1,0 +1,290 @@
+import type { Db } from './connection.ts';
+
+export type RunStatus = 'running' | 'paused' | 'failed' | 'done' | 'empty';
+export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'skipped';
+
+export interface SendRun {
+  id: number;
+  digestDate: string;
+  status: RunStatus;
+  /** The cut-off: only subscribers confirmed before it belong to the run. */
+  startedAt: string;
+  finishedAt: string | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  enqueuedThrough: number;
+  enqueueDone: boolean;
+  sent: number;
+  failed: number;
+  skipped: number;
+  lastError: string | null;
+}
+
+/** A delivery handed to the sender, with what it needs of the subscriber. */
+export interface ClaimedDelivery {
+  subscriberId: number;
+  email: string;
+  digestSize: number;
+  keywords: string;
+  /** Including this one. */
+  attempts: number;
+}
+
+/** How one delivery ended this time round. */
+export type DeliveryOutcome =
+  | { subscriberId: number; kind: 'sent'; reply: string; messageId: string }
+  | { subscriberId: number; kind: 'skipped'; reply: string }
+  | { subscriberId: number; kind: 'failed'; reply: string; hardBounce: boolean }
+  | { subscriberId: number; kind: 'deferred'; reply: string; nextAttemptAt: string }
+  /** Back to pending as if never tried: the run stopped before it went out (shutdown, pause). */
+  | { subscriberId: number; kind: 'released'; reply?: string };
+
+interface RunRow {
+  id: number;
+  digest_date: string;
+  status: RunStatus;
+  started_at: string;
+  finished_at: string | null;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  enqueued_through: number;
+  enqueue_done: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+  last_error: string | null;
+}
+
+const toRun = (r: RunRow): SendRun => ({
+  id: r.id,
+  digestDate: r.digest_date,
+  status: r.status,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  leaseOwner: r.lease_owner,
+  leaseExpiresAt: r.lease_expires_at,
+  enqueuedThrough: r.enqueued_through,
+  enqueueDone: r.enqueue_done === 1,
+  sent: r.sent,
+  failed: r.failed,
+  skipped: r.skipped,
+  lastError: r.last_error,
+});
+
+/** After this many runs that ended in a hard bounce (in a row), the address is suppressed. */
+export const SUPPRESS_AFTER_HARD_BOUNCES = 3;
+
+export type RunsStore = ReturnType<typeof createRunsStore>;
+
+/**
+ * The send ledger: runs, their lease, and one delivery row per (run, subscriber). Every statement
+ * is prepared here, once; writes that belong together share one transaction so the sender pays
+ * one commit per batch, not one per message.
+ */
+export function createRunsStore(db: Db) {
+  const s = {
+    byDate: db.prepare('SELECT * FROM send_runs WHERE digest_date = ?'),
+    byId: db.prepare('SELECT * FROM send_runs WHERE id = ?'),
+    insertRun: db.prepare(
+      `INSERT INTO send_runs (digest_date, status, started_at, updated_at) VALUES (?, 'running', ?, ?)
+       ON CONFLICT (digest_date) DO NOTHING`,
+    ),
+    // The lease is free when nobody holds it or the holder let it lapse (a crashed process).
+    takeLease: db.prepare(
+      `UPDATE send_runs SET lease_owner = @owner, lease_expires_at = @expires, updated_at = @now
+       WHERE id = @id AND (lease_owner IS NULL OR lease_owner = @owner OR lease_expires_at <= @now)`,
+    ),
+    renewLease: db.prepare(
+      `UPDATE send_runs SET lease_expires_at = @expires, updated_at = @now WHERE id = @id AND lease_owner = @owner`,
+    ),
+    releaseLease: db.prepare(
+      `UPDATE send_runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = @now WHERE id = @id AND lease_owner = @owner`,
+    ),
+    setStatus: db.prepare(
+      `UPDATE send_runs SET status = @status, last_error = @error, updated_at = @now,
+         finished_at = CASE WHEN @status IN ('done', 'empty') THEN @now ELSE NULL END
+       WHERE id = @id`,
+    ),
+    // Rows a previous holder left 'sending' may or may not have gone out; see send-digest.ts.
+    resetSending: db.prepare(
+      `UPDATE send_deliveries SET status = 'pending', updated_at = @now WHERE run_id = @id AND status = 'sending'`,
+    ),
+    countPending: db.prepare(`SELECT count(*) FROM send_deliveries WHERE run_id = ? AND status = 'pending'`).pluck(),
+    // Walks the subscribers index (status, id) from the cursor: no scan of the whole list.
+    enqueue: db
+      .prepare(
+        `INSERT INTO send_deliveries (run_id, subscriber_id, updated_at)
+         SELECT @id, id, @now FROM subscribers
+         WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff
+         ORDER BY id LIMIT @limit
+         ON CONFLICT DO NOTHING
+         RETURNING subscriber_id`,
+      )
+      .pluck(),
+    advanceCursor: db.prepare(
+      `UPDATE send_runs SET enqueued_through = @through, enqueue_done = @done, updated_at = @now WHERE id = @id`,
+    ),
+    due: db.prepare(
+      `SELECT d.subscriber_id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, d.attempts + 1 AS attempts
+       FROM send_deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+       WHERE d.run_id = @id AND d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= @now)
+       ORDER BY d.subscriber_id LIMIT @limit`,
+    ),
+    markSending: db.prepare(
+      `UPDATE send_deliveries SET status = 'sending', attempts = attempts + 1, updated_at = @now
+       WHERE run_id = @id AND subscriber_id = @subscriberId`,
+    ),
+    nextDue: db
+      .prepare(`SELECT min(next_attempt_at) FROM send_deliveries WHERE run_id = ? AND status = 'pending'`)
+      .pluck(),
+    subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
+    finish: db.prepare(
+      `UPDATE send_deliveries SET status = @status, last_reply = @reply, message_id = @messageId,
+         next_attempt_at = NULL, updated_at = @now
+       WHERE run_id = @id AND subscriber_id = @subscriberId`,
+    ),
+    defer: db.prepare(
+      `UPDATE send_deliveries SET status = 'pending', last_reply = @reply, next_attempt_at = @nextAttemptAt, updated_at = @now
+       WHERE run_id = @id AND subscriber_id = @subscriberId`,
+    ),
+    release: db.prepare(
+      `UPDATE send_deliveries SET status = 'pending', attempts = max(attempts - 1, 0),
+         last_reply = coalesce(@reply, last_reply), updated_at = @now
+       WHERE run_id = @id AND subscriber_id = @subscriberId AND status = 'sending'`,
+    ),
+    addCounts: db.prepare(
+      `UPDATE send_runs SET sent = sent + @sent, failed = failed + @failed, skipped = skipped + @skipped, updated_at = @now
+       WHERE id = @id`,
+    ),
+    hardBounce: db.prepare(
+      `UPDATE subscribers SET hard_bounces = hard_bounces + 1, updated_at = @now,
+         status = CASE WHEN status = 'confirmed' AND hard_bounces + 1 >= ${SUPPRESS_AFTER_HARD_BOUNCES} THEN 'suppressed' ELSE status END
+       WHERE id = @subscriberId`,
+    ),
+    // "Repeated" hard bounces means in a row: one delivered digest clears the count.
+    clearBounces: db.prepare('UPDATE subscribers SET hard_bounces = 0 WHERE id = ? AND hard_bounces > 0'),
+    deliveryCounts: db.prepare('SELECT status, count(*) AS n FROM send_deliveries WHERE run_id = ? GROUP BY status'),
+    remainingAudience: db
+      .prepare(
+        `SELECT count(*) FROM subscribers s JOIN send_runs r ON r.id = ?
+         WHERE s.status = 'confirmed' AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
+      )
+      .pluck(),
+    audience: db.prepare(
+      `SELECT id, email, digest_size AS digestSize, keywords FROM subscribers WHERE status = 'confirmed' ORDER BY id`,
+    ),
+  };
+
+  const byId = (id: number) => toRun(s.byId.get(id) as RunRow);
+
+  const claim = db.transaction((id: number, now: string, limit: number): ClaimedDelivery[] => {
+    const run = byId(id);
+    if (!run.enqueueDone && (s.countPending.get(id) as number) < limit) {
+      const added = s.enqueue.all({ id, after: run.enqueuedThrough, cutoff: run.startedAt, limit, now }) as number[];
+      const through = added.length ? Math.max(...added) : run.enqueuedThrough;
+      s.advanceCursor.run({ id, through, done: added.length < limit ? 1 : 0, now });
+    }
+    const rows = s.due.all({ id, now, limit }) as ClaimedDelivery[];
+    for (const r of rows) s.markSending.run({ id, subscriberId: r.subscriberId, now });
+    return rows;
+  });
+
+  const record = db.transaction((id: number, outcomes: readonly DeliveryOutcome[], now: string) => {
+    const counts = { sent: 0, failed: 0, skipped: 0 };
+    for (const o of outcomes) {
+      const key = { id, subscriberId: o.subscriberId, now };
+      switch (o.kind) {
+        case 'sent':
+          s.finish.run({ ...key, status: 'sent', reply: o.reply, messageId: o.messageId });
+          s.clearBounces.run(o.subscriberId);
+          counts.sent++;
+          break;
+        case 'skipped':
+          s.finish.run({ ...key, status: 'skipped', reply: o.reply, messageId: null });
+          counts.skipped++;
+          break;
+        case 'failed':
+          s.finish.run({ ...key, status: 'failed', reply: o.reply, messageId: null });
+          if (o.hardBounce) s.hardBounce.run(key);
+          counts.failed++;
+          break;
+        case 'deferred':
+          s.defer.run({ ...key, reply: o.reply, nextAttemptAt: o.nextAttemptAt });
+          break;
+        case 'released':
+          s.release.run({ ...key, reply: o.reply ?? null });
+          break;
+      }
+    }
+    if (counts.sent || counts.failed || counts.skipped) s.addCounts.run({ id, now, ...counts });
+  });
+
+  return {
+    byDate(date: string): SendRun | undefined {
+      const row = s.byDate.get(date) as RunRow | undefined;
+      return row ? toRun(row) : undefined;
+    },
+    byId,
+    /** The run for the date, created 'running' with `now` as its cut-off if there was none. */
+    open(date: string, now: Date): SendRun {
+      const at = now.toISOString();
+      s.insertRun.run(date, at, at);
+      return toRun(s.byDate.get(date) as RunRow);
+    },
+    /** True if `owner` now holds the lease until now + ms. */
+    takeLease(id: number, owner: string, now: Date, ms: number): boolean {
+      const expires = new Date(now.getTime() + ms).toISOString();
+      return db.transaction(() => s.takeLease.run({ id, owner, expires, now: now.toISOString() }).changes === 1).immediate();
+    },
+    /** False if the lease was lost (it lapsed and someone took it over). */
+    renewLease(id: number, owner: string, now: Date, ms: number): boolean {
+      const expires = new Date(now.getTime() + ms).toISOString();
+      return s.renewLease.run({ id, owner, expires, now: now.toISOString() }).changes === 1;
+    },
+    releaseLease(id: number, owner: string, now: Date): void {
+      s.releaseLease.run({ id, owner, now: now.toISOString() });
+    },
+    setStatus(id: number, status: RunStatus, now: Date, error: string | null = null): void {
+      s.setStatus.run({ id, status, error, now: now.toISOString() });
+    },
+    /** Puts rows a previous holder left 'sending' back to pending; returns how many. */
+    resetSending(id: number, now: Date): number {
+      return s.resetSending.run({ id, now: now.toISOString() }).changes;
+    },
+    /**
+     * Enqueues the next subscribers (in id order, confirmed before the cut-off) when fewer than
+     * `limit` are pending, then moves up to `limit` due deliveries pending → sending: one transaction.
+     */
+    claim(id: number, now: Date, limit: number): ClaimedDelivery[] {
+      return claim.immediate(id, now.toISOString(), limit);
+    },
+    /** Records a tick's worth of outcomes in one transaction. */
+    record(id: number, outcomes: readonly DeliveryOutcome[], now: Date): void {
+      if (outcomes.length) record.immediate(id, outcomes, now.toISOString());
+    },
+    /** When the earliest deferred delivery falls due, or null if nothing is pending. */
+    nextDue(id: number): string | null {
+      return s.nextDue.get(id) as string | null;
+    },
+    pendingCount(id: number): number {
+      return s.countPending.get(id) as number;
+    },
+    /** The subscriber's status now: read right before each message goes out. */
+    subscriberStatus(subscriberId: number): string | undefined {
+      return s.subscriberStatus.get(subscriberId) as string | undefined;
+    },
+    /** Subscribers of the run not enqueued yet: for progress estimates. */
+    remainingAudience(id: number): number {
+      return s.remainingAudience.get(id) as number;
+    },
+    /** Everyone confirmed now, in id order, streamed (a dry run's audience). */
+    audience(): IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }> {
+      return s.audience.iterate() as IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }>;
+    },
+    deliveryCounts(id: number): Record<DeliveryStatus, number> {
+      const counts: Record<DeliveryStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, skipped: 0 };
+      for (const r of s.deliveryCounts.all(id) as { status: DeliveryStatus; n: number }[]) counts[r.status] = r.n;
+      return counts;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import nodemailer from 'nodemailer';
+import { startSink, type Sink } from '../../scripts/bench/sink.ts';
+import { openPipelinedClient, toSmtpData } from '../../scripts/bench/raw-smtp-client.ts';
+
+// The bench's figures are only as good as its sink's count: these check the sink process and the
+// pipelined replay client (the sink's ceiling) against each other. No timing is asserted.
+describe('bench SMTP sink (a separate process)', () => {
+  let sink: Sink;
+  beforeAll(async () => {
+    sink = await startSink();
+  });
+  afterAll(async () => {
+    await sink?.stop();
+  });
+
+  it('when a pooled nodemailer sends N messages, then the sink counts N, each recipient once', async () => {
+    await sink.reset({ trackRecipients: true });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, pool: true, maxConnections: 3 });
+    try {
+      await Promise.all(
+        Array.from({ length: 25 }, (_, i) => transport.sendMail({ from: 'bench@localhost', to: `r${i}@localhost`, subject: 's', text: `message ${i}` })),
+      );
+    } finally {
+      transport.close();
+    }
+    const stats = await sink.waitFor(25, 5_000);
+    expect(stats.messages).toBe(25);
+    expect(stats.recipients).toBe(25);
+    expect(stats.distinctRecipients).toBe(25);
+    expect(stats.connections).toBeLessThanOrEqual(3);
+  });
+
+  it('when the pipelined client replays a message with dot-lines, then every copy arrives whole', async () => {
+    const raw = Buffer.from('From: a@localhost\nTo: b@localhost\nSubject: dots\n\n.leading dot\n..two dots\nlast line\n');
+    const expectedBytes = raw.toString().replace(/\n/g, '\r\n').length;
+    await sink.reset({ trackRecipients: true });
+    const client = await openPipelinedClient({ port: sink.port, connections: 2, from: 'a@localhost' });
+    try {
+      expect(await client.send(40, (i) => `p${i}@localhost`, toSmtpData(raw))).toBe(40);
+    } finally {
+      client.close();
+    }
+    const stats = await sink.waitFor(40, 5_000);
+    expect(stats.messages).toBe(40);
+    expect(stats.distinctRecipients).toBe(40);
+    // smtp-server un-stuffs the dots: the bytes it counts are the message as written, CRLF lines.
+    expect(stats.bytes).toBe(40 * expectedBytes);
+  });
+});

@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import cron from 'node-cron';
+import type { RunStatus } from '../../src/db/runs-store.ts';
+import { sendDigest, type SendDigestResult } from '../../src/domain/send-digest.ts';
+import { catchUpDate, digestDateFor, lastFireToday, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
+import { createLogger } from '../../src/logger.ts';
+import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from './harness.ts';
+
+/** node-cron's own matcher for a pattern, without scheduling anything. */
+function matcher(pattern: string, timezone: string) {
+  const task = cron.createTask(pattern, () => undefined, { timezone });
+  const match = (d: Date) => task.match(d);
+  void task.destroy();
+  return match;
+}
+
+const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({ outcome, date: '2026-11-24', sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 });
+
+describe('which day the daily run sends', () => {
+  it('when it is morning in DIGEST_TZ, then the digest is of yesterday there, the last complete day', () => {
+    expect(digestDateFor(new Date('2026-11-25T06:00:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
+    // 00:30 on the 25th in Berlin is still the 24th in UTC: the zone decides.
+    expect(digestDateFor(new Date('2026-11-24T23:30:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
+    expect(digestDateFor(new Date('2026-11-24T23:30:00Z'), 'UTC')).toBe('2026-11-23');
+    expect(digestDateFor(new Date('2026-11-25T03:00:00Z'), 'America/Los_Angeles')).toBe('2026-11-23');
+  });
+});
+
+describe('catch-up after downtime', () => {
+  const daily7 = matcher('0 7 * * *', 'Europe/Berlin');
+  const statuses = (s: Record<string, RunStatus>) => (date: string) => s[date];
+
+  it('finds the last fire today in the zone, or none before it', () => {
+    expect(lastFireToday(new Date('2026-11-25T09:13:27Z'), 'Europe/Berlin', daily7)?.toISOString()).toBe('2026-11-25T06:00:00.000Z');
+    expect(lastFireToday(new Date('2026-11-25T05:59:00Z'), 'Europe/Berlin', daily7)).toBeNull();
+  });
+
+  it('when today’s time has passed and the run is missing, unfinished or failed, then it is run once now', () => {
+    const at = new Date('2026-11-25T09:00:00Z');
+    expect(catchUpDate(at, 'Europe/Berlin', daily7, statuses({}))).toBe('2026-11-24');
+    expect(catchUpDate(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': 'running' }))).toBe('2026-11-24');
+    expect(catchUpDate(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': 'failed' }))).toBe('2026-11-24');
+  });
+
+  it('when the run is finished or paused for an operator, or today’s time is still ahead, then nothing is run', () => {
+    const at = new Date('2026-11-25T09:00:00Z');
+    for (const status of ['done', 'empty', 'paused'] as const) expect(catchUpDate(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': status }))).toBeNull();
+    expect(catchUpDate(new Date('2026-11-25T05:00:00Z'), 'Europe/Berlin', daily7, statuses({}))).toBeNull();
+  });
+});
+
+describe('retries', () => {
+  const now = new Date('2026-11-25T07:00:00Z');
+  it('when a run failed, then it is retried after the delay; when busy, once the holder’s lease has lapsed', () => {
+    expect(retryAfterMs(result('failed'), now, null, 600_000)).toBe(600_000);
+    expect(retryAfterMs(result('busy'), now, '2026-11-25T07:00:20.000Z', 600_000)).toBe(21_000);
+  });
+  it('when a run is done, empty, paused or stopped, then there is nothing to retry', () => {
+    for (const o of ['done', 'empty', 'paused', 'incomplete'] as const) expect(retryAfterMs(result(o), now, null, 1000)).toBeNull();
+  });
+});
+
+describe('startScheduler', () => {
+  let scheduler: Scheduler | undefined;
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await scheduler?.stop();
+    await h?.close();
+    scheduler = undefined;
+    h = undefined;
+  });
+
+  const quiet = createLogger('silent');
+  const runs = (s: Record<string, RunStatus> = {}) => ({ byDate: (d: string) => (s[d] ? ({ status: s[d], leaseExpiresAt: null } as never) : undefined) });
+
+  it('when the schedule comes round (every second here), then the digest of yesterday in DIGEST_TZ is sent', async () => {
+    const calls: string[] = [];
+    scheduler = startScheduler(
+      { config: { DIGEST_CRON: '* * * * * *', DIGEST_TZ: 'Asia/Tokyo' }, clock: { now: () => new Date() }, logger: quiet, runs: runs({}) },
+      { send: async ({ date }) => (calls.push(date), result('done')) },
+    );
+    const deadline = Date.now() + 3000;
+    while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // The every-second schedule has fired today already, so a catch-up may come first: same date.
+    const expected = digestDateFor(new Date(), 'Asia/Tokyo');
+    expect(calls.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(calls)).toEqual(new Set([expected]));
+  });
+
+  it('when the service starts after today’s time with no run, then it catches up once, for real, into the SMTP server', async () => {
+    h = await startHarness();
+    seedSubscribers(h.ctx.db, 4);
+    freezeFixtureDay(h.ctx, '2026-11-24');
+    const deps = h.deps;
+    let sends = 0;
+    // The harness clock says 2026-11-25 07:00 UTC; the schedule was 06:00 UTC, so it was missed.
+    scheduler = startScheduler(
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, runs: h.ctx.runs },
+      { send: (o) => (sends++, sendDigest(deps, o)) },
+    );
+    await h.sink.waitFor(4);
+    // The last replies are recorded a moment after they arrive; stopping earlier would cut the run.
+    await expect.poll(() => h.ctx.runs.byDate('2026-11-24')?.status, { timeout: 10_000 }).toBe('done');
+    await scheduler.stop();
+    expect(sends).toBe(1);
+    expect(byRecipient(h.sink).size).toBe(4);
+
+    // Started again the same day: the run is done, nothing more goes out.
+    scheduler = startScheduler(
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, runs: h.ctx.runs },
+      { send: (o) => (sends++, sendDigest(deps, o)) },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sends).toBe(1);
+  });
+
+  it('when a run fails (source or SMTP down), then it is retried after the delay', async () => {
+    const outcomes: SendDigestResult['outcome'][] = ['failed', 'done'];
+    const calls: string[] = [];
+    scheduler = startScheduler(
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: { now: () => new Date('2026-11-25T07:00:00Z') }, logger: quiet, runs: runs({}) },
+      { send: async ({ date }) => (calls.push(date), result(outcomes.shift() ?? 'done')), retryDelayMs: 50 },
+    );
+    const deadline = Date.now() + 2000;
+    while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(calls).toEqual(['2026-11-24', '2026-11-24']);
+  });
+});

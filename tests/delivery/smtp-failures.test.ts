@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { sendDigest, sendDigestDeps } from '../../src/domain/send-digest.ts';
+import { createMailer } from '../../src/mail/transport.ts';
+import { createContext } from '../../src/context.ts';
+import { createLogger } from '../../src/logger.ts';
+import { freePort } from '../support/server-process.ts';
+import { verifyDkim } from '../support/dkim-verify.ts';
+import { byRecipient, DATE, deliveryRows, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from './harness.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const everyoneOnce = (h: Harness, n: number) => {
+  const counts = byRecipient(h.sink);
+  expect(counts.size).toBe(n);
+  expect([...counts.values()].every((c) => c === 1)).toBe(true);
+};
+
+describe('sendDigest against SMTP trouble', () => {
+  it('when the server answers 451 for a while, then the messages are retried and delivered', async () => {
+    const tries = new Map<string, number>();
+    h = await startHarness({
+      sink: {
+        onRcpt: (address) => {
+          const n = (tries.get(address) ?? 0) + 1;
+          tries.set(address, n);
+          return n <= 2 ? { code: 451, message: '4.7.1 Greylisted, try again later' } : undefined;
+        },
+      },
+    });
+    seedSubscribers(h.ctx.db, 6);
+    freezeFixtureDay(h.ctx);
+    const result = await sendDigest(h.deps, { date: DATE });
+    expect(result).toMatchObject({ outcome: 'done', sent: 6, failed: 0, deferred: 12 });
+    everyoneOnce(h, 6);
+    expect(deliveryRows(h.ctx.db).map((r) => [r.status, r.attempts])).toEqual(Array(6).fill(['sent', 3]));
+  });
+
+  it('when 4xx replies never stop, then each delivery fails after its bounded attempts', async () => {
+    h = await startHarness({ sink: { onRcpt: () => ({ code: 452, message: '4.2.2 Mailbox full' }) }, policy: { maxAttempts: 3 } });
+    seedSubscribers(h.ctx.db, 2);
+    freezeFixtureDay(h.ctx);
+    const result = await sendDigest(h.deps, { date: DATE });
+    expect(result).toMatchObject({ outcome: 'done', sent: 0, failed: 2 });
+    expect(deliveryRows(h.ctx.db).map((r) => [r.status, r.attempts])).toEqual([
+      ['failed', 3],
+      ['failed', 3],
+    ]);
+    // Not a hard bounce: the address stays as it was.
+    expect(h.ctx.db.prepare('SELECT max(hard_bounces) FROM subscribers').pluck().get()).toBe(0);
+  });
+
+  it('when one recipient is refused with 550, then that one fails (a hard bounce) and the rest are delivered', async () => {
+    h = await startHarness({ sink: { onRcpt: (a) => (a === 'reader3@example.com' ? { code: 550, message: '5.1.1 No such user' } : undefined) } });
+    seedSubscribers(h.ctx.db, 8);
+    freezeFixtureDay(h.ctx);
+    const result = await sendDigest(h.deps, { date: DATE });
+    expect(result).toMatchObject({ outcome: 'done', sent: 7, failed: 1 });
+    expect(byRecipient(h.sink).has('reader3@example.com')).toBe(false);
+    expect(deliveryRows(h.ctx.db)[2]).toMatchObject({ status: 'failed', attempts: 1, lastReply: expect.stringMatching(/^550 5\.1\.1 No such user/) });
+    expect(h.ctx.db.prepare("SELECT hard_bounces FROM subscribers WHERE email = 'reader3@example.com'").pluck().get()).toBe(1);
+  });
+
+  it('when the server rejects us on policy (5.7.x), then the run pauses, and resumes when run again', async () => {
+    let blocked = true;
+    h = await startHarness({ sink: { onRcpt: (a) => (blocked && a === 'reader5@example.com' ? { code: 554, message: '5.7.1 Relay access denied' } : undefined) } });
+    seedSubscribers(h.ctx.db, 30);
+    freezeFixtureDay(h.ctx);
+    const paused = await sendDigest(h.deps, { date: DATE });
+    expect(paused).toMatchObject({ outcome: 'paused', reason: expect.stringMatching(/policy rejection.*5\.7\.1 Relay access denied/), failed: 0 });
+    expect(h.ctx.runs.byDate(DATE)?.status).toBe('paused');
+    // It stopped taking work: the window in flight at most went out after the rejection.
+    expect(h.sink.messages.length).toBeLessThan(5 + h.deps.policy.maxInFlight);
+    expect(deliveryRows(h.ctx.db).find((r) => r.subscriberId === 5)).toMatchObject({ status: 'pending' });
+
+    blocked = false;
+    expect(await sendDigest(h.deps, { date: DATE })).toMatchObject({ outcome: 'done' });
+    everyoneOnce(h, 30);
+  });
+
+  it('when most deliveries fail, then the error budget pauses the run instead of burning through the list', async () => {
+    h = await startHarness({ sink: { onRcpt: () => ({ code: 550, message: '5.1.1 No such user' }) }, policy: { errorBudget: { maxConsecutive: 5, maxRatio: 0.1, window: 200 } } });
+    seedSubscribers(h.ctx.db, 60);
+    freezeFixtureDay(h.ctx);
+    const result = await sendDigest(h.deps, { date: DATE });
+    expect(result).toMatchObject({ outcome: 'paused', reason: expect.stringMatching(/error budget spent: 5 deliveries in a row failed/) });
+    expect(result.failed).toBeGreaterThanOrEqual(5);
+    expect(result.failed).toBeLessThanOrEqual(5 + h.deps.policy.maxInFlight);
+    expect(h.ctx.runs.deliveryCounts(h.ctx.runs.byDate(DATE)!.id).sending).toBe(0);
+  });
+
+  it('when the SMTP server refuses connections, then the run fails clearly, and resumes later exactly once per subscriber', async () => {
+    h = await startHarness({ policy: { connectionRetries: 2 } });
+    seedSubscribers(h.ctx.db, 12);
+    freezeFixtureDay(h.ctx);
+    const live = h.deps.mailer;
+    const dead = createMailer({ smtpUrl: `smtp://127.0.0.1:${await freePort()}`, outboxDir: h.ctx.dir, poolSize: 2, ratePerSec: 0, logger: h.ctx.logger });
+    h.deps.mailer = dead;
+    const failed = await sendDigest(h.deps, { date: DATE });
+    dead.close();
+    expect(failed).toMatchObject({ outcome: 'failed', sent: 0, reason: expect.stringMatching(/^SMTP server unreachable after 3 attempts: .*ECONNREFUSED/) });
+    expect(h.ctx.runs.byDate(DATE)).toMatchObject({ status: 'failed', lastError: failed.reason });
+    expect(h.ctx.runs.deliveryCounts(h.ctx.runs.byDate(DATE)!.id)).toMatchObject({ sending: 0, sent: 0 });
+    // Connection failures are not the recipients' fault: no attempt is charged to them.
+    expect(deliveryRows(h.ctx.db).every((r) => r.attempts === 0)).toBe(true);
+
+    h.deps.mailer = live;
+    expect(await sendDigest(h.deps, { date: DATE })).toMatchObject({ outcome: 'done', sent: 12 });
+    everyoneOnce(h, 12);
+  });
+
+  it('when two senders start the same run at once, then one sends and the other stands back: no duplicates', async () => {
+    h = await startHarness();
+    seedSubscribers(h.ctx.db, 20);
+    freezeFixtureDay(h.ctx);
+    // A second process's view: its own connection to the same database file.
+    const other = createContext(h.ctx.config, createLogger('silent'), { clock: h.ctx.clock });
+    try {
+      const otherDeps = { ...(await sendDigestDeps(other)), policy: { ...h.deps.policy } };
+      const [a, b] = await Promise.all([sendDigest(h.deps, { date: DATE }), sendDigest(otherDeps, { date: DATE })]);
+      expect([a.outcome, b.outcome].sort()).toEqual(['busy', 'done']);
+      expect([a, b].find((r) => r.outcome === 'busy')!.reason).toMatch(/another sender \(.+\) holds this run until/);
+      everyoneOnce(h, 20);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('when DKIM is configured, then every message arrives signed, and the signature verifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paperboy-dkim-'));
+    try {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const keyPath = join(dir, 'dkim.pem');
+      writeFileSync(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      h = await startHarness({ env: { DKIM_DOMAIN: 'papers.example.org', DKIM_SELECTOR: 'pb2026', DKIM_PRIVATE_KEY_PATH: keyPath } });
+      seedSubscribers(h.ctx.db, 3);
+      freezeFixtureDay(h.ctx);
+      await sendDigest(h.deps, { date: DATE });
+      expect(h.sink.messages).toHaveLength(3);
+      for (const m of h.sink.messages) {
+        const result = verifyDkim(m.raw, createPublicKey(privateKey));
+        expect(result).toMatchObject({ ok: true, tags: { d: 'papers.example.org', s: 'pb2026', a: 'rsa-sha256' } });
+        expect(result.tags.h!.toLowerCase().split(':')).toEqual(expect.arrayContaining(['from', 'to', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'message-id']));
+        // Changing a byte of the body must break it: the check is real.
+        const tampered = Buffer.from(m.raw.toString('latin1').replace('Unsubscribe', 'Unsubscrib3'), 'latin1');
+        expect(verifyDkim(tampered, createPublicKey(privateKey)).ok).toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { csvField, parseCsv, planImport } from '../../src/domain/subscriber-import.ts';
+import { emailSchema, keywordsSchema } from '../../src/domain/subscriber-input.ts';
+import { testConfig } from '../support/test-context.ts';
+import { runScript } from './cli.ts';
+
+describe('parseCsv', () => {
+  it('reads quoted fields with commas, doubled quotes and line breaks, CRLF or LF, and a BOM', () => {
+    const text = '\ufeffemail,keywords\r\n"ada@example.org","llm, ""rl"""\n\nbob@example.org,"multi\nline"\ncyd@example.org,';
+    expect(parseCsv(text)).toEqual([
+      { line: 1, fields: ['email', 'keywords'] },
+      { line: 2, fields: ['ada@example.org', 'llm, "rl"'] },
+      { line: 4, fields: ['bob@example.org', 'multi\nline'] },
+      { line: 6, fields: ['cyd@example.org', ''] },
+    ]);
+  });
+
+  it('when a quote is not closed, then it names the line the field started on', () => {
+    expect(() => parseCsv('email\n"ada@example.org\n')).toThrow(/^line 2: a quoted field is not closed/);
+  });
+});
+
+describe('planImport', () => {
+  it('when rows are valid, then they come out normalised, repeats counted once, unknown columns ignored', () => {
+    const plan = planImport('Email,Name,digest_size,keywords\nAda@Example.org,Ada,5," LLM , Diffusion,llm"\nada@example.org,Ada again,,\nbob@example.org,Bob,,\n');
+    expect(plan.problems).toEqual([]);
+    expect(plan.rows).toEqual([
+      { line: 2, email: 'Ada@Example.org', digestSize: 5, keywords: 'llm,diffusion' },
+      { line: 4, email: 'bob@example.org', digestSize: 10, keywords: '' },
+    ]);
+    expect(plan.repeated).toBe(1);
+    expect(plan.ignoredColumns).toEqual(['name']);
+  });
+
+  it('when rows are invalid, then every one is reported with its line number', () => {
+    const plan = planImport('email,digest_size,keywords\nok@example.org,10,\nnot-an-email,10,\nfine@example.org,7,\nalso@example.org,5,"<script>"\nshort@example.org\n');
+    expect(plan.problems).toEqual([
+      { line: 3, message: 'email "not-an-email": That does not look like an email address (for example: ada@example.org).' },
+      { line: 4, message: 'digest_size "7": Number of papers must be 5, 10 or 20.' },
+      { line: 5, message: expect.stringMatching(/^keywords: Keywords are words of letters and digits/) },
+      { line: 6, message: '1 fields, the header has 3' },
+    ]);
+  });
+
+  it('when there is no email column, then that is the one problem', () => {
+    expect(planImport('address\nada@example.org\n').problems).toEqual([{ line: 1, message: 'no "email" column in the header (found: address)' }]);
+  });
+});
+
+describe('subscriber input schemas', () => {
+  it('share the checks of the subscribe form', () => {
+    expect(emailSchema.safeParse('  ada@example.org ').data).toBe('ada@example.org');
+    expect(emailSchema.safeParse('ada@example').success).toBe(false);
+    expect(keywordsSchema.safeParse('C++, Mixture of  Experts,c++').data).toBe('c++,mixture of experts');
+    expect(keywordsSchema.safeParse(Array.from({ length: 11 }, (_, i) => `k${i}`).join(',')).success).toBe(false);
+  });
+
+  it('quotes a CSV field only when it must', () => {
+    expect(csvField('llm,rl')).toBe('"llm,rl"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('plain')).toBe('plain');
+  });
+});
+
+describe('npm run subscribers', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  const setup = () => {
+    const t = testConfig();
+    dir = t.dir;
+    return { DATABASE_PATH: t.config.DATABASE_PATH };
+  };
+
+  it('imports a file as confirmed, skips duplicates, then exports, counts, lists and removes', async () => {
+    const env = setup();
+    const file = join(dir!, 'list.csv');
+    writeFileSync(file, 'email,digest_size,keywords\nada@example.org,5,"llm, rl"\nbob@example.org,,\nADA@example.org,20,\n');
+    const imported = await runScript('subscribers', ['import', file], env);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(/^2 imported as confirmed; 1 repeated in the file \([\d.]+ s\)/);
+
+    writeFileSync(file, 'email\nbob@example.org\ncyd@example.org\n');
+    const again = await runScript('subscribers', ['import', file], env);
+    expect(again.stdout).toMatch(/^1 imported as confirmed; 1 already on the list \(left as they were\)/);
+
+    const [exported, count, listed] = await Promise.all([
+      runScript('subscribers', ['export'], env),
+      runScript('subscribers', ['count'], env),
+      runScript('subscribers', ['list'], env),
+    ]);
+    expect(exported.stdout).toBe('email,digest_size,keywords\nada@example.org,5,"llm,rl"\nbob@example.org,10,\ncyd@example.org,10,\n');
+    expect(count.stdout).toMatch(/^confirmed {4}3\npending {6}0\nunsubscribed 0\nsuppressed {3}0\ntotal {8}3\n$/);
+    expect(listed.stdout.split('\n')[1]).toMatch(/^1\tada@example\.org\tconfirmed\t5\tllm,rl\t\d{4}-/);
+
+    const removed = await runScript('subscribers', ['remove', 'bob@example.org'], env);
+    expect(removed.code).toBe(0);
+    const db = new Database(env.DATABASE_PATH, { readonly: true });
+    expect(db.prepare('SELECT email FROM subscribers ORDER BY id').pluck().all()).toEqual(['ada@example.org', 'cyd@example.org']);
+    db.close();
+    expect((await runScript('subscribers', ['remove', 'bob@example.org'], env)).code).toBe(1);
+  });
+
+  it('when some rows are invalid, then each is reported with its line and nothing is imported', async () => {
+    const env = setup();
+    const file = join(dir!, 'bad.csv');
+    writeFileSync(file, 'email,digest_size\ngood@example.org,10\nbad@,10\nalso-good@example.org,15\n');
+    const r = await runScript('subscribers', ['import', file], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:3: email "bad@": That does not look like an email address`);
+    expect(r.stderr).toContain(`${file}:4: digest_size "15": Number of papers must be 5, 10 or 20.`);
+    expect(r.stderr).toMatch(/2 invalid rows: nothing imported/);
+    const db = new Database(env.DATABASE_PATH, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM subscribers').pluck().get()).toBe(0);
+    db.close();
+  });
+
+  it('when 100k rows are imported, then it takes seconds, in one transaction', async () => {
+    const env = setup();
+    const file = join(dir!, 'big.csv');
+    writeFileSync(file, 'email,digest_size,keywords\n' + Array.from({ length: 100_000 }, (_, i) => `user${i}@example.org,${[5, 10, 20][i % 3]},${i % 7 ? '' : '"llm, agents"'}`).join('\n'));
+    const started = Date.now();
+    const r = await runScript('subscribers', ['import', file], env);
+    const ms = Date.now() - started;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^100000 imported as confirmed/);
+    expect(ms).toBeLessThan(15_000);
+  });
+
+  it('when the command is unknown or missing its argument, then usage and exit 2', async () => {
+    const env = setup();
+    const [unknown, missing, help] = await Promise.all([
+      runScript('subscribers', ['frob'], env),
+      runScript('subscribers', ['remove'], env),
+      runScript('subscribers', ['--help'], env),
+    ]);
+    expect([unknown.code, missing.code, help.code]).toEqual([2, 2, 0]);
+    expect(unknown.stderr).toMatch(/unknown command "frob"/);
+    expect(help.stdout).toMatch(/^Usage: npm run subscribers -- COMMAND/);
+  });
+});
