@@ -57,8 +57,9 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   await app.register(formbody, { bodyLimit: 8 * 1024 });
   await app.register(rateLimit, { global: false });
 
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(SECURITY_HEADERS);
+    done();
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -89,7 +90,6 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     db: ctx.db,
     subscribers: ctx.subscribers,
     mailQueue: ctx.mailQueue,
-    renderConfirm: (d) => opts.templates.confirm(d),
     clock: ctx.clock,
     logger: ctx.logger,
     publicUrl: ctx.config.PUBLIC_URL,

@@ -19,7 +19,7 @@ try {
 const logger = createLogger(config.LOG_LEVEL);
 const ctx = createContext(config, logger);
 const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
-const mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger, from: config.MAIL_FROM });
+const mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger, from: config.MAIL_FROM, templates });
 const app = await buildApp(ctx, { templates, onMailQueued: mailWorker.kick });
 
 await app.listen({ port: config.PORT, host: config.HOST });

@@ -10,6 +10,13 @@ export interface Subscriber {
   keywords: string;
   confirmSentAt: string | null;
   confirmedAt: string | null;
+  /** The confirmation emails sent in the current one-hour window, for the per-address cap. */
+  confirmWindow: ConfirmWindow;
+}
+
+export interface ConfirmWindow {
+  start: string | null;
+  count: number;
 }
 
 interface Row {
@@ -20,6 +27,8 @@ interface Row {
   keywords: string;
   confirm_sent_at: string | null;
   confirmed_at: string | null;
+  confirm_window_start: string | null;
+  confirm_window_count: number;
 }
 
 const toSubscriber = (r: Row): Subscriber => ({
@@ -30,11 +39,21 @@ const toSubscriber = (r: Row): Subscriber => ({
   keywords: r.keywords,
   confirmSentAt: r.confirm_sent_at,
   confirmedAt: r.confirmed_at,
+  confirmWindow: { start: r.confirm_window_start, count: r.confirm_window_count },
 });
 
-const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at';
+const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at, confirm_window_start, confirm_window_count';
 
 export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
+
+/** A new double opt-in: preferences, the confirmation token's hash and the cap's window after it. */
+interface OptIn {
+  digestSize: number;
+  keywords: string;
+  hash: string;
+  now: string;
+  window: ConfirmWindow;
+}
 
 /** Every SQL statement on the subscribers table, prepared once. */
 export function createSubscribersStore(db: Db) {
@@ -43,14 +62,15 @@ export function createSubscribersStore(db: Db) {
     byId: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE id = ?`),
     byConfirmHash: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE confirm_token_hash = ?`),
     insertPending: db.prepare(
-      `INSERT INTO subscribers (email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at, created_at, updated_at)
-       VALUES (@email, 'pending', @digestSize, @keywords, @hash, @now, @now, @now) RETURNING id`,
+      `INSERT INTO subscribers (email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at,
+         confirm_window_start, confirm_window_count, created_at, updated_at)
+       VALUES (@email, 'pending', @digestSize, @keywords, @hash, @now, @windowStart, @windowCount, @now, @now) RETURNING id`,
     ),
     // Re-subscribing (from pending, unsubscribed or suppressed) starts a new opt-in on the same row.
     restartOptIn: db.prepare(
       `UPDATE subscribers SET status = 'pending', digest_size = @digestSize, keywords = @keywords,
          confirm_token_hash = @hash, confirm_sent_at = @now, confirmed_at = NULL, unsubscribed_at = NULL,
-         hard_bounces = 0, updated_at = @now
+         confirm_window_start = @windowStart, confirm_window_count = @windowCount, hard_bounces = 0, updated_at = @now
        WHERE id = @id`,
     ),
     confirm: db.prepare(
@@ -72,10 +92,13 @@ export function createSubscribersStore(db: Db) {
     byEmail: (email: string) => one(s.byEmail.get(email)),
     byId: (id: number) => one(s.byId.get(id)),
     byConfirmHash: (hash: string) => one(s.byConfirmHash.get(hash)),
-    insertPending: (p: { email: string; digestSize: number; keywords: string; hash: string; now: string }) =>
-      (s.insertPending.get(p) as { id: number }).id,
-    restartOptIn: (p: { id: number; digestSize: number; keywords: string; hash: string; now: string }) => {
-      s.restartOptIn.run(p);
+    insertPending: (p: OptIn & { email: string }) => {
+      const { window, ...rest } = p;
+      return (s.insertPending.get({ ...rest, windowStart: window.start, windowCount: window.count }) as { id: number }).id;
+    },
+    restartOptIn: (p: OptIn & { id: number }) => {
+      const { window, ...rest } = p;
+      s.restartOptIn.run({ ...rest, windowStart: window.start, windowCount: window.count });
     },
     confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,

@@ -1,9 +1,8 @@
 import type { Db } from '../db/connection.ts';
-import type { SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
+import type { ConfirmWindow, SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
 import type { MailQueueStore } from '../db/mail-queue-store.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { Rendered } from '../mail/templates.ts';
 import { NotFound } from '../errors.ts';
 import { hashConfirmToken, newConfirmToken, verifySubscriberToken } from './tokens.ts';
 import type { PreferencesInput, SubscribeInput } from './subscriber-input.ts';
@@ -15,7 +14,6 @@ export interface SubscriptionDeps {
   db: Db;
   subscribers: SubscribersStore;
   mailQueue: MailQueueStore;
-  renderConfirm: (d: { confirmUrl: string }) => Rendered;
   clock: Clock;
   logger: Logger;
   publicUrl: string;
@@ -38,11 +36,11 @@ export function subscribe(deps: SubscriptionDeps, input: SubscribeInput): void {
   }
   const now = deps.clock.now();
   const queued = deps.db.transaction(() => {
-    const since = new Date(now.getTime() - HOUR_MS).toISOString();
     const existing = deps.subscribers.byEmail(input.email);
     // A confirmed subscriber keeps their subscription and preferences: only their own links change them.
     if (existing?.status === 'confirmed') return false;
-    if (deps.mailQueue.countRecent(input.email, 'confirm', since) >= deps.confirmationsPerAddressPerHour) {
+    const window = nextConfirmWindow(existing?.confirmWindow, now, deps.confirmationsPerAddressPerHour);
+    if (!window) {
       deps.logger.warn({ subscriberId: existing?.id }, 'subscribe: confirmation cap reached for an address, no email queued');
       return false;
     }
@@ -52,14 +50,24 @@ export function subscribe(deps: SubscriptionDeps, input: SubscribeInput): void {
       keywords: input.keywords ?? existing?.keywords ?? '',
       hash,
       now: now.toISOString(),
+      window,
     };
     if (existing) deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
     else deps.subscribers.insertPending({ email: input.email, ...prefs });
-    const mail = deps.renderConfirm({ confirmUrl: `${deps.publicUrl}/confirm/${token}` });
-    deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, ...mail, now: prefs.now });
+    deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}` }, now: prefs.now });
     return true;
   }).immediate();
   if (queued) deps.onMailQueued?.();
+}
+
+/**
+ * The cap's window after one more confirmation email, or null when the address already had its
+ * `cap` emails in the hour the window started.
+ */
+export function nextConfirmWindow(current: ConfirmWindow | undefined, now: Date, cap: number): ConfirmWindow | null {
+  const start = current?.start ? Date.parse(current.start) : NaN;
+  if (!(now.getTime() - start < HOUR_MS)) return { start: now.toISOString(), count: 1 };
+  return current!.count < cap ? { start: current!.start, count: current!.count + 1 } : null;
 }
 
 export type ConfirmOutcome =

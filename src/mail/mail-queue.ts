@@ -2,6 +2,8 @@ import type { MailQueueStore, QueuedMail } from '../db/mail-queue-store.ts';
 import type { Mailer } from './transport.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
+import type { Rendered, Templates } from './templates.ts';
+import { Invalid } from '../errors.ts';
 
 export interface MailQueueDeps {
   store: MailQueueStore;
@@ -9,6 +11,14 @@ export interface MailQueueDeps {
   clock: Clock;
   logger: Logger;
   from: string;
+  templates: Pick<Templates, 'confirm'>;
+}
+
+/** Queued mail carries its kind and values; it is rendered when it goes out. */
+export function renderQueuedMail(templates: Pick<Templates, 'confirm'>, mail: Pick<QueuedMail, 'kind' | 'payload'>): Rendered {
+  const { confirmUrl } = mail.payload;
+  if (mail.kind === 'confirm' && typeof confirmUrl === 'string') return templates.confirm({ confirmUrl });
+  throw new Invalid(`queued mail of kind "${mail.kind}" cannot be rendered from ${JSON.stringify(mail.payload)}`);
 }
 
 const MAX_ATTEMPTS = 12;
@@ -38,20 +48,13 @@ export async function sendDueMail(deps: MailQueueDeps, batchSize = 20): Promise<
 async function sendOne(deps: MailQueueDeps, mail: QueuedMail): Promise<boolean> {
   const log = deps.logger.child({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts + 1 });
   try {
-    const info = await deps.mailer.send({
-      from: deps.from,
-      to: mail.recipient,
-      subject: mail.subject,
-      html: mail.html,
-      text: mail.text,
-      headers: mail.headers,
-    });
+    const info = await deps.mailer.send({ from: deps.from, to: mail.recipient, ...renderQueuedMail(deps.templates, mail) });
     deps.store.markSent(mail.id, deps.clock.now().toISOString());
     log.info({ messageId: info.messageId, response: info.response }, 'queued mail sent');
     return true;
   } catch (err) {
     const error = String((err as Error).message ?? err).slice(0, 500);
-    if (isPermanentFailure(err) || mail.attempts + 1 >= MAX_ATTEMPTS) {
+    if (err instanceof Invalid || isPermanentFailure(err) || mail.attempts + 1 >= MAX_ATTEMPTS) {
       deps.store.markFailed(mail.id, error);
       log.error({ err }, 'queued mail failed for good');
     } else {

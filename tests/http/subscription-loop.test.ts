@@ -23,7 +23,7 @@ describe('the whole subscription loop over real SMTP', () => {
     api = await startPapersApi();
     t = await createTestApp({ SMTP_URL: sink.url, PAPERS_API_URL: api.url, SUBSCRIBE_RATE_PER_IP: '0' });
     const { ctx, app, templates } = t;
-    worker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger: ctx.logger, from: ctx.config.MAIL_FROM }, 60_000);
+    worker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger: ctx.logger, from: ctx.config.MAIL_FROM, templates }, 60_000);
 
     // 1. Sign up: the request queues the confirmation; the worker delivers it over SMTP.
     const res = await app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'email=ada%40example.org&digest_size=5' });

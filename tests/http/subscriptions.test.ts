@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { escapeHtml } from '../../src/html.ts';
+import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
+import { nextConfirmWindow } from '../../src/domain/subscriptions.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -23,8 +25,11 @@ const row = (email: string) =>
   t.ctx.db.prepare('SELECT id, status, digest_size, keywords FROM subscribers WHERE email = ?').get(email) as
     | { id: number; status: string; digest_size: number; keywords: string }
     | undefined;
+/** The confirmation emails queued for an address, rendered as the worker will send them. */
 const queued = (email: string) =>
-  t.ctx.db.prepare("SELECT text, html FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id").all(email) as { text: string; html: string }[];
+  (t.ctx.db.prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id").all(email) as { kind: string; payload: string }[]).map(
+    (row) => renderQueuedMail(t.templates, { kind: row.kind, payload: JSON.parse(row.payload) }),
+  );
 const confirmPath = (mail: { text: string }) => new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0]).pathname;
 
 describe('GET /', () => {
@@ -313,5 +318,17 @@ describe('unknown pages', () => {
     const res = await t.app.inject('/nope');
     expect(res.statusCode).toBe(404);
     expect(res.body).toContain('There is no page at this address');
+  });
+});
+
+describe('nextConfirmWindow (the per-address cap)', () => {
+  const at = (iso: string) => new Date(iso);
+  it('when an address had no email, or its window is an hour old, then a new window starts', () => {
+    expect(nextConfirmWindow(undefined, at('2026-11-25T08:00:00Z'), 3)).toEqual({ start: '2026-11-25T08:00:00.000Z', count: 1 });
+    expect(nextConfirmWindow({ start: '2026-11-25T07:00:00.000Z', count: 3 }, at('2026-11-25T08:00:00Z'), 3)).toEqual({ start: '2026-11-25T08:00:00.000Z', count: 1 });
+  });
+  it('when the window is open, then it counts up to the cap and then refuses', () => {
+    expect(nextConfirmWindow({ start: '2026-11-25T07:30:00.000Z', count: 2 }, at('2026-11-25T08:00:00Z'), 3)).toEqual({ start: '2026-11-25T07:30:00.000Z', count: 3 });
+    expect(nextConfirmWindow({ start: '2026-11-25T07:30:00.000Z', count: 3 }, at('2026-11-25T08:00:00Z'), 3)).toBeNull();
   });
 });
