@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   let date = args.date;
   try {
     const config = loadConfig();
-    ctx = createContext(config, createLogger(config.LOG_LEVEL));
+    ctx = createContext(config, createLogger(config.LOG_LEVEL, 'stderr'));
     if (args.file !== undefined) {
       const r = importDailyPapersFile(ctx, args.file, args.date);
       console.log(`${r.file} (${r.dates.join(', ') || 'no papers'}): ${r.inserted} new, ${r.updated} updated, ${r.skipped} skipped`);

@@ -2,7 +2,10 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** JSON logs for machines; the same logs, one line each, are what operators grep. */
-export function createLogger(level: string): Logger {
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+/**
+ * JSON lines (pino). The service logs to stdout; the operator CLIs log to stderr, so that what
+ * they print for people (summaries, exports) stays alone on stdout.
+ */
+export function createLogger(level: string, to: 'stdout' | 'stderr' = 'stdout'): Logger {
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(to === 'stdout' ? 1 : 2));
 }
