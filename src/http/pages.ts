@@ -4,8 +4,8 @@ import { DIGEST_SIZES } from '../domain/subscriber-input.ts';
 /** The site's own pages. No scripts, no external requests: the CSP in app.ts forbids both. */
 
 const STYLE = `
-:root{--bg:#f6f7f9;--card:#fff;--ink:#14171c;--muted:#5b6472;--line:#e3e6eb;--accent:#2251d1;--accent-ink:#fff;--bad:#b3261e;--good:#1b7f3b}
-@media (prefers-color-scheme:dark){:root{--bg:#101216;--card:#181b21;--ink:#e8eaee;--muted:#a0a8b5;--line:#2a2f38;--accent:#7aa2ff;--accent-ink:#0b1020;--bad:#ff8a80;--good:#7fd49a}}
+:root{--bg:#f3f2ee;--card:#fff;--ink:#14171c;--muted:#5b6472;--line:#e3e6eb;--accent:#c2410c;--accent-ink:#fff;--bad:#b3261e;--good:#1b7f3b}
+@media (prefers-color-scheme:dark){:root{--bg:#101216;--card:#181b21;--ink:#e8eaee;--muted:#a0a8b5;--line:#2a2f38;--accent:#fb923c;--accent-ink:#1a0d05;--bad:#ff8a80;--good:#7fd49a}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.55 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
 main{max-width:40rem;margin:0 auto;padding:2.5rem 1.25rem 4rem}

@@ -100,7 +100,8 @@ describe('startScheduler', () => {
     );
     await h.sink.waitFor(4);
     // The last replies are recorded a moment after they arrive; stopping earlier would cut the run.
-    await expect.poll(() => h.ctx.runs.byDate('2026-11-24')?.status, { timeout: 10_000 }).toBe('done');
+    const runs = h.ctx.runs;
+    await expect.poll(() => runs.byDate('2026-11-24')?.status, { timeout: 10_000 }).toBe('done');
     await scheduler.stop();
     expect(sends).toBe(1);
     expect(byRecipient(h.sink).size).toBe(4);
