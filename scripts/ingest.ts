@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
-import { isCalendarDate, yesterdayIn } from '../src/domain/dates.ts';
+import { yesterdayIn } from '../src/domain/dates.ts';
+import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { importDailyPapersFile, ingestDay } from '../src/domain/ingest.ts';
 
 const USAGE = `Usage: npm run ingest -- [--date YYYY-MM-DD] [--file path.json]
@@ -17,33 +18,10 @@ Safe to repeat: papers already stored get their upvotes refreshed.
 
 Exit status: 0 stored, 1 failed, 2 usage error.`;
 
-const EXIT_OK = 0;
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
-
-function usageError(message: string): number {
-  console.error(`ingest: ${message}\n\n${USAGE}`);
-  return EXIT_USAGE;
-}
-
 async function main(argv: string[]): Promise<number> {
-  let args: { date?: string | undefined; file?: string | undefined; help?: boolean | undefined };
-  try {
-    args = parseArgs({
-      args: argv,
-      options: { date: { type: 'string' }, file: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return EXIT_OK;
-  }
-  if (args.date !== undefined && !isCalendarDate(args.date)) return usageError(`--date must be a real day as YYYY-MM-DD, got ${JSON.stringify(args.date)}`);
-  if (args.file === '') return usageError('--file needs a path');
+  const args = parseArgs({ args: argv, options: { date: { type: 'string' }, file: { type: 'string' } }, strict: true, allowPositionals: false }).values;
+  dateArgument(args.date);
+  if (args.file === '') throw new UsageError('--file needs a path');
 
   let ctx: Context | undefined;
   let date = args.date;
@@ -69,4 +47,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runCli('ingest', USAGE, process.argv.slice(2), main);

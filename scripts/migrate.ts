@@ -3,19 +3,28 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../src/config.ts';
 import { openDatabase } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { EXIT_FAILED, EXIT_OK, runCli } from '../src/cli.ts';
 
-const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } });
-if (values.help) {
-  console.log('usage: npm run migrate\n\nApplies every migration in migrations/ not yet applied to DATABASE_PATH, in order, each in its own transaction.');
-  process.exit(0);
+const USAGE = `Usage: npm run migrate
+
+Applies every migration in migrations/ not yet applied to DATABASE_PATH, in order, each in its
+own transaction (start-up does the same).
+
+Exit status: 0 ok, 1 failed, 2 usage error.`;
+
+function main(argv: string[]): number {
+  parseArgs({ args: argv, options: {}, strict: true, allowPositionals: false });
+  try {
+    const config = loadConfig();
+    const db = openDatabase(config.DATABASE_PATH);
+    const applied = migrate(db);
+    db.close();
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : `nothing to apply: ${config.DATABASE_PATH} is up to date`);
+    return EXIT_OK;
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : `migration failed: ${(err as Error).message}`);
+    return EXIT_FAILED;
+  }
 }
-try {
-  const config = loadConfig();
-  const db = openDatabase(config.DATABASE_PATH);
-  const applied = migrate(db);
-  db.close();
-  console.log(applied.length ? `applied: ${applied.join(', ')}` : `nothing to apply: ${config.DATABASE_PATH} is up to date`);
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `migration failed: ${(err as Error).message}`);
-  process.exit(1);
-}
+
+process.exitCode = await runCli('migrate', USAGE, process.argv.slice(2), main);

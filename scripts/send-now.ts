@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
-import { isCalendarDate } from '../src/domain/dates.ts';
+import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { digestDateFor } from '../src/jobs/scheduler.ts';
 import { renderDigest, sendDigest, sendDigestDeps, sendTestCopy, type SendDigestResult, type SendProgress } from '../src/domain/send-digest.ts';
@@ -23,56 +23,28 @@ where it stopped and sends only what was not sent; a finished run sends nothing 
 
 Exit status: 0 done (or nothing left to do), 1 failed, paused or stopped early, 2 usage error.`;
 
-const EXIT_OK = 0;
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
-
-interface Args {
-  date?: string | undefined;
-  'dry-run'?: boolean | undefined;
-  to?: string | undefined;
-  limit?: string | undefined;
-  preview?: string | undefined;
-  help?: boolean | undefined;
-}
-
-function usageError(message: string): number {
-  console.error(`send-now: ${message}\n\n${USAGE}`);
-  return EXIT_USAGE;
-}
-
 async function main(argv: string[]): Promise<number> {
-  let args: Args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        date: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        to: { type: 'string' },
-        limit: { type: 'string' },
-        preview: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return EXIT_OK;
-  }
-  if (args.date !== undefined && !isCalendarDate(args.date)) return usageError(`--date must be a real day as YYYY-MM-DD, got ${JSON.stringify(args.date)}`);
+  const args = parseArgs({
+    args: argv,
+    options: {
+      date: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      to: { type: 'string' },
+      limit: { type: 'string' },
+      preview: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+  dateArgument(args.date);
   const limit = args.limit === undefined ? undefined : Number(args.limit);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) return usageError(`--limit must be a positive whole number, got ${JSON.stringify(args.limit)}`);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--limit must be a positive whole number, got ${JSON.stringify(args.limit)}`);
   const to = args.to === undefined ? undefined : emailSchema.safeParse(args.to);
-  if (to && !to.success) return usageError(`--to must be an email address, got ${JSON.stringify(args.to)}`);
-  if (args.preview === '') return usageError('--preview needs a file name');
+  if (to && !to.success) throw new UsageError(`--to must be an email address, got ${JSON.stringify(args.to)}`);
+  if (args.preview === '') throw new UsageError('--preview needs a file name');
   const modes = [args['dry-run'], args.to !== undefined, args.preview !== undefined].filter(Boolean).length;
-  if (modes > 1) return usageError('--dry-run, --to and --preview are separate modes: give one');
-  if (modes && limit !== undefined) return usageError('--limit applies to a real send only');
+  if (modes > 1) throw new UsageError('--dry-run, --to and --preview are separate modes: give one');
+  if (modes && limit !== undefined) throw new UsageError('--limit applies to a real send only');
 
   let ctx: Context | undefined;
   const stop = new AbortController();
@@ -174,4 +146,4 @@ function progressReporter(tty: boolean) {
   };
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runCli('send-now', USAGE, process.argv.slice(2), main);

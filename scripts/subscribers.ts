@@ -6,6 +6,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { csvField, planImport } from '../src/domain/subscriber-import.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
+import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
 
@@ -23,32 +24,15 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
 
 Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
 
-const EXIT_OK = 0;
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
-
-function usageError(message: string): number {
-  console.error(`subscribers: ${message}\n\n${USAGE}`);
-  return EXIT_USAGE;
-}
 
 function main(argv: string[]): number {
-  let parsed: { values: { help?: boolean | undefined }; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return EXIT_OK;
-  }
-  const [command, ...rest] = parsed.positionals;
-  const expectArgs = (n: number, what: string) => (rest.length === n ? null : usageError(`${command} takes ${what}`));
-  if (!command) return usageError('a command is needed');
-  if (!['import', 'export', 'list', 'count', 'remove'].includes(command)) return usageError(`unknown command ${JSON.stringify(command)}`);
-  const wrongArgs = command === 'import' ? expectArgs(1, 'one file') : command === 'remove' ? expectArgs(1, 'one address') : expectArgs(0, 'no arguments');
-  if (wrongArgs !== null) return wrongArgs;
+  const [command, ...rest] = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true }).positionals;
+  if (!command) throw new UsageError('a command is needed');
+  if (!['import', 'export', 'list', 'count', 'remove'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  const [expected, what] = command === 'import' ? [1, 'one file'] : command === 'remove' ? [1, 'one address'] : [0, 'no arguments'];
+  if (rest.length !== expected) throw new UsageError(`${command} takes ${what}`);
+  const email = command === 'remove' ? emailSchema.safeParse(rest[0]) : undefined;
+  if (email && !email.success) throw new UsageError(`not an email address: ${JSON.stringify(rest[0])}`);
 
   let db: Db | undefined;
   try {
@@ -84,18 +68,17 @@ function main(argv: string[]): number {
         console.log(`${'total'.padEnd(13)}${total}`);
         return EXIT_OK;
       }
-      case 'remove': {
-        const email = emailSchema.safeParse(rest[0]);
-        if (!email.success) return usageError(`not an email address: ${JSON.stringify(rest[0])}`);
-        if (!store.remove(email.data)) {
-          console.error(`${email.data} is not on the list`);
+      default: {
+        // 'remove', the one command left; its address was checked with the arguments.
+        const address = email!.data!;
+        if (!store.remove(address)) {
+          console.error(`${address} is not on the list`);
           return EXIT_FAILED;
         }
-        console.log(`${email.data} removed, with its delivery history`);
+        console.log(`${address} removed, with its delivery history`);
         return EXIT_OK;
       }
     }
-    return EXIT_USAGE;
   } catch (err) {
     console.error(`subscribers ${command} failed: ${(err as Error).message}`);
     return EXIT_FAILED;
@@ -128,4 +111,4 @@ function flush(lines: string[]): void {
   lines.length = 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await runCli('subscribers', USAGE, process.argv.slice(2), main);

@@ -18,10 +18,14 @@ export function migrate(db: Db, dir = migrationsDir): string[] {
   for (const file of files) {
     if (applied.has(file)) continue;
     const sql = readFileSync(join(dir, file), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
-      record.run(file);
-    }).immediate();
+    try {
+      db.transaction(() => {
+        db.exec(sql);
+        record.run(file);
+      }).immediate();
+    } catch (err) {
+      throw new Error(`migration ${file} failed, nothing of it was applied: ${(err as Error).message}`, { cause: err });
+    }
     done.push(file);
   }
   return done;
