@@ -2,11 +2,11 @@ import { createLogger } from '../../src/logger.ts';
 import { createMailer } from '../../src/mail/transport.ts';
 import { loadTemplates } from '../../src/mail/templates.ts';
 import { prepareMessage, renderMessage } from '../../src/mail/raw-message.ts';
-import { parseDailyPapersJson } from '../../src/sources/hf-daily-papers.ts';
+import { createPaperSource } from '../../src/sources/hf-daily-papers.ts';
 import { rankPapers } from '../../src/domain/ranking.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import type { Sender } from './send-worker.ts';
-import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, recipientFor, syntheticDay } from './fixtures.ts';
+import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, recipientFor } from './fixtures.ts';
 
 /** What the product path needs beyond port / pool size / n. */
 export interface ProductParams {
@@ -22,27 +22,30 @@ export interface ProductParams {
 const silent = createLogger('silent');
 
 /**
- * The product's fast path without the database: the same templates, the same message builder
+ * The product's fast path without the database: the same refresh of the day from the papers API
+ * (the product's source client; not stored), the same templates, the same message builder
  * (src/mail/raw-message.ts) and the same mailer, over an in-memory list of recipients. Compared
- * with the real sendDigest, the difference is the ledger (runs, deliveries, batches, lease).
+ * with the real sendDigest, the difference is the database: the ledger (runs, deliveries,
+ * batches, lease, unsubscribe re-checks) and storing the refreshed and frozen day.
  */
-export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: number; date: string; dayPapers: number }): Promise<Sender> {
+export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: number; date: string; papersApiUrl: string }): Promise<Sender> {
   const { sendWindowed, warmPool } = await import('./send-worker.ts');
   const { digestMessageId, senderDomain } = await import('../../src/domain/send-digest.ts');
   const domain = senderDomain(BENCH_FROM);
   const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${p.port}`, outboxDir: '/nonexistent', poolSize: p.poolSize, ratePerSec: 0, logger: silent });
   const templates = await loadTemplates({ publicUrl: BENCH_PUBLIC_URL, postalAddress: 'Paperboy bench' });
-  const { papers } = parseDailyPapersJson(JSON.stringify(syntheticDay(p.date, p.dayPapers)), { where: 'bench', featuredDate: p.date, logger: silent });
+  const source = createPaperSource({ baseUrl: p.papersApiUrl, logger: silent });
   return {
     prepare: () => warmPool(mailer, p.poolSize),
     async run() {
-      // Ranking and compiling are once-per-run costs the product pays too, so they are timed here.
+      // Fetching, ranking and compiling are once-per-run costs the product pays too (it refreshes
+      // the day before ranking), so they are timed here.
+      const { papers } = await source.fetchDay(p.date);
       const digest = await templates.compileDigest({ date: p.date, papers: rankPapers(papers, { size: 10 }) });
       const prepared = prepareMessage(digest, { from: BENCH_FROM, listId: `"Paperboy daily digest" <daily.${domain}>` });
       const sent = await sendWindowed(p.n, p.poolSize * 2, async (i) => {
         const links = subscriberLinks(BENCH_PUBLIC_URL, BENCH_SECRET, i + 1);
-        const msg = renderMessage(prepared, { to: recipientFor(i), messageId: digestMessageId(p.date, i + 1, domain), date: new Date(), ...links });
-        return mailer.send({ envelope: msg.envelope, raw: msg.raw });
+        return mailer.send(renderMessage(prepared, { to: recipientFor(i), messageId: digestMessageId(p.date, i + 1, domain), date: new Date(), ...links }));
       });
       return { sent };
     },

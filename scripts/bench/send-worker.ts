@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import { createMailer, type Mailer, type MailMessage } from '../../src/mail/transport.ts';
+import { createMailer, nodemailerSmtpOptions, type Mailer, type MailMessage } from '../../src/mail/transport.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Handlers } from './ipc.ts';
 import { cpuSince, rssMb, sampleRss, vmHwmMb, type RssTrace } from './memory.ts';
@@ -49,12 +49,17 @@ export interface Sender {
 
 const silent = createLogger('silent');
 
-/** Fills every connection of the pool once, so the 100 ms greeting delay is not timed. */
-export async function warmPool(mailer: Mailer, poolSize: number): Promise<void> {
+/**
+ * Fills every connection of the pool once, so the 100 ms greeting delay is not timed. The mailer
+ * has two pools (nodemailer for built messages, the fast client for pre-built ones): both are warmed.
+ */
+export async function warmPool(mailer: Pick<Mailer, 'send'>, poolSize: number): Promise<void> {
+  const raw = Buffer.from(`From: ${BENCH_FROM}\r\nSubject: warm-up\r\n\r\nwarm-up\r\n`, 'latin1');
   await Promise.all(
-    Array.from({ length: poolSize }, (_, i) =>
+    Array.from({ length: poolSize }, (_, i) => [
       mailer.send({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' }),
-    ),
+      mailer.send({ envelope: { from: BENCH_FROM_ADDRESS, to: [`warmup-raw${i}@bench.localhost`] }, raw }),
+    ]).flat(),
   );
 }
 
@@ -103,17 +108,23 @@ function nodemailerLoop(p: Extract<SenderParams, { kind: 'nodemailer' }>): Sende
   };
 }
 
-/** Ceiling, variant 1: nodemailer's pool replaying one pre-built message (`raw`), only the envelope changes. */
+/**
+ * Ceiling, variant 1: nodemailer's pool replaying one pre-built message (`raw`), only the envelope
+ * changes. nodemailer itself, configured as the mailer configures it: the mailer now sends
+ * pre-built messages through its own client.
+ */
 function nodemailerRaw(p: Extract<SenderParams, { kind: 'nodemailer-raw' }>): Sender {
-  const mailer = baselineMailer(p.port, p.poolSize);
+  const transport = nodemailer.createTransport(nodemailerSmtpOptions({ poolSize: p.poolSize, ratePerSec: 0 }, `smtp://127.0.0.1:${p.port}`));
   const raw = Buffer.from(p.raw);
   return {
-    prepare: () => warmPool(mailer, p.poolSize),
+    prepare: async () => {
+      await Promise.all(Array.from({ length: p.poolSize }, (_, i) => transport.sendMail({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' })));
+    },
     async run() {
-      const sent = await sendWindowed(p.n, p.poolSize * 2, (i) => mailer.send({ envelope: { from: BENCH_FROM_ADDRESS, to: [recipientFor(i)] }, raw }));
+      const sent = await sendWindowed(p.n, p.poolSize * 2, (i) => transport.sendMail({ envelope: { from: BENCH_FROM_ADDRESS, to: [recipientFor(i)] }, raw }));
       return { sent };
     },
-    close: () => mailer.close(),
+    close: () => transport.close(),
   };
 }
 

@@ -1,11 +1,17 @@
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
+import DKIM from 'nodemailer/lib/dkim';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Logger } from '../logger.ts';
+import { createSmtpClient, type SmtpMessage } from './smtp-client.ts';
 
-export type MailMessage = Mail.Options;
+/**
+ * nodemailer's message options. A pre-built message (raw-message.ts) may also come as `chunks`
+ * (its bytes in segments, `raw` joined) and say it is SMTP-ready: see SmtpMessage.
+ */
+export type MailMessage = Mail.Options & { chunks?: readonly Buffer[]; smtpReady?: boolean };
 
 export interface SendResult {
   messageId: string;
@@ -26,7 +32,7 @@ export interface MailerOptions {
   outboxDir: string;
   poolSize: number;
   ratePerSec: number;
-  dkim?: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  dkim?: { domainName: string; keySelector: string; privateKey: string | KeyObject } | undefined;
   logger: Logger;
 }
 
@@ -36,32 +42,103 @@ export function dkimFromConfig(c: { DKIM_DOMAIN?: string | undefined; DKIM_SELEC
 }
 
 export function createMailer(o: MailerOptions): Mailer {
-  return o.smtpUrl ? smtpMailer(o, o.smtpUrl) : outboxMailer(o);
+  // A parsed key: signing with a PEM string parses it for every message (~0.75 ms of CPU each).
+  const key = o.dkim?.privateKey;
+  const options = o.dkim && typeof key === 'string' ? { ...o, dkim: { ...o.dkim, privateKey: createPrivateKey(key) } } : o;
+  return options.smtpUrl ? smtpMailer(options, options.smtpUrl) : outboxMailer(options);
 }
 
-function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
+const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
+/** nodemailer's pooled SMTP transport as the mailer configures it (the bench's baselines use it too). */
+export function nodemailerSmtpOptions(o: Pick<MailerOptions, 'poolSize' | 'ratePerSec' | 'dkim'>, smtpUrl: string) {
   const rate = o.ratePerSec > 0 ? { rateLimit: Math.max(1, Math.round(o.ratePerSec)), rateDelta: 1000 } : {};
-  const transport = nodemailer.createTransport({
+  return {
     url: smtpUrl,
     pool: true,
     maxConnections: o.poolSize,
     // Reconnecting every 100 messages (the default) costs ~100 ms each time.
     maxMessages: 10_000,
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
+    ...TIMEOUTS,
     ...rate,
     ...(o.dkim ? { dkim: o.dkim } : {}),
-  } as Parameters<typeof nodemailer.createTransport>[0]);
+  } as Parameters<typeof nodemailer.createTransport>[0];
+}
+
+/**
+ * Two pools to the same server. Pre-built messages (`{ envelope, raw }`: the digests) go through
+ * our own pipelined client, ~1 ms of CPU cheaper per message than nodemailer's raw path;
+ * everything else (transactional mail built from html/text) stays on nodemailer. Each pool opens
+ * its connections only when it has mail to send, so a digest run uses the fast one alone. The
+ * rate limit is per pool: transactional mail is a trickle beside a digest run.
+ */
+function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
+  const transport = nodemailer.createTransport(nodemailerSmtpOptions(o, smtpUrl));
+  const fast = createSmtpClient({
+    url: smtpUrl,
+    poolSize: o.poolSize,
+    ratePerSec: o.ratePerSec,
+    connectionTimeoutMs: TIMEOUTS.connectionTimeout,
+    greetingTimeoutMs: TIMEOUTS.greetingTimeout,
+    socketTimeoutMs: TIMEOUTS.socketTimeout,
+  });
+  const sign = o.dkim ? dkimSigner(o.dkim) : null;
   return {
     kind: 'smtp',
     async send(message) {
-      const info = await transport.sendMail(message);
-      return { messageId: info.messageId, response: info.response };
+      const prebuilt = asPrebuilt(message);
+      if (!prebuilt) {
+        const info = await transport.sendMail(message);
+        return { messageId: info.messageId, response: info.response };
+      }
+      // Signing adds one header in front; the rest of the bytes, and so smtpReady, are unchanged.
+      const signed = sign ? { ...prebuilt, raw: await sign(joined(prebuilt.raw)) } : prebuilt;
+      const info = await fast.send(signed);
+      return { messageId: messageIdOf(prebuilt.raw), response: info.response };
     },
-    close: () => transport.close(),
+    close: () => {
+      transport.close();
+      void fast.close();
+    },
   };
 }
+
+/** A message the fast client can send as it is: bytes and a plain envelope, nothing to build. */
+function asPrebuilt(m: MailMessage): SmtpMessage | null {
+  const e = m.envelope as { from?: unknown; to?: unknown } | undefined;
+  if (!e || typeof e.from !== 'string' || !Array.isArray(e.to) || !e.to.every((t) => typeof t === 'string')) return null;
+  // The segments when there are any: reading `raw` would join them.
+  const raw = m.chunks ?? (Buffer.isBuffer(m.raw) ? m.raw : null);
+  return raw ? { envelope: { from: e.from, to: e.to as string[] }, raw, smtpReady: m.smtpReady === true } : null;
+}
+
+const joined = (raw: SmtpMessage['raw']) => (Buffer.isBuffer(raw) ? raw : Buffer.concat(raw));
+
+/** nodemailer's own DKIM signer (relaxed/relaxed, rsa-sha256, its default header list), per message. */
+function dkimSigner(keys: NonNullable<MailerOptions['dkim']>): (raw: Buffer) => Promise<Buffer> {
+  const dkim = new DKIM(keys);
+  return async (raw) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of dkim.sign(raw)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  };
+}
+
+/** The Message-ID header of a pre-built message, as sendMail() reports it; '' when it has none. */
+function messageIdOf(raw: SmtpMessage['raw']): string {
+  // Only the header section is read, segment by segment (native search for its end).
+  let head = '';
+  for (const chunk of Buffer.isBuffer(raw) ? [raw] : raw) {
+    const end = chunk.indexOf('\r\n\r\n');
+    head += chunk.toString('latin1', 0, end === -1 ? Math.min(chunk.length, HEAD_LIMIT) : end + 2);
+    if (end !== -1 || head.length >= HEAD_LIMIT) break;
+  }
+  // A blank line that straddles two segments ends the header too.
+  const end = head.indexOf('\r\n\r\n');
+  return /^message-id:[ \t]*(<[^>\r\n]*>)/im.exec(end === -1 ? head : head.slice(0, end))?.[1] ?? '';
+}
+
+const HEAD_LIMIT = 64 * 1024;
 
 /** No SMTP server configured: each message's exact bytes go to OUTBOX_DIR as an .eml file. */
 function outboxMailer(o: MailerOptions): Mailer {

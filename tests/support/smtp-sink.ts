@@ -7,6 +7,10 @@ export interface ReceivedMail {
   to: string[];
   raw: Buffer;
   parsed: ParsedMail;
+  /** The session was on TLS (implicit or after STARTTLS). */
+  secure: boolean;
+  /** Who logged in on that session, when the sink asks for AUTH. */
+  user?: string | undefined;
 }
 
 export interface SmtpSinkOptions {
@@ -14,6 +18,26 @@ export interface SmtpSinkOptions {
   onRcpt?: (address: string) => { code: number; message: string } | undefined;
   /** Return an SMTP error to refuse a whole message after its data arrived. */
   onData?: (mail: Omit<ReceivedMail, 'parsed'>) => { code: number; message: string } | undefined;
+  /** Return true to cut the connection as soon as a message's data starts arriving. */
+  dropOnData?: (to: string[]) => boolean;
+  /** Require AUTH with these credentials (offered on plain connections too, for tests). */
+  auth?: { user: string; pass: string; methods?: ('PLAIN' | 'LOGIN')[] };
+  /** TLS with this key and certificate: after STARTTLS, or from the first byte (smtps). */
+  tls?: { key: string; cert: string; implicit?: boolean };
+  /** Do not advertise PIPELINING (RFC 2920). */
+  hidePipelining?: boolean;
+  /** Advertise SIZE with this limit (RFC 1870). */
+  size?: number;
+}
+
+export interface SinkConnections {
+  /** Connections opened since the sink started. */
+  opened: number;
+  /** Open now, and the most that were open at once. */
+  open: number;
+  maxOpen: number;
+  /** Successful logins, in order. */
+  logins: { method: string; user: string }[];
 }
 
 /** A real SMTP server on 127.0.0.1 that keeps and parses every message it accepts. */
@@ -22,6 +46,7 @@ export interface SmtpSink {
   port: number;
   messages: ReceivedMail[];
   options: SmtpSinkOptions;
+  connections: SinkConnections;
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
 }
@@ -30,22 +55,54 @@ const smtpError = (e: { code: number; message: string }) => Object.assign(new Er
 
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
+  const connections: SinkConnections = { opened: 0, open: 0, maxOpen: 0, logins: [] };
+  const { auth, tls } = options;
+  const server: SMTPServer = new SMTPServer({
+    authOptional: !auth,
+    ...(auth ? { allowInsecureAuth: true, authMethods: auth.methods ?? ['PLAIN', 'LOGIN'] } : {}),
+    disabledCommands: tls && !tls.implicit ? [] : ['STARTTLS'],
+    ...(tls ? { key: tls.key, cert: tls.cert, secure: tls.implicit === true } : {}),
+    ...(options.hidePipelining ? { hidePIPELINING: true } : {}),
+    ...(options.size ? { size: options.size } : {}),
     logger: false,
+    onConnect(_session, cb) {
+      connections.opened++;
+      connections.maxOpen = Math.max(connections.maxOpen, ++connections.open);
+      cb();
+    },
+    onClose() {
+      connections.open--;
+    },
+    onAuth(a, _session, cb) {
+      if (!auth || a.username !== auth.user || a.password !== auth.pass) return cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+      connections.logins.push({ method: a.method, user: a.username ?? '' });
+      cb(null, { user: a.username });
+    },
     onRcptTo(address: SMTPServerAddress, _session, cb) {
       const refusal = sink.options.onRcpt?.(address.address);
       cb(refusal ? smtpError(refusal) : undefined);
     },
     onData(stream, session, cb) {
+      const to = session.envelope.rcptTo.map((r) => r.address);
+      if (sink.options.dropOnData?.(to)) {
+        // Cut when the content starts arriving: the client is mid-DATA (onData runs before 354).
+        stream.once('data', () => {
+          for (const c of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections) {
+            if (c.id === session.id) c._socket.destroy();
+          }
+        });
+        stream.resume();
+        return;
+      }
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const mail = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
+          to,
           raw: Buffer.concat(chunks),
+          secure: session.secure,
+          user: session.user as string | undefined,
         };
         const refusal = sink.options.onData?.(mail);
         if (refusal) return cb(smtpError(refusal));
@@ -71,6 +128,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     port,
     messages,
     options,
+    connections,
     async waitFor(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (messages.length < count) {
