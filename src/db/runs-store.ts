@@ -84,6 +84,9 @@ export type RunsStore = ReturnType<typeof createRunsStore>;
  * is prepared here, once; writes that belong together share one transaction so the sender pays
  * one commit per batch, not one per message.
  */
+/** The condition of the partial index send_deliveries_open (migration 008). */
+const OPEN = "status IN ('pending', 'sending')";
+
 export function createRunsStore(db: Db) {
   const s = {
     byDate: db.prepare('SELECT * FROM send_runs WHERE digest_date = ?'),
@@ -111,24 +114,25 @@ export function createRunsStore(db: Db) {
     // Rows a previous holder left 'sending' may or may not have gone out; see send-digest.ts.
     // INDEXED BY here and below: without statistics the planner walks the primary key
     // (run_id, subscriber_id), i.e. every row of the run, sent ones included, for the few
-    // pending or sending ones (~300 µs at 5k rows, growing with the list).
+    // pending or sending ones (~300 µs at 5k rows, growing with the list). The partial index
+    // holds open rows only, and SQLite uses it only when the query repeats its condition (OPEN).
     resetSending: db.prepare(
-      `UPDATE send_deliveries INDEXED BY send_deliveries_status SET status = 'pending', updated_at = @now
-       WHERE run_id = @id AND status = 'sending'`,
+      `UPDATE send_deliveries INDEXED BY send_deliveries_open SET status = 'pending', updated_at = @now
+       WHERE run_id = @id AND ${OPEN} AND status = 'sending'`,
     ),
-    countPending: db.prepare(`SELECT count(*) FROM send_deliveries WHERE run_id = ? AND status = 'pending'`).pluck(),
+    countPending: db.prepare(`SELECT count(*) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`).pluck(),
     // Deliveries due again (released, deferred, or left 'sending' by a crashed sender), oldest first.
     due: db.prepare(
       `SELECT d.subscriber_id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, d.attempts + 1 AS attempts
-       FROM send_deliveries d INDEXED BY send_deliveries_status JOIN subscribers s ON s.id = d.subscriber_id
-       WHERE d.run_id = @id AND d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= @now)
+       FROM send_deliveries d INDEXED BY send_deliveries_open JOIN subscribers s ON s.id = d.subscriber_id
+       WHERE d.run_id = @id AND d.${OPEN} AND d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= @now)
        ORDER BY d.subscriber_id LIMIT @limit`,
     ),
     // The rows \`due\` just returned, in one statement: the same condition up to the last id it
     // returned (both run inside one transaction, so nothing changes in between).
     markSending: db.prepare(
-      `UPDATE send_deliveries INDEXED BY send_deliveries_status SET status = 'sending', attempts = attempts + 1, updated_at = @now
-       WHERE run_id = @id AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @now) AND subscriber_id <= @last`,
+      `UPDATE send_deliveries INDEXED BY send_deliveries_open SET status = 'sending', attempts = attempts + 1, updated_at = @now
+       WHERE run_id = @id AND ${OPEN} AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @now) AND subscriber_id <= @last`,
     ),
     // The run's next subscribers after the cursor, walking the subscribers index (status, id):
     // no scan of the whole list.
@@ -146,7 +150,7 @@ export function createRunsStore(db: Db) {
       `UPDATE send_runs SET enqueued_through = @through, enqueue_done = @done, updated_at = @now WHERE id = @id`,
     ),
     nextDue: db
-      .prepare(`SELECT min(next_attempt_at) FROM send_deliveries INDEXED BY send_deliveries_status WHERE run_id = ? AND status = 'pending'`)
+      .prepare(`SELECT min(next_attempt_at) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`)
       .pluck(),
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
     // A fixed number of placeholders, so one prepared statement serves every batch (padded).
