@@ -21,8 +21,8 @@ import { classifySmtpError, defaultErrorBudget, describeSmtpError, FailureWindow
  * The daily send: every confirmed subscriber gets the digest of a date once.
  *
  * Exactly once, through crashes: a run per date and a delivery row per (run, subscriber) in
- * SQLite. A delivery is claimed (pending → sending) in batches, and its outcome is recorded in
- * the same event-loop tick it arrives (one transaction for all that arrived together).
+ * SQLite. A delivery is claimed (pending → sending) in batches, and its outcome is recorded
+ * within 20 ms of the server's reply, in one transaction with the replies around it.
  *
  * In-flight policy. A row still 'sending' when its sender died may or may not have reached the
  * SMTP server, and nothing in SMTP can tell us which. On resume such rows are sent again: a
