@@ -6,6 +6,7 @@ import type { Context } from './context.ts';
 import type { Templates } from './mail/templates.ts';
 import { DomainError, Gone, Invalid, NotFound, Conflict } from './errors.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
+import { DIGEST_SIZES } from './domain/subscriber-input.ts';
 import { messagePage } from './http/pages.ts';
 import { wantsJson } from './http/respond.ts';
 import { subscribeRoutes } from './http/routes/subscribe.ts';
@@ -94,7 +95,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     logger: ctx.logger,
     publicUrl: ctx.config.PUBLIC_URL,
     secret: ctx.secret,
-    defaultDigestSize: [5, 10, 20].includes(ctx.config.DIGEST_SIZE) ? ctx.config.DIGEST_SIZE : 10,
+    defaultDigestSize: (DIGEST_SIZES as readonly number[]).includes(ctx.config.DIGEST_SIZE) ? ctx.config.DIGEST_SIZE : 10,
     confirmationsPerAddressPerHour: ctx.config.CONFIRMATIONS_PER_ADDRESS_PER_HOUR,
     ...(opts.onMailQueued ? { onMailQueued: opts.onMailQueued } : {}),
   };

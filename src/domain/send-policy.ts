@@ -22,14 +22,16 @@ interface SmtpErrorLike {
 // nodemailer's codes for "never got a usable SMTP conversation" (plus the raw socket errnos).
 const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROTOCOL', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 
+/** A 5yz reply will not change on retry, except 503 ("bad sequence of commands": a client/server hiccup). */
+export const isPermanentReply = (code: number) => code >= 500 && code !== 503;
+
 export function classifySmtpError(err: unknown): SmtpFailure {
   const e = (typeof err === 'object' && err !== null ? err : {}) as SmtpErrorLike;
   const code = typeof e.code === 'string' ? e.code : '';
   const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const text = typeof e.response === 'string' ? e.response : '';
   if (code === 'EAUTH') return 'policy';
-  // 503 is "bad sequence of commands": a client/server hiccup, not a verdict on the recipient.
-  if (reply !== undefined && reply >= 500 && reply !== 503) {
+  if (reply !== undefined && isPermanentReply(reply)) {
     // RFC 3463 enhanced status 5.7.x is "security or policy status"; 530/535 are auth required/failed.
     if (/(^|\s)5\.7\.\d{1,3}\b/.test(text) || reply === 530 || reply === 535) return 'policy';
     return 'recipient';

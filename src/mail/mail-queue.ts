@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Rendered, Templates } from './templates.ts';
 import { Invalid } from '../errors.ts';
+import { isPermanentReply, retryDelayMs } from '../domain/send-policy.ts';
 
 export interface MailQueueDeps {
   store: MailQueueStore;
@@ -23,13 +24,12 @@ export function renderQueuedMail(templates: Pick<Templates, 'confirm'>, mail: Pi
 
 const MAX_ATTEMPTS = 12;
 
-/** 1, 2, 4 … minutes, at most an hour: twelve tries span about seven hours of outage. */
-export const retryDelayMs = (attempts: number) => Math.min(60_000 * 2 ** attempts, 3600_000);
+/** 1, 2, 4 … minutes, at most an hour, after `attempts` failed tries: twelve span about seven hours of outage. */
+export const queueRetryDelayMs = (attempts: number) => retryDelayMs(attempts + 1, 60_000, 3600_000);
 
-/** A 5yz reply (but 503, a sequencing error) will not change on retry; anything else may. */
-export const isPermanentFailure = (err: unknown) => {
+const isPermanentFailure = (err: unknown) => {
   const e = err as { responseCode?: number; permanent?: boolean };
-  return e.permanent === true || (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode !== 503);
+  return e.permanent === true || (typeof e.responseCode === 'number' && isPermanentReply(e.responseCode));
 };
 
 /**
@@ -58,7 +58,7 @@ async function sendOne(deps: MailQueueDeps, mail: QueuedMail): Promise<boolean> 
       deps.store.markFailed(mail.id, error);
       log.error({ err }, 'queued mail failed for good');
     } else {
-      const next = new Date(deps.clock.now().getTime() + retryDelayMs(mail.attempts)).toISOString();
+      const next = new Date(deps.clock.now().getTime() + queueRetryDelayMs(mail.attempts)).toISOString();
       deps.store.retryLater(mail.id, next, error);
       log.warn({ err, next }, 'queued mail not sent, will retry');
     }

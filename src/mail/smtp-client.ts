@@ -1,6 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { hostname } from 'node:os';
+import { isPermanentReply } from '../domain/send-policy.ts';
 
 /**
  * A pooled SMTP client for messages that are already built (the digests' raw bytes). nodemailer
@@ -199,7 +200,7 @@ function smtpError(message: string, code: string, command?: string, reply?: Repl
   if (reply) {
     err.response = reply.text;
     err.responseCode = reply.code;
-    err.permanent = reply.code >= 500 && reply.code !== 503;
+    err.permanent = isPermanentReply(reply.code);
   }
   return err;
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
-import { retryDelayMs, sendDueMail, type MailQueueDeps } from '../../src/mail/mail-queue.ts';
+import { queueRetryDelayMs, sendDueMail, type MailQueueDeps } from '../../src/mail/mail-queue.ts';
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -31,7 +31,7 @@ describe('the confirmation mail queue', () => {
     expect(await sendDueMail(deps)).toBe(0);
     expect(rows()).toEqual([{ recipient: 'ada@example.org', status: 'queued', attempts: 1, last_error: expect.stringContaining('451') }]);
     expect(await sendDueMail(deps)).toBe(0); // not due yet
-    clock.advance(retryDelayMs(0));
+    clock.advance(queueRetryDelayMs(0));
     expect(await sendDueMail(deps)).toBe(1);
     expect(rows()).toEqual([{ recipient: 'ada@example.org', status: 'sent', attempts: 2, last_error: null }]);
     const [mail] = await sink.waitFor(1);
@@ -60,6 +60,6 @@ describe('the confirmation mail queue', () => {
   });
 
   it('backs off 1, 2, 4 … minutes, at most an hour', () => {
-    expect([0, 1, 2, 3, 10].map(retryDelayMs)).toEqual([60_000, 120_000, 240_000, 480_000, 3_600_000]);
+    expect([0, 1, 2, 3, 10].map(queueRetryDelayMs)).toEqual([60_000, 120_000, 240_000, 480_000, 3_600_000]);
   });
 });
