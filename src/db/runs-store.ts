@@ -12,8 +12,11 @@ export interface SendRun {
   finishedAt: string | null;
   leaseOwner: string | null;
   leaseExpiresAt: string | null;
+  /** The last subscriber id handed to a sender (claims walk the audience in id order). */
   enqueuedThrough: number;
   enqueueDone: boolean;
+  /** Every subscriber of the run up to this id has a delivery row (see `session`). */
+  settledThrough: number;
   sent: number;
   failed: number;
   skipped: number;
@@ -28,6 +31,8 @@ export interface ClaimedDelivery {
   keywords: string;
   /** Including this one. */
   attempts: number;
+  /** Hard bounces in a row before this run: a delivered digest clears them. */
+  hardBounces: number;
 }
 
 /** How one delivery ended this time round. */
@@ -49,6 +54,7 @@ interface RunRow {
   lease_expires_at: string | null;
   enqueued_through: number;
   enqueue_done: number;
+  settled_through: number;
   sent: number;
   failed: number;
   skipped: number;
@@ -65,6 +71,7 @@ const toRun = (r: RunRow): SendRun => ({
   leaseExpiresAt: r.lease_expires_at,
   enqueuedThrough: r.enqueued_through,
   enqueueDone: r.enqueue_done === 1,
+  settledThrough: r.settled_through,
   sent: r.sent,
   failed: r.failed,
   skipped: r.skipped,
@@ -78,6 +85,7 @@ export const STATUS_BATCH = 16;
 export const SUPPRESS_AFTER_HARD_BOUNCES = 3;
 
 export type RunsStore = ReturnType<typeof createRunsStore>;
+export type LedgerSession = ReturnType<RunsStore['session']>;
 
 /**
  * The send ledger: runs, their lease, and one delivery row per (run, subscriber). Every statement
@@ -120,10 +128,22 @@ export function createRunsStore(db: Db) {
       `UPDATE send_deliveries INDEXED BY send_deliveries_open SET status = 'pending', updated_at = @now
        WHERE run_id = @id AND ${OPEN} AND status = 'sending'`,
     ),
+    // First attempts a dead sender had claimed and not written: between the mark and the cursor.
+    countUnsettled: db
+      .prepare(
+        `SELECT count(*) FROM send_runs r JOIN subscribers s ON s.id > r.settled_through AND s.id <= r.enqueued_through
+         WHERE r.id = ? AND s.status = 'confirmed' AND s.confirmed_at < r.started_at
+           AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
+      )
+      .pluck(),
+    rewindCursor: db.prepare(
+      `UPDATE send_runs SET enqueued_through = settled_through, enqueue_done = 0, updated_at = @now
+       WHERE id = @id AND settled_through < enqueued_through`,
+    ),
     countPending: db.prepare(`SELECT count(*) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`).pluck(),
     // Deliveries due again (released, deferred, or left 'sending' by a crashed sender), oldest first.
     due: db.prepare(
-      `SELECT d.subscriber_id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, d.attempts + 1 AS attempts
+      `SELECT d.subscriber_id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, d.attempts + 1 AS attempts, s.hard_bounces AS hardBounces
        FROM send_deliveries d INDEXED BY send_deliveries_open JOIN subscribers s ON s.id = d.subscriber_id
        WHERE d.run_id = @id AND d.${OPEN} AND d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= @now)
        ORDER BY d.subscriber_id LIMIT @limit`,
@@ -135,16 +155,13 @@ export function createRunsStore(db: Db) {
        WHERE run_id = @id AND ${OPEN} AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @now) AND subscriber_id <= @last`,
     ),
     // The run's next subscribers after the cursor, walking the subscribers index (status, id):
-    // no scan of the whole list.
+    // no scan of the whole list. Those with a row already are left out: after a resume, the
+    // range between the mark and the old cursor holds some that were written.
     nextAudience: db.prepare(
-      `SELECT id AS subscriberId, email, digest_size AS digestSize, keywords, 1 AS attempts FROM subscribers
-       WHERE status = 'confirmed' AND id > ? AND confirmed_at < ?
-       ORDER BY id LIMIT ?`,
-    ),
-    // A new delivery is claimed as it is created: one write per row instead of insert + update.
-    insertSending: db.prepare(
-      `INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, updated_at) VALUES (?, ?, 'sending', 1, ?)
-       ON CONFLICT DO NOTHING`,
+      `SELECT id AS subscriberId, email, digest_size AS digestSize, keywords, 1 AS attempts, hard_bounces AS hardBounces FROM subscribers s
+       WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff
+         AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
+       ORDER BY id LIMIT @limit`,
     ),
     advanceCursor: db.prepare(
       `UPDATE send_runs SET enqueued_through = @through, enqueue_done = @done, updated_at = @now WHERE id = @id`,
@@ -155,22 +172,19 @@ export function createRunsStore(db: Db) {
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
     // A fixed number of placeholders, so one prepared statement serves every batch (padded).
     confirmedAmong: db.prepare(`SELECT id FROM subscribers WHERE status = 'confirmed' AND id IN (${Array(STATUS_BATCH).fill('?').join(', ')})`).pluck(),
-    // Positional parameters: binding an object of named ones costs more than the update itself.
-    finish: db.prepare(
-      `UPDATE send_deliveries SET status = ?, last_reply = ?, message_id = ?, next_attempt_at = NULL, updated_at = ?
-       WHERE run_id = ? AND subscriber_id = ?`,
-    ),
-    defer: db.prepare(
-      `UPDATE send_deliveries SET status = 'pending', last_reply = ?, next_attempt_at = ?, updated_at = ?
-       WHERE run_id = ? AND subscriber_id = ?`,
-    ),
-    release: db.prepare(
-      `UPDATE send_deliveries SET status = 'pending', attempts = max(attempts - 1, 0), last_reply = coalesce(?, last_reply), updated_at = ?
-       WHERE run_id = ? AND subscriber_id = ? AND status = 'sending'`,
+    // A delivery's outcome: the first write of a first attempt, an update of a retried one.
+    // Positional parameters: binding an object of named ones costs more than the write itself.
+    write: db.prepare(
+      `INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, next_attempt_at, last_reply, message_id, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, subscriber_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+         next_attempt_at = excluded.next_attempt_at, last_reply = coalesce(excluded.last_reply, last_reply),
+         message_id = excluded.message_id, updated_at = excluded.updated_at`,
     ),
     addCounts: db.prepare(
-      `UPDATE send_runs SET sent = sent + @sent, failed = failed + @failed, skipped = skipped + @skipped, updated_at = @now
-       WHERE id = @id`,
+      `UPDATE send_runs SET sent = sent + ?, failed = failed + ?, skipped = skipped + ?,
+         settled_through = max(settled_through, ?), updated_at = ?
+       WHERE id = ?`,
     ),
     hardBounce: db.prepare(
       `UPDATE subscribers SET hard_bounces = hard_bounces + 1, updated_at = @now,
@@ -193,50 +207,57 @@ export function createRunsStore(db: Db) {
 
   const byId = (id: number) => toRun(s.byId.get(id) as RunRow);
 
-  const claim = db.transaction((id: number, now: string, limit: number): ClaimedDelivery[] => {
-    const rows = s.due.all({ id, now, limit }) as ClaimedDelivery[];
-    if (rows.length) s.markSending.run({ id, now, last: rows[rows.length - 1]!.subscriberId });
+  /** Retries due (moved to 'sending') first, then first attempts for the next subscribers. */
+  const claim = db.transaction((id: number, now: string, limit: number) => {
+    const retries = s.due.all({ id, now, limit }) as ClaimedDelivery[];
+    if (retries.length) s.markSending.run({ id, now, last: retries[retries.length - 1]!.subscriberId });
     const run = byId(id);
-    const room = limit - rows.length;
+    const room = limit - retries.length;
+    let fresh: ClaimedDelivery[] = [];
     if (room > 0 && !run.enqueueDone) {
-      const fresh = s.nextAudience.all(run.enqueuedThrough, run.startedAt, room) as ClaimedDelivery[];
-      // The cursor makes a conflict impossible; were there one, that row is not this claim's.
-      for (const d of fresh) if (s.insertSending.run(id, d.subscriberId, now).changes) rows.push(d);
+      fresh = s.nextAudience.all({ id, after: run.enqueuedThrough, cutoff: run.startedAt, limit: room }) as ClaimedDelivery[];
       const through = fresh.length ? fresh[fresh.length - 1]!.subscriberId : run.enqueuedThrough;
       s.advanceCursor.run({ id, through, done: fresh.length < room ? 1 : 0, now });
     }
-    return rows;
+    return { retries, fresh };
   });
 
-  const record = db.transaction((id: number, outcomes: readonly DeliveryOutcome[], now: string) => {
+  const record = db.transaction((id: number, settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[], settledThrough: number, now: string) => {
     let sent = 0;
     let failed = 0;
     let skipped = 0;
-    for (const o of outcomes) {
+    for (const [o, d] of settled) {
       switch (o.kind) {
         case 'sent':
-          s.finish.run('sent', o.reply, o.messageId, now, id, o.subscriberId);
-          s.clearBounces.run(o.subscriberId);
+          s.write.run(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now);
+          if (d.hardBounces) s.clearBounces.run(o.subscriberId);
           sent++;
           break;
         case 'skipped':
-          s.finish.run('skipped', o.reply, null, now, id, o.subscriberId);
+          s.write.run(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now);
           skipped++;
           break;
         case 'failed':
-          s.finish.run('failed', o.reply, null, now, id, o.subscriberId);
+          s.write.run(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now);
           if (o.hardBounce) s.hardBounce.run({ subscriberId: o.subscriberId, now });
           failed++;
           break;
         case 'deferred':
-          s.defer.run(o.reply, o.nextAttemptAt, now, id, o.subscriberId);
+          s.write.run(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now);
           break;
         case 'released':
-          s.release.run(o.reply ?? null, now, id, o.subscriberId);
+          // Never tried: the attempt does not count.
+          s.write.run(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now);
           break;
       }
     }
-    if (sent || failed || skipped) s.addCounts.run({ id, now, sent, failed, skipped });
+    s.addCounts.run(sent, failed, skipped, settledThrough, now, id);
+  });
+
+  const resume = db.transaction((id: number, now: string): number => {
+    const unsettled = s.countUnsettled.get(id) as number;
+    s.rewindCursor.run({ id, now });
+    return unsettled + s.resetSending.run({ id, now }).changes;
   });
 
   return {
@@ -267,21 +288,54 @@ export function createRunsStore(db: Db) {
     setStatus(id: number, status: RunStatus, now: Date, error: string | null = null): void {
       s.setStatus.run({ id, status, error, now: now.toISOString() });
     },
-    /** Puts rows a previous holder left 'sending' back to pending; returns how many. */
-    resetSending(id: number, now: Date): number {
-      return s.resetSending.run({ id, now: now.toISOString() }).changes;
+    /**
+     * Hands back to the run what a previous sender claimed and never recorded (it died): first
+     * attempts above the mark are claimed again, retries left 'sending' go back to pending.
+     * Returns how many; some of them may have gone out (see the in-flight policy).
+     */
+    resume(id: number, now: Date): number {
+      return resume.immediate(id, now.toISOString());
     },
     /**
-     * Up to `limit` deliveries moved to 'sending', in one transaction: first those due again
-     * (pending: released, deferred, or reset after a crash), then new ones for the next
-     * subscribers in id order who were confirmed before the cut-off.
+     * One sender's hold on a run's deliveries, for the holder of the lease, after `resume`. A first
+     * attempt gets its row only when its outcome is recorded, one write per message; until then
+     * the session knows it, and the run's mark (settled_through) stays below it.
      */
-    claim(id: number, now: Date, limit: number): ClaimedDelivery[] {
-      return claim.immediate(id, now.toISOString(), limit);
-    },
-    /** Records a tick's worth of outcomes in one transaction. */
-    record(id: number, outcomes: readonly DeliveryOutcome[], now: Date): void {
-      if (outcomes.length) record.immediate(id, outcomes, now.toISOString());
+    session(id: number) {
+      const claimed = new Map<number, ClaimedDelivery>();
+      // First attempts claimed and not written, in id order: claims walk the audience upwards.
+      const unwritten = new Set<number>();
+      let claimedThrough = byId(id).enqueuedThrough;
+      return {
+        /**
+         * Up to `limit` deliveries, in one transaction: first those due again (released,
+         * deferred, or reset after a crash), then first attempts for the next subscribers in id
+         * order who were confirmed before the cut-off.
+         */
+        claim(now: Date, limit: number): ClaimedDelivery[] {
+          const { retries, fresh } = claim.immediate(id, now.toISOString(), limit);
+          for (const d of retries) claimed.set(d.subscriberId, d);
+          for (const d of fresh) {
+            claimed.set(d.subscriberId, d);
+            unwritten.add(d.subscriberId);
+          }
+          if (fresh.length) claimedThrough = fresh[fresh.length - 1]!.subscriberId;
+          return retries.concat(fresh);
+        },
+        /** Writes outcomes of claimed deliveries in one transaction, and moves the mark. */
+        record(outcomes: readonly DeliveryOutcome[], now: Date): void {
+          if (!outcomes.length) return;
+          const settled = outcomes.map((o) => {
+            const d = claimed.get(o.subscriberId);
+            if (!d) throw new Error(`no claimed delivery for subscriber ${o.subscriberId} in this session`);
+            return [o, d] as const;
+          });
+          for (const o of outcomes) unwritten.delete(o.subscriberId);
+          const first = unwritten.values().next();
+          record.immediate(id, settled, first.done ? claimedThrough : first.value - 1, now.toISOString());
+          for (const o of outcomes) claimed.delete(o.subscriberId);
+        },
+      };
     },
     /** When the earliest deferred delivery falls due, or null if nothing is pending. */
     nextDue(id: number): string | null {

@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../support/test-context.ts';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../../src/db/connection.ts';
+import { migrate, migrationsDir } from '../../src/db/migrate.ts';
+import { createRunsStore, type DeliveryOutcome } from '../../src/db/runs-store.ts';
 import { CONFIRMED_AT, DATE, deliveryRows, NOW, seedSubscribers } from './harness.ts';
 
 let ctx: TestContext;
@@ -42,25 +48,27 @@ describe('runs store: claiming and recording', () => {
     seedSubscribers(ctx.db, 2, { confirmedAt: later(1000).toISOString(), prefix: 'late' });
     seedSubscribers(ctx.db, 2, { status: 'unsubscribed', prefix: 'gone' });
     const run = ctx.runs.open(DATE, NOW);
+    const ledger = ctx.runs.session(run.id);
 
-    const first = ctx.runs.claim(run.id, NOW, 3);
+    const first = ledger.claim(NOW, 3);
     expect(first.map((d) => d.subscriberId)).toEqual(early.slice(0, 3));
-    expect(first[0]).toMatchObject({ email: `reader${early[0]}@example.com`, digestSize: 10, keywords: '', attempts: 1 });
-    const second = ctx.runs.claim(run.id, NOW, 3);
+    expect(first[0]).toMatchObject({ email: `reader${early[0]}@example.com`, digestSize: 10, keywords: '', attempts: 1, hardBounces: 0 });
+    const second = ledger.claim(NOW, 3);
     expect(second.map((d) => d.subscriberId)).toEqual(early.slice(3, 6));
-    const third = ctx.runs.claim(run.id, NOW, 3);
+    const third = ledger.claim(NOW, 3);
     expect(third.map((d) => d.subscriberId)).toEqual(early.slice(6));
-    expect(ctx.runs.claim(run.id, NOW, 3)).toEqual([]);
-    expect(ctx.runs.byId(run.id).enqueueDone).toBe(true);
-    expect(ctx.runs.deliveryCounts(run.id)).toMatchObject({ sending: 7, pending: 0 });
+    expect(ledger.claim(NOW, 3)).toEqual([]);
+    // A first attempt is written when its outcome is known: claiming moved the cursor only.
+    expect(ctx.runs.byId(run.id)).toMatchObject({ enqueueDone: true, enqueuedThrough: early[6], settledThrough: 0 });
+    expect(deliveryRows(ctx.db)).toEqual([]);
   });
 
-  it('when outcomes are recorded, then rows, run counts and bounce counts change together', () => {
+  it('when outcomes are recorded, then rows, run counts, the mark and bounce counts change together', () => {
     const [a, b, c, d, e] = seedSubscribers(ctx.db, 5) as [number, number, number, number, number];
     const run = ctx.runs.open(DATE, NOW);
-    ctx.runs.claim(run.id, NOW, 10);
-    ctx.runs.record(
-      run.id,
+    const ledger = ctx.runs.session(run.id);
+    ledger.claim(NOW, 10);
+    ledger.record(
       [
         { subscriberId: a, kind: 'sent', reply: '250 ok', messageId: 'm1' },
         { subscriberId: b, kind: 'failed', reply: '550 5.1.1 unknown', hardBounce: true },
@@ -70,34 +78,43 @@ describe('runs store: claiming and recording', () => {
       ],
       NOW,
     );
-    expect(ctx.runs.byId(run.id)).toMatchObject({ sent: 1, failed: 1, skipped: 1 });
+    expect(ctx.runs.byId(run.id)).toMatchObject({ sent: 1, failed: 1, skipped: 1, settledThrough: e });
     const rows = deliveryRows(ctx.db);
-    expect(rows.map((r) => [r.status, r.attempts])).toEqual([
-      ['sent', 1],
-      ['failed', 1],
-      ['skipped', 1],
-      ['pending', 1],
-      ['pending', 0],
+    expect(rows.map((r) => [r.status, r.attempts, r.lastReply, r.messageId])).toEqual([
+      ['sent', 1, '250 ok', 'm1'],
+      ['failed', 1, '550 5.1.1 unknown', null],
+      ['skipped', 1, 'subscriber is unsubscribed', null],
+      ['pending', 1, '451 later', null],
+      ['pending', 0, null, null],
     ]);
     expect(ctx.db.prepare('SELECT hard_bounces FROM subscribers WHERE id = ?').pluck().get(b)).toBe(1);
     // The deferred one is not due yet; the released one is.
-    expect(ctx.runs.claim(run.id, NOW, 10).map((x) => x.subscriberId)).toEqual([e]);
-    expect(ctx.runs.claim(run.id, later(60_000), 10).map((x) => x.subscriberId)).toEqual([d]);
+    expect(ledger.claim(NOW, 10).map((x) => x.subscriberId)).toEqual([e]);
+    const [retry] = ledger.claim(later(60_000), 10);
+    expect(retry).toMatchObject({ subscriberId: d, attempts: 2 });
+    ledger.record([{ subscriberId: d, kind: 'sent', reply: '250 at last', messageId: 'm4' }], later(60_000));
+    expect(deliveryRows(ctx.db)[3]).toMatchObject({ status: 'sent', attempts: 2, lastReply: '250 at last', messageId: 'm4' });
+  });
+
+  it('when an outcome names a delivery this session never claimed, then it throws and writes nothing', () => {
+    const [a] = seedSubscribers(ctx.db, 1) as [number];
+    const run = ctx.runs.open(DATE, NOW);
+    expect(() => ctx.runs.session(run.id).record([{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'x' }], NOW)).toThrow(/no claimed delivery/);
+    expect(deliveryRows(ctx.db)).toEqual([]);
   });
 
   it('when an address hard-bounces in three runs in a row, then it is suppressed; a delivery in between resets the count', () => {
     const [id] = seedSubscribers(ctx.db, 1) as [number];
-    const bounce = (date: string) => {
-      const run = ctx.runs.open(date, NOW);
-      ctx.runs.claim(run.id, NOW, 1);
-      ctx.runs.record(run.id, [{ subscriberId: id, kind: 'failed', reply: '550', hardBounce: true }], NOW);
+    const deliver = (date: string, outcome: DeliveryOutcome) => {
+      const ledger = ctx.runs.session(ctx.runs.open(date, NOW).id);
+      ledger.claim(NOW, 1);
+      ledger.record([outcome], NOW);
     };
+    const bounce = (date: string) => deliver(date, { subscriberId: id, kind: 'failed', reply: '550', hardBounce: true });
     const status = () => ctx.db.prepare('SELECT status, hard_bounces AS n FROM subscribers WHERE id = ?').get(id);
     bounce('2026-11-20');
     bounce('2026-11-21');
-    const run = ctx.runs.open('2026-11-22', NOW);
-    ctx.runs.claim(run.id, NOW, 1);
-    ctx.runs.record(run.id, [{ subscriberId: id, kind: 'sent', reply: '250', messageId: 'x' }], NOW);
+    deliver('2026-11-22', { subscriberId: id, kind: 'sent', reply: '250', messageId: 'x' });
     expect(status()).toEqual({ status: 'confirmed', n: 0 });
     bounce('2026-11-23');
     bounce('2026-11-24');
@@ -106,18 +123,66 @@ describe('runs store: claiming and recording', () => {
     expect(status()).toEqual({ status: 'suppressed', n: 3 });
   });
 
-  it('when a sender died with rows in flight, then resetting puts them back to pending', () => {
-    seedSubscribers(ctx.db, 4);
+  it('when a sender died between claiming and recording, then resume hands back exactly what it never wrote', () => {
+    const [a, b, c, d, e, f] = seedSubscribers(ctx.db, 6) as [number, number, number, number, number, number];
     const run = ctx.runs.open(DATE, NOW);
-    ctx.runs.claim(run.id, NOW, 4);
-    expect(ctx.runs.resetSending(run.id, NOW)).toBe(4);
-    expect(ctx.runs.deliveryCounts(run.id)).toMatchObject({ pending: 4, sending: 0 });
+    const dead = ctx.runs.session(run.id);
+    dead.claim(NOW, 6);
+    const sent = (id: number) => ({ subscriberId: id, kind: 'sent' as const, reply: '250', messageId: `m${id}` });
+    dead.record([sent(b), sent(d), { subscriberId: a, kind: 'deferred', reply: '421 busy', nextAttemptAt: NOW.toISOString() }], NOW);
+    // a is retried (its row goes to 'sending'); then the process dies with c, e, f and a unwritten.
+    expect(dead.claim(NOW, 6).map((x) => x.subscriberId)).toEqual([a]);
+    expect(ctx.runs.byId(run.id)).toMatchObject({ settledThrough: b, enqueuedThrough: f, enqueueDone: true });
+
+    expect(ctx.runs.resume(run.id, NOW)).toBe(4);
+    expect(ctx.runs.byId(run.id)).toMatchObject({ enqueuedThrough: b, enqueueDone: false });
+    const next = ctx.runs.session(run.id);
+    // a's second attempt may have gone out before the crash: it counts.
+    expect(next.claim(NOW, 10).map((x) => [x.subscriberId, x.attempts])).toEqual([
+      [a, 3],
+      [c, 1],
+      [e, 1],
+      [f, 1],
+    ]);
+    next.record([a, c, e, f].map(sent), NOW);
+    expect(deliveryRows(ctx.db).map((r) => [r.subscriberId, r.status])).toEqual([a, b, c, d, e, f].map((id) => [id, 'sent']));
+    expect(ctx.runs.byId(run.id)).toMatchObject({ sent: 6, settledThrough: f });
+    // Nothing left to hand back.
+    expect(ctx.runs.resume(run.id, NOW)).toBe(0);
+  });
+
+  it('when a run was cut off before the upgrade that writes rows once, then it resumes with nobody skipped or sent twice', () => {
+    // A database as the previous release left it: rows written at claim time, two still 'sending'.
+    const dir = mkdtempSync(join(tmpdir(), 'paperboy-upgrade-'));
+    try {
+      const before = join(dir, 'migrations');
+      mkdirSync(before);
+      for (const f of readdirSync(migrationsDir).filter((f) => f < '009')) copyFileSync(join(migrationsDir, f), join(before, f));
+      const db = openDatabase(join(dir, 'db.sqlite'));
+      migrate(db, before);
+      const [a, b, c, d] = seedSubscribers(db, 4) as [number, number, number, number];
+      db.prepare(`INSERT INTO send_runs (id, digest_date, status, started_at, updated_at, enqueued_through) VALUES (1, ?, 'running', ?, ?, ?)`).run(DATE, NOW.toISOString(), NOW.toISOString(), c);
+      const row = db.prepare(`INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts) VALUES (1, ?, ?, ?)`);
+      row.run(a, 'sent', 1);
+      row.run(b, 'sending', 1);
+      row.run(c, 'sending', 1);
+
+      expect(migrate(db)).toEqual(['009_deliveries_written_once.sql']);
+      const runs = createRunsStore(db);
+      expect(runs.byId(1)).toMatchObject({ enqueuedThrough: c, settledThrough: c });
+      expect(runs.resume(1, NOW)).toBe(2);
+      const ledger = runs.session(1);
+      expect(ledger.claim(NOW, 10).map((x) => x.subscriberId)).toEqual([b, c, d]);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when subscribers were confirmed at the cut-off or later, then the run leaves them out', () => {
     seedSubscribers(ctx.db, 1, { confirmedAt: NOW.toISOString(), prefix: 'edge' });
     seedSubscribers(ctx.db, 1, { confirmedAt: CONFIRMED_AT });
     const run = ctx.runs.open(DATE, NOW);
-    expect(ctx.runs.claim(run.id, NOW, 10).map((d) => d.email)).toEqual(['reader2@example.com']);
+    expect(ctx.runs.session(run.id).claim(NOW, 10).map((d) => d.email)).toEqual(['reader2@example.com']);
   });
 });
