@@ -37,11 +37,11 @@ import { classifySmtpError, defaultErrorBudget, describeSmtpError, FailureWindow
  * original (it is derived from the date and the subscriber), so mail stores that collapse equal
  * Message-IDs show it once.
  *
- * Unsubscribes mid-run: statuses are read for the next `maxInFlight` deliveries at a time, just
- * before the first of them starts, and a reading is trusted for STATUS_FRESH_MS at most. So an
- * unsubscribe stops every message that had not started when it landed, but for those that
- * start within the next few milliseconds (the window turns over once): one query per window
- * instead of one per message.
+ * Unsubscribes mid-run: a subscriber's status is checked right before their message starts,
+ * against a counter that moves whenever any confirmed subscriber stops being one (migration 010):
+ * only if it moved since the claim is the subscriber looked up. The count is read with every
+ * ledger write and trusted for 20 ms (DEPARTURES_FRESH_MS), so an unsubscribe stops every message
+ * that had not started when it landed, but for those that start within the next 20 ms.
  *
  * One sender per run: the run row carries a lease (owner, expiry), taken in an immediate
  * transaction and renewed while sending. A second sender finds it held and stops ('busy');
@@ -205,8 +205,6 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
 
 /** The longest a reply waits for its ledger write when fewer than `recordBatch` are pending. */
 const RECORD_DELAY_MS = 20;
-/** How long a read of subscribers' statuses stands for "right before the message goes out". */
-const STATUS_FRESH_MS = 20;
 
 type Stop = { status: 'done' } | { status: 'incomplete' | 'paused' | 'failed'; reason: string };
 
@@ -281,18 +279,6 @@ async function deliver(
     stop ??= s;
   };
 
-  // Who was confirmed at the last read of statuses, and when it was taken (see the header).
-  let confirmed = new Set<number>();
-  let readAt = -Infinity;
-  const stillConfirmed = (d: ClaimedDelivery): boolean => {
-    if (confirmed.has(d.subscriberId) && performance.now() - readAt <= STATUS_FRESH_MS) return true;
-    const ids = [d.subscriberId];
-    for (let i = 0; i < queue.length && ids.length < policy.maxInFlight; i++) ids.push(queue[i]!.subscriberId);
-    confirmed = runs.confirmedAmong(ids);
-    readAt = performance.now();
-    return confirmed.has(d.subscriberId);
-  };
-
   const onReply = (d: ClaimedDelivery, err: unknown) => {
     const reply = describeSmtpError(err);
     const kind = classifySmtpError(err);
@@ -318,10 +304,11 @@ async function deliver(
   };
 
   const send = async (d: ClaimedDelivery) => {
-    // Re-read right before sending: an unsubscribe that landed after the batch was claimed counts.
-    if (!stillConfirmed(d)) {
+    // Checked right before sending: an unsubscribe that landed after the batch was claimed counts.
+    const status = ledger.statusNow(d.subscriberId);
+    if (status !== 'confirmed') {
       result.skipped++;
-      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `subscriber is ${runs.subscriberStatus(d.subscriberId) ?? 'gone'}` });
+      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `subscriber is ${status ?? 'gone'}` });
     }
     let prepared: PreparedMessage | null;
     try {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/db/connection.ts';
 import { migrate, migrationsDir } from '../../src/db/migrate.ts';
-import { createRunsStore, type DeliveryOutcome } from '../../src/db/runs-store.ts';
+import { createRunsStore, DEPARTURES_FRESH_MS, type DeliveryOutcome } from '../../src/db/runs-store.ts';
 import { CONFIRMED_AT, DATE, deliveryRows, NOW, seedSubscribers } from './harness.ts';
 
 let ctx: TestContext;
@@ -52,7 +52,7 @@ describe('runs store: claiming and recording', () => {
 
     const first = ledger.claim(NOW, 3);
     expect(first.map((d) => d.subscriberId)).toEqual(early.slice(0, 3));
-    expect(first[0]).toMatchObject({ email: `reader${early[0]}@example.com`, digestSize: 10, keywords: '', attempts: 1, hardBounces: 0 });
+    expect(first[0]).toMatchObject({ email: `reader${early[0]}@example.com`, digestSize: 10, keywords: '', attempts: 1, hardBounces: 0, status: 'confirmed' });
     const second = ledger.claim(NOW, 3);
     expect(second.map((d) => d.subscriberId)).toEqual(early.slice(3, 6));
     const third = ledger.claim(NOW, 3);
@@ -167,7 +167,7 @@ describe('runs store: claiming and recording', () => {
       row.run(b, 'sending', 1);
       row.run(c, 'sending', 1);
 
-      expect(migrate(db)).toEqual(['009_deliveries_written_once.sql']);
+      expect(migrate(db)).toContain('009_deliveries_written_once.sql');
       const runs = createRunsStore(db);
       expect(runs.byId(1)).toMatchObject({ enqueuedThrough: c, settledThrough: c });
       expect(runs.resume(1, NOW)).toBe(2);
@@ -177,6 +177,36 @@ describe('runs store: claiming and recording', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('when a claimed subscriber leaves (unsubscribe, erasure), then their status right before sending says so', async () => {
+    const [a, b, c] = seedSubscribers(ctx.db, 3) as [number, number, number];
+    const [pending] = seedSubscribers(ctx.db, 1, { status: 'pending', prefix: 'new' }) as [number];
+    const departures = () => ctx.db.prepare('SELECT n FROM subscriber_departures').pluck().get();
+    const ledger = ctx.runs.session(ctx.runs.open(DATE, NOW).id);
+    ledger.claim(NOW, 10);
+    expect([a, b, c].map((id) => ledger.statusNow(id))).toEqual(['confirmed', 'confirmed', 'confirmed']);
+
+    // Changes that leave nobody unconfirmed do not move the counter.
+    ctx.db.prepare("UPDATE subscribers SET digest_size = 5, keywords = 'agents' WHERE id = ?").run(b);
+    ctx.db.prepare("UPDATE subscribers SET status = 'confirmed' WHERE id = ?").run(pending);
+    expect(departures()).toBe(0);
+
+    ctx.subscribers.unsubscribe(a, NOW.toISOString());
+    ctx.db.prepare('DELETE FROM subscribers WHERE id = ?').run(c);
+    expect(departures()).toBe(2);
+    // The reading the claim took stands for DEPARTURES_FRESH_MS; then the count is read again.
+    await new Promise((resolve) => setTimeout(resolve, DEPARTURES_FRESH_MS + 5));
+    expect([a, b, c].map((id) => ledger.statusNow(id))).toEqual(['unsubscribed', 'confirmed', undefined]);
+  });
+
+  it('when the ledger records outcomes, then it takes a fresh reading of departures with them', () => {
+    const [a, b] = seedSubscribers(ctx.db, 2) as [number, number];
+    const ledger = ctx.runs.session(ctx.runs.open(DATE, NOW).id);
+    ledger.claim(NOW, 10);
+    ctx.subscribers.unsubscribe(b, NOW.toISOString());
+    ledger.record([{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'm' }], NOW);
+    expect(ledger.statusNow(b)).toBe('unsubscribed');
   });
 
   it('when subscribers were confirmed at the cut-off or later, then the run leaves them out', () => {
