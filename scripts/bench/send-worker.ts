@@ -36,6 +36,8 @@ export interface SendMeasurement {
   rssPeakSampledMb: number;
   vmHwmMb: number | null;
   rssTrace: RssTrace;
+  /** Product paths: from the start of the run to the first message handed to the mailer. */
+  firstMessageMs?: number;
   /** Anything the sender wants to report (e.g. the product's own summary). */
   detail?: unknown;
 }
@@ -43,7 +45,7 @@ export interface SendMeasurement {
 /** What every sender implements; `run` is the only timed part. */
 export interface Sender {
   prepare(): Promise<void>;
-  run(): Promise<{ sent: number; detail?: unknown }>;
+  run(): Promise<{ sent: number; firstMessageMs?: number | undefined; detail?: unknown }>;
   close(): Promise<void> | void;
 }
 
@@ -172,11 +174,11 @@ export function senderHandlers(): Handlers {
       const sampler = sampleRss();
       const cpu = process.cpuUsage();
       const started = performance.now();
-      const { sent, detail } = await sender.run();
+      const { sent, firstMessageMs, detail } = await sender.run();
       const elapsedMs = performance.now() - started;
       const cpuMs = cpuSince(cpu);
       const trace = sampler.stop();
-      return { kind: params.kind, n: params.n, sent, elapsedMs, cpuMs, rssBeforeMb: rssBefore, rssPeakSampledMb: trace.peakMb, vmHwmMb: vmHwmMb(), rssTrace: trace, detail };
+      return { kind: params.kind, n: params.n, sent, elapsedMs, cpuMs, rssBeforeMb: rssBefore, rssPeakSampledMb: trace.peakMb, vmHwmMb: vmHwmMb(), rssTrace: trace, ...(firstMessageMs === undefined ? {} : { firstMessageMs }), detail };
     },
     async close() {
       await sender?.close();

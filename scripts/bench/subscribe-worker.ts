@@ -32,12 +32,12 @@ async function bareApp(db: Db): Promise<FastifyInstance> {
   return app;
 }
 
-async function productApp(dir: string): Promise<{ app: FastifyInstance; close(): void }> {
+async function productApp(dir: string, run: number): Promise<{ app: FastifyInstance; close(): void }> {
   const { createContext } = await import('../../src/context.ts');
   const { loadTemplates } = await import('../../src/mail/templates.ts');
   const { buildApp } = await import('../../src/app.ts');
   const config = loadConfig({
-    DATABASE_PATH: join(dir, 'subscribe-product.sqlite'),
+    DATABASE_PATH: join(dir, `subscribe-product-${run}.sqlite`),
     OUTBOX_DIR: join(dir, 'outbox'),
     PUBLIC_URL: BENCH_PUBLIC_URL,
     SECRET: BENCH_SECRET,
@@ -57,14 +57,14 @@ export function subscribeServerHandlers(): Handlers {
   let closeDb: () => void = () => {};
   let cpuStart = process.cpuUsage();
   return {
-    async start(p: { mode: ServerMode; dir: string }): Promise<{ port: number }> {
+    async start(p: { mode: ServerMode; dir: string; run: number }): Promise<{ port: number }> {
       if (p.mode === 'bare') {
-        const db = openDatabase(join(p.dir, 'subscribe-bare.sqlite'));
+        const db = openDatabase(join(p.dir, `subscribe-bare-${p.run}.sqlite`));
         migrate(db);
         app = await bareApp(db);
         closeDb = () => db.close();
       } else {
-        const built = await productApp(p.dir);
+        const built = await productApp(p.dir, p.run);
         app = built.app;
         closeDb = built.close;
       }

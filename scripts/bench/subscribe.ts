@@ -77,10 +77,10 @@ function load(port: number, seconds: number, connections: number): Promise<Autoc
   });
 }
 
-/** One server (bare or product) in its own process, warmed for 1 s, then loaded for `seconds`. */
-export async function measureSubscribe(mode: ServerMode, dir: string, seconds: number, connections: number): Promise<LoadResult> {
+/** One server (bare or product) in its own process on a fresh database (`run` names it), warmed for 1 s, then loaded for `seconds`. */
+export async function measureSubscribe(mode: ServerMode, dir: string, seconds: number, connections: number, run = 0): Promise<LoadResult> {
   return withWorker('http', async (w) => {
-    const { port } = await w.call<{ port: number }>('start', { mode, dir }, 60_000);
+    const { port } = await w.call<{ port: number }>('start', { mode, dir, run }, 60_000);
     // One request by hand first: a route that answers 4xx/5xx would make the load figures meaningless.
     const probe = await fetch(`http://127.0.0.1:${port}/subscribe`, {
       method: 'POST',
