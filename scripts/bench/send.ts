@@ -15,6 +15,8 @@ export interface SendRun extends SendMeasurement {
   /** Problems seen: wrong message count at the sink, a recipient missing or doubled. */
   problems: string[];
   seedMs?: number;
+  /** Which round of the interleaved runs this was (the bench pairs ratios by round). */
+  round?: number;
 }
 
 export interface SendShared {

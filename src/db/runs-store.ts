@@ -94,13 +94,15 @@ export const SUPPRESS_AFTER_HARD_BOUNCES = 3;
 export type RunsStore = ReturnType<typeof createRunsStore>;
 export type LedgerSession = ReturnType<RunsStore['session']>;
 
-/**
- * The send ledger: runs, their lease, and one delivery row per (run, subscriber). Every statement
- * is prepared here, once; writes that belong together share one transaction so the sender pays
- * one commit per batch, not one per message.
- */
 /** The condition of the partial index send_deliveries_open (migration 008). */
 const OPEN = "status IN ('pending', 'sending')";
+
+/**
+ * The send ledger: runs, their lease, and one delivery row per (run, subscriber), written when
+ * the delivery's outcome is known (see `session`). Every statement is prepared here, once; writes
+ * that belong together share one transaction so the sender pays one commit per batch, not one
+ * per message.
+ */
 
 export function createRunsStore(db: Db) {
   const s = {
