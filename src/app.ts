@@ -6,6 +6,7 @@ import type { Context } from './context.ts';
 import type { Templates } from './mail/templates.ts';
 import { DomainError, Gone, Invalid, NotFound, Conflict } from './errors.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
+import { createGroupCommit } from './db/group-commit.ts';
 import { DIGEST_SIZES } from './domain/subscriber-input.ts';
 import { messagePage } from './http/pages.ts';
 import { wantsJson } from './http/respond.ts';
@@ -88,7 +89,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   });
 
   const subscriptions: SubscriptionDeps = {
-    db: ctx.db,
+    writes: createGroupCommit(ctx.db),
     subscribers: ctx.subscribers,
     mailQueue: ctx.mailQueue,
     clock: ctx.clock,

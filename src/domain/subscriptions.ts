@@ -1,4 +1,4 @@
-import type { Db } from '../db/connection.ts';
+import type { GroupCommit } from '../db/group-commit.ts';
 import type { ConfirmWindow, SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
 import type { MailQueueStore } from '../db/mail-queue-store.ts';
 import type { Clock } from '../clock.ts';
@@ -11,7 +11,8 @@ export const CONFIRM_TOKEN_TTL_MS = 48 * 3600_000;
 const HOUR_MS = 3600_000;
 
 export interface SubscriptionDeps {
-  db: Db;
+  /** Sign-ups from concurrent requests share a commit (see group-commit.ts). */
+  writes: GroupCommit;
   subscribers: SubscribersStore;
   mailQueue: MailQueueStore;
   clock: Clock;
@@ -28,14 +29,15 @@ export interface SubscriptionDeps {
 /**
  * Starts (or restarts) a double opt-in. Whatever the address's state — new, pending, confirmed,
  * unsubscribed — the caller learns nothing: it returns nothing, and does the same kind of work.
+ * Resolves once the sign-up (and the queued confirmation) is committed.
  */
-export function subscribe(deps: SubscriptionDeps, input: SubscribeInput): void {
+export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): Promise<void> {
   if (input.website) {
     deps.logger.info('subscribe: honeypot filled, ignored');
     return;
   }
   const now = deps.clock.now();
-  const queued = deps.db.transaction(() => {
+  const queued = await deps.writes.run(() => {
     const existing = deps.subscribers.byEmail(input.email);
     // A confirmed subscriber keeps their subscription and preferences: only their own links change them.
     if (existing?.status === 'confirmed') return false;
@@ -56,7 +58,7 @@ export function subscribe(deps: SubscriptionDeps, input: SubscribeInput): void {
     else deps.subscribers.insertPending({ email: input.email, ...prefs });
     deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}` }, now: prefs.now });
     return true;
-  }).immediate();
+  });
   if (queued) deps.onMailQueued?.();
 }
 

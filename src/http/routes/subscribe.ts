@@ -45,7 +45,7 @@ export const subscribeRoutes =
             .type('text/html; charset=utf-8')
             .send(subscribePage({ error, values: { email: String(values.email ?? ''), keywords: String(values.keywords ?? ''), digest_size: String(values.digest_size ?? '') }, sample: sample.papers }));
         }
-        subscribe(deps.subscriptions, parsed.data);
+        await subscribe(deps.subscriptions, parsed.data);
         if (json) return reply.code(202).type('application/json; charset=utf-8').send(PENDING);
         return reply.code(202).type('text/html; charset=utf-8').send(CHECK_INBOX);
       },
