@@ -21,7 +21,7 @@ data/bench-results/<timestamp>.json. Every server runs on 127.0.0.1, each measur
 child process of its own. Not part of npm test.
 
   --quick      a short run (~1-2 min): send 1k, memory 1k and 10k, short loads
-  --full       adds the 100k send (with baselines) and a 1M-subscriber memory run (long: ~30 min)
+  --full       adds the 100k send (with baselines) and a 1M-subscriber memory run (long: ~15 min)
   --only LIST  comma-separated sections: render,send,memory,subscribe,ingest (default: all)
   --pool N     SMTP pool size for the product and every baseline (default: 5, SMTP_POOL_SIZE's default)
   -h, --help   show this help
