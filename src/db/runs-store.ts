@@ -81,10 +81,9 @@ const toRun = (r: RunRow): SendRun => ({
 });
 
 /**
- * How old a reading of the departures count may be when a sender checks a status. The ledger
- * writes at least this often while replies come in, and every write reads the count, so while
- * sending it is a free read; a statement of its own would cost as much as the rest of the
- * message's bookkeeping.
+ * How old a reading of the departures count may be when a sender checks a status. Every claim
+ * and ledger write reads the count inside its transaction (~1 µs there; ~5 µs as a statement of
+ * its own, as much as the rest of a message's bookkeeping), so while sending it is mostly free.
  */
 export const DEPARTURES_FRESH_MS = 20;
 
@@ -181,11 +180,14 @@ export function createRunsStore(db: Db) {
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
     // Moves when a confirmed subscriber stops being one (migration 010's triggers).
     departures: db.prepare('SELECT n FROM subscriber_departures WHERE id = 1').pluck(),
-    // A delivery's outcome: the first write of a first attempt, an update of a retried one.
-    // Positional parameters: binding an object of named ones costs more than the write itself.
+    // A delivery's outcome: the first write of a first attempt, an update of a retried one. A
+    // subscriber erased since the claim takes their history with them (the foreign key would
+    // refuse the row): nothing is written for them.
+    // Positional parameters (the subscriber id twice): binding an object of named ones costs more
+    // than the write itself.
     write: db.prepare(
       `INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, next_attempt_at, last_reply, message_id, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscribers WHERE id = ?)
        ON CONFLICT (run_id, subscriber_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
          next_attempt_at = excluded.next_attempt_at, last_reply = coalesce(excluded.last_reply, last_reply),
          message_id = excluded.message_id, updated_at = excluded.updated_at`,
@@ -238,25 +240,25 @@ export function createRunsStore(db: Db) {
     for (const [o, d] of settled) {
       switch (o.kind) {
         case 'sent':
-          s.write.run(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now);
+          s.write.run(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now, o.subscriberId);
           if (d.hardBounces) s.clearBounces.run(o.subscriberId);
           sent++;
           break;
         case 'skipped':
-          s.write.run(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now);
+          s.write.run(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now, o.subscriberId);
           skipped++;
           break;
         case 'failed':
-          s.write.run(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now);
+          s.write.run(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now, o.subscriberId);
           if (o.hardBounce) s.hardBounce.run({ subscriberId: o.subscriberId, now });
           failed++;
           break;
         case 'deferred':
-          s.write.run(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now);
+          s.write.run(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now, o.subscriberId);
           break;
         case 'released':
           // Never tried: the attempt does not count.
-          s.write.run(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now);
+          s.write.run(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now, o.subscriberId);
           break;
       }
     }
@@ -310,19 +312,21 @@ export function createRunsStore(db: Db) {
      * One sender's hold on a run's deliveries, for the holder of the lease, after `resume`. A first
      * attempt gets its row only when its outcome is recorded, one write per message; until then
      * the session knows it, and the run's mark (settled_through) stays below it.
+     * `checksPerReading`: how many status checks one reading of the departures count serves at
+     * most (besides DEPARTURES_FRESH_MS); the sender uses its in-flight window.
      */
-    session(id: number) {
+    session(id: number, { checksPerReading = 1 }: { checksPerReading?: number } = {}) {
       // What was claimed, and the departures count when it was.
       const claimed = new Map<number, { d: ClaimedDelivery; departures: number }>();
       // First attempts claimed and not written, in id order: claims walk the audience upwards.
       const unwritten = new Set<number>();
       let claimedThrough = byId(id).enqueuedThrough;
-      // The latest reading of the departures count: taken by every claim and record transaction
-      // (~1 µs there, ~5 µs as a statement of its own), read afresh only when older than DEPARTURES_FRESH_MS.
-      let departures = { n: s.departures.get() as number, at: performance.now() };
-      const seen = (n: number) => void (departures = { n, at: performance.now() });
+      // The latest reading of the departures count, and how many checks it has served.
+      let departures = { n: s.departures.get() as number, at: performance.now(), checks: 0 };
+      const seen = (n: number) => void (departures = { n, at: performance.now(), checks: 0 });
       const departuresNow = () => {
-        if (performance.now() - departures.at > DEPARTURES_FRESH_MS) seen(s.departures.get() as number);
+        if (departures.checks >= checksPerReading || performance.now() - departures.at > DEPARTURES_FRESH_MS) seen(s.departures.get() as number);
+        departures.checks++;
         return departures.n;
       };
       const claimedDelivery = (subscriberId: number) => {
@@ -349,8 +353,8 @@ export function createRunsStore(db: Db) {
         },
         /**
          * A claimed subscriber's status (undefined: erased), for the check right before their
-         * message goes out: as of at most DEPARTURES_FRESH_MS ago, and looked up only if someone
-         * left since the claim.
+         * message goes out: as of at most DEPARTURES_FRESH_MS and `checksPerReading` checks ago,
+         * and looked up only if someone left since the claim.
          */
         statusNow(subscriberId: number): string | undefined {
           const c = claimedDelivery(subscriberId);

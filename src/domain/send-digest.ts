@@ -40,8 +40,9 @@ import { classifySmtpError, defaultErrorBudget, describeSmtpError, FailureWindow
  * Unsubscribes mid-run: a subscriber's status is checked right before their message starts,
  * against a counter that moves whenever any confirmed subscriber stops being one (migration 010):
  * only if it moved since the claim is the subscriber looked up. The count is read with every
- * ledger write and trusted for 20 ms (DEPARTURES_FRESH_MS), so an unsubscribe stops every message
- * that had not started when it landed, but for those that start within the next 20 ms.
+ * ledger write, and afresh once per `maxInFlight` messages or 20 ms, whichever comes first; so an
+ * unsubscribe stops every message that had not started when it landed, but for at most the next
+ * window's worth (one read per window instead of one per message).
  *
  * One sender per run: the run row carries a lease (owner, expiry), taken in an immediate
  * transaction and renewed while sending. A second sender finds it held and stops ('busy');
@@ -219,7 +220,7 @@ async function deliver(
   log: Logger,
 ): Promise<Stop> {
   const { runs, clock, policy } = deps;
-  const ledger = runs.session(run.id);
+  const ledger = runs.session(run.id, { checksPerReading: policy.maxInFlight });
   // Abortable: a signal ends the wait at once (the loop then sees it and stops).
   const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
   const variantFor = variantCache(papers, async (ranked) => prepareMessage(await deps.compileDigest({ date: run.digestDate, papers: ranked }), deps.message));

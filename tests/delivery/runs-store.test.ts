@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/db/connection.ts';
 import { migrate, migrationsDir } from '../../src/db/migrate.ts';
-import { createRunsStore, DEPARTURES_FRESH_MS, type DeliveryOutcome } from '../../src/db/runs-store.ts';
+import { createRunsStore, type DeliveryOutcome } from '../../src/db/runs-store.ts';
 import { CONFIRMED_AT, DATE, deliveryRows, NOW, seedSubscribers } from './harness.ts';
 
 let ctx: TestContext;
@@ -96,6 +96,24 @@ describe('runs store: claiming and recording', () => {
     expect(deliveryRows(ctx.db)[3]).toMatchObject({ status: 'sent', attempts: 2, lastReply: '250 at last', messageId: 'm4' });
   });
 
+  it('when a subscriber is erased between their claim and its outcome, then the outcome leaves no row and the others are written', () => {
+    const [a, b, c] = seedSubscribers(ctx.db, 3) as [number, number, number];
+    const run = ctx.runs.open(DATE, NOW);
+    const ledger = ctx.runs.session(run.id);
+    ledger.claim(NOW, 10);
+    ctx.db.prepare('DELETE FROM subscribers WHERE id IN (?, ?)').run(a, b);
+    ledger.record(
+      [
+        { subscriberId: a, kind: 'sent', reply: '250 ok', messageId: 'm1' },
+        { subscriberId: b, kind: 'skipped', reply: 'subscriber is gone' },
+        { subscriberId: c, kind: 'sent', reply: '250 ok', messageId: 'm3' },
+      ],
+      NOW,
+    );
+    expect(deliveryRows(ctx.db).map((r) => [r.subscriberId, r.status])).toEqual([[c, 'sent']]);
+    expect(ctx.runs.byId(run.id)).toMatchObject({ sent: 2, skipped: 1, settledThrough: c });
+  });
+
   it('when an outcome names a delivery this session never claimed, then it throws and writes nothing', () => {
     const [a] = seedSubscribers(ctx.db, 1) as [number];
     const run = ctx.runs.open(DATE, NOW);
@@ -179,7 +197,7 @@ describe('runs store: claiming and recording', () => {
     }
   });
 
-  it('when a claimed subscriber leaves (unsubscribe, erasure), then their status right before sending says so', async () => {
+  it('when a claimed subscriber leaves (unsubscribe, erasure), then their status right before sending says so', () => {
     const [a, b, c] = seedSubscribers(ctx.db, 3) as [number, number, number];
     const [pending] = seedSubscribers(ctx.db, 1, { status: 'pending', prefix: 'new' }) as [number];
     const departures = () => ctx.db.prepare('SELECT n FROM subscriber_departures').pluck().get();
@@ -195,14 +213,23 @@ describe('runs store: claiming and recording', () => {
     ctx.subscribers.unsubscribe(a, NOW.toISOString());
     ctx.db.prepare('DELETE FROM subscribers WHERE id = ?').run(c);
     expect(departures()).toBe(2);
-    // The reading the claim took stands for DEPARTURES_FRESH_MS; then the count is read again.
-    await new Promise((resolve) => setTimeout(resolve, DEPARTURES_FRESH_MS + 5));
     expect([a, b, c].map((id) => ledger.statusNow(id))).toEqual(['unsubscribed', 'confirmed', undefined]);
+  });
+
+  it('when one reading serves several checks, then a departure is seen by the check after them at the latest', () => {
+    const [a, b] = seedSubscribers(ctx.db, 2) as [number, number];
+    const ledger = ctx.runs.session(ctx.runs.open(DATE, NOW).id, { checksPerReading: 3 });
+    ledger.claim(NOW, 10);
+    ctx.subscribers.unsubscribe(a, NOW.toISOString());
+    // The claim's reading serves up to three checks (or DEPARTURES_FRESH_MS); the fourth reads again.
+    for (let i = 0; i < 3; i++) expect(ledger.statusNow(b)).toBe('confirmed');
+    expect(ledger.statusNow(a)).toBe('unsubscribed');
   });
 
   it('when the ledger records outcomes, then it takes a fresh reading of departures with them', () => {
     const [a, b] = seedSubscribers(ctx.db, 2) as [number, number];
-    const ledger = ctx.runs.session(ctx.runs.open(DATE, NOW).id);
+    // Readings serve many checks here: only the record's own reading can show the departure.
+    const ledger = ctx.runs.session(ctx.runs.open(DATE, NOW).id, { checksPerReading: 100 });
     ledger.claim(NOW, 10);
     ctx.subscribers.unsubscribe(b, NOW.toISOString());
     ledger.record([{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'm' }], NOW);

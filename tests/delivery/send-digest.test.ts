@@ -108,6 +108,27 @@ describe('sendDigest: who gets what', () => {
     expect(deliveryRows(h.ctx.db).find((r) => r.subscriberId === last)).toMatchObject({ status: 'skipped', lastReply: 'subscriber is unsubscribed' });
   });
 
+  it('when a subscriber is erased mid-run, then the run completes and keeps no trace of them', async () => {
+    h = await startHarness();
+    const ids = seedSubscribers(h.ctx.db, 10);
+    freezeFixtureDay(h.ctx);
+    const [early, last] = [ids[0]!, ids[9]!];
+    const send = h.deps.mailer.send;
+    let sent = 0;
+    // Both are claimed by then: one whose reply is not recorded yet, one whose message has not started.
+    h.deps.mailer = {
+      send: async (m) => {
+        const info = await send(m);
+        if (++sent === 1) h!.ctx.db.prepare('DELETE FROM subscribers WHERE id IN (?, ?)').run(early, last);
+        return info;
+      },
+    };
+    const result = await sendDigest(h.deps, { date: DATE });
+    expect(result).toMatchObject({ outcome: 'done', sent: 9, skipped: 1 });
+    expect(byRecipient(h.sink).has(`reader${last}@example.com`)).toBe(false);
+    expect(deliveryRows(h.ctx.db).map((r) => r.subscriberId)).toEqual(ids.slice(1, 9));
+  });
+
   it('when the day has not been frozen, then it is fetched from the source, ranked and frozen first', async () => {
     const { startPapersApi } = await import('../support/papers-api.ts');
     const api = await startPapersApi();
