@@ -180,14 +180,11 @@ export function createRunsStore(db: Db) {
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
     // Moves when a confirmed subscriber stops being one (migration 010's triggers).
     departures: db.prepare('SELECT n FROM subscriber_departures WHERE id = 1').pluck(),
-    // A delivery's outcome: the first write of a first attempt, an update of a retried one. A
-    // subscriber erased since the claim takes their history with them (the foreign key would
-    // refuse the row): nothing is written for them.
-    // Positional parameters (the subscriber id twice): binding an object of named ones costs more
-    // than the write itself.
+    // A delivery's outcome: the first write of a first attempt, an update of a retried one.
+    // Positional parameters: binding an object of named ones costs more than the write itself.
     write: db.prepare(
       `INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, next_attempt_at, last_reply, message_id, updated_at)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscribers WHERE id = ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (run_id, subscriber_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
          next_attempt_at = excluded.next_attempt_at, last_reply = coalesce(excluded.last_reply, last_reply),
          message_id = excluded.message_id, updated_at = excluded.updated_at`,
@@ -233,6 +230,16 @@ export function createRunsStore(db: Db) {
     return { retries, fresh, departures: s.departures.get() as number };
   });
 
+  // A subscriber erased since the claim took their history with them, and the foreign key
+  // refuses their row: nothing is written for them (checked on failure, not on every row).
+  const write = (...row: [number, number, DeliveryStatus, number, string | null, string | null, string | null, string]) => {
+    try {
+      s.write.run(...row);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw err;
+    }
+  };
+
   const record = db.transaction((id: number, settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[], settledThrough: number, now: string) => {
     let sent = 0;
     let failed = 0;
@@ -240,25 +247,25 @@ export function createRunsStore(db: Db) {
     for (const [o, d] of settled) {
       switch (o.kind) {
         case 'sent':
-          s.write.run(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now, o.subscriberId);
+          write(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now);
           if (d.hardBounces) s.clearBounces.run(o.subscriberId);
           sent++;
           break;
         case 'skipped':
-          s.write.run(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now, o.subscriberId);
+          write(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now);
           skipped++;
           break;
         case 'failed':
-          s.write.run(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now, o.subscriberId);
+          write(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now);
           if (o.hardBounce) s.hardBounce.run({ subscriberId: o.subscriberId, now });
           failed++;
           break;
         case 'deferred':
-          s.write.run(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now, o.subscriberId);
+          write(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now);
           break;
         case 'released':
           // Never tried: the attempt does not count.
-          s.write.run(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now, o.subscriberId);
+          write(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now);
           break;
       }
     }

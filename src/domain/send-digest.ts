@@ -26,16 +26,16 @@ import { classifySmtpError, defaultErrorBudget, describeSmtpError, FailureWindow
  * with the replies around it; a first attempt's row is written then, once (see the runs store).
  *
  * In-flight policy. A claimed delivery without an outcome when its sender died may or may not
- * have reached the SMTP server, and nothing in SMTP can tell us which. On resume it is sent again: a
- * subscriber may get at most one duplicate, and only the messages in the window at the moment
- * of the crash can be duplicated: those awaiting the server's reply (≤ `maxInFlight`, 2 × the
- * SMTP pool) and those whose reply had arrived but was not yet written (≤ `recordBatch`, 4 × the
- * pool) — at most 6 × SMTP_POOL_SIZE messages (30 by default), never a claim batch. Replies are
- * written in batches because a commit costs ~100–150 µs of blocked event loop whatever it holds
- * (WAL frames, page writes): ~7 µs per message in batches of twenty, on top of ~8 µs for the
- * message's own writes and reads; a reply waits at most 20 ms for its batch. A duplicate carries the same Message-ID as the
- * original (it is derived from the date and the subscriber), so mail stores that collapse equal
- * Message-IDs show it once.
+ * have reached the SMTP server, and nothing in SMTP can tell us which. On resume it is sent
+ * again: a subscriber may get at most one duplicate, and only the messages in the window at the
+ * moment of the crash can be duplicated: those awaiting the server's reply (≤ `maxInFlight`,
+ * 2 × the SMTP pool) and those whose reply had arrived but was not yet written (≤ `recordBatch`,
+ * 4 × the pool) — at most 6 × SMTP_POOL_SIZE messages (30 by default), never a claim batch.
+ * Replies are written in batches because a commit costs ~100–150 µs of blocked event loop
+ * whatever it holds (WAL frames, page writes): ~7 µs per message in batches of twenty, on top of
+ * ~8 µs for the message's own writes and reads; a reply waits at most 20 ms for its batch. A
+ * duplicate carries the same Message-ID as the original (it is derived from the date and the
+ * subscriber), so mail stores that collapse equal Message-IDs show it once.
  *
  * Unsubscribes mid-run: a subscriber's status is checked right before their message starts,
  * against a counter that moves whenever any confirmed subscriber stops being one (migration 010):
