@@ -11,7 +11,7 @@ import { measureSubscribe, type LoadResult } from './bench/subscribe.ts';
 import type { RenderResult } from './bench/render-worker.ts';
 import type { IngestResult } from './bench/ingest-worker.ts';
 import type { DigestContent } from './bench/send-worker.ts';
-import { fmt, machine, renderMarkdown, renderTable, verdict, type Row } from './bench/report.ts';
+import { fmt, machine, medianBy, renderMarkdown, renderTable, verdict, type Row } from './bench/report.ts';
 
 const USAGE = `Usage: npm run bench -- [--quick | --full] [--only LIST] [--pool N]
 
@@ -209,9 +209,7 @@ function pairedRatio(runs: SendRun[], baselineOfRound: (round: number | undefine
     const b = baselineOfRound(r.round);
     return b ? [r.msgsPerSec / b.msgsPerSec] : [];
   });
-  if (!all.length) return null;
-  const sorted = [...all].sort((x, y) => x - y);
-  return { median: sorted[Math.floor(sorted.length / 2)]!, all };
+  return all.length ? { median: medianBy(all, (x) => x), all } : null;
 }
 
 function buildRows(p: Plan, r: Results): Row[] {
@@ -298,8 +296,8 @@ function buildRows(p: Plan, r: Results): Row[] {
   }
 
   const medianLoad = (mode: LoadResult['mode']) => {
-    const runs = r.subscribe.filter((s) => s.mode === mode).sort((x, y) => x.reqPerSec - y.reqPerSec);
-    return runs[Math.floor(runs.length / 2)];
+    const runs = r.subscribe.filter((s) => s.mode === mode);
+    return runs.length ? medianBy(runs, (s) => s.reqPerSec) : undefined;
   };
   const bare = medianLoad('bare');
   const prodSub = medianLoad('product');

@@ -8,6 +8,7 @@ import { ingestDay } from '../../src/domain/ingest.ts';
 import { rankPapers } from '../../src/domain/ranking.ts';
 import type { Handlers } from './ipc.ts';
 import { syntheticDay } from './fixtures.ts';
+import { medianBy } from './report.ts';
 
 const silent = createLogger('silent');
 
@@ -32,10 +33,7 @@ export interface IngestResult {
   runs: number;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
+const median = (xs: number[]) => medianBy(xs, (x) => x);
 
 function time<T>(fn: () => T): [T, number] {
   const t = performance.now();

@@ -22,6 +22,11 @@ export function machine(): Machine {
   };
 }
 
+/** The middle item by `value` (the upper one of two for an even count); items must not be empty. */
+export function medianBy<T>(items: readonly T[], value: (item: T) => number): T {
+  return [...items].sort((a, b) => value(a) - value(b))[Math.floor(items.length / 2)]!;
+}
+
 export type Verdict = 'pass' | 'FAIL' | '—' | 'n/a';
 
 /** One line of the table; `value`/`baseline` are display strings, the numbers go to the JSON. */

@@ -3,6 +3,7 @@ import { withWorker } from './ipc.ts';
 import type { Sink, SinkStats } from './sink.ts';
 import type { DigestContent, SendMeasurement, SenderParams } from './send-worker.ts';
 import { BENCH_DATE, seedSubscribers } from './fixtures.ts';
+import { medianBy } from './report.ts';
 
 export type SenderKind = SenderParams['kind'];
 
@@ -89,6 +90,5 @@ export async function measureSend(kind: SenderKind, n: number, s: SendShared): P
 
 /** The median run by throughput (runs of one kind and size). */
 export function medianRun(runs: SendRun[]): SendRun {
-  const sorted = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return medianBy(runs, (r) => r.msgsPerSec);
 }
