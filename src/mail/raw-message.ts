@@ -50,6 +50,8 @@ export interface RawMessage {
   readonly raw: Buffer;
   /** The same bytes as the segments they are made of: the variant's shared ones and this recipient's. */
   readonly chunks: readonly Buffer[];
+  /** Its Message-ID header's value, as sendMail() reports one: "<…>". */
+  readonly messageId: string;
   /**
    * No line of the message starts with "." (all line breaks are CRLF by construction): SMTP's
    * dot-stuffing (RFC 5321 §4.5.2) has nothing to do, and the SMTP client sends the bytes as
@@ -136,6 +138,7 @@ export function renderMessage(prepared: PreparedMessage, r: Recipient): RawMessa
   return {
     envelope: { from: prepared.envelopeFrom, to: [to] },
     chunks: pieces,
+    messageId: `<${r.messageId}>`,
     // An own enumerable getter: a copy of the object (spread, nodemailer's options) still has `raw`.
     get raw() {
       return (joined ??= Buffer.concat(pieces));

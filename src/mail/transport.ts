@@ -94,7 +94,8 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
       // Signing adds one header in front; the rest of the bytes, and so smtpReady, are unchanged.
       const signed = sign ? { ...prebuilt, raw: await sign(joined(prebuilt.raw)) } : prebuilt;
       const info = await fast.send(signed);
-      return { messageId: messageIdOf(prebuilt.raw), response: info.response };
+      // The builder knows the Message-ID; only a raw message from elsewhere has its header read.
+      return { messageId: message.messageId ?? messageIdOf(prebuilt.raw), response: info.response };
     },
     close: () => {
       transport.close();

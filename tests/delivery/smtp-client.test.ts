@@ -217,6 +217,26 @@ describe('the mailer in SMTP mode', () => {
   });
 });
 
+describe('the mailer reports Message-IDs', () => {
+  it('when a pre-built message is sent, then the mailer reports its Message-ID: the builder\'s for a digest, the header\'s for other raw bytes', async () => {
+    sink = await startSmtpSink();
+    const mailer = createMailer({ smtpUrl: sink.url, outboxDir: '/nonexistent', poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
+    try {
+      const prepared = prepareMessage({ subject: 'Digest', html: '<p>Hi</p><a href="{{unsubscribe_url}}">Unsubscribe</a>', text: 'Hi\nUnsubscribe: {{unsubscribe_url}}' }, { from: `Paperboy <${FROM}>`, listId: '<daily.papers.example.org>' });
+      const digest = renderMessage(prepared, { to: 'reader@example.com', messageId: 'digest.2026-11-24.9@papers.example.org', date: new Date(), unsubscribeUrl: 'https://papers.example.org/u/9', preferencesUrl: 'https://papers.example.org/p/9' });
+      expect((await mailer.send(digest)).messageId).toBe('<digest.2026-11-24.9@papers.example.org>');
+      const other = simple('other@example.com');
+      const withHeader = { ...other, raw: Buffer.concat([Buffer.from('Message-ID: <other.1@example.com>\r\n', 'latin1'), other.raw]) };
+      expect((await mailer.send(withHeader)).messageId).toBe('<other.1@example.com>');
+      expect((await mailer.send(simple('none@example.com'))).messageId).toBe('');
+    } finally {
+      mailer.close();
+    }
+    const [first] = await sink.waitFor(3);
+    expect((await simpleParser(first!.raw)).messageId).toBe('<digest.2026-11-24.9@papers.example.org>');
+  });
+});
+
 describe('smtp client: failures', () => {
   it.each([false, true])('when one recipient of several is refused with 550 (pipelining hidden: %s), then that message fails and the others go out on the same connection', async (hidePipelining) => {
     await start({ hidePipelining, onRcpt: (a) => (a === 'bad@example.com' ? { code: 550, message: '5.1.1 No such user' } : undefined) });
