@@ -24,7 +24,6 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
 
 Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
 
-
 function main(argv: string[]): number {
   const [command, ...rest] = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true }).positionals;
   if (!command) throw new UsageError('a command is needed');

@@ -102,7 +102,6 @@ const OPEN = "status IN ('pending', 'sending')";
  * that belong together share one transaction so the sender pays one commit per batch, not one
  * per message.
  */
-
 export function createRunsStore(db: Db) {
   const s = {
     byDate: db.prepare('SELECT * FROM send_runs WHERE digest_date = ?'),

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Logger } from '../logger.ts';
-import { createSmtpClient, type SmtpMessage } from './smtp-client.ts';
+import { createSmtpClient, joinedBytes, type SmtpMessage } from './smtp-client.ts';
 
 /**
  * nodemailer's message options. A pre-built message (raw-message.ts) may also come as `chunks`
@@ -92,7 +92,7 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
         return { messageId: info.messageId, response: info.response };
       }
       // Signing adds one header in front; the rest of the bytes, and so smtpReady, are unchanged.
-      const signed = sign ? { ...prebuilt, raw: await sign(joined(prebuilt.raw)) } : prebuilt;
+      const signed = sign ? { ...prebuilt, raw: await sign(joinedBytes(prebuilt.raw)) } : prebuilt;
       const info = await fast.send(signed);
       // The builder knows the Message-ID; only a raw message from elsewhere has its header read.
       return { messageId: message.messageId ?? messageIdOf(prebuilt.raw), response: info.response };
@@ -112,8 +112,6 @@ function asPrebuilt(m: MailMessage): SmtpMessage | null {
   const raw = m.chunks ?? (Buffer.isBuffer(m.raw) ? m.raw : null);
   return raw ? { envelope: { from: e.from, to: e.to as string[] }, raw, smtpReady: m.smtpReady === true } : null;
 }
-
-const joined = (raw: SmtpMessage['raw']) => (Buffer.isBuffer(raw) ? raw : Buffer.concat(raw));
 
 /** nodemailer's own DKIM signer (relaxed/relaxed, rsa-sha256, its default header list), per message. */
 function dkimSigner(keys: NonNullable<MailerOptions['dkim']>): (raw: Buffer) => Promise<Buffer> {
