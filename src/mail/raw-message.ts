@@ -46,7 +46,10 @@ export interface Recipient {
 
 export interface RawMessage {
   envelope: { from: string; to: string[] };
-  /** The message's bytes: `chunks` joined, on first use (the SMTP client never needs them joined). */
+  /**
+   * The message's bytes: `chunks` joined, on first use (the SMTP client never needs them joined).
+   * A getter: a copy of the message (spread, nodemailer's options) carries `chunks` only.
+   */
   readonly raw: Buffer;
   /** The same bytes as the segments they are made of: the variant's shared ones and this recipient's. */
   readonly chunks: readonly Buffer[];
@@ -134,17 +137,29 @@ export function renderMessage(prepared: PreparedMessage, r: Recipient): RawMessa
     if (smtpReady && startsALineWithDot(value)) smtpReady = false;
     return Buffer.from(value, 'latin1');
   });
-  let joined: Buffer | undefined;
-  return {
-    envelope: { from: prepared.envelopeFrom, to: [to] },
-    chunks: pieces,
-    messageId: `<${r.messageId}>`,
-    // An own enumerable getter: a copy of the object (spread, nodemailer's options) still has `raw`.
-    get raw() {
-      return (joined ??= Buffer.concat(pieces));
-    },
-    smtpReady,
-  };
+  return new RecipientMessage({ from: prepared.envelopeFrom, to: [to] }, pieces, `<${r.messageId}>`, smtpReady);
+}
+
+/**
+ * A class, so `raw` is a getter on the prototype. As an object literal's own getter it cost a
+ * closure per message plus an accessor pair that V8 puts straight into the old generation; that
+ * pair kept each message's segments alive through young-generation collections, so a send
+ * promoted ~1 MB of dead messages per collection (and their Buffers waited for a full GC).
+ * A copy of the message (spread, nodemailer's options) has no `raw`: it carries `chunks`.
+ */
+class RecipientMessage implements RawMessage {
+  #joined: Buffer | undefined;
+
+  constructor(
+    readonly envelope: { from: string; to: string[] },
+    readonly chunks: readonly Buffer[],
+    readonly messageId: string,
+    readonly smtpReady: boolean,
+  ) {}
+
+  get raw(): Buffer {
+    return (this.#joined ??= Buffer.concat(this.chunks));
+  }
 }
 
 /**

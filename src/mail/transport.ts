@@ -151,7 +151,8 @@ function outboxMailer(o: MailerOptions): Mailer {
   return {
     kind: 'outbox',
     async send(message) {
-      const info = await transport.sendMail(message);
+      // nodemailer copies a message's own properties: a pre-built one's bytes go in as `raw`.
+      const info = await transport.sendMail(message.chunks ? { ...message, raw: joinedBytes(message.chunks) } : message);
       const to = String(info.envelope.to[0] ?? 'unknown').replace(/[^\w.@-]/g, '_');
       const file = join(o.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${to}-${randomBytes(3).toString('hex')}.eml`);
       writeFileSync(file, info.message as Buffer);

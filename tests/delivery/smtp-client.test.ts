@@ -237,6 +237,26 @@ describe('the mailer reports Message-IDs', () => {
   });
 });
 
+describe('the outbox mailer', () => {
+  it('when a digest built by raw-message goes to the outbox, then the .eml file holds exactly its bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paperboy-outbox-'));
+    const mailer = createMailer({ outboxDir: dir, poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
+    try {
+      const prepared = prepareMessage({ subject: 'Digest', html: '<p>Hi</p><a href="{{unsubscribe_url}}">Unsubscribe</a>', text: 'Hi\nUnsubscribe: {{unsubscribe_url}}' }, { from: `Paperboy <${FROM}>`, listId: '<daily.papers.example.org>' });
+      const digest = renderMessage(prepared, { to: 'reader@example.com', messageId: 'digest.2026-11-24.3@papers.example.org', date: new Date(), unsubscribeUrl: 'https://papers.example.org/u/3', preferencesUrl: 'https://papers.example.org/p/3' });
+      const info = await mailer.send(digest);
+      const file = info.response.replace(/^written to /, '');
+      expect(readFileSync(file).equals(digest.raw)).toBe(true);
+      const parsed = await simpleParser(readFileSync(file));
+      expect(parsed.subject).toBe('Digest');
+      expect(parsed.text).toContain('Unsubscribe: https://papers.example.org/u/3');
+    } finally {
+      mailer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('smtp client: failures', () => {
   it.each([false, true])('when one recipient of several is refused with 550 (pipelining hidden: %s), then that message fails and the others go out on the same connection', async (hidePipelining) => {
     await start({ hidePipelining, onRcpt: (a) => (a === 'bad@example.com' ? { code: 550, message: '5.1.1 No such user' } : undefined) });
