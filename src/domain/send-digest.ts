@@ -304,20 +304,29 @@ async function deliver(
     settle({ subscriberId: d.subscriberId, kind: 'failed', reply, hardBounce: kind === 'recipient' });
   };
 
-  const send = async (d: ClaimedDelivery) => {
+  /** Hands one claimed delivery to the mailer; a promise only while its variant compiles. */
+  const send = (d: ClaimedDelivery): Promise<void> | void => {
     // Checked right before sending: an unsubscribe that landed after the batch was claimed counts.
     const status = ledger.statusNow(d.subscriberId);
     if (status !== 'confirmed') {
       result.skipped++;
       return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `subscriber is ${status ?? 'gone'}` });
     }
-    let prepared: PreparedMessage | null;
-    try {
-      prepared = await variantFor(d.digestSize, d.keywords);
-    } catch (err) {
-      settle({ subscriberId: d.subscriberId, kind: 'released' });
-      throw err;
-    }
+    const variant = variantFor(d.digestSize, d.keywords);
+    // Compiled already, as for nearly every message: handed over in this same turn. Awaiting it
+    // let the connection whose reply had just made room look for a message to pipeline before
+    // this one was queued, and ~5 % of messages paid an extra round trip.
+    if (!(variant instanceof Promise)) return sendVariant(d, variant);
+    return variant.then(
+      (prepared) => sendVariant(d, prepared),
+      (err: unknown) => {
+        settle({ subscriberId: d.subscriberId, kind: 'released' });
+        throw err;
+      },
+    );
+  };
+
+  const sendVariant = (d: ClaimedDelivery, prepared: PreparedMessage | null): void => {
     if (!prepared) {
       result.skipped++;
       return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: 'no paper of the day matches their keywords' });
@@ -395,7 +404,8 @@ async function deliver(
           continue;
         }
       }
-      await send(queue.shift()!);
+      const compiling = send(queue.shift()!);
+      if (compiling) await compiling;
     }
   }
 }
@@ -420,27 +430,34 @@ export async function frozenRanking(deps: Pick<SendDigestDeps, 'digests' | 'refr
 /**
  * One compiled, encoded message per digest variant. A variant is the list of papers a subscriber
  * gets; preferences that rank to the same list share it, so MJML runs once per distinct list.
- * Both maps are bounded (least recently used goes first): keywords are free text, and a million
- * subscribers could in principle hold a million different ones.
+ * A variant is a promise while it compiles and the message itself once compiled, so a send can
+ * go out without waiting a turn. Both maps are bounded (least recently used goes first):
+ * keywords are free text, and a million subscribers could in principle hold a million different ones.
  */
-function variantCache(papers: Paper[], build: (ranked: Paper[]) => Promise<PreparedMessage>, capacity = 500) {
-  const byPreferences = new Map<string, Promise<PreparedMessage | null>>();
-  const byPapers = new Map<string, Promise<PreparedMessage>>();
+export function variantCache(papers: Paper[], build: (ranked: Paper[]) => Promise<PreparedMessage>, capacity = 500) {
+  /** Preferences → the ids of the papers they rank to ('' when none matches). */
+  const listFor = new Map<string, string>();
+  /** Paper ids → the variant's message. */
+  const variants = new Map<string, PreparedMessage | Promise<PreparedMessage>>();
   const remember = <V>(map: Map<string, V>, key: string, value: V) => {
     map.delete(key);
     map.set(key, value);
     if (map.size > capacity) map.delete(map.keys().next().value!);
     return value;
   };
-  return (digestSize: number, keywords: string): Promise<PreparedMessage | null> => {
-    const key = `${digestSize}|${keywords}`;
-    const known = byPreferences.get(key);
-    if (known) return remember(byPreferences, key, known);
-    const ranked = rankPapers(papers, { size: digestSize, keywords: parseKeywords(keywords) });
-    if (!ranked.length) return remember(byPreferences, key, Promise.resolve(null));
-    const ids = ranked.map((p) => p.id).join(' ');
-    const prepared = byPapers.get(ids) ?? remember(byPapers, ids, build(ranked));
-    return remember(byPreferences, key, prepared);
+  return (digestSize: number, keywords: string): PreparedMessage | null | Promise<PreparedMessage> => {
+    const preferences = `${digestSize}|${keywords}`;
+    const rank = () => rankPapers(papers, { size: digestSize, keywords: parseKeywords(keywords) });
+    let ranked: Paper[] | undefined;
+    const ids = remember(listFor, preferences, listFor.get(preferences) ?? (ranked = rank()).map((p) => p.id).join(' '));
+    if (!ids) return null;
+    const known = variants.get(ids);
+    if (known !== undefined) return remember(variants, ids, known);
+    const compiling: Promise<PreparedMessage> = build(ranked ?? rank()).then((message) => {
+      if (variants.get(ids) === compiling) variants.set(ids, message);
+      return message;
+    });
+    return remember(variants, ids, compiling);
   };
 }
 

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sendDigest } from '../../src/domain/send-digest.ts';
+import { sendDigest, variantCache } from '../../src/domain/send-digest.ts';
+import type { PreparedMessage } from '../../src/mail/raw-message.ts';
+import type { Paper } from '../../src/domain/paper.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
 import { byRecipient, DATE, deliveryRows, freezeFixtureDay, NOW, seedSubscribers, startHarness, type Harness } from './harness.ts';
@@ -213,5 +215,34 @@ describe('sendDigest: the in-flight window', () => {
     const result = await sendDigest(h.deps, { date: DATE });
     expect(result).toMatchObject({ outcome: 'done', sent: 20 });
     expect(peak).toBe(3);
+  });
+});
+
+describe('the variant cache', () => {
+  const cache = (compile: (ranked: Paper[]) => Promise<PreparedMessage>) => variantCache(fixturePapers(DATE), compile);
+
+  it('when a variant has compiled, then it is handed out as the message itself, and preferences ranking to the same papers share one compile', async () => {
+    const compiled: Paper[][] = [];
+    const variantFor = cache(async (ranked) => (compiled.push(ranked), { papers: ranked.length } as unknown as PreparedMessage));
+
+    const first = variantFor(10, '');
+    expect(first).toBeInstanceOf(Promise);
+    const message = await first;
+    expect(variantFor(10, '')).toBe(message);
+    expect(variantFor(10, ' , ')).toBe(message); // no keyword after parsing: the same ten papers
+    expect(variantFor(5, '')).toBeInstanceOf(Promise);
+    expect(variantFor(10, 'quantum chromodynamics')).toBeNull();
+    expect(compiled.map((r) => r.length)).toEqual([10, 5]);
+  });
+
+  it('when a variant fails to compile, then asking again gives the same failure without compiling again', async () => {
+    let compiles = 0;
+    const variantFor = cache(async () => {
+      compiles++;
+      throw new Error('template broke');
+    });
+    await expect(variantFor(10, '')).rejects.toThrow('template broke');
+    await expect(variantFor(10, '')).rejects.toThrow('template broke');
+    expect(compiles).toBe(1);
   });
 });
