@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
+import { limitHeapGrowth } from '../src/heap.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { digestDateFor } from '../src/jobs/scheduler.ts';
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
 
   try {
     const config = loadConfig();
+    limitHeapGrowth();
     const tty = process.stderr.isTTY === true;
     // On a terminal the progress bar tells the story; info logs would break it up.
     ctx = createContext(config, createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr'));

@@ -6,6 +6,9 @@ import { startMailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { sendDigest, sendDigestDeps } from './domain/send-digest.ts';
+import { limitHeapGrowth } from './heap.ts';
+
+limitHeapGrowth();
 
 let config: Config;
 try {

@@ -5,6 +5,7 @@ import { prepareMessage, renderMessage } from '../../src/mail/raw-message.ts';
 import { createPaperSource } from '../../src/sources/hf-daily-papers.ts';
 import { rankPapers } from '../../src/domain/ranking.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
+import { limitHeapGrowth } from '../../src/heap.ts';
 import type { Sender } from './send-worker.ts';
 import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, recipientFor } from './fixtures.ts';
 
@@ -42,9 +43,11 @@ function firstMessageClock() {
  * (the product's source client; not stored), the same templates, the same message builder
  * (src/mail/raw-message.ts) and the same mailer, over an in-memory list of recipients. Compared
  * with the real sendDigest, the difference is the database: the ledger (runs, deliveries,
- * batches, lease, unsubscribe re-checks) and storing the refreshed and frozen day.
+ * batches, lease, unsubscribe re-checks) and storing the refreshed and frozen day. The process
+ * runs with the product's heap setting, as the product path does.
  */
 export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: number; date: string; papersApiUrl: string }): Promise<Sender> {
+  limitHeapGrowth();
   const { sendWindowed, warmPool } = await import('./send-worker.ts');
   const { digestMessageId, senderDomain } = await import('../../src/domain/send-digest.ts');
   const domain = senderDomain(BENCH_FROM);
@@ -75,9 +78,11 @@ export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: 
 /**
  * The product path as cron and send-now run it: a context built from the config (SMTP pool to
  * the sink, the local papers API), sendDigestDeps(ctx), then sendDigest for the bench date over
- * a database seeded with n confirmed subscribers. The timed part is the sendDigest call alone.
+ * a database seeded with n confirmed subscribers, in a process with the heap setting main.ts and
+ * send-now apply. The timed part is the sendDigest call alone.
  */
 async function productPath(p: { port: number; poolSize: number; n: number } & ProductParams): Promise<Sender> {
+  limitHeapGrowth();
   const { warmPool } = await import('./send-worker.ts');
   const { loadConfig } = await import('../../src/config.ts');
   const { createContext } = await import('../../src/context.ts');

@@ -32,7 +32,10 @@ async function bareApp(db: Db): Promise<FastifyInstance> {
   return app;
 }
 
+/** The service as main.ts starts it: its heap setting, context, templates and app. */
 async function productApp(dir: string, run: number): Promise<{ app: FastifyInstance; close(): void }> {
+  const { limitHeapGrowth } = await import('../../src/heap.ts');
+  limitHeapGrowth();
   const { createContext } = await import('../../src/context.ts');
   const { loadTemplates } = await import('../../src/mail/templates.ts');
   const { buildApp } = await import('../../src/app.ts');
