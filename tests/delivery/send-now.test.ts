@@ -150,12 +150,13 @@ describe('send-now', () => {
   });
 
   it('when two send-now processes start at once, then one sends, the other exits 1 saying who holds the run: no duplicates', async () => {
-    const env = await setup(20, { SEND_RATE_PER_SEC: '40' });
+    // ~3 s of sending (a burst of 10, then 10/s): longer than the two processes' start-ups differ.
+    const env = await setup(40, { SEND_RATE_PER_SEC: '10' });
     const [a, b] = await Promise.all([runScript('send-now', ['--date', DATE], env), runScript('send-now', ['--date', DATE], env)]);
     expect([a.code, b.code].sort()).toEqual([0, 1]);
     expect((a.code === 1 ? a : b).stdout).toMatch(/busy \(another sender \(.+\) holds this run until/);
     const counts = byRecipient(sink!);
-    expect(counts.size).toBe(20);
+    expect(counts.size).toBe(40);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 });
