@@ -217,13 +217,19 @@ describe('the mailer in SMTP mode', () => {
   });
 });
 
+/** A small digest from the fast-path builder, for subscriber `id` (Message-ID and links carry it). */
+const smallDigest = (id: number) =>
+  renderMessage(
+    prepareMessage({ subject: 'Digest', html: '<p>Hi</p><a href="{{unsubscribe_url}}">Unsubscribe</a>', text: 'Hi\nUnsubscribe: {{unsubscribe_url}}' }, { from: `Paperboy <${FROM}>`, listId: '<daily.papers.example.org>' }),
+    { to: 'reader@example.com', messageId: `digest.2026-11-24.${id}@papers.example.org`, date: new Date(), unsubscribeUrl: `https://papers.example.org/u/${id}`, preferencesUrl: `https://papers.example.org/p/${id}` },
+  );
+
 describe('the mailer reports Message-IDs', () => {
   it('when a pre-built message is sent, then the mailer reports its Message-ID: the builder\'s for a digest, the header\'s for other raw bytes', async () => {
     sink = await startSmtpSink();
     const mailer = createMailer({ smtpUrl: sink.url, outboxDir: '/nonexistent', poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
     try {
-      const prepared = prepareMessage({ subject: 'Digest', html: '<p>Hi</p><a href="{{unsubscribe_url}}">Unsubscribe</a>', text: 'Hi\nUnsubscribe: {{unsubscribe_url}}' }, { from: `Paperboy <${FROM}>`, listId: '<daily.papers.example.org>' });
-      const digest = renderMessage(prepared, { to: 'reader@example.com', messageId: 'digest.2026-11-24.9@papers.example.org', date: new Date(), unsubscribeUrl: 'https://papers.example.org/u/9', preferencesUrl: 'https://papers.example.org/p/9' });
+      const digest = smallDigest(9);
       expect((await mailer.send(digest)).messageId).toBe('<digest.2026-11-24.9@papers.example.org>');
       const other = simple('other@example.com');
       const withHeader = { ...other, raw: Buffer.concat([Buffer.from('Message-ID: <other.1@example.com>\r\n', 'latin1'), other.raw]) };
@@ -242,8 +248,7 @@ describe('the outbox mailer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'paperboy-outbox-'));
     const mailer = createMailer({ outboxDir: dir, poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
     try {
-      const prepared = prepareMessage({ subject: 'Digest', html: '<p>Hi</p><a href="{{unsubscribe_url}}">Unsubscribe</a>', text: 'Hi\nUnsubscribe: {{unsubscribe_url}}' }, { from: `Paperboy <${FROM}>`, listId: '<daily.papers.example.org>' });
-      const digest = renderMessage(prepared, { to: 'reader@example.com', messageId: 'digest.2026-11-24.3@papers.example.org', date: new Date(), unsubscribeUrl: 'https://papers.example.org/u/3', preferencesUrl: 'https://papers.example.org/p/3' });
+      const digest = smallDigest(3);
       const info = await mailer.send(digest);
       const file = info.response.replace(/^written to /, '');
       expect(readFileSync(file).equals(digest.raw)).toBe(true);
