@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
-import { yesterdayIn } from '../src/domain/dates.ts';
+import { defaultDigestDate } from '../src/domain/dates.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { importDailyPapersFile, ingestDay } from '../src/domain/ingest.ts';
 
@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
       const r = importDailyPapersFile(ctx, args.file, args.date);
       console.log(`${r.file} (${r.dates.join(', ') || 'no papers'}): ${r.inserted} new, ${r.updated} updated, ${r.skipped} skipped`);
     } else {
-      date ??= yesterdayIn(config.DIGEST_TZ, ctx.clock.now());
+      date ??= defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ);
       const r = await ingestDay({ source: ctx.paperSource, papers: ctx.papers, logger: ctx.logger }, date);
       console.log(`${r.date}: ${r.inserted} new, ${r.updated} updated, ${r.skipped} skipped`);
     }

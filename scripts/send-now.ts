@@ -6,7 +6,7 @@ import { createLogger } from '../src/logger.ts';
 import { limitHeapGrowth } from '../src/heap.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
-import { digestDateFor } from '../src/jobs/scheduler.ts';
+import { defaultDigestDate } from '../src/domain/dates.ts';
 import { renderDigest, sendDigest, sendDigestDeps, sendTestCopy, type SendDigestResult, type SendProgress } from '../src/domain/send-digest.ts';
 
 const USAGE = `Usage: npm run send-now -- [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     const tty = process.stderr.isTTY === true;
     // On a terminal the progress bar tells the story; info logs would break it up.
     ctx = createContext(config, createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr'));
-    const date = args.date ?? digestDateFor(ctx.clock.now(), config.DIGEST_TZ);
+    const date = args.date ?? defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ);
     const deps = await sendDigestDeps(ctx);
 
     if (args.preview !== undefined) {

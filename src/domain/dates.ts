@@ -33,3 +33,14 @@ export function addDays(date: string, days: number): string {
 export function yesterdayIn(timeZone: string, now: Date): string {
   return addDays(todayIn(timeZone, now), -1);
 }
+
+/**
+ * The digest a run sends when no date is given (the scheduler, send-now, ingest): the day before,
+ * in DIGEST_TZ. The feed's date is the day papers were featured on Daily Papers; papers keep being
+ * added and upvoted all that day, so at the morning send (DIGEST_CRON, 07:00 by default) yesterday
+ * is the last complete day. A run that fires late (catch-up at 00:30) still belongs to the
+ * schedule of the day it fired. The one place this rule lives.
+ */
+export function defaultDigestDate(now: Date, timeZone: string): string {
+  return yesterdayIn(timeZone, now);
+}

@@ -3,18 +3,8 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { RunsStore, RunStatus } from '../db/runs-store.ts';
-import { todayIn, yesterdayIn } from '../domain/dates.ts';
+import { defaultDigestDate, todayIn } from '../domain/dates.ts';
 import type { SendDigestResult } from '../domain/send-digest.ts';
-
-/**
- * Which day the daily run sends: the day before, in DIGEST_TZ. The feed's date is the day papers
- * were featured on Daily Papers; papers keep being added and upvoted all that day, so at the
- * morning send (DIGEST_CRON, 07:00 by default) yesterday is the last complete day. A run that
- * fires late (catch-up at 00:30) still belongs to the schedule of the day it fired.
- */
-export function digestDateFor(now: Date, timeZone: string): string {
-  return yesterdayIn(timeZone, now);
-}
 
 /**
  * The last instant today (in `timeZone`) at or before `now` that the schedule matches, to the
@@ -39,7 +29,7 @@ export function lastFireToday(now: Date, timeZone: string, matches: (d: Date) =>
 export function catchUpDate(now: Date, timeZone: string, matches: (d: Date) => boolean, statusOf: (date: string) => RunStatus | undefined): string | null {
   const fired = lastFireToday(now, timeZone, matches);
   if (!fired) return null;
-  const date = digestDateFor(fired, timeZone);
+  const date = defaultDigestDate(fired, timeZone);
   const status = statusOf(date);
   return status === undefined || status === 'running' || status === 'failed' ? date : null;
 }
@@ -115,7 +105,7 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
     return current;
   };
 
-  const task = cron.schedule(expression, () => run(digestDateFor(ctx.clock.now(), timeZone), 'scheduled'), {
+  const task = cron.schedule(expression, () => run(defaultDigestDate(ctx.clock.now(), timeZone), 'scheduled'), {
     timezone: timeZone,
     name: 'daily-digest',
     noOverlap: true,

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import cron from 'node-cron';
+import { defaultDigestDate } from '../../src/domain/dates.ts';
 import type { RunStatus } from '../../src/db/runs-store.ts';
 import { sendDigest, type SendDigestResult } from '../../src/domain/send-digest.ts';
-import { catchUpDate, digestDateFor, lastFireToday, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
+import { catchUpDate, lastFireToday, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
 import { createLogger } from '../../src/logger.ts';
 import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from './harness.ts';
 
@@ -18,11 +19,11 @@ const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({ ou
 
 describe('which day the daily run sends', () => {
   it('when it is morning in DIGEST_TZ, then the digest is of yesterday there, the last complete day', () => {
-    expect(digestDateFor(new Date('2026-11-25T06:00:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
+    expect(defaultDigestDate(new Date('2026-11-25T06:00:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
     // 00:30 on the 25th in Berlin is still the 24th in UTC: the zone decides.
-    expect(digestDateFor(new Date('2026-11-24T23:30:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
-    expect(digestDateFor(new Date('2026-11-24T23:30:00Z'), 'UTC')).toBe('2026-11-23');
-    expect(digestDateFor(new Date('2026-11-25T03:00:00Z'), 'America/Los_Angeles')).toBe('2026-11-23');
+    expect(defaultDigestDate(new Date('2026-11-24T23:30:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
+    expect(defaultDigestDate(new Date('2026-11-24T23:30:00Z'), 'UTC')).toBe('2026-11-23');
+    expect(defaultDigestDate(new Date('2026-11-25T03:00:00Z'), 'America/Los_Angeles')).toBe('2026-11-23');
   });
 });
 
@@ -82,7 +83,7 @@ describe('startScheduler', () => {
     const deadline = Date.now() + 3000;
     while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     // The every-second schedule has fired today already, so a catch-up may come first: same date.
-    const expected = digestDateFor(new Date(), 'Asia/Tokyo');
+    const expected = defaultDigestDate(new Date(), 'Asia/Tokyo');
     expect(calls.length).toBeGreaterThanOrEqual(2);
     expect(new Set(calls)).toEqual(new Set([expected]));
   });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.ts';
 import { createPapersStore } from '../../src/db/papers-store.ts';
-import { yesterdayIn } from '../../src/domain/dates.ts';
+import { defaultDigestDate } from '../../src/domain/dates.ts';
 import { fixturePath, startPapersApi, type PapersApi } from '../support/papers-api.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -104,9 +104,9 @@ describe('npm run ingest', () => {
 
   it('when no date is given, then it fetches yesterday in DIGEST_TZ', async () => {
     const tz = 'Pacific/Kiritimati';
-    const before = yesterdayIn(tz, new Date());
+    const before = defaultDigestDate(new Date(), tz);
     const r = await ingest([], { DIGEST_TZ: tz });
-    const after = yesterdayIn(tz, new Date());
+    const after = defaultDigestDate(new Date(), tz);
     expect(r.code).toBe(0);
     expect([before, after]).toContain(api.requests[0]?.date);
   });
