@@ -67,7 +67,7 @@ export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: 
       const sent = await sendWindowed(p.n, p.poolSize * 2, async (i) => {
         const links = subscriberLinks(BENCH_PUBLIC_URL, BENCH_SECRET, i + 1);
         first.sending();
-        return mailer.send(renderMessage(prepared, { to: recipientFor(i), messageId: digestMessageId(p.date, i + 1, domain), date: new Date(), ...links }));
+        return mailer.sendPrebuilt(renderMessage(prepared, { to: recipientFor(i), messageId: digestMessageId(p.date, i + 1, domain), date: new Date(), ...links }));
       });
       return { sent, firstMessageMs: first.ms };
     },
@@ -103,7 +103,7 @@ async function productPath(p: { port: number; poolSize: number; n: number } & Pr
   const deps = await sendDigestDeps(ctx);
   const first = firstMessageClock();
   const mailer = deps.mailer;
-  deps.mailer = { send: (m) => (first.sending(), mailer.send(m)) };
+  deps.mailer = { sendPrebuilt: (m) => (first.sending(), mailer.sendPrebuilt(m)) };
   return {
     // The context's own pooled mailer, warmed so the sink's 100 ms greeting per connection is not timed.
     prepare: () => warmPool(ctx.mailer, p.poolSize),

@@ -1,6 +1,7 @@
 import nodemailer from 'nodemailer';
-import { createMailer, nodemailerSmtpOptions, type Mailer, type MailMessage } from '../../src/mail/transport.ts';
-import { createLogger } from '../../src/logger.ts';
+import type Mail from 'nodemailer/lib/mailer/index.js';
+import { nodemailerSmtpOptions } from '../../src/mail/transport.ts';
+import type { Mailer } from '../../src/digest/mailer.ts';
 import type { Handlers } from './ipc.ts';
 import { cpuSince, rssMb, sampleRss, vmHwmMb, type RssTrace } from './memory.ts';
 import { openPipelinedClient, toSmtpData, type PipelinedClient } from './raw-smtp-client.ts';
@@ -49,18 +50,17 @@ export interface Sender {
   close(): Promise<void> | void;
 }
 
-const silent = createLogger('silent');
 
 /**
  * Fills every connection of the pool once, so the 100 ms greeting delay is not timed. The mailer
  * has two pools (nodemailer for built messages, the fast client for pre-built ones): both are warmed.
  */
-export async function warmPool(mailer: Pick<Mailer, 'send'>, poolSize: number): Promise<void> {
+export async function warmPool(mailer: Pick<Mailer, 'sendPrebuilt' | 'sendTransactional'>, poolSize: number): Promise<void> {
   const raw = Buffer.from(`From: ${BENCH_FROM}\r\nSubject: warm-up\r\n\r\nwarm-up\r\n`, 'latin1');
   await Promise.all(
     Array.from({ length: poolSize }, (_, i) => [
-      mailer.send({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' }),
-      mailer.send({ envelope: { from: BENCH_FROM_ADDRESS, to: [`warmup-raw${i}@bench.localhost`] }, raw }),
+      mailer.sendTransactional({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' }),
+      mailer.sendPrebuilt({ envelope: { from: BENCH_FROM_ADDRESS, to: [`warmup-raw${i}@bench.localhost`] }, raw }),
     ]).flat(),
   );
 }
@@ -81,13 +81,18 @@ export async function sendWindowed(n: number, window: number, sendOne: (i: numbe
   return sent;
 }
 
-function baselineMailer(port: number, poolSize: number): Mailer {
-  // The product's own transport factory, so pool size, maxMessages and timeouts are identical.
-  return createMailer({ smtpUrl: `smtp://127.0.0.1:${port}`, outboxDir: '/nonexistent', poolSize, ratePerSec: 0, logger: silent });
+/** nodemailer's pool configured as the mailer configures it (pool size, maxMessages, timeouts). */
+function baselineTransport(port: number, poolSize: number) {
+  return nodemailer.createTransport(nodemailerSmtpOptions({ poolSize, ratePerSec: 0 }, `smtp://127.0.0.1:${port}`));
+}
+
+/** Fills every connection of a nodemailer pool once (see warmPool). */
+async function warmTransport(transport: ReturnType<typeof baselineTransport>, poolSize: number): Promise<void> {
+  await Promise.all(Array.from({ length: poolSize }, (_, i) => transport.sendMail({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' })));
 }
 
 /** The RFC 8058 headers every digest carries, for the plain nodemailer loop too. */
-export function listHeaders(i: number): Pick<MailMessage, 'list' | 'headers'> {
+export function listHeaders(i: number): Pick<Mail.Options, 'list' | 'headers'> {
   const unsubscribe = `${BENCH_PUBLIC_URL}/unsubscribe/${i + 1}.bench`;
   return {
     list: { unsubscribe: { url: unsubscribe, comment: 'Unsubscribe' }, id: { url: 'digest.papers.example.org', comment: 'Paperboy daily digest' } },
@@ -97,16 +102,16 @@ export function listHeaders(i: number): Pick<MailMessage, 'list' | 'headers'> {
 
 /** Baseline (a): a plain loop of pooled sendMail() with the same pre-rendered HTML and text. */
 function nodemailerLoop(p: Extract<SenderParams, { kind: 'nodemailer' }>): Sender {
-  const mailer = baselineMailer(p.port, p.poolSize);
+  const transport = baselineTransport(p.port, p.poolSize);
   return {
-    prepare: () => warmPool(mailer, p.poolSize),
+    prepare: () => warmTransport(transport, p.poolSize),
     async run() {
       const sent = await sendWindowed(p.n, p.poolSize * 2, (i) =>
-        mailer.send({ from: BENCH_FROM, to: recipientFor(i), subject: p.content.subject, html: p.content.html, text: p.content.text, ...listHeaders(i) }),
+        transport.sendMail({ from: BENCH_FROM, to: recipientFor(i), subject: p.content.subject, html: p.content.html, text: p.content.text, ...listHeaders(i) }),
       );
       return { sent };
     },
-    close: () => mailer.close(),
+    close: () => transport.close(),
   };
 }
 
@@ -116,12 +121,10 @@ function nodemailerLoop(p: Extract<SenderParams, { kind: 'nodemailer' }>): Sende
  * pre-built messages through its own client.
  */
 function nodemailerRaw(p: Extract<SenderParams, { kind: 'nodemailer-raw' }>): Sender {
-  const transport = nodemailer.createTransport(nodemailerSmtpOptions({ poolSize: p.poolSize, ratePerSec: 0 }, `smtp://127.0.0.1:${p.port}`));
+  const transport = baselineTransport(p.port, p.poolSize);
   const raw = Buffer.from(p.raw);
   return {
-    prepare: async () => {
-      await Promise.all(Array.from({ length: p.poolSize }, (_, i) => transport.sendMail({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' })));
-    },
+    prepare: () => warmTransport(transport, p.poolSize),
     async run() {
       const sent = await sendWindowed(p.n, p.poolSize * 2, (i) => transport.sendMail({ envelope: { from: BENCH_FROM_ADDRESS, to: [recipientFor(i)] }, raw }));
       return { sent };

@@ -8,14 +8,15 @@ import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 import type { DigestsStore } from '../db/digests-store.ts';
 import type { ClaimedDelivery, DeliveryOutcome, RunsStore, SendRun } from '../db/runs-store.ts';
-import type { Mailer } from '../mail/transport.ts';
+import type { Mailer } from '../digest/mailer.ts';
 import { loadTemplates, personalise, type CompiledDigest, type Rendered, type Templates } from '../mail/templates.ts';
 import { prepareMessage, renderMessage, type MessageSettings, type PreparedMessage } from '../mail/raw-message.ts';
 import type { Paper } from './paper.ts';
 import { ingestDay } from './ingest.ts';
 import { parseKeywords, rankPapers } from './ranking.ts';
 import { subscriberLinks } from './tokens.ts';
-import { classifySmtpError, defaultErrorBudget, describeSmtpError, FailureWindow, retryDelayMs, type ErrorBudget } from './send-policy.ts';
+import { defaultErrorBudget, FailureWindow, retryDelayMs, type ErrorBudget } from './send-policy.ts';
+import { classifySmtpError, describeSmtpError } from '../mail/smtp/replies.ts';
 
 /**
  * The daily send: every confirmed subscriber gets the digest of a date once.
@@ -72,7 +73,7 @@ export interface SendDigestDeps {
   /** Fetches the day from the paper source, stores it, and returns the day's full list. Throws when the source is down. */
   refreshDay(date: string, stop?: AbortSignal): Promise<Paper[]>;
   compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
-  mailer: Pick<Mailer, 'send'>;
+  mailer: Pick<Mailer, 'sendPrebuilt'>;
   clock: Clock;
   logger: Logger;
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
@@ -335,7 +336,7 @@ async function deliver(
     const message = renderMessage(prepared, { to: d.email, messageId, date: clock.now(), ...deps.links(d.subscriberId) });
     started++;
     inFlight++;
-    deps.mailer.send(message).then(
+    deps.mailer.sendPrebuilt(message).then(
       (info) =>
         answer(() => {
           connectionRounds = 0;
@@ -533,7 +534,7 @@ export async function sendTestCopy(
   if (!papers.length) return null;
   const prepared = prepareMessage(await deps.compileDigest({ date: o.date, papers }), deps.message);
   const messageId = `test.${o.date}.${randomBytes(6).toString('hex')}@${deps.message.domain}`;
-  const info = await deps.mailer.send(renderMessage(prepared, { to: o.to, messageId, date: deps.clock.now(), ...deps.links(o.subscriberId ?? 0) }));
+  const info = await deps.mailer.sendPrebuilt(renderMessage(prepared, { to: o.to, messageId, date: deps.clock.now(), ...deps.links(o.subscriberId ?? 0) }));
   return { messageId, response: info.response };
 }
 

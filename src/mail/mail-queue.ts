@@ -1,14 +1,15 @@
 import type { MailQueueStore, QueuedMail } from '../db/mail-queue-store.ts';
-import type { Mailer } from './transport.ts';
+import type { Mailer } from '../digest/mailer.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Rendered, Templates } from './templates.ts';
 import { Invalid } from '../errors.ts';
-import { isPermanentReply, retryDelayMs } from '../domain/send-policy.ts';
+import { isPermanentReply } from './smtp/replies.ts';
+import { retryDelayMs } from '../domain/send-policy.ts';
 
 export interface MailQueueDeps {
   store: MailQueueStore;
-  mailer: Mailer;
+  mailer: Pick<Mailer, 'sendTransactional'>;
   clock: Clock;
   logger: Logger;
   from: string;
@@ -48,7 +49,7 @@ export async function sendDueMail(deps: MailQueueDeps, batchSize = 20): Promise<
 async function sendOne(deps: MailQueueDeps, mail: QueuedMail): Promise<boolean> {
   const log = deps.logger.child({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts + 1 });
   try {
-    const info = await deps.mailer.send({ from: deps.from, to: mail.recipient, ...renderQueuedMail(deps.templates, mail) });
+    const info = await deps.mailer.sendTransactional({ from: deps.from, to: mail.recipient, ...renderQueuedMail(deps.templates, mail) });
     deps.store.markSent(mail.id, deps.clock.now().toISOString());
     log.info({ messageId: info.messageId, response: info.response }, 'queued mail sent');
     return true;

@@ -94,11 +94,11 @@ describe('sendDigest: who gets what', () => {
     const ids = seedSubscribers(h.ctx.db, 10);
     freezeFixtureDay(h.ctx);
     const last = ids[9]!;
-    const send = h.deps.mailer.send;
+    const send = h.deps.mailer.sendPrebuilt;
     let sent = 0;
     // Their row is already claimed (one batch holds all ten) when the unsubscribe lands.
     h.deps.mailer = {
-      send: async (m) => {
+      sendPrebuilt: async (m) => {
         const info = await send(m);
         if (++sent === 3) h!.ctx.subscribers.unsubscribe(last, NOW.toISOString());
         return info;
@@ -115,11 +115,11 @@ describe('sendDigest: who gets what', () => {
     const ids = seedSubscribers(h.ctx.db, 10);
     freezeFixtureDay(h.ctx);
     const [early, last] = [ids[0]!, ids[9]!];
-    const send = h.deps.mailer.send;
+    const send = h.deps.mailer.sendPrebuilt;
     let sent = 0;
     // Both are claimed by then: one whose reply is not recorded yet, one whose message has not started.
     h.deps.mailer = {
-      send: async (m) => {
+      sendPrebuilt: async (m) => {
         const info = await send(m);
         if (++sent === 1) h!.ctx.db.prepare('DELETE FROM subscribers WHERE id IN (?, ?)').run(early, last);
         return info;
@@ -200,11 +200,11 @@ describe('sendDigest: the in-flight window', () => {
     h = await startHarness({ policy: { maxInFlight: 3, batchSize: 50 } });
     seedSubscribers(h.ctx.db, 20);
     freezeFixtureDay(h.ctx);
-    const send = h.deps.mailer.send;
+    const send = h.deps.mailer.sendPrebuilt;
     let out = 0;
     let peak = 0;
     h.deps.mailer = {
-      send: async (m) => {
+      sendPrebuilt: async (m) => {
         peak = Math.max(peak, ++out);
         await new Promise((r) => setTimeout(r, 5));
         const info = await send(m);

@@ -6,9 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
-import { createSmtpClient, parseSmtpUrl, RateGate, toSmtpData, type SmtpClient, type SmtpClientOptions, type SmtpError } from '../../src/mail/smtp-client.ts';
+import { createSmtpClient, type SmtpClient, type SmtpClientOptions } from '../../src/mail/smtp/pool.ts';
+import { parseSmtpUrl } from '../../src/mail/smtp/url.ts';
+import { RateGate } from '../../src/mail/smtp/rate-gate.ts';
+import { toSmtpData } from '../../src/mail/smtp/message.ts';
+import type { SmtpError } from '../../src/mail/smtp/replies.ts';
 import { prepareMessage, renderMessage } from '../../src/mail/raw-message.ts';
-import { classifySmtpError } from '../../src/domain/send-policy.ts';
+import { classifySmtpError } from '../../src/mail/smtp/replies.ts';
 import { createMailer } from '../../src/mail/transport.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../support/smtp-sink.ts';
@@ -202,12 +206,12 @@ describe('the mailer in SMTP mode', () => {
     sink = await startSmtpSink();
     const mailer = createMailer({ smtpUrl: sink.url, outboxDir: '/nonexistent', poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
     try {
-      const raw = await mailer.send({ ...simple('raw@example.com'), smtpReady: true });
+      const raw = await mailer.sendPrebuilt({ ...simple('raw@example.com'), smtpReady: true });
       expect(raw.response).toMatch(/^250 /);
-      const built = await mailer.send({ from: FROM, to: 'built@example.com', subject: 'built', text: 'Hello' });
+      const built = await mailer.sendTransactional({ from: FROM, to: 'built@example.com', subject: 'built', text: 'Hello' });
       expect(built.messageId).toMatch(/^<.+>$/);
       // A second pre-built message reuses the fast client's connection.
-      await mailer.send(simple('raw2@example.com'));
+      await mailer.sendPrebuilt(simple('raw2@example.com'));
     } finally {
       mailer.close();
     }
@@ -230,11 +234,11 @@ describe('the mailer reports Message-IDs', () => {
     const mailer = createMailer({ smtpUrl: sink.url, outboxDir: '/nonexistent', poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
     try {
       const digest = smallDigest(9);
-      expect((await mailer.send(digest)).messageId).toBe('<digest.2026-11-24.9@papers.example.org>');
+      expect((await mailer.sendPrebuilt(digest)).messageId).toBe('<digest.2026-11-24.9@papers.example.org>');
       const other = simple('other@example.com');
       const withHeader = { ...other, raw: Buffer.concat([Buffer.from('Message-ID: <other.1@example.com>\r\n', 'latin1'), other.raw]) };
-      expect((await mailer.send(withHeader)).messageId).toBe('<other.1@example.com>');
-      expect((await mailer.send(simple('none@example.com'))).messageId).toBe('');
+      expect((await mailer.sendPrebuilt(withHeader)).messageId).toBe('<other.1@example.com>');
+      expect((await mailer.sendPrebuilt(simple('none@example.com'))).messageId).toBe('');
     } finally {
       mailer.close();
     }
@@ -249,7 +253,7 @@ describe('the outbox mailer', () => {
     const mailer = createMailer({ outboxDir: dir, poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
     try {
       const digest = smallDigest(3);
-      const info = await mailer.send(digest);
+      const info = await mailer.sendPrebuilt(digest);
       const file = info.response.replace(/^written to /, '');
       expect(readFileSync(file).equals(digest.raw)).toBe(true);
       const parsed = await simpleParser(readFileSync(file));

@@ -1,0 +1,47 @@
+/**
+ * What the send loop needs of mail, declared here, beside the loop, and implemented by the SMTP
+ * mailer (our pipelined client for pre-built messages, nodemailer for transactional mail) and by
+ * the outbox writer (src/mail/transport.ts). Which path a message takes is the caller's choice,
+ * not a guess from the message's shape.
+ */
+
+/** A message already built to the byte (a digest): sent as it is, with its envelope. */
+export interface PrebuiltMessage {
+  envelope: { from: string; to: string[] };
+  /** The message's bytes, joined. */
+  readonly raw: Buffer;
+  /** The same bytes as segments, written one after the other without being joined; preferred to `raw`. */
+  readonly chunks?: readonly Buffer[];
+  /** Its Message-ID header's value ("<…>") when the builder knows it; otherwise the header is read. */
+  readonly messageId?: string;
+  /**
+   * The bytes are DATA-ready as they are: CRLF line breaks only, no line starts with ".", and
+   * the last line ends with CRLF (see SmtpMessage); without it the client checks and converts.
+   */
+  readonly smtpReady?: boolean;
+}
+
+/** A message built from its parts by the mailer (a confirmation from the mail queue). */
+export interface TransactionalMessage {
+  from: string;
+  to: string;
+  subject: string;
+  html?: string;
+  text: string;
+}
+
+export interface SendResult {
+  messageId: string;
+  /** The server's last reply ("250 2.0.0 queued as …"), or the outbox file's path. */
+  response: string;
+}
+
+export interface Mailer {
+  /** One pre-built message; resolves on the server's reply, rejects with an SmtpError. */
+  sendPrebuilt(message: PrebuiltMessage): Promise<SendResult>;
+  /** One transactional message, built (and DKIM-signed when configured) by the mailer. */
+  sendTransactional(message: TransactionalMessage): Promise<SendResult>;
+  close(): void;
+  /** "smtp" or "outbox": where mail goes, for logs and the health page. */
+  readonly kind: 'smtp' | 'outbox';
+}
