@@ -1,13 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
-import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
 import { limitHeapGrowth } from '../src/heap.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { defaultDigestDate } from '../src/domain/dates.ts';
-import { renderDigest, sendDigest, sendDigestDeps, sendTestCopy, type SendDigestResult, type SendProgress } from '../src/domain/send-digest.ts';
+import { createContext, sendDigestDeps, type Context } from '../src/context.ts';
+import { sendDigest, type SendDigestResult } from '../src/digest/run.ts';
+import { dryRun, renderDigest, sendTestCopy } from '../src/digest/preview.ts';
+import type { SendProgress } from '../src/digest/send-loop.ts';
 
 const USAGE = `Usage: npm run send-now -- [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
 
@@ -83,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     }
 
     const progress = progressReporter(tty);
-    const result = await sendDigest(deps, { date, limit, dryRun: args['dry-run'], signal: stop.signal, onProgress: progress.update });
+    const result = args['dry-run'] ? await dryRun(deps, date) : await sendDigest(deps, { date, limit, signal: stop.signal, onProgress: progress.update });
     progress.end();
     console.log(summary(result));
     return result.outcome === 'done' || result.outcome === 'empty' || result.outcome === 'dry-run' || (result.outcome === 'incomplete' && limit !== undefined && !stop.signal.aborted)

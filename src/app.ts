@@ -2,12 +2,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import { ZodError } from 'zod';
-import type { Context } from './context.ts';
+import { subscriptionDeps, type Context } from './context.ts';
 import type { Templates } from './mail/templates.ts';
 import { DomainError, Gone, Invalid, NotFound, Conflict } from './errors.ts';
-import type { SubscriptionDeps } from './domain/subscriptions.ts';
-import { createGroupCommit } from './db/group-commit.ts';
-import { DIGEST_SIZES } from './domain/subscriber-input.ts';
 import { messagePage } from './http/pages.ts';
 import { wantsJson } from './http/respond.ts';
 import { subscribeRoutes } from './http/routes/subscribe.ts';
@@ -88,18 +85,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     return reply.code(404).type('text/html; charset=utf-8').send(messagePage('Not found', message));
   });
 
-  const subscriptions: SubscriptionDeps = {
-    writes: createGroupCommit(ctx.db),
-    subscribers: ctx.subscribers,
-    mailQueue: ctx.mailQueue,
-    clock: ctx.clock,
-    logger: ctx.logger,
-    publicUrl: ctx.config.PUBLIC_URL,
-    secret: ctx.secret,
-    defaultDigestSize: (DIGEST_SIZES as readonly number[]).includes(ctx.config.DIGEST_SIZE) ? ctx.config.DIGEST_SIZE : 10,
-    confirmationsPerAddressPerHour: ctx.config.CONFIRMATIONS_PER_ADDRESS_PER_HOUR,
-    ...(opts.onMailQueued ? { onMailQueued: opts.onMailQueued } : {}),
-  };
+  const subscriptions = subscriptionDeps(ctx, opts.onMailQueued);
 
   // Every route, in one place.
   await app.register(subscribeRoutes({ subscriptions, ratePerIpPerMinute: ctx.config.SUBSCRIBE_RATE_PER_IP, sample: () => latestSample(ctx.digests) }));

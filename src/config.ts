@@ -13,7 +13,7 @@ export const configSchema = z.object({
   SMTP_URL: opt(z.url({ protocol: /^smtps?$/, error: 'must look like smtp://user:pass@host:587 or smtps://host:465' })),
   SMTP_POOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(50).default(5)),
   SEND_RATE_PER_SEC: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).default(0)),
-  // The digest sender (src/domain/send-digest.ts): ledger batch, retries, error budget, lease.
+  // The digest run (src/digest/): ledger batch, retries, error budget, lease.
   // Claimed rows wait in memory for their turn: a batch of 500 (~0.1 s of sending) outlives
   // young-generation GCs and is promoted; with 100, 0.7 % of a send's young objects survive a GC
   // instead of 1.1–1.6 %, at the same ledger cost per message.

@@ -10,8 +10,17 @@ import { createSubscribersStore, type SubscribersStore } from './db/subscribers-
 import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store.ts';
 import { createPapersStore, type PapersStore } from './db/papers-store.ts';
 import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
-import { createRunsStore, type RunsStore } from './db/runs-store.ts';
 import { createPaperSource, type PaperSource } from './sources/hf-daily-papers.ts';
+import { createGroupCommit } from './db/group-commit.ts';
+import { createLedgerStore, type LedgerStore } from './digest/ledger-store.ts';
+import { defaultErrorBudget, type SendPolicy } from './digest/policy.ts';
+import type { SendDigestDeps } from './digest/run.ts';
+import { ingestDay } from './domain/ingest.ts';
+import { subscriberLinks } from './domain/tokens.ts';
+import { DIGEST_SIZES } from './domain/subscriber-input.ts';
+import type { SubscriptionDeps } from './domain/subscriptions.ts';
+import { loadTemplates, type Templates } from './mail/templates.ts';
+import { senderDomain } from './mail/raw-message.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -28,8 +37,8 @@ export interface Context {
   mailQueue: MailQueueStore;
   papers: PapersStore;
   digests: DigestsStore;
-  /** The send ledger: runs, leases, deliveries. */
-  runs: RunsStore;
+  /** The ledger: runs, leases, deliveries. */
+  ledger: LedgerStore;
   paperSource: PaperSource;
   close(): void;
 }
@@ -65,11 +74,65 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     mailQueue: createMailQueueStore(db),
     papers: createPapersStore(db),
     digests: createDigestsStore(db),
-    runs: createRunsStore(db),
+    ledger: createLedgerStore(db),
     paperSource: createPaperSource({ baseUrl: config.PAPERS_API_URL, logger }),
     close() {
       mailer.close();
       db.close();
     },
+  };
+}
+
+/** What the subscription routes share: one group commit, the stores, the confirmation settings. */
+export function subscriptionDeps(ctx: Context, onMailQueued?: () => void): SubscriptionDeps {
+  return {
+    writes: createGroupCommit(ctx.db),
+    subscribers: ctx.subscribers,
+    mailQueue: ctx.mailQueue,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    publicUrl: ctx.config.PUBLIC_URL,
+    secret: ctx.secret,
+    defaultDigestSize: (DIGEST_SIZES as readonly number[]).includes(ctx.config.DIGEST_SIZE) ? ctx.config.DIGEST_SIZE : 10,
+    confirmationsPerAddressPerHour: ctx.config.CONFIRMATIONS_PER_ADDRESS_PER_HOUR,
+    ...(onMailQueued ? { onMailQueued } : {}),
+  };
+}
+
+/** The send loop's policy from the config. */
+export function sendPolicyFromConfig(c: Config): SendPolicy {
+  return {
+    batchSize: c.SEND_BATCH_SIZE,
+    // Two per pooled connection keeps every connection busy (one being answered, one pipelined).
+    maxInFlight: c.SMTP_POOL_SIZE * 2,
+    // Bounds the crash window (see the header); larger batches cost fewer commits per message.
+    recordBatch: c.SMTP_POOL_SIZE * 4,
+    maxAttempts: c.SEND_MAX_ATTEMPTS,
+    retryBaseMs: c.SEND_RETRY_BASE_MS,
+    connectionRetries: 3,
+    errorBudget: defaultErrorBudget(c.SEND_ERROR_BUDGET),
+    leaseMs: c.SEND_LEASE_SECONDS * 1000,
+  };
+}
+
+/** The digest run wired to the context; templates are loaded unless given. */
+export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<SendDigestDeps> {
+  const c = ctx.config;
+  const templates = loaded ?? (await loadTemplates({ publicUrl: c.PUBLIC_URL, postalAddress: c.MAIL_POSTAL_ADDRESS }));
+  const domain = senderDomain(c.MAIL_FROM);
+  return {
+    ledger: ctx.ledger,
+    digests: ctx.digests,
+    async refreshDay(date, stop) {
+      await ingestDay({ source: ctx.paperSource, papers: ctx.papers, logger: ctx.logger }, date, stop);
+      return ctx.papers.forDay(date);
+    },
+    compileDigest: (d) => templates.compileDigest(d),
+    mailer: ctx.mailer,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    links: (id) => subscriberLinks(c.PUBLIC_URL, ctx.secret, id),
+    message: { from: c.MAIL_FROM, listId: `"Paperboy daily digest" <daily.${domain}>`, unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO, domain },
+    policy: sendPolicyFromConfig(c),
   };
 }

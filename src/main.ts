@@ -1,11 +1,11 @@
 import { loadConfig, ConfigError, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createContext } from './context.ts';
+import { createContext, sendDigestDeps } from './context.ts';
 import { loadTemplates } from './mail/templates.ts';
 import { startMailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
 import { startScheduler } from './jobs/scheduler.ts';
-import { sendDigest, sendDigestDeps } from './domain/send-digest.ts';
+import { sendDigest } from './digest/run.ts';
 import { limitHeapGrowth } from './heap.ts';
 
 limitHeapGrowth();

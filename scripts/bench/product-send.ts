@@ -49,7 +49,8 @@ function firstMessageClock() {
 export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: number; date: string; papersApiUrl: string }): Promise<Sender> {
   limitHeapGrowth();
   const { sendWindowed, warmPool } = await import('./send-worker.ts');
-  const { digestMessageId, senderDomain } = await import('../../src/domain/send-digest.ts');
+  const { digestMessageId } = await import('../../src/digest/send-loop.ts');
+  const { senderDomain } = await import('../../src/mail/raw-message.ts');
   const domain = senderDomain(BENCH_FROM);
   const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${p.port}`, outboxDir: '/nonexistent', poolSize: p.poolSize, ratePerSec: 0, logger: silent });
   const templates = await loadTemplates({ publicUrl: BENCH_PUBLIC_URL, postalAddress: 'Paperboy bench' });
@@ -85,8 +86,8 @@ async function productPath(p: { port: number; poolSize: number; n: number } & Pr
   limitHeapGrowth();
   const { warmPool } = await import('./send-worker.ts');
   const { loadConfig } = await import('../../src/config.ts');
-  const { createContext } = await import('../../src/context.ts');
-  const { sendDigest, sendDigestDeps } = await import('../../src/domain/send-digest.ts');
+  const { createContext, sendDigestDeps } = await import('../../src/context.ts');
+  const { sendDigest } = await import('../../src/digest/run.ts');
   const config = loadConfig({
     DATABASE_PATH: p.dbPath,
     OUTBOX_DIR: `${p.dbPath}.outbox`,

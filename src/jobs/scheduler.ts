@@ -2,9 +2,9 @@ import cron from 'node-cron';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { RunsStore, RunStatus } from '../db/runs-store.ts';
+import type { LedgerStore, RunStatus } from '../digest/ledger-store.ts';
 import { defaultDigestDate, todayIn } from '../domain/dates.ts';
-import type { SendDigestResult } from '../domain/send-digest.ts';
+import type { SendDigestResult } from '../digest/run.ts';
 
 /**
  * The last instant today (in `timeZone`) at or before `now` that the schedule matches, to the
@@ -46,7 +46,7 @@ export interface SchedulerContext {
   config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ'>;
   clock: Clock;
   logger: Logger;
-  runs: Pick<RunsStore, 'byDate'>;
+  ledger: Pick<LedgerStore, 'byDate'>;
 }
 
 export interface SchedulerDeps {
@@ -90,7 +90,7 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
         (result) => {
           const level = result.outcome === 'failed' || result.outcome === 'paused' ? 'error' : 'info';
           log[level]({ date, outcome: result.outcome, reason: result.reason, sent: result.sent, failed: result.failed, skipped: result.skipped }, 'digest send finished');
-          const wait = stopping.signal.aborted ? null : retryAfterMs(result, ctx.clock.now(), ctx.runs.byDate(date)?.leaseExpiresAt, retryDelayMs);
+          const wait = stopping.signal.aborted ? null : retryAfterMs(result, ctx.clock.now(), ctx.ledger.byDate(date)?.leaseExpiresAt, retryDelayMs);
           if (wait !== null && attempt < maxRetries) {
             log.warn({ date, inMs: wait }, 'digest send will be retried');
             retryTimer = setTimeout(() => void run(date, 'retry', attempt + 1), wait);
@@ -111,7 +111,7 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
     noOverlap: true,
   });
 
-  const missed = catchUpDate(ctx.clock.now(), timeZone, (d) => task.match(d), (date) => ctx.runs.byDate(date)?.status);
+  const missed = catchUpDate(ctx.clock.now(), timeZone, (d) => task.match(d), (date) => ctx.ledger.byDate(date)?.status);
   if (missed) void run(missed, 'catch-up');
   log.info({ cron: expression, timeZone, next: task.getNextRun()?.toISOString() }, 'daily digest scheduled');
 

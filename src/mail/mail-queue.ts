@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { Rendered, Templates } from './templates.ts';
 import { Invalid } from '../errors.ts';
 import { isPermanentReply } from './smtp/replies.ts';
-import { retryDelayMs } from '../domain/send-policy.ts';
+import { retryDelayMs } from '../digest/policy.ts';
 
 export interface MailQueueDeps {
   store: MailQueueStore;

@@ -250,4 +250,10 @@ function recipientAddress(to: string): string {
   return to;
 }
 
-
+/** The domain of MAIL_FROM: our Message-IDs and List-Id live on it. */
+export function senderDomain(mailFrom: string): string {
+  const address = addressparser(mailFrom, { flatten: true })[0]?.address ?? '';
+  const domain = address.split('@')[1];
+  if (!domain) throw new Error(`MAIL_FROM has no domain: ${JSON.stringify(mailFrom)}`);
+  return domain.toLowerCase();
+}

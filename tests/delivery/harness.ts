@@ -1,6 +1,8 @@
 import type { Db } from '../../src/db/connection.ts';
 import type { Paper } from '../../src/domain/paper.ts';
-import { sendDigestDeps, type SendDigestDeps, type SendPolicy } from '../../src/domain/send-digest.ts';
+import { sendDigestDeps } from '../../src/context.ts';
+import type { SendDigestDeps } from '../../src/digest/run.ts';
+import type { SendPolicy } from '../../src/digest/policy.ts';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../support/smtp-sink.ts';
 import { createTestContext, type TestContext } from '../support/test-context.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';

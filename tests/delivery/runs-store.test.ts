@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/db/connection.ts';
 import { migrate, migrationsDir } from '../../src/db/migrate.ts';
-import { createRunsStore, type DeliveryOutcome } from '../../src/db/runs-store.ts';
+import { createLedgerStore, type DeliveryOutcome } from '../../src/digest/ledger-store.ts';
+import { openLedgerSession } from '../../src/digest/ledger-session.ts';
 import { CONFIRMED_AT, DATE, deliveryRows, NOW, seedSubscribers } from './harness.ts';
 
 let ctx: TestContext;
@@ -16,59 +17,59 @@ afterEach(() => ctx.close());
 
 const later = (ms: number) => new Date(NOW.getTime() + ms);
 
-describe('runs store: the lease', () => {
+describe('ledger store: the lease', () => {
   it('when one sender holds the lease, then another cannot take it until it lapses', () => {
-    const run = ctx.runs.open(DATE, NOW);
-    expect(ctx.runs.takeLease(run.id, 'a', NOW, 30_000)).toBe(true);
-    expect(ctx.runs.takeLease(run.id, 'b', later(29_999), 30_000)).toBe(false);
-    expect(ctx.runs.takeLease(run.id, 'b', later(30_000), 30_000)).toBe(true);
+    const run = ctx.ledger.open(DATE, NOW);
+    expect(ctx.ledger.takeLease(run.id, 'a', NOW, 30_000)).toBe(true);
+    expect(ctx.ledger.takeLease(run.id, 'b', later(29_999), 30_000)).toBe(false);
+    expect(ctx.ledger.takeLease(run.id, 'b', later(30_000), 30_000)).toBe(true);
     // The old holder finds out when it tries to renew.
-    expect(ctx.runs.renewLease(run.id, 'a', later(30_001), 30_000)).toBe(false);
-    expect(ctx.runs.byId(run.id).leaseOwner).toBe('b');
+    expect(ctx.ledger.renewLease(run.id, 'a', later(30_001), 30_000)).toBe(false);
+    expect(ctx.ledger.byId(run.id).leaseOwner).toBe('b');
   });
 
   it('when the holder releases it, then the next sender takes it at once', () => {
-    const run = ctx.runs.open(DATE, NOW);
-    ctx.runs.takeLease(run.id, 'a', NOW, 30_000);
-    ctx.runs.releaseLease(run.id, 'a', NOW);
-    expect(ctx.runs.takeLease(run.id, 'b', NOW, 30_000)).toBe(true);
+    const run = ctx.ledger.open(DATE, NOW);
+    ctx.ledger.takeLease(run.id, 'a', NOW, 30_000);
+    ctx.ledger.releaseLease(run.id, 'a', NOW);
+    expect(ctx.ledger.takeLease(run.id, 'b', NOW, 30_000)).toBe(true);
   });
 
   it('when the run is opened twice, then it is one row and keeps its first cut-off', () => {
-    const a = ctx.runs.open(DATE, NOW);
-    const b = ctx.runs.open(DATE, later(3600_000));
+    const a = ctx.ledger.open(DATE, NOW);
+    const b = ctx.ledger.open(DATE, later(3600_000));
     expect(b.id).toBe(a.id);
     expect(b.startedAt).toBe(NOW.toISOString());
   });
 });
 
-describe('runs store: claiming and recording', () => {
+describe('ledger store: claiming and recording', () => {
   it('when claiming, then subscribers come in id order, a batch at a time, only those confirmed before the cut-off', () => {
     const early = seedSubscribers(ctx.db, 7);
     seedSubscribers(ctx.db, 2, { confirmedAt: later(1000).toISOString(), prefix: 'late' });
     seedSubscribers(ctx.db, 2, { status: 'unsubscribed', prefix: 'gone' });
-    const run = ctx.runs.open(DATE, NOW);
-    const ledger = ctx.runs.session(run.id);
+    const run = ctx.ledger.open(DATE, NOW);
+    const session = openLedgerSession(ctx.ledger, run.id);
 
-    const first = ledger.claim(NOW, 3);
+    const first = session.claim(NOW, 3);
     expect(first.map((d) => d.subscriberId)).toEqual(early.slice(0, 3));
     expect(first[0]).toMatchObject({ email: `reader${early[0]}@example.com`, digestSize: 10, keywords: '', attempts: 1, hardBounces: 0, status: 'confirmed' });
-    const second = ledger.claim(NOW, 3);
+    const second = session.claim(NOW, 3);
     expect(second.map((d) => d.subscriberId)).toEqual(early.slice(3, 6));
-    const third = ledger.claim(NOW, 3);
+    const third = session.claim(NOW, 3);
     expect(third.map((d) => d.subscriberId)).toEqual(early.slice(6));
-    expect(ledger.claim(NOW, 3)).toEqual([]);
+    expect(session.claim(NOW, 3)).toEqual([]);
     // A first attempt is written when its outcome is known: claiming moved the cursor only.
-    expect(ctx.runs.byId(run.id)).toMatchObject({ enqueueDone: true, enqueuedThrough: early[6], settledThrough: 0 });
+    expect(ctx.ledger.byId(run.id)).toMatchObject({ enqueueDone: true, enqueuedThrough: early[6], settledThrough: 0 });
     expect(deliveryRows(ctx.db)).toEqual([]);
   });
 
   it('when outcomes are recorded, then rows, run counts, the mark and bounce counts change together', () => {
     const [a, b, c, d, e] = seedSubscribers(ctx.db, 5) as [number, number, number, number, number];
-    const run = ctx.runs.open(DATE, NOW);
-    const ledger = ctx.runs.session(run.id);
-    ledger.claim(NOW, 10);
-    ledger.record(
+    const run = ctx.ledger.open(DATE, NOW);
+    const session = openLedgerSession(ctx.ledger, run.id);
+    session.claim(NOW, 10);
+    session.record(
       [
         { subscriberId: a, kind: 'sent', reply: '250 ok', messageId: 'm1' },
         { subscriberId: b, kind: 'failed', reply: '550 5.1.1 unknown', hardBounce: true },
@@ -78,7 +79,7 @@ describe('runs store: claiming and recording', () => {
       ],
       NOW,
     );
-    expect(ctx.runs.byId(run.id)).toMatchObject({ sent: 1, failed: 1, skipped: 1, settledThrough: e });
+    expect(ctx.ledger.byId(run.id)).toMatchObject({ sent: 1, failed: 1, skipped: 1, settledThrough: e });
     const rows = deliveryRows(ctx.db);
     expect(rows.map((r) => [r.status, r.attempts, r.lastReply, r.messageId])).toEqual([
       ['sent', 1, '250 ok', 'm1'],
@@ -89,20 +90,20 @@ describe('runs store: claiming and recording', () => {
     ]);
     expect(ctx.db.prepare('SELECT hard_bounces FROM subscribers WHERE id = ?').pluck().get(b)).toBe(1);
     // The deferred one is not due yet; the released one is.
-    expect(ledger.claim(NOW, 10).map((x) => x.subscriberId)).toEqual([e]);
-    const [retry] = ledger.claim(later(60_000), 10);
+    expect(session.claim(NOW, 10).map((x) => x.subscriberId)).toEqual([e]);
+    const [retry] = session.claim(later(60_000), 10);
     expect(retry).toMatchObject({ subscriberId: d, attempts: 2 });
-    ledger.record([{ subscriberId: d, kind: 'sent', reply: '250 at last', messageId: 'm4' }], later(60_000));
+    session.record([{ subscriberId: d, kind: 'sent', reply: '250 at last', messageId: 'm4' }], later(60_000));
     expect(deliveryRows(ctx.db)[3]).toMatchObject({ status: 'sent', attempts: 2, lastReply: '250 at last', messageId: 'm4' });
   });
 
   it('when a subscriber is erased between their claim and its outcome, then the outcome leaves no row and the others are written', () => {
     const [a, b, c] = seedSubscribers(ctx.db, 3) as [number, number, number];
-    const run = ctx.runs.open(DATE, NOW);
-    const ledger = ctx.runs.session(run.id);
-    ledger.claim(NOW, 10);
+    const run = ctx.ledger.open(DATE, NOW);
+    const session = openLedgerSession(ctx.ledger, run.id);
+    session.claim(NOW, 10);
     ctx.db.prepare('DELETE FROM subscribers WHERE id IN (?, ?)').run(a, b);
-    ledger.record(
+    session.record(
       [
         { subscriberId: a, kind: 'sent', reply: '250 ok', messageId: 'm1' },
         { subscriberId: b, kind: 'skipped', reply: 'subscriber is gone' },
@@ -111,22 +112,22 @@ describe('runs store: claiming and recording', () => {
       NOW,
     );
     expect(deliveryRows(ctx.db).map((r) => [r.subscriberId, r.status])).toEqual([[c, 'sent']]);
-    expect(ctx.runs.byId(run.id)).toMatchObject({ sent: 2, skipped: 1, settledThrough: c });
+    expect(ctx.ledger.byId(run.id)).toMatchObject({ sent: 2, skipped: 1, settledThrough: c });
   });
 
   it('when an outcome names a delivery this session never claimed, then it throws and writes nothing', () => {
     const [a] = seedSubscribers(ctx.db, 1) as [number];
-    const run = ctx.runs.open(DATE, NOW);
-    expect(() => ctx.runs.session(run.id).record([{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'x' }], NOW)).toThrow(/no claimed delivery/);
+    const run = ctx.ledger.open(DATE, NOW);
+    expect(() => openLedgerSession(ctx.ledger, run.id).record([{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'x' }], NOW)).toThrow(/no claimed delivery/);
     expect(deliveryRows(ctx.db)).toEqual([]);
   });
 
   it('when an address hard-bounces in three runs in a row, then it is suppressed; a delivery in between resets the count', () => {
     const [id] = seedSubscribers(ctx.db, 1) as [number];
     const deliver = (date: string, outcome: DeliveryOutcome) => {
-      const ledger = ctx.runs.session(ctx.runs.open(date, NOW).id);
-      ledger.claim(NOW, 1);
-      ledger.record([outcome], NOW);
+      const session = openLedgerSession(ctx.ledger, ctx.ledger.open(date, NOW).id);
+      session.claim(NOW, 1);
+      session.record([outcome], NOW);
     };
     const bounce = (date: string) => deliver(date, { subscriberId: id, kind: 'failed', reply: '550', hardBounce: true });
     const status = () => ctx.db.prepare('SELECT status, hard_bounces AS n FROM subscribers WHERE id = ?').get(id);
@@ -143,18 +144,18 @@ describe('runs store: claiming and recording', () => {
 
   it('when a sender died between claiming and recording, then resume hands back exactly what it never wrote', () => {
     const [a, b, c, d, e, f] = seedSubscribers(ctx.db, 6) as [number, number, number, number, number, number];
-    const run = ctx.runs.open(DATE, NOW);
-    const dead = ctx.runs.session(run.id);
+    const run = ctx.ledger.open(DATE, NOW);
+    const dead = openLedgerSession(ctx.ledger, run.id);
     dead.claim(NOW, 6);
     const sent = (id: number) => ({ subscriberId: id, kind: 'sent' as const, reply: '250', messageId: `m${id}` });
     dead.record([sent(b), sent(d), { subscriberId: a, kind: 'deferred', reply: '421 busy', nextAttemptAt: NOW.toISOString() }], NOW);
     // a is retried (its row goes to 'sending'); then the process dies with c, e, f and a unwritten.
     expect(dead.claim(NOW, 6).map((x) => x.subscriberId)).toEqual([a]);
-    expect(ctx.runs.byId(run.id)).toMatchObject({ settledThrough: b, enqueuedThrough: f, enqueueDone: true });
+    expect(ctx.ledger.byId(run.id)).toMatchObject({ settledThrough: b, enqueuedThrough: f, enqueueDone: true });
 
-    expect(ctx.runs.resume(run.id, NOW)).toBe(4);
-    expect(ctx.runs.byId(run.id)).toMatchObject({ enqueuedThrough: b, enqueueDone: false });
-    const next = ctx.runs.session(run.id);
+    expect(ctx.ledger.resume(run.id, NOW)).toBe(4);
+    expect(ctx.ledger.byId(run.id)).toMatchObject({ enqueuedThrough: b, enqueueDone: false });
+    const next = openLedgerSession(ctx.ledger, run.id);
     // a's second attempt may have gone out before the crash: it counts.
     expect(next.claim(NOW, 10).map((x) => [x.subscriberId, x.attempts])).toEqual([
       [a, 3],
@@ -164,9 +165,9 @@ describe('runs store: claiming and recording', () => {
     ]);
     next.record([a, c, e, f].map(sent), NOW);
     expect(deliveryRows(ctx.db).map((r) => [r.subscriberId, r.status])).toEqual([a, b, c, d, e, f].map((id) => [id, 'sent']));
-    expect(ctx.runs.byId(run.id)).toMatchObject({ sent: 6, settledThrough: f });
+    expect(ctx.ledger.byId(run.id)).toMatchObject({ sent: 6, settledThrough: f });
     // Nothing left to hand back.
-    expect(ctx.runs.resume(run.id, NOW)).toBe(0);
+    expect(ctx.ledger.resume(run.id, NOW)).toBe(0);
   });
 
   it('when a run was cut off before the upgrade that writes rows once, then it resumes with nobody skipped or sent twice', () => {
@@ -186,11 +187,11 @@ describe('runs store: claiming and recording', () => {
       row.run(c, 'sending', 1);
 
       expect(migrate(db)).toContain('009_deliveries_written_once.sql');
-      const runs = createRunsStore(db);
-      expect(runs.byId(1)).toMatchObject({ enqueuedThrough: c, settledThrough: c });
-      expect(runs.resume(1, NOW)).toBe(2);
-      const ledger = runs.session(1);
-      expect(ledger.claim(NOW, 10).map((x) => x.subscriberId)).toEqual([b, c, d]);
+      const ledger = createLedgerStore(db);
+      expect(ledger.byId(1)).toMatchObject({ enqueuedThrough: c, settledThrough: c });
+      expect(ledger.resume(1, NOW)).toBe(2);
+      const session = openLedgerSession(ledger, 1);
+      expect(session.claim(NOW, 10).map((x) => x.subscriberId)).toEqual([b, c, d]);
       db.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -201,9 +202,9 @@ describe('runs store: claiming and recording', () => {
     const [a, b, c] = seedSubscribers(ctx.db, 3) as [number, number, number];
     const [pending] = seedSubscribers(ctx.db, 1, { status: 'pending', prefix: 'new' }) as [number];
     const departures = () => ctx.db.prepare('SELECT n FROM subscriber_departures').pluck().get();
-    const ledger = ctx.runs.session(ctx.runs.open(DATE, NOW).id);
-    ledger.claim(NOW, 10);
-    expect([a, b, c].map((id) => ledger.statusNow(id))).toEqual(['confirmed', 'confirmed', 'confirmed']);
+    const session = openLedgerSession(ctx.ledger, ctx.ledger.open(DATE, NOW).id);
+    session.claim(NOW, 10);
+    expect([a, b, c].map((id) => session.statusNow(id))).toEqual(['confirmed', 'confirmed', 'confirmed']);
 
     // Changes that leave nobody unconfirmed do not move the counter.
     ctx.db.prepare("UPDATE subscribers SET digest_size = 5, keywords = 'agents' WHERE id = ?").run(b);
@@ -213,33 +214,33 @@ describe('runs store: claiming and recording', () => {
     ctx.subscribers.unsubscribe(a, NOW.toISOString());
     ctx.db.prepare('DELETE FROM subscribers WHERE id = ?').run(c);
     expect(departures()).toBe(2);
-    expect([a, b, c].map((id) => ledger.statusNow(id))).toEqual(['unsubscribed', 'confirmed', undefined]);
+    expect([a, b, c].map((id) => session.statusNow(id))).toEqual(['unsubscribed', 'confirmed', undefined]);
   });
 
   it('when one reading serves several checks, then a departure is seen by the check after them at the latest', () => {
     const [a, b] = seedSubscribers(ctx.db, 2) as [number, number];
-    const ledger = ctx.runs.session(ctx.runs.open(DATE, NOW).id, { checksPerReading: 3 });
-    ledger.claim(NOW, 10);
+    const session = openLedgerSession(ctx.ledger, ctx.ledger.open(DATE, NOW).id, { checksPerReading: 3 });
+    session.claim(NOW, 10);
     ctx.subscribers.unsubscribe(a, NOW.toISOString());
     // The claim's reading serves up to three checks (or DEPARTURES_FRESH_MS); the fourth reads again.
-    for (let i = 0; i < 3; i++) expect(ledger.statusNow(b)).toBe('confirmed');
-    expect(ledger.statusNow(a)).toBe('unsubscribed');
+    for (let i = 0; i < 3; i++) expect(session.statusNow(b)).toBe('confirmed');
+    expect(session.statusNow(a)).toBe('unsubscribed');
   });
 
   it('when the ledger records outcomes, then it takes a fresh reading of departures with them', () => {
     const [a, b] = seedSubscribers(ctx.db, 2) as [number, number];
     // Readings serve many checks here: only the record's own reading can show the departure.
-    const ledger = ctx.runs.session(ctx.runs.open(DATE, NOW).id, { checksPerReading: 100 });
-    ledger.claim(NOW, 10);
+    const session = openLedgerSession(ctx.ledger, ctx.ledger.open(DATE, NOW).id, { checksPerReading: 100 });
+    session.claim(NOW, 10);
     ctx.subscribers.unsubscribe(b, NOW.toISOString());
-    ledger.record([{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'm' }], NOW);
-    expect(ledger.statusNow(b)).toBe('unsubscribed');
+    session.record([{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'm' }], NOW);
+    expect(session.statusNow(b)).toBe('unsubscribed');
   });
 
   it('when subscribers were confirmed at the cut-off or later, then the run leaves them out', () => {
     seedSubscribers(ctx.db, 1, { confirmedAt: NOW.toISOString(), prefix: 'edge' });
     seedSubscribers(ctx.db, 1, { confirmedAt: CONFIRMED_AT });
-    const run = ctx.runs.open(DATE, NOW);
-    expect(ctx.runs.session(run.id).claim(NOW, 10).map((d) => d.email)).toEqual(['reader2@example.com']);
+    const run = ctx.ledger.open(DATE, NOW);
+    expect(openLedgerSession(ctx.ledger, run.id).claim(NOW, 10).map((d) => d.email)).toEqual(['reader2@example.com']);
   });
 });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import cron from 'node-cron';
 import { defaultDigestDate } from '../../src/domain/dates.ts';
-import type { RunStatus } from '../../src/db/runs-store.ts';
-import { sendDigest, type SendDigestResult } from '../../src/domain/send-digest.ts';
+import type { RunStatus } from '../../src/digest/ledger-store.ts';
+import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
 import { catchUpDate, lastFireToday, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
 import { createLogger } from '../../src/logger.ts';
 import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from './harness.ts';
@@ -72,12 +72,12 @@ describe('startScheduler', () => {
   });
 
   const quiet = createLogger('silent');
-  const runs = (s: Record<string, RunStatus> = {}) => ({ byDate: (d: string) => (s[d] ? ({ status: s[d], leaseExpiresAt: null } as never) : undefined) });
+  const ledger = (s: Record<string, RunStatus> = {}) => ({ byDate: (d: string) => (s[d] ? ({ status: s[d], leaseExpiresAt: null } as never) : undefined) });
 
   it('when the schedule comes round (every second here), then the digest of yesterday in DIGEST_TZ is sent', async () => {
     const calls: string[] = [];
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '* * * * * *', DIGEST_TZ: 'Asia/Tokyo' }, clock: { now: () => new Date() }, logger: quiet, runs: runs({}) },
+      { config: { DIGEST_CRON: '* * * * * *', DIGEST_TZ: 'Asia/Tokyo' }, clock: { now: () => new Date() }, logger: quiet, ledger: ledger({}) },
       { send: async ({ date }) => (calls.push(date), result('done')) },
     );
     const deadline = Date.now() + 3000;
@@ -96,20 +96,20 @@ describe('startScheduler', () => {
     let sends = 0;
     // The harness clock says 2026-11-25 07:00 UTC; the schedule was 06:00 UTC, so it was missed.
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, runs: h.ctx.runs },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
       { send: (o) => (sends++, sendDigest(deps, o)) },
     );
     await h.sink.waitFor(4);
     // The last replies are recorded a moment after they arrive; stopping earlier would cut the run.
-    const runs = h.ctx.runs;
-    await expect.poll(() => runs.byDate('2026-11-24')?.status, { timeout: 10_000 }).toBe('done');
+    const ledger = h.ctx.ledger;
+    await expect.poll(() => ledger.byDate('2026-11-24')?.status, { timeout: 10_000 }).toBe('done');
     await scheduler.stop();
     expect(sends).toBe(1);
     expect(byRecipient(h.sink).size).toBe(4);
 
     // Started again the same day: the run is done, nothing more goes out.
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, runs: h.ctx.runs },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
       { send: (o) => (sends++, sendDigest(deps, o)) },
     );
     await new Promise((r) => setTimeout(r, 200));
@@ -120,7 +120,7 @@ describe('startScheduler', () => {
     const outcomes: SendDigestResult['outcome'][] = ['failed', 'done'];
     const calls: string[] = [];
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: { now: () => new Date('2026-11-25T07:00:00Z') }, logger: quiet, runs: runs({}) },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: { now: () => new Date('2026-11-25T07:00:00Z') }, logger: quiet, ledger: ledger({}) },
       { send: async ({ date }) => (calls.push(date), result(outcomes.shift() ?? 'done')), retryDelayMs: 50 },
     );
     const deadline = Date.now() + 2000;

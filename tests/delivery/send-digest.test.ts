@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sendDigest, variantCache } from '../../src/domain/send-digest.ts';
+import { sendDigest } from '../../src/digest/run.ts';
+import { variantCache } from '../../src/digest/variants.ts';
 import type { PreparedMessage } from '../../src/mail/raw-message.ts';
 import type { Paper } from '../../src/domain/paper.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
@@ -40,7 +41,7 @@ describe('sendDigest', () => {
       expect(header('date')).toBe(`Date: ${NOW.toUTCString().replace('GMT', '+0000')}`);
       expect(m.parsed.subject).toMatch(/^Paperboy · Top 10 papers of Tue 24 Nov$/);
     }
-    expect(h.ctx.runs.byDate(DATE)).toMatchObject({ status: 'done', sent: 25, failed: 0, skipped: 0, leaseOwner: null });
+    expect(h.ctx.ledger.byDate(DATE)).toMatchObject({ status: 'done', sent: 25, failed: 0, skipped: 0, leaseOwner: null });
     expect(deliveryRows(h.ctx.db).every((r) => r.status === 'sent' && r.attempts === 1)).toBe(true);
   });
 
@@ -156,7 +157,7 @@ describe('sendDigest: who gets what', () => {
       seedSubscribers(h.ctx.db, 2);
       const result = await sendDigest(h.deps, { date: '2026-11-22' });
       expect(result.outcome).toBe('empty');
-      expect(h.ctx.runs.byDate('2026-11-22')?.status).toBe('empty');
+      expect(h.ctx.ledger.byDate('2026-11-22')?.status).toBe('empty');
       expect(h.sink.messages).toHaveLength(0);
     } finally {
       await api.close();
@@ -172,7 +173,7 @@ describe('sendDigest: who gets what', () => {
     };
     const failed = await sendDigest(h.deps, { date: DATE });
     expect(failed).toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/^papers for 2026-11-24 unavailable: .*503/) });
-    expect(h.ctx.runs.byDate(DATE)).toMatchObject({ status: 'failed', leaseOwner: null });
+    expect(h.ctx.ledger.byDate(DATE)).toMatchObject({ status: 'failed', leaseOwner: null });
     expect(h.sink.messages).toHaveLength(0);
 
     h.deps.refreshDay = async () => papers;
@@ -190,7 +191,7 @@ describe('sendDigest: who gets what', () => {
       { digestSize: 5, keywords: '', papers: 5, recipients: 4 },
       { digestSize: 20, keywords: '', papers: 20, recipients: 2 },
     ]);
-    expect(h.ctx.runs.byDate(DATE)).toBeUndefined();
+    expect(h.ctx.ledger.byDate(DATE)).toBeUndefined();
     expect(h.sink.messages).toHaveLength(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailureWindow, retryDelayMs } from '../../src/domain/send-policy.ts';
+import { FailureWindow, retryDelayMs } from '../../src/digest/policy.ts';
 import { classifySmtpError, describeSmtpError } from '../../src/mail/smtp/replies.ts';
 
 const smtp = (responseCode: number, response: string, code = 'EENVELOPE') => Object.assign(new Error(response), { code, responseCode, response });

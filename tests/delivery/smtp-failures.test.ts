@@ -3,7 +3,8 @@ import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { sendDigest, sendDigestDeps } from '../../src/domain/send-digest.ts';
+import { sendDigestDeps } from '../../src/context.ts';
+import { sendDigest } from '../../src/digest/run.ts';
 import { createMailer } from '../../src/mail/transport.ts';
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -75,7 +76,7 @@ describe('sendDigest against SMTP trouble', () => {
     freezeFixtureDay(h.ctx);
     const paused = await sendDigest(h.deps, { date: DATE });
     expect(paused).toMatchObject({ outcome: 'paused', reason: expect.stringMatching(/policy rejection.*5\.7\.1 Relay access denied/), failed: 0 });
-    expect(h.ctx.runs.byDate(DATE)?.status).toBe('paused');
+    expect(h.ctx.ledger.byDate(DATE)?.status).toBe('paused');
     // It stopped taking work: the window in flight at most went out after the rejection.
     expect(h.sink.messages.length).toBeLessThan(5 + h.deps.policy.maxInFlight);
     expect(deliveryRows(h.ctx.db).find((r) => r.subscriberId === 5)).toMatchObject({ status: 'pending' });
@@ -93,7 +94,7 @@ describe('sendDigest against SMTP trouble', () => {
     expect(result).toMatchObject({ outcome: 'paused', reason: expect.stringMatching(/error budget spent: 5 deliveries in a row failed/) });
     expect(result.failed).toBeGreaterThanOrEqual(5);
     expect(result.failed).toBeLessThanOrEqual(5 + h.deps.policy.maxInFlight);
-    expect(h.ctx.runs.deliveryCounts(h.ctx.runs.byDate(DATE)!.id).sending).toBe(0);
+    expect(h.ctx.ledger.deliveryCounts(h.ctx.ledger.byDate(DATE)!.id).sending).toBe(0);
   });
 
   it('when the SMTP server refuses connections, then the run fails clearly, and resumes later exactly once per subscriber', async () => {
@@ -106,8 +107,8 @@ describe('sendDigest against SMTP trouble', () => {
     const failed = await sendDigest(h.deps, { date: DATE });
     dead.close();
     expect(failed).toMatchObject({ outcome: 'failed', sent: 0, reason: expect.stringMatching(/^SMTP server unreachable after 3 attempts: .*ECONNREFUSED/) });
-    expect(h.ctx.runs.byDate(DATE)).toMatchObject({ status: 'failed', lastError: failed.reason });
-    expect(h.ctx.runs.deliveryCounts(h.ctx.runs.byDate(DATE)!.id)).toMatchObject({ sending: 0, sent: 0 });
+    expect(h.ctx.ledger.byDate(DATE)).toMatchObject({ status: 'failed', lastError: failed.reason });
+    expect(h.ctx.ledger.deliveryCounts(h.ctx.ledger.byDate(DATE)!.id)).toMatchObject({ sending: 0, sent: 0 });
     // Connection failures are not the recipients' fault: no attempt is charged to them.
     expect(deliveryRows(h.ctx.db).every((r) => r.attempts === 0)).toBe(true);
 

@@ -3,7 +3,8 @@ import { createTestApp, type TestApp } from '../support/test-app.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { startPapersApi, type PapersApi } from '../support/papers-api.ts';
 import { startMailQueueWorker, type MailQueueWorker } from '../../src/mail/mail-queue.ts';
-import { sendDigest, sendDigestDeps } from '../../src/domain/send-digest.ts';
+import { sendDigestDeps } from '../../src/context.ts';
+import { sendDigest } from '../../src/digest/run.ts';
 
 let sink: SmtpSink;
 let api: PapersApi;

@@ -1,4 +1,5 @@
-import type { Db } from './connection.ts';
+import type { Db } from '../db/connection.ts';
+import { SUPPRESS_AFTER_HARD_BOUNCES } from './policy.ts';
 
 export type RunStatus = 'running' | 'paused' | 'failed' | 'done' | 'empty';
 export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'skipped';
@@ -80,29 +81,18 @@ const toRun = (r: RunRow): SendRun => ({
   lastError: r.last_error,
 });
 
-/**
- * How old a reading of the departures count may be when a sender checks a status. Every claim
- * and ledger write reads the count inside its transaction (~1 µs there; ~5 µs as a statement of
- * its own, as much as the rest of a message's bookkeeping), so while sending it is mostly free.
- */
-export const DEPARTURES_FRESH_MS = 20;
-
-/** After this many runs that ended in a hard bounce (in a row), the address is suppressed. */
-export const SUPPRESS_AFTER_HARD_BOUNCES = 3;
-
-export type RunsStore = ReturnType<typeof createRunsStore>;
-export type LedgerSession = ReturnType<RunsStore['session']>;
+export type LedgerStore = ReturnType<typeof createLedgerStore>;
 
 /** The condition of the partial index send_deliveries_open (migration 008). */
 const OPEN = "status IN ('pending', 'sending')";
 
 /**
- * The send ledger: runs, their lease, and one delivery row per (run, subscriber), written when
- * the delivery's outcome is known (see `session`). Every statement is prepared here, once; writes
+ * The ledger: runs, their lease, and one delivery row per (run, subscriber), written when the
+ * delivery's outcome is known (see ledger-session.ts, which holds one sender's claims). Every statement is prepared here, once; writes
  * that belong together share one transaction so the sender pays one commit per batch, not one
  * per message.
  */
-export function createRunsStore(db: Db) {
+export function createLedgerStore(db: Db) {
   const s = {
     byDate: db.prepare('SELECT * FROM send_runs WHERE digest_date = ?'),
     byId: db.prepare('SELECT * FROM send_runs WHERE id = ?'),
@@ -126,7 +116,7 @@ export function createRunsStore(db: Db) {
          finished_at = CASE WHEN @status IN ('done', 'empty') THEN @now ELSE NULL END
        WHERE id = @id`,
     ),
-    // Rows a previous holder left 'sending' may or may not have gone out; see send-digest.ts.
+    // Rows a previous holder left 'sending' may or may not have gone out; see run.ts.
     // INDEXED BY here and below: without statistics the planner walks the primary key
     // (run_id, subscriber_id), i.e. every row of the run, sent ones included, for the few
     // pending or sending ones (~300 µs at 5k rows, growing with the list). The partial index
@@ -315,67 +305,27 @@ export function createRunsStore(db: Db) {
       return resume.immediate(id, now.toISOString());
     },
     /**
-     * One sender's hold on a run's deliveries, for the holder of the lease, after `resume`. A first
-     * attempt gets its row only when its outcome is recorded, one write per message; until then
-     * the session knows it, and the run's mark (settled_through) stays below it.
-     * `checksPerReading`: how many status checks one reading of the departures count serves at
-     * most (besides DEPARTURES_FRESH_MS); the sender uses its in-flight window.
+     * Up to `limit` deliveries, in one transaction: first those due again (released, deferred,
+     * or reset after a crash, moved to 'sending'), then first attempts for the next subscribers
+     * in id order who were confirmed before the cut-off; with the departures count as of then.
      */
-    session(id: number, { checksPerReading = 1 }: { checksPerReading?: number } = {}) {
-      // What was claimed, and the departures count when it was.
-      const claimed = new Map<number, { d: ClaimedDelivery; departures: number }>();
-      // First attempts claimed and not written, in id order: claims walk the audience upwards.
-      const unwritten = new Set<number>();
-      let claimedThrough = byId(id).enqueuedThrough;
-      // The latest reading of the departures count, and how many checks it has served.
-      let departures = { n: s.departures.get() as number, at: performance.now(), checks: 0 };
-      const seen = (n: number) => void (departures = { n, at: performance.now(), checks: 0 });
-      const departuresNow = () => {
-        if (departures.checks >= checksPerReading || performance.now() - departures.at > DEPARTURES_FRESH_MS) seen(s.departures.get() as number);
-        departures.checks++;
-        return departures.n;
-      };
-      const claimedDelivery = (subscriberId: number) => {
-        const c = claimed.get(subscriberId);
-        if (!c) throw new Error(`no claimed delivery for subscriber ${subscriberId} in this session`);
-        return c;
-      };
-      return {
-        /**
-         * Up to `limit` deliveries, in one transaction: first those due again (released,
-         * deferred, or reset after a crash), then first attempts for the next subscribers in id
-         * order who were confirmed before the cut-off.
-         */
-        claim(now: Date, limit: number): ClaimedDelivery[] {
-          const { retries, fresh, departures: n } = claim.immediate(id, now.toISOString(), limit);
-          seen(n);
-          for (const d of retries) claimed.set(d.subscriberId, { d, departures: n });
-          for (const d of fresh) {
-            claimed.set(d.subscriberId, { d, departures: n });
-            unwritten.add(d.subscriberId);
-          }
-          if (fresh.length) claimedThrough = fresh[fresh.length - 1]!.subscriberId;
-          return retries.concat(fresh);
-        },
-        /**
-         * A claimed subscriber's status (undefined: erased), for the check right before their
-         * message goes out: as of at most DEPARTURES_FRESH_MS and `checksPerReading` checks ago,
-         * and looked up only if someone left since the claim.
-         */
-        statusNow(subscriberId: number): string | undefined {
-          const c = claimedDelivery(subscriberId);
-          return departuresNow() === c.departures ? c.d.status : (s.subscriberStatus.get(subscriberId) as string | undefined);
-        },
-        /** Writes outcomes of claimed deliveries in one transaction, and moves the mark. */
-        record(outcomes: readonly DeliveryOutcome[], now: Date): void {
-          if (!outcomes.length) return;
-          const settled = outcomes.map((o) => [o, claimedDelivery(o.subscriberId).d] as const);
-          for (const o of outcomes) unwritten.delete(o.subscriberId);
-          const first = unwritten.values().next();
-          seen(record.immediate(id, settled, first.done ? claimedThrough : first.value - 1, now.toISOString()));
-          for (const o of outcomes) claimed.delete(o.subscriberId);
-        },
-      };
+    claimBatch(id: number, now: Date, limit: number): { retries: ClaimedDelivery[]; fresh: ClaimedDelivery[]; departures: number } {
+      return claim.immediate(id, now.toISOString(), limit);
+    },
+    /**
+     * Writes outcomes of claimed deliveries (each with its claim) in one transaction, moves the
+     * run's mark to `settledThrough`, and returns the departures count as of then.
+     */
+    recordOutcomes(id: number, settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[], settledThrough: number, now: Date): number {
+      return record.immediate(id, settled, settledThrough, now.toISOString());
+    },
+    /** Moves whenever a confirmed subscriber stops being one (migration 010's triggers). */
+    departures(): number {
+      return s.departures.get() as number;
+    },
+    /** A subscriber's status now; undefined once erased. */
+    subscriberStatus(subscriberId: number): string | undefined {
+      return s.subscriberStatus.get(subscriberId) as string | undefined;
     },
     /** When the earliest deferred delivery falls due, or null if nothing is pending. */
     nextDue(id: number): string | null {

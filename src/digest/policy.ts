@@ -1,3 +1,28 @@
+/**
+ * The send's policies: how hard to push, how to back off, when to stop. Pure decisions and the
+ * numbers they use, tested on their own; what an SMTP failure means is src/mail/smtp/replies.ts.
+ */
+
+export interface SendPolicy {
+  /** Deliveries claimed (and subscribers enqueued) per ledger transaction. */
+  batchSize: number;
+  /** Messages handed to the mailer and not yet answered; bounds memory and crash duplicates. */
+  maxInFlight: number;
+  /** Replies written per ledger transaction (at most; a timer flushes a short batch). */
+  recordBatch: number;
+  /** Attempts per delivery for 4xx replies before it is marked failed. */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt (4xx) or per round (connection failures). */
+  retryBaseMs: number;
+  /** Rounds of "the SMTP server can't be reached" before the run fails. */
+  connectionRetries: number;
+  errorBudget: ErrorBudget;
+  leaseMs: number;
+}
+
+/** After this many runs that ended in a hard bounce (in a row), the address is suppressed (the ledger applies it). */
+export const SUPPRESS_AFTER_HARD_BOUNCES = 3;
+
 /** Exponential backoff: base, 2×base, 4×base … capped; attempt counts from 1. */
 export function retryDelayMs(attempt: number, baseMs: number, capMs = 30 * 60_000): number {
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));

@@ -1,0 +1,156 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logger.ts';
+import type { Paper } from '../domain/paper.ts';
+import type { SendRun } from './ledger-store.ts';
+import { deliver, type SendLoopDeps, type SendProgress } from './send-loop.ts';
+import { frozenRanking, type RankingDeps } from './variants.ts';
+import { dryRun } from './preview.ts';
+
+/**
+ * The daily send: every confirmed subscriber gets the digest of a date once.
+ *
+ * Exactly once, through crashes: a run per date and a delivery row per (run, subscriber) in
+ * SQLite. Deliveries are claimed in batches (the run's cursor moves; a retry's row goes to
+ * 'sending'), and an outcome is written within 20 ms of the server's reply, in one transaction
+ * with the replies around it; a first attempt's row is written then, once (see ledger-store.ts).
+ *
+ * In-flight policy. A claimed delivery without an outcome when its sender died may or may not
+ * have reached the SMTP server, and nothing in SMTP can tell us which. On resume it is sent
+ * again: a subscriber may get at most one duplicate, and only the messages in the window at the
+ * moment of the crash can be duplicated: those awaiting the server's reply (≤ `maxInFlight`,
+ * 2 × the SMTP pool) and those whose reply had arrived but was not yet written (≤ `recordBatch`,
+ * 4 × the pool) — at most 6 × SMTP_POOL_SIZE messages (30 by default), never a claim batch.
+ * Replies are written in batches because a commit costs ~100–150 µs of blocked event loop
+ * whatever it holds (WAL frames, page writes): ~7 µs per message in batches of twenty, on top of
+ * ~8 µs for the message's own writes and reads; a reply waits at most 20 ms for its batch. A
+ * duplicate carries the same Message-ID as the original (it is derived from the date and the
+ * subscriber), so mail stores that collapse equal Message-IDs show it once.
+ *
+ * Unsubscribes mid-run: a subscriber's status is checked right before their message starts,
+ * against a counter that moves whenever any confirmed subscriber stops being one (migration 010):
+ * only if it moved since the claim is the subscriber looked up. The count is read with every
+ * ledger write, and afresh once per `maxInFlight` messages or 20 ms, whichever comes first; so an
+ * unsubscribe stops every message that had not started when it landed, but for at most the next
+ * window's worth (one read per window instead of one per message).
+ *
+ * One sender per run: the run row carries a lease (owner, expiry), taken in an immediate
+ * transaction and renewed while sending. A second sender finds it held and stops ('busy');
+ * a crashed holder's lease lapses after SEND_LEASE_SECONDS and the next sender takes over.
+ */
+
+export interface SendDigestDeps extends SendLoopDeps, RankingDeps {
+  logger: Logger;
+}
+
+export interface SendDigestOptions {
+  date: string;
+  /** Send at most this many messages now; the run stays open for the rest. */
+  limit?: number;
+  /** Rank, render and count who would get it; no run, no email. */
+  dryRun?: boolean;
+  onProgress?: (p: SendProgress) => void;
+  /** Aborting stops taking work; in-flight messages finish and are recorded. */
+  signal?: AbortSignal;
+}
+
+export type SendOutcome =
+  | 'done' // everyone settled
+  | 'empty' // no papers that day: no email
+  | 'incomplete' // stopped early (limit or signal); resume by running again
+  | 'paused' // policy rejection or error budget: needs a look, then send-now resumes it
+  | 'failed' // source or SMTP server down: the next attempt resumes it
+  | 'busy' // another sender holds the run
+  | 'dry-run';
+
+export interface SendDigestResult {
+  outcome: SendOutcome;
+  date: string;
+  /** Why it stopped, for paused/failed/busy. */
+  reason?: string;
+  /** This invocation's counts. */
+  sent: number;
+  failed: number;
+  skipped: number;
+  deferred: number;
+  /** Deliveries re-opened because a previous sender died with them in flight. */
+  resumedInFlight: number;
+  /** The run's totals after this invocation. */
+  run?: Pick<SendRun, 'status' | 'sent' | 'failed' | 'skipped' | 'startedAt'>;
+  /** Dry run: who would get it, per variant. */
+  recipients?: number;
+  variants?: { digestSize: number; keywords: string; papers: number; recipients: number }[];
+  durationMs: number;
+}
+
+export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions): Promise<SendDigestResult> {
+  if (opts.dryRun) return dryRun(deps, opts.date);
+  const started = performance.now();
+  const { ledger, clock, logger } = deps;
+  const log = logger.child({ digestDate: opts.date });
+  const result: SendDigestResult = { outcome: 'done', date: opts.date, sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 };
+  const finishWith = (outcome: SendOutcome, reason?: string) => {
+    const run = ledger.byDate(opts.date);
+    Object.assign(result, { outcome, durationMs: Math.round(performance.now() - started) }, reason ? { reason } : {});
+    if (run) result.run = { status: run.status, sent: run.sent, failed: run.failed, skipped: run.skipped, startedAt: run.startedAt };
+    return result;
+  };
+
+  let run = ledger.open(opts.date, clock.now());
+  if (run.status === 'done') return finishWith('done', 'already sent');
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  if (!ledger.takeLease(run.id, owner, clock.now(), deps.policy.leaseMs)) {
+    run = ledger.byId(run.id);
+    return finishWith('busy', `another sender (${run.leaseOwner}) holds this run until ${run.leaseExpiresAt}`);
+  }
+
+  // Losing the lease (this process stalled past its expiry and someone took over) stops the send.
+  const lost = new AbortController();
+  const renew = setInterval(() => {
+    if (!ledger.renewLease(run.id, owner, clock.now(), deps.policy.leaseMs)) lost.abort(new Error('lost the lease on this run'));
+  }, Math.max(50, deps.policy.leaseMs / 3));
+  renew.unref();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, lost.signal]) : lost.signal;
+
+  try {
+    result.resumedInFlight = ledger.resume(run.id, clock.now());
+    if (result.resumedInFlight) log.warn({ count: result.resumedInFlight }, 'resuming a run cut off mid-send: deliveries the previous sender had claimed are queued again (those it had in flight may arrive twice)');
+    ledger.setStatus(run.id, 'running', clock.now());
+
+    let papers: Paper[];
+    try {
+      papers = await frozenRanking(deps, opts.date, { save: true, stop: signal });
+    } catch (err) {
+      if (signal.aborted) return finishWith('incomplete', 'stopped while fetching the papers');
+      const reason = `papers for ${opts.date} unavailable: ${(err as Error).message}`;
+      ledger.setStatus(run.id, 'failed', clock.now(), reason);
+      log.error({ err }, 'digest run failed: paper source unavailable; the next attempt retries');
+      return finishWith('failed', reason);
+    }
+    if (papers.length === 0) {
+      ledger.setStatus(run.id, 'empty', clock.now());
+      log.info('no papers for this day: nothing sent');
+      return finishWith('empty');
+    }
+
+    const stop = await deliver(deps, ledger.byId(run.id), papers, opts, signal, result, log);
+    if (stop.status === 'paused' || stop.status === 'failed') {
+      ledger.setStatus(run.id, stop.status, clock.now(), stop.reason);
+      log.error({ reason: stop.reason }, `digest run ${stop.status}`);
+      return finishWith(stop.status, stop.reason);
+    }
+    if (stop.status === 'done') {
+      ledger.setStatus(run.id, 'done', clock.now());
+      log.info({ sent: result.sent, failed: result.failed, skipped: result.skipped }, 'digest run done');
+      return finishWith('done');
+    }
+    ledger.setStatus(run.id, 'running', clock.now(), stop.reason);
+    return finishWith('incomplete', stop.reason);
+  } catch (err) {
+    ledger.setStatus(run.id, 'failed', clock.now(), (err as Error).message);
+    throw err;
+  } finally {
+    clearInterval(renew);
+    ledger.releaseLease(run.id, owner, clock.now());
+  }
+}

@@ -1,0 +1,260 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { CompiledDigest } from '../mail/templates.ts';
+import { prepareMessage, renderMessage, type MessageSettings, type PreparedMessage } from '../mail/raw-message.ts';
+import { classifySmtpError, describeSmtpError } from '../mail/smtp/replies.ts';
+import type { Paper } from '../domain/paper.ts';
+import type { ClaimedDelivery, DeliveryOutcome, LedgerStore, SendRun } from './ledger-store.ts';
+import { openLedgerSession } from './ledger-session.ts';
+import type { Mailer } from './mailer.ts';
+import { FailureWindow, retryDelayMs, type SendPolicy } from './policy.ts';
+import { variantCache } from './variants.ts';
+
+/**
+ * The send loop: claim a batch from the ledger, hand each message to the mailer within a bounded
+ * window, record the replies in batches. It owns two small interfaces: the ledger (store and
+ * session) and the Mailer (mailer.ts). Why the window and the batches are what they are: run.ts.
+ */
+
+export interface SendLoopDeps {
+  ledger: LedgerStore;
+  compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
+  mailer: Pick<Mailer, 'sendPrebuilt'>;
+  clock: Clock;
+  links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
+  /** From, List-Id, mailto, and the domain our Message-IDs are on. */
+  message: MessageSettings & { domain: string };
+  policy: SendPolicy;
+}
+
+export interface SendProgress {
+  date: string;
+  /** Deliveries of the run that are settled (sent, failed or skipped), this and earlier attempts. */
+  done: number;
+  /** Best estimate of the run's size; subscribers who leave mid-run make it shrink. */
+  total: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+}
+
+/** This invocation's counts, as the loop moves them. */
+export interface SendCounts {
+  sent: number;
+  failed: number;
+  skipped: number;
+  deferred: number;
+}
+
+/** The longest a reply waits for its ledger write when fewer than `recordBatch` are pending. */
+const RECORD_DELAY_MS = 20;
+
+export type Stop = { status: 'done' } | { status: 'incomplete' | 'paused' | 'failed'; reason: string };
+
+/** The send loop: claim a batch, send with a bounded window, record replies in batches. */
+export async function deliver(
+  deps: SendLoopDeps,
+  run: SendRun,
+  papers: Paper[],
+  opts: { limit?: number | undefined; onProgress?: ((p: SendProgress) => void) | undefined },
+  signal: AbortSignal,
+  result: SendCounts,
+  log: Logger,
+): Promise<Stop> {
+  const { ledger, clock, policy } = deps;
+  const session = openLedgerSession(ledger, run.id, { checksPerReading: policy.maxInFlight });
+  // Abortable: a signal ends the wait at once (the loop then sees it and stops).
+  const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
+  const variantFor = variantCache(papers, async (ranked) => prepareMessage(await deps.compileDigest({ date: run.digestDate, papers: ranked }), deps.message));
+  const budget = new FailureWindow(policy.errorBudget);
+  // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"
+  // through a single waker: Promise.race over the window would hang a reaction on every
+  // in-flight promise at each wait.
+  let inFlight = 0;
+  let wake: (() => void) | null = null;
+  let replyError: unknown = null;
+  const answered = () => new Promise<void>((resolve) => (wake = resolve));
+  const drain = async () => {
+    while (inFlight) await answered();
+  };
+  /** Handles one reply, then lets the loop know a place in the window is free. */
+  const answer = (handle: () => void) => {
+    try {
+      handle();
+    } catch (err) {
+      // A ledger write that failed: the loop rethrows it.
+      replyError ??= err;
+    }
+    inFlight--;
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  let queue: ClaimedDelivery[] = [];
+  let outcomes: DeliveryOutcome[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  let started = 0;
+  let stop: Stop | undefined;
+  // Connection trouble is handled per round, not per message: the window's worth of failures
+  // that one outage produces counts once.
+  let connectionError: string | undefined;
+  let connectionRounds = 0;
+
+  const before = run.sent + run.failed + run.skipped;
+  const total = before + ledger.pendingCount(run.id) + ledger.remainingAudience(run.id);
+  const progress = () =>
+    opts.onProgress?.({ date: run.digestDate, done: before + result.sent + result.failed + result.skipped, total, sent: result.sent, failed: result.failed, skipped: result.skipped });
+
+  const flush = () => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (!outcomes.length) return;
+    session.record(outcomes, clock.now());
+    outcomes = [];
+    progress();
+  };
+  const settle = (o: DeliveryOutcome) => {
+    outcomes.push(o);
+    if (outcomes.length >= policy.recordBatch) flush();
+    else flushTimer ??= setTimeout(flush, RECORD_DELAY_MS);
+  };
+  const halt = (s: Stop) => {
+    stop ??= s;
+  };
+
+  const onReply = (d: ClaimedDelivery, err: unknown) => {
+    const reply = describeSmtpError(err);
+    const kind = classifySmtpError(err);
+    if (kind === 'connection') {
+      connectionError = reply;
+      return settle({ subscriberId: d.subscriberId, kind: 'released', reply });
+    }
+    connectionRounds = 0;
+    if (kind === 'policy') {
+      halt({ status: 'paused', reason: `SMTP policy rejection (our sending setup, not the recipient): ${reply}` });
+      return settle({ subscriberId: d.subscriberId, kind: 'released', reply });
+    }
+    if (kind === 'transient' && d.attempts < policy.maxAttempts) {
+      result.deferred++;
+      const nextAttemptAt = new Date(clock.now().getTime() + retryDelayMs(d.attempts, policy.retryBaseMs)).toISOString();
+      return settle({ subscriberId: d.subscriberId, kind: 'deferred', reply, nextAttemptAt });
+    }
+    result.failed++;
+    budget.add(true);
+    const spent = budget.exceeded();
+    if (spent) halt({ status: 'paused', reason: `error budget spent: ${spent}; last reply: ${reply}` });
+    settle({ subscriberId: d.subscriberId, kind: 'failed', reply, hardBounce: kind === 'recipient' });
+  };
+
+  /** Hands one claimed delivery to the mailer; a promise only while its variant compiles. */
+  const send = (d: ClaimedDelivery): Promise<void> | void => {
+    // Checked right before sending: an unsubscribe that landed after the batch was claimed counts.
+    const status = session.statusNow(d.subscriberId);
+    if (status !== 'confirmed') {
+      result.skipped++;
+      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `subscriber is ${status ?? 'gone'}` });
+    }
+    const variant = variantFor(d.digestSize, d.keywords);
+    // Compiled already, as for nearly every message: handed over in this same turn. Awaiting it
+    // let the connection whose reply had just made room look for a message to pipeline before
+    // this one was queued, and ~5 % of messages paid an extra round trip.
+    if (!(variant instanceof Promise)) return sendVariant(d, variant);
+    return variant.then(
+      (prepared) => sendVariant(d, prepared),
+      (err: unknown) => {
+        settle({ subscriberId: d.subscriberId, kind: 'released' });
+        throw err;
+      },
+    );
+  };
+
+  const sendVariant = (d: ClaimedDelivery, prepared: PreparedMessage | null): void => {
+    if (!prepared) {
+      result.skipped++;
+      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: 'no paper of the day matches their keywords' });
+    }
+    const messageId = digestMessageId(run.digestDate, d.subscriberId, deps.message.domain);
+    const message = renderMessage(prepared, { to: d.email, messageId, date: clock.now(), ...deps.links(d.subscriberId) });
+    started++;
+    inFlight++;
+    deps.mailer.sendPrebuilt(message).then(
+      (info) =>
+        answer(() => {
+          connectionRounds = 0;
+          result.sent++;
+          budget.add(false);
+          settle({ subscriberId: d.subscriberId, kind: 'sent', reply: info.response, messageId });
+        }),
+      (err: unknown) => answer(() => onReply(d, err)),
+    );
+  };
+
+  try {
+    await loop();
+  } finally {
+    // Stopping, or an error (a template that fails to compile): finish what is in flight, record
+    // it, and hand back what was claimed but never started.
+    await drain();
+    for (const d of queue) settle({ subscriberId: d.subscriberId, kind: 'released' });
+    flush();
+  }
+  if (replyError) throw replyError;
+  return stop!; // the loop only ends through halt()
+
+  async function loop(): Promise<void> {
+    while (!stop) {
+      if (replyError) throw replyError;
+      if (signal.aborted) {
+        halt({ status: 'incomplete', reason: `stopped: ${(signal.reason as Error)?.message ?? 'signal'}` });
+        break;
+      }
+      if (opts.limit !== undefined && started >= opts.limit) {
+        halt({ status: 'incomplete', reason: `limit of ${opts.limit} messages reached` });
+        break;
+      }
+      if (connectionError) {
+        // Let the window drain (its messages are failing the same way), then wait and try again.
+        await drain();
+        flush();
+        if (++connectionRounds > policy.connectionRetries) {
+          halt({ status: 'failed', reason: `SMTP server unreachable after ${connectionRounds} attempts: ${connectionError}` });
+          break;
+        }
+        log.warn({ error: connectionError, round: connectionRounds }, 'SMTP server unreachable: waiting before trying again');
+        connectionError = undefined;
+        await sleep(retryDelayMs(connectionRounds, policy.retryBaseMs), signal);
+        continue;
+      }
+      if (inFlight >= policy.maxInFlight) {
+        await answered();
+        continue;
+      }
+      if (!queue.length) {
+        flush();
+        queue = session.claim(clock.now(), policy.batchSize);
+        if (!queue.length) {
+          if (inFlight) {
+            await answered();
+            continue;
+          }
+          flush();
+          if (ledger.byId(run.id).enqueueDone && ledger.pendingCount(run.id) === 0) return halt({ status: 'done' });
+          // Only deferred deliveries are left: wait until the first falls due.
+          const due = ledger.nextDue(run.id);
+          const wait = due ? Date.parse(due) - clock.now().getTime() : policy.retryBaseMs;
+          await sleep(Math.max(10, wait), signal);
+          continue;
+        }
+      }
+      const compiling = send(queue.shift()!);
+      if (compiling) await compiling;
+    }
+  }
+}
+
+/**
+ * The same for every attempt at the same delivery, so a re-sent copy is recognisably the same
+ * message (see the in-flight policy in run.ts).
+ */
+export const digestMessageId = (date: string, subscriberId: number, domain: string) => `digest.${date}.${subscriberId}@${domain}`;
