@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
-import { startSink, type Sink } from '../../scripts/bench/sink.ts';
-import { openPipelinedClient, toSmtpData } from '../../scripts/bench/raw-smtp-client.ts';
+import { startSink, type Sink } from '../../bench/sink.ts';
+import { openPipelinedClient, toSmtpData } from '../../bench/raw-smtp-client.ts';
 
 // The bench's figures are only as good as its sink's count: these check the sink process and the
 // pipelined replay client (the sink's ceiling) against each other. No timing is asserted.

@@ -1,12 +1,12 @@
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { nodemailerSmtpOptions } from '../../src/mail/transport.ts';
-import type { Mailer } from '../../src/digest/mailer.ts';
+import { nodemailerSmtpOptions } from '../src/mail/transport.ts';
 import type { Handlers } from './ipc.ts';
 import { cpuSince, rssMb, sampleRss, vmHwmMb, type RssTrace } from './memory.ts';
 import { openPipelinedClient, toSmtpData, type PipelinedClient } from './raw-smtp-client.ts';
 import { BENCH_FROM, BENCH_FROM_ADDRESS, BENCH_PUBLIC_URL, recipientFor } from './fixtures.ts';
 import { productSender, type ProductParams } from './product-send.ts';
+import { sendWindowed, type Sender } from './sender.ts';
 
 /**
  * One sender per process: a baseline or the product path. The parent calls `prepare` (build the
@@ -41,44 +41,6 @@ export interface SendMeasurement {
   firstMessageMs?: number;
   /** Anything the sender wants to report (e.g. the product's own summary). */
   detail?: unknown;
-}
-
-/** What every sender implements; `run` is the only timed part. */
-export interface Sender {
-  prepare(): Promise<void>;
-  run(): Promise<{ sent: number; firstMessageMs?: number | undefined; detail?: unknown }>;
-  close(): Promise<void> | void;
-}
-
-
-/**
- * Fills every connection of the pool once, so the 100 ms greeting delay is not timed. The mailer
- * has two pools (nodemailer for built messages, the fast client for pre-built ones): both are warmed.
- */
-export async function warmPool(mailer: Pick<Mailer, 'sendPrebuilt' | 'sendTransactional'>, poolSize: number): Promise<void> {
-  const raw = Buffer.from(`From: ${BENCH_FROM}\r\nSubject: warm-up\r\n\r\nwarm-up\r\n`, 'latin1');
-  await Promise.all(
-    Array.from({ length: poolSize }, (_, i) => [
-      mailer.sendTransactional({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' }),
-      mailer.sendPrebuilt({ envelope: { from: BENCH_FROM_ADDRESS, to: [`warmup-raw${i}@bench.localhost`] }, raw }),
-    ]).flat(),
-  );
-}
-
-/** Keeps `window` sends in flight: enough to keep every pooled connection busy. */
-export async function sendWindowed(n: number, window: number, sendOne: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  let sent = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(window, n) }, async () => {
-      while (next < n) {
-        const i = next++;
-        await sendOne(i);
-        sent++;
-      }
-    }),
-  );
-  return sent;
 }
 
 /** nodemailer's pool configured as the mailer configures it (pool size, maxMessages, timeouts). */

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { createLogger } from '../../src/logger.ts';
-import { openDatabase } from '../../src/db/connection.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { createPapersStore } from '../../src/db/papers-store.ts';
-import { createPaperSource, parseDailyPapersJson } from '../../src/sources/hf-daily-papers.ts';
-import { ingestDay } from '../../src/domain/ingest.ts';
-import { rankPapers } from '../../src/domain/ranking.ts';
+import { createLogger } from '../src/logger.ts';
+import { openDatabase } from '../src/db/connection.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createPapersStore } from '../src/db/papers-store.ts';
+import { createPaperSource, parseDailyPapersJson } from '../src/sources/hf-daily-papers.ts';
+import { ingestDay } from '../src/domain/ingest.ts';
+import { rankPapers } from '../src/domain/ranking.ts';
 import type { Handlers } from './ipc.ts';
 import { syntheticDay } from './fixtures.ts';
 import { medianBy } from './report.ts';

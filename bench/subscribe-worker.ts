@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { openDatabase, type Db } from '../../src/db/connection.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { openDatabase, type Db } from '../src/db/connection.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
 import type { Handlers } from './ipc.ts';
 import { BENCH_PUBLIC_URL, BENCH_SECRET } from './fixtures.ts';
 import { cpuSince, rssMb, vmHwmMb } from './memory.ts';
@@ -34,11 +34,11 @@ async function bareApp(db: Db): Promise<FastifyInstance> {
 
 /** The service as main.ts starts it: its heap setting, context, templates and app. */
 async function productApp(dir: string, run: number): Promise<{ app: FastifyInstance; close(): void }> {
-  const { limitHeapGrowth } = await import('../../src/heap.ts');
+  const { limitHeapGrowth } = await import('../src/heap.ts');
   limitHeapGrowth();
-  const { createContext } = await import('../../src/context.ts');
-  const { loadTemplates } = await import('../../src/mail/templates.ts');
-  const { buildApp } = await import('../../src/app.ts');
+  const { createContext } = await import('../src/context.ts');
+  const { loadTemplates } = await import('../src/mail/templates.ts');
+  const { buildApp } = await import('../src/app.ts');
   const config = loadConfig({
     DATABASE_PATH: join(dir, `subscribe-product-${run}.sqlite`),
     OUTBOX_DIR: join(dir, 'outbox'),

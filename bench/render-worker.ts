@@ -1,11 +1,11 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { createLogger } from '../../src/logger.ts';
-import { loadTemplates, personalise } from '../../src/mail/templates.ts';
-import { prepareMessage, renderMessage } from '../../src/mail/raw-message.ts';
-import { parseDailyPapersJson } from '../../src/sources/hf-daily-papers.ts';
-import { rankPapers } from '../../src/domain/ranking.ts';
-import { subscriberLinks } from '../../src/domain/tokens.ts';
+import { createLogger } from '../src/logger.ts';
+import { loadTemplates, personalise } from '../src/mail/templates.ts';
+import { prepareMessage, renderMessage } from '../src/mail/raw-message.ts';
+import { parseDailyPapersJson } from '../src/sources/hf-daily-papers.ts';
+import { rankPapers } from '../src/domain/ranking.ts';
+import { subscriberLinks } from '../src/domain/tokens.ts';
 import type { Handlers } from './ipc.ts';
 import { BENCH_DATE, BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, recipientFor, syntheticDay } from './fixtures.ts';
 import { buildRawMessage, listHeaders, type DigestContent } from './send-worker.ts';

@@ -3,15 +3,15 @@ import { tmpdir, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { killAllWorkers, withWorker } from './bench/ipc.ts';
-import { startSink, type Sink } from './bench/sink.ts';
-import { startPapersApi, type PapersApi } from './bench/papers-api.ts';
-import { measureSend, medianRun, type SendRun, type SenderKind, type SendShared } from './bench/send.ts';
-import { measureSubscribe, type LoadResult } from './bench/subscribe.ts';
-import type { RenderResult } from './bench/render-worker.ts';
-import type { IngestResult } from './bench/ingest-worker.ts';
-import type { DigestContent } from './bench/send-worker.ts';
-import { fmt, machine, medianBy, renderMarkdown, renderTable, verdict, type Row } from './bench/report.ts';
+import { killAllWorkers, withWorker } from './ipc.ts';
+import { startSink, type Sink } from './sink.ts';
+import { startPapersApi, type PapersApi } from './papers-api.ts';
+import { measureSend, medianRun, type SendRun, type SenderKind, type SendShared } from './send.ts';
+import { measureSubscribe, type LoadResult } from './subscribe.ts';
+import type { RenderResult } from './render-worker.ts';
+import type { IngestResult } from './ingest-worker.ts';
+import type { DigestContent } from './send-worker.ts';
+import { fmt, machine, medianBy, renderMarkdown, renderTable, verdict, type Row } from './report.ts';
 
 const USAGE = `Usage: npm run bench -- [--quick | --full] [--only LIST] [--pool N]
 
@@ -82,17 +82,16 @@ function plan(argv: string[]): Plan | { help: true } | { error: string } {
     sendSizes: mode === 'full' ? [1000, 10_000, 100_000] : [1000, 10_000],
     memorySizes: mode === 'full' ? [1000, 10_000, 100_000, 1_000_000] : [1000, 10_000, 100_000],
     // A shared box is noisy. The ratios between the product, the no-DB fast path and the
-    // pipelined ceiling are taken per round, and single rounds swing by ±30 % here: the median
-    // of five up to 10k (a few seconds each), of three at 100k (~20–30 s each). The nodemailer
-    // baselines only have to show the product is several times faster: three runs at 1k, one
-    // from 10k (25 s at 10k, 200 s at 100k).
+    // pipelined ceiling are taken per round, and single rounds swing widely: the median of five
+    // up to 10k, of three at 100k (where a round is long). The nodemailer baselines only have to
+    // show the product is several times faster, and they are slow: three runs at 1k, one from 10k.
     repsAt: (n, kind) => (kind.startsWith('nodemailer') ? (n <= 1000 ? 3 : 1) : n <= 10_000 ? 5 : 3),
     compileRuns: 12,
     personaliseIterations: 20_000,
     subscribeSeconds: 5,
     subscribeConnections: 10,
-    // One 10 s load per server swung the ratio between 38 % and 75 % on this box: three
-    // alternating 5 s loads per server, and the medians.
+    // One long load per server swung the ratio widely on a shared box: three alternating short
+    // loads per server, and the medians.
     subscribeReps: 3,
     ingestRuns: 7,
   };

@@ -1,12 +1,12 @@
-import { createLogger } from '../../src/logger.ts';
-import { createMailer } from '../../src/mail/transport.ts';
-import { loadTemplates } from '../../src/mail/templates.ts';
-import { prepareMessage, renderMessage } from '../../src/mail/raw-message.ts';
-import { createPaperSource } from '../../src/sources/hf-daily-papers.ts';
-import { rankPapers } from '../../src/domain/ranking.ts';
-import { subscriberLinks } from '../../src/domain/tokens.ts';
-import { limitHeapGrowth } from '../../src/heap.ts';
-import type { Sender } from './send-worker.ts';
+import { createLogger } from '../src/logger.ts';
+import { createMailer } from '../src/mail/transport.ts';
+import { loadTemplates } from '../src/mail/templates.ts';
+import { prepareMessage, renderMessage } from '../src/mail/raw-message.ts';
+import { createPaperSource } from '../src/sources/hf-daily-papers.ts';
+import { rankPapers } from '../src/domain/ranking.ts';
+import { subscriberLinks } from '../src/domain/tokens.ts';
+import { limitHeapGrowth } from '../src/heap.ts';
+import { sendWindowed, warmPool, type Sender } from './sender.ts';
 import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, recipientFor } from './fixtures.ts';
 
 /** What the product path needs beyond port / pool size / n. */
@@ -48,9 +48,8 @@ function firstMessageClock() {
  */
 export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: number; date: string; papersApiUrl: string }): Promise<Sender> {
   limitHeapGrowth();
-  const { sendWindowed, warmPool } = await import('./send-worker.ts');
-  const { digestMessageId } = await import('../../src/digest/send-loop.ts');
-  const { senderDomain } = await import('../../src/mail/raw-message.ts');
+  const { digestMessageId } = await import('../src/digest/send-loop.ts');
+  const { senderDomain } = await import('../src/mail/raw-message.ts');
   const domain = senderDomain(BENCH_FROM);
   const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${p.port}`, outboxDir: '/nonexistent', poolSize: p.poolSize, ratePerSec: 0, logger: silent });
   const templates = await loadTemplates({ publicUrl: BENCH_PUBLIC_URL, postalAddress: 'Paperboy bench' });
@@ -84,10 +83,9 @@ export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: 
  */
 async function productPath(p: { port: number; poolSize: number; n: number } & ProductParams): Promise<Sender> {
   limitHeapGrowth();
-  const { warmPool } = await import('./send-worker.ts');
-  const { loadConfig } = await import('../../src/config.ts');
-  const { createContext, sendDigestDeps } = await import('../../src/context.ts');
-  const { sendDigest } = await import('../../src/digest/run.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const { createContext, sendDigestDeps } = await import('../src/context.ts');
+  const { sendDigest } = await import('../src/digest/run.ts');
   const config = loadConfig({
     DATABASE_PATH: p.dbPath,
     OUTBOX_DIR: `${p.dbPath}.outbox`,

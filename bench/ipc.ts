@@ -72,7 +72,7 @@ function workerExecArgv(): string[] {
   return [...process.execArgv, '--import', loader];
 }
 
-/** Forks scripts/bench/worker.ts with the given role; resolves once it is ready for calls. */
+/** Forks bench/worker.ts with the given role; resolves once it is ready for calls. */
 export async function startWorker(name: string, env: Record<string, string> = {}, startTimeoutMs = 30_000): Promise<Worker> {
   const child = fork(workerScript, [name], {
     env: { ...process.env, ...env },
