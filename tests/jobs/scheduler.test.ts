@@ -5,7 +5,7 @@ import type { RunStatus } from '../../src/digest/ledger-store.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
 import { catchUpDate, lastFireToday, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
 import { createLogger } from '../../src/logger.ts';
-import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from './harness.ts';
+import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
 
 /** node-cron's own matcher for a pattern, without scheduling anything. */
 function matcher(pattern: string, timezone: string) {

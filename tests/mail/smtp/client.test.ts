@@ -6,17 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
-import { createSmtpClient, type SmtpClient, type SmtpClientOptions } from '../../src/mail/smtp/pool.ts';
-import { parseSmtpUrl } from '../../src/mail/smtp/url.ts';
-import { RateGate } from '../../src/mail/smtp/rate-gate.ts';
-import { toSmtpData } from '../../src/mail/smtp/message.ts';
-import type { SmtpError } from '../../src/mail/smtp/replies.ts';
-import { prepareMessage, renderMessage } from '../../src/mail/raw-message.ts';
-import { classifySmtpError } from '../../src/mail/smtp/replies.ts';
-import { createMailer } from '../../src/mail/transport.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../support/smtp-sink.ts';
-import { freePort } from '../support/server-process.ts';
+import { createSmtpClient, type SmtpClient, type SmtpClientOptions } from '../../../src/mail/smtp/pool.ts';
+import { parseSmtpUrl } from '../../../src/mail/smtp/url.ts';
+import { RateGate } from '../../../src/mail/smtp/rate-gate.ts';
+import { toSmtpData } from '../../../src/mail/smtp/message.ts';
+import type { SmtpError } from '../../../src/mail/smtp/replies.ts';
+import { prepareMessage, renderMessage } from '../../../src/mail/raw-message.ts';
+import { classifySmtpError } from '../../../src/mail/smtp/replies.ts';
+import { createMailer } from '../../../src/mail/transport.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../../support/smtp-sink.ts';
+import { freePort } from '../../support/server-process.ts';
 
 const FROM = 'digest@papers.example.org';
 

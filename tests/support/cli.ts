@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { repoRoot } from '../support/server-process.ts';
+import { repoRoot } from './server-process.ts';
 
 export interface ScriptRun {
   child: ChildProcess;

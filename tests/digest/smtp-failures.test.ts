@@ -10,7 +10,7 @@ import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { freePort } from '../support/server-process.ts';
 import { verifyDkim } from '../support/dkim-verify.ts';
-import { byRecipient, DATE, deliveryRows, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from './harness.ts';
+import { byRecipient, DATE, deliveryRows, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {

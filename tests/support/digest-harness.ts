@@ -3,9 +3,9 @@ import type { Paper } from '../../src/domain/paper.ts';
 import { sendDigestDeps } from '../../src/context.ts';
 import type { SendDigestDeps } from '../../src/digest/run.ts';
 import type { SendPolicy } from '../../src/digest/policy.ts';
-import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../support/smtp-sink.ts';
-import { createTestContext, type TestContext } from '../support/test-context.ts';
-import { fixturePapers } from '../support/fixture-papers.ts';
+import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.ts';
+import { createTestContext, type TestContext } from './test-context.ts';
+import { fixturePapers } from './fixture-papers.ts';
 
 export const DATE = '2026-11-24';
 /** Before every test subscriber's confirmation… */

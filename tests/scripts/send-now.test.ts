@@ -6,8 +6,8 @@ import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { testConfig } from '../support/test-context.ts';
-import { runScript, startScript } from './cli.ts';
-import { byRecipient, DATE, freezeFixtureDay, seedSubscribers } from './harness.ts';
+import { runScript, startScript } from '../support/cli.ts';
+import { byRecipient, DATE, freezeFixtureDay, seedSubscribers } from '../support/digest-harness.ts';
 
 let sink: SmtpSink | undefined;
 let dir: string | undefined;

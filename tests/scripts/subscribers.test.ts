@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { csvField, parseCsv, planImport } from '../../src/domain/subscriber-import.ts';
 import { emailSchema, keywordsSchema } from '../../src/domain/subscriber-input.ts';
 import { testConfig } from '../support/test-context.ts';
-import { runScript } from './cli.ts';
+import { runScript } from '../support/cli.ts';
 
 describe('parseCsv', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks, CRLF or LF, and a BOM', () => {

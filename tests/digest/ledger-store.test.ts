@@ -7,7 +7,7 @@ import { openDatabase } from '../../src/db/connection.ts';
 import { migrate, migrationsDir } from '../../src/db/migrate.ts';
 import { createLedgerStore, type DeliveryOutcome } from '../../src/digest/ledger-store.ts';
 import { openLedgerSession } from '../../src/digest/ledger-session.ts';
-import { CONFIRMED_AT, DATE, deliveryRows, NOW, seedSubscribers } from './harness.ts';
+import { CONFIRMED_AT, DATE, deliveryRows, NOW, seedSubscribers } from '../support/digest-harness.ts';
 
 let ctx: TestContext;
 beforeEach(() => {

@@ -5,7 +5,7 @@ import type { PreparedMessage } from '../../src/mail/raw-message.ts';
 import type { Paper } from '../../src/domain/paper.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
-import { byRecipient, DATE, deliveryRows, freezeFixtureDay, NOW, seedSubscribers, startHarness, type Harness } from './harness.ts';
+import { byRecipient, DATE, deliveryRows, freezeFixtureDay, NOW, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
