@@ -13,7 +13,7 @@ import { dryRun } from './preview.ts';
  * Exactly once, through crashes: a run per date and a delivery row per (run, subscriber) in
  * SQLite. Deliveries are claimed in batches (the run's cursor moves; a retry's row goes to
  * 'sending'), and an outcome is written within 20 ms of the server's reply, in one transaction
- * with the replies around it; a first attempt's row is written then, once (see ledger-store.ts).
+ * with the replies around it; a first attempt's row is written then, once (see ledger-session.ts).
  *
  * In-flight policy. A claimed delivery without an outcome when its sender died may or may not
  * have reached the SMTP server, and nothing in SMTP can tell us which. On resume it is sent
