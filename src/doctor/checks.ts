@@ -110,7 +110,8 @@ export async function checkSmtp(smtpUrl: string, timeoutMs: number): Promise<Che
   const connection = new SMTPConnection({ ...options, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
   try {
     await new Promise<void>((resolve, reject) => {
-      connection.once('error', reject);
+      // Kept for the connection's life: a late error (while quitting) must not go unhandled.
+      connection.on('error', reject);
       connection.connect(() => resolve());
     });
     const steps = ['EHLO ok', connection.secure ? 'TLS' : 'no TLS (the server offers no STARTTLS)'];
