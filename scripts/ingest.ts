@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   let date = args.date;
   try {
     const config = loadConfig();
-    ctx = createContext(config, createLogger(config.LOG_LEVEL, 'stderr'));
+    ctx = createContext(config, createLogger(config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }));
     if (args.file !== undefined) {
       const r = importDailyPapersFile(ctx, args.file, args.date);
       console.log(`${r.file} (${r.dates.join(', ') || 'no papers'}): ${r.inserted} new, ${r.updated} updated, ${r.skipped} skipped`);

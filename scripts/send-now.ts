@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     limitHeapGrowth();
     const tty = process.stderr.isTTY === true;
     // On a terminal the progress bar tells the story; info logs would break it up.
-    ctx = createContext(config, createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr'));
+    ctx = createContext(config, createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }));
     const date = args.date ?? defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ);
     const deps = await sendDigestDeps(ctx);
 

@@ -13,6 +13,7 @@ import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { preferencesRoutes } from './http/routes/preferences.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { digestRoutes } from './http/routes/digests.ts';
+import { metricsRoutes } from './http/routes/metrics.ts';
 import type { DigestsStore } from './db/digests-store.ts';
 import type { SamplePaper } from './http/pages.ts';
 
@@ -94,6 +95,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   await app.register(preferencesRoutes(subscriptions));
   await app.register(healthRoutes({ db: ctx.db }));
   await app.register(digestRoutes({ digests: ctx.digests, templates: opts.templates, publicUrl: ctx.config.PUBLIC_URL, size: ctx.config.DIGEST_SIZE }));
+  await app.register(metricsRoutes({ token: ctx.config.METRICS_TOKEN, db: ctx.db, clock: ctx.clock }));
   return app;
 }
 

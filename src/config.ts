@@ -38,6 +38,10 @@ export const configSchema = z.object({
   SUBSCRIBE_RATE_PER_IP: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(10)),
   CONFIRMATIONS_PER_ADDRESS_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(3)),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  // Anything but production allows pretty logs on a terminal (the image sets production).
+  NODE_ENV: z.preprocess(emptyAsUndefined, z.string().default('development')),
+  // GET /metrics exists only with a token: scrapers send it as a bearer token.
+  METRICS_TOKEN: opt(z.string().min(16, { error: 'must be at least 16 characters (try: openssl rand -hex 32)' })),
 });
 
 export type Config = z.infer<typeof configSchema> & { PUBLIC_URL: string };

@@ -19,7 +19,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger(config.LOG_LEVEL);
+const logger = createLogger(config.LOG_LEVEL, 'stdout', { development: config.NODE_ENV !== 'production' });
 const ctx = createContext(config, logger);
 const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
 const mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger, from: config.MAIL_FROM, templates });

@@ -1,0 +1,62 @@
+import type { Db } from './connection.ts';
+
+export interface RunCounts {
+  digestDate: string;
+  status: string;
+  sent: number;
+  failed: number;
+  skipped: number;
+  /** Left to send: open deliveries (retries) plus confirmed subscribers above the settled mark. 0 once finished. */
+  pending: number;
+}
+
+export interface LastRun {
+  digestDate: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  updatedAt: string;
+}
+
+export type MetricsStore = ReturnType<typeof createMetricsStore>;
+
+/**
+ * The read-only statements GET /metrics runs at each scrape, prepared once. Each is served by an
+ * index or a small table, so a scrape stays cheap on a long list, even during a send.
+ */
+export function createMetricsStore(db: Db) {
+  // bounce_events arrives with the bounce handling; until its migration has run there is nothing
+  // to count. Checked once: migrations run at start-up, before this store is made.
+  const hasBounces = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bounce_events'`).get() !== undefined;
+  const s = {
+    subscribers: db.prepare('SELECT status, count(*) AS n FROM subscribers GROUP BY status'),
+    events: db.prepare('SELECT event, n FROM subscriber_event_counts'),
+    // Finished runs have nothing pending; counting the rest of the list is only worth it for open ones.
+    recentRuns: db.prepare(
+      `SELECT r.digest_date AS digestDate, r.status, r.sent, r.failed, r.skipped,
+         CASE WHEN r.status IN ('done', 'empty') THEN 0 ELSE
+           (SELECT count(*) FROM send_deliveries d WHERE d.run_id = r.id AND d.status IN ('pending', 'sending'))
+           + (SELECT count(*) FROM subscribers s WHERE s.status = 'confirmed' AND s.id > r.settled_through)
+         END AS pending
+       FROM send_runs r ORDER BY r.digest_date DESC LIMIT ?`,
+    ),
+    // The run worked on last, which is not always the latest date (a resumed or back-filled day).
+    lastRun: db.prepare(
+      `SELECT digest_date AS digestDate, status, started_at AS startedAt, finished_at AS finishedAt, updated_at AS updatedAt
+       FROM send_runs ORDER BY updated_at DESC, id DESC LIMIT 1`,
+    ),
+    mailQueue: db.prepare(`SELECT status, count(*) AS n FROM mail_queue WHERE status IN ('queued', 'failed') GROUP BY status`),
+    oldestQueued: db.prepare(`SELECT min(created_at) FROM mail_queue WHERE status = 'queued'`).pluck(),
+    bounces: hasBounces ? db.prepare('SELECT kind, count(*) AS n FROM bounce_events GROUP BY kind') : undefined,
+  };
+  return {
+    subscribersByStatus: () => s.subscribers.all() as { status: string; n: number }[],
+    subscriberEvents: () => s.events.all() as { event: string; n: number }[],
+    recentRuns: (limit: number) => s.recentRuns.all(limit) as RunCounts[],
+    lastRun: () => s.lastRun.get() as LastRun | undefined,
+    mailQueueByStatus: () => s.mailQueue.all() as { status: string; n: number }[],
+    oldestQueuedAt: () => s.oldestQueued.get() as string | null,
+    /** Bounce events by kind, or undefined while the table does not exist. */
+    bouncesByKind: () => s.bounces?.all() as { kind: string; n: number }[] | undefined,
+  };
+}
