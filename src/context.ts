@@ -11,6 +11,8 @@ import { createPapersStore, type PapersStore } from './db/papers-store.ts';
 import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
 import { createRunsStore, type RunsStore } from './db/runs-store.ts';
 import { createPaperSource, type PaperSource } from './sources/hf-daily-papers.ts';
+import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
+import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -30,6 +32,10 @@ export interface Context {
   /** The send ledger: runs, leases, deliveries. */
   runs: RunsStore;
   paperSource: PaperSource;
+  /** Bounce events, and the send ledger's figures the bounce policy reads. */
+  bounces: BounceStore;
+  /** Addresses an import must not add back (by keyed hash). */
+  suppressions: SuppressionList;
   close(): void;
 }
 
@@ -53,19 +59,24 @@ export function createContext(config: Config, logger: Logger, overrides: Context
       logger,
     });
   const secret = resolveSecret(config.SECRET, config.DATABASE_PATH, logger);
+  const subscribers = createSubscribersStore(db);
+  const clock = overrides.clock ?? systemClock;
+  const bounces = createBounceStore(db);
   return {
     config,
     logger,
-    clock: overrides.clock ?? systemClock,
+    clock,
     db,
     mailer,
     secret,
-    subscribers: createSubscribersStore(db),
+    subscribers,
     mailQueue: createMailQueueStore(db),
     papers: createPapersStore(db),
     digests: createDigestsStore(db),
     runs: createRunsStore(db),
     paperSource: createPaperSource({ baseUrl: config.PAPERS_API_URL, logger }),
+    bounces,
+    suppressions: createSuppressionList({ store: bounces, subscribers, secret, clock }),
     close() {
       mailer.close();
       db.close();
