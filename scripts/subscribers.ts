@@ -7,6 +7,9 @@ import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts'
 import { csvField, planImport } from '../src/domain/subscriber-import.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
+import { createLogger } from '../src/logger.ts';
+import { resolveSecret } from '../src/secret.ts';
+import { openSuppressionList, type SuppressionList } from '../src/bounces/suppressions.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
 
@@ -39,9 +42,11 @@ function main(argv: string[]): number {
     db = openDatabase(config.DATABASE_PATH);
     migrate(db);
     const store = createSubscriberAdminStore(db);
+    // Only import and remove need SECRET (suppressed addresses are kept as keyed hashes).
+    const suppressions = () => openSuppressionList(db!, resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')));
     switch (command) {
       case 'import':
-        return importFile(store, rest[0]!);
+        return importFile(store, suppressions(), rest[0]!);
       case 'export': {
         const out = ['email,digest_size,keywords'];
         for (const s of store.list({ confirmedOnly: true })) {
@@ -70,6 +75,7 @@ function main(argv: string[]): number {
       default: {
         // 'remove', the one command left; its address was checked with the arguments.
         const address = email!.data!;
+        suppressions().keepBeforeRemoval(address);
         if (!store.remove(address)) {
           console.error(`${address} is not on the list`);
           return EXIT_FAILED;
@@ -86,7 +92,7 @@ function main(argv: string[]): number {
   }
 }
 
-function importFile(store: ReturnType<typeof createSubscriberAdminStore>, file: string): number {
+function importFile(store: ReturnType<typeof createSubscriberAdminStore>, suppressions: SuppressionList, file: string): number {
   const started = performance.now();
   const plan = planImport(readFileSync(file, 'utf8'));
   if (plan.problems.length) {
@@ -94,9 +100,17 @@ function importFile(store: ReturnType<typeof createSubscriberAdminStore>, file: 
     console.error(`${plan.problems.length} invalid ${plan.problems.length === 1 ? 'row' : 'rows'}: nothing imported. Fix them and import the file again.`);
     return EXIT_FAILED;
   }
-  const { imported, alreadyListed } = store.importConfirmed(plan.rows, new Date());
+  // A bounce or complaint outlives the row: only a new sign-up through the form lifts it.
+  const rows = plan.rows.filter((r) => {
+    const reason = suppressions.reasonFor(r.email)?.reason;
+    if (reason) console.error(`${file}:${r.line}: ${r.email} is suppressed (${reason}): skipped`);
+    return reason === undefined;
+  });
+  const suppressed = plan.rows.length - rows.length;
+  const { imported, alreadyListed } = store.importConfirmed(rows, new Date());
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const notes = [
+    suppressed && `${suppressed} suppressed (skipped)`,
     alreadyListed && `${alreadyListed} already on the list (left as they were)`,
     plan.repeated && `${plan.repeated} repeated in the file`,
     plan.ignoredColumns.length && `ignored columns: ${plan.ignoredColumns.join(', ')}`,

@@ -92,6 +92,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     writes: createGroupCommit(ctx.db),
     subscribers: ctx.subscribers,
     mailQueue: ctx.mailQueue,
+    suppressions: ctx.suppressions,
     clock: ctx.clock,
     logger: ctx.logger,
     publicUrl: ctx.config.PUBLIC_URL,
