@@ -7,6 +7,7 @@ import { limitHeapGrowth } from '../src/heap.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { digestDateFor } from '../src/jobs/scheduler.ts';
+import { previousRunSummary } from '../src/bounces/rates.ts';
 import { renderDigest, sendDigest, sendDigestDeps, sendTestCopy, type SendDigestResult, type SendProgress } from '../src/domain/send-digest.ts';
 
 const USAGE = `Usage: npm run send-now -- [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
@@ -85,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
     const progress = progressReporter(tty);
     const result = await sendDigest(deps, { date, limit, dryRun: args['dry-run'], signal: stop.signal, onProgress: progress.update });
     progress.end();
-    console.log(summary(result));
+    console.log([summary(result), ...previousRunSummary(ctx.bounces, date).map((line) => `  ${line}`)].join('\n'));
     return result.outcome === 'done' || result.outcome === 'empty' || result.outcome === 'dry-run' || (result.outcome === 'incomplete' && limit !== undefined && !stop.signal.aborted)
       ? EXIT_OK
       : EXIT_FAILED;
