@@ -16,13 +16,14 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
   import FILE.csv   add the file's subscribers as confirmed. Columns: email (required),
                     digest_size (5, 10 or 20; default 10), keywords (comma-separated, quoted);
                     others are ignored. Addresses already on the list are left as they are
-                    (an import never re-subscribes anyone). Every invalid row is reported with
+                    (an import never re-subscribes anyone); suppressed addresses (bounces,
+                    complaints) are skipped and named. Every invalid row is reported with
                     its line number, and then nothing is imported.
   export            the confirmed subscribers as CSV (email,digest_size,keywords) on stdout:
                     the format import reads
   list              every subscriber with status, size, keywords and dates
   count             subscribers per status
-  remove EMAIL      erase the address and its delivery history
+  remove EMAIL      erase the address and its delivery history (a suppression stays)
   -h, --help        show this help
 
 Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
