@@ -10,6 +10,7 @@ import { createContext, sendDigestDeps, type Context } from '../src/context.ts';
 import { sendDigest, type SendDigestResult } from '../src/digest/run.ts';
 import { dryRun, renderDigest, sendTestCopy } from '../src/digest/preview.ts';
 import type { SendProgress } from '../src/digest/send-loop.ts';
+import { previousRunSummary } from '../src/bounces/rates.ts';
 
 const USAGE = `Usage: npm run send-now -- [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
 
@@ -87,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     const progress = progressReporter(tty);
     const result = args['dry-run'] ? await dryRun(deps, date) : await sendDigest(deps, { date, limit, signal: stop.signal, onProgress: progress.update });
     progress.end();
-    console.log(summary(result));
+    console.log([summary(result), ...previousRunSummary(ctx.bounces, date).map((line) => `  ${line}`)].join('\n'));
     return result.outcome === 'done' || result.outcome === 'empty' || result.outcome === 'dry-run' || (result.outcome === 'incomplete' && limit !== undefined && !stop.signal.aborted)
       ? EXIT_OK
       : EXIT_FAILED;

@@ -7,19 +7,23 @@ import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts'
 import { csvField, planImport } from '../src/domain/subscriber-import.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
+import { createLogger } from '../src/logger.ts';
+import { resolveSecret } from '../src/secret.ts';
+import { openSuppressionList, type SuppressionList } from '../src/bounces/suppressions.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
 
   import FILE.csv   add the file's subscribers as confirmed. Columns: email (required),
                     digest_size (5, 10 or 20; default 10), keywords (comma-separated, quoted);
                     others are ignored. Addresses already on the list are left as they are
-                    (an import never re-subscribes anyone). Every invalid row is reported with
+                    (an import never re-subscribes anyone); suppressed addresses (bounces,
+                    complaints) are skipped and named. Every invalid row is reported with
                     its line number, and then nothing is imported.
   export            the confirmed subscribers as CSV (email,digest_size,keywords) on stdout:
                     the format import reads
   list              every subscriber with status, size, keywords and dates
   count             subscribers per status
-  remove EMAIL      erase the address and its delivery history
+  remove EMAIL      erase the address and its delivery history (a suppression stays)
   -h, --help        show this help
 
 Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
@@ -39,9 +43,11 @@ function main(argv: string[]): number {
     db = openDatabase(config.DATABASE_PATH);
     migrate(db);
     const store = createSubscriberAdminStore(db);
+    // Only import and remove need SECRET (suppressed addresses are kept as keyed hashes).
+    const suppressions = () => openSuppressionList(db!, resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')));
     switch (command) {
       case 'import':
-        return importFile(store, rest[0]!);
+        return importFile(store, suppressions(), rest[0]!);
       case 'export': {
         const out = ['email,digest_size,keywords'];
         for (const s of store.list({ confirmedOnly: true })) {
@@ -70,6 +76,7 @@ function main(argv: string[]): number {
       default: {
         // 'remove', the one command left; its address was checked with the arguments.
         const address = email!.data!;
+        suppressions().keepBeforeRemoval(address);
         if (!store.remove(address)) {
           console.error(`${address} is not on the list`);
           return EXIT_FAILED;
@@ -86,7 +93,7 @@ function main(argv: string[]): number {
   }
 }
 
-function importFile(store: ReturnType<typeof createSubscriberAdminStore>, file: string): number {
+function importFile(store: ReturnType<typeof createSubscriberAdminStore>, suppressions: SuppressionList, file: string): number {
   const started = performance.now();
   const plan = planImport(readFileSync(file, 'utf8'));
   if (plan.problems.length) {
@@ -94,9 +101,17 @@ function importFile(store: ReturnType<typeof createSubscriberAdminStore>, file: 
     console.error(`${plan.problems.length} invalid ${plan.problems.length === 1 ? 'row' : 'rows'}: nothing imported. Fix them and import the file again.`);
     return EXIT_FAILED;
   }
-  const { imported, alreadyListed } = store.importConfirmed(plan.rows, new Date());
+  // A bounce or complaint outlives the row: only a new sign-up through the form lifts it.
+  const rows = plan.rows.filter((r) => {
+    const reason = suppressions.reasonFor(r.email)?.reason;
+    if (reason) console.error(`${file}:${r.line}: ${r.email} is suppressed (${reason}): skipped`);
+    return reason === undefined;
+  });
+  const suppressed = plan.rows.length - rows.length;
+  const { imported, alreadyListed } = store.importConfirmed(rows, new Date());
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const notes = [
+    suppressed && `${suppressed} suppressed (skipped)`,
     alreadyListed && `${alreadyListed} already on the list (left as they were)`,
     plan.repeated && `${plan.repeated} repeated in the file`,
     plan.ignoredColumns.length && `ignored columns: ${plan.ignoredColumns.join(', ')}`,

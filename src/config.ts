@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import addressparser from 'nodemailer/lib/addressparser';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
@@ -26,6 +27,9 @@ export const configSchema = z.object({
   MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Paperboy <paperboy@localhost>')),
   MAIL_UNSUBSCRIBE_MAILTO: opt(z.email({ error: 'must be an email address' })),
   MAIL_POSTAL_ADDRESS: z.preprocess(emptyAsUndefined, z.string().default('Paperboy, a self-hosted digest of trending ML papers')),
+  // Bounce handling (src/bounces/): the domain of the VERP envelope senders, and the soft rule.
+  BOUNCE_DOMAIN: opt(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/i, { error: 'must be a domain name such as bounces.example.org' })),
+  BOUNCE_SOFT_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100).default(3)),
   DKIM_DOMAIN: opt(z.string()),
   DKIM_SELECTOR: opt(z.string()),
   DKIM_PRIVATE_KEY_PATH: opt(z.string()),
@@ -44,7 +48,7 @@ export const configSchema = z.object({
   METRICS_TOKEN: opt(z.string().min(16, { error: 'must be at least 16 characters (try: openssl rand -hex 32)' })),
 });
 
-export type Config = z.infer<typeof configSchema> & { PUBLIC_URL: string };
+export type Config = z.infer<typeof configSchema> & { PUBLIC_URL: string; BOUNCE_DOMAIN: string };
 
 export class ConfigError extends Error {}
 
@@ -63,6 +67,12 @@ function processEnv(): Record<string, string | undefined> {
   return process.env;
 }
 
+/** The domain of MAIL_FROM's address, lowercased; undefined when it has none. */
+export function mailFromDomain(mailFrom: string): string | undefined {
+  const address = addressparser(mailFrom, { flatten: true })[0]?.address ?? '';
+  return address.split('@')[1]?.toLowerCase() || undefined;
+}
+
 /** Parses the environment; throws ConfigError with one line per bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = processEnv()): Config {
   const parsed = configSchema.safeParse(env);
@@ -76,5 +86,7 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     throw new ConfigError('invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three or none');
   }
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
-  return { ...c, PUBLIC_URL: publicUrl };
+  const bounceDomain = c.BOUNCE_DOMAIN ?? mailFromDomain(c.MAIL_FROM);
+  if (!bounceDomain) throw new ConfigError('invalid configuration: MAIL_FROM has no domain to receive bounces on: give it one, or set BOUNCE_DOMAIN');
+  return { ...c, PUBLIC_URL: publicUrl, BOUNCE_DOMAIN: bounceDomain.toLowerCase() };
 }

@@ -21,6 +21,8 @@ import { DIGEST_SIZES } from './domain/subscriber-input.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
 import { loadTemplates, type Templates } from './mail/templates.ts';
 import { senderDomain } from './mail/raw-message.ts';
+import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
+import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -40,6 +42,10 @@ export interface Context {
   /** The ledger: runs, leases, deliveries. */
   ledger: LedgerStore;
   paperSource: PaperSource;
+  /** Bounce events, and the send ledger's figures the bounce policy reads. */
+  bounces: BounceStore;
+  /** Addresses an import must not add back (by keyed hash). */
+  suppressions: SuppressionList;
   close(): void;
 }
 
@@ -63,19 +69,24 @@ export function createContext(config: Config, logger: Logger, overrides: Context
       logger,
     });
   const secret = resolveSecret(config.SECRET, config.DATABASE_PATH, logger);
+  const subscribers = createSubscribersStore(db);
+  const clock = overrides.clock ?? systemClock;
+  const bounces = createBounceStore(db);
   return {
     config,
     logger,
-    clock: overrides.clock ?? systemClock,
+    clock,
     db,
     mailer,
     secret,
-    subscribers: createSubscribersStore(db),
+    subscribers,
     mailQueue: createMailQueueStore(db),
     papers: createPapersStore(db),
     digests: createDigestsStore(db),
     ledger: createLedgerStore(db),
     paperSource: createPaperSource({ baseUrl: config.PAPERS_API_URL, logger }),
+    bounces,
+    suppressions: createSuppressionList({ store: bounces, subscribers, secret, clock }),
     close() {
       mailer.close();
       db.close();
@@ -89,6 +100,7 @@ export function subscriptionDeps(ctx: Context, onMailQueued?: () => void): Subsc
     writes: createGroupCommit(ctx.db),
     subscribers: ctx.subscribers,
     mailQueue: ctx.mailQueue,
+    suppressions: ctx.suppressions,
     clock: ctx.clock,
     logger: ctx.logger,
     publicUrl: ctx.config.PUBLIC_URL,

@@ -81,6 +81,11 @@ export function createSubscribersStore(db: Db) {
       `UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, updated_at = @now
        WHERE id = @id AND status <> 'unsubscribed'`,
     ),
+    // A bounce policy decision: only someone still receiving mail (or about to) is suppressed;
+    // an unsubscribe stays what it was.
+    suppress: db.prepare(
+      `UPDATE subscribers SET status = 'suppressed', updated_at = @now WHERE id = @id AND status IN ('confirmed', 'pending')`,
+    ),
     setPreferences: db.prepare(
       `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, updated_at = @now WHERE id = @id`,
     ),
@@ -102,6 +107,7 @@ export function createSubscribersStore(db: Db) {
     },
     confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
+    suppress: (id: number, now: string) => s.suppress.run({ id, now }).changes === 1,
     setPreferences: (p: { id: number; digestSize: number; keywords: string; now: string }) => {
       s.setPreferences.run(p);
     },

@@ -1,6 +1,7 @@
 import type { GroupCommit } from '../db/group-commit.ts';
 import type { ConfirmWindow, SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
 import type { MailQueueStore } from '../db/mail-queue-store.ts';
+import type { SuppressionList } from '../bounces/suppressions.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { NotFound } from '../errors.ts';
@@ -15,6 +16,8 @@ export interface SubscriptionDeps {
   writes: GroupCommit;
   subscribers: SubscribersStore;
   mailQueue: MailQueueStore;
+  /** A confirmed double opt-in takes the address off it. */
+  suppressions: Pick<SuppressionList, 'lift'>;
   clock: Clock;
   logger: Logger;
   publicUrl: string;
@@ -79,7 +82,7 @@ export type ConfirmOutcome =
   | { outcome: 'invalid' };
 
 /** Single use: the token confirms a pending address once, within 48 hours of being sent. */
-export function confirm(deps: Pick<SubscriptionDeps, 'subscribers' | 'clock'>, token: string): ConfirmOutcome {
+export function confirm(deps: Pick<SubscriptionDeps, 'subscribers' | 'suppressions' | 'clock'>, token: string): ConfirmOutcome {
   if (!/^[\w-]{32}$/.test(token)) return { outcome: 'invalid' };
   const subscriber = deps.subscribers.byConfirmHash(hashConfirmToken(token));
   if (!subscriber) return { outcome: 'invalid' };
@@ -89,6 +92,8 @@ export function confirm(deps: Pick<SubscriptionDeps, 'subscribers' | 'clock'>, t
   const sentAt = Date.parse(subscriber.confirmSentAt ?? '');
   if (!(now.getTime() - sentAt <= CONFIRM_TOKEN_TTL_MS)) return { outcome: 'expired' };
   deps.subscribers.confirm(subscriber.id, now.toISOString());
+  // The owner of the address asked for mail again: an earlier bounce or complaint no longer holds.
+  deps.suppressions.lift(subscriber.email);
   return { outcome: 'confirmed', subscriber: { ...subscriber, status: 'confirmed' } };
 }
 

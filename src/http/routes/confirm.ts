@@ -6,7 +6,7 @@ import { confirmResultPage } from '../pages.ts';
 const params = z.object({ token: z.string().max(200) });
 
 export const confirmRoutes =
-  (deps: Pick<SubscriptionDeps, 'subscribers' | 'clock'>): FastifyPluginAsync =>
+  (deps: Pick<SubscriptionDeps, 'subscribers' | 'suppressions' | 'clock'>): FastifyPluginAsync =>
   async (app) => {
     app.get('/confirm/:token', async (req, reply) => {
       const { token } = params.parse(req.params);

@@ -1,0 +1,135 @@
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { Subscriber, SubscribersStore } from '../db/subscribers-store.ts';
+import { addDays } from '../domain/dates.ts';
+import type { BounceKind, BounceStore } from './events-store.ts';
+import { addressHash, type SuppressionList } from './suppressions.ts';
+
+/** Soft bounces count towards suppression over this many days. */
+export const SOFT_WINDOW_DAYS = 30;
+
+/** One recipient's fate as a report (or a provider's webhook) tells it, already classified. */
+export interface BounceEvent {
+  /**
+   * Whom it concerns: a subscriber id matched by the caller (VERP, Message-ID, link token), null
+   * for nobody (a forged VERP address, say), or absent to look `recipient` up by address.
+   */
+  subscriberId?: number | null;
+  /** The failed address as the report gives it. Stored only as a keyed hash. */
+  recipient: string;
+  kind: BounceKind;
+  /** The classifier's reason (userunknown, mailboxfull, feedback, vacation, …). */
+  reason: string;
+  status?: string | undefined;
+  diagnostic?: string | undefined;
+  /** `<kind>:<name>`, e.g. `import:bounces.mbox`, `webhook:ses`. */
+  source: string;
+  /** The digest it is about, when the report says (VERP, returned Message-ID). */
+  digestDate?: string | undefined;
+  /** The same for every reading of the same report: repeats change nothing. */
+  reportKey: string;
+}
+
+/**
+ * What the event did: `repeat` (this report was handled before: nothing changed), `nobody` (no
+ * subscriber matched), `suppressed`, `unsubscribed`, `counted` (a soft bounce below the limit), or
+ * `unchanged` (an ignore, or a subscriber already off the list).
+ */
+export type BounceEffect = 'repeat' | 'nobody' | 'suppressed' | 'unsubscribed' | 'counted' | 'unchanged';
+
+export interface AppliedBounce {
+  effect: BounceEffect;
+  subscriber: Pick<Subscriber, 'id' | 'email'> | null;
+  digestDate: string | null;
+  /** For a soft bounce: digests in a row that bounced, the newest first (see softBounceStreak). */
+  softStreak?: number;
+}
+
+export interface BouncePolicyDeps {
+  bounces: BounceStore;
+  subscribers: SubscribersStore;
+  suppressions: SuppressionList;
+  clock: Clock;
+  logger: Logger;
+  secret: string;
+  /** BOUNCE_SOFT_LIMIT. */
+  softLimit: number;
+}
+
+/**
+ * How many of a subscriber's most recent digests bounced softly in a row: their digest days
+ * (those sent, and those a soft bounce names) newest first, counted until the first one that
+ * went out and did not bounce. A digest that went out and did not come back is a delivery: it
+ * ends the streak. The newest digest may still bounce later; its report re-counts.
+ */
+export function softBounceStreak(sentDays: readonly string[], softDays: readonly string[]): number {
+  const bounced = new Set(softDays);
+  const days = [...new Set([...sentDays, ...softDays])].sort().reverse();
+  let streak = 0;
+  for (const day of days) {
+    if (!bounced.has(day)) break;
+    streak++;
+  }
+  return streak;
+}
+
+/**
+ * Records one event and applies the policy, in one transaction:
+ * hard → suppressed at once; complaint → unsubscribed at once; soft → suppressed once
+ * `softLimit` digests in a row within 30 days bounced; ignore → recorded only. Hard bounces,
+ * complaints and soft suppressions also go onto the suppression list (by address hash).
+ * The same (report, recipient) a second time changes nothing.
+ */
+export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): AppliedBounce {
+  const now = deps.clock.now();
+  const nowIso = now.toISOString();
+  const since = addDays(nowIso.slice(0, 10), -SOFT_WINDOW_DAYS);
+  const applied = deps.bounces.transaction((): AppliedBounce => {
+    const subscriber =
+      event.subscriberId === undefined
+        ? deps.subscribers.byEmail(event.recipient.trim())
+        : event.subscriberId === null
+          ? undefined
+          : deps.subscribers.byId(event.subscriberId);
+    // Without a digest named in the report, it is about the last digest the subscriber was sent.
+    const digestDate =
+      event.digestDate ?? (subscriber && event.kind !== 'ignore' ? deps.bounces.lastSentDigestDay(subscriber.id, since) : undefined) ?? null;
+    const fresh = deps.bounces.insert({
+      subscriberId: subscriber?.id ?? null,
+      kind: event.kind,
+      reason: event.reason,
+      status: event.status || null,
+      diagnostic: event.diagnostic || null,
+      source: event.source,
+      digestDate,
+      reportKey: event.reportKey,
+      recipientHash: addressHash(deps.secret, event.recipient),
+      createdAt: nowIso,
+    });
+    const who = subscriber ? { id: subscriber.id, email: subscriber.email } : null;
+    if (!fresh) return { effect: 'repeat', subscriber: who, digestDate };
+    if (!subscriber) return { effect: 'nobody', subscriber: null, digestDate };
+    const detail = [event.status, event.reason].filter(Boolean).join(' ');
+    switch (event.kind) {
+      case 'ignore':
+        return { effect: 'unchanged', subscriber: who, digestDate };
+      case 'hard':
+        deps.suppressions.add(subscriber.email, `hard bounce: ${detail} (${event.source})`);
+        return { effect: deps.subscribers.suppress(subscriber.id, nowIso) ? 'suppressed' : 'unchanged', subscriber: who, digestDate };
+      case 'complaint':
+        deps.suppressions.add(subscriber.email, `complaint: ${event.reason} (${event.source})`);
+        return { effect: deps.subscribers.unsubscribe(subscriber.id, nowIso) ? 'unsubscribed' : 'unchanged', subscriber: who, digestDate };
+      case 'soft': {
+        const softStreak = softBounceStreak(deps.bounces.sentDigestDays(subscriber.id, since), deps.bounces.softBounceDays(subscriber.id, since));
+        if (softStreak < deps.softLimit) return { effect: 'counted', subscriber: who, digestDate, softStreak };
+        deps.suppressions.add(subscriber.email, `soft bounces on ${softStreak} digests in a row: ${detail} (${event.source})`);
+        return { effect: deps.subscribers.suppress(subscriber.id, nowIso) ? 'suppressed' : 'unchanged', subscriber: who, digestDate, softStreak };
+      }
+    }
+  });
+  deps.logger.info(
+    { subscriberId: applied.subscriber?.id, kind: event.kind, reason: event.reason, status: event.status, source: event.source, digestDate: applied.digestDate, effect: applied.effect },
+    'bounce event',
+  );
+  return applied;
+}

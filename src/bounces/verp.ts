@@ -1,0 +1,77 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isCalendarDate } from '../domain/dates.ts';
+
+/**
+ * VERP: every message goes out with an envelope sender of its own,
+ * `bounces+<id>[-<yyyymmdd>]-<mac>@<BOUNCE_DOMAIN>`, so the report a mail system sends back to
+ * that address names exactly one subscriber (and, for a digest, its run), whatever the report
+ * says inside. The MAC (HMAC-SHA256 with SECRET, 80 bits) makes a forged or altered address name
+ * nobody.
+ *
+ * Mail systems may lowercase the local part, so the token holds only digits, lowercase base32
+ * and `-`; the local part stays under RFC 5321's 64 characters (at most 49 here).
+ */
+export interface VerpIdentity {
+  subscriberId: number;
+  /** The digest's date (YYYY-MM-DD); absent for transactional mail (confirmations). */
+  runDate?: string;
+}
+
+const LOCAL_PREFIX = 'bounces';
+const MAC_BYTES = 10;
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+const TOKEN = /^bounces\+(\d{1,15})(?:-(\d{8}))?-([a-z2-7]{16})$/;
+
+function base32(bytes: Buffer): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+const mac = (secret: string, id: number, compactDate: string) =>
+  base32(createHmac('sha256', secret).update(`verp:${id}:${compactDate}`).digest().subarray(0, MAC_BYTES));
+
+/** The envelope sender (MAIL FROM) for one message to one subscriber. */
+export function verpAddress(who: VerpIdentity, secret: string, domain: string): string {
+  if (!Number.isSafeInteger(who.subscriberId) || who.subscriberId < 0) throw new RangeError(`not a subscriber id: ${who.subscriberId}`);
+  if (who.runDate !== undefined && !isCalendarDate(who.runDate)) throw new RangeError(`not a YYYY-MM-DD date: ${JSON.stringify(who.runDate)}`);
+  const compact = who.runDate?.replaceAll('-', '') ?? '';
+  const date = compact ? `-${compact}` : '';
+  return `${LOCAL_PREFIX}+${who.subscriberId}${date}-${mac(secret, who.subscriberId, compact)}@${domain.toLowerCase()}`;
+}
+
+/**
+ * Whom a VERP address names, or null when it is not one of ours or its MAC does not verify.
+ * Takes the address as a report or an SMTP envelope gives it (angle brackets, any case).
+ */
+export function parseVerpAddress(addr: string, secret: string, domain: string): VerpIdentity | null {
+  const a = addr.trim().replace(/^<(.*)>$/, '$1').toLowerCase();
+  const at = a.lastIndexOf('@');
+  if (at < 0 || a.slice(at + 1) !== domain.toLowerCase()) return null;
+  const m = TOKEN.exec(a.slice(0, at));
+  if (!m) return null;
+  const id = Number(m[1]);
+  const compact = m[2] ?? '';
+  const runDate = compact ? `${compact.slice(0, 4)}-${compact.slice(4, 6)}-${compact.slice(6)}` : undefined;
+  if (runDate !== undefined && !isCalendarDate(runDate)) return null;
+  const given = Buffer.from(m[3]!);
+  const expected = Buffer.from(mac(secret, id, compact));
+  if (!timingSafeEqual(given, expected)) return null;
+  return runDate === undefined ? { subscriberId: id } : { subscriberId: id, runDate };
+}
+
+/** True for an address in our VERP form on `domain`, whether or not its MAC verifies. */
+export function looksLikeVerpAddress(addr: string, domain: string): boolean {
+  const a = addr.trim().replace(/^<(.*)>$/, '$1').toLowerCase();
+  return a.startsWith(`${LOCAL_PREFIX}+`) && a.endsWith(`@${domain.toLowerCase()}`);
+}
