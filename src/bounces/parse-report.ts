@@ -106,21 +106,28 @@ function isAutoReply(mail: ParsedMail, header: (name: string) => string | undefi
   return /auto-replied/i.test(header('auto-submitted') ?? '') && !fromSystem && !/undeliver|deliver|fail|return/i.test(mail.subject ?? '');
 }
 
+const sourceOf = (raw: Buffer | string) => (typeof raw === 'string' ? raw : raw.toString('latin1'));
+
 /**
- * mailparser renders an inline message/rfc822 part into the text (headers reduced to From, To,
- * Subject, Date), losing the Message-ID and List-Unsubscribe we match on; RFC 2046 §5.2.1 keeps
- * such a part in 7bit/8bit, so its headers can be read straight from the source.
+ * The body of the first MIME part of a type, read from the source. mailparser renders an inline
+ * message/rfc822 into the text (keeping only From, To, Subject, Date, so the Message-ID and
+ * List-Unsubscribe we match on are lost) and drops parts of a multipart whose boundaries a
+ * gateway broke; RFC 2046 §5.2.1 keeps these parts in 7bit/8bit, so the source is readable.
  */
-function inlineOriginal(raw: Buffer | string): string | undefined {
-  const source = typeof raw === 'string' ? raw : raw.toString('latin1');
-  const at = source.search(/^Content-Type:\s*(message\/(rfc822|global)|text\/rfc822-headers)\b/im);
+function rawPart(raw: Buffer | string, type: RegExp): string | undefined {
+  const source = sourceOf(raw);
+  const at = source.search(new RegExp(`^Content-Type:\\s*(${type.source})\\b`, 'im'));
   if (at < 0) return undefined;
   const body = /\r?\n\r?\n/.exec(source.slice(at));
-  return body ? source.slice(at + body.index + body[0].length) : undefined;
+  if (!body) return undefined;
+  const rest = source.slice(at + body.index + body[0].length);
+  const end = rest.search(/^--\S/m);
+  return end < 0 ? rest : rest.slice(0, end);
 }
 
+// A multipart/report without its boundaries leaves mailparser no text: the raw body is the text.
 const rawBody = (raw: Buffer | string) => {
-  const source = typeof raw === 'string' ? raw : raw.toString('utf8');
+  const source = sourceOf(raw);
   const body = /\r?\n\r?\n/.exec(source);
   return body ? source.slice(body.index + body[0].length) : '';
 };
@@ -141,11 +148,10 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   const from = mail.from?.value[0]?.address;
   const part = (type: RegExp): Attachment | undefined => mail.attachments.find((a) => type.test(a.contentType));
 
-  // A multipart/report without its boundaries leaves mailparser no text: read the raw body.
   const text = mail.text?.trim() || (mail.html || mail.attachments.length ? '' : rawBody(raw));
   const { report, original: quoted } = splitReturnedOriginal(text);
   const originalPart = part(ORIGINAL_TYPES);
-  const originalText = originalPart ? originalPart.content.toString('utf8') : (inlineOriginal(raw) ?? quoted);
+  const originalText = originalPart ? originalPart.content.toString('utf8') : (rawPart(raw, /message\/(rfc822|global)|text\/rfc822-headers/) ?? quoted);
   const original = originalText ? parseFields(headerBlock(originalText.replace(/^\s+/, ''))) : undefined;
   const listUnsubscribe = original?.get('list-unsubscribe')?.join(',').match(/<[^>]+>/g)?.map((u) => u.slice(1, -1));
 
@@ -165,7 +171,7 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   }
 
   const deliveryStatus = part(/^message\/(global-)?delivery-status$/i);
-  const dsnBody = deliveryStatus?.content.toString('utf8') ?? (/^final-recipient\s*:/im.test(report) ? report : undefined);
+  const dsnBody = deliveryStatus?.content.toString('utf8') ?? rawPart(raw, /message\/(global-)?delivery-status/) ?? (/^final-recipient\s*:/im.test(report) ? report : undefined);
   if (dsnBody) {
     const recipients = dsnRecipients(dsnBody, report);
     if (recipients.length) return { ...base, kind: 'dsn', recipients };
@@ -189,8 +195,14 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     .filter((a): a is string => Boolean(a)).map((a) => a.toLowerCase()));
   let scraped = scrapeFailures(report, others);
   if (scraped.length === 0) {
-    // Nothing named in the prose (a carrier's "could not be delivered to mobile"): the original's addressee.
-    scraped = findAddresses((original?.get('to') ?? []).join(',')).slice(0, 1).map((address) => ({ address, diagnostic: report }));
+    // Exim names the failed addresses in a header of its own, also when its text shows only a local part.
+    scraped = findAddresses(header('x-failed-recipients') ?? '').map((address) => ({ address, diagnostic: textAbout(report, address) || report }));
+  }
+  if (scraped.length === 0) {
+    // Nothing named in the prose (a carrier's "could not be delivered to mobile", Exim's bare
+    // local part): the original's addressee, from its To or the "for <…>" of its Received.
+    const addressee = findAddresses([...(original?.get('to') ?? []), ...(original?.get('received') ?? []).map((r) => /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)/i.exec(r)?.[1] ?? '')].join(','));
+    scraped = addressee.slice(0, 1).map((address) => ({ address, diagnostic: report }));
   }
   const recipients = scraped.map((s) => failure(s.address, undefined, s.diagnostic, undefined, `${report}\n${mail.subject ?? ''}`));
   return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };

@@ -115,6 +115,9 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'banned', 'refused to talk', 'my name was rejected', 'access denied.{0,30}(mail from|sender)', '(?<!not )listed (at|in|on|by)',
     'your (network|host|server)', 'envelope blocked', 'poor', 'abuse',
   ) },
+  // Sendmail's "Remote protocol error": the remote's answer did not fit the dialogue, so any
+  // "Host unknown" after it is the remote's opinion of us, not a DNS verdict on the address.
+  { reason: 'protocol-error', decision: 'soft', phrase: any('remote protocol error', 'protocol (error|violation)', 'syntax error', 'command (unrecognized|not recognized)') },
   // The sender address itself was refused (MAIL FROM stage).
   { reason: 'sender-rejected', decision: 'soft', phrase: any(
     'sender (address )?(rejected|denied|refused|blocked|not allowed|is not allowed)', 'domain of sender',

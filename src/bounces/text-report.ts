@@ -96,11 +96,17 @@ export function scrapeFailures(report: string, notRecipients: ReadonlySet<string
   return [...byAddress.values()];
 }
 
-/** The lines of a report's text around one address: a DSN's human part often says more than its fields. */
+/** The lines of a report's text about one address: a DSN's human part often says more than its fields. */
 export function textAbout(report: string, address: string): string {
   const lines = report.split(/\r?\n/);
   const at = lines.findIndex((line) => line.toLowerCase().includes(address.toLowerCase()));
   if (at < 0) return '';
-  const end = lines.findIndex((line, i) => i > at + 1 && line.trim() === '');
-  return lines.slice(at, end < 0 ? at + 8 : Math.min(end, at + 8)).join('\n');
+  const about = [lines[at]!];
+  for (const line of lines.slice(at + 1, at + 8)) {
+    // Up to a blank line or the line of the next failed address.
+    const next = findAddresses(line).find((a) => a.toLowerCase() !== address.toLowerCase() && addressLeadsLine(line, a));
+    if (line.trim() === '' || next) break;
+    about.push(line);
+  }
+  return about.join('\n');
 }
