@@ -131,6 +131,13 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'permission', 'not a member', 'moderat', 'only accepts',
   ) },
 
+  // The receiving host's own delivery program failed (procmail, a pipe, a full disk): whatever it
+  // adds about the user ("No such user" for a missing home), the mailbox itself was never judged.
+  { reason: 'mailer-error', decision: 'soft', phrase: any(
+    "(couldn't|can't|cannot|unable to) (create|open|write|lock)", 'command (died|failed)', 'pipe to', 'procmail',
+    'local delivery (failed|error)', 'mail(box)? delivery (program|agent) (failed|error)',
+  ) },
+
   // --- The address cannot receive mail: suppress. -----------------------------------------
   // RFC 3463 x.1.6 "destination mailbox has moved, no forwarding address".
   { reason: 'has-moved', decision: 'hard', phrase: any('has moved', 'has been replaced by', 'no longer (valid|in use|with)', 'no forwarding address') },

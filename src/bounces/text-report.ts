@@ -75,6 +75,9 @@ export function scrapeFailures(report: string, notRecipients: ReadonlySet<string
   const isOther = (address: string) => notRecipients.has(address.toLowerCase()) || /^(postmaster|mailer-daemon|abuse|support|help|noreply|no-reply)@/i.test(address);
   const starts: { line: number; address: string }[] = [];
   lines.forEach((line, index) => {
+    // Exim's "A message sent by\n  <me@…>\ncould not be delivered": the sender on a line of its own.
+    const previous = lines.slice(0, index).reverse().find((l) => l.trim() !== '') ?? '';
+    if (/\b(sent by|from|sender)\s*:?\s*$/i.test(previous)) return;
     for (const address of new Set(findAddresses(line))) {
       if (!isOther(address) && addressLeadsLine(line, address)) starts.push({ line: index, address });
     }
