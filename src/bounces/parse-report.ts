@@ -1,6 +1,6 @@
 import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
-import { classifyFailure, findRule } from './classify.ts';
-import { findAddresses, scrapeFailures, splitReturnedOriginal, textAbout } from './text-report.ts';
+import { classifyFailure, findRule, pickStatus } from './classify.ts';
+import { findAddresses, scrapeFailures, splitReturnedOriginal, textAbout, type ScrapedFailure } from './text-report.ts';
 import type { BounceReport, FailedRecipient } from './report-types.ts';
 
 export type { BounceDecision, BounceReport, FailedRecipient, ReportKind } from './report-types.ts';
@@ -61,9 +61,10 @@ function failure(address: string, status: string | undefined, diagnostic: string
   // A bare code or a wrapper ("550 Requested action not taken") decided nothing: read the human part too.
   if (!findRule({ status, diagnostic: said, action }).phrase && moreText) said = [said, moreText].filter(Boolean).join('\n');
   const { decision, reason } = classifyFailure({ status, diagnostic: said, action });
+  const code = pickStatus(status, said);
   return {
     address, decision, reason,
-    ...(status ? { status } : {}), ...(diagnostic ? { diagnostic } : {}), ...(action ? { action: action.toLowerCase() } : {}),
+    ...(code ? { status: code } : {}), ...(diagnostic ? { diagnostic } : {}), ...(action ? { action: action.toLowerCase() } : {}),
   };
 }
 
@@ -132,6 +133,20 @@ const rawBody = (raw: Buffer | string) => {
   return body ? source.slice(body.index + body[0].length) : '';
 };
 
+/** The failed recipients of a report without a delivery-status part, from its text first. */
+function textFailures(report: string, notRecipients: string[], failedHeader: string | undefined, original: Fields | undefined): ScrapedFailure[] {
+  const scraped = scrapeFailures(report, new Set(notRecipients.map((a) => a.toLowerCase())));
+  if (scraped.length) return scraped;
+  // Exim names the failed addresses in a header of its own, also when its text shows only a local part.
+  const exim = findAddresses(failedHeader ?? '');
+  if (exim.length) return exim.map((address) => ({ address, diagnostic: textAbout(report, address) || report }));
+  // Nothing named in the prose (a carrier's "could not be delivered to mobile"): the original's
+  // addressee, from its To or the "for <…>" of its first Received.
+  const receivedFor = (original?.get('received') ?? []).map((r) => /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)/i.exec(r)?.[1] ?? '');
+  const addressee = findAddresses([...(original?.get('to') ?? []), ...receivedFor].join(','))[0];
+  return addressee ? [{ address: addressee, diagnostic: report }] : [];
+}
+
 const ORIGINAL_TYPES = /^(message\/(rfc822|global)|text\/rfc822-headers|message\/(rfc822|global)-headers)$/i;
 const COMPLAINT_SUBJECT = /complaint about message from|abuse report|feedback report|spam report/i;
 
@@ -191,19 +206,8 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     return { ...base, kind: 'autoreply', recipients };
   }
 
-  const others = new Set([...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))]
-    .filter((a): a is string => Boolean(a)).map((a) => a.toLowerCase()));
-  let scraped = scrapeFailures(report, others);
-  if (scraped.length === 0) {
-    // Exim names the failed addresses in a header of its own, also when its text shows only a local part.
-    scraped = findAddresses(header('x-failed-recipients') ?? '').map((address) => ({ address, diagnostic: textAbout(report, address) || report }));
-  }
-  if (scraped.length === 0) {
-    // Nothing named in the prose (a carrier's "could not be delivered to mobile", Exim's bare
-    // local part): the original's addressee, from its To or the "for <…>" of its Received.
-    const addressee = findAddresses([...(original?.get('to') ?? []), ...(original?.get('received') ?? []).map((r) => /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)/i.exec(r)?.[1] ?? '')].join(','));
-    scraped = addressee.slice(0, 1).map((address) => ({ address, diagnostic: report }));
-  }
+  const notRecipients = [...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))].filter((a): a is string => Boolean(a));
+  const scraped = textFailures(report, notRecipients, header('x-failed-recipients'), original);
   const recipients = scraped.map((s) => failure(s.address, undefined, s.diagnostic, undefined, `${report}\n${mail.subject ?? ''}`));
   return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };
 }
