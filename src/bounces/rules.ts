@@ -155,6 +155,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'not listed in (the )?(domino directory|public name)', 'invalid recipient', 'destinataire invalide',
     'no valid recipients', 'address not found', "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
     'the email account that you tried to reach does not exist', 'recipient name is not recognized',
+    'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup',
   ) },
   // A detailed permanent code beside the words (PowerMTA, Yandex: "5.2.1 … User Unknown").
   { reason: 'user-unknown', decision: 'hard', status: /^5\.[12]\.[1-9]/, phrase: USER_UNKNOWN },

@@ -18,6 +18,13 @@ describe('classifyFailure', () => {
       .toEqual({ decision: 'hard', reason: 'user-unknown' });
     expect(classifyFailure({ status: '5.1.1' })).toEqual({ decision: 'hard', reason: 'user-unknown' });
   });
+  it('when "user unknown" comes at RCPT TO, then it is hard; after DATA with no address code, the reader is kept', () => {
+    expect(classifyFailure({ diagnostic: 'SMTP error from remote mail server after RCPT TO:<ada@example.com>: 550 User unknown' }))
+      .toEqual({ decision: 'hard', reason: 'user-unknown' });
+    // Japanese carriers and content filters answer "user unknown" to mail they refuse.
+    expect(classifyFailure({ diagnostic: 'SMTP error from remote mail server after end of data: 550 : User unknown' }))
+      .toEqual({ decision: 'soft', reason: 'filtered' });
+  });
   it('when a full mailbox comes with a permanent code, then the reader is kept', () => {
     expect(classifyFailure({ status: '5.2.2', diagnostic: '552 5.2.2 Mailbox full' }).decision).toBe('soft');
   });
