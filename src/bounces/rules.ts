@@ -20,27 +20,27 @@ const any = (...phrases: string[]): RegExp => new RegExp(phrases.join('|'), 'i')
 
 // Providers' ways of saying "there is no such mailbox here".
 const USER_UNKNOWN = any(
-    'user ?unknown', 'unknown (user|recipient|mailbox|address|local[- ]part|e-?mail)', 'no such (user|mailbox|recipient|address|person|account|local user)',
-    '(user|recipient|mailbox|address|account|addressee|e-?mail address|person)( name)? (does|do) ?(not|n\'t) exist',
-    '(user|recipient|mailbox|address|account) (not|was not|could not be) (found|known|exist|listed|recognized)',
-    'invalid (recipient|address|mailbox|user|e-?mail|account)', 'not a valid (recipient|user|mailbox|address)',
-    'is not a known user', 'no mailbox', 'mailbox unavailable', 'mailbox not (available|found)', 'unknown or illegal alias',
-    'recipient (address )?rejected', 'address rejected', 'bad (recipient|destination|address|mailbox)',
-    'no account', 'not listed in', 'name is not recognized', 'not our customer', 'not exist', 'no one at this address',
-    'is not (a )?(local|valid)', 'doesn\'t have an? .{0,60}account', 'nonexistent', 'non-existent',
-    'utilisateur inconnu', 'unbekannt', 'unroutable address', 'recipient not (ok|found|accepted)',
-    'address (is )?(unknown|invalid|does not)', 'badrcptto', 'validrcptto', 'no valid recipients',
-    'not a valid mailbox', 'user doesn\'t', 'addressee unknown', 'unknown in',
-  );
+  'user ?unknown', 'unknown (user|recipient|mailbox|address|local[- ]part|e-?mail)', 'no such (user|mailbox|recipient|address|person|account|local user)',
+  '(user|recipient|mailbox|address|account|addressee|e-?mail address|person)( name)? (does|do) ?(not|n\'t) exist',
+  '(user|recipient|mailbox|address|account) (not|was not|could not be) (found|known|exist|listed|recognized)',
+  'invalid (recipient|address|mailbox|user|e-?mail|account)', 'not a valid (recipient|user|mailbox|address)',
+  'is not a known user', 'no mailbox', 'mailbox unavailable', 'mailbox not (available|found)', 'unknown or illegal alias',
+  'recipient (address )?rejected', 'address rejected', 'bad (recipient|destination|address|mailbox)',
+  'no account', 'not listed in', 'name is not recognized', 'not our customer', 'not exist', 'no one at this address',
+  'is not (a )?(local|valid)', 'doesn\'t have an? .{0,60}account', 'nonexistent', 'non-existent',
+  'utilisateur inconnu', 'unbekannt', 'unroutable address', 'recipient not (ok|found|accepted)',
+  'address (is )?(unknown|invalid|does not)', 'badrcptto', 'validrcptto', 'no valid recipients',
+  'not a valid mailbox', 'user doesn\'t', 'addressee unknown', 'unknown in',
+);
 
 // "This domain has no mail server": DNS answers quoted by the MTAs, and the providers' words.
 const HOST_UNKNOWN = any(
-    'invalid domain', "couldn't find (a mail exchanger|any host)", 'domain is not reachable',
-    'host (or domain name )?(unknown|not found)', 'unknown host', 'domain (name )?(not found|does not exist|unknown|is invalid|must exist)',
-    'no such domain', 'unrouteable (mail )?domain', 'unrouteable address', 'name or service not known',
-    'nxdomain', 'illegal host', 'non-existent (host|domain)', 'all relevant mx records point to non-existent',
-    'no route for current request', 'not a registered domain', 'unknown domain', 'domain name not',
-  );
+  'invalid domain', "couldn't find (a mail exchanger|any host)", 'domain is not reachable',
+  'host (or domain name )?(unknown|not found)', 'unknown host', 'domain (name )?(not found|does not exist|unknown|is invalid|must exist)',
+  'no such domain', 'unrouteable (mail )?domain', 'unrouteable address', 'name or service not known',
+  'nxdomain', 'illegal host', 'non-existent (host|domain)', 'all relevant mx records point to non-existent',
+  'no route for current request', 'not a registered domain', 'unknown domain', 'domain name not',
+);
 
 // The SMTP stage of the refusal, as MTAs quote it ("after RCPT TO:<…>", "in reply to RCPT TO command").
 const AT_RCPT = any('rcpt', 'recipient address rejected', 'recipient rejected');
@@ -160,6 +160,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // A detailed permanent code beside the words (PowerMTA, Yandex: "5.2.1 … User Unknown").
   { reason: 'user-unknown', decision: 'hard', status: /^5\.[12]\.[1-9]/, phrase: USER_UNKNOWN },
   // RFC 3463 x.1.x is about the address; at RCPT TO the server judged the address itself.
+  // Also under 4.x.x: a report that gave up after repeated "450 4.1.1 user unknown" is final
+  // (mere delays are the 'delayed' row and action above).
   { reason: 'user-unknown', decision: 'hard', status: /^[45]\.1\./, phrase: USER_UNKNOWN },
   { reason: 'user-unknown', decision: 'hard', phrase: USER_UNKNOWN, context: AT_RCPT },
   // The same words after DATA, or with neither a code nor the stage: the address may have been
@@ -176,8 +178,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'network is unreachable', 'loop', 'too many hops', 'hop count', 'lookup', 'dns',
   ) },
   { reason: 'system-error', decision: 'soft', phrase: any(
-    'system (error|full|is full)', 'internal (server )?error', 'local (delivery|configuration) (failed|error)',
-    'server (error|busy)', 'service (not available|unavailable)', 'temporar', 'try (again )?later', 'deferred', 'command (died|failed)', 'unable to execute', 'write error', 'error:',
+    'system (error|full|is full)', 'internal (server )?error', 'local configuration (failed|error)',
+    'server (error|busy)', 'service (not available|unavailable)', 'temporar', 'try (again )?later', 'deferred', 'unable to execute', 'write error', 'error:',
     'resources', 'system storage',
   ) },
 
