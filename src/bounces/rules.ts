@@ -105,7 +105,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'rate-limited', decision: 'soft', phrase: any(
     'rate (limit|that prevents|exceeded)', 'at a rate', 'too many (connections|recipients|messages|sessions|errors|concurrent)',
     'throttl',
-    'exceeded (the )?(maximum )?(number|limit) of', 'limit exceeded', 'ts0[0-9]', 'greylist', 'graylist',
+    'exceeded (the )?(maximum )?(number|limit) of', 'limit exceeded', 'unexpected volume', 'tss?0[0-9]', 'greylist', 'graylist',
   ) },
   // Reputation, blocklists and reverse DNS of the sending host.
   { reason: 'blocked', decision: 'soft', phrase: any(

@@ -25,6 +25,15 @@ describe('classifyFailure', () => {
     expect(classifyFailure({ diagnostic: 'SMTP error from remote mail server after end of data: 550 : User unknown' }))
       .toEqual({ decision: 'soft', reason: 'filtered' });
   });
+  it.each([
+    ['5.7.1', '550-5.7.1 [192.0.2.1] Our system has detected that this message is likely unsolicited mail.'],
+    [undefined, '421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints'],
+    [undefined, '550 5.7.606 Access denied, banned sending IP [192.0.2.1]'],
+    ['5.3.0', '553 5.3.0 flpd575 DNSBL:RBL 521< 192.0.2.1 >_is_blocked'],
+    ['5.1.0', '550 5.1.0 Sender rejected'],
+  ])('when a provider refuses the sender (%s %s), then the reader is kept', (status, diagnostic) => {
+    expect(classifyFailure({ status, diagnostic }).decision).toBe('soft');
+  });
   it('when a full mailbox comes with a permanent code, then the reader is kept', () => {
     expect(classifyFailure({ status: '5.2.2', diagnostic: '552 5.2.2 Mailbox full' }).decision).toBe('soft');
   });
