@@ -9,7 +9,7 @@ const FIXTURES = path.resolve('../shared/fixtures/bounces');
 
 interface Expected { recipient: string; decision: BounceDecision; reason: string }
 
-interface Figures { recipients: number; agreed: number; hard: number; hardCaught: number; others: number; wronglySuppressed: number }
+interface Figures { recipients: number; agreed: number; hard: number; hardCaught: number; others: number; wronglySuppressed: number; disagreements: string[] }
 
 /**
  * Pairs our recipients with the expected ones by address (case-insensitive). An expected
@@ -17,7 +17,7 @@ interface Figures { recipients: number; agreed: number; hard: number; hardCaught
  * counts as a wrong suppression of someone else.
  */
 async function score(files: string[], expected: Record<string, Expected[]>): Promise<Figures> {
-  const f: Figures = { recipients: 0, agreed: 0, hard: 0, hardCaught: 0, others: 0, wronglySuppressed: 0 };
+  const f: Figures = { recipients: 0, agreed: 0, hard: 0, hardCaught: 0, others: 0, wronglySuppressed: 0, disagreements: [] };
   for (const file of files) {
     const report = await parseReport(fs.readFileSync(path.join(FIXTURES, 'mail', file)));
     const ours = new Map(report.recipients.map((r) => [r.address.toLowerCase(), r.decision]));
@@ -26,6 +26,7 @@ async function score(files: string[], expected: Record<string, Expected[]>): Pro
       ours.delete(want.recipient.toLowerCase());
       f.recipients++;
       if (got === want.decision) f.agreed++;
+      else f.disagreements.push(`${file} ${want.recipient}: expected ${want.decision} (${want.reason}), got ${got ?? 'no such recipient'}`);
       if (want.decision === 'hard') {
         f.hard++;
         if (got === 'hard') f.hardCaught++;
@@ -34,8 +35,9 @@ async function score(files: string[], expected: Record<string, Expected[]>): Pro
         if (want.decision !== 'complaint' && (got === 'hard' || got === 'complaint')) f.wronglySuppressed++;
       }
     }
-    for (const extra of ours.values()) {
+    for (const [address, extra] of ours) {
       f.others++;
+      f.disagreements.push(`${file} ${address}: not expected, got ${extra}`);
       if (extra === 'hard' || extra === 'complaint') f.wronglySuppressed++;
     }
   }
@@ -58,6 +60,7 @@ describe('the bounce classifier on the real corpus', () => {
     const all = await figures(files);
     // The rules were developed looking at the even-indexed files; the odd ones are the honest check.
     const heldOut = await figures(files.filter((_, i) => i % 2 === 1));
+    console.log(`disagreements with expected.json:\n  ${all.f.disagreements.join('\n  ')}`);
     for (const [name, r] of [['corpus', all], ['held-out (odd)', heldOut]] as const) {
       console.log(`${name}: ${r.f.recipients} recipients, agreement ${r.agreement.toFixed(1)} %, hard caught ${r.hardCaught.toFixed(1)} %, others wrongly suppressed ${r.wronglySuppressed.toFixed(1)} %`);
     }
