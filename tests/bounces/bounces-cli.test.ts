@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verpAddress } from '../../src/bounces/verp.ts';
-import { runScript } from '../delivery/cli.ts';
+import { runScript } from '../support/cli.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
 const FIXTURES = resolve('../shared/fixtures/bounces/mail');

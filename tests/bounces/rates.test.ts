@@ -7,8 +7,8 @@ import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { testConfig } from '../support/test-context.ts';
-import { runScript } from '../delivery/cli.ts';
-import { DATE, freezeFixtureDay, seedSubscribers } from '../delivery/harness.ts';
+import { runScript } from '../support/cli.ts';
+import { DATE, freezeFixtureDay, seedSubscribers } from '../support/digest-harness.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
 const event = (kind: 'hard' | 'soft' | 'complaint', email: string, digestDate: string) => ({

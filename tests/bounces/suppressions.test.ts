@@ -6,7 +6,7 @@ import { addressHash } from '../../src/bounces/suppressions.ts';
 import { handleReportDeps } from '../../src/bounces/handle-report.ts';
 import { createSubscriberAdminStore } from '../../src/db/subscriber-admin-store.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
-import { runScript } from '../delivery/cli.ts';
+import { runScript } from '../support/cli.ts';
 import { createTestApp, type TestApp } from '../support/test-app.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
