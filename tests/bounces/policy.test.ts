@@ -30,6 +30,17 @@ describe('applyBounceEvent', () => {
     expect(t.status(bob!)).toBe('confirmed');
   });
 
+  it('when a confirmation email bounces hard, then the pending subscriber is suppressed too; an unsubscribe stays an unsubscribe', () => {
+    const [ada, bob] = t.subscribe('ada@example.org', 'bob@example.org');
+    t.ctx.db.prepare("UPDATE subscribers SET status = 'pending' WHERE id = ?").run(ada);
+    t.ctx.subscribers.unsubscribe(bob!, t.clock.now().toISOString());
+    expect(applyBounceEvent(t.deps(), event({ subscriberId: ada!, recipient: 'ada@example.org', kind: 'hard' })).effect).toBe('suppressed');
+    expect(applyBounceEvent(t.deps(), event({ recipient: 'bob@example.org', kind: 'hard' })).effect).toBe('unchanged');
+    expect([t.status(ada!), t.status(bob!)]).toEqual(['suppressed', 'unsubscribed']);
+    // Still kept from imports: the address does not exist.
+    expect(t.ctx.suppressions.reasonFor('bob@example.org')).toBeDefined();
+  });
+
   it('when a complaint arrives, then the subscriber is unsubscribed at once and the complaint recorded', () => {
     const [ada] = t.subscribe('ada@example.org');
     expect(applyBounceEvent(t.deps(), event({ recipient: 'ada@example.org', kind: 'complaint' })).effect).toBe('unsubscribed');
