@@ -5,13 +5,13 @@ import { openDatabase, type Db } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { csvField, planImport } from '../src/domain/subscriber-import.ts';
-import { emailSchema } from '../src/domain/subscriber-input.ts';
+import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
 import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
 
   import FILE.csv   add the file's subscribers as confirmed. Columns: email (required),
-                    digest_size (5, 10 or 20; default 10), keywords (comma-separated, quoted);
+                    digest_size (5, 10 or 20; default DIGEST_SIZE), keywords (comma-separated, quoted);
                     others are ignored. Addresses already on the list are left as they are
                     (an import never re-subscribes anyone). Every invalid row is reported with
                     its line number, and then nothing is imported.
@@ -41,7 +41,7 @@ function main(argv: string[]): number {
     const store = createSubscriberAdminStore(db);
     switch (command) {
       case 'import':
-        return importFile(store, rest[0]!);
+        return importFile(store, rest[0]!, config.DIGEST_SIZE);
       case 'export': {
         const out = ['email,digest_size,keywords'];
         for (const s of store.list({ confirmedOnly: true })) {
@@ -86,9 +86,9 @@ function main(argv: string[]): number {
   }
 }
 
-function importFile(store: ReturnType<typeof createSubscriberAdminStore>, file: string): number {
+function importFile(store: ReturnType<typeof createSubscriberAdminStore>, file: string, defaultDigestSize: DigestSize): number {
   const started = performance.now();
-  const plan = planImport(readFileSync(file, 'utf8'));
+  const plan = planImport(readFileSync(file, 'utf8'), defaultDigestSize);
   if (plan.problems.length) {
     for (const p of plan.problems) console.error(`${file}:${p.line}: ${p.message}`);
     console.error(`${plan.problems.length} invalid ${plan.problems.length === 1 ? 'row' : 'rows'}: nothing imported. Fix them and import the file again.`);

@@ -7,7 +7,6 @@ import type { Templates } from './mail/templates.ts';
 import { DomainError, Gone, Invalid, NotFound, Conflict } from './errors.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
 import { createGroupCommit } from './db/group-commit.ts';
-import { DIGEST_SIZES } from './domain/subscriber-input.ts';
 import { messagePage } from './http/pages.ts';
 import { wantsJson } from './http/respond.ts';
 import { subscribeRoutes } from './http/routes/subscribe.ts';
@@ -96,7 +95,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     logger: ctx.logger,
     publicUrl: ctx.config.PUBLIC_URL,
     secret: ctx.secret,
-    defaultDigestSize: (DIGEST_SIZES as readonly number[]).includes(ctx.config.DIGEST_SIZE) ? ctx.config.DIGEST_SIZE : 10,
+    defaultDigestSize: ctx.config.DIGEST_SIZE,
     confirmationsPerAddressPerHour: ctx.config.CONFIRMATIONS_PER_ADDRESS_PER_HOUR,
     ...(opts.onMailQueued ? { onMailQueued: opts.onMailQueued } : {}),
   };

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { NotFound } from '../errors.ts';
 import { hashConfirmToken, newConfirmToken, verifySubscriberToken } from './tokens.ts';
-import type { PreferencesInput, SubscribeInput } from './subscriber-input.ts';
+import type { DigestSize, PreferencesInput, SubscribeInput } from './subscriber-input.ts';
 
 export const CONFIRM_TOKEN_TTL_MS = 48 * 3600_000;
 const HOUR_MS = 3600_000;
@@ -19,7 +19,7 @@ export interface SubscriptionDeps {
   logger: Logger;
   publicUrl: string;
   secret: string;
-  defaultDigestSize: number;
+  defaultDigestSize: DigestSize;
   /** At most this many confirmation emails to one address per hour, whoever asks. */
   confirmationsPerAddressPerHour: number;
   /** Called after mail was queued, so the worker sends it now rather than at its next poll. */

@@ -58,11 +58,18 @@ export interface SamplePaper {
   authors: string;
 }
 
-function sizeOptions(selected: number | string | undefined) {
-  return DIGEST_SIZES.map((n) => html`<option value="${n}"${String(selected ?? 10) === String(n) ? html` selected` : ''}>${n} papers</option>`);
+function sizeOptions(selected: number | string) {
+  return DIGEST_SIZES.map((n) => html`<option value="${n}"${String(selected) === String(n) ? html` selected` : ''}>${n} papers</option>`);
 }
 
-export function subscribePage(opts: { error?: { field: string | null; message: string }; values?: SubscribeFormValues; sample: SamplePaper[]; sampleDate?: string }): string {
+export function subscribePage(opts: {
+  error?: { field: string | null; message: string };
+  values?: SubscribeFormValues;
+  /** DIGEST_SIZE: preselected, as it is what a sign-up without a size gets. */
+  defaultSize: number;
+  sample: SamplePaper[];
+  sampleDate?: string;
+}): string {
   const v = opts.values ?? {};
   return layout(
     'Trending ML papers in your inbox',
@@ -74,7 +81,7 @@ export function subscribePage(opts: { error?: { field: string | null; message: s
   <input id="email" name="email" type="email" autocomplete="email" required maxlength="254" placeholder="ada@example.org" value="${v.email ?? ''}"${opts.error?.field === 'email' ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
   <div class="row">
     <div><label for="digest_size">Papers per email</label>
-    <select id="digest_size" name="digest_size">${sizeOptions(v.digest_size)}</select></div>
+    <select id="digest_size" name="digest_size">${sizeOptions(v.digest_size || opts.defaultSize)}</select></div>
     <div><label for="keywords">Only papers about <span class="hint">(optional, comma-separated)</span></label>
     <input id="keywords" name="keywords" type="text" maxlength="200" placeholder="e.g. diffusion, agents, speech" value="${v.keywords ?? ''}"></div>
   </div>
