@@ -78,8 +78,15 @@ export type ConfirmOutcome =
   | { outcome: 'expired' }
   | { outcome: 'invalid' };
 
-/** Single use: the token confirms a pending address once, within 48 hours of being sent. */
-export function confirm(deps: Pick<SubscriptionDeps, 'subscribers' | 'clock'>, token: string): ConfirmOutcome {
+export type ConfirmLinkState = Exclude<ConfirmOutcome, { outcome: 'confirmed' }> | { outcome: 'ready'; subscriber: Subscriber };
+
+type ConfirmDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock'>;
+
+/**
+ * What a confirmation link would do, without doing it: opening the link (GET) only shows this,
+ * because mail filters open every link of an incoming email to scan it.
+ */
+export function checkConfirmLink(deps: ConfirmDeps, token: string): ConfirmLinkState {
   if (!/^[\w-]{32}$/.test(token)) return { outcome: 'invalid' };
   const subscriber = deps.subscribers.byConfirmHash(hashConfirmToken(token));
   if (!subscriber) return { outcome: 'invalid' };
@@ -88,8 +95,15 @@ export function confirm(deps: Pick<SubscriptionDeps, 'subscribers' | 'clock'>, t
   const now = deps.clock.now();
   const sentAt = Date.parse(subscriber.confirmSentAt ?? '');
   if (!(now.getTime() - sentAt <= CONFIRM_TOKEN_TTL_MS)) return { outcome: 'expired' };
-  deps.subscribers.confirm(subscriber.id, now.toISOString());
-  return { outcome: 'confirmed', subscriber: { ...subscriber, status: 'confirmed' } };
+  return { outcome: 'ready', subscriber };
+}
+
+/** Single use: the token confirms a pending address once, within 48 hours of being sent. */
+export function confirm(deps: ConfirmDeps, token: string): ConfirmOutcome {
+  const link = checkConfirmLink(deps, token);
+  if (link.outcome !== 'ready') return link;
+  deps.subscribers.confirm(link.subscriber.id, deps.clock.now().toISOString());
+  return { outcome: 'confirmed', subscriber: { ...link.subscriber, status: 'confirmed' } };
 }
 
 type LinkDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;

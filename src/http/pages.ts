@@ -106,6 +106,17 @@ export function checkInboxPage(): string {
   );
 }
 
+/** The confirmation link's page: one button, a plain form posting back to the same URL. */
+export function confirmPromptPage(email: string): string {
+  return layout(
+    'Confirm your subscription',
+    html`<h1>Confirm your subscription</h1>
+<p>Start sending the daily digest of trending ML papers to <strong>${email}</strong>.</p>
+<form method="post"><button type="submit">Confirm my subscription</button></form>
+<p class="hint">Didn’t ask for this? Close this page: nothing is sent without the button.</p>`,
+  );
+}
+
 const tryAgain = html`<p><a href="/">Sign up again</a> and we’ll send a new link.</p>`;
 
 export function confirmResultPage(outcome: 'confirmed' | 'already-confirmed' | 'expired' | 'invalid'): string {

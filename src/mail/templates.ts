@@ -210,7 +210,7 @@ function confirmText(confirmUrl: string, preferencesUrl: string | undefined, pub
   return [
     'Confirm your subscription to Paperboy',
     '',
-    'Someone, hopefully you, asked to get the daily digest of trending machine-learning papers at this address. Open this link to confirm:',
+    'Someone, hopefully you, asked to get the daily digest of trending machine-learning papers at this address. Open this link and press its Confirm button:',
     '',
     confirmUrl,
     '',
