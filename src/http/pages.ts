@@ -1,5 +1,6 @@
 import { html, SafeHtml } from '../html.ts';
 import { DIGEST_SIZES } from '../domain/subscriber-input.ts';
+import type { KeywordPreview } from '../domain/keyword-preview.ts';
 
 /** The site's own pages. No scripts, no external requests: the CSP in app.ts forbids both. */
 
@@ -148,7 +149,25 @@ export function unsubscribedPage(email: string): string {
   );
 }
 
-export function preferencesPage(opts: { email: string; digestSize: number; keywords: string; unsubscribeUrl: string; saved?: boolean; error?: string }): string {
+/** "Would have matched 12 of the last 7 days' 240 papers": what the keywords in force do. */
+function previewLine(keywords: string, p: KeywordPreview) {
+  if (p.total === 0) return '';
+  const lastDays = p.days === 1 ? 'the last day’s' : `the last ${p.days} days’`;
+  const text = keywords.trim()
+    ? `These keywords would have matched ${p.matched} of ${lastDays} ${p.total} papers.`
+    : `No keywords: you get the top papers of the day, from all of ${lastDays} ${p.total} papers.`;
+  return html`<p class="hint" id="keywords-preview">${text}</p>`;
+}
+
+export function preferencesPage(opts: {
+  email: string;
+  digestSize: number;
+  keywords: string;
+  preview: KeywordPreview;
+  unsubscribeUrl: string;
+  saved?: boolean;
+  error?: string;
+}): string {
   return layout(
     'Your preferences',
     html`<h1>Your preferences</h1>
@@ -159,7 +178,8 @@ export function preferencesPage(opts: { email: string; digestSize: number; keywo
   <label for="digest_size">Papers per email</label>
   <select id="digest_size" name="digest_size">${sizeOptions(opts.digestSize)}</select>
   <label for="keywords">Only papers about <span class="hint">(comma-separated; empty for all papers)</span></label>
-  <input id="keywords" name="keywords" type="text" maxlength="200" value="${opts.keywords}">
+  <input id="keywords" name="keywords" type="text" maxlength="200" value="${opts.keywords}"${opts.preview.total ? html` aria-describedby="keywords-preview"` : ''}>
+  ${previewLine(opts.keywords, opts.preview)}
   <button type="submit">Save</button>
 </form>
 <form method="post" action="${opts.unsubscribeUrl}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button class="secondary" type="submit">Unsubscribe from all emails</button></form>`,
