@@ -81,6 +81,7 @@ export function createSubscribersStore(db: Db) {
       `UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, updated_at = @now
        WHERE id = @id AND status <> 'unsubscribed'`,
     ),
+    setConfirmWindow: db.prepare(`UPDATE subscribers SET confirm_window_start = @windowStart, confirm_window_count = @windowCount WHERE id = @id`),
     setPreferences: db.prepare(
       `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, updated_at = @now WHERE id = @id`,
     ),
@@ -102,6 +103,10 @@ export function createSubscribersStore(db: Db) {
     },
     confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
+    /** Counts an email to the address against the per-address cap without touching its opt-in. */
+    setConfirmWindow: (id: number, window: ConfirmWindow) => {
+      s.setConfirmWindow.run({ id, windowStart: window.start, windowCount: window.count });
+    },
     setPreferences: (p: { id: number; digestSize: number; keywords: string; now: string }) => {
       s.setPreferences.run(p);
     },

@@ -4,7 +4,7 @@ import type { MailQueueStore } from '../db/mail-queue-store.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { NotFound } from '../errors.ts';
-import { hashConfirmToken, newConfirmToken, verifySubscriberToken } from './tokens.ts';
+import { hashConfirmToken, newConfirmToken, subscriberLinks, verifySubscriberToken } from './tokens.ts';
 import type { DigestSize, PreferencesInput, SubscribeInput } from './subscriber-input.ts';
 
 export const CONFIRM_TOKEN_TTL_MS = 48 * 3600_000;
@@ -29,7 +29,8 @@ export interface SubscriptionDeps {
 /**
  * Starts (or restarts) a double opt-in. Whatever the address's state — new, pending, confirmed,
  * unsubscribed — the caller learns nothing: it returns nothing, and does the same kind of work.
- * Resolves once the sign-up (and the queued confirmation) is committed.
+ * Resolves once the sign-up and its email (a confirmation, or "you're already subscribed" with
+ * their links to a confirmed address) are committed.
  */
 export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): Promise<void> {
   if (input.website) {
@@ -39,12 +40,18 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
   const now = deps.clock.now();
   const queued = await deps.writes.run(() => {
     const existing = deps.subscribers.byEmail(input.email);
-    // A confirmed subscriber keeps their subscription and preferences: only their own links change them.
-    if (existing?.status === 'confirmed') return false;
     const window = nextConfirmWindow(existing?.confirmWindow, now, deps.confirmationsPerAddressPerHour);
     if (!window) {
       deps.logger.warn({ subscriberId: existing?.id }, 'subscribe: confirmation cap reached for an address, no email queued');
       return false;
+    }
+    // A confirmed subscriber keeps their subscription and preferences: only their own links change
+    // them. They get those links, under the same per-address cap as confirmations.
+    if (existing?.status === 'confirmed') {
+      deps.subscribers.setConfirmWindow(existing.id, window);
+      const links = subscriberLinks(deps.publicUrl, deps.secret, existing.id);
+      deps.mailQueue.enqueue({ kind: 'already-subscribed', recipient: existing.email, payload: links, now: now.toISOString() });
+      return true;
     }
     const { token, hash } = newConfirmToken();
     const prefs = {

@@ -104,7 +104,7 @@ describe('POST /subscribe', () => {
     expect(row('back@example.org')?.status).toBe('confirmed');
   });
 
-  it('when a confirmed subscriber is signed up again by someone, then their preferences stay and no email is queued', async () => {
+  it('when a confirmed subscriber is signed up again by someone, then their preferences stay and no confirmation is queued', async () => {
     await subscribeForm({ email: 'kept@example.org', digest_size: '5' });
     await t.app.inject({ method: 'POST', url: confirmPath(queued('kept@example.org')[0]!) });
     await subscribeForm({ email: 'kept@example.org', digest_size: '20', keywords: 'spam' });
