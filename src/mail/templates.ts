@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { arxivUrl, paperPageUrl, type Paper } from '../domain/paper.ts';
 import { Invalid } from '../errors.ts';
 import { escapeHtml } from '../html.ts';
+import { cutText } from './cut-text.ts';
 
 export interface Rendered { subject: string; html: string; text: string }
 export interface TemplateSettings { publicUrl: string; postalAddress: string }
@@ -191,19 +192,9 @@ function authorsLine(authors: string[]): string {
   return names.length > AUTHORS_SHOWN ? `${shown} et al.` : shown;
 }
 
-/** The AI summary is written to be short; the abstract is cut at a word near three lines. */
+/** The AI summary is written to be short; the abstract is cut at a sentence or word near three lines. */
 function blurb(p: Paper): string {
-  return truncate(oneLine(p.aiSummary?.trim() ? p.aiSummary : p.abstract), ABSTRACT_MAX_CHARS);
-}
-
-function truncate(s: string, max: number): string {
-  const chars = Array.from(s); // code points, so a cut never splits an emoji or a surrogate pair
-  if (chars.length <= max) return s;
-  const cut = chars.slice(0, max - 1).join('');
-  const atWord = cut.lastIndexOf(' ');
-  // Text without spaces (CJK) is cut at the limit rather than at a distant space.
-  const head = atWord > max * 0.6 ? cut.slice(0, atWord) : cut;
-  return `${head.replace(/[\s,;:.\-–—]+$/, '')}…`;
+  return cutText(oneLine(p.aiSummary?.trim() ? p.aiSummary : p.abstract), ABSTRACT_MAX_CHARS);
 }
 
 function digestText(subject: string, date: string, papers: Paper[], browserUrl: string, publicUrl: string, postal: string): string {
