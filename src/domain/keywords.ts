@@ -20,7 +20,8 @@ import type { Paper } from './paper.ts';
 export type PaperMatcher = (p: Paper) => boolean;
 
 const TOKEN = /[\p{L}\p{N}]+[+#]*/gu;
-const SOFT_GAP = /^(?:\s+|[-‐–/.'’_])$/u;
+const JOINERS = new Set(['-', '‐', '–', '/', '.', "'", '’', '_']);
+const SPACES = /^\s+$/u;
 const UNSPACED_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
 /** Stands between tokens that a phrase may not span; no token is empty, so nothing equals it. */
 const BREAK = '';
@@ -42,14 +43,24 @@ function normalise(token: string): string {
 
 /** The tokens of a text as compared, with BREAK where a phrase must not continue. */
 function terms(text: string, out: string[] = []): string[] {
+  const lower = text.toLowerCase();
   let end = 0;
-  for (const m of text.toLowerCase().matchAll(TOKEN)) {
-    if (out.length && out.at(-1) !== BREAK && !SOFT_GAP.test(text.slice(end, m.index))) out.push(BREAK);
+  let m: RegExpExecArray | null;
+  // exec in a loop: matchAll's iterator cost twice as much over a day's abstracts.
+  TOKEN.lastIndex = 0;
+  while ((m = TOKEN.exec(lower))) {
+    if (out.length && out[out.length - 1] !== BREAK && !softGap(lower, end, m.index)) out.push(BREAK);
     out.push(normalise(m[0]));
-    end = m.index + m[0].length;
+    end = TOKEN.lastIndex;
   }
-  if (out.length && out.at(-1) !== BREAK) out.push(BREAK);
+  if (out.length && out[out.length - 1] !== BREAK) out.push(BREAK);
   return out;
+}
+
+/** Spaces and line breaks, or one joining character, as in "mixture-of-experts" or "Node.js". */
+function softGap(s: string, from: number, to: number): boolean {
+  if (to - from === 1 && JOINERS.has(s[from]!)) return true;
+  return SPACES.test(s.slice(from, to));
 }
 
 interface PaperTerms {
@@ -83,7 +94,10 @@ type Compiled = ((t: PaperTerms) => boolean)[];
 
 function compile(keyword: string): Compiled[number] | null {
   if (UNSPACED_SCRIPT.test(keyword)) {
-    const re = new RegExp(keyword.toLowerCase().split(/\s+/).map(escapeRegExp).join('\\s+'), 'u');
+    const words = keyword.toLowerCase().split(/\s+/);
+    // A plain string search is several times faster than a regex over every abstract.
+    if (words.length === 1) return (t) => t.text.includes(words[0]!);
+    const re = new RegExp(words.map(escapeRegExp).join('\\s+'), 'u');
     return (t) => re.test(t.text);
   }
   const phrase = terms(keyword).filter((term) => term !== BREAK);
