@@ -64,11 +64,12 @@ function softGap(s: string, from: number, to: number): boolean {
 }
 
 interface PaperTerms {
+  paper: Paper;
   /** Each term's positions in `terms`. */
   at: Map<string, number[]>;
   terms: string[];
-  /** Lower-cased, for keywords in unspaced scripts. */
-  text: string;
+  /** Lower-cased, for keywords in unspaced scripts; made when one first asks. */
+  text?: string;
 }
 
 // Stemming a paper's text is most of a match's cost, and the send path ranks the same day's
@@ -84,10 +85,14 @@ function termsOf(p: Paper): PaperTerms {
     list.forEach((term, i) => {
       if (term !== BREAK) (at.get(term) ?? at.set(term, []).get(term)!).push(i);
     });
-    t = { at, terms: list, text: [p.title, p.abstract, ...p.keywords].join('\n').toLowerCase() };
+    t = { paper: p, at, terms: list };
     paperTerms.set(p, t);
   }
   return t;
+}
+
+function textOf(t: PaperTerms): string {
+  return (t.text ??= [t.paper.title, t.paper.abstract, ...t.paper.keywords].join('\n').toLowerCase());
 }
 
 type Compiled = ((t: PaperTerms) => boolean)[];
@@ -96,9 +101,9 @@ function compile(keyword: string): Compiled[number] | null {
   if (UNSPACED_SCRIPT.test(keyword)) {
     const words = keyword.toLowerCase().split(/\s+/);
     // A plain string search is several times faster than a regex over every abstract.
-    if (words.length === 1) return (t) => t.text.includes(words[0]!);
+    if (words.length === 1) return (t) => textOf(t).includes(words[0]!);
     const re = new RegExp(words.map(escapeRegExp).join('\\s+'), 'u');
-    return (t) => re.test(t.text);
+    return (t) => re.test(textOf(t));
   }
   const phrase = terms(keyword).filter((term) => term !== BREAK);
   if (phrase.length === 0) return null;
