@@ -5,7 +5,7 @@ import { openDatabase, type Db } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { csvField, planImport } from '../src/domain/subscriber-import.ts';
-import { emailSchema } from '../src/domain/subscriber-input.ts';
+import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
 import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { createLogger } from '../src/logger.ts';
 import { resolveSecret } from '../src/secret.ts';
@@ -14,7 +14,7 @@ import { openSuppressionList, type SuppressionList } from '../src/bounces/suppre
 const USAGE = `Usage: npm run subscribers -- COMMAND
 
   import FILE.csv   add the file's subscribers as confirmed. Columns: email (required),
-                    digest_size (5, 10 or 20; default 10), keywords (comma-separated, quoted);
+                    digest_size (5, 10 or 20; default DIGEST_SIZE), keywords (comma-separated, quoted);
                     others are ignored. Addresses already on the list are left as they are
                     (an import never re-subscribes anyone); suppressed addresses (bounces,
                     complaints) are skipped and named. Every invalid row is reported with
@@ -47,7 +47,7 @@ function main(argv: string[]): number {
     const suppressions = () => openSuppressionList(db!, resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')));
     switch (command) {
       case 'import':
-        return importFile(store, suppressions(), rest[0]!);
+        return importFile(store, suppressions(), rest[0]!, config.DIGEST_SIZE);
       case 'export': {
         const out = ['email,digest_size,keywords'];
         for (const s of store.list({ confirmedOnly: true })) {
@@ -93,9 +93,9 @@ function main(argv: string[]): number {
   }
 }
 
-function importFile(store: ReturnType<typeof createSubscriberAdminStore>, suppressions: SuppressionList, file: string): number {
+function importFile(store: ReturnType<typeof createSubscriberAdminStore>, suppressions: SuppressionList, file: string, defaultDigestSize: DigestSize): number {
   const started = performance.now();
-  const plan = planImport(readFileSync(file, 'utf8'));
+  const plan = planImport(readFileSync(file, 'utf8'), defaultDigestSize);
   if (plan.problems.length) {
     for (const p of plan.problems) console.error(`${file}:${p.line}: ${p.message}`);
     console.error(`${plan.problems.length} invalid ${plan.problems.length === 1 ? 'row' : 'rows'}: nothing imported. Fix them and import the file again.`);

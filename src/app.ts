@@ -11,6 +11,7 @@ import { subscribeRoutes } from './http/routes/subscribe.ts';
 import { confirmRoutes } from './http/routes/confirm.ts';
 import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { preferencesRoutes } from './http/routes/preferences.ts';
+import { createKeywordPreview } from './domain/keyword-preview.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { digestRoutes } from './http/routes/digests.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
@@ -92,7 +93,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   await app.register(subscribeRoutes({ subscriptions, ratePerIpPerMinute: ctx.config.SUBSCRIBE_RATE_PER_IP, sample: () => latestSample(ctx.digests) }));
   await app.register(confirmRoutes(subscriptions));
   await app.register(unsubscribeRoutes(subscriptions));
-  await app.register(preferencesRoutes(subscriptions));
+  await app.register(preferencesRoutes({ ...subscriptions, keywordPreview: createKeywordPreview({ papers: ctx.papers, clock: ctx.clock }) }));
   await app.register(healthRoutes({ db: ctx.db }));
   await app.register(digestRoutes({ digests: ctx.digests, templates: opts.templates, publicUrl: ctx.config.PUBLIC_URL, size: ctx.config.DIGEST_SIZE }));
   await app.register(metricsRoutes({ token: ctx.config.METRICS_TOKEN, db: ctx.db, clock: ctx.clock }));

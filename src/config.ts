@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import addressparser from 'nodemailer/lib/addressparser';
+import { DEFAULT_DIGEST_SIZE, DIGEST_SIZES, isDigestSize, type DigestSize } from './domain/subscriber-input.ts';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const DIGEST_SIZE_CHOICES = `must be one of ${DIGEST_SIZES.join(', ')} (the sizes a subscriber can choose)`;
 const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
 
 /** The one reader of process.env: every setting, its default and its check. */
@@ -37,7 +39,15 @@ export const configSchema = z.object({
   PAPERS_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://huggingface.co/api/daily_papers')),
   DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *')),
   DIGEST_TZ: z.preprocess(emptyAsUndefined, z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })),
-  DIGEST_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(50).default(10)),
+  // The default of every sign-up and import row without a size, so it is one a subscriber can choose.
+  DIGEST_SIZE: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: DIGEST_SIZE_CHOICES })
+      .default(DEFAULT_DIGEST_SIZE)
+      .refine(isDigestSize, { error: DIGEST_SIZE_CHOICES })
+      .transform((n) => n as DigestSize),
+  ),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.stringbool({ error: 'must be true or false' }).default(false)),
   SUBSCRIBE_RATE_PER_IP: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(10)),
   CONFIRMATIONS_PER_ADDRESS_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(3)),

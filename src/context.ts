@@ -17,7 +17,6 @@ import { defaultErrorBudget, type SendPolicy } from './digest/policy.ts';
 import type { SendDigestDeps } from './digest/run.ts';
 import { ingestDay } from './domain/ingest.ts';
 import { subscriberLinks } from './domain/tokens.ts';
-import { DIGEST_SIZES } from './domain/subscriber-input.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
 import { loadTemplates, type Templates } from './mail/templates.ts';
 import { senderDomain } from './mail/raw-message.ts';
@@ -105,7 +104,7 @@ export function subscriptionDeps(ctx: Context, onMailQueued?: () => void): Subsc
     logger: ctx.logger,
     publicUrl: ctx.config.PUBLIC_URL,
     secret: ctx.secret,
-    defaultDigestSize: (DIGEST_SIZES as readonly number[]).includes(ctx.config.DIGEST_SIZE) ? ctx.config.DIGEST_SIZE : 10,
+    defaultDigestSize: ctx.config.DIGEST_SIZE,
     confirmationsPerAddressPerHour: ctx.config.CONFIRMATIONS_PER_ADDRESS_PER_HOUR,
     ...(onMailQueued ? { onMailQueued } : {}),
   };

@@ -10,6 +10,11 @@ export interface PapersStore {
   upsertMany(papers: readonly Paper[]): { inserted: number; updated: number };
   /** The papers featured on `date` (YYYY-MM-DD), in id order; ranking is the caller's job. */
   forDay(date: string): Paper[];
+  /**
+   * The papers of the last `days` days that have papers stored, each paper once (with the latest
+   * day it was featured), and those days, newest first.
+   */
+  recentDays(days: number): { days: string[]; papers: Paper[] };
 }
 
 interface PaperRow {
@@ -53,6 +58,16 @@ export function createPapersStore(db: Db): PapersStore {
     WHERE f.featured_date = ?
     ORDER BY p.id`);
 
+  // Days with papers, not calendar days: weekends and gaps in ingestion are skipped.
+  const selectRecentDays = db.prepare<[number], string>(`
+    SELECT DISTINCT featured_date FROM paper_features ORDER BY featured_date DESC LIMIT ?`).pluck();
+  const selectSince = db.prepare<[string], PaperRow>(`
+    SELECT p.*, MAX(f.featured_date) AS featured_date
+    FROM paper_features f JOIN papers p ON p.id = f.paper_id
+    WHERE f.featured_date >= ?
+    GROUP BY p.id
+    ORDER BY p.id`);
+
   const upsertAll = db.transaction((papers: readonly Paper[]) => {
     let inserted = 0;
     for (const p of papers) {
@@ -78,6 +93,10 @@ export function createPapersStore(db: Db): PapersStore {
   return {
     upsertMany: (papers) => upsertAll.immediate(papers),
     forDay: (date) => selectDay.all(date).map(toPaper),
+    recentDays: (n) => {
+      const days = selectRecentDays.all(n);
+      return { days, papers: days.length ? selectSince.all(days.at(-1)!).map(toPaper) : [] };
+    },
   };
 }
 

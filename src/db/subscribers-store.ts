@@ -86,6 +86,7 @@ export function createSubscribersStore(db: Db) {
     suppress: db.prepare(
       `UPDATE subscribers SET status = 'suppressed', updated_at = @now WHERE id = @id AND status IN ('confirmed', 'pending')`,
     ),
+    setConfirmWindow: db.prepare(`UPDATE subscribers SET confirm_window_start = @windowStart, confirm_window_count = @windowCount WHERE id = @id`),
     setPreferences: db.prepare(
       `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, updated_at = @now WHERE id = @id`,
     ),
@@ -108,6 +109,10 @@ export function createSubscribersStore(db: Db) {
     confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
     suppress: (id: number, now: string) => s.suppress.run({ id, now }).changes === 1,
+    /** Counts an email to the address against the per-address cap without touching its opt-in. */
+    setConfirmWindow: (id: number, window: ConfirmWindow) => {
+      s.setConfirmWindow.run({ id, windowStart: window.start, windowCount: window.count });
+    },
     setPreferences: (p: { id: number; digestSize: number; keywords: string; now: string }) => {
       s.setPreferences.run(p);
     },

@@ -1,9 +1,10 @@
 import type { Paper } from './paper.ts';
+import { keywordMatcher } from './keywords.ts';
 
 export interface RankOptions {
   /** How many papers to keep: DIGEST_SIZE or the subscriber's choice. */
   size: number;
-  /** Keep only papers matching at least one keyword; empty or absent means no filter. */
+  /** Keep only papers matching at least one keyword (see keywords.ts); empty or absent means no filter. */
   keywords?: string[];
 }
 
@@ -45,32 +46,4 @@ function publishedTime(p: Paper): number {
 export function parseKeywords(input: string): string[] {
   const words = input.split(',').map((k) => k.trim().replace(/\s+/g, ' ').toLowerCase());
   return [...new Set(words.filter((k) => k !== ''))];
-}
-
-// Scripts written without spaces between words: a "whole word" cannot be told apart there, so a
-// keyword in them matches as a plain substring.
-const UNSPACED_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
-
-/**
- * Whole words or phrases, case-insensitive, in the title, abstract or keywords. A word boundary is
- * "no letter or digit next to it", not regex \b: \b is ASCII-only and fails around "c++" or "é".
- */
-function keywordMatcher(keywords: readonly string[]): (p: Paper) => boolean {
-  const patterns = keywords
-    .map((k) => k.trim())
-    .filter((k) => k !== '')
-    .map((k) => {
-      const body = k.split(/\s+/).map(escapeRegExp).join('\\s+');
-      return UNSPACED_SCRIPT.test(k) ? new RegExp(body, 'iu') : new RegExp(`(?<![\\p{L}\\p{N}])${body}(?![\\p{L}\\p{N}])`, 'iu');
-    });
-  if (patterns.length === 0) return () => true;
-  return (p) => {
-    const text = [p.title, p.abstract, ...p.keywords].join('\n');
-    return patterns.some((re) => re.test(text));
-  };
-}
-
-// Only the syntax characters: the 'u' flag rejects needless escapes such as \-.
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,4 +1,5 @@
-import { digestSizeSchema, emailSchema, keywordsSchema, type DigestSize } from './subscriber-input.ts';
+import { CsvError, parse } from 'csv-parse/sync';
+import { DEFAULT_DIGEST_SIZE, digestSizeSchema, emailSchema, keywordsSchema, type DigestSize } from './subscriber-input.ts';
 
 /**
  * Reading a list of subscribers exported from another tool: a CSV with a header row holding
@@ -18,57 +19,61 @@ export class CsvSyntaxError extends Error {
   }
 }
 
+// csv-parse's codes for malformed quoting, said the way an operator fixing the file needs it.
+const SYNTAX_MESSAGES: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field is not closed',
+  CSV_INVALID_CLOSING_QUOTE: 'text after a closing quote',
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the whole field and double the quote)',
+};
+
 /**
- * RFC 4180: comma-separated, fields optionally in double quotes, "" for a quote inside them,
- * quoted fields may hold commas and line breaks; CRLF or LF line ends; a leading BOM is dropped.
- * Blank lines are skipped.
+ * RFC 4180 through csv-parse: comma-separated, fields optionally in double quotes, "" for a quote
+ * inside them, quoted fields may hold commas and line breaks; CRLF, LF or CR line ends; a leading
+ * BOM is dropped. Blank lines are skipped.
  */
 export function parseCsv(text: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  let line = 1;
-  let i = 0;
-  while (i < s.length) {
-    const start = line;
-    const fields: string[] = [];
-    for (;;) {
-      let field = '';
-      if (s[i] === '"') {
-        i++;
-        for (;;) {
-          if (i >= s.length) throw new CsvSyntaxError(start, 'a quoted field is not closed');
-          const c = s[i]!;
-          if (c === '"') {
-            if (s[i + 1] === '"') {
-              field += '"';
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          if (c === '\n') line++;
-          field += c;
-          i++;
-        }
-        if (i < s.length && s[i] !== ',' && s[i] !== '\n' && s[i] !== '\r') throw new CsvSyntaxError(line, 'text after a closing quote');
-      } else {
-        while (i < s.length && s[i] !== ',' && s[i] !== '\n' && s[i] !== '\r') field += s[i++];
-        if (field.includes('"')) throw new CsvSyntaxError(line, 'a quote inside an unquoted field (quote the whole field and double the quote)');
-      }
-      fields.push(field);
-      if (s[i] === ',') {
-        i++;
-        continue;
-      }
-      break;
-    }
-    if (s[i] === '\r') i++;
-    if (s[i] === '\n') i++;
-    if (!(fields.length === 1 && fields[0] === '')) records.push({ line: start, fields });
-    line++;
+  const lines = lineCounter(text);
+  const starts: number[] = [];
+  try {
+    const rows = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      // A row with the wrong number of fields is the caller's problem to report, with its line.
+      relax_column_count: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      on_record: (fields, { bytes }) => {
+        starts.push(lines.nextRecord());
+        lines.skipTo(bytes);
+        return fields;
+      },
+    });
+    return rows.map((fields, i) => ({ line: starts[i]!, fields }));
+  } catch (err) {
+    if (!(err instanceof CsvError)) throw err;
+    throw new CsvSyntaxError(lines.nextRecord(), SYNTAX_MESSAGES[err.code] ?? err.message);
   }
-  return records;
+}
+
+/**
+ * Line numbers as an editor shows them (CRLF is one break). csv-parse's own count is of the
+ * record's end, and counts a CRLF inside a quoted field twice; its byte offsets are exact.
+ */
+function lineCounter(text: string) {
+  const buf = Buffer.from(text);
+  const [CR, LF] = [0x0d, 0x0a];
+  let at = 0;
+  let line = 1;
+  const skipTo = (offset: number) => {
+    for (; at < offset && at < buf.length; at++) if (buf[at] === LF || (buf[at] === CR && buf[at + 1] !== LF)) line++;
+  };
+  return {
+    skipTo,
+    /** The line the next record starts on, past the blank lines csv-parse skips. */
+    nextRecord() {
+      while (buf[at] === CR || buf[at] === LF) skipTo(at + 1);
+      return line;
+    },
+  };
 }
 
 export interface ImportRow {
@@ -92,10 +97,11 @@ export interface ImportPlan {
   ignoredColumns: string[];
 }
 
-const DEFAULT_DIGEST_SIZE: DigestSize = 10;
-
-/** Checks every row with the same schemas as the subscribe form; reports all problems at once. */
-export function planImport(text: string): ImportPlan {
+/**
+ * Checks every row with the same schemas as the subscribe form; reports all problems at once. A row
+ * without a size gets `defaultDigestSize` (DIGEST_SIZE), as a sign-up without one does.
+ */
+export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT_DIGEST_SIZE): ImportPlan {
   let records: CsvRecord[];
   try {
     records = parseCsv(text);
@@ -123,7 +129,7 @@ export function planImport(text: string): ImportPlan {
     const email = emailSchema.safeParse(r.fields[emailAt]);
     if (!email.success) errors.push(`email ${JSON.stringify(r.fields[emailAt])}: ${email.error.issues[0]!.message}`);
     const rawSize = sizeAt < 0 ? '' : r.fields[sizeAt]!.trim();
-    const size = rawSize === '' ? { success: true as const, data: DEFAULT_DIGEST_SIZE } : digestSizeSchema.safeParse(rawSize);
+    const size = rawSize === '' ? { success: true as const, data: defaultDigestSize } : digestSizeSchema.safeParse(rawSize);
     if (!size.success) errors.push(`digest_size ${JSON.stringify(rawSize)}: ${size.error.issues[0]!.message}`);
     const keywords = keywordsSchema.safeParse(keywordsAt < 0 ? '' : r.fields[keywordsAt]);
     if (!keywords.success) errors.push(`keywords: ${keywords.error.issues[0]!.message}`);

@@ -19,13 +19,22 @@ export const emailSchema = z
       .pipe(z.email({ error: 'That does not look like an email address (for example: ada@example.org).' })),
   );
 
+/**
+ * The papers per email a subscriber may choose: the form's options, the API's and the import's
+ * check, and the values DIGEST_SIZE (everyone's default) may take.
+ */
 export const DIGEST_SIZES = [5, 10, 20] as const;
 export type DigestSize = (typeof DIGEST_SIZES)[number];
+/** DIGEST_SIZE when it is not set. */
+export const DEFAULT_DIGEST_SIZE: DigestSize = 10;
+export const isDigestSize = (n: number): n is DigestSize => (DIGEST_SIZES as readonly number[]).includes(n);
+
+const SIZE_MESSAGE = `Number of papers must be ${DIGEST_SIZES.slice(0, -1).join(', ')} or ${DIGEST_SIZES.at(-1)}.`;
 
 /** Form fields and CSV cells arrive as text, hence the coercion. */
 export const digestSizeSchema = z.coerce
-  .number({ error: 'Number of papers must be 5, 10 or 20.' })
-  .refine((n): n is DigestSize => (DIGEST_SIZES as readonly number[]).includes(n), { error: 'Number of papers must be 5, 10 or 20.' })
+  .number({ error: SIZE_MESSAGE })
+  .refine(isDigestSize, { error: SIZE_MESSAGE })
   .transform((n) => n as DigestSize);
 
 const MAX_KEYWORDS = 10;

@@ -5,8 +5,8 @@ import type { SuppressionList } from '../bounces/suppressions.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { NotFound } from '../errors.ts';
-import { hashConfirmToken, newConfirmToken, verifySubscriberToken } from './tokens.ts';
-import type { PreferencesInput, SubscribeInput } from './subscriber-input.ts';
+import { hashConfirmToken, newConfirmToken, subscriberLinks, verifySubscriberToken } from './tokens.ts';
+import type { DigestSize, PreferencesInput, SubscribeInput } from './subscriber-input.ts';
 
 export const CONFIRM_TOKEN_TTL_MS = 48 * 3600_000;
 const HOUR_MS = 3600_000;
@@ -22,7 +22,7 @@ export interface SubscriptionDeps {
   logger: Logger;
   publicUrl: string;
   secret: string;
-  defaultDigestSize: number;
+  defaultDigestSize: DigestSize;
   /** At most this many confirmation emails to one address per hour, whoever asks. */
   confirmationsPerAddressPerHour: number;
   /** Called after mail was queued, so the worker sends it now rather than at its next poll. */
@@ -32,7 +32,8 @@ export interface SubscriptionDeps {
 /**
  * Starts (or restarts) a double opt-in. Whatever the address's state — new, pending, confirmed,
  * unsubscribed — the caller learns nothing: it returns nothing, and does the same kind of work.
- * Resolves once the sign-up (and the queued confirmation) is committed.
+ * Resolves once the sign-up and its email (a confirmation, or "you're already subscribed" with
+ * their links to a confirmed address) are committed.
  */
 export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): Promise<void> {
   if (input.website) {
@@ -42,12 +43,18 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
   const now = deps.clock.now();
   const queued = await deps.writes.run(() => {
     const existing = deps.subscribers.byEmail(input.email);
-    // A confirmed subscriber keeps their subscription and preferences: only their own links change them.
-    if (existing?.status === 'confirmed') return false;
     const window = nextConfirmWindow(existing?.confirmWindow, now, deps.confirmationsPerAddressPerHour);
     if (!window) {
       deps.logger.warn({ subscriberId: existing?.id }, 'subscribe: confirmation cap reached for an address, no email queued');
       return false;
+    }
+    // A confirmed subscriber keeps their subscription and preferences: only their own links change
+    // them. They get those links, under the same per-address cap as confirmations.
+    if (existing?.status === 'confirmed') {
+      deps.subscribers.setConfirmWindow(existing.id, window);
+      const links = subscriberLinks(deps.publicUrl, deps.secret, existing.id);
+      deps.mailQueue.enqueue({ kind: 'already-subscribed', recipient: existing.email, payload: links, now: now.toISOString() });
+      return true;
     }
     const { token, hash } = newConfirmToken();
     const prefs = {
@@ -81,8 +88,15 @@ export type ConfirmOutcome =
   | { outcome: 'expired' }
   | { outcome: 'invalid' };
 
-/** Single use: the token confirms a pending address once, within 48 hours of being sent. */
-export function confirm(deps: Pick<SubscriptionDeps, 'subscribers' | 'suppressions' | 'clock'>, token: string): ConfirmOutcome {
+export type ConfirmLinkState = Exclude<ConfirmOutcome, { outcome: 'confirmed' }> | { outcome: 'ready'; subscriber: Subscriber };
+
+type ConfirmDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock'>;
+
+/**
+ * What a confirmation link would do, without doing it: opening the link (GET) only shows this,
+ * because mail filters open every link of an incoming email to scan it.
+ */
+export function checkConfirmLink(deps: ConfirmDeps, token: string): ConfirmLinkState {
   if (!/^[\w-]{32}$/.test(token)) return { outcome: 'invalid' };
   const subscriber = deps.subscribers.byConfirmHash(hashConfirmToken(token));
   if (!subscriber) return { outcome: 'invalid' };
@@ -91,10 +105,17 @@ export function confirm(deps: Pick<SubscriptionDeps, 'subscribers' | 'suppressio
   const now = deps.clock.now();
   const sentAt = Date.parse(subscriber.confirmSentAt ?? '');
   if (!(now.getTime() - sentAt <= CONFIRM_TOKEN_TTL_MS)) return { outcome: 'expired' };
-  deps.subscribers.confirm(subscriber.id, now.toISOString());
+  return { outcome: 'ready', subscriber };
+}
+
+/** Single use: the token confirms a pending address once, within 48 hours of being sent. */
+export function confirm(deps: ConfirmDeps & Pick<SubscriptionDeps, 'suppressions'>, token: string): ConfirmOutcome {
+  const link = checkConfirmLink(deps, token);
+  if (link.outcome !== 'ready') return link;
+  deps.subscribers.confirm(link.subscriber.id, deps.clock.now().toISOString());
   // The owner of the address asked for mail again: an earlier bounce or complaint no longer holds.
-  deps.suppressions.lift(subscriber.email);
-  return { outcome: 'confirmed', subscriber: { ...subscriber, status: 'confirmed' } };
+  deps.suppressions.lift(link.subscriber.email);
+  return { outcome: 'confirmed', subscriber: { ...link.subscriber, status: 'confirmed' } };
 }
 
 type LinkDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;

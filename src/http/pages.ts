@@ -1,5 +1,6 @@
 import { html, SafeHtml } from '../html.ts';
 import { DIGEST_SIZES } from '../domain/subscriber-input.ts';
+import type { KeywordPreview } from '../domain/keyword-preview.ts';
 
 /** The site's own pages. No scripts, no external requests: the CSP in app.ts forbids both. */
 
@@ -58,11 +59,18 @@ export interface SamplePaper {
   authors: string;
 }
 
-function sizeOptions(selected: number | string | undefined) {
-  return DIGEST_SIZES.map((n) => html`<option value="${n}"${String(selected ?? 10) === String(n) ? html` selected` : ''}>${n} papers</option>`);
+function sizeOptions(selected: number | string) {
+  return DIGEST_SIZES.map((n) => html`<option value="${n}"${String(selected) === String(n) ? html` selected` : ''}>${n} papers</option>`);
 }
 
-export function subscribePage(opts: { error?: { field: string | null; message: string }; values?: SubscribeFormValues; sample: SamplePaper[]; sampleDate?: string }): string {
+export function subscribePage(opts: {
+  error?: { field: string | null; message: string };
+  values?: SubscribeFormValues;
+  /** DIGEST_SIZE: preselected, as it is what a sign-up without a size gets. */
+  defaultSize: number;
+  sample: SamplePaper[];
+  sampleDate?: string;
+}): string {
   const v = opts.values ?? {};
   return layout(
     'Trending ML papers in your inbox',
@@ -74,7 +82,7 @@ export function subscribePage(opts: { error?: { field: string | null; message: s
   <input id="email" name="email" type="email" autocomplete="email" required maxlength="254" placeholder="ada@example.org" value="${v.email ?? ''}"${opts.error?.field === 'email' ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
   <div class="row">
     <div><label for="digest_size">Papers per email</label>
-    <select id="digest_size" name="digest_size">${sizeOptions(v.digest_size)}</select></div>
+    <select id="digest_size" name="digest_size">${sizeOptions(v.digest_size || opts.defaultSize)}</select></div>
     <div><label for="keywords">Only papers about <span class="hint">(optional, comma-separated)</span></label>
     <input id="keywords" name="keywords" type="text" maxlength="200" placeholder="e.g. diffusion, agents, speech" value="${v.keywords ?? ''}"></div>
   </div>
@@ -96,6 +104,17 @@ export function checkInboxPage(): string {
     html`<h1>Check your inbox</h1>
 <p class="ok">If that address can receive our digest, a confirmation email is on its way. Click the link in it to start receiving the daily papers.</p>
 <p>Nothing arrived after a few minutes? Look in the spam folder, or <a href="/">try again</a>. The link is valid for 48 hours.</p>`,
+  );
+}
+
+/** The confirmation link's page: one button, a plain form posting back to the same URL. */
+export function confirmPromptPage(email: string): string {
+  return layout(
+    'Confirm your subscription',
+    html`<h1>Confirm your subscription</h1>
+<p>Start sending the daily digest of trending ML papers to <strong>${email}</strong>.</p>
+<form method="post"><button type="submit">Confirm my subscription</button></form>
+<p class="hint">Didn’t ask for this? Close this page: nothing is sent without the button.</p>`,
   );
 }
 
@@ -130,7 +149,25 @@ export function unsubscribedPage(email: string): string {
   );
 }
 
-export function preferencesPage(opts: { email: string; digestSize: number; keywords: string; unsubscribeUrl: string; saved?: boolean; error?: string }): string {
+/** "Would have matched 12 of the last 7 days' 240 papers": what the keywords in force do. */
+function previewLine(keywords: string, p: KeywordPreview) {
+  if (p.total === 0) return '';
+  const lastDays = p.days === 1 ? 'the last day’s' : `the last ${p.days} days’`;
+  const text = keywords.trim()
+    ? `These keywords would have matched ${p.matched} of ${lastDays} ${p.total} papers.`
+    : `No keywords: you get the top papers of the day, from all of ${lastDays} ${p.total} papers.`;
+  return html`<p class="hint" id="keywords-preview">${text}</p>`;
+}
+
+export function preferencesPage(opts: {
+  email: string;
+  digestSize: number;
+  keywords: string;
+  preview: KeywordPreview;
+  unsubscribeUrl: string;
+  saved?: boolean;
+  error?: string;
+}): string {
   return layout(
     'Your preferences',
     html`<h1>Your preferences</h1>
@@ -141,7 +178,8 @@ export function preferencesPage(opts: { email: string; digestSize: number; keywo
   <label for="digest_size">Papers per email</label>
   <select id="digest_size" name="digest_size">${sizeOptions(opts.digestSize)}</select>
   <label for="keywords">Only papers about <span class="hint">(comma-separated; empty for all papers)</span></label>
-  <input id="keywords" name="keywords" type="text" maxlength="200" value="${opts.keywords}">
+  <input id="keywords" name="keywords" type="text" maxlength="200" value="${opts.keywords}"${opts.preview.total ? html` aria-describedby="keywords-preview"` : ''}>
+  ${previewLine(opts.keywords, opts.preview)}
   <button type="submit">Save</button>
 </form>
 <form method="post" action="${opts.unsubscribeUrl}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button class="secondary" type="submit">Unsubscribe from all emails</button></form>`,

@@ -13,13 +13,16 @@ export interface MailQueueDeps {
   clock: Clock;
   logger: Logger;
   from: string;
-  templates: Pick<Templates, 'confirm'>;
+  templates: Pick<Templates, 'confirm' | 'alreadySubscribed'>;
 }
 
 /** Queued mail carries its kind and values; it is rendered when it goes out. */
-export function renderQueuedMail(templates: Pick<Templates, 'confirm'>, mail: Pick<QueuedMail, 'kind' | 'payload'>): Rendered {
-  const { confirmUrl } = mail.payload;
+export function renderQueuedMail(templates: Pick<Templates, 'confirm' | 'alreadySubscribed'>, mail: Pick<QueuedMail, 'kind' | 'payload'>): Rendered {
+  const { confirmUrl, preferencesUrl, unsubscribeUrl } = mail.payload;
   if (mail.kind === 'confirm' && typeof confirmUrl === 'string') return templates.confirm({ confirmUrl });
+  if (mail.kind === 'already-subscribed' && typeof preferencesUrl === 'string' && typeof unsubscribeUrl === 'string') {
+    return templates.alreadySubscribed({ preferencesUrl, unsubscribeUrl });
+  }
   throw new Invalid(`queued mail of kind "${mail.kind}" cannot be rendered from ${JSON.stringify(mail.payload)}`);
 }
 

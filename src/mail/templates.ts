@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { arxivUrl, paperPageUrl, type Paper } from '../domain/paper.ts';
 import { Invalid } from '../errors.ts';
 import { escapeHtml } from '../html.ts';
+import { cutText } from './cut-text.ts';
 
 export interface Rendered { subject: string; html: string; text: string }
 export interface TemplateSettings { publicUrl: string; postalAddress: string }
+export interface SubscriberLinks { preferencesUrl: string; unsubscribeUrl: string }
 
 /** A digest compiled once for a variant; html/text still hold {{unsubscribe_url}} and {{preferences_url}}. */
 export interface CompiledDigest { date: string; subject: string; html: string; text: string }
@@ -15,6 +17,8 @@ export interface CompiledDigest { date: string; subject: string; html: string; t
 export interface Templates {
   /** Cheap: the MJML was compiled at load time, only the links are filled in. */
   confirm(d: { confirmUrl: string; preferencesUrl?: string }): Rendered;
+  /** Cheap too: to a confirmed address that was signed up again, with its own links. */
+  alreadySubscribed(d: SubscriberLinks): Rendered;
   /** Compiles MJML (~10–20 ms, blocking): call once per digest variant, then `personalise` per recipient. */
   compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
 }
@@ -39,10 +43,11 @@ const LATE_PLACEHOLDERS = new Set(['unsubscribe_url', 'preferences_url', 'confir
 export async function loadTemplates(settings: TemplateSettings, dir: string = templatesDir): Promise<Templates> {
   const publicUrl = ownUrl(settings.publicUrl).replace(/\/+$/, '');
   const site = new URL(publicUrl).host;
-  const [digestSource, paperSource, confirmSource] = await Promise.all([
+  const [digestSource, paperSource, confirmSource, alreadySource] = await Promise.all([
     readTemplate(dir, 'digest.mjml'),
     readTemplate(dir, 'partials/paper.mjml'),
     readTemplate(dir, 'confirm.mjml'),
+    readTemplate(dir, 'already-subscribed.mjml'),
   ]);
   const footerValues = (reason: string, links: string) => ({
     reason,
@@ -84,8 +89,21 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
         ),
       }),
     );
-  // Both confirm variants and a sample digest are compiled now: this is the strict start-up check.
-  const [confirmWithPreferences, confirmPlain] = await Promise.all([confirmHtml(true), confirmHtml(false)]);
+  const alreadyHtml = compile(
+    'already-subscribed.mjml',
+    fill('already-subscribed.mjml', alreadySource, {
+      title: escapeHtml(ALREADY_SUBJECT),
+      preheader: escapeHtml('Nothing changed: your preferences and unsubscribe links are inside.'),
+      heading: escapeHtml('You’re already subscribed'),
+      intro: escapeHtml('Your daily digest keeps coming as it is.'),
+      ...footerValues(
+        `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site)}, which already gets the digest.`,
+        [linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(' · '),
+      ),
+    }),
+  );
+  // Every transactional email and a sample digest are compiled now: this is the strict start-up check.
+  const [confirmWithPreferences, confirmPlain, already] = await Promise.all([confirmHtml(true), confirmHtml(false), alreadyHtml]);
   await compileDigest({ date: '2026-01-06', papers: [samplePaper] });
 
   return {
@@ -94,6 +112,10 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
       const preferences = preferencesUrl === undefined ? undefined : ownUrl(preferencesUrl);
       const html = fillLinks(preferences === undefined ? confirmPlain : confirmWithPreferences, { confirm_url: confirm, preferences_url: preferences ?? '' }, escapeHtml);
       return { subject: CONFIRM_SUBJECT, html, text: confirmText(confirm, preferences, publicUrl, settings.postalAddress) };
+    },
+    alreadySubscribed(links) {
+      const values = { preferences_url: ownUrl(links.preferencesUrl), unsubscribe_url: ownUrl(links.unsubscribeUrl) };
+      return { subject: ALREADY_SUBJECT, html: fillLinks(already, values, escapeHtml), text: alreadyText(values, publicUrl, settings.postalAddress) };
     },
     compileDigest,
   };
@@ -126,6 +148,7 @@ export function formatDay(date: string, style: 'short' | 'long'): string {
  */
 
 const CONFIRM_SUBJECT = 'Paperboy · Confirm your subscription';
+const ALREADY_SUBJECT = 'Paperboy · You’re already subscribed';
 
 function paperValues(p: Paper, rank: number): Record<string, string> {
   const links = paperLinks(p)
@@ -169,19 +192,9 @@ function authorsLine(authors: string[]): string {
   return names.length > AUTHORS_SHOWN ? `${shown} et al.` : shown;
 }
 
-/** The AI summary is written to be short; the abstract is cut at a word near three lines. */
+/** The AI summary is written to be short; the abstract is cut at a sentence or word near three lines. */
 function blurb(p: Paper): string {
-  return truncate(oneLine(p.aiSummary?.trim() ? p.aiSummary : p.abstract), ABSTRACT_MAX_CHARS);
-}
-
-function truncate(s: string, max: number): string {
-  const chars = Array.from(s); // code points, so a cut never splits an emoji or a surrogate pair
-  if (chars.length <= max) return s;
-  const cut = chars.slice(0, max - 1).join('');
-  const atWord = cut.lastIndexOf(' ');
-  // Text without spaces (CJK) is cut at the limit rather than at a distant space.
-  const head = atWord > max * 0.6 ? cut.slice(0, atWord) : cut;
-  return `${head.replace(/[\s,;:.\-–—]+$/, '')}…`;
+  return cutText(oneLine(p.aiSummary?.trim() ? p.aiSummary : p.abstract), ABSTRACT_MAX_CHARS);
 }
 
 function digestText(subject: string, date: string, papers: Paper[], browserUrl: string, publicUrl: string, postal: string): string {
@@ -210,7 +223,7 @@ function confirmText(confirmUrl: string, preferencesUrl: string | undefined, pub
   return [
     'Confirm your subscription to Paperboy',
     '',
-    'Someone, hopefully you, asked to get the daily digest of trending machine-learning papers at this address. Open this link to confirm:',
+    'Someone, hopefully you, asked to get the daily digest of trending machine-learning papers at this address. Open this link and press its Confirm button:',
     '',
     confirmUrl,
     '',
@@ -219,6 +232,23 @@ function confirmText(confirmUrl: string, preferencesUrl: string | undefined, pub
     '--',
     `You get this email because someone asked to subscribe this address at ${publicUrl}.`,
     ...(preferencesUrl ? [`Preferences: ${preferencesUrl}`] : []),
+    textValue(postal),
+  ].join('\n');
+}
+
+function alreadyText(links: { preferences_url: string; unsubscribe_url: string }, publicUrl: string, postal: string): string {
+  return [
+    'You’re already subscribed to Paperboy',
+    '',
+    'Someone, hopefully you, asked to subscribe this address to the daily digest of trending machine-learning papers. It already gets it, so nothing has changed.',
+    '',
+    `Change how many papers you get or which topics: ${links.preferences_url}`,
+    `Unsubscribe in one click: ${links.unsubscribe_url}`,
+    '',
+    'If you did not ask for anything, just ignore this email.',
+    '',
+    '--',
+    `You get this email because someone asked to subscribe this address at ${publicUrl}, which already gets the digest.`,
     textValue(postal),
   ].join('\n');
 }

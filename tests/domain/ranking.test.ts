@@ -125,8 +125,8 @@ describe('rankPapers: keyword filter', () => {
 
   it('when a keyword is only part of a word, then it does not match', () => {
     expect(rankPapers(all, { size: 10, keywords: ['diff'] })).toEqual([]);
-    expect(rankPapers(all, { size: 10, keywords: ['merg'] })).toEqual([]);
-    expect(rankPapers([paper({ title: 'Diffusional' })], { size: 10, keywords: ['diffusion'] })).toEqual([]);
+    expect(rankPapers(all, { size: 10, keywords: ['mod'] })).toEqual([]);
+    expect(rankPapers([paper({ title: 'Superdiffusion' })], { size: 10, keywords: ['diffusion'] })).toEqual([]);
   });
 
   it('when several keywords are given, then a paper matching any of them is kept, in rank order', () => {

@@ -43,7 +43,7 @@ describe('restart safety', () => {
     const [mail] = await sink.waitFor(1, 20_000);
     expect(mail!.to).toEqual(['ada@example.org']);
     const link = /https:\/\/papers\.example\.org(\/confirm\/[\w-]+)/.exec(mail!.parsed.text ?? '')![1]!;
-    expect((await fetch(second.url + link)).status).toBe(200);
+    expect((await fetch(second.url + link, { method: 'POST' })).status).toBe(200);
     expect(await second.stop()).toBe(0);
 
     // 3. A third start on the same file finds the subscriber confirmed and exactly one email sent.

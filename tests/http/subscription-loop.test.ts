@@ -34,10 +34,11 @@ describe('the whole subscription loop over real SMTP', () => {
     expect(confirmation!.to).toEqual(['ada@example.org']);
     expect(confirmation!.parsed.subject).toMatch(/Confirm/);
 
-    // 2. The link in the email (absolute, on PUBLIC_URL) confirms.
+    // 2. The link in the email (absolute, on PUBLIC_URL) opens a page whose button (a POST) confirms.
     const confirmUrl = new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(confirmation!.parsed.text ?? '')![0]);
     expect(confirmation!.parsed.html).toContain(confirmUrl.href);
     expect((await app.inject(confirmUrl.pathname)).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: confirmUrl.pathname })).statusCode).toBe(200);
 
     // 3. The next digest arrives with the RFC 8058 headers.
     const sent = await sendDigest(await sendDigestDeps(ctx, templates), { date: '2026-11-24' });

@@ -79,7 +79,7 @@ describe('POST /subscribe', () => {
     };
     await record(); // new, then pending
     clock.advance(3600_000);
-    const confirmed = await t.app.inject(confirmPath(queued('same@example.org').at(-1)!));
+    const confirmed = await t.app.inject({ method: 'POST', url: confirmPath(queued('same@example.org').at(-1)!) });
     expect(confirmed.statusCode).toBe(200);
     await record(); // confirmed
     const links = subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, row('same@example.org')!.id);
@@ -93,20 +93,20 @@ describe('POST /subscribe', () => {
 
   it('when someone subscribes again after unsubscribing, then a new opt-in starts and its link confirms', async () => {
     await subscribeForm({ email: 'back@example.org' });
-    await t.app.inject(confirmPath(queued('back@example.org')[0]!));
+    await t.app.inject({ method: 'POST', url: confirmPath(queued('back@example.org')[0]!) });
     const { unsubscribeUrl } = subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, row('back@example.org')!.id);
     await t.app.inject({ method: 'POST', url: new URL(unsubscribeUrl).pathname, payload: '' });
     expect(row('back@example.org')?.status).toBe('unsubscribed');
     await subscribeForm({ email: 'back@example.org', digest_size: '20' });
     expect(row('back@example.org')).toMatchObject({ status: 'pending', digest_size: 20 });
-    const res = await t.app.inject(confirmPath(queued('back@example.org').at(-1)!));
+    const res = await t.app.inject({ method: 'POST', url: confirmPath(queued('back@example.org').at(-1)!) });
     expect(res.statusCode).toBe(200);
     expect(row('back@example.org')?.status).toBe('confirmed');
   });
 
-  it('when a confirmed subscriber is signed up again by someone, then their preferences stay and no email is queued', async () => {
+  it('when a confirmed subscriber is signed up again by someone, then their preferences stay and no confirmation is queued', async () => {
     await subscribeForm({ email: 'kept@example.org', digest_size: '5' });
-    await t.app.inject(confirmPath(queued('kept@example.org')[0]!));
+    await t.app.inject({ method: 'POST', url: confirmPath(queued('kept@example.org')[0]!) });
     await subscribeForm({ email: 'kept@example.org', digest_size: '20', keywords: 'spam' });
     expect(row('kept@example.org')).toMatchObject({ status: 'confirmed', digest_size: 5, keywords: '' });
     expect(queued('kept@example.org')).toHaveLength(1);
@@ -177,7 +177,7 @@ describe('POST /subscribe', () => {
 
   it('when the earlier link is used after the cap stopped new emails, then it still confirms', async () => {
     for (let i = 0; i < 5; i++) await subscribeForm({ email: 'capped@example.org' });
-    const res = await t.app.inject(confirmPath(queued('capped@example.org').at(-1)!));
+    const res = await t.app.inject({ method: 'POST', url: confirmPath(queued('capped@example.org').at(-1)!) });
     expect(res.statusCode).toBe(200);
     expect(row('capped@example.org')?.status).toBe('confirmed');
   });
@@ -200,11 +200,11 @@ describe('per-IP rate limit', () => {
   });
 });
 
-describe('GET /confirm/:token', () => {
-  it('when the link is used, then it confirms once; a second use says it was used', async () => {
+describe('GET and POST /confirm/:token', () => {
+  it('when the link is used (its button POSTs), then it confirms once; a second use says it was used', async () => {
     await subscribeForm({ email: 'ada@example.org' });
     const path = confirmPath(queued('ada@example.org')[0]!);
-    const first = await t.app.inject(path);
+    const first = await t.app.inject({ method: 'POST', url: path });
     expect(first.statusCode).toBe(200);
     expect(first.body).toContain('You’re subscribed');
     expect(row('ada@example.org')?.status).toBe('confirmed');
@@ -238,7 +238,7 @@ describe('GET /confirm/:token', () => {
 describe('unsubscribe (RFC 8058)', () => {
   async function confirmedSubscriber(email = 'reader@example.org') {
     await subscribeForm({ email });
-    await t.app.inject(confirmPath(queued(email)[0]!));
+    await t.app.inject({ method: 'POST', url: confirmPath(queued(email)[0]!) });
     const links = subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, row(email)!.id);
     return { unsubscribe: new URL(links.unsubscribeUrl).pathname, preferences: new URL(links.preferencesUrl).pathname };
   }

@@ -1,18 +1,32 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { confirm, type SubscriptionDeps } from '../../domain/subscriptions.ts';
-import { confirmResultPage } from '../pages.ts';
+import { checkConfirmLink, confirm, type SubscriptionDeps } from '../../domain/subscriptions.ts';
+import { confirmPromptPage, confirmResultPage } from '../pages.ts';
 
 const params = z.object({ token: z.string().max(200) });
 
+const STATUS = { confirmed: 200, 'already-confirmed': 200, ready: 200, expired: 410, invalid: 404 } as const;
+
+/**
+ * GET shows a button and changes nothing: corporate mail filters (Safe Links, Mimecast,
+ * Proofpoint) open every link in an incoming email, so a GET that confirmed would let anyone
+ * subscribe a victim behind one. POST confirms. The token in the URL is the only credential: it is
+ * unguessable, so a form posting back to it needs no other CSRF defence.
+ */
 export const confirmRoutes =
   (deps: Pick<SubscriptionDeps, 'subscribers' | 'suppressions' | 'clock'>): FastifyPluginAsync =>
   async (app) => {
     app.get('/confirm/:token', async (req, reply) => {
       const { token } = params.parse(req.params);
+      const link = checkConfirmLink(deps, token);
+      const page = link.outcome === 'ready' ? confirmPromptPage(link.subscriber.email) : confirmResultPage(link.outcome);
+      return reply.code(STATUS[link.outcome]).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page);
+    });
+
+    app.post('/confirm/:token', { bodyLimit: 1024 }, async (req, reply) => {
+      const { token } = params.parse(req.params);
       const result = confirm(deps, token);
       if (result.outcome === 'confirmed') req.log.info({ subscriberId: result.subscriber.id }, 'subscription confirmed');
-      const status = result.outcome === 'expired' ? 410 : result.outcome === 'invalid' ? 404 : 200;
-      return reply.code(status).type('text/html; charset=utf-8').send(confirmResultPage(result.outcome));
+      return reply.code(STATUS[result.outcome]).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(confirmResultPage(result.outcome));
     });
   };

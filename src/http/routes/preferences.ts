@@ -5,10 +5,14 @@ import { describeInputError, preferencesSchema } from '../../domain/subscriber-i
 import { signSubscriberToken } from '../../domain/tokens.ts';
 import { preferencesPage } from '../pages.ts';
 import type { Subscriber } from '../../db/subscribers-store.ts';
+import type { KeywordPreview } from '../../domain/keyword-preview.ts';
 
 const params = z.object({ token: z.string().max(200) });
 
-type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;
+type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'> & {
+  /** How many recent papers a keyword list would have matched, shown beside the field. */
+  keywordPreview: (keywords: string) => KeywordPreview;
+};
 
 export const preferencesRoutes =
   (deps: Deps): FastifyPluginAsync =>
@@ -18,6 +22,7 @@ export const preferencesRoutes =
         email: s.email,
         digestSize: s.digestSize,
         keywords: s.keywords,
+        preview: deps.keywordPreview(s.keywords),
         unsubscribeUrl: `/unsubscribe/${signSubscriberToken(deps.secret, 'unsubscribe', s.id)}`,
         ...extra,
       });
