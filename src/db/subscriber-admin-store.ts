@@ -19,8 +19,8 @@ export function createSubscriberAdminStore(db: Db) {
     // An address already on the list keeps its row untouched: an import must never re-subscribe
     // someone who unsubscribed or was suppressed.
     insert: db.prepare(
-      `INSERT INTO subscribers (email, status, digest_size, keywords, confirmed_at, created_at, updated_at)
-       VALUES (@email, 'confirmed', @digestSize, @keywords, @now, @now, @now)
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, confirmed_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'confirmed', @digestSize, @keywords, @now, @now, @now)
        ON CONFLICT (email) DO NOTHING`,
     ),
     all: db.prepare(

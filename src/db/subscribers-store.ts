@@ -61,17 +61,19 @@ export function createSubscribersStore(db: Db) {
     byEmail: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE email = ?`),
     byId: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE id = ?`),
     byConfirmHash: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE confirm_token_hash = ?`),
+    // Ids come from the sequence, never max(id) + 1: an erased subscriber's links must not reach a newcomer.
     insertPending: db.prepare(
-      `INSERT INTO subscribers (email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at,
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at,
          confirm_window_start, confirm_window_count, created_at, updated_at)
-       VALUES (@email, 'pending', @digestSize, @keywords, @hash, @now, @windowStart, @windowCount, @now, @now) RETURNING id`,
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @hash, @now,
+         @windowStart, @windowCount, @now, @now) RETURNING id`,
     ),
-    // Re-subscribing (from pending, unsubscribed or suppressed) starts a new opt-in on the same row.
+    deleteRow: db.prepare('DELETE FROM subscribers WHERE id = ?'),
+    // Signing up again while pending restarts the opt-in on the same row (no link was ever emailed to it).
     restartOptIn: db.prepare(
-      `UPDATE subscribers SET status = 'pending', digest_size = @digestSize, keywords = @keywords,
-         confirm_token_hash = @hash, confirm_sent_at = @now, confirmed_at = NULL, unsubscribed_at = NULL,
-         confirm_window_start = @windowStart, confirm_window_count = @windowCount, hard_bounces = 0, updated_at = @now
-       WHERE id = @id`,
+      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, confirm_token_hash = @hash, confirm_sent_at = @now,
+         confirm_window_start = @windowStart, confirm_window_count = @windowCount, updated_at = @now
+       WHERE id = @id AND status = 'pending'`,
     ),
     confirm: db.prepare(
       `UPDATE subscribers SET status = 'confirmed', confirmed_at = @now, updated_at = @now
@@ -87,14 +89,25 @@ export function createSubscribersStore(db: Db) {
   };
 
   const one = (row: unknown) => (row ? toSubscriber(row as Row) : undefined);
+  const insertPending = (p: OptIn & { email: string }) => {
+    const { window, ...rest } = p;
+    return (s.insertPending.get({ ...rest, windowStart: window.start, windowCount: window.count }) as { id: number }).id;
+  };
 
   return {
     byEmail: (email: string) => one(s.byEmail.get(email)),
     byId: (id: number) => one(s.byId.get(id)),
     byConfirmHash: (hash: string) => one(s.byConfirmHash.get(hash)),
-    insertPending: (p: OptIn & { email: string }) => {
-      const { window, ...rest } = p;
-      return (s.insertPending.get({ ...rest, windowStart: window.start, windowCount: window.count }) as { id: number }).id;
+    insertPending,
+    /**
+     * Signing up again after an unsubscribe or a suppression is a new subscription: a new row, so a
+     * new id, and the links emailed for the old one (`<id>.<mac>`) reach nothing any more. The old
+     * row's delivery history goes with it, as on erasure. Run it inside a transaction.
+     */
+    replaceWithPending: (p: OptIn & { id: number; email: string }) => {
+      const { id, ...rest } = p;
+      s.deleteRow.run(id);
+      return insertPending(rest);
     },
     restartOptIn: (p: OptIn & { id: number }) => {
       const { window, ...rest } = p;

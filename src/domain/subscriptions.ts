@@ -54,8 +54,9 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
       now: now.toISOString(),
       window,
     };
-    if (existing) deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
-    else deps.subscribers.insertPending({ email: input.email, ...prefs });
+    if (!existing) deps.subscribers.insertPending({ email: input.email, ...prefs });
+    else if (existing.status === 'pending') deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
+    else deps.subscribers.replaceWithPending({ id: existing.id, email: input.email, ...prefs });
     deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}` }, now: prefs.now });
     return true;
   });
