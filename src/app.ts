@@ -92,12 +92,14 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     writes: createGroupCommit(ctx.db),
     subscribers: ctx.subscribers,
     mailQueue: ctx.mailQueue,
+    confirmationWindows: ctx.confirmationWindows,
     clock: ctx.clock,
     logger: ctx.logger,
     publicUrl: ctx.config.PUBLIC_URL,
     secret: ctx.secret,
     defaultDigestSize: (DIGEST_SIZES as readonly number[]).includes(ctx.config.DIGEST_SIZE) ? ctx.config.DIGEST_SIZE : 10,
     confirmationsPerAddressPerHour: ctx.config.CONFIRMATIONS_PER_ADDRESS_PER_HOUR,
+    confirmationsPerDomainPerHour: ctx.config.CONFIRMATIONS_PER_DOMAIN_PER_HOUR,
     ...(opts.onMailQueued ? { onMailQueued: opts.onMailQueued } : {}),
   };
 

@@ -7,6 +7,7 @@ import { createMailer, dkimFromConfig, type Mailer } from './mail/transport.ts';
 import { resolveSecret } from './secret.ts';
 import { createSubscribersStore, type SubscribersStore } from './db/subscribers-store.ts';
 import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store.ts';
+import { createConfirmationWindowsStore, type ConfirmationWindowsStore } from './db/confirmation-windows-store.ts';
 import { createPapersStore, type PapersStore } from './db/papers-store.ts';
 import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
 import { createRunsStore, type RunsStore } from './db/runs-store.ts';
@@ -25,6 +26,7 @@ export interface Context {
   secret: string;
   subscribers: SubscribersStore;
   mailQueue: MailQueueStore;
+  confirmationWindows: ConfirmationWindowsStore;
   papers: PapersStore;
   digests: DigestsStore;
   /** The send ledger: runs, leases, deliveries. */
@@ -62,6 +64,7 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     secret,
     subscribers: createSubscribersStore(db),
     mailQueue: createMailQueueStore(db),
+    confirmationWindows: createConfirmationWindowsStore(db),
     papers: createPapersStore(db),
     digests: createDigestsStore(db),
     runs: createRunsStore(db),

@@ -10,13 +10,6 @@ export interface Subscriber {
   keywords: string;
   confirmSentAt: string | null;
   confirmedAt: string | null;
-  /** The confirmation emails sent in the current one-hour window, for the per-address cap. */
-  confirmWindow: ConfirmWindow;
-}
-
-export interface ConfirmWindow {
-  start: string | null;
-  count: number;
 }
 
 interface Row {
@@ -27,8 +20,6 @@ interface Row {
   keywords: string;
   confirm_sent_at: string | null;
   confirmed_at: string | null;
-  confirm_window_start: string | null;
-  confirm_window_count: number;
 }
 
 const toSubscriber = (r: Row): Subscriber => ({
@@ -39,20 +30,18 @@ const toSubscriber = (r: Row): Subscriber => ({
   keywords: r.keywords,
   confirmSentAt: r.confirm_sent_at,
   confirmedAt: r.confirmed_at,
-  confirmWindow: { start: r.confirm_window_start, count: r.confirm_window_count },
 });
 
-const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at, confirm_window_start, confirm_window_count';
+const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at';
 
 export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
 
-/** A new double opt-in: preferences, the confirmation token's hash and the cap's window after it. */
+/** A new double opt-in: preferences and the confirmation token's hash. */
 interface OptIn {
   digestSize: number;
   keywords: string;
   hash: string;
   now: string;
-  window: ConfirmWindow;
 }
 
 /** Every SQL statement on the subscribers table, prepared once. */
@@ -63,16 +52,14 @@ export function createSubscribersStore(db: Db) {
     byConfirmHash: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE confirm_token_hash = ?`),
     // Ids come from the sequence, never max(id) + 1: an erased subscriber's links must not reach a newcomer.
     insertPending: db.prepare(
-      `INSERT INTO subscribers (id, email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at,
-         confirm_window_start, confirm_window_count, created_at, updated_at)
-       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @hash, @now,
-         @windowStart, @windowCount, @now, @now) RETURNING id`,
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @hash, @now, @now, @now)
+       RETURNING id`,
     ),
     deleteRow: db.prepare('DELETE FROM subscribers WHERE id = ?'),
     // Signing up again while pending restarts the opt-in on the same row (no link was ever emailed to it).
     restartOptIn: db.prepare(
-      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, confirm_token_hash = @hash, confirm_sent_at = @now,
-         confirm_window_start = @windowStart, confirm_window_count = @windowCount, updated_at = @now
+      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, confirm_token_hash = @hash, confirm_sent_at = @now, updated_at = @now
        WHERE id = @id AND status = 'pending'`,
     ),
     confirm: db.prepare(
@@ -89,10 +76,7 @@ export function createSubscribersStore(db: Db) {
   };
 
   const one = (row: unknown) => (row ? toSubscriber(row as Row) : undefined);
-  const insertPending = (p: OptIn & { email: string }) => {
-    const { window, ...rest } = p;
-    return (s.insertPending.get({ ...rest, windowStart: window.start, windowCount: window.count }) as { id: number }).id;
-  };
+  const insertPending = (p: OptIn & { email: string }) => (s.insertPending.get(p) as { id: number }).id;
 
   return {
     byEmail: (email: string) => one(s.byEmail.get(email)),
@@ -110,8 +94,7 @@ export function createSubscribersStore(db: Db) {
       return insertPending(rest);
     },
     restartOptIn: (p: OptIn & { id: number }) => {
-      const { window, ...rest } = p;
-      s.restartOptIn.run({ ...rest, windowStart: window.start, windowCount: window.count });
+      s.restartOptIn.run(p);
     },
     confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,

@@ -1,10 +1,12 @@
 import type { GroupCommit } from '../db/group-commit.ts';
-import type { ConfirmWindow, SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
+import type { SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
 import type { MailQueueStore } from '../db/mail-queue-store.ts';
+import type { ConfirmationWindowsStore, ConfirmWindow } from '../db/confirmation-windows-store.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { NotFound } from '../errors.ts';
 import { hashConfirmToken, newConfirmToken, verifySubscriberToken } from './tokens.ts';
+import { isDomainCapped, mailboxOf } from './mailbox.ts';
 import type { PreferencesInput, SubscribeInput } from './subscriber-input.ts';
 
 export const CONFIRM_TOKEN_TTL_MS = 48 * 3600_000;
@@ -15,13 +17,16 @@ export interface SubscriptionDeps {
   writes: GroupCommit;
   subscribers: SubscribersStore;
   mailQueue: MailQueueStore;
+  confirmationWindows: ConfirmationWindowsStore;
   clock: Clock;
   logger: Logger;
   publicUrl: string;
   secret: string;
   defaultDigestSize: number;
-  /** At most this many confirmation emails to one address per hour, whoever asks. */
+  /** At most this many confirmation emails to one mailbox (address without +tag) per hour, whoever asks. */
   confirmationsPerAddressPerHour: number;
+  /** At most this many to one domain per hour (0: no cap); big shared providers are exempt (mailbox.ts). */
+  confirmationsPerDomainPerHour: number;
   /** Called after mail was queued, so the worker sends it now rather than at its next poll. */
   onMailQueued?: () => void;
 }
@@ -41,18 +46,18 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     const existing = deps.subscribers.byEmail(input.email);
     // A confirmed subscriber keeps their subscription and preferences: only their own links change them.
     if (existing?.status === 'confirmed') return false;
-    const window = nextConfirmWindow(existing?.confirmWindow, now, deps.confirmationsPerAddressPerHour);
-    if (!window) {
-      deps.logger.warn({ subscriberId: existing?.id }, 'subscribe: confirmation cap reached for an address, no email queued');
+    const windows = nextConfirmWindows(deps, input.email, now);
+    if ('capped' in windows) {
+      deps.logger.warn({ subscriberId: existing?.id, cap: windows.capped }, `subscribe: confirmation cap reached for a ${windows.capped}, no email queued`);
       return false;
     }
+    for (const [key, window] of windows.next) deps.confirmationWindows.save(key, window);
     const { token, hash } = newConfirmToken();
     const prefs = {
       digestSize: input.digest_size ?? existing?.digestSize ?? deps.defaultDigestSize,
       keywords: input.keywords ?? existing?.keywords ?? '',
       hash,
       now: now.toISOString(),
-      window,
     };
     if (!existing) deps.subscribers.insertPending({ email: input.email, ...prefs });
     else if (existing.status === 'pending') deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
@@ -63,12 +68,32 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
   if (queued) deps.onMailQueued?.();
 }
 
+/** The window key of a mailbox's cap; erasing an address deletes its window. */
+export const mailboxWindowKey = (email: string) => `mailbox:${mailboxOf(email).mailbox}`;
+
 /**
- * The cap's window after one more confirmation email, or null when the address already had its
- * `cap` emails in the hour the window started.
+ * The caps' windows after one more confirmation email to `email` (its mailbox's, its domain's),
+ * or which cap is full. Checked together so a capped sign-up counts against neither.
+ */
+function nextConfirmWindows(deps: SubscriptionDeps, email: string, now: Date): { next: [string, ConfirmWindow][] } | { capped: 'mailbox' | 'domain' } {
+  const { domain } = mailboxOf(email);
+  const caps: [string, number, 'mailbox' | 'domain'][] = [[mailboxWindowKey(email), deps.confirmationsPerAddressPerHour, 'mailbox']];
+  if (deps.confirmationsPerDomainPerHour > 0 && isDomainCapped(domain)) caps.push([`domain:${domain}`, deps.confirmationsPerDomainPerHour, 'domain']);
+  const next: [string, ConfirmWindow][] = [];
+  for (const [key, cap, kind] of caps) {
+    const window = nextConfirmWindow(deps.confirmationWindows.get(key), now, cap);
+    if (!window) return { capped: kind };
+    next.push([key, window]);
+  }
+  return { next };
+}
+
+/**
+ * A cap's window after one more confirmation email, or null when it already had its `cap` emails
+ * in the hour the window started.
  */
 export function nextConfirmWindow(current: ConfirmWindow | undefined, now: Date, cap: number): ConfirmWindow | null {
-  const start = current?.start ? Date.parse(current.start) : NaN;
+  const start = current ? Date.parse(current.start) : NaN;
   if (!(now.getTime() - start < HOUR_MS)) return { start: now.toISOString(), count: 1 };
   return current!.count < cap ? { start: current!.start, count: current!.count + 1 } : null;
 }
