@@ -6,6 +6,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { csvField, planImport } from '../src/domain/subscriber-import.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
+import { eraseAddress } from '../src/domain/erasure.ts';
 import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
@@ -19,7 +20,8 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
                     the format import reads
   list              every subscriber with status, size, keywords and dates
   count             subscribers per status
-  remove EMAIL      erase the address and its delivery history
+  remove EMAIL      erase every trace of the address: its subscription and delivery history,
+                    mail queued to it, its outbox files
   -h, --help        show this help
 
 Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
@@ -70,11 +72,16 @@ function main(argv: string[]): number {
       default: {
         // 'remove', the one command left; its address was checked with the arguments.
         const address = email!.data!;
-        if (!store.remove(address)) {
+        const erased = eraseAddress({ admin: store, outboxDir: config.OUTBOX_DIR }, address);
+        if (!erased.found) {
           console.error(`${address} is not on the list`);
           return EXIT_FAILED;
         }
-        console.log(`${address} removed, with its delivery history`);
+        const what = erased.subscriber ? 'removed, with its delivery history and mail' : 'not on the list; its queued mail and confirmation window removed';
+        console.log(`${address} ${what}${erased.outboxFiles ? ` and ${erased.outboxFiles} outbox file(s)` : ''}`);
+        if (!erased.checkpointed) {
+          console.error('warning: another process was reading the database, so old copies may stay in its WAL file until overwritten; run remove again when it is idle');
+        }
         return EXIT_OK;
       }
     }

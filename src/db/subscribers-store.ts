@@ -70,6 +70,8 @@ export function createSubscribersStore(db: Db) {
       `UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, updated_at = @now
        WHERE id = @id AND status <> 'unsubscribed'`,
     ),
+    // Never confirmed: the address was never shown to want our mail, so it is not kept.
+    deletePendingBefore: db.prepare(`DELETE FROM subscribers WHERE status = 'pending' AND confirm_sent_at < ?`),
     setPreferences: db.prepare(
       `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, updated_at = @now WHERE id = @id`,
     ),
@@ -98,6 +100,8 @@ export function createSubscribersStore(db: Db) {
     },
     confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
+    /** Deletes the sign-ups still pending whose last confirmation email went out before `iso`. */
+    deletePendingBefore: (iso: string) => s.deletePendingBefore.run(iso).changes,
     setPreferences: (p: { id: number; digestSize: number; keywords: string; now: string }) => {
       s.setPreferences.run(p);
     },

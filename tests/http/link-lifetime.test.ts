@@ -6,6 +6,7 @@ import { testConfig } from '../support/test-context.ts';
 import { openDatabase } from '../../src/db/connection.ts';
 import { migrate, migrationsDir } from '../../src/db/migrate.ts';
 import { createSubscriberAdminStore } from '../../src/db/subscriber-admin-store.ts';
+import { eraseAddress } from '../../src/domain/erasure.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
 
@@ -22,6 +23,7 @@ afterEach(async () => t.close());
 
 const idOf = (email: string) => t.ctx.db.prepare('SELECT id FROM subscribers WHERE email = ?').pluck().get(email) as number | undefined;
 const statusOf = (email: string) => t.ctx.db.prepare('SELECT status FROM subscribers WHERE email = ?').pluck().get(email) as string | undefined;
+const erase = (email: string) => eraseAddress({ admin: createSubscriberAdminStore(t.ctx.db), outboxDir: t.ctx.config.OUTBOX_DIR }, email).subscriber;
 const linksOf = (id: number) => {
   const l = subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, id);
   return { unsubscribe: new URL(l.unsubscribeUrl).pathname, preferences: new URL(l.preferencesUrl).pathname };
@@ -51,7 +53,7 @@ describe('links of a subscriber who is gone', () => {
     await subscribeAndConfirm('first@example.org');
     const goneId = await subscribeAndConfirm('gone@example.org');
     const old = linksOf(goneId);
-    expect(createSubscriberAdminStore(t.ctx.db).remove('gone@example.org')).toBe(true);
+    expect(erase('gone@example.org')).toBe(true);
 
     const newId = await subscribeAndConfirm('newcomer@example.org');
     expect(newId).toBeGreaterThan(goneId);
@@ -78,7 +80,7 @@ describe('links of a subscriber who is gone', () => {
     const id = await subscribeAndConfirm('stays@example.org');
     const links = linksOf(id);
     await subscribeAndConfirm('other@example.org');
-    createSubscriberAdminStore(t.ctx.db).remove('other@example.org');
+    erase('other@example.org');
     await t.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=stays%40example.org' });
     expect((await t.app.inject(links.preferences)).statusCode).toBe(200);
     const saved = await t.app.inject({ method: 'POST', url: links.preferences, headers: FORM, payload: 'digest_size=5' });
@@ -111,7 +113,7 @@ describe('an existing database', () => {
     t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0', DATABASE_PATH: config.DATABASE_PATH }, { clock });
     rmSync(dir, { recursive: true, force: true });
     expect((await t.app.inject(linksOf(keptId).preferences)).statusCode).toBe(200);
-    expect(createSubscriberAdminStore(t.ctx.db).remove('top@example.org')).toBe(true);
+    expect(erase('top@example.org')).toBe(true);
     const newId = await subscribeAndConfirm('new@example.org');
     expect(newId).toBeGreaterThan(topId);
     const reuse = t.ctx.db.prepare("INSERT INTO subscribers (id, email, status, created_at, updated_at) VALUES (?, 'x@example.org', 'pending', '', '')");

@@ -11,3 +11,7 @@ CREATE TABLE confirmation_windows (
 
 ALTER TABLE subscribers DROP COLUMN confirm_window_start;
 ALTER TABLE subscribers DROP COLUMN confirm_window_count;
+
+-- Sent and failed messages keep no payload from now on (a confirmation's raw link, read from the
+-- database, would still confirm); empty the ones settled before this change.
+UPDATE mail_queue SET payload = '{}' WHERE status <> 'queued' AND payload <> '{}';
