@@ -53,9 +53,12 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     }
     for (const [key, window] of windows.next) deps.confirmationWindows.save(key, window);
     const { token, hash } = newConfirmToken();
+    // A pending sign-up keeps what was asked before; a new subscription after an unsubscribe starts
+    // from the form alone, not from whatever the old subscription's links last set.
+    const pending = existing?.status === 'pending' ? existing : undefined;
     const prefs = {
-      digestSize: input.digest_size ?? existing?.digestSize ?? deps.defaultDigestSize,
-      keywords: input.keywords ?? existing?.keywords ?? '',
+      digestSize: input.digest_size ?? pending?.digestSize ?? deps.defaultDigestSize,
+      keywords: input.keywords ?? pending?.keywords ?? '',
       hash,
       now: now.toISOString(),
     };

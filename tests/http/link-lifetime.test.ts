@@ -67,12 +67,15 @@ describe('links of a subscriber who is gone', () => {
     const old = linksOf(oldId);
     await t.app.inject({ method: 'POST', url: old.unsubscribe, headers: FORM, payload: 'List-Unsubscribe=One-Click' });
     expect(statusOf('back@example.org')).toBe('unsubscribed');
+    // Whoever holds the old links sets the old subscription's preferences before the address returns.
+    await t.app.inject({ method: 'POST', url: old.preferences, headers: FORM, payload: 'digest_size=20&keywords=planted' });
     clock.advance(3600_000);
 
     const newId = await subscribeAndConfirm('back@example.org');
     expect(newId).not.toBe(oldId);
     expect(await tryLinks(old)).toEqual([404, 404, 404, 404]);
     expect(statusOf('back@example.org')).toBe('confirmed');
+    expect(t.ctx.db.prepare('SELECT digest_size, keywords FROM subscribers WHERE email = ?').get('back@example.org')).toEqual({ digest_size: 10, keywords: '' });
     expect((await t.app.inject(linksOf(newId).preferences)).statusCode).toBe(200);
   });
 
