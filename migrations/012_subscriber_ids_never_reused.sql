@@ -11,7 +11,8 @@ INSERT INTO subscriber_id_sequence (id, last) SELECT 1, coalesce(max(id), 0) FRO
 
 CREATE TRIGGER subscriber_id_issued AFTER INSERT ON subscribers
 BEGIN
-  SELECT RAISE(ABORT, 'subscriber ids are never reused: take the next one from subscriber_id_sequence')
-  WHERE new.id <= (SELECT last FROM subscriber_id_sequence WHERE id = 1);
-  UPDATE subscriber_id_sequence SET last = new.id WHERE id = 1;
+  UPDATE subscriber_id_sequence
+  SET last = CASE WHEN new.id > last THEN new.id
+                  ELSE RAISE(ABORT, 'subscriber ids are never reused: take the next one from subscriber_id_sequence') END
+  WHERE id = 1;
 END;
