@@ -73,15 +73,16 @@ function main(argv: string[]): number {
         // 'remove', the one command left; its address was checked with the arguments.
         const address = email!.data!;
         const erased = eraseAddress({ admin: store, outboxDir: config.OUTBOX_DIR }, address);
+        if (!erased.checkpointed) {
+          // Every remove truncates the WAL, even one that finds nothing left to erase.
+          console.error('warning: another process kept reading the database, so old copies may stay in its WAL file until overwritten; run this remove again later');
+        }
         if (!erased.found) {
           console.error(`${address} is not on the list`);
           return EXIT_FAILED;
         }
-        const what = erased.subscriber ? 'removed, with its delivery history and mail' : 'not on the list; its queued mail and confirmation window removed';
+        const what = erased.subscriber ? 'removed, with its delivery history and mail' : 'not on the list; the mail queued to it removed';
         console.log(`${address} ${what}${erased.outboxFiles ? ` and ${erased.outboxFiles} outbox file(s)` : ''}`);
-        if (!erased.checkpointed) {
-          console.error('warning: another process was reading the database, so old copies may stay in its WAL file until overwritten; run remove again when it is idle');
-        }
         return EXIT_OK;
       }
     }
