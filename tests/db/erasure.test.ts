@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { sendDueMail } from '../../src/mail/mail-queue.ts';
 import { runScript } from '../delivery/cli.ts';
@@ -81,6 +82,27 @@ describe('subscribers remove', () => {
     expect(removed.code, removed.stderr).toBe(0);
     expect(app.ctx.db.prepare('SELECT count(*) FROM mail_queue').pluck().get()).toBe(0);
     expect((await runScript('subscribers', ['remove', 'pending@example.org'], { DATABASE_PATH: app.ctx.config.DATABASE_PATH, OUTBOX_DIR: app.ctx.config.OUTBOX_DIR })).code).toBe(1);
+  });
+
+  it('when another process holds an old snapshot open, then remove still erases but warns that the WAL was not truncated', async () => {
+    t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' });
+    const app = t;
+    await signUpAndConfirm(app, GONE);
+    const reader = new Database(app.ctx.config.DATABASE_PATH, { readonly: true });
+    reader.prepare('BEGIN').run();
+    reader.prepare('SELECT count(*) FROM subscribers').get();
+    // A write after the reader's snapshot, so a checkpoint would have to pass it.
+    await signUpAndConfirm(app, STAYS);
+    try {
+      const env = { DATABASE_PATH: app.ctx.config.DATABASE_PATH, OUTBOX_DIR: app.ctx.config.OUTBOX_DIR };
+      const removed = await runScript('subscribers', ['remove', GONE], env);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(removed.stderr).toMatch(/old copies may stay in its WAL file/);
+    } finally {
+      reader.prepare('COMMIT').run();
+      reader.close();
+    }
+    expect(app.ctx.db.prepare('SELECT email FROM subscribers').pluck().all()).toEqual([STAYS]);
   });
 });
 
