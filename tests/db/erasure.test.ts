@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { sendDueMail } from '../../src/mail/mail-queue.ts';
 import { runScript } from '../delivery/cli.ts';
+import { startSmtpSink } from '../support/smtp-sink.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const GONE = 'Erase.Me+papers@example.org';
@@ -112,5 +113,21 @@ describe('the mail queue', () => {
     const token = await signUpAndConfirm(t, 'sent@example.org');
     expect(t.ctx.db.prepare('SELECT status, payload FROM mail_queue').all()).toEqual([{ status: 'sent', payload: '{}' }]);
     expect(t.ctx.db.prepare("SELECT count(*) FROM mail_queue WHERE payload LIKE '%' || ? || '%'").pluck().get(token)).toBe(0);
+  });
+
+  it('when the server refuses the address for good, then the failed row keeps no payload either', async () => {
+    const sink = await startSmtpSink({ onRcpt: () => ({ code: 550, message: '5.1.1 no such user' }) });
+    try {
+      t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0', SMTP_URL: sink.url });
+      const app = t;
+      await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=nobody%40example.org' });
+      const mail = { store: app.ctx.mailQueue, mailer: app.ctx.mailer, clock: app.ctx.clock, logger: app.ctx.logger, from: app.ctx.config.MAIL_FROM, templates: app.templates };
+      expect(await sendDueMail(mail)).toBe(0);
+      expect(app.ctx.db.prepare('SELECT status, payload FROM mail_queue').all()).toEqual([{ status: 'failed', payload: '{}' }]);
+    } finally {
+      await t?.close();
+      t = undefined;
+      await sink.close();
+    }
   });
 });
