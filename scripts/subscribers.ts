@@ -6,6 +6,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { csvField, planImport } from '../src/domain/subscriber-import.ts';
 import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
+import { eraseAddress } from '../src/domain/erasure.ts';
 import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
 import { createLogger } from '../src/logger.ts';
 import { resolveSecret } from '../src/secret.ts';
@@ -23,7 +24,8 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
                     the format import reads
   list              every subscriber with status, size, keywords and dates
   count             subscribers per status
-  remove EMAIL      erase the address and its delivery history (a suppression stays)
+  remove EMAIL      erase every trace of the address: its subscription and delivery history,
+                    mail queued to it, its outbox files (a suppression stays, as a keyed hash)
   -h, --help        show this help
 
 Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
@@ -77,11 +79,17 @@ function main(argv: string[]): number {
         // 'remove', the one command left; its address was checked with the arguments.
         const address = email!.data!;
         suppressions().keepBeforeRemoval(address);
-        if (!store.remove(address)) {
+        const erased = eraseAddress({ admin: store, outboxDir: config.OUTBOX_DIR }, address);
+        if (!erased.checkpointed) {
+          // Every remove truncates the WAL, even one that finds nothing left to erase.
+          console.error('warning: another process kept reading the database, so old copies may stay in its WAL file until overwritten; run this remove again later');
+        }
+        if (!erased.found) {
           console.error(`${address} is not on the list`);
           return EXIT_FAILED;
         }
-        console.log(`${address} removed, with its delivery history`);
+        const what = erased.subscriber ? 'removed, with its delivery history and mail' : 'not on the list; the mail queued to it removed';
+        console.log(`${address} ${what}${erased.outboxFiles ? ` and ${erased.outboxFiles} outbox file(s)` : ''}`);
         return EXIT_OK;
       }
     }

@@ -50,7 +50,11 @@ export const configSchema = z.object({
   ),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.stringbool({ error: 'must be true or false' }).default(false)),
   SUBSCRIBE_RATE_PER_IP: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(10)),
+  // Counted per mailbox: the address without its +tag (and, at Gmail, without dots).
   CONFIRMATIONS_PER_ADDRESS_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(3)),
+  // 0 turns it off. Big shared providers (gmail.com, outlook.com, …: src/domain/mailbox.ts) are
+  // exempt; 50 an hour to one company's or university's domain is far above a real sign-up rate.
+  CONFIRMATIONS_PER_DOMAIN_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(50)),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   // Anything but production allows pretty logs on a terminal (the image sets production).
   NODE_ENV: z.preprocess(emptyAsUndefined, z.string().default('development')),

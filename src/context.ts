@@ -8,6 +8,7 @@ import type { Mailer } from './digest/mailer.ts';
 import { resolveSecret } from './secret.ts';
 import { createSubscribersStore, type SubscribersStore } from './db/subscribers-store.ts';
 import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store.ts';
+import { createConfirmationWindowsStore, type ConfirmationWindowsStore } from './db/confirmation-windows-store.ts';
 import { createPapersStore, type PapersStore } from './db/papers-store.ts';
 import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
 import { createPaperSource, type PaperSource } from './sources/hf-daily-papers.ts';
@@ -36,6 +37,7 @@ export interface Context {
   secret: string;
   subscribers: SubscribersStore;
   mailQueue: MailQueueStore;
+  confirmationWindows: ConfirmationWindowsStore;
   papers: PapersStore;
   digests: DigestsStore;
   /** The ledger: runs, leases, deliveries. */
@@ -80,6 +82,7 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     secret,
     subscribers,
     mailQueue: createMailQueueStore(db),
+    confirmationWindows: createConfirmationWindowsStore(db),
     papers: createPapersStore(db),
     digests: createDigestsStore(db),
     ledger: createLedgerStore(db),
@@ -100,12 +103,14 @@ export function subscriptionDeps(ctx: Context, onMailQueued?: () => void): Subsc
     subscribers: ctx.subscribers,
     mailQueue: ctx.mailQueue,
     suppressions: ctx.suppressions,
+    confirmationWindows: ctx.confirmationWindows,
     clock: ctx.clock,
     logger: ctx.logger,
     publicUrl: ctx.config.PUBLIC_URL,
     secret: ctx.secret,
     defaultDigestSize: ctx.config.DIGEST_SIZE,
     confirmationsPerAddressPerHour: ctx.config.CONFIRMATIONS_PER_ADDRESS_PER_HOUR,
+    confirmationsPerDomainPerHour: ctx.config.CONFIRMATIONS_PER_DOMAIN_PER_HOUR,
     ...(onMailQueued ? { onMailQueued } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { startMailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { sendDigest } from './digest/run.ts';
+import { startHousekeeping } from './jobs/housekeeping.ts';
 import { limitHeapGrowth } from './heap.ts';
 
 limitHeapGrowth();
@@ -28,6 +29,7 @@ const app = await buildApp(ctx, { templates, onMailQueued: mailWorker.kick });
 await app.listen({ port: config.PORT, host: config.HOST });
 const digestDeps = await sendDigestDeps(ctx, templates);
 const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
+const housekeeping = startHousekeeping(ctx);
 logger.info(
   {
     url: config.PUBLIC_URL,
@@ -44,6 +46,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'shutting down: finishing work in flight');
   await app.close();
+  housekeeping.stop();
   await Promise.all([scheduler.stop(), mailWorker.stop()]);
   ctx.close();
   logger.info('stopped');

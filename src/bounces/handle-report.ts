@@ -129,7 +129,7 @@ function reportTarget(deps: HandleReportDeps, report: BounceReport, source: Boun
 
 /**
  * The subscriber and digest of a Message-ID the digest sender built
- * (`digest.<date>.<subscriber>@<domain>`, digestMessageId in src/domain/send-digest.ts).
+ * (`digest.<date>.<subscriber>@<domain>`, digestMessageId in src/digest/send-loop.ts).
  */
 export function parseDigestMessageId(messageId: string, domain: string): { date: string; subscriberId: number } | undefined {
   const m = /^<?digest\.(\d{4}-\d{2}-\d{2})\.(\d{1,15})@([^>\s]+)>?$/i.exec(messageId.trim());

@@ -19,10 +19,19 @@ export function createMailQueueStore(db: Db) {
       `SELECT id, kind, recipient, payload, attempts FROM mail_queue
        WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
     ),
-    markSent: db.prepare(`UPDATE mail_queue SET status = 'sent', sent_at = @now, attempts = attempts + 1, last_error = NULL WHERE id = @id`),
+    // A settled message keeps no payload: a confirmation's raw link would still confirm, read from
+    // the database, for as long as it is valid.
+    markSent: db.prepare(`UPDATE mail_queue SET status = 'sent', payload = '{}', sent_at = @now, attempts = attempts + 1, last_error = NULL WHERE id = @id`),
     retryLater: db.prepare(`UPDATE mail_queue SET attempts = attempts + 1, next_attempt_at = @next, last_error = @error WHERE id = @id`),
     makeAllDue: db.prepare(`UPDATE mail_queue SET next_attempt_at = ? WHERE status = 'queued' AND next_attempt_at > ?`),
-    markFailed: db.prepare(`UPDATE mail_queue SET status = 'failed', attempts = attempts + 1, last_error = @error WHERE id = @id`),
+    markFailed: db.prepare(`UPDATE mail_queue SET status = 'failed', payload = '{}', attempts = attempts + 1, last_error = @error WHERE id = @id`),
+    // Queued mail whose link has expired is worth nothing: after an outage longer than its life,
+    // it is failed rather than sent.
+    expireQueued: db.prepare(
+      `UPDATE mail_queue SET status = 'failed', payload = '{}', last_error = 'expired before it could be sent' WHERE status = 'queued' AND created_at < ?`,
+    ),
+    // The queue is not an archive: settled messages (and the addresses on them) go after a week.
+    deleteSettled: db.prepare(`DELETE FROM mail_queue WHERE status <> 'queued' AND created_at < ?`),
   };
   return {
     enqueue: (m: { kind: string; recipient: string; payload: Record<string, unknown>; now: string }) => {
@@ -44,5 +53,9 @@ export function createMailQueueStore(db: Db) {
     markFailed: (id: number, error: string) => {
       s.markFailed.run({ id, error });
     },
+    /** Fails the messages queued before `iso` and not sent yet; returns how many. */
+    expireQueuedBefore: (iso: string) => s.expireQueued.run(iso).changes,
+    /** Deletes the sent and failed messages queued before `iso`; returns how many. */
+    deleteSettledBefore: (iso: string) => s.deleteSettled.run(iso).changes,
   };
 }

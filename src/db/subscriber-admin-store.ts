@@ -19,8 +19,8 @@ export function createSubscriberAdminStore(db: Db) {
     // An address already on the list keeps its row untouched: an import must never re-subscribe
     // someone who unsubscribed or was suppressed.
     insert: db.prepare(
-      `INSERT INTO subscribers (email, status, digest_size, keywords, confirmed_at, created_at, updated_at)
-       VALUES (@email, 'confirmed', @digestSize, @keywords, @now, @now, @now)
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, confirmed_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'confirmed', @digestSize, @keywords, @now, @now, @now)
        ON CONFLICT (email) DO NOTHING`,
     ),
     all: db.prepare(
@@ -32,8 +32,21 @@ export function createSubscriberAdminStore(db: Db) {
        FROM subscribers WHERE status = 'confirmed' ORDER BY id`,
     ),
     counts: db.prepare('SELECT status, count(*) AS n FROM subscribers GROUP BY status ORDER BY status'),
+    // Erasure: the row (its delivery history cascades), the mail queued to the address, its
+    // mailbox's confirmation window, and any run error that quotes it (an SMTP reply can).
     remove: db.prepare('DELETE FROM subscribers WHERE email = ?'),
+    removeMail: db.prepare('DELETE FROM mail_queue WHERE recipient = ?'),
+    removeWindow: db.prepare('DELETE FROM confirmation_windows WHERE key = ?'),
+    scrubRunErrors: db.prepare(
+      `UPDATE send_runs SET last_error = '(erased: it quoted an erased address)' WHERE instr(lower(last_error), lower(@email)) > 0`,
+    ),
   };
+
+  const erase = db.transaction((email: string, windowKey: string) => ({
+    subscriber: s.remove.run(email).changes === 1,
+    queuedMail: s.removeMail.run(email).changes,
+    other: s.removeWindow.run(windowKey).changes + s.scrubRunErrors.run({ email }).changes,
+  }));
 
   const importAll = db.transaction((rows: readonly ImportRow[], now: string) => {
     let imported = 0;
@@ -53,9 +66,15 @@ export function createSubscriberAdminStore(db: Db) {
     counts(): Record<string, number> {
       return Object.fromEntries((s.counts.all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
     },
-    /** Erases the address and its delivery history; false if it was not on the list. */
-    remove(email: string): boolean {
-      return s.remove.run(email).changes === 1;
+    /**
+     * Erases every trace of the address from the database, in one transaction, then truncates the
+     * WAL: with secure_delete on, that leaves no copy of it in the file or its WAL. The checkpoint
+     * cannot finish while another connection reads an older snapshot: `checkpointed` says so.
+     */
+    erase(email: string, windowKey: string): { subscriber: boolean; queuedMail: number; other: number; checkpointed: boolean } {
+      const erased = erase.immediate(email, windowKey);
+      const [checkpoint] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      return { ...erased, checkpointed: checkpoint?.busy === 0 };
     },
   };
 }

@@ -10,13 +10,6 @@ export interface Subscriber {
   keywords: string;
   confirmSentAt: string | null;
   confirmedAt: string | null;
-  /** The confirmation emails sent in the current one-hour window, for the per-address cap. */
-  confirmWindow: ConfirmWindow;
-}
-
-export interface ConfirmWindow {
-  start: string | null;
-  count: number;
 }
 
 interface Row {
@@ -27,8 +20,6 @@ interface Row {
   keywords: string;
   confirm_sent_at: string | null;
   confirmed_at: string | null;
-  confirm_window_start: string | null;
-  confirm_window_count: number;
 }
 
 const toSubscriber = (r: Row): Subscriber => ({
@@ -39,20 +30,18 @@ const toSubscriber = (r: Row): Subscriber => ({
   keywords: r.keywords,
   confirmSentAt: r.confirm_sent_at,
   confirmedAt: r.confirmed_at,
-  confirmWindow: { start: r.confirm_window_start, count: r.confirm_window_count },
 });
 
-const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at, confirm_window_start, confirm_window_count';
+const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at';
 
 export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
 
-/** A new double opt-in: preferences, the confirmation token's hash and the cap's window after it. */
+/** A new double opt-in: preferences and the confirmation token's hash. */
 interface OptIn {
   digestSize: number;
   keywords: string;
   hash: string;
   now: string;
-  window: ConfirmWindow;
 }
 
 /** Every SQL statement on the subscribers table, prepared once. */
@@ -61,17 +50,17 @@ export function createSubscribersStore(db: Db) {
     byEmail: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE email = ?`),
     byId: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE id = ?`),
     byConfirmHash: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE confirm_token_hash = ?`),
+    // Ids come from the sequence, never max(id) + 1: an erased subscriber's links must not reach a newcomer.
     insertPending: db.prepare(
-      `INSERT INTO subscribers (email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at,
-         confirm_window_start, confirm_window_count, created_at, updated_at)
-       VALUES (@email, 'pending', @digestSize, @keywords, @hash, @now, @windowStart, @windowCount, @now, @now) RETURNING id`,
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @hash, @now, @now, @now)
+       RETURNING id`,
     ),
-    // Re-subscribing (from pending, unsubscribed or suppressed) starts a new opt-in on the same row.
+    deleteRow: db.prepare('DELETE FROM subscribers WHERE id = ?'),
+    // Signing up again while pending restarts the opt-in on the same row (no link was ever emailed to it).
     restartOptIn: db.prepare(
-      `UPDATE subscribers SET status = 'pending', digest_size = @digestSize, keywords = @keywords,
-         confirm_token_hash = @hash, confirm_sent_at = @now, confirmed_at = NULL, unsubscribed_at = NULL,
-         confirm_window_start = @windowStart, confirm_window_count = @windowCount, hard_bounces = 0, updated_at = @now
-       WHERE id = @id`,
+      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, confirm_token_hash = @hash, confirm_sent_at = @now, updated_at = @now
+       WHERE id = @id AND status = 'pending'`,
     ),
     confirm: db.prepare(
       `UPDATE subscribers SET status = 'confirmed', confirmed_at = @now, updated_at = @now
@@ -86,33 +75,39 @@ export function createSubscribersStore(db: Db) {
     suppress: db.prepare(
       `UPDATE subscribers SET status = 'suppressed', updated_at = @now WHERE id = @id AND status IN ('confirmed', 'pending')`,
     ),
-    setConfirmWindow: db.prepare(`UPDATE subscribers SET confirm_window_start = @windowStart, confirm_window_count = @windowCount WHERE id = @id`),
+    // Never confirmed: the address was never shown to want our mail, so it is not kept.
+    deletePendingBefore: db.prepare(`DELETE FROM subscribers WHERE status = 'pending' AND confirm_sent_at < ?`),
     setPreferences: db.prepare(
       `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, updated_at = @now WHERE id = @id`,
     ),
   };
 
   const one = (row: unknown) => (row ? toSubscriber(row as Row) : undefined);
+  const insertPending = (p: OptIn & { email: string }) => (s.insertPending.get(p) as { id: number }).id;
 
   return {
     byEmail: (email: string) => one(s.byEmail.get(email)),
     byId: (id: number) => one(s.byId.get(id)),
     byConfirmHash: (hash: string) => one(s.byConfirmHash.get(hash)),
-    insertPending: (p: OptIn & { email: string }) => {
-      const { window, ...rest } = p;
-      return (s.insertPending.get({ ...rest, windowStart: window.start, windowCount: window.count }) as { id: number }).id;
+    insertPending,
+    /**
+     * Signing up again after an unsubscribe or a suppression is a new subscription: a new row, so a
+     * new id, and the links emailed for the old one (`<id>.<mac>`) reach nothing any more. The old
+     * row's delivery history goes with it, as on erasure. Run it inside a transaction.
+     */
+    replaceWithPending: (p: OptIn & { id: number; email: string }) => {
+      const { id, ...rest } = p;
+      s.deleteRow.run(id);
+      return insertPending(rest);
     },
     restartOptIn: (p: OptIn & { id: number }) => {
-      const { window, ...rest } = p;
-      s.restartOptIn.run({ ...rest, windowStart: window.start, windowCount: window.count });
+      s.restartOptIn.run(p);
     },
     confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
     suppress: (id: number, now: string) => s.suppress.run({ id, now }).changes === 1,
-    /** Counts an email to the address against the per-address cap without touching its opt-in. */
-    setConfirmWindow: (id: number, window: ConfirmWindow) => {
-      s.setConfirmWindow.run({ id, windowStart: window.start, windowCount: window.count });
-    },
+    /** Deletes the sign-ups still pending whose last confirmation email went out before `iso`. */
+    deletePendingBefore: (iso: string) => s.deletePendingBefore.run(iso).changes,
     setPreferences: (p: { id: number; digestSize: number; keywords: string; now: string }) => {
       s.setPreferences.run(p);
     },

@@ -1,11 +1,13 @@
 import type { GroupCommit } from '../db/group-commit.ts';
-import type { ConfirmWindow, SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
+import type { SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
 import type { MailQueueStore } from '../db/mail-queue-store.ts';
 import type { SuppressionList } from '../bounces/suppressions.ts';
+import type { ConfirmationWindowsStore, ConfirmWindow } from '../db/confirmation-windows-store.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { NotFound } from '../errors.ts';
 import { hashConfirmToken, newConfirmToken, subscriberLinks, verifySubscriberToken } from './tokens.ts';
+import { isDomainCapped, mailboxOf } from './mailbox.ts';
 import type { DigestSize, PreferencesInput, SubscribeInput } from './subscriber-input.ts';
 
 export const CONFIRM_TOKEN_TTL_MS = 48 * 3600_000;
@@ -18,13 +20,16 @@ export interface SubscriptionDeps {
   mailQueue: MailQueueStore;
   /** A confirmed double opt-in takes the address off it. */
   suppressions: Pick<SuppressionList, 'lift'>;
+  confirmationWindows: ConfirmationWindowsStore;
   clock: Clock;
   logger: Logger;
   publicUrl: string;
   secret: string;
   defaultDigestSize: DigestSize;
-  /** At most this many confirmation emails to one address per hour, whoever asks. */
+  /** At most this many confirmation emails to one mailbox (address without +tag) per hour, whoever asks. */
   confirmationsPerAddressPerHour: number;
+  /** At most this many to one domain per hour (0: no cap); big shared providers are exempt (mailbox.ts). */
+  confirmationsPerDomainPerHour: number;
   /** Called after mail was queued, so the worker sends it now rather than at its next poll. */
   onMailQueued?: () => void;
 }
@@ -43,41 +48,64 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
   const now = deps.clock.now();
   const queued = await deps.writes.run(() => {
     const existing = deps.subscribers.byEmail(input.email);
-    const window = nextConfirmWindow(existing?.confirmWindow, now, deps.confirmationsPerAddressPerHour);
-    if (!window) {
-      deps.logger.warn({ subscriberId: existing?.id }, 'subscribe: confirmation cap reached for an address, no email queued');
+    const windows = nextConfirmWindows(deps, input.email, now);
+    if ('capped' in windows) {
+      deps.logger.warn({ subscriberId: existing?.id, cap: windows.capped }, `subscribe: confirmation cap reached for a ${windows.capped}, no email queued`);
       return false;
     }
+    for (const [key, window] of windows.next) deps.confirmationWindows.save(key, window);
     // A confirmed subscriber keeps their subscription and preferences: only their own links change
-    // them. They get those links, under the same per-address cap as confirmations.
+    // them. They get those links, under the same caps as confirmations.
     if (existing?.status === 'confirmed') {
-      deps.subscribers.setConfirmWindow(existing.id, window);
       const links = subscriberLinks(deps.publicUrl, deps.secret, existing.id);
       deps.mailQueue.enqueue({ kind: 'already-subscribed', recipient: existing.email, payload: links, now: now.toISOString() });
       return true;
     }
     const { token, hash } = newConfirmToken();
+    // A pending sign-up keeps what was asked before; a new subscription after an unsubscribe starts
+    // from the form alone, not from whatever the old subscription's links last set.
+    const pending = existing?.status === 'pending' ? existing : undefined;
     const prefs = {
-      digestSize: input.digest_size ?? existing?.digestSize ?? deps.defaultDigestSize,
-      keywords: input.keywords ?? existing?.keywords ?? '',
+      digestSize: input.digest_size ?? pending?.digestSize ?? deps.defaultDigestSize,
+      keywords: input.keywords ?? pending?.keywords ?? '',
       hash,
       now: now.toISOString(),
-      window,
     };
-    if (existing) deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
-    else deps.subscribers.insertPending({ email: input.email, ...prefs });
+    if (!existing) deps.subscribers.insertPending({ email: input.email, ...prefs });
+    else if (existing.status === 'pending') deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
+    else deps.subscribers.replaceWithPending({ id: existing.id, email: input.email, ...prefs });
     deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}` }, now: prefs.now });
     return true;
   });
   if (queued) deps.onMailQueued?.();
 }
 
+/** The window key of a mailbox's cap; erasing an address deletes its window. */
+export const mailboxWindowKey = (email: string) => `mailbox:${mailboxOf(email).mailbox}`;
+
 /**
- * The cap's window after one more confirmation email, or null when the address already had its
- * `cap` emails in the hour the window started.
+ * The caps' windows after one more confirmation email to `email` (its mailbox's, its domain's),
+ * or which cap is full. Checked together so a capped sign-up counts against neither.
+ */
+function nextConfirmWindows(deps: SubscriptionDeps, email: string, now: Date): { next: [string, ConfirmWindow][] } | { capped: 'mailbox' | 'domain' } {
+  const { domain } = mailboxOf(email);
+  const caps: [string, number, 'mailbox' | 'domain'][] = [[mailboxWindowKey(email), deps.confirmationsPerAddressPerHour, 'mailbox']];
+  if (deps.confirmationsPerDomainPerHour > 0 && isDomainCapped(domain)) caps.push([`domain:${domain}`, deps.confirmationsPerDomainPerHour, 'domain']);
+  const next: [string, ConfirmWindow][] = [];
+  for (const [key, cap, kind] of caps) {
+    const window = nextConfirmWindow(deps.confirmationWindows.get(key), now, cap);
+    if (!window) return { capped: kind };
+    next.push([key, window]);
+  }
+  return { next };
+}
+
+/**
+ * A cap's window after one more confirmation email, or null when it already had its `cap` emails
+ * in the hour the window started.
  */
 export function nextConfirmWindow(current: ConfirmWindow | undefined, now: Date, cap: number): ConfirmWindow | null {
-  const start = current?.start ? Date.parse(current.start) : NaN;
+  const start = current ? Date.parse(current.start) : NaN;
   if (!(now.getTime() - start < HOUR_MS)) return { start: now.toISOString(), count: 1 };
   return current!.count < cap ? { start: current!.start, count: current!.count + 1 } : null;
 }

@@ -3,7 +3,9 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 /**
  * Two kinds of token:
  * - subscriber links (unsubscribe, preferences) are `<id>.<hmac>`: stateless, valid for as long as
- *   the subscriber exists, so every email ever sent keeps a working unsubscribe link;
+ *   the subscriber's row exists, so every email sent to someone still subscribed keeps a working
+ *   unsubscribe link. A row is one subscription: erasure deletes it, and signing up again after an
+ *   unsubscribe makes a new one; ids are never reused (migration 012), so old links die with it;
  * - confirmation tokens are random and single-use; only their SHA-256 is stored.
  */
 export type LinkPurpose = 'unsubscribe' | 'preferences';

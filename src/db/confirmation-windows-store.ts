@@ -1,0 +1,31 @@
+import type { Db } from './connection.ts';
+
+/** The confirmation emails sent to one mailbox or domain in the hour since `start`. */
+export interface ConfirmWindow {
+  start: string;
+  count: number;
+}
+
+export type ConfirmationWindowsStore = ReturnType<typeof createConfirmationWindowsStore>;
+
+/** Every SQL statement on confirmation_windows (the confirmation caps), prepared once. */
+export function createConfirmationWindowsStore(db: Db) {
+  const s = {
+    get: db.prepare('SELECT start, count FROM confirmation_windows WHERE key = ?'),
+    save: db.prepare(
+      `INSERT INTO confirmation_windows (key, start, count) VALUES (@key, @start, @count)
+       ON CONFLICT (key) DO UPDATE SET start = excluded.start, count = excluded.count`,
+    ),
+    remove: db.prepare('DELETE FROM confirmation_windows WHERE key = ?'),
+    pruneBefore: db.prepare('DELETE FROM confirmation_windows WHERE start < ?'),
+  };
+  return {
+    get: (key: string) => s.get.get(key) as ConfirmWindow | undefined,
+    save: (key: string, w: ConfirmWindow) => {
+      s.save.run({ key, ...w });
+    },
+    remove: (key: string) => s.remove.run(key).changes,
+    /** Windows that started before `iso` count for nothing any more. */
+    pruneBefore: (iso: string) => s.pruneBefore.run(iso).changes,
+  };
+}
