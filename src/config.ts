@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -34,7 +35,7 @@ export const configSchema = z.object({
   DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *')),
   DIGEST_TZ: z.preprocess(emptyAsUndefined, z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })),
   DIGEST_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(50).default(10)),
-  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.stringbool({ error: 'must be true or false' }).default(false)),
+  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.string().default('false').transform(trustProxy)),
   SUBSCRIBE_RATE_PER_IP: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(10)),
   CONFIRMATIONS_PER_ADDRESS_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(3)),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
@@ -51,6 +52,35 @@ function isTimeZone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+const TRUST_PROXY_FORMS = 'must be true, false, a number of proxy hops, or proxy addresses/CIDRs separated by commas (e.g. 10.0.0.0/8, 192.0.2.1)';
+
+/**
+ * Fastify's `trustProxy` from the variable. `true` is one hop, not Fastify's "trust every hop":
+ * that takes the left-most X-Forwarded-For entry, which the client writes itself, so anyone could
+ * pick the address the sign-up rate limit counts against.
+ */
+function trustProxy(value: string, ctx: z.core.$RefinementCtx<string>): false | number | string[] {
+  const v = value.trim().toLowerCase();
+  if (v === 'false') return false;
+  if (v === 'true') return 1;
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim());
+  if (entries.every(isProxyAddress)) return entries;
+  ctx.addIssue({ code: 'custom', message: TRUST_PROXY_FORMS });
+  return z.NEVER;
+}
+
+/** What proxy-addr (under Fastify) accepts: an address, address/prefix, address/netmask, or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (range === undefined) return true;
+  if (/^\d+$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
 }
 
 /** The process environment, plus ./.env when there is one (variables already set win). */
