@@ -1,5 +1,9 @@
-import { existsSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import cron from 'node-cron';
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -8,7 +12,7 @@ const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, s
 /** The one reader of process.env: every setting, its default and its check. */
 export const configSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
-  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0').refine(isHost, { error: 'must be an IP address or a host name, such as 0.0.0.0, 127.0.0.1 or localhost' })),
   PUBLIC_URL: opt(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://papers.example.org' })),
   DATABASE_PATH: z.preprocess(emptyAsUndefined, z.string().default('./data/paperboy.sqlite')),
   SMTP_URL: opt(z.url({ protocol: /^smtps?$/, error: 'must look like smtp://user:pass@host:587 or smtps://host:465' })),
@@ -24,7 +28,7 @@ export const configSchema = z.object({
   SEND_ERROR_BUDGET: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(100).default(10)),
   SEND_LEASE_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(30)),
   OUTBOX_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data/outbox')),
-  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Paperboy <paperboy@localhost>')),
+  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Paperboy <paperboy@localhost>').refine(isSender, { error: 'must be one address with a domain, such as Paperboy <digest@papers.example.org>' })),
   MAIL_UNSUBSCRIBE_MAILTO: opt(z.email({ error: 'must be an email address' })),
   MAIL_POSTAL_ADDRESS: z.preprocess(emptyAsUndefined, z.string().default('Paperboy, a self-hosted digest of trending ML papers')),
   DKIM_DOMAIN: opt(z.string()),
@@ -32,7 +36,7 @@ export const configSchema = z.object({
   DKIM_PRIVATE_KEY_PATH: opt(z.string()),
   SECRET: opt(z.string().min(32, { error: 'must be at least 32 characters (try: openssl rand -hex 32)' })),
   PAPERS_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://huggingface.co/api/daily_papers')),
-  DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *')),
+  DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *').refine((v) => cron.validate(v), { error: 'must be a cron expression such as "0 7 * * *" (minute hour day month weekday)' })),
   DIGEST_TZ: z.preprocess(emptyAsUndefined, z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })),
   DIGEST_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(50).default(10)),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.string().default('false').transform(trustProxy)),
@@ -83,6 +87,43 @@ function isProxyAddress(entry: string): boolean {
   return family === 4 && isIP(range) === 4;
 }
 
+/** An address to listen on, or a name to resolve (resolving happens before the listen, in main.ts). */
+function isHost(value: string): boolean {
+  return isIP(value) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(value);
+}
+
+/** A HOST name the resolver does not know fails here, in one line, not as a listen error's stack. */
+export async function checkHostResolves(host: string): Promise<void> {
+  if (isIP(host)) return;
+  try {
+    await lookup(host);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: HOST: cannot resolve ${host} (${(err as NodeJS.ErrnoException).code})`);
+  }
+}
+
+/** The sender's address gives every Message-ID and List-Id its domain: one address, with one. */
+function isSender(value: string): boolean {
+  const parsed = addressparser(value, { flatten: true });
+  return parsed.length === 1 && /^[^@\s]+@[^@\s]+$/.test(parsed[0]!.address);
+}
+
+/** A problem with the DKIM key file, in words, or undefined when it holds a usable private key. */
+function dkimKeyProblem(path: string): string | undefined {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    return `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  try {
+    createPrivateKey(pem);
+    return undefined;
+  } catch {
+    return `${path} is not a private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)`;
+  }
+}
+
 /** The process environment, plus ./.env when there is one (variables already set win). */
 function processEnv(): Record<string, string | undefined> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -101,6 +142,8 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
   if (dkim !== 0 && dkim !== 3) {
     throw new ConfigError('invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three or none');
   }
+  const keyProblem = c.DKIM_PRIVATE_KEY_PATH && dkimKeyProblem(c.DKIM_PRIVATE_KEY_PATH);
+  if (keyProblem) throw new ConfigError(`invalid configuration: DKIM_PRIVATE_KEY_PATH: ${keyProblem}`);
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return { ...c, PUBLIC_URL: publicUrl };
 }
