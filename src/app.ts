@@ -16,7 +16,8 @@ import { subscribeRoutes } from './http/routes/subscribe.ts';
 import { confirmRoutes } from './http/routes/confirm.ts';
 import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { preferencesRoutes } from './http/routes/preferences.ts';
-import { healthRoutes } from './http/routes/health.ts';
+import { healthCheck, healthRoutes } from './http/routes/health.ts';
+import { createHealthStore } from './db/health-store.ts';
 import { digestRoutes } from './http/routes/digests.ts';
 import type { DigestsStore } from './db/digests-store.ts';
 import type { SamplePaper } from './http/pages.ts';
@@ -125,7 +126,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   await app.register(confirmRoutes(subscriptions));
   await app.register(unsubscribeRoutes(subscriptions));
   await app.register(preferencesRoutes(subscriptions));
-  await app.register(healthRoutes({ db: ctx.db }));
+  await app.register(healthRoutes(healthCheck({ store: createHealthStore(ctx.db), clock: ctx.clock })));
   await app.register(digestRoutes({ digests: ctx.digests, templates: opts.templates, publicUrl: ctx.config.PUBLIC_URL, size: ctx.config.DIGEST_SIZE }));
   return app;
 }
