@@ -14,6 +14,7 @@ export class UsageError extends Error {}
  * parseArgs error for an unknown or malformed option, prints the problem and the usage (exit 2).
  */
 export async function runCli(name: string, usage: string, argv: string[], main: (argv: string[]) => Promise<number> | number): Promise<number> {
+  endQuietlyWhenTheReaderLeaves();
   if (argv.includes('-h') || argv.includes('--help')) {
     console.log(usage);
     return EXIT_OK;
@@ -25,6 +26,19 @@ export async function runCli(name: string, usage: string, argv: string[], main: 
     if (!(err instanceof UsageError) && !code.startsWith('ERR_PARSE_ARGS_')) throw err;
     console.error(`${name}: ${(err as Error).message}\n\n${usage}`);
     return EXIT_USAGE;
+  }
+}
+
+/**
+ * A reader that closed the pipe (`subscribers export | head -1`) has what it wanted: end with the
+ * status so far (0 while the work went well), not with an EPIPE stack.
+ */
+function endQuietlyWhenTheReaderLeaves(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? EXIT_OK);
+    });
   }
 }
 
