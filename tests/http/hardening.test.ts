@@ -36,6 +36,18 @@ describe('a path parameter longer than Fastify allows (414)', () => {
   });
 });
 
+describe('a path Fastify cannot decode (400)', () => {
+  it('when a link carries broken percent-encoding, then the app answers it with its headers and no echo', async () => {
+    t = await createTestApp();
+    const res = await t.app.inject({ method: 'GET', url: '/confirm/ECHOED%E0%A4%A', headers: { accept: 'text/html' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.body).toContain('could not be read');
+    expect(res.body).not.toContain('ECHOED');
+  });
+});
+
 describe('security headers', () => {
   it('when any page is served, then the same headers come from one place, and the digest page keeps its stricter policy', async () => {
     t = await createTestApp();

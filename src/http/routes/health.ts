@@ -3,7 +3,7 @@ import type { Clock } from '../../clock.ts';
 import type { HealthStore } from '../../db/health-store.ts';
 
 /** How long a successful write answers for: probes (Docker's every 30 s, or anyone's) cost no more than this. */
-export const HEALTH_WRITE_INTERVAL_MS = 10_000;
+const HEALTH_WRITE_INTERVAL_MS = 10_000;
 
 export type Health = { ok: true; migrations: number } | { ok: false; reason: string; err: unknown };
 
