@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { limitHeapGrowth } from '../src/heap.ts';
-import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
+import { dateArgument, EXIT_FAILED, EXIT_OK, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { defaultDigestDate } from '../src/domain/dates.ts';
 import { createContext, sendDigestDeps, type Context } from '../src/context.ts';
@@ -26,6 +26,9 @@ where it stopped and sends only what was not sent; a finished run sends nothing 
   -h, --help          show this help
 
 Exit status: 0 done (or nothing left to do), 1 failed, paused or stopped early, 2 usage error.`;
+
+/** How long an orphaned sender may take to record its messages in flight (SMTP's socket timeout). */
+const ORPHAN_GRACE_MS = 30_000;
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs({
@@ -60,6 +63,13 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Nobody is left to read the summary or to send a second signal: stop as on the first one, and
+  // exit regardless once the messages in flight had their time.
+  onLauncherExit(() => {
+    console.error('send-now: the process that started this one is gone: finishing the messages in flight, then stopping');
+    stop.abort(new Error('launcher gone'));
+    setTimeout(() => process.exit(EXIT_FAILED), ORPHAN_GRACE_MS).unref();
+  });
 
   try {
     const config = loadConfig();

@@ -1,5 +1,7 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import { ZodError } from 'zod';
 import { subscriptionDeps, type Context } from './context.ts';
@@ -12,7 +14,8 @@ import { confirmRoutes } from './http/routes/confirm.ts';
 import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { preferencesRoutes } from './http/routes/preferences.ts';
 import { createKeywordPreview } from './domain/keyword-preview.ts';
-import { healthRoutes } from './http/routes/health.ts';
+import { healthCheck, healthRoutes } from './http/routes/health.ts';
+import { createHealthStore } from './db/health-store.ts';
 import { digestRoutes } from './http/routes/digests.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
 import type { DigestsStore } from './db/digests-store.ts';
@@ -24,13 +27,20 @@ export interface AppOptions {
   onMailQueued?: () => void;
 }
 
-// Pages carry no script and load nothing from elsewhere; tokens in URLs never leak as Referer.
+/**
+ * Pages carry no script and load nothing from elsewhere; tokens in URLs never leak as Referer.
+ * No CSP defaults (their upgrade-insecure-requests breaks the form on plain-http installs) and no
+ * HSTS: TLS, and how far its policy reaches, is the reverse proxy's business.
+ */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-};
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], imgSrc: ["'self'", 'data:'], formAction: ["'self'"], baseUri: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  referrerPolicy: { policy: 'no-referrer' },
+  frameguard: { action: 'deny' },
+  strictTransportSecurity: false,
+} as const;
 
 const STATUS_OF: [new (...a: never[]) => DomainError, number][] = [
   [Invalid, 400],
@@ -45,41 +55,51 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'The request is too large.',
   FST_ERR_CTP_INVALID_JSON_BODY: 'The JSON in the request could not be read.',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty.',
+  FST_ERR_MAX_PARAM_LENGTH: 'This link is too long to be one of ours: check that it was copied whole and nothing more.',
+  FST_ERR_BAD_URL: 'This address could not be read: check that the link was copied whole.',
 };
+
+const securityHeaders = helmet(SECURITY_HEADERS);
+
+/** The one answer to every error: a status, a message a person can act on, 5xx details only in the log. */
+function answerError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  let status = err.statusCode ?? 500;
+  let message = FRAMEWORK_MESSAGES[err.code] ?? err.message;
+  if (err instanceof DomainError) status = STATUS_OF.find(([type]) => err instanceof type)?.[1] ?? 500;
+  else if (err instanceof ZodError) {
+    status = 400;
+    message = 'The address is not valid.';
+  }
+  if (status >= 500) {
+    req.log.error({ err }, 'request failed');
+    message = 'Something went wrong on our side. Please try again in a minute.';
+  }
+  if (status === 429) message = 'Too many requests from your network. Please wait a minute and try again.';
+  if (wantsJson(req)) return reply.code(status).send({ error: status >= 500 ? 'internal' : 'request_error', message });
+  const title = status === 404 ? 'Not found' : status === 429 ? 'Slow down' : status >= 500 ? 'Something went wrong' : 'That did not work';
+  return reply.code(status).type('text/html; charset=utf-8').send(messagePage(title, message));
+}
 
 /** Builds the HTTP app; it never listens (main.ts does), so tests use app.inject(). */
 export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyInstance> {
+  const trustProxy = ctx.config.TRUST_PROXY;
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
-    trustProxy: ctx.config.TRUST_PROXY,
+    // A hop count as Fastify itself reads one (its types leave the number out).
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     // One line per request is noise at info level; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(ctx.config.LOG_LEVEL) }),
+    // Errors Fastify answers before routing (a path parameter over maxParamLength: 414) skip the
+    // hooks: give them the headers and the answer every other error gets.
+    frameworkErrors: (err, req, reply) => {
+      securityHeaders(req.raw, reply.raw, () => {});
+      return answerError(err, req, reply);
+    },
   });
+  await app.register(fastifyHelmet, SECURITY_HEADERS);
   await app.register(formbody, { bodyLimit: 8 * 1024 });
   await app.register(rateLimit, { global: false });
-
-  app.addHook('onRequest', (_req, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
-    done();
-  });
-
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    let status = err.statusCode ?? 500;
-    let message = FRAMEWORK_MESSAGES[err.code] ?? err.message;
-    if (err instanceof DomainError) status = STATUS_OF.find(([type]) => err instanceof type)?.[1] ?? 500;
-    else if (err instanceof ZodError) {
-      status = 400;
-      message = 'The address is not valid.';
-    }
-    if (status >= 500) {
-      req.log.error({ err }, 'request failed');
-      message = 'Something went wrong on our side. Please try again in a minute.';
-    }
-    if (status === 429) message = 'Too many requests from your network. Please wait a minute and try again.';
-    if (wantsJson(req)) return reply.code(status).send({ error: status >= 500 ? 'internal' : 'request_error', message });
-    const title = status === 404 ? 'Not found' : status === 429 ? 'Slow down' : status >= 500 ? 'Something went wrong' : 'That did not work';
-    return reply.code(status).type('text/html; charset=utf-8').send(messagePage(title, message));
-  });
+  app.setErrorHandler(answerError);
 
   app.setNotFoundHandler((req, reply) => {
     const message = 'There is no page at this address.';
@@ -94,7 +114,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   await app.register(confirmRoutes(subscriptions));
   await app.register(unsubscribeRoutes(subscriptions));
   await app.register(preferencesRoutes({ ...subscriptions, keywordPreview: createKeywordPreview({ papers: ctx.papers, clock: ctx.clock }) }));
-  await app.register(healthRoutes({ db: ctx.db }));
+  await app.register(healthRoutes(healthCheck({ store: createHealthStore(ctx.db), clock: ctx.clock })));
   await app.register(digestRoutes({ digests: ctx.digests, templates: opts.templates, publicUrl: ctx.config.PUBLIC_URL, size: ctx.config.DIGEST_SIZE }));
   await app.register(metricsRoutes({ token: ctx.config.METRICS_TOKEN, db: ctx.db, clock: ctx.clock }));
   return app;

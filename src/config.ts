@@ -1,6 +1,10 @@
-import { existsSync } from 'node:fs';
-import { z } from 'zod';
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import cron from 'node-cron';
 import addressparser from 'nodemailer/lib/addressparser';
+import { z } from 'zod';
 import { DEFAULT_DIGEST_SIZE, DIGEST_SIZES, isDigestSize, type DigestSize } from './domain/subscriber-input.ts';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -10,7 +14,7 @@ const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, s
 /** The one reader of process.env: every setting, its default and its check. */
 export const configSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
-  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0').refine(isHost, { error: 'must be an IP address or a host name, such as 0.0.0.0, 127.0.0.1 or localhost' })),
   PUBLIC_URL: opt(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://papers.example.org' })),
   DATABASE_PATH: z.preprocess(emptyAsUndefined, z.string().default('./data/paperboy.sqlite')),
   SMTP_URL: opt(z.url({ protocol: /^smtps?$/, error: 'must look like smtp://user:pass@host:587 or smtps://host:465' })),
@@ -26,7 +30,7 @@ export const configSchema = z.object({
   SEND_ERROR_BUDGET: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(100).default(10)),
   SEND_LEASE_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(30)),
   OUTBOX_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data/outbox')),
-  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Paperboy <paperboy@localhost>')),
+  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Paperboy <paperboy@localhost>').refine(isSender, { error: 'must be one address with a domain, such as Paperboy <digest@papers.example.org>' })),
   MAIL_UNSUBSCRIBE_MAILTO: opt(z.email({ error: 'must be an email address' })),
   MAIL_POSTAL_ADDRESS: z.preprocess(emptyAsUndefined, z.string().default('Paperboy, a self-hosted digest of trending ML papers')),
   // Bounce handling (src/bounces/): the domain of the VERP envelope senders, and the soft rule.
@@ -37,7 +41,7 @@ export const configSchema = z.object({
   DKIM_PRIVATE_KEY_PATH: opt(z.string()),
   SECRET: opt(z.string().min(32, { error: 'must be at least 32 characters (try: openssl rand -hex 32)' })),
   PAPERS_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://huggingface.co/api/daily_papers')),
-  DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *')),
+  DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *').refine((v) => cron.validate(v), { error: 'must be a cron expression such as "0 7 * * *" (minute hour day month weekday)' })),
   DIGEST_TZ: z.preprocess(emptyAsUndefined, z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })),
   // The default of every sign-up and import row without a size, so it is one a subscriber can choose.
   DIGEST_SIZE: z.preprocess(
@@ -48,7 +52,7 @@ export const configSchema = z.object({
       .refine(isDigestSize, { error: DIGEST_SIZE_CHOICES })
       .transform((n) => n as DigestSize),
   ),
-  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.stringbool({ error: 'must be true or false' }).default(false)),
+  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.string().default('false').transform(trustProxy)),
   SUBSCRIBE_RATE_PER_IP: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(10)),
   // Counted per mailbox: the address without its +tag (and, at Gmail, without dots).
   CONFIRMATIONS_PER_ADDRESS_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(3)),
@@ -72,6 +76,72 @@ function isTimeZone(tz: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+const TRUST_PROXY_FORMS = 'must be true, false, a number of proxy hops, or proxy addresses/CIDRs separated by commas (e.g. 10.0.0.0/8, 192.0.2.1)';
+
+/**
+ * Fastify's `trustProxy` from the variable. `true` is one hop, not Fastify's "trust every hop":
+ * that takes the left-most X-Forwarded-For entry, which the client writes itself, so anyone could
+ * pick the address the sign-up rate limit counts against.
+ */
+function trustProxy(value: string, ctx: z.core.$RefinementCtx<string>): false | number | string[] {
+  const v = value.trim().toLowerCase();
+  if (v === 'false') return false;
+  if (v === 'true') return 1;
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim());
+  if (entries.every(isProxyAddress)) return entries;
+  ctx.addIssue({ code: 'custom', message: TRUST_PROXY_FORMS });
+  return z.NEVER;
+}
+
+/** What proxy-addr (under Fastify) accepts: an address, address/prefix, address/netmask, or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (range === undefined) return true;
+  if (/^\d+$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
+}
+
+/** An address to listen on, or a name to resolve (resolving happens before the listen, in main.ts). */
+function isHost(value: string): boolean {
+  return isIP(value) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(value);
+}
+
+/** A HOST name the resolver does not know fails here, in one line, not as a listen error's stack. */
+export async function checkHostResolves(host: string): Promise<void> {
+  if (isIP(host)) return;
+  try {
+    await lookup(host);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: HOST: cannot resolve ${host} (${(err as NodeJS.ErrnoException).code})`);
+  }
+}
+
+/** The sender's address gives every Message-ID and List-Id its domain: one address, with one. */
+function isSender(value: string): boolean {
+  const parsed = addressparser(value, { flatten: true });
+  return parsed.length === 1 && /^[^@\s]+@[^@\s]+$/.test(parsed[0]!.address);
+}
+
+/** A problem with the DKIM key file, in words, or undefined when it holds a usable private key. */
+function dkimKeyProblem(path: string): string | undefined {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    return `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  try {
+    createPrivateKey(pem);
+    return undefined;
+  } catch {
+    return `${path} is not a private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)`;
   }
 }
 
@@ -99,6 +169,8 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
   if (dkim !== 0 && dkim !== 3) {
     throw new ConfigError('invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three or none');
   }
+  const keyProblem = c.DKIM_PRIVATE_KEY_PATH && dkimKeyProblem(c.DKIM_PRIVATE_KEY_PATH);
+  if (keyProblem) throw new ConfigError(`invalid configuration: DKIM_PRIVATE_KEY_PATH: ${keyProblem}`);
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   const bounceDomain = c.BOUNCE_DOMAIN ?? mailFromDomain(c.MAIL_FROM);
   if (!bounceDomain) throw new ConfigError('invalid configuration: MAIL_FROM has no domain to receive bounces on: give it one, or set BOUNCE_DOMAIN');

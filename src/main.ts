@@ -1,32 +1,64 @@
-import { loadConfig, ConfigError, type Config } from './config.ts';
+import closeWithGrace from 'close-with-grace';
+import Database from 'better-sqlite3';
+import { loadConfig, ConfigError, checkHostResolves, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createContext, sendDigestDeps } from './context.ts';
+import { createContext, sendDigestDeps, type Context } from './context.ts';
 import { loadTemplates } from './mail/templates.ts';
-import { startMailQueueWorker } from './mail/mail-queue.ts';
+import { startMailQueueWorker, type MailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { sendDigest } from './digest/run.ts';
 import { startHousekeeping } from './jobs/housekeeping.ts';
 import { limitHeapGrowth } from './heap.ts';
 
+/**
+ * How long a shutdown may take before the process exits anyway (status 1). Work in flight is
+ * safe to cut (a send resumes from its ledger, queued mail stays queued): this only bounds a hung
+ * SMTP connection, whose socket timeout is 30 s.
+ */
+const SHUTDOWN_GRACE_MS = 20_000;
+
+/** A start-up problem an operator can fix: one line, exit 1, before anything listens. */
+function exitWith(line: string, ctx?: Context): never {
+  ctx?.close();
+  console.error(line);
+  process.exit(1);
+}
+
 limitHeapGrowth();
 
 let config: Config;
 try {
   config = loadConfig();
+  await checkHostResolves(config.HOST);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
-  console.error(err.message);
-  process.exit(1);
+  exitWith(err.message);
 }
 
 const logger = createLogger(config.LOG_LEVEL, 'stdout', { development: config.NODE_ENV !== 'production' });
-const ctx = createContext(config, logger);
+let ctx: Context;
+try {
+  ctx = createContext(config, logger);
+} catch (err) {
+  // Not a database, a damaged one, or a folder we may not write: the operator fixes the path.
+  if (!(err instanceof Database.SqliteError)) throw err;
+  exitWith(`DATABASE_PATH: cannot use ${config.DATABASE_PATH}: ${err.message} (${err.code})`);
+}
 const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
-const mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger, from: config.MAIL_FROM, templates });
-const app = await buildApp(ctx, { templates, onMailQueued: mailWorker.kick });
+// Started once the port is ours: a service that cannot listen sends nothing. A sign-up that
+// comes before it is picked up by the worker's first pass.
+let mailWorker: MailQueueWorker | undefined;
+const app = await buildApp(ctx, { templates, onMailQueued: () => mailWorker?.kick() });
 
-await app.listen({ port: config.PORT, host: config.HOST });
+try {
+  await app.listen({ port: config.PORT, host: config.HOST });
+} catch (err) {
+  const line = listenProblem(err as NodeJS.ErrnoException, config);
+  if (!line) throw err;
+  exitWith(line, ctx);
+}
+mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger, from: config.MAIL_FROM, templates });
 const digestDeps = await sendDigestDeps(ctx, templates);
 const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
 const housekeeping = startHousekeeping(ctx);
@@ -40,17 +72,23 @@ logger.info(
   'paperboy is running',
 );
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down: finishing work in flight');
+// A signal (or a crash) stops taking work, lets what is in flight finish, and exits; a second
+// signal exits at once.
+const worker = mailWorker;
+closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => {
+  if (err) logger.error({ err }, 'crashed: shutting down');
+  else logger.info({ signal }, 'shutting down: finishing work in flight');
   await app.close();
   housekeeping.stop();
-  await Promise.all([scheduler.stop(), mailWorker.stop()]);
+  await Promise.all([scheduler.stop(), worker.stop()]);
   ctx.close();
   logger.info('stopped');
-  process.exit(0);
+});
+
+/** The operator's fix for a failed listen, in one line; undefined for anything else. */
+function listenProblem(err: NodeJS.ErrnoException, c: Config): string | undefined {
+  if (err.code === 'EADDRINUSE') return `PORT ${c.PORT} is in use on ${c.HOST}: stop the other program or choose another PORT`;
+  if (err.code === 'EACCES') return `PORT ${c.PORT} needs privileges this user lacks: choose a PORT above 1023`;
+  if (err.code === 'EADDRNOTAVAIL') return `invalid configuration: HOST: ${c.HOST} is not an address of this machine`;
+  return undefined;
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));

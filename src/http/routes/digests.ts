@@ -21,8 +21,16 @@ const FEED_LIMIT = 30;
 /** Compiled pages kept in memory: a frozen digest never changes, and compiling blocks ~20 ms. */
 const PAGE_CACHE_SIZE = 60;
 
-// The pages carry outside text (titles, abstracts): escaped, and no script may run even if not.
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// The pages carry outside text (titles, abstracts): escaped, and no script may run even if not;
+// they hold no form and no image. The app's other security headers apply as on every page.
+const PAGE_HEADERS = {
+  helmet: {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
+    },
+  },
+} as const;
 
 /** The web archive: "view in browser", the list of past digests and their Atom feed. */
 export function digestRoutes(deps: DigestRoutesDeps) {
@@ -44,7 +52,7 @@ export function digestRoutes(deps: DigestRoutesDeps) {
   };
 
   return async function digestsPlugin(app: FastifyInstance) {
-    app.get('/digests', async (_req, reply) => {
+    app.get('/digests', PAGE_HEADERS, async (_req, reply) => {
       const items = deps.digests.list(LIST_LIMIT).map(
         (d) =>
           safe`<li class="card"><a href="/digests/${d.date}">${formatDay(d.date, 'long')}</a><div class="hint">${topLine(Math.min(d.count, deps.size), d.date)} — #1: ${d.topTitle}</div></li>`,
@@ -82,7 +90,7 @@ ${entries.join('\n')}
       return reply.code(200).type('application/atom+xml; charset=utf-8').send(feed);
     });
 
-    app.get('/digests/:date', async (req, reply) => {
+    app.get('/digests/:date', PAGE_HEADERS, async (req, reply) => {
       const params = dateParams.safeParse(req.params);
       const page = params.success ? webPage(params.data.date) : undefined;
       if (!page) return notFound(reply);
@@ -100,7 +108,7 @@ function notFound(reply: FastifyReply) {
 }
 
 function html(reply: FastifyReply, status: number, body: string) {
-  return reply.code(status).header('content-security-policy', PAGE_CSP).type('text/html; charset=utf-8').send(body);
+  return reply.code(status).type('text/html; charset=utf-8').send(body);
 }
 
 /** XML text and attribute escaping for the feed; control characters are not allowed in XML at all. */
