@@ -25,9 +25,6 @@ export type MetricsStore = ReturnType<typeof createMetricsStore>;
  * index or a small table, so a scrape stays cheap on a long list, even during a send.
  */
 export function createMetricsStore(db: Db) {
-  // bounce_events arrives with the bounce handling; until its migration has run there is nothing
-  // to count. Checked once: migrations run at start-up, before this store is made.
-  const hasBounces = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bounce_events'`).get() !== undefined;
   const s = {
     subscribers: db.prepare('SELECT status, count(*) AS n FROM subscribers GROUP BY status'),
     events: db.prepare('SELECT event, n FROM subscriber_event_counts'),
@@ -47,7 +44,7 @@ export function createMetricsStore(db: Db) {
     ),
     mailQueue: db.prepare(`SELECT status, count(*) AS n FROM mail_queue WHERE status IN ('queued', 'failed') GROUP BY status`),
     oldestQueued: db.prepare(`SELECT min(created_at) FROM mail_queue WHERE status = 'queued'`).pluck(),
-    bounces: hasBounces ? db.prepare('SELECT kind, count(*) AS n FROM bounce_events GROUP BY kind') : undefined,
+    bounces: db.prepare('SELECT kind, count(*) AS n FROM bounce_events GROUP BY kind'),
   };
   return {
     subscribersByStatus: () => s.subscribers.all() as { status: string; n: number }[],
@@ -56,7 +53,6 @@ export function createMetricsStore(db: Db) {
     lastRun: () => s.lastRun.get() as LastRun | undefined,
     mailQueueByStatus: () => s.mailQueue.all() as { status: string; n: number }[],
     oldestQueuedAt: () => s.oldestQueued.get() as string | null,
-    /** Bounce events by kind, or undefined while the table does not exist. */
-    bouncesByKind: () => s.bounces?.all() as { kind: string; n: number }[] | undefined,
+    bouncesByKind: () => s.bounces.all() as { kind: string; n: number }[],
   };
 }

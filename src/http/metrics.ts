@@ -95,18 +95,16 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
     },
   });
 
-  if (store.bouncesByKind() !== undefined) {
-    new Counter({
-      name: 'paperboy_bounces_total',
-      help: 'Bounce and complaint reports received, by kind (hard, soft, complaint, ignore).',
-      labelNames: ['kind'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [kind, n] of byKey(BOUNCE_KINDS, store.bouncesByKind() ?? [], 'kind')) this.inc({ kind }, n);
-      },
-    });
-  }
+  new Counter({
+    name: 'paperboy_bounces_total',
+    help: 'Bounce and complaint reports received, by kind (hard, soft, complaint, ignore).',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [kind, n] of byKey(BOUNCE_KINDS, store.bouncesByKind(), 'kind')) this.inc({ kind }, n);
+    },
+  });
 
   const http = new Histogram({
     name: 'paperboy_http_request_duration_seconds',

@@ -82,7 +82,7 @@ describe('GET /metrics: what it says', () => {
     const row = ctx.db.prepare(`SELECT payload FROM mail_queue WHERE recipient = 'ada@example.org'`).get() as { payload: string };
     const mail = renderQueuedMail(templates, { kind: 'confirm', payload: JSON.parse(row.payload) });
     const confirmUrl = new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0]);
-    expect((await app.inject(confirmUrl.pathname)).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: confirmUrl.pathname })).statusCode).toBe(200);
     const id = (ctx.db.prepare(`SELECT id FROM subscribers WHERE email = 'ada@example.org'`).get() as { id: number }).id;
     ctx.subscribers.unsubscribe(id, '2026-11-25T09:00:00.000Z');
     expect((await subscribe(app, 'ada@example.org')).statusCode).toBe(202);
@@ -150,24 +150,17 @@ describe('GET /metrics: what it says', () => {
     expect(text).toContain('process_resident_memory_bytes');
   });
 
-  it('when the bounce_events table exists at start-up, then bounces are counted by kind; before it does, there is no bounce series', async () => {
-    const { app } = await start();
-    expect(await scrape(app)).not.toContain('paperboy_bounces_total');
-
-    const ctx = createTestContext({ METRICS_TOKEN: TOKEN });
-    ctx.db.exec(`CREATE TABLE bounce_events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'complaint', 'ignore')))`);
-    ctx.db.exec(`INSERT INTO bounce_events (kind) VALUES ('hard'), ('hard'), ('complaint'), ('soft')`);
-    const withBounces = await buildApp(ctx, { templates: await loadTemplates({ publicUrl: ctx.config.PUBLIC_URL, postalAddress: ctx.config.MAIL_POSTAL_ADDRESS }) });
-    try {
-      const text = await scrape(withBounces);
-      expect(sample(text, 'paperboy_bounces_total', { kind: 'hard' })).toBe(2);
-      expect(sample(text, 'paperboy_bounces_total', { kind: 'complaint' })).toBe(1);
-      expect(sample(text, 'paperboy_bounces_total', { kind: 'ignore' })).toBe(0);
-      ctx.db.exec(`INSERT INTO bounce_events (kind) VALUES ('complaint')`);
-      expect(sample(await scrape(withBounces), 'paperboy_bounces_total', { kind: 'complaint' })).toBe(2);
-    } finally {
-      await withBounces.close();
-      ctx.close();
-    }
+  it('when bounce reports are recorded, then they are counted by kind', async () => {
+    const { app, ctx } = await start();
+    const insert = ctx.db.prepare(
+      `INSERT INTO bounce_events (kind, reason, source, report_key, recipient_hash, created_at) VALUES (?, 'r', 'import:test', ?, 'h', '2026-11-25T09:00:00.000Z')`,
+    );
+    for (const [i, kind] of ['hard', 'hard', 'complaint', 'soft'].entries()) insert.run(kind, `report-${i}`);
+    const text = await scrape(app);
+    expect(sample(text, 'paperboy_bounces_total', { kind: 'hard' })).toBe(2);
+    expect(sample(text, 'paperboy_bounces_total', { kind: 'complaint' })).toBe(1);
+    expect(sample(text, 'paperboy_bounces_total', { kind: 'ignore' })).toBe(0);
+    insert.run('complaint', 'report-4');
+    expect(sample(await scrape(app), 'paperboy_bounces_total', { kind: 'complaint' })).toBe(2);
   });
 });
