@@ -1,0 +1,209 @@
+import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
+import { classifyFailure, findRule } from './classify.ts';
+import { findAddresses, scrapeFailures, splitReturnedOriginal, textAbout } from './text-report.ts';
+import type { BounceReport, FailedRecipient } from './report-types.ts';
+
+export type { BounceDecision, BounceReport, FailedRecipient, ReportKind } from './report-types.ts';
+export { classifyFailure } from './classify.ts';
+
+type Fields = Map<string, string[]>;
+
+/** RFC 5322 header-style fields (also the syntax of RFC 3464 and RFC 5965 parts), unfolded. */
+function parseFields(block: string): Fields {
+  const fields: Fields = new Map();
+  let last: string[] | undefined;
+  for (const line of block.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && last) {
+      last[last.length - 1] += ` ${line.trim()}`;
+      continue;
+    }
+    const m = /^([\w-]+)\s*:\s*(.*)$/.exec(line);
+    if (!m) { last = undefined; continue; }
+    const name = m[1]!.toLowerCase();
+    last = fields.get(name) ?? [];
+    last.push(m[2]!.trim());
+    fields.set(name, last);
+  }
+  return fields;
+}
+
+const first = (fields: Fields, name: string) => fields.get(name)?.[0];
+const headerBlock = (text: string) => text.split(/\r?\n\r?\n/, 1)[0] ?? '';
+
+/**
+ * The per-recipient groups of a message/delivery-status part (RFC 3464 §2.3). Some MTAs omit
+ * the blank line between groups, so a second Final-Recipient also starts a new group.
+ */
+function deliveryStatusGroups(body: string): Fields[] {
+  const groups: Fields[] = [];
+  let current: string[] = [];
+  const flush = () => {
+    const fields = parseFields(current.join('\n'));
+    if (fields.has('final-recipient') || fields.has('original-recipient') || fields.has('x-actual-recipient')) groups.push(fields);
+    current = [];
+  };
+  for (const line of body.split(/\r?\n/)) {
+    const starts = /^(final|original)-recipient\s*:/i.exec(line);
+    const field = starts?.[1]?.toLowerCase();
+    const seen = field !== undefined && current.some((l) => l.toLowerCase().startsWith(`${field}-recipient`));
+    if (line.trim() === '' || seen) flush();
+    if (line.trim() !== '') current.push(line);
+  }
+  flush();
+  return groups;
+}
+
+// "rfc822; <a@b>" → "a@b"
+const fieldAddress = (value: string | undefined) => (value ? findAddresses(value.replace(/^[\w-]+\s*;/, ''))[0] : undefined);
+
+function failure(address: string, status: string | undefined, diagnostic: string | undefined, action: string | undefined, moreText: string): FailedRecipient {
+  let said = diagnostic;
+  // A bare code or a wrapper ("550 Requested action not taken") decided nothing: read the human part too.
+  if (!findRule({ status, diagnostic: said, action }).phrase && moreText) said = [said, moreText].filter(Boolean).join('\n');
+  const { decision, reason } = classifyFailure({ status, diagnostic: said, action });
+  return {
+    address, decision, reason,
+    ...(status ? { status } : {}), ...(diagnostic ? { diagnostic } : {}), ...(action ? { action: action.toLowerCase() } : {}),
+  };
+}
+
+function dsnRecipients(body: string, report: string): FailedRecipient[] {
+  const out: FailedRecipient[] = [];
+  for (const group of deliveryStatusGroups(body)) {
+    // A Final-Recipient without a dotted domain ("@lmtp.host:user@server") is an internal name.
+    const final = fieldAddress(first(group, 'final-recipient'));
+    const address = (final && /@[^@]+\.[^@]+$/.test(final) ? final : undefined)
+      ?? fieldAddress(first(group, 'original-recipient')) ?? fieldAddress(first(group, 'x-actual-recipient')) ?? final;
+    const action = first(group, 'action');
+    if (!address || (action && /^(delivered|relayed|expanded)/i.test(action))) continue;
+    const diagnostic = first(group, 'diagnostic-code')?.replace(/^[\w-]+\s*;\s*/, '');
+    const status = first(group, 'status')?.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0];
+    if (out.some((r) => r.address.toLowerCase() === address.toLowerCase())) continue;
+    out.push(failure(address, status, diagnostic, action, textAbout(report, address)));
+  }
+  return out;
+}
+
+// RFC 5965 §3.5 feedback types: auth-failure is a DMARC/DKIM report about the sender; not-spam un-reports.
+const NOT_A_COMPLAINT = /^(auth-failure|not-spam)$/i;
+
+function arfRecipients(feedbackType: string, rcptTo: string[], original: Fields | undefined): FailedRecipient[] {
+  const addresses = rcptTo.length ? rcptTo : findAddresses((original?.get('to') ?? []).join(', '));
+  const ignore = NOT_A_COMPLAINT.test(feedbackType);
+  return [...new Set(addresses)].map((address) => ({
+    address, decision: ignore ? 'ignore' as const : 'complaint' as const, reason: ignore ? feedbackType.toLowerCase() : 'feedback',
+  }));
+}
+
+// RFC 3834 marks and the subjects of the big providers' out-of-office replies.
+const AUTOREPLY_SUBJECT = /^\s*(auto(matic|matische)?[ _-]?(reply|response|antwort|respons)|autorespon|out of (the )?office|away from|away until|on vacation|vacation|abwesend|abwesenheit|absence|absent|r[ée]ponse automatique|risposta automatica|respuesta autom[áa]tica|自動応答|自動返信|auto:)/i;
+
+function isAutoReply(mail: ParsedMail, header: (name: string) => string | undefined): boolean {
+  if (header('x-autoreply') || header('x-autorespond') || /auto[_-]?reply/i.test(header('precedence') ?? '')) return true;
+  if (AUTOREPLY_SUBJECT.test(mail.subject ?? '')) return true;
+  // DSNs are auto-replied too (RFC 3834 §5): only a person's address makes it a vacation reply.
+  const fromSystem = /^(mailer-daemon|postmaster|mail-daemon|mailer)@/i.test(mail.from?.value[0]?.address ?? '');
+  return /auto-replied/i.test(header('auto-submitted') ?? '') && !fromSystem && !/undeliver|deliver|fail|return/i.test(mail.subject ?? '');
+}
+
+const sourceOf = (raw: Buffer | string) => (typeof raw === 'string' ? raw : raw.toString('latin1'));
+
+/**
+ * The body of the first MIME part of a type, read from the source. mailparser renders an inline
+ * message/rfc822 into the text (keeping only From, To, Subject, Date, so the Message-ID and
+ * List-Unsubscribe we match on are lost) and drops parts of a multipart whose boundaries a
+ * gateway broke; RFC 2046 §5.2.1 keeps these parts in 7bit/8bit, so the source is readable.
+ */
+function rawPart(raw: Buffer | string, type: RegExp): string | undefined {
+  const source = sourceOf(raw);
+  const at = source.search(new RegExp(`^Content-Type:\\s*(${type.source})\\b`, 'im'));
+  if (at < 0) return undefined;
+  const body = /\r?\n\r?\n/.exec(source.slice(at));
+  if (!body) return undefined;
+  const rest = source.slice(at + body.index + body[0].length);
+  const end = rest.search(/^--\S/m);
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+// A multipart/report without its boundaries leaves mailparser no text: the raw body is the text.
+const rawBody = (raw: Buffer | string) => {
+  const source = sourceOf(raw);
+  const body = /\r?\n\r?\n/.exec(source);
+  return body ? source.slice(body.index + body[0].length) : '';
+};
+
+const ORIGINAL_TYPES = /^(message\/(rfc822|global)|text\/rfc822-headers|message\/(rfc822|global)-headers)$/i;
+const COMPLAINT_SUBJECT = /complaint about message from|abuse report|feedback report|spam report/i;
+
+/** Parses one bounce, complaint or auto-reply as received, and classifies each failed recipient. */
+export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
+  const mail = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true, skipTextToHtml: true });
+  const header = (name: string) => {
+    const line = mail.headerLines.find((h) => h.key === name)?.line;
+    return line?.slice(line.indexOf(':') + 1).trim();
+  };
+  const envelopeTo = [...new Set(mail.headerLines
+    .filter((h) => /^(to|delivered-to|x-original-to|envelope-to|x-envelope-to|x-rcpt-to)$/.test(h.key))
+    .flatMap((h) => findAddresses(h.line.slice(h.line.indexOf(':') + 1))))];
+  const from = mail.from?.value[0]?.address;
+  const part = (type: RegExp): Attachment | undefined => mail.attachments.find((a) => type.test(a.contentType));
+
+  const text = mail.text?.trim() || (mail.html || mail.attachments.length ? '' : rawBody(raw));
+  const { report, original: quoted } = splitReturnedOriginal(text);
+  const originalPart = part(ORIGINAL_TYPES);
+  const originalText = originalPart ? originalPart.content.toString('utf8') : (rawPart(raw, /message\/(rfc822|global)|text\/rfc822-headers/) ?? quoted);
+  const original = originalText ? parseFields(headerBlock(originalText.replace(/^\s+/, ''))) : undefined;
+  const listUnsubscribe = original?.get('list-unsubscribe')?.join(',').match(/<[^>]+>/g)?.map((u) => u.slice(1, -1));
+
+  const base: BounceReport = {
+    kind: 'unknown', recipients: [], envelopeTo,
+    ...(original?.has('message-id') ? { originalMessageId: first(original, 'message-id')!.replace(/^<|>$/g, '').trim() } : {}),
+    ...(listUnsubscribe?.length ? { originalListUnsubscribe: listUnsubscribe } : {}),
+    ...(mail.subject ? { subject: mail.subject } : {}), ...(from ? { from } : {}), ...(mail.messageId ? { messageId: mail.messageId } : {}),
+  };
+
+  const feedback = part(/^message\/feedback-report$/i);
+  if (feedback || (COMPLAINT_SUBJECT.test(mail.subject ?? '') && original && !part(/delivery-status/i))) {
+    const fields = feedback ? parseFields(feedback.content.toString('utf8')) : new Map<string, string[]>();
+    const feedbackType = (first(fields, 'feedback-type') ?? 'abuse').toLowerCase();
+    const rcptTo = ['original-rcpt-to', 'removal-recipient'].flatMap((name) => fields.get(name) ?? []).flatMap(findAddresses);
+    return { ...base, kind: 'arf', feedbackType, recipients: arfRecipients(feedbackType, rcptTo, original) };
+  }
+
+  const deliveryStatus = part(/^message\/(global-)?delivery-status$/i);
+  const dsnBody = deliveryStatus?.content.toString('utf8') ?? rawPart(raw, /message\/(global-)?delivery-status/) ?? (/^final-recipient\s*:/im.test(report) ? report : undefined);
+  if (dsnBody) {
+    const recipients = dsnRecipients(dsnBody, report);
+    if (recipients.length) return { ...base, kind: 'dsn', recipients };
+  }
+
+  // A report forwarded as an attachment (a relay returning the DSN it got): read the inner one.
+  if (originalPart && /^content-type:\s*multipart\/report/im.test(headerBlock(originalText ?? ''))) {
+    const inner = await parseReport(originalPart.content);
+    if (inner.recipients.length) {
+      const { kind, recipients, originalMessageId, originalListUnsubscribe } = inner;
+      return { ...base, kind, recipients, ...(originalMessageId ? { originalMessageId } : {}), ...(originalListUnsubscribe ? { originalListUnsubscribe } : {}) };
+    }
+  }
+
+  if (isAutoReply(mail, header)) {
+    const recipients: FailedRecipient[] = from ? [{ address: from, decision: 'ignore', reason: 'vacation' }] : [];
+    return { ...base, kind: 'autoreply', recipients };
+  }
+
+  const others = new Set([...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))]
+    .filter((a): a is string => Boolean(a)).map((a) => a.toLowerCase()));
+  let scraped = scrapeFailures(report, others);
+  if (scraped.length === 0) {
+    // Exim names the failed addresses in a header of its own, also when its text shows only a local part.
+    scraped = findAddresses(header('x-failed-recipients') ?? '').map((address) => ({ address, diagnostic: textAbout(report, address) || report }));
+  }
+  if (scraped.length === 0) {
+    // Nothing named in the prose (a carrier's "could not be delivered to mobile", Exim's bare
+    // local part): the original's addressee, from its To or the "for <…>" of its Received.
+    const addressee = findAddresses([...(original?.get('to') ?? []), ...(original?.get('received') ?? []).map((r) => /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)/i.exec(r)?.[1] ?? '')].join(','));
+    scraped = addressee.slice(0, 1).map((address) => ({ address, diagnostic: report }));
+  }
+  const recipients = scraped.map((s) => failure(s.address, undefined, s.diagnostic, undefined, `${report}\n${mail.subject ?? ''}`));
+  return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };
+}

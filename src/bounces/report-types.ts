@@ -1,0 +1,42 @@
+/** What a newsletter does about one failed recipient (see the bounce fixtures' README for the policy). */
+export type BounceDecision = 'hard' | 'soft' | 'complaint' | 'ignore';
+export type ReportKind = 'dsn' | 'arf' | 'autoreply' | 'unknown';
+
+export interface FailedRecipient {
+  address: string;
+  /** RFC 3463 enhanced status code, e.g. '5.1.1'. */
+  status?: string;
+  diagnostic?: string;
+  action?: string;
+  decision: BounceDecision;
+  /** Short rule name, e.g. 'user-unknown', 'mailbox-full', 'blocked', 'feedback', 'vacation'. */
+  reason: string;
+}
+
+export interface BounceReport {
+  kind: ReportKind;
+  /** One entry per failed recipient; complaints and auto-replies: the reporting/original recipient. */
+  recipients: FailedRecipient[];
+  /** Addresses the report was sent to (To/Delivered-To/X-Original-To/Envelope-To): where a VERP address appears. */
+  envelopeTo: string[];
+  /** Message-ID of the returned original, when the report carries it. */
+  originalMessageId?: string;
+  /** URLs from the returned original's List-Unsubscribe header. */
+  originalListUnsubscribe?: string[];
+  /** ARF Feedback-Type (RFC 5965). */
+  feedbackType?: string;
+  subject?: string;
+  from?: string;
+  messageId?: string;
+}
+
+export interface FailureInput {
+  status?: string;
+  diagnostic?: string;
+  action?: string;
+}
+
+export interface FailureDecision {
+  decision: BounceDecision;
+  reason: string;
+}

@@ -1,0 +1,200 @@
+import type { BounceDecision } from './report-types.ts';
+
+/**
+ * One row of the bounce rule table. A row matches when every condition it has matches:
+ * `status` against the RFC 3463 enhanced status code ('5.1.1', '' when there is none), `phrase`
+ * and `context` against the diagnostic text (lower-cased, whitespace collapsed). The first
+ * matching row decides.
+ */
+export interface BounceRule {
+  reason: string;
+  decision: BounceDecision;
+  status?: RegExp;
+  phrase?: RegExp;
+  /** A second condition on the text, e.g. the SMTP stage the refusal came at. */
+  context?: RegExp;
+}
+
+/** Builds one case-insensitive alternation from plain phrases (regex syntax allowed). */
+const any = (...phrases: string[]): RegExp => new RegExp(phrases.join('|'), 'i');
+
+// Providers' ways of saying "there is no such mailbox here".
+const USER_UNKNOWN = any(
+    'user ?unknown', 'unknown (user|recipient|mailbox|address|local[- ]part|e-?mail)', 'no such (user|mailbox|recipient|address|person|account|local user)',
+    '(user|recipient|mailbox|address|account|addressee|e-?mail address|person)( name)? (does|do) ?(not|n\'t) exist',
+    '(user|recipient|mailbox|address|account) (not|was not|could not be) (found|known|exist|listed|recognized)',
+    'invalid (recipient|address|mailbox|user|e-?mail|account)', 'not a valid (recipient|user|mailbox|address)',
+    'is not a known user', 'no mailbox', 'mailbox unavailable', 'mailbox not (available|found)', 'unknown or illegal alias',
+    'recipient (address )?rejected', 'address rejected', 'bad (recipient|destination|address|mailbox)',
+    'no account', 'not listed in', 'name is not recognized', 'not our customer', 'not exist', 'no one at this address',
+    'is not (a )?(local|valid)', 'doesn\'t have an? .{0,60}account', 'nonexistent', 'non-existent',
+    'utilisateur inconnu', 'unbekannt', 'unroutable address', 'recipient not (ok|found|accepted)',
+    'address (is )?(unknown|invalid|does not)', 'badrcptto', 'validrcptto', 'no valid recipients',
+    'not a valid mailbox', 'user doesn\'t', 'addressee unknown', 'unknown in',
+  );
+
+// "This domain has no mail server": DNS answers quoted by the MTAs, and the providers' words.
+const HOST_UNKNOWN = any(
+    'invalid domain', "couldn't find (a mail exchanger|any host)", 'domain is not reachable',
+    'host (or domain name )?(unknown|not found)', 'unknown host', 'domain (name )?(not found|does not exist|unknown|is invalid|must exist)',
+    'no such domain', 'unrouteable (mail )?domain', 'unrouteable address', 'name or service not known',
+    'nxdomain', 'illegal host', 'non-existent (host|domain)', 'all relevant mx records point to non-existent',
+    'no route for current request', 'not a registered domain', 'unknown domain', 'domain name not',
+  );
+
+// The SMTP stage of the refusal, as MTAs quote it ("after RCPT TO:<…>", "in reply to RCPT TO command").
+const AT_RCPT = any('rcpt', 'recipient address rejected', 'recipient rejected');
+
+/**
+ * Ordered: the specific before the general, the text before the bare code.
+ *
+ * Why text first: servers wrap every refusal in "550" or "5.0.0", and many put a sender-side
+ * refusal (reputation, spam, DMARC) under a recipient code such as 5.1.1 or behind "mailbox
+ * unavailable". A 5.x.x about the *sender* must never suppress a reader, so the rows that say
+ * "this is about the sender" come before the rows that say "this address does not exist",
+ * and only then do bare codes decide.
+ */
+export const BOUNCE_RULES: readonly BounceRule[] = [
+  // A warning that the MTA is still trying (RFC 3464 'delayed', OpenSMTPD's "temporary failure
+  // report", Sendmail's "still undelivered") is not a verdict on the address yet.
+  { reason: 'delayed', decision: 'soft', phrase: any(
+    'temporary failure report', 'only a temporary', 'will (keep|continue) trying', 'will (be )?retr(y|ied)',
+    'still (being )?(trying|retried|undelivered)', 'kept in the queue', 'delivery (attempts )?will continue', 'not yet been delivered',
+  ) },
+  // --- Problems of the mailbox that pass: keep the reader. --------------------------------
+  // A full mailbox is often sent as 5.1.1 or 5.2.2 with a permanent code; it still empties.
+  { reason: 'mailbox-full', decision: 'soft', phrase: any(
+    'mailbox (is )?full', 'mailbox.{0,20}(is )?over (the )?quota', 'over ?quota', 'quota (exceeded|violation)',
+    'exceed(ed|s|ing)? (the |their |its |his |her )?(storage|quota|disk|mailbox|allowed size)', 'disk quota',
+    'not enough (storage|space)', 'insufficient (storage|disk space)', 'storage allocation', 'mailbox size limit',
+    'mail ?box exceeds', 'mailfolder is full', 'space has been used up', 'too many messages (on|in)',
+    'user has exceeded', 'would exceed (the )?maximum allowed storage', 'as their mailbox is full',
+    'is full(?!y)', 'full mailbox', 'pleine', 'quota',
+  ) },
+  { reason: 'message-too-big', decision: 'soft', phrase: any(
+    'message (is )?too (large|big)', 'message size exceeds', 'size (limit )?exceeds', 'exceeds (the )?(maximum|size)',
+    'message length exceeds', 'too large for', 'mail size exceed',
+  ) },
+  // Disabled/suspended accounts may come back (Gmail: "account ... is disabled").
+  { reason: 'suspended', decision: 'soft', phrase: any(
+    'account (has been |is )?(disabled|suspended|locked|inactive|deactivated|frozen|expired)',
+    'mailbox (is |has been |currently )?(disabled|suspended|frozen|inactive|deactivated)',
+    'user (is )?(suspended|disabled|inactive|deactivated|terminated)', 'inactive (user|account|mailbox)',
+    'is a deactivated mailbox', 'temporarily (inactive|suspended)', 'suspend the service', 'not active',
+    'tried to reach is disabled', 'has been disabled', 'temporar(y|ily) (locked|disabled)',
+  ) },
+
+  // --- About the sender, its IP, its content or its volume: never a reason to drop the reader.
+  { reason: 'relay-denied', decision: 'soft', phrase: any(
+    'relay(ing)? (access )?(denied|not permitted|prohibited|not allowed)', 'unable to relay', 'not permitted to relay',
+    'we do not relay', 'relaying (is )?(denied|prohibited|disallowed)', 'relay not permitted', 'not a gateway',
+    'no relaying', "isn't in my list of allowed rcpthosts", 'is not in my list of allowed rcpthosts',
+  ) },
+  // DMARC/SPF/DKIM, TLS and authentication (RFC 7372: x.7.20-x.7.27): the sender's setup.
+  { reason: 'authentication', decision: 'soft', phrase: any(
+    'dmarc', '\\bspf\\b', 'dkim', 'domainkeys', 'authentication (is )?required', 'must (be )?authenticat',
+    'not (pass|passed) (validation|authentication)', 'unauthenticated', 'sender (verify|verification) failed',
+    'tls (is )?required', 'starttls', 'encryption required', 'sender id',
+  ) },
+  { reason: 'spam', decision: 'soft', phrase: any(
+    'spam', '\\bjunk', '\\buce\\b', 'bulk (e-?mail|mail)', 'content (was )?rejected', 'message content',
+    'looks like', 'suspicious', 'phish', 'not accepted (due to|for) (policy|content)', 'virus', 'malware',
+    'infected', 'banned (attachment|file|content)', 'unsolicited',
+  ) },
+  // Rate and volume limits of the provider (Gmail "receiving mail at a rate", Yahoo "TS0x").
+  { reason: 'rate-limited', decision: 'soft', phrase: any(
+    'rate (limit|that prevents|exceeded)', 'at a rate', 'too many (connections|recipients|messages|sessions|errors|concurrent)',
+    'throttl',
+    'exceeded (the )?(maximum )?(number|limit) of', 'limit exceeded', 'ts0[0-9]', 'greylist', 'graylist',
+  ) },
+  // Reputation, blocklists and reverse DNS of the sending host.
+  { reason: 'blocked', decision: 'soft', phrase: any(
+    'block(ed|list)', 'black ?list', 'deny ?list', '\\brbl\\b', 'dnsbl', 'spamhaus', 'spamcop', 'barracuda',
+    'reputation', 'client host', 'sender ip', 'your ip', 'ip (address )?(is )?(black|block|listed|banned)', 'connecting ip', 'reverse (dns|lookup)',
+    'ptr record', 'rdns', 'not resolve', 'hostname', 'helo', 'ehlo', 'smtp server of your isp', 'dynamic',
+    'banned', 'refused to talk', 'my name was rejected', 'access denied.{0,30}(mail from|sender)', '(?<!not )listed (at|in|on|by)',
+    'your (network|host|server)', 'envelope blocked', 'poor', 'abuse',
+  ) },
+  // Sendmail's "Remote protocol error": the remote's answer did not fit the dialogue, so any
+  // "Host unknown" after it is the remote's opinion of us, not a DNS verdict on the address.
+  { reason: 'protocol-error', decision: 'soft', phrase: any('remote protocol error', 'protocol (error|violation)', 'syntax error', 'command (unrecognized|not recognized)') },
+  // The sender address itself was refused (MAIL FROM stage).
+  { reason: 'sender-rejected', decision: 'soft', phrase: any(
+    'sender (address )?(rejected|denied|refused|blocked|not allowed|is not allowed)', 'domain of sender',
+    'sender domain', 'bad sender', 'mail from.{0,40}(rejected|refused|denied)', 'not allowed to send',
+    'we do not accept mail from', 'sender not (pre-)?approved', 'empty envelope sender', 'your (email|e-mail) address',
+    'from address', 'envelope sender', 'valid from', '\\bfrom:? (domain|address) (is )?(invalid|not)',
+  ) },
+  { reason: 'policy', decision: 'soft', phrase: any(
+    'polic(y|ies)', 'prohibited', 'not (allowed|permitted|authorized)', 'administrative', 'refused by the recipient',
+    'filter', 'rejected by the recipient domain', 'recipient domain rejected', 'access denied', 'restricted',
+    'permission', 'not a member', 'moderat', 'only accepts',
+  ) },
+
+  // The receiving host's own delivery program failed (procmail, a pipe, a full disk): whatever it
+  // adds about the user ("No such user" for a missing home), the mailbox itself was never judged.
+  { reason: 'mailer-error', decision: 'soft', phrase: any(
+    "(couldn't|can't|cannot|unable to) (create|open|write|lock)", 'command (died|failed)', 'pipe to', 'procmail',
+    'local delivery (failed|error)', 'mail(box)? delivery (program|agent) (failed|error)',
+  ) },
+
+  // --- The address cannot receive mail: suppress. -----------------------------------------
+  // RFC 3463 x.1.6 "destination mailbox has moved, no forwarding address".
+  { reason: 'has-moved', decision: 'hard', phrase: any('has moved', 'has been replaced by', 'no longer (valid|in use|with)', 'no forwarding address') },
+  // RFC 7505 null MX and x.1.10: the domain declares it takes no mail at all.
+  { reason: 'not-accept', decision: 'hard', status: /^(?!4)/, phrase: any(
+    'does not accept (e-?mail|mail)', 'null mx', 'mail receiving disabled', 'no mx (record )?(found|for)',
+    'domain does not receive', 'indicated no smtp service',
+  ) },
+  // Only when permanent: a 4.x.x DNS failure is often the receiving domain's passing outage.
+  { reason: 'host-unknown', decision: 'hard', status: /^(?!4)/, phrase: HOST_UNKNOWN },
+  { reason: 'network-error', decision: 'soft', phrase: HOST_UNKNOWN },
+  // Words no content filter borrows: a directory lookup that failed (Lotus Domino, Gmail's
+  // "Address not found", Exchange's "Invalid recipient").
+  { reason: 'user-unknown', decision: 'hard', phrase: any(
+    'not listed in (the )?(domino directory|public name)', 'invalid recipient', 'destinataire invalide',
+    'no valid recipients', 'address not found', "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
+    'the email account that you tried to reach does not exist', 'recipient name is not recognized',
+  ) },
+  // A detailed permanent code beside the words (PowerMTA, Yandex: "5.2.1 … User Unknown").
+  { reason: 'user-unknown', decision: 'hard', status: /^5\.[12]\.[1-9]/, phrase: USER_UNKNOWN },
+  // RFC 3463 x.1.x is about the address; at RCPT TO the server judged the address itself.
+  { reason: 'user-unknown', decision: 'hard', status: /^[45]\.1\./, phrase: USER_UNKNOWN },
+  { reason: 'user-unknown', decision: 'hard', phrase: USER_UNKNOWN, context: AT_RCPT },
+  // The same words after DATA, or with neither a code nor the stage: the address may have been
+  // accepted and the content refused. Japanese carriers and content filters answer "user
+  // unknown" to mail they refuse, so without evidence about the address the reader is kept.
+  { reason: 'filtered', decision: 'soft', phrase: USER_UNKNOWN },
+  // --- Delivery never completed: retry later. ---------------------------------------------
+  { reason: 'expired', decision: 'soft', phrase: any(
+    'expired', 'retry time', 'retry timeout', 'in the queue too long', 'too long in', 'giving up', 'given up',
+    'could not be delivered (for|within|in)', 'was not delivered within', 'delivery time', 'has been delayed',
+  ) },
+  { reason: 'network-error', decision: 'soft', phrase: any(
+    'connection (timed out|refused|reset|lost|closed)', 'timed? ?out', 'could not connect', 'no route to host',
+    'network is unreachable', 'loop', 'too many hops', 'hop count', 'lookup', 'dns',
+  ) },
+  { reason: 'system-error', decision: 'soft', phrase: any(
+    'system (error|full|is full)', 'internal (server )?error', 'local (delivery|configuration) (failed|error)',
+    'server (error|busy)', 'service (not available|unavailable)', 'temporar', 'try (again )?later', 'deferred', 'command (died|failed)', 'unable to execute', 'write error', 'error:',
+    'resources', 'system storage',
+  ) },
+
+  // --- No telling phrase: the RFC 3463 code decides. --------------------------------------
+  { reason: 'mailbox-full', decision: 'soft', status: /^[45]\.2\.2$/ },
+  { reason: 'message-too-big', decision: 'soft', status: /^[45]\.(2\.3|3\.4)$/ },
+  { reason: 'suspended', decision: 'soft', status: /^[45]\.2\.1$/ },
+  { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.[1345]$/ },
+  { reason: 'host-unknown', decision: 'hard', status: /^5\.1\.[28]$/ },
+  { reason: 'has-moved', decision: 'hard', status: /^5\.1\.6$/ },
+  // x.4.4 "unable to route": permanent when the domain has no MX nor address at all.
+  { reason: 'host-unknown', decision: 'hard', status: /^5\.4\.4$/ },
+  { reason: 'not-accept', decision: 'hard', status: /^5\.1\.10$/ },
+  { reason: 'expired', decision: 'soft', status: /^[45]\.4\.7$/ },
+  { reason: 'network-error', decision: 'soft', status: /^[45]\.4\.\d+$/ },
+  { reason: 'blocked', decision: 'soft', status: /^[45]\.7\.\d+$/ },
+  { reason: 'system-error', decision: 'soft', status: /^[45]\.3\.\d+$/ },
+  { reason: 'rejected', decision: 'soft', status: /^5\./ },
+  { reason: 'temporary', decision: 'soft', status: /^4\./ },
+  { reason: 'undetermined', decision: 'soft' },
+];

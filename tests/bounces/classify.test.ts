@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { classifyFailure, parseReport } from '../../src/bounces/parse-report.ts';
+
+describe('classifyFailure', () => {
+  it('when the refusal is about the sender (5.7.1 blocked), then the reader is kept', () => {
+    expect(classifyFailure({ status: '5.7.1', diagnostic: '550 5.7.1 Service unavailable; client host [192.0.2.1] blocked using bl.example.net' }))
+      .toEqual({ decision: 'soft', reason: 'blocked' });
+  });
+  it('when the message is refused as spam (554), then the reader is kept', () => {
+    expect(classifyFailure({ diagnostic: '554 Message rejected: spam detected' }).decision).toBe('soft');
+  });
+  it('when DMARC refuses the sender under a 5.7.x code, then the reader is kept', () => {
+    expect(classifyFailure({ status: '5.7.26', diagnostic: '550 5.7.26 Unauthenticated email from example.org is not accepted due to domain\'s DMARC policy' }))
+      .toEqual({ decision: 'soft', reason: 'authentication' });
+  });
+  it('when the mailbox does not exist (5.1.1), then it is a hard bounce', () => {
+    expect(classifyFailure({ status: '5.1.1', diagnostic: "550 5.1.1 The email account that you tried to reach does not exist." }))
+      .toEqual({ decision: 'hard', reason: 'user-unknown' });
+    expect(classifyFailure({ status: '5.1.1' })).toEqual({ decision: 'hard', reason: 'user-unknown' });
+  });
+  it('when a full mailbox comes with a permanent code, then the reader is kept', () => {
+    expect(classifyFailure({ status: '5.2.2', diagnostic: '552 5.2.2 Mailbox full' }).decision).toBe('soft');
+  });
+  it('when the domain has no mail server permanently, then it is hard; when the DNS error is temporary, soft', () => {
+    expect(classifyFailure({ status: '5.1.2', diagnostic: 'Host or domain name not found' }).decision).toBe('hard');
+    expect(classifyFailure({ status: '4.0.0', diagnostic: 'DNS Error: Domain name not found' }).decision).toBe('soft');
+  });
+  it('when the report only says the delivery is delayed, then it is soft', () => {
+    expect(classifyFailure({ action: 'delayed', status: '4.4.7' })).toEqual({ decision: 'soft', reason: 'delayed' });
+  });
+});
+
+const dsn = [
+  'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+  'To: bounces+s1.abc@papers.example.org',
+  'Subject: Undelivered Mail Returned to Sender',
+  'Message-ID: <report-1@mx.example.net>',
+  'MIME-Version: 1.0',
+  'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+  '',
+  '--B',
+  'Content-Type: text/plain',
+  '',
+  '<ada@example.com>: host mx.example.com said: 550 5.1.1 <ada@example.com>: Recipient address rejected: User unknown',
+  '',
+  '--B',
+  'Content-Type: message/delivery-status',
+  '',
+  'Reporting-MTA: dns; mx.example.net',
+  '',
+  'Final-Recipient: rfc822; ada@example.com',
+  'Original-Recipient: rfc822;ada@example.com',
+  'Action: failed',
+  'Status: 5.1.1',
+  'Diagnostic-Code: smtp; 550 5.1.1 <ada@example.com>: Recipient address rejected: User unknown',
+  '',
+  'Final-Recipient: rfc822; bob@example.com',
+  'Action: failed',
+  'Status: 5.7.1',
+  'Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using b.barracudacentral.org',
+  '',
+  '--B',
+  'Content-Type: text/rfc822-headers',
+  '',
+  'From: Paperboy <digest@papers.example.org>',
+  'To: ada@example.com',
+  'Subject: Trending papers',
+  'Message-ID: <digest.2026-11-29.42@papers.example.org>',
+  'List-Unsubscribe: <https://papers.example.org/u/tok123>, <mailto:unsubscribe@papers.example.org?subject=tok123>',
+  '',
+  '--B--',
+  '',
+].join('\r\n');
+
+describe('parseReport', () => {
+  it('when a DSN returns the original headers, then each recipient is classified and the original is identified', async () => {
+    const report = await parseReport(dsn);
+    expect(report.kind).toBe('dsn');
+    expect(report.recipients).toEqual([
+      expect.objectContaining({ address: 'ada@example.com', status: '5.1.1', action: 'failed', decision: 'hard', reason: 'user-unknown' }),
+      expect.objectContaining({ address: 'bob@example.com', status: '5.7.1', decision: 'soft', reason: 'blocked' }),
+    ]);
+    expect(report.envelopeTo).toEqual(['bounces+s1.abc@papers.example.org']);
+    expect(report.originalMessageId).toBe('digest.2026-11-29.42@papers.example.org');
+    expect(report.originalListUnsubscribe).toEqual(['https://papers.example.org/u/tok123', 'mailto:unsubscribe@papers.example.org?subject=tok123']);
+    expect(report.messageId).toBe('<report-1@mx.example.net>');
+  });
+
+  it('when an ARF abuse report arrives, then its recipient is a complaint; an auth-failure report is ignored', async () => {
+    const arf = (type: string) => [
+      'From: fbl@isp.example', 'To: fbl@papers.example.org', 'Subject: Abuse report', 'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=feedback-report; boundary="F"', '',
+      '--F', 'Content-Type: text/plain', '', 'This is an email abuse report.', '',
+      '--F', 'Content-Type: message/feedback-report', '',
+      `Feedback-Type: ${type}`, 'User-Agent: FBL/1.0', 'Version: 1', 'Original-Rcpt-To: <cy@example.com>', '',
+      '--F', 'Content-Type: message/rfc822', '',
+      'From: digest@papers.example.org', 'To: cy@example.com', 'Message-ID: <digest.2026-11-29.7@papers.example.org>', 'Subject: Papers', '', 'Hello', '',
+      '--F--', '',
+    ].join('\r\n');
+    const abuse = await parseReport(arf('abuse'));
+    expect(abuse).toMatchObject({ kind: 'arf', feedbackType: 'abuse', originalMessageId: 'digest.2026-11-29.7@papers.example.org' });
+    expect(abuse.recipients).toEqual([{ address: 'cy@example.com', decision: 'complaint', reason: 'feedback' }]);
+    const dmarc = await parseReport(arf('auth-failure'));
+    expect(dmarc.recipients).toEqual([{ address: 'cy@example.com', decision: 'ignore', reason: 'auth-failure' }]);
+  });
+
+  it('when an out-of-office reply arrives, then it is an auto-reply to ignore', async () => {
+    const reply = await parseReport([
+      'From: Dana <dana@example.com>', 'To: digest@papers.example.org', 'Subject: Out of Office: Trending papers',
+      'Auto-Submitted: auto-replied', 'Content-Type: text/plain', '', 'I am away until Monday.', '',
+    ].join('\r\n'));
+    expect(reply.kind).toBe('autoreply');
+    expect(reply.recipients).toEqual([{ address: 'dana@example.com', decision: 'ignore', reason: 'vacation' }]);
+  });
+
+  it('when a qmail bounce has no DSN part, then the address and the server words are read from its text', async () => {
+    const report = await parseReport([
+      'From: MAILER-DAEMON@mx.example.com', 'To: bounces@papers.example.org', 'Subject: failure notice', '',
+      'Hi. This is the qmail-send program at mx.example.com.',
+      "I'm afraid I wasn't able to deliver your message to the following addresses.", '',
+      '<eve@example.com>:', 'Sorry, no mailbox here by that name. (#5.1.1)', '',
+      '--- Below this line is a copy of the message.', '',
+      'Return-Path: <bounces@papers.example.org>', 'Message-ID: <digest.2026-11-29.9@papers.example.org>', 'To: eve@example.com', '', 'Hello', '',
+    ].join('\n'));
+    expect(report.recipients).toEqual([expect.objectContaining({ address: 'eve@example.com', decision: 'hard', reason: 'user-unknown' })]);
+    expect(report.originalMessageId).toBe('digest.2026-11-29.9@papers.example.org');
+  });
+
+  it('when nothing in a message names a recipient, then the list is empty and the kind is still set', async () => {
+    const report = await parseReport('From: someone@example.com\r\nTo: digest@papers.example.org\r\nSubject: hello\r\n\r\nJust saying hi.\r\n');
+    expect(report).toMatchObject({ kind: 'unknown', recipients: [] });
+  });
+});
