@@ -7,6 +7,7 @@ import { buildApp } from './app.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { sendDigest, sendDigestDeps } from './domain/send-digest.ts';
 import { limitHeapGrowth } from './heap.ts';
+import { startBounceMailbox } from './bounces/imap-poller.ts';
 
 limitHeapGrowth();
 
@@ -28,6 +29,7 @@ const app = await buildApp(ctx, { templates, onMailQueued: mailWorker.kick });
 await app.listen({ port: config.PORT, host: config.HOST });
 const digestDeps = await sendDigestDeps(ctx, templates);
 const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
+const bounceMailbox = startBounceMailbox(ctx);
 logger.info(
   {
     url: config.PUBLIC_URL,
@@ -44,7 +46,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'shutting down: finishing work in flight');
   await app.close();
-  await Promise.all([scheduler.stop(), mailWorker.stop()]);
+  await Promise.all([scheduler.stop(), mailWorker.stop(), bounceMailbox?.stop()]);
   ctx.close();
   logger.info('stopped');
   process.exit(0);
