@@ -16,6 +16,8 @@ import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
 import { preferencesRoutes } from './http/routes/preferences.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { digestRoutes } from './http/routes/digests.ts';
+import { webhookRouteDeps, webhookRoutes } from './http/routes/webhooks.ts';
+import type { SnsFetch } from './bounces/webhooks/sns.ts';
 import type { DigestsStore } from './db/digests-store.ts';
 import type { SamplePaper } from './http/pages.ts';
 
@@ -23,6 +25,8 @@ export interface AppOptions {
   templates: Templates;
   /** Wakes the mail queue worker after a confirmation email was queued. */
   onMailQueued?: () => void;
+  /** Fetches SNS signing certificates and SubscribeURLs (default: fetch; tests serve them locally). */
+  snsFetch?: SnsFetch;
 }
 
 // Pages carry no script and load nothing from elsewhere; tokens in URLs never leak as Referer.
@@ -109,6 +113,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   await app.register(preferencesRoutes(subscriptions));
   await app.register(healthRoutes({ db: ctx.db }));
   await app.register(digestRoutes({ digests: ctx.digests, templates: opts.templates, publicUrl: ctx.config.PUBLIC_URL, size: ctx.config.DIGEST_SIZE }));
+  await app.register(webhookRoutes(webhookRouteDeps(ctx, opts.snsFetch)));
   return app;
 }
 
