@@ -127,6 +127,26 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
     expect(t.events()).toHaveLength(2);
   }, 60_000);
 
+  it('when the server drops the session, then the poller connects again and goes on where it stopped', async () => {
+    const folder = 'Bounces3';
+    await imap((c) => c.mailboxCreate(folder));
+    const [complainer, bounced] = t.subscribe(only(COMPLAINT).recipient, only(HARD).recipient);
+    await deliver(folder, COMPLAINT);
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const intake = handleReportDeps(t.ctx, async (raw) => {
+      parsed.push('x');
+      return parseReport(raw);
+    });
+    pollers.push(startImapPoller({ intake, state: createImapStateStore(t.ctx.db), logger }, { url: dovecot.url(folder), after: 'seen', pollMs: 60_000, retryMs: 50 }));
+    await vi.waitFor(() => expect(t.status(complainer!)).toBe('unsubscribed'), { timeout: 20_000, interval: 50 });
+    dovecot.kick();
+    await vi.waitFor(() => expect(warnings).toContain('bounce mailbox: session failed, retrying'), { timeout: 10_000, interval: 50 });
+    await deliver(folder, HARD);
+    await vi.waitFor(() => expect(t.status(bounced!)).toBe('suppressed'), { timeout: 20_000, interval: 50 });
+    expect(parsed).toHaveLength(2);
+  }, 60_000);
+
   it('when the server cannot be reached, then the poller logs, retries and stops cleanly, without throwing', async () => {
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { reason: string }).reason) });

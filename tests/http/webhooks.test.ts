@@ -338,6 +338,13 @@ describe('POST /webhooks/mailgun', () => {
     expect(replay.statusCode).toBe(403);
     expect(replay.json().message).toMatch(/used before/);
   });
+
+  it('when the body is over 256 KB, then 413 and nothing is read', async () => {
+    await start();
+    const big = mailgunSigned({ ...mailgunComplained('ada@example.org', 'x@papers.example.org'), padding: 'x'.repeat(300 * 1024) });
+    expect((await postMailgun(big)).statusCode).toBe(413);
+    expect(eventCount()).toBe(0);
+  });
 });
 
 describe('webhook routes without their secret', () => {

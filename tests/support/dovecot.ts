@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,8 @@ export interface Dovecot {
   url(folder?: string): string;
   /** Dovecot's own log, for a failing test's message. */
   log(): string;
+  /** Drops every session of the user, as a server restart or a network cut would. */
+  kick(): void;
   stop(): Promise<void>;
 }
 
@@ -117,6 +119,7 @@ service imap-login {
     pass,
     url: (folder = 'INBOX') => `imap://${user}:${pass}@127.0.0.1:${port}/${encodeURIComponent(folder)}`,
     log,
+    kick: () => void execFileSync('/usr/bin/doveadm', ['-c', join(dir, 'dovecot.conf'), 'kick', user], { stdio: 'ignore' }),
     stop,
   };
 }
