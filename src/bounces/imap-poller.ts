@@ -99,19 +99,19 @@ export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): 
   let client: ImapFlow | undefined;
 
   /** Resolves after `ms`, when woken (new mail, stop), or rejects when the connection closes. */
-  const pause = (ms: number, closed?: Promise<never>) =>
-    Promise.race([
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(done, ms);
-        function done() {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        }
-        wake = done;
-      }),
-      ...(closed ? [closed] : []),
-    ]);
+  async function pause(ms: number, closed?: Promise<never>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const woken = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      wake = resolve;
+    });
+    try {
+      await Promise.race(closed ? [woken, closed] : [woken]);
+    } finally {
+      clearTimeout(timer);
+      wake = undefined;
+    }
+  }
 
   async function applyAfter(c: ImapFlow, range: string): Promise<void> {
     if (after.action === 'seen') await c.messageFlagsAdd(range, ['\\Seen'], { uid: true });
