@@ -18,6 +18,8 @@ import { healthCheck, healthRoutes } from './http/routes/health.ts';
 import { createHealthStore } from './db/health-store.ts';
 import { digestRoutes } from './http/routes/digests.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
+import { webhookRouteDeps, webhookRoutes } from './http/routes/webhooks.ts';
+import type { SnsFetch } from './bounces/webhooks/sns.ts';
 import type { DigestsStore } from './db/digests-store.ts';
 import type { SamplePaper } from './http/pages.ts';
 
@@ -25,6 +27,8 @@ export interface AppOptions {
   templates: Templates;
   /** Wakes the mail queue worker after a confirmation email was queued. */
   onMailQueued?: () => void;
+  /** Fetches SNS signing certificates and SubscribeURLs (default: fetch; tests serve them locally). */
+  snsFetch?: SnsFetch;
 }
 
 /**
@@ -117,6 +121,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   await app.register(healthRoutes(healthCheck({ store: createHealthStore(ctx.db), clock: ctx.clock })));
   await app.register(digestRoutes({ digests: ctx.digests, templates: opts.templates, publicUrl: ctx.config.PUBLIC_URL, size: ctx.config.DIGEST_SIZE }));
   await app.register(metricsRoutes({ token: ctx.config.METRICS_TOKEN, db: ctx.db, clock: ctx.clock }));
+  await app.register(webhookRoutes(webhookRouteDeps(ctx, opts.snsFetch)));
   return app;
 }
 

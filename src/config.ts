@@ -36,6 +36,13 @@ export const configSchema = z.object({
   // Bounce handling (src/bounces/): the domain of the VERP envelope senders, and the soft rule.
   BOUNCE_DOMAIN: opt(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/i, { error: 'must be a domain name such as bounces.example.org' })),
   BOUNCE_SOFT_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100).default(3)),
+  // Ways bounces come in: the operator's bounce mailbox, and the providers' signed webhooks.
+  BOUNCE_IMAP_URL: opt(z.url({ protocol: /^imaps?$/, error: 'must look like imaps://user:pass@imap.example.org/INBOX' })),
+  BOUNCE_IMAP_AFTER: z.preprocess(emptyAsUndefined, z.string().regex(/^(seen|delete|move:.+)$/, { error: 'must be seen, delete or move:<Folder>' }).default('seen')),
+  BOUNCE_IMAP_POLL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(5).max(86_400).default(60)),
+  SES_SNS_TOPIC_ARNS: opt(z.string().regex(/^\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*(,\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*)*$/, { error: 'must be SNS topic ARNs separated by commas (arn:aws:sns:eu-west-1:123456789012:ses-bounces)' })),
+  POSTMARK_WEBHOOK_AUTH: opt(z.string().regex(/^[^:]+:.{12,}$/, { error: 'must be user:password, the password at least 12 characters' })),
+  MAILGUN_WEBHOOK_SIGNING_KEY: opt(z.string().min(16, { error: 'must be the webhook signing key from Mailgun (at least 16 characters)' })),
   DKIM_DOMAIN: opt(z.string()),
   DKIM_SELECTOR: opt(z.string()),
   DKIM_PRIVATE_KEY_PATH: opt(z.string()),

@@ -10,6 +10,7 @@ import { startScheduler } from './jobs/scheduler.ts';
 import { sendDigest } from './digest/run.ts';
 import { startHousekeeping } from './jobs/housekeeping.ts';
 import { limitHeapGrowth } from './heap.ts';
+import { startBounceMailbox } from './bounces/imap-poller.ts';
 
 /**
  * How long a shutdown may take before the process exits anyway (status 1). Work in flight is
@@ -62,6 +63,7 @@ mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, cl
 const digestDeps = await sendDigestDeps(ctx, templates);
 const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
 const housekeeping = startHousekeeping(ctx);
+const bounceMailbox = startBounceMailbox(ctx);
 logger.info(
   {
     url: config.PUBLIC_URL,
@@ -80,7 +82,7 @@ closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => 
   else logger.info({ signal }, 'shutting down: finishing work in flight');
   await app.close();
   housekeeping.stop();
-  await Promise.all([scheduler.stop(), worker.stop()]);
+  await Promise.all([scheduler.stop(), worker.stop(), bounceMailbox?.stop()]);
   ctx.close();
   logger.info('stopped');
 });

@@ -23,6 +23,10 @@ describe('loadConfig', () => {
     [{ SECRET: 'short' }, /SECRET: must be at least 32 characters/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: /],
     [{ DKIM_DOMAIN: 'example.org' }, /DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together/],
+    [{ BOUNCE_IMAP_URL: 'pop3://u:p@mail.example.org' }, /BOUNCE_IMAP_URL: must look like imaps:/],
+    [{ BOUNCE_IMAP_AFTER: 'archive' }, /BOUNCE_IMAP_AFTER: must be seen, delete or move:<Folder>/],
+    [{ SES_SNS_TOPIC_ARNS: 'ses-bounces' }, /SES_SNS_TOPIC_ARNS: must be SNS topic ARNs/],
+    [{ POSTMARK_WEBHOOK_AUTH: 'no-colon-here' }, /POSTMARK_WEBHOOK_AUTH: must be user:password/],
   ])('when %o, then start-up stops naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -9,10 +9,10 @@ import type { BounceKind } from './events-store.ts';
 import { looksLikeVerpAddress, parseVerpAddress } from './verp.ts';
 
 /**
- * Where a report came from. `import` (files the operator hands over) and `imap` (the operator's
- * bounce mailbox) are the operator's own sources: a report there may be matched by what it says
- * inside. Anything else (an SMTP listener anyone can reach) counts only through a signed VERP
- * address. `rcptTo` is the SMTP envelope's recipients, when known.
+ * Where a report came from. `import` (files the operator hands over), `imap` (the operator's
+ * bounce mailbox) and `webhook` (a provider's call whose signature verified) are trusted: a report
+ * there may be matched by what it says inside. Anything else (an SMTP listener anyone can reach)
+ * counts only through a signed VERP address. `rcptTo` is the SMTP envelope's recipients, when known.
  */
 export interface BounceSource {
   kind: 'import' | 'smtp' | 'imap' | 'webhook';
@@ -66,13 +66,13 @@ export interface HandledReport {
 }
 
 /** Whom a whole report is about, when the report says so beyond its recipients' addresses. */
-interface ReportTarget {
+export interface ReportTarget {
   subscriberId: number | null;
   by: Exclude<MatchedBy, 'address'>;
   digestDate?: string | undefined;
 }
 
-const TRUSTED_SOURCES: ReadonlySet<BounceSource['kind']> = new Set(['import', 'imap']);
+const TRUSTED_SOURCES: ReadonlySet<BounceSource['kind']> = new Set(['import', 'imap', 'webhook']);
 
 /**
  * One incoming report, handled as if it had just arrived: parsed and classified, each failed
@@ -105,10 +105,14 @@ export async function handleReport(deps: HandleReportDeps, raw: Buffer, source: 
 /**
  * The signed VERP address is authoritative: a report sent to one is about that subscriber and
  * no one else, whatever it names inside, and one sent to a forged one is about nobody. Without
- * one, only the operator's own sources look further: the returned original's Message-ID, then
+ * one, only trusted sources look further: the returned original's Message-ID, then
  * its List-Unsubscribe link; failing those (target undefined), each recipient's address.
  */
-function reportTarget(deps: HandleReportDeps, report: BounceReport, source: BounceSource): { target: ReportTarget | undefined; verp: HandledReport['verp'] } {
+export function reportTarget(
+  deps: Omit<HandleReportDeps, 'parseReport'>,
+  report: Pick<BounceReport, 'envelopeTo' | 'originalMessageId' | 'originalListUnsubscribe'>,
+  source: BounceSource,
+): { target: ReportTarget | undefined; verp: HandledReport['verp'] } {
   let forged = false;
   for (const address of [...(source.rcptTo ?? []), ...report.envelopeTo]) {
     const who = parseVerpAddress(address, deps.secret, deps.bounceDomain);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type AppOptions } from '../../src/app.ts';
 import { loadTemplates, type Templates } from '../../src/mail/templates.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { ContextOverrides } from '../../src/context.ts';
@@ -27,12 +27,12 @@ export interface TestApp {
 }
 
 /** The real app on a temp database; mail stays queued unless the test sends it. */
-export async function createTestApp(env: Record<string, string> = {}, overrides: ContextOverrides = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, overrides: ContextOverrides = {}, options: Omit<AppOptions, 'templates'> = {}): Promise<TestApp> {
   const ctx = createTestContext(env, overrides);
   const key = ctx.config.PUBLIC_URL;
   if (!templatesByUrl.has(key)) templatesByUrl.set(key, loadTemplates({ publicUrl: key, postalAddress: ctx.config.MAIL_POSTAL_ADDRESS }));
   const t = await templatesByUrl.get(key)!;
-  const app = await buildApp(ctx, { templates: t });
+  const app = await buildApp(ctx, { ...options, templates: t });
   return {
     ctx,
     app,

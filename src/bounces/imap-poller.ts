@@ -1,0 +1,220 @@
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import type { Context } from '../context.ts';
+import type { Logger } from '../logger.ts';
+import { handleReport, handleReportDeps, type HandleReportDeps } from './handle-report.ts';
+import { createImapStateStore, type ImapPosition, type ImapStateStore } from './imap-state-store.ts';
+import { parseReport } from './parse-report.ts';
+
+/** What happens to a message once it is handled (BOUNCE_IMAP_AFTER). */
+export type ImapAfter = { action: 'seen' } | { action: 'delete' } | { action: 'move'; folder: string };
+
+export function parseImapAfter(value: string): ImapAfter {
+  if (value === 'seen' || value === 'delete') return { action: value };
+  const folder = /^move:(.+)$/.exec(value)?.[1]?.trim();
+  if (folder) return { action: 'move', folder };
+  throw new RangeError(`not seen, delete or move:<Folder>: ${JSON.stringify(value)}`);
+}
+
+export interface ImapMailbox {
+  options: ImapFlowOptions;
+  /** The folder to read (the URL's path; INBOX when it has none). */
+  path: string;
+  /** `user@host:port/Folder`: the key of its position in imap_state, and its name in logs. */
+  key: string;
+}
+
+/**
+ * `imaps://user:pass@host[:port]/Folder` (or `imap://`, which upgrades with STARTTLS when the
+ * server offers it). `?tls.rejectUnauthorized=false` accepts a self-signed certificate.
+ */
+export function imapMailbox(url: string): ImapMailbox {
+  const u = new URL(url);
+  if (u.protocol !== 'imap:' && u.protocol !== 'imaps:') throw new RangeError(`not an imap:// or imaps:// URL: ${u.protocol}`);
+  const secure = u.protocol === 'imaps:';
+  const port = u.port ? Number(u.port) : secure ? 993 : 143;
+  const path = decodeURIComponent(u.pathname.replace(/^\/+/, '')) || 'INBOX';
+  const user = decodeURIComponent(u.username);
+  const options: ImapFlowOptions = {
+    host: u.hostname,
+    port,
+    secure,
+    auth: { user, pass: decodeURIComponent(u.password) },
+    logger: false,
+    // A failed server should not hold the poller for the library's default minutes.
+    connectionTimeout: 30_000,
+    greetingTimeout: 15_000,
+    // Enter IDLE soon after a drain (the library waits 15 s), so new reports arrive at once.
+    autoIdleDelay: 1000,
+  };
+  if (u.searchParams.get('tls.rejectUnauthorized') === 'false') options.tls = { rejectUnauthorized: false };
+  return { options, path, key: `${user}@${u.hostname}:${port}/${path}` };
+}
+
+export interface ImapPollerDeps {
+  /** handleReport's dependencies: the parser, the policy and the matching rules. */
+  intake: HandleReportDeps;
+  state: ImapStateStore;
+  logger: Logger;
+}
+
+export interface ImapPollerOptions {
+  url: string;
+  /** BOUNCE_IMAP_AFTER: `seen`, `delete` or `move:<Folder>`. */
+  after: string;
+  /** Between two looks at the mailbox when IDLE says nothing (or the server has no IDLE). */
+  pollMs: number;
+  /** First delay after a failure; doubles up to `maxRetryMs`. */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+export interface ImapPoller {
+  /** Ends the session (after the message being handled) and stops reconnecting. */
+  stop(): Promise<void>;
+}
+
+// Each fetch brings whole messages (a DSN often carries the original): a few at a time.
+const FETCH_CHUNK = 20;
+
+/**
+ * Reads the bounce mailbox: every message above the last handled UID is handled (handleReport,
+ * source `imap:<Folder>`), its UID recorded, then it is marked seen, moved or deleted. New mail
+ * is noticed through IDLE, and by a look every `pollMs` anyway. A failure (connection, login,
+ * a message that cannot be handled) is logged once, and the session starts again after a
+ * growing delay: the poller never throws and never stops the service.
+ *
+ * Exactly once across restarts: the position (UIDVALIDITY, last UID) is recorded after each
+ * message, and handleReport changes nothing for a report it has seen, so a crash between the
+ * two only repeats a no-op. Messages handled but not yet moved or deleted (a crash right after
+ * the record) are moved or deleted when the next session starts.
+ */
+export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): ImapPoller {
+  const mailbox = imapMailbox(opts.url);
+  const after = parseImapAfter(opts.after);
+  const retryMs = opts.retryMs ?? 1000;
+  const maxRetryMs = opts.maxRetryMs ?? 5 * 60_000;
+  const log = deps.logger.child({ mailbox: mailbox.key });
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  let client: ImapFlow | undefined;
+
+  /** Resolves after `ms`, when woken (new mail, stop), or rejects when the connection closes. */
+  async function pause(ms: number, closed?: Promise<never>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const woken = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      wake = resolve;
+    });
+    try {
+      await Promise.race(closed ? [woken, closed] : [woken]);
+    } finally {
+      clearTimeout(timer);
+      wake = undefined;
+    }
+  }
+
+  async function applyAfter(c: ImapFlow, range: string): Promise<void> {
+    if (after.action === 'seen') await c.messageFlagsAdd(range, ['\\Seen'], { uid: true });
+    else if (after.action === 'delete') await c.messageDelete(range, { uid: true });
+    else await c.messageMove(range, after.folder, { uid: true });
+  }
+
+  /** Handles every message above the recorded position; returns the new position. */
+  async function drain(c: ImapFlow, start: ImapPosition): Promise<ImapPosition> {
+    let position = start;
+    const found = (await c.search({ uid: `${position.lastUid + 1}:*` }, { uid: true })) || [];
+    // `n:*` names the last message even when its UID is below n (RFC 3501 §6.4.8).
+    const uids = found.filter((uid) => uid > position.lastUid).sort((a, b) => a - b);
+    for (let i = 0; i < uids.length && !stopping; i += FETCH_CHUNK) {
+      const messages = await c.fetchAll(uids.slice(i, i + FETCH_CHUNK).join(','), { uid: true, source: true }, { uid: true });
+      messages.sort((a, b) => a.uid - b.uid);
+      for (const message of messages) {
+        if (stopping) break;
+        if (message.source) {
+          const handled = await handleReport(deps.intake, message.source, { kind: 'imap', name: mailbox.path });
+          log.info({ uid: message.uid, kind: handled.kind, effects: handled.recipients.map((r) => r.applied.effect) }, 'bounce mailbox: message handled');
+        }
+        position = { uidValidity: position.uidValidity, lastUid: message.uid };
+        deps.state.set(mailbox.key, position, deps.intake.clock.now());
+        await applyAfter(c, String(message.uid));
+      }
+    }
+    return position;
+  }
+
+  /** One connection: open the mailbox, drain it, wait for more, until stopped or broken. */
+  async function session(c: ImapFlow, connected: () => void): Promise<void> {
+    let closedReason = 'the server closed the connection';
+    c.on('error', (err: Error) => {
+      closedReason = err.message;
+    });
+    const closed = new Promise<never>((_, reject) => c.once('close', () => reject(new Error(closedReason))));
+    closed.catch(() => undefined);
+    let newMail = false;
+    c.on('exists', () => {
+      newMail = true;
+      wake?.();
+    });
+    await c.connect();
+    if (after.action === 'move') await c.mailboxCreate(after.folder);
+    const box = await c.mailboxOpen(mailbox.path);
+    const uidValidity = String(box.uidValidity);
+    const saved = deps.state.get(mailbox.key);
+    let position: ImapPosition = saved?.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0 };
+    if (saved && saved.uidValidity !== uidValidity) log.warn({ was: saved.uidValidity, now: uidValidity }, 'bounce mailbox: UIDVALIDITY changed, reading it from the start');
+    // Finish what the last session handled but had not moved or deleted yet.
+    if (after.action !== 'seen' && position.lastUid > 0) await applyAfter(c, `1:${position.lastUid}`);
+    log.info({ uidValidity, lastUid: position.lastUid, after: opts.after }, 'bounce mailbox: connected');
+    while (!stopping) {
+      newMail = false;
+      position = await drain(c, position);
+      connected();
+      if (!stopping && !newMail) await pause(opts.pollMs, closed);
+    }
+    await c.logout();
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      const c = new ImapFlow(mailbox.options);
+      client = c;
+      try {
+        await session(c, () => {
+          failures = 0;
+        });
+      } catch (err) {
+        if (stopping) break;
+        failures++;
+        const delay = Math.min(retryMs * 2 ** (failures - 1), maxRetryMs);
+        log.warn({ reason: (err as Error).message, failures, retryInMs: delay }, 'bounce mailbox: session failed, retrying');
+        await pause(delay);
+      } finally {
+        c.close();
+        client = undefined;
+      }
+    }
+  }
+
+  const running = run();
+  return {
+    async stop() {
+      stopping = true;
+      wake?.();
+      // A session stuck on a silent server ends with its connection.
+      const force = setTimeout(() => client?.close(), 5000);
+      await running;
+      clearTimeout(force);
+    },
+  };
+}
+
+/** The poller of BOUNCE_IMAP_URL, started for the service; undefined when it is not set. */
+export function startBounceMailbox(ctx: Context): ImapPoller | undefined {
+  const c = ctx.config;
+  if (!c.BOUNCE_IMAP_URL) return undefined;
+  return startImapPoller(
+    { intake: handleReportDeps(ctx, parseReport), state: createImapStateStore(ctx.db), logger: ctx.logger },
+    { url: c.BOUNCE_IMAP_URL, after: c.BOUNCE_IMAP_AFTER, pollMs: c.BOUNCE_IMAP_POLL_SECONDS * 1000 },
+  );
+}

@@ -1,0 +1,96 @@
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../../clock.ts';
+import { Invalid } from '../../errors.ts';
+import { classifyFailure } from '../classify.ts';
+import { applyProviderBounces, sameSecret, WebhookRefused, type ProviderBounce, type WebhookDeps } from './provider-events.ts';
+
+/** Mailgun's advice: refuse a signature older than this, and a token seen before. */
+export const MAILGUN_MAX_AGE_MS = 5 * 60_000;
+const MAX_REMEMBERED_TOKENS = 10_000;
+
+const signature = z.object({ timestamp: z.union([z.string(), z.number()]), token: z.string().min(1), signature: z.string().min(1) });
+
+export type MailgunVerifier = ReturnType<typeof createMailgunVerifier>;
+
+/**
+ * Mailgun signs each call: signature = hex HMAC-SHA256(signing key, timestamp + token). A call
+ * older than 5 minutes, or whose token was already used, is a replay. Tokens are remembered in
+ * memory for those 5 minutes (a replay across a restart only repeats events, which change nothing).
+ */
+export function createMailgunVerifier(signingKey: string, clock: Clock) {
+  const seen = new Map<string, number>();
+  return {
+    verify(body: unknown): void {
+      const given = signature.safeParse((body as { signature?: unknown } | null)?.signature);
+      if (!given.success) throw new WebhookRefused(401, 'no Mailgun signature');
+      const { timestamp, token } = given.data;
+      const expected = createHmac('sha256', signingKey).update(`${timestamp}${token}`).digest('hex');
+      if (!sameSecret(given.data.signature.toLowerCase(), expected)) throw new WebhookRefused(403, 'the Mailgun signature does not verify');
+      const now = clock.now().getTime();
+      if (Math.abs(now - Number(timestamp) * 1000) > MAILGUN_MAX_AGE_MS || !Number.isFinite(Number(timestamp))) {
+        throw new WebhookRefused(403, `the Mailgun signature is stale (timestamp ${timestamp})`);
+      }
+      for (const [t, expires] of seen) {
+        if (expires > now && seen.size <= MAX_REMEMBERED_TOKENS) break;
+        seen.delete(t);
+      }
+      if (seen.has(token)) throw new WebhookRefused(403, 'the Mailgun token was used before (a replay)');
+      seen.set(token, now + MAILGUN_MAX_AGE_MS);
+    },
+  };
+}
+
+const mailgunEvent = z.object({
+  'event-data': z.object({
+    id: z.string(),
+    event: z.string(),
+    recipient: z.string().optional(),
+    severity: z.string().optional(),
+    reason: z.string().optional(),
+    'delivery-status': z
+      .object({
+        code: z.union([z.number(), z.string()]).optional(),
+        'enhanced-code': z.string().optional(),
+        message: z.string().optional(),
+        description: z.string().optional(),
+      })
+      .optional(),
+    envelope: z.object({ sender: z.string().optional() }).optional(),
+    message: z.object({ headers: z.object({ 'message-id': z.string().optional() }).optional() }).optional(),
+  }),
+});
+type MailgunEvent = z.infer<typeof mailgunEvent>['event-data'];
+
+/**
+ * `failed` with severity `temporary` is soft. `permanent` is any 5xx, sender-side refusals
+ * (spam, reputation, DMARC) included, so the classifier decides from the reply, and only an
+ * address it finds bad is hard; `suppress-bounce` (Mailgun did not even try: the address bounced
+ * before) is hard. `complained` unsubscribes.
+ */
+export function mailgunBounces(e: MailgunEvent): ProviderBounce[] {
+  if (!e.recipient) return [];
+  const common = {
+    recipient: e.recipient,
+    envelopeFrom: e.envelope?.sender ? [e.envelope.sender] : [],
+    messageId: e.message?.headers?.['message-id'],
+    eventId: e.id,
+  };
+  if (e.event === 'complained') return [{ ...common, kind: 'complaint', reason: 'feedback' }];
+  if (e.event !== 'failed') return [];
+  const ds = e['delivery-status'];
+  const status = ds?.['enhanced-code'] ?? (ds?.code !== undefined ? String(ds.code) : undefined);
+  const diagnostic = [ds?.message, ds?.description].filter(Boolean).join(' ') || undefined;
+  const classified = classifyFailure({ status, diagnostic });
+  const more = { status: ds?.['enhanced-code'], diagnostic };
+  if (e.severity !== 'permanent') return [{ ...common, ...more, kind: 'soft', reason: classified.reason }];
+  if (e.reason === 'suppress-bounce') return [{ ...common, ...more, kind: 'hard', reason: 'suppressed' }];
+  return [{ ...common, ...more, kind: classified.decision === 'hard' ? 'hard' : 'soft', reason: classified.reason }];
+}
+
+export function handleMailgunCall(deps: WebhookDeps, verifier: MailgunVerifier, body: unknown): { events: number } {
+  verifier.verify(body);
+  const parsed = mailgunEvent.safeParse(body);
+  if (!parsed.success) throw new Invalid('not a Mailgun webhook payload');
+  return { events: applyProviderBounces(deps, 'mailgun', mailgunBounces(parsed.data['event-data'])).length };
+}

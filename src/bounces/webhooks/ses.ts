@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { classifyFailure } from '../classify.ts';
+import { applyProviderBounces, type ProviderBounce, type WebhookDeps } from './provider-events.ts';
+import type { SnsVerifier } from './sns.ts';
+
+const header = z.object({ name: z.string(), value: z.string() });
+
+// The documented shape of SES notifications (notificationType) and event publishing (eventType).
+const sesNotification = z.object({
+  notificationType: z.string().optional(),
+  eventType: z.string().optional(),
+  mail: z.object({
+    messageId: z.string(),
+    source: z.string().optional(),
+    headers: z.array(header).optional(),
+    commonHeaders: z.object({ messageId: z.string().optional(), returnPath: z.string().optional() }).optional(),
+  }),
+  bounce: z
+    .object({
+      feedbackId: z.string(),
+      bounceType: z.string(),
+      bounceSubType: z.string().optional(),
+      bouncedRecipients: z.array(
+        z.object({ emailAddress: z.string(), action: z.string().optional(), status: z.string().optional(), diagnosticCode: z.string().optional() }),
+      ),
+    })
+    .optional(),
+  complaint: z
+    .object({
+      feedbackId: z.string(),
+      complainedRecipients: z.array(z.object({ emailAddress: z.string() })),
+      complaintFeedbackType: z.string().optional(),
+    })
+    .optional(),
+});
+type SesNotification = z.infer<typeof sesNotification>;
+
+// "MailboxFull" → "mailbox-full": the classifier's words for the same things.
+const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+
+/**
+ * SES says hard or soft itself: `Permanent` (General, NoEmail, Suppressed,
+ * OnAccountSuppressionList) is hard, `Transient` soft; only `Undetermined` is left to the
+ * classifier, from the recipient's status and the server's words. Complaints unsubscribe, except
+ * the feedback types that are not one (RFC 5965: auth-failure is about our DKIM/SPF, not-spam
+ * takes a report back).
+ */
+export function sesBounces(n: SesNotification): ProviderBounce[] {
+  const headers = n.mail.headers ?? [];
+  const headerValue = (name: string) => headers.find((h) => h.name.toLowerCase() === name)?.value;
+  const envelopeFrom = [n.mail.source, n.mail.commonHeaders?.returnPath, headerValue('return-path')].filter((a): a is string => !!a);
+  const common = { envelopeFrom, messageId: n.mail.commonHeaders?.messageId ?? headerValue('message-id') };
+  const type = n.notificationType ?? n.eventType;
+  if (type === 'Bounce' && n.bounce) {
+    const b = n.bounce;
+    return b.bouncedRecipients.map((r): ProviderBounce => {
+      const classified = classifyFailure({ status: r.status, diagnostic: r.diagnosticCode, action: r.action });
+      const kind = b.bounceType === 'Permanent' ? 'hard' : b.bounceType === 'Transient' ? 'soft' : classified.decision;
+      const subType = b.bounceSubType && !/^(General|Undetermined)$/.test(b.bounceSubType) ? kebab(b.bounceSubType) : undefined;
+      return { ...common, recipient: r.emailAddress, kind, reason: subType ?? classified.reason, status: r.status, diagnostic: r.diagnosticCode, eventId: b.feedbackId };
+    });
+  }
+  if (type === 'Complaint' && n.complaint) {
+    const c = n.complaint;
+    const feedbackType = c.complaintFeedbackType?.toLowerCase();
+    const notOne = feedbackType === 'auth-failure' || feedbackType === 'not-spam';
+    return c.complainedRecipients.map((r) => ({
+      ...common,
+      recipient: r.emailAddress,
+      kind: notOne ? 'ignore' : 'complaint',
+      reason: notOne ? feedbackType! : 'feedback',
+      eventId: c.feedbackId,
+    }));
+  }
+  return [];
+}
+
+export type SesCallResult = { status: 'confirmed' | 'ignored' } | { status: 'handled'; events: number };
+
+/**
+ * One call from SNS: verified first (nothing is read from an unverified one), then a
+ * subscription to one of our topics is confirmed, or the SES notification inside is applied.
+ */
+export async function handleSesCall(deps: WebhookDeps, sns: SnsVerifier, body: unknown): Promise<SesCallResult> {
+  const m = await sns.verify(body);
+  if (m.Type === 'SubscriptionConfirmation') {
+    await sns.confirm(m);
+    deps.logger.info({ topic: m.TopicArn }, 'SES webhook: SNS subscription confirmed');
+    return { status: 'confirmed' };
+  }
+  if (m.Type === 'UnsubscribeConfirmation') {
+    deps.logger.warn({ topic: m.TopicArn }, 'SES webhook: SNS says this endpoint was unsubscribed from the topic');
+    return { status: 'ignored' };
+  }
+  // Signed by SNS for one of our topics but not an SES notification we know: answering an error
+  // would only make SNS retry it.
+  let notification: SesNotification;
+  try {
+    notification = sesNotification.parse(JSON.parse(m.Message));
+  } catch {
+    deps.logger.warn({ topic: m.TopicArn, messageId: m.MessageId }, 'SES webhook: the SNS message is not an SES notification; ignored');
+    return { status: 'ignored' };
+  }
+  const events = applyProviderBounces(deps, 'ses', sesBounces(notification));
+  return { status: 'handled', events: events.length };
+}
