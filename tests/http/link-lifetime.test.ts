@@ -33,7 +33,7 @@ async function subscribeAndConfirm(email: string) {
   await t.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: new URLSearchParams({ email }).toString() });
   const payload = t.ctx.db.prepare("SELECT payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id DESC").pluck().get(email) as string;
   const { text } = renderQueuedMail(t.templates, { kind: 'confirm', payload: JSON.parse(payload) });
-  const res = await t.app.inject(new URL(/https:\/\/\S+\/confirm\/[\w-]+/.exec(text)![0]).pathname);
+  const res = await t.app.inject({ method: 'POST', url: new URL(/https:\/\/\S+\/confirm\/[\w-]+/.exec(text)![0]).pathname });
   expect(res.statusCode).toBe(200);
   return idOf(email)!;
 }
