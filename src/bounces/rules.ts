@@ -3,16 +3,16 @@ import type { BounceDecision } from './report-types.ts';
 /**
  * One row of the bounce rule table. A row matches when every condition it has matches:
  * `status` against the RFC 3463 enhanced status code ('5.1.1', '' when there is none), `phrase`
- * and `context` against the diagnostic text (lower-cased, whitespace collapsed). The first
- * matching row decides.
+ * against the diagnostic text (lower-cased, whitespace collapsed), `command` against the SMTP
+ * command the refusal answered. The first matching row decides.
  */
 export interface BounceRule {
   reason: string;
   decision: BounceDecision;
   status?: RegExp;
   phrase?: RegExp;
-  /** A second condition on the text, e.g. the SMTP stage the refusal came at. */
-  context?: RegExp;
+  /** The SMTP command the refusal answered ('RCPT'; '' when unknown), from the format or the text. */
+  command?: RegExp;
 }
 
 /** Builds one case-insensitive alternation from plain phrases (regex syntax allowed). */
@@ -41,9 +41,6 @@ const HOST_UNKNOWN = any(
   'nxdomain', 'illegal host', 'non-existent (host|domain)', 'all relevant mx records point to non-existent',
   'no route for current request', 'not a registered domain', 'unknown domain', 'domain name not',
 );
-
-// The SMTP stage of the refusal, as MTAs quote it ("after RCPT TO:<…>", "in reply to RCPT TO command").
-const AT_RCPT = any('rcpt', 'recipient address rejected', 'recipient rejected');
 
 /**
  * Ordered: the specific before the general, the text before the bare code.
@@ -163,7 +160,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // Also under 4.x.x: a report that gave up after repeated "450 4.1.1 user unknown" is final
   // (mere delays are the 'delayed' row and action above).
   { reason: 'user-unknown', decision: 'hard', status: /^[45]\.1\./, phrase: USER_UNKNOWN },
-  { reason: 'user-unknown', decision: 'hard', phrase: USER_UNKNOWN, context: AT_RCPT },
+  { reason: 'user-unknown', decision: 'hard', phrase: USER_UNKNOWN, command: /^RCPT$/ },
   // The same words after DATA, or with neither a code nor the stage: the address may have been
   // accepted and the content refused. Japanese carriers and content filters answer "user
   // unknown" to mail they refuse, so without evidence about the address the reader is kept.

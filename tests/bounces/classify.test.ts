@@ -142,6 +142,40 @@ describe('parseReport', () => {
     expect(report.originalMessageId).toBe('digest.2026-11-29.9@papers.example.org');
   });
 
+  it('when a mail system says "no such user" in its own words, then its format decides; the same words elsewhere keep the reader', async () => {
+    const outlook = (headers: string[]) => [
+      'From: postmaster@hotmail.example.com', 'To: bounces@papers.example.org', 'Subject: Delivery Status Notification (Failure)', ...headers,
+      'MIME-Version: 1.0', 'Content-Type: multipart/report; report-type=delivery-status; boundary="O"', '',
+      '--O', 'Content-Type: text/plain', '', 'This is an automatically generated Delivery Status Notification.', '',
+      '--O', 'Content-Type: message/delivery-status', '', 'Reporting-MTA: dns;bay0-omc1-s2.bay0.hotmail.example.com', '',
+      'Final-Recipient: rfc822;fay@hotmail.example.com', 'Action: failed', 'Status: 5.5.0',
+      'Diagnostic-Code: smtp;550 Requested action not taken: mailbox unavailable (-2:2:-2)', '', '--O--', '',
+    ].join('\r\n');
+    expect((await parseReport(outlook(['X-Message-Delivery: Vj0xLjE7', 'X-Message-Info: 6sSXyD95']))).recipients)
+      .toEqual([expect.objectContaining({ address: 'fay@hotmail.example.com', decision: 'hard', reason: 'user-unknown' })]);
+    // Without the Outlook marks the same words after an unknown stage are a generic refusal.
+    expect((await parseReport(outlook([]))).recipients).toEqual([expect.objectContaining({ decision: 'soft' })]);
+  });
+
+  it('when a local delivery agent names the user unknown in a Sendmail report, then it is hard', async () => {
+    const report = await parseReport([
+      'From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>', 'To: <bounces@papers.example.org>', 'Subject: Returned mail: Service unavailable', '',
+      '   ----- The following addresses had permanent fatal errors -----', '<gil@example.net>', '',
+      '   ----- Transcript of session follows -----', 'mail.local: unknown user: gil', '554 <gil@example.net>... Service unavailable', '',
+    ].join('\n'));
+    expect(report.recipients).toEqual([expect.objectContaining({ address: 'gil@example.net', decision: 'hard', reason: 'user-unknown' })]);
+  });
+
+  it('when Yahoo quotes the recipient in the remote reply, then the refusal was at RCPT TO and is hard; without it, soft', async () => {
+    const yahoo = (reply: string) => parseReport([
+      'From: MAILER-DAEMON@yahoo.example.com', 'To: bounces@papers.example.org', 'Subject: Failure Notice', 'X-YMailISG: abc', '',
+      'Sorry, we were unable to deliver your message to the following address.', '', '<hal@example.jp>:', reply, '',
+      '--- Below this line is a copy of the message.', '', 'To: hal@example.jp', 'Subject: Papers', '', 'Hello', '',
+    ].join('\n'));
+    expect((await yahoo('550: <hal@example.jp>: User unknown')).recipients).toEqual([expect.objectContaining({ decision: 'hard', reason: 'user-unknown' })]);
+    expect((await yahoo('550: : User unknown')).recipients).toEqual([expect.objectContaining({ decision: 'soft', reason: 'filtered' })]);
+  });
+
   it('when nothing in a message names a recipient, then the list is empty and the kind is still set', async () => {
     const report = await parseReport('From: someone@example.com\r\nTo: digest@papers.example.org\r\nSubject: hello\r\n\r\nJust saying hi.\r\n');
     expect(report).toMatchObject({ kind: 'unknown', recipients: [] });

@@ -1,0 +1,103 @@
+import type { BounceRule } from './rules.ts';
+
+/**
+ * Reports of some mail systems are recognisable by their headers or wording, and those systems
+ * say "no such user" in words of their own, often without any code or SMTP stage. Each format
+ * here carries its recognition and its own phrase table (the per-system knowledge of Sisimai's
+ * Lhost/ and MDA parsers, BSD-licensed), checked before the general rule table.
+ */
+export interface ReportClues {
+  header: (name: string) => string | undefined;
+  /** Every value of a header (Received). */
+  headers: (name: string) => string[];
+  subject: string;
+  /** The raw From header, display name included. */
+  from: string;
+  /** The report's own words, without the returned original. */
+  text: string;
+}
+
+export interface ReportFormat {
+  name: string;
+  detect: (clues: ReportClues) => boolean;
+  /** The system's own wording for its verdicts; matched on the recipient's diagnostic. */
+  rules?: readonly BounceRule[];
+  /** The SMTP command a recipient's refusal came at, when the format implies it. */
+  command?: (diagnostic: string) => string | undefined;
+  /** The line of the report that carries the verdict, when it is not beside the address. */
+  verdictLine?: (text: string) => string | undefined;
+}
+
+const hard = (reason: string, phrase: RegExp): BounceRule => ({ reason, decision: 'hard', phrase });
+const soft = (reason: string, phrase: RegExp): BounceRule => ({ reason, decision: 'soft', phrase });
+
+// A local delivery agent's own line ("mail.local: unknown user: x", "maildrop: maildir over quota.").
+const MDA_LINE = /^(mail\.local|procmail|maildrop|vdelivermail|vdeliver): .*|^your message to \S+ was automatically rejected:.*$/im;
+
+export const REPORT_FORMATS: readonly ReportFormat[] = [
+  {
+    // McAfee's e-mail gateway quotes the remote reply without stage or code.
+    name: 'mcafee',
+    detect: (c) => /modified by mcafee/i.test(c.header('x-nai-header') ?? '') && c.subject === 'Delivery Status',
+    rules: [hard('user-unknown', /user \(.+@.+\) unknown\.|550 unknown user \S+@\S+|550 <.+?@.+?>\.+ user not exist|no such user/i)],
+  },
+  {
+    name: 'messagelabs',
+    detect: (c) => Boolean(c.header('x-msg-ref')) && /mailer-daemon@messagelabs\.com/i.test(c.from) && c.subject.startsWith('Mail Delivery Failure'),
+    rules: [
+      hard('user-unknown', /542 .+ rejected|no such user/i),
+      soft('authentication', /please turn on smtp authentication in your mail client/i),
+    ],
+  },
+  {
+    // Hotmail/Outlook.com DSNs: "mailbox unavailable" is its directory's answer, not a filter's.
+    name: 'outlook',
+    detect: (c) => [
+      c.subject.includes('Delivery Status Notification'), Boolean(c.header('x-message-delivery')), Boolean(c.header('x-message-info')),
+      c.headers('received').some((r) => r.includes('.hotmail.com')),
+    ].filter(Boolean).length >= 2,
+    rules: [
+      hard('host-unknown', /the mail could not be delivered to the recipient because the domain is not reachable/i),
+      hard('user-unknown', /requested action not taken: mailbox unavailable/i),
+    ],
+  },
+  {
+    // Trend Micro InterScan: "Unable to deliver message to <a@b>" is its unknown-recipient verdict.
+    name: 'interscan',
+    detect: (c) => /^"InterScan (MSS|Notification)"/.test(c.from)
+      || ['Mail could not be delivered', 'メッセージを配信できません。', 'メール配信に失敗しました'].includes(c.subject),
+    rules: [hard('user-unknown', /unable to deliver message to/i)],
+  },
+  {
+    // Amazon SES receiving rule sets bounce with their template texts, whatever the code.
+    name: 'ses-receiving',
+    detect: (c) => Boolean(c.header('x-ses-outgoing')),
+    rules: [
+      soft('filtered', /mailbox does not exist/i), soft('message-too-big', /message too large/i),
+      soft('mailbox-full', /mailbox full/i), soft('spam', /message content rejected/i),
+    ],
+  },
+  {
+    // Yahoo heads each failure with "<address>:"; the remote reply under it quotes the
+    // recipient in <> only when it refused RCPT TO.
+    name: 'yahoo',
+    detect: (c) => Boolean(c.header('x-ymailisg')),
+    command: (diagnostic) => (/<.+@.+>/.test(diagnostic.replace(/^\s*<[^<>\s]+>:\s*$/m, '')) ? 'RCPT' : undefined),
+  },
+  {
+    // Local delivery agents behind a Sendmail (mail.local, procmail, maildrop, vpopmail, vmailmgr, Dovecot).
+    name: 'local-delivery-agent',
+    detect: (c) => /^"?(mail delivery subsystem|mailer-daemon|postmaster)/i.test(c.from) && MDA_LINE.test(c.text),
+    verdictLine: (text) => MDA_LINE.exec(text)?.[0],
+    rules: [
+      hard('user-unknown', /mailbox doesn't exist: |: unknown user:|: user unknown|: invalid mailbox path|: user missing home directory|invalid user specified\.|cannot find system user|sorry, no mailbox here by that name\.|invalid or unknown (base|virtual) user|user name does not refer to a virtual user/i),
+      soft('suspended', /account is locked email bounced|user does not exist, but will deliver to /i),
+      soft('mailbox-full', /quota exceeded|not enough disk space|disc quota exceeded|mailbox full|maildir over quota\.|domain is over quota|user is over quota|system quota violation/i),
+      soft('system-error', /temporary file write error|no space left to finish writing/i),
+    ],
+  },
+];
+
+export function detectFormat(clues: ReportClues): ReportFormat | undefined {
+  return REPORT_FORMATS.find((f) => f.detect(clues));
+}
