@@ -15,6 +15,12 @@ export function pickStatus(status: string | undefined, diagnostic: string | unde
 // The SMTP stage of the refusal, as MTAs quote it ("after RCPT TO:<…>", "in reply to RCPT TO command").
 const AT_RCPT = /rcpt|recipient address rejected|recipient rejected/i;
 
+/** The SMTP command a refusal answered, as an MTA states it ("in reply to RCPT TO command", "after end of data"). */
+export function commandOf(text: string): string | undefined {
+  const m = /\b(?:in reply to|after)\s+(?:the\s+)?(rcpt|mail|data|end of data|helo|ehlo)\b/i.exec(text.replace(/\s+/g, ' '));
+  return m ? m[1]!.toUpperCase().replace('END OF DATA', 'DATA') : undefined;
+}
+
 /** The first row of a rule table that fits, if any. */
 export function matchRule(input: FailureInput, table: readonly BounceRule[]): BounceRule | undefined {
   const status = pickStatus(input.status, input.diagnostic);

@@ -24,12 +24,21 @@ export interface ReportFormat {
   rules?: readonly BounceRule[];
   /** The SMTP command a recipient's refusal came at, when the format implies it. */
   command?: (diagnostic: string) => string | undefined;
+  /** A verdict the format states in a recipient's delivery-status fields. */
+  groupVerdict?: (field: (name: string) => string | undefined) => BounceRule | undefined;
   /** The line of the report that carries the verdict, when it is not beside the address. */
   verdictLine?: (text: string) => string | undefined;
 }
 
-const hard = (reason: string, phrase: RegExp): BounceRule => ({ reason, decision: 'hard', phrase });
-const soft = (reason: string, phrase: RegExp): BounceRule => ({ reason, decision: 'soft', phrase });
+const hard = (reason: string, phrase?: RegExp): BounceRule => ({ reason, decision: 'hard', ...(phrase ? { phrase } : {}) });
+const soft = (reason: string, phrase?: RegExp): BounceRule => ({ reason, decision: 'soft', ...(phrase ? { phrase } : {}) });
+
+// PowerMTA classifies each failure itself (X-PowerMTA-BounceCategory); the rest are soft.
+const POWERMTA_CATEGORIES: Readonly<Record<string, BounceRule>> = {
+  'bad-domain': hard('host-unknown'), 'bad-mailbox': hard('user-unknown'), 'inactive-mailbox': soft('suspended'),
+  'message-expired': soft('expired'), 'no-answer-from-host': soft('network-error'), 'policy-related': soft('policy'),
+  'quota-issues': soft('mailbox-full'), 'routing-errors': soft('system-error'), 'spam-related': soft('spam'),
+};
 
 // A local delivery agent's own line ("mail.local: unknown user: x", "maildrop: maildir over quota.").
 const MDA_LINE = /^(mail\.local|procmail|maildrop|vdelivermail|vdeliver): .*|^your message to \S+ was automatically rejected:.*$/im;
@@ -76,6 +85,11 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
       soft('filtered', /mailbox does not exist/i), soft('message-too-big', /message too large/i),
       soft('mailbox-full', /mailbox full/i), soft('spam', /message content rejected/i),
     ],
+  },
+  {
+    name: 'powermta',
+    detect: (c) => c.subject.includes('Delivery report'),
+    groupVerdict: (field) => POWERMTA_CATEGORIES[(field('x-powermta-bouncecategory') ?? '').trim().toLowerCase()],
   },
   {
     // Yahoo heads each failure with "<address>:"; the remote reply under it quotes the

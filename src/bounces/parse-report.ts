@@ -1,8 +1,9 @@
 import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
-import { classifyFailure, findRule, matchRule, pickStatus } from './classify.ts';
+import { classifyFailure, commandOf, findRule, matchRule, pickStatus } from './classify.ts';
 import { detectFormat, type ReportFormat } from './formats.ts';
 import { findAddresses, scrapeFailures, splitReturnedOriginal, textAbout, type ScrapedFailure } from './text-report.ts';
 import type { BounceReport, FailedRecipient } from './report-types.ts';
+import type { BounceRule } from './rules.ts';
 
 export type { BounceDecision, BounceReport, FailedRecipient, ReportKind } from './report-types.ts';
 export { classifyFailure } from './classify.ts';
@@ -57,14 +58,28 @@ function deliveryStatusGroups(body: string): Fields[] {
 // "rfc822; <a@b>" → "a@b"
 const fieldAddress = (value: string | undefined) => (value ? findAddresses(value.replace(/^[\w-]+\s*;/, ''))[0] : undefined);
 
-function failure(address: string, status: string | undefined, diagnostic: string | undefined, action: string | undefined, moreText: string, format?: ReportFormat): FailedRecipient {
+interface Evidence {
+  address: string;
+  status?: string | undefined;
+  diagnostic?: string | undefined;
+  action?: string | undefined;
+  /** More of the report's words, read when the diagnostic alone decides nothing. */
+  moreText: string;
+  /** The report's own lines about this address, where an MTA says which SMTP command was refused. */
+  about?: string;
+  format?: ReportFormat | undefined;
+  /** A verdict the format states outright for this recipient (a bounce category field). */
+  verdict?: BounceRule | undefined;
+}
+
+function failure({ address, status, diagnostic, action, moreText, about, format, verdict }: Evidence): FailedRecipient {
   let said = diagnostic;
-  const rules = format?.rules ?? [];
+  const rules = verdict ? [verdict] : format?.rules ?? [];
   // A bare code or a wrapper ("550 Requested action not taken") decided nothing: read the human part too.
   if (!matchRule({ status, diagnostic: said, action }, rules) && !findRule({ status, diagnostic: said, action }).phrase && moreText) {
     said = [said, moreText].filter(Boolean).join('\n');
   }
-  const command = format?.command?.(said ?? '');
+  const command = format?.command?.(said ?? '') ?? commandOf(about ?? '');
   const { decision, reason } = classifyFailure({ status, diagnostic: said, action, ...(command ? { command } : {}) }, rules);
   const code = pickStatus(status, said);
   return {
@@ -85,8 +100,12 @@ function dsnRecipients(body: string, report: string, format: ReportFormat | unde
     const diagnostic = first(group, 'diagnostic-code')?.replace(/^[\w-]+\s*;\s*/, '');
     const status = first(group, 'status')?.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0];
     if (out.some((r) => r.address.toLowerCase() === address.toLowerCase())) continue;
-    const verdict = format?.verdictLine?.(report);
-    out.push(failure(address, status, diagnostic, action, [textAbout(report, address), verdict].filter(Boolean).join('\n'), format));
+    const about = textAbout(report, address);
+    out.push(failure({
+      address, status, diagnostic, action, about, format,
+      moreText: [about, format?.verdictLine?.(report)].filter(Boolean).join('\n'),
+      verdict: format?.groupVerdict?.((name) => first(group, name)),
+    }));
   }
   return out;
 }
@@ -217,6 +236,6 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
 
   const notRecipients = [...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))].filter((a): a is string => Boolean(a));
   const scraped = textFailures(report, notRecipients, header('x-failed-recipients'), original);
-  const recipients = scraped.map((s) => failure(s.address, undefined, s.diagnostic, undefined, `${report}\n${mail.subject ?? ''}`, format));
+  const recipients = scraped.map((s) => failure({ address: s.address, diagnostic: s.diagnostic, moreText: `${report}\n${mail.subject ?? ''}`, format }));
   return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };
 }

@@ -154,11 +154,10 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'the email account that you tried to reach does not exist', 'recipient name is not recognized',
     'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup',
   ) },
-  // A detailed permanent code beside the words (PowerMTA, Yandex: "5.2.1 … User Unknown").
-  { reason: 'user-unknown', decision: 'hard', status: /^5\.[12]\.[1-9]/, phrase: USER_UNKNOWN },
   // RFC 3463 x.1.x is about the address; at RCPT TO the server judged the address itself.
   // Also under 4.x.x: a report that gave up after repeated "450 4.1.1 user unknown" is final
-  // (mere delays are the 'delayed' row and action above).
+  // (mere delays are the 'delayed' row and action above). Not x.2.x: "5.2.1 … User Unknown"
+  // (Zoho, PowerMTA) is a mailbox that refused the mail, which filters also say after DATA.
   { reason: 'user-unknown', decision: 'hard', status: /^[45]\.1\./, phrase: USER_UNKNOWN },
   { reason: 'user-unknown', decision: 'hard', phrase: USER_UNKNOWN, command: /^RCPT$/ },
   // The same words after DATA, or with neither a code nor the stage: the address may have been

@@ -176,6 +176,22 @@ describe('parseReport', () => {
     expect((await yahoo('550: : User unknown')).recipients).toEqual([expect.objectContaining({ decision: 'soft', reason: 'filtered' })]);
   });
 
+  it('when "5.2.1 user unknown" has no stage it is soft; the human part saying RCPT TO, or PowerMTA\'s category, makes it hard', async () => {
+    const report = (subject: string, human: string, extra: string[]) => parseReport([
+      'From: MAILER-DAEMON@mx.example.net', 'To: bounces@papers.example.org', `Subject: ${subject}`, 'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="P"', '',
+      '--P', 'Content-Type: text/plain', '', human, '',
+      '--P', 'Content-Type: message/delivery-status', '', 'Reporting-MTA: dns; mx.example.net', '',
+      'Final-Recipient: rfc822; ivy@example.jp', 'Action: failed', 'Status: 5.2.1',
+      'Diagnostic-Code: smtp; 550 5.2.1 <ivy@example.jp>... User Unknown', ...extra, '', '--P--', '',
+    ].join('\r\n'));
+    const decisionOf = async (r: ReturnType<typeof report>) => (await r).recipients[0]?.decision;
+    expect(await decisionOf(report('Undelivered Mail', 'Your message could not be delivered.', []))).toBe('soft');
+    expect(await decisionOf(report('Undelivered Mail', '<ivy@example.jp>: host mx.example.jp said: 550 5.2.1\n    <ivy@example.jp>... User Unknown (in reply to RCPT TO command)', []))).toBe('hard');
+    expect(await decisionOf(report('Delivery report', 'Hello, this is the mail server on mx.example.net.', ['X-PowerMTA-BounceCategory: bad-mailbox']))).toBe('hard');
+    expect(await decisionOf(report('Delivery report', 'Hello, this is the mail server on mx.example.net.', ['X-PowerMTA-BounceCategory: spam-related']))).toBe('soft');
+  });
+
   it('when nothing in a message names a recipient, then the list is empty and the kind is still set', async () => {
     const report = await parseReport('From: someone@example.com\r\nTo: digest@papers.example.org\r\nSubject: hello\r\n\r\nJust saying hi.\r\n');
     expect(report).toMatchObject({ kind: 'unknown', recipients: [] });
