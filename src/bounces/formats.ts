@@ -1,4 +1,5 @@
 import type { BounceRule } from './rules.ts';
+import type { ScrapedFailure } from './text-report.ts';
 
 /**
  * Reports of some mail systems are recognisable by their headers or wording, and those systems
@@ -26,6 +27,8 @@ export interface ReportFormat {
   command?: (diagnostic: string) => string | undefined;
   /** A verdict the format states in a recipient's delivery-status fields. */
   groupVerdict?: (field: (name: string) => string | undefined) => BounceRule | undefined;
+  /** The failed addresses of a report without a delivery-status part, when the format places them its own way. */
+  recipients?: (text: string) => ScrapedFailure[];
   /** The line of the report that carries the verdict, when it is not beside the address. */
   verdictLine?: (text: string) => string | undefined;
 }
@@ -85,6 +88,17 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
       soft('filtered', /mailbox does not exist/i), soft('message-too-big', /message too large/i),
       soft('mailbox-full', /mailbox full/i), soft('spam', /message content rejected/i),
     ],
+  },
+  {
+    // fml mailing-list server: the list refused the post ("You are not a member of this mailing
+    // list <list@…>."); the address named is the list's, and the verdict about the sender.
+    name: 'fml',
+    detect: (c) => Boolean(c.header('x-mlserver')) && /-admin@/i.test(c.from),
+    recipients: (text) => text.split(/\r?\n/).flatMap((line) => {
+      const address = /<([^\s<>]+@[^\s<>]+)>\.\s*$/.exec(line)?.[1];
+      return address ? [{ address, diagnostic: text.trim() }] : [];
+    }),
+    rules: [soft('list-refused')],
   },
   {
     name: 'powermta',

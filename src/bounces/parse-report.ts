@@ -235,7 +235,8 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   }
 
   const notRecipients = [...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))].filter((a): a is string => Boolean(a));
-  const scraped = textFailures(report, notRecipients, header('x-failed-recipients'), original);
+  const ownWay = format?.recipients?.(report) ?? [];
+  const scraped = ownWay.length ? ownWay : textFailures(report, notRecipients, header('x-failed-recipients'), original);
   const recipients = scraped.map((s) => failure({ address: s.address, diagnostic: s.diagnostic, moreText: `${report}\n${mail.subject ?? ''}`, format }));
   return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };
 }

@@ -192,6 +192,24 @@ describe('parseReport', () => {
     expect(await decisionOf(report('Delivery report', 'Hello, this is the mail server on mx.example.net.', ['X-PowerMTA-BounceCategory: spam-related']))).toBe('soft');
   });
 
+  it('when the failed address listed under Exim\'s heading is also the report\'s addressee, then it is still the failed recipient', async () => {
+    const report = await parseReport([
+      'From: "Mail Delivery System" <mailer-daemon@mx.example.de>', 'To: jo@example.fr', 'Subject: Mail delivery failed: returning message to sender', '',
+      'A message that you sent could not be delivered to one or more of', 'its recipients. This is a permanent error. The following address(es)', 'failed:', '',
+      'jo@example.fr:', 'SMTP error from remote server for TEXT command, host: smtp-in.example.fr reason: 550 5.2.0 Mail rejected. spam', '',
+      '--- The header of the original message is following. ---', '', 'From: <jo@example.fr>', 'To: kim@example.com', 'Subject: x', '',
+    ].join('\n'));
+    expect(report.recipients).toEqual([expect.objectContaining({ address: 'jo@example.fr', decision: 'soft' })]);
+  });
+
+  it('when an fml list server refuses a post, then the list address is reported and the decision is soft', async () => {
+    const report = await parseReport([
+      'From: list-admin@example.org', 'To: ann@example.net', 'Subject: You ann@example.net are not member (list ML)', 'X-MLServer: fml [fml 4.0.3]', '',
+      'You are not a member of this mailing list <list@example.org>.', '', 'send mail with the body guide to the address', '', '\tlist-ctl@example.org', '',
+    ].join('\n'));
+    expect(report.recipients).toEqual([expect.objectContaining({ address: 'list@example.org', decision: 'soft', reason: 'list-refused' })]);
+  });
+
   it('when nothing in a message names a recipient, then the list is empty and the kind is still set', async () => {
     const report = await parseReport('From: someone@example.com\r\nTo: digest@papers.example.org\r\nSubject: hello\r\n\r\nJust saying hi.\r\n');
     expect(report).toMatchObject({ kind: 'unknown', recipients: [] });
