@@ -46,6 +46,15 @@ const POWERMTA_CATEGORIES: Readonly<Record<string, BounceRule>> = {
 // A local delivery agent's own line ("mail.local: unknown user: x", "maildrop: maildir over quota.").
 const MDA_LINE = /^(mail\.local|procmail|maildrop|vdelivermail|vdeliver): .*|^your message to \S+ was automatically rejected:.*$/im;
 
+// Office 365 relays through Outlook.com's hosts but words its reports (and verdicts) its own way.
+const OFFICE365_HOST = /.+\.(outbound\.protection|prod)\.outlook\.com\b/;
+const isOffice365 = (c: ReportClues) => [
+  c.subject.includes('Undeliverable:'), OFFICE365_HOST.test(c.header('message-id') ?? ''), c.headers('received').some((r) => OFFICE365_HOST.test(r)),
+  ...['x-ms-exchange-message-is-ndr', 'x-microsoft-antispam-prvs', 'x-exchange-antispam-report-test', 'x-exchange-antispam-report-cfa-test',
+    'x-ms-exchange-crosstenant-originalarrivaltime', 'x-ms-exchange-crosstenant-fromentityheader', 'x-ms-exchange-transport-crosstenantheadersstamped']
+    .map((name) => c.header(name) !== undefined),
+].filter(Boolean).length >= 2;
+
 export const REPORT_FORMATS: readonly ReportFormat[] = [
   {
     // McAfee's e-mail gateway quotes the remote reply without stage or code.
@@ -64,7 +73,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
   {
     // Hotmail/Outlook.com DSNs: "mailbox unavailable" is its directory's answer, not a filter's.
     name: 'outlook',
-    detect: (c) => [
+    detect: (c) => !isOffice365(c) && [
       c.subject.includes('Delivery Status Notification'), Boolean(c.header('x-message-delivery')), Boolean(c.header('x-message-info')),
       c.headers('received').some((r) => r.includes('.hotmail.com')),
     ].filter(Boolean).length >= 2,
@@ -83,7 +92,8 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
   {
     // Amazon SES receiving rule sets bounce with their template texts, whatever the code.
     name: 'ses-receiving',
-    detect: (c) => Boolean(c.header('x-ses-outgoing')),
+    // SES's sending-side bounces carry the same header but not this opening line.
+    detect: (c) => Boolean(c.header('x-ses-outgoing')) && /^This message could not be delivered\./m.test(c.text),
     rules: [
       soft('filtered', /mailbox does not exist/i), soft('message-too-big', /message too large/i),
       soft('mailbox-full', /mailbox full/i), soft('spam', /message content rejected/i),
@@ -104,6 +114,34 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     name: 'powermta',
     detect: (c) => c.subject.includes('Delivery report'),
     groupVerdict: (field) => POWERMTA_CATEGORIES[(field('x-powermta-bouncecategory') ?? '').trim().toLowerCase()],
+  },
+  {
+    // Exim: its own words for a few verdicts, said without a remote reply (mail.ru is parsed alike
+    // but uses other words, so it is left to the general table).
+    name: 'exim',
+    detect: (c) => !/@.+\.mail\.ru>?$/i.test(c.from) && [
+      /^"?Mail Delivery System/.test(c.from), /^<\w{7}-\w{6}-\w{2}@/.test(c.header('message-id') ?? ''),
+      /mail delivery failed(: returning message to sender)?|warning: message \S+ delayed|delivery status notification|mail failure|message frozen|error\(s\) in forwarding or filtering/i.test(c.subject),
+    ].filter(Boolean).length >= 2,
+    rules: [
+      hard('user-unknown', /user not found/i),
+      hard('host-unknown', /all host address lookups failed permanently|all relevant mx records point to non-existent hosts|unrouteable address/i),
+      hard('not-accept', /an mx or srv record indicated no smtp service|no host found for existing smtp connection/i),
+      soft('mailbox-full', /mailbox is full|error: quota exceed/i),
+      soft('mailer-error', /delivery to (file|pipe) forbidden|local delivery failed|lmtp error after /i),
+    ],
+  },
+  {
+    // qmail (and X4): "Sorry, no mailbox here by that name" is its own unknown-user verdict;
+    // "does not like recipient" means the remote refused RCPT TO, whose words then decide.
+    name: 'qmail',
+    detect: (c) => c.subject === 'failure notice' || c.headers('received').some((r) => /^\(qmail\s+\d+\s+invoked\s+(for\s+bounce|from\s+network)\)/i.test(r)),
+    command: (diagnostic) => (/does not like recipient/i.test(diagnostic) ? 'RCPT'
+      : /no smtp connection got far enough; most progress was ([a-z]{4}) /i.exec(diagnostic)?.[1]?.toUpperCase()),
+    rules: [
+      hard('user-unknown', /no mailbox here by that name/i),
+      soft('system-error', /requested action not taken: mailbox unavailable \(not enough free space\)/i),
+    ],
   },
   {
     // Yahoo heads each failure with "<address>:"; the remote reply under it quotes the

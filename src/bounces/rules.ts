@@ -40,6 +40,7 @@ const HOST_UNKNOWN = any(
   'no such domain', 'unrouteable (mail )?domain', 'unrouteable address', 'name or service not known',
   'nxdomain', 'illegal host', 'non-existent (host|domain)', 'all relevant mx records point to non-existent',
   'no route for current request', 'not a registered domain', 'unknown domain', 'domain name not',
+  'remote domain doesn.?t exist', 'dns server returned answer with no data',
 );
 
 /**
@@ -140,7 +141,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'has-moved', decision: 'hard', phrase: any('has moved', 'has been replaced by', 'no longer (valid|in use|with)', 'no forwarding address') },
   // RFC 7505 null MX and x.1.10: the domain declares it takes no mail at all.
   { reason: 'not-accept', decision: 'hard', status: /^(?!4)/, phrase: any(
-    'does not accept (e-?mail|mail)', 'null mx', 'mail receiving disabled', 'no mx (record )?(found|for)',
+    'does not accept (e-?mail|mail)', 'null mx', 'mail receiving disabled', 'no mx record found for domain=',
     'domain does not receive', 'indicated no smtp service',
   ) },
   // Only when permanent: a 4.x.x DNS failure is often the receiving domain's passing outage.
@@ -149,7 +150,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // Words no content filter borrows: a directory lookup that failed (Lotus Domino, Gmail's
   // "Address not found", Exchange's "Invalid recipient").
   { reason: 'user-unknown', decision: 'hard', phrase: any(
-    'not listed in (the )?(domino directory|public name)', 'invalid recipient', 'destinataire invalide',
+    'not listed in (the )?(domino directory|public name)', "non répertorié dans l'annuaire domino", 'domino ディレクトリには見つかりません',
+    'ディレクトリのリストにありません', 'invalid recipient', 'destinataire invalide',
     'no valid recipients', 'address not found', "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
     'the email account that you tried to reach does not exist', 'recipient name is not recognized',
     'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup',

@@ -210,6 +210,15 @@ describe('parseReport', () => {
     expect(report.recipients).toEqual([expect.objectContaining({ address: 'list@example.org', decision: 'soft', reason: 'list-refused' })]);
   });
 
+  it.each([
+    ['qmail', ['From: MAILER-DAEMON@mx.example.com', 'Subject: failure notice'], ['<joy@example.com>:', 'Sorry, no mailbox here by that name.']],
+    ['Exim', ['From: Mail Delivery System <Mailer-Daemon@mx.example.com>', 'Subject: Mail delivery failed: returning message to sender'],
+      ['  joy@example.com', '    user not found']],
+  ])('when %s gives its own unknown-user words without a code, then it is hard', async (_name, head, body) => {
+    const report = await parseReport([...head, 'To: bounces@papers.example.org', '', 'This is the mail system at mx.example.com.', '', ...body, ''].join('\n'));
+    expect(report.recipients).toEqual([expect.objectContaining({ address: 'joy@example.com', decision: 'hard', reason: 'user-unknown' })]);
+  });
+
   it('when nothing in a message names a recipient, then the list is empty and the kind is still set', async () => {
     const report = await parseReport('From: someone@example.com\r\nTo: digest@papers.example.org\r\nSubject: hello\r\n\r\nJust saying hi.\r\n');
     expect(report).toMatchObject({ kind: 'unknown', recipients: [] });
