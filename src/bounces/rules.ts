@@ -29,18 +29,26 @@ const USER_UNKNOWN = any(
   'no account', 'not listed in', 'name is not recognized', 'not our customer', 'not exist', 'no one at this address',
   'is not (a )?(local|valid)', 'doesn\'t have an? .{0,60}account', 'nonexistent', 'non-existent',
   'utilisateur inconnu', 'unbekannt', 'unroutable address', 'recipient not (ok|found|accepted)',
-  'address (is )?(unknown|invalid|does not)', 'badrcptto', 'validrcptto', 'no valid recipients',
+  'address (is )?(unknown|invalid|does not)', 'badrcptto', 'validrcptto', 'no valid recipients(?! from)',
   'not a valid mailbox', 'user doesn\'t', 'addressee unknown', 'unknown in',
+  'archived recipient', "can't accept user", 'addresses were unknown', 'server rejected recipients', 'nessun utente simile',
+  'account unavailable', 'valid recipients, bye', 'invalid-recipient', 'your envelope recipient has been denied',
+  "user's email name is not found", 'address no longer accepts mail', 'badrecipientto', 'missing home directory',
+  'is not an active address at this host', 'no account by that name here', 'no mail box available for this user',
+  'no mailbox by that name is currently available', 'no matches to nameserver query', 'no such person at this address',
+  'refuses to accept your mail', 'the following recipients was undeliverable', 'no existe (dicha persona|ese usuario)',
+  'invalid or unknown virtual user', "that domain or user isn't in my list of allowed rcpthosts",
 );
 
 // "This domain has no mail server": DNS answers quoted by the MTAs, and the providers' words.
 const HOST_UNKNOWN = any(
   'invalid domain', "couldn't find (a mail exchanger|any host)", 'domain is not reachable',
   'host (or domain name )?(unknown|not found)', 'unknown host', 'domain (name )?(not found|does not exist|unknown|is invalid|must exist)',
-  'no such domain', 'unrouteable (mail )?domain', 'unrouteable address', 'name or service not known',
+  'no such domain', 'unrouteable domain', 'unrouteable address', 'name or service not known',
   'nxdomain', 'illegal host', 'non-existent (host|domain)', 'all relevant mx records point to non-existent',
   'no route for current request', 'not a registered domain', 'unknown domain', 'domain name not',
-  'remote domain doesn.?t exist', 'dns server returned answer with no data',
+  'remote domain doesn.?t exist', 'dns server returned answer with no data', 'host unreachable',
+  'mail domain mentioned in email address is unknown', 'the account or domain may not exist', 'unroutable address',
 );
 
 /**
@@ -86,7 +94,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'relay-denied', decision: 'soft', phrase: any(
     'relay(ing)? (access )?(denied|not permitted|prohibited|not allowed)', 'unable to relay', 'not permitted to relay',
     'we do not relay', 'relaying (is )?(denied|prohibited|disallowed)', 'relay not permitted', 'not a gateway',
-    'no relaying', "isn't in my list of allowed rcpthosts", 'is not in my list of allowed rcpthosts',
+    'no relaying', "(that domain|the domain) isn'?t in my list of allowed rcpthosts", 'is not in my list of allowed rcpthosts',
   ) },
   // DMARC/SPF/DKIM, TLS and authentication (RFC 7372: x.7.20-x.7.27): the sender's setup.
   { reason: 'authentication', decision: 'soft', phrase: any(
@@ -111,7 +119,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'reputation', 'client host', 'sender ip', 'your ip', 'ip (address )?(is )?(black|block|listed|banned)', 'connecting ip', 'reverse (dns|lookup)',
     'ptr record', 'rdns', 'not resolve', 'hostname', 'helo', 'ehlo', 'smtp server of your isp', 'dynamic',
     'banned', 'refused to talk', 'my name was rejected', 'access denied.{0,30}(mail from|sender)', '(?<!not )listed (at|in|on|by)',
-    'your (network|host|server)', 'envelope blocked', 'poor', 'abuse',
+    'your (network|host|server)', 'envelope blocked', 'poor', 'abuse', 'no valid recipients from ',
   ) },
   // Sendmail's "Remote protocol error": the remote's answer did not fit the dialogue, so any
   // "Host unknown" after it is the remote's opinion of us, not a DNS verdict on the address.
@@ -121,7 +129,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'sender (address )?(rejected|denied|refused|blocked|not allowed|is not allowed)', 'domain of sender',
     'sender domain', 'bad sender', 'mail from.{0,40}(rejected|refused|denied)', 'not allowed to send',
     'we do not accept mail from', 'sender not (pre-)?approved', 'empty envelope sender', 'your (email|e-mail) address',
-    'from address', 'envelope sender', 'valid from', '\\bfrom:? (domain|address) (is )?(invalid|not)',
+    'from address', 'envelope sender', 'valid from', 'invalid domain, see <url:', 'does not accept mail from', '\\bfrom:? (domain|address) (is )?(invalid|not)',
   ) },
   { reason: 'policy', decision: 'soft', phrase: any(
     'polic(y|ies)', 'prohibited', 'not (allowed|permitted|authorized)', 'administrative', 'refused by the recipient',
@@ -142,8 +150,10 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // RFC 7505 null MX and x.1.10: the domain declares it takes no mail at all.
   { reason: 'not-accept', decision: 'hard', status: /^(?!4)/, phrase: any(
     'does not accept (e-?mail|mail)', 'null mx', 'mail receiving disabled', 'no mx record found for domain=',
-    'domain does not receive', 'indicated no smtp service',
+    'domain does not receive', 'indicated no smtp service', 'smtp protocol returned a permanent error',
   ) },
+  // A DNS failure the resolver itself calls passing (Sisimai's NetworkError words), whatever the code.
+  { reason: 'network-error', decision: 'soft', phrase: any('host not found, try again', 'unrouteable mail domain') },
   // Only when permanent: a 4.x.x DNS failure is often the receiving domain's passing outage.
   { reason: 'host-unknown', decision: 'hard', status: /^(?!4)/, phrase: HOST_UNKNOWN },
   { reason: 'network-error', decision: 'soft', phrase: HOST_UNKNOWN },
@@ -152,7 +162,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'user-unknown', decision: 'hard', phrase: any(
     'not listed in (the )?(domino directory|public name)', "non répertorié dans l'annuaire domino", 'domino ディレクトリには見つかりません',
     'ディレクトリのリストにありません', 'invalid recipient', 'destinataire invalide',
-    'no valid recipients', 'address not found', "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
+    'no valid recipients(?! from)', 'address not found', "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
     'the email account that you tried to reach does not exist', 'recipient name is not recognized',
     'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup',
   ) },
