@@ -65,7 +65,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // report", Sendmail's "still undelivered") is not a verdict on the address yet.
   { reason: 'delayed', decision: 'soft', phrase: any(
     'temporary failure report', 'only a temporary', 'will (keep|continue) trying', 'will (be )?retr(y|ied)',
-    'still (being )?(trying|retried|undelivered)', 'kept in the queue', 'delivery (attempts )?will continue', 'not yet been delivered',
+    'still (being )?(trying|retried|undelivered)', 'kept in the queue', 'delivery (attempts )?will continue',
+    'not yet been delivered',
   ) },
   // --- Problems of the mailbox that pass: keep the reader. --------------------------------
   // A full mailbox is often sent as 5.1.1 or 5.2.2 with a permanent code; it still empties.
@@ -76,10 +77,15 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'mail ?box exceeds', 'mailfolder is full', 'space has been used up', 'too many messages (on|in)',
     'user has exceeded', 'would exceed (the )?maximum allowed storage', 'as their mailbox is full',
     'is full(?!y)', 'full mailbox', 'pleine', 'quota',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'does not have enough space', 'mailbox exceeded the local limit', 'too much mail data',
   ) },
   { reason: 'message-too-big', decision: 'soft', phrase: any(
     'message (is )?too (large|big)', 'message size exceeds', 'size (limit )?exceeds', 'exceeds (the )?(maximum|size)',
     'message length exceeds', 'too large for', 'mail size exceed',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'exceeded maximum inbound message size', 'max message size exceeded', 'message file too big', 'size limit',
+    'taille limite du message atteinte',
   ) },
   // Disabled/suspended accounts may come back (Gmail: "account ... is disabled").
   { reason: 'suspended', decision: 'soft', phrase: any(
@@ -88,13 +94,21 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'user (is )?(suspended|disabled|inactive|deactivated|terminated)', 'inactive (user|account|mailbox)',
     'is a deactivated mailbox', 'temporarily (inactive|suspended)', 'suspend the service', 'not active',
     'tried to reach is disabled', 'has been disabled', 'temporar(y|ily) (locked|disabled)',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'is currently suspended', 'boite du destinataire archivee', 'has been suspended',
   ) },
 
   // --- About the sender, its IP, its content or its volume: never a reason to drop the reader.
   { reason: 'relay-denied', decision: 'soft', phrase: any(
     'relay(ing)? (access )?(denied|not permitted|prohibited|not allowed)', 'unable to relay', 'not permitted to relay',
     'we do not relay', 'relaying (is )?(denied|prohibited|disallowed)', 'relay not permitted', 'not a gateway',
-    'no relaying', "(that domain|the domain) isn'?t in my list of allowed rcpthosts", 'is not in my list of allowed rcpthosts',
+    'no relaying', "(that domain|the domain) isn'?t in my list of allowed rcpthosts?",
+    'is not in my list of allowed rcpthosts',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'insecure mail relay',
+    'mail server requires authentication when attempting to send to a non-local e-mail address',
+    'not an open relay, so get lost', 'not local host', 'relaying mail to ',
+    'this system is not configured to relay mail', "we don't handle mail for",
   ) },
   // DMARC/SPF/DKIM, TLS and authentication (RFC 7372: x.7.20-x.7.27): the sender's setup.
   { reason: 'authentication', decision: 'soft', phrase: any(
@@ -109,17 +123,28 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   ) },
   // Rate and volume limits of the provider (Gmail "receiving mail at a rate", Yahoo "TS0x").
   { reason: 'rate-limited', decision: 'soft', phrase: any(
-    'rate (limit|that prevents|exceeded)', 'at a rate', 'too many (connections|recipients|messages|sessions|errors|concurrent)',
+    'rate (limit|that prevents|exceeded)', 'at a rate',
+    'too many (connections|recipients|messages|sessions|errors|concurrent)',
     'throttl',
-    'exceeded (the )?(maximum )?(number|limit) of', 'limit exceeded', 'unexpected volume', 'tss?0[0-9]', 'greylist', 'graylist',
+    'exceeded (the )?(maximum )?(number|limit) of', 'limit exceeded', 'unexpected volume', 'tss?0[0-9]',
+    'greylist', 'graylist',
   ) },
   // Reputation, blocklists and reverse DNS of the sending host.
   { reason: 'blocked', decision: 'soft', phrase: any(
     'block(ed|list)', 'black ?list', 'deny ?list', '\\brbl\\b', 'dnsbl', 'spamhaus', 'spamcop', 'barracuda',
-    'reputation', 'client host', 'sender ip', 'your ip', 'ip (address )?(is )?(black|block|listed|banned)', 'connecting ip', 'reverse (dns|lookup)',
+    'reputation', 'client host', 'sender ip', 'your ip', 'ip (address )?(is )?(black|block|listed|banned)',
+    'connecting ip', 'reverse (dns|lookup)',
     'ptr record', 'rdns', 'not resolve', 'hostname', 'helo', 'ehlo', 'smtp server of your isp', 'dynamic',
-    'banned', 'refused to talk', 'my name was rejected', 'access denied.{0,30}(mail from|sender)', '(?<!not )listed (at|in|on|by)',
+    'banned', 'refused to talk', 'my name was rejected', 'access denied.{0,30}(mail from|sender)',
+    '(?<!not )listed (at|in|on|by)',
     'your (network|host|server)', 'envelope blocked', 'poor', 'abuse', 'no valid recipients from ',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    "can't determine purported responsible address", 'esmtp not accepting connections',
+    'extreme bad ip profile', 'go away', 'invalid ip for sending mail of domain',
+    'part of their network is on our block list', 'rejecting open proxy',
+    'smtp error from remote mail server after initial connection:',
+    'unwanted messages have been sent from the following ip address above', 'unresolvable relay host name',
+    'reset by peer',
   ) },
   // Sendmail's "Remote protocol error": the remote's answer did not fit the dialogue, so any
   // "Host unknown" after it is the remote's opinion of us, not a DNS verdict on the address.
@@ -129,7 +154,19 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'sender (address )?(rejected|denied|refused|blocked|not allowed|is not allowed)', 'domain of sender',
     'sender domain', 'bad sender', 'mail from.{0,40}(rejected|refused|denied)', 'not allowed to send',
     'we do not accept mail from', 'sender not (pre-)?approved', 'empty envelope sender', 'your (email|e-mail) address',
-    'from address', 'envelope sender', 'valid from', 'invalid domain, see <url:', 'does not accept mail from', '\\bfrom:? (domain|address) (is )?(invalid|not)',
+    'from address', 'envelope sender', 'valid from', 'invalid domain, see <url:', 'does not accept mail from',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'batv failed to verify', 'batv validation failure',
+    "because the sender isn't on the recipient's list of senders to accept mail from", 'bogus mail from',
+    'denied \\[bouncedeny\\]', 'does not exist e2110', 'emetteur invalide',
+    'fully qualified email address required', 'invalid sender', 'is not a registered gateway user',
+    'mail from not owned by user', 'message rejected: email address is not verified',
+    'recipient not accepted\\. \\(batv: no tag', 'returned mail not accepted here',
+    'rfc 1035 violation: recursive cname records for', 'rule imposed mailbox access for',
+    'sender email address rejected', 'the message has been rejected by batv defense',
+    'transaction failed unsigned dsn for', 'unroutable sender address',
+    'your access to submit messages to this e-mail system has been rejected',
+    '\\bfrom:? (domain|address) (is )?(invalid|not)',
   ) },
   { reason: 'policy', decision: 'soft', phrase: any(
     'polic(y|ies)', 'prohibited', 'not (allowed|permitted|authorized)', 'administrative', 'refused by the recipient',
@@ -160,9 +197,11 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // Words no content filter borrows: a directory lookup that failed (Lotus Domino, Gmail's
   // "Address not found", Exchange's "Invalid recipient").
   { reason: 'user-unknown', decision: 'hard', phrase: any(
-    'not listed in (the )?(domino directory|public name)', "non répertorié dans l'annuaire domino", 'domino ディレクトリには見つかりません',
+    'not listed in (the )?(domino directory|public name)', "non répertorié dans l'annuaire domino",
+    'domino ディレクトリには見つかりません',
     'ディレクトリのリストにありません', 'invalid recipient', 'destinataire invalide',
-    'no valid recipients(?! from)', 'address not found', "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
+    'no valid recipients(?! from)', 'address not found',
+    "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
     'the email account that you tried to reach does not exist', 'recipient name is not recognized',
     'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup',
   ) },
@@ -187,7 +226,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   ) },
   { reason: 'system-error', decision: 'soft', phrase: any(
     'system (error|full|is full)', 'internal (server )?error', 'local configuration (failed|error)',
-    'server (error|busy)', 'service (not available|unavailable)', 'temporar', 'try (again )?later', 'deferred', 'unable to execute', 'write error', 'error:',
+    'server (error|busy)', 'service (not available|unavailable)', 'temporar', 'try (again )?later', 'deferred',
+    'unable to execute', 'write error', 'error:',
     'resources', 'system storage',
   ) },
 
