@@ -116,6 +116,30 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     groupVerdict: (field) => POWERMTA_CATEGORIES[(field('x-powermta-bouncecategory') ?? '').trim().toLowerCase()],
   },
   {
+    // Office 365 states its verdict in the enhanced code (its published NDR code list).
+    name: 'office365',
+    detect: isOffice365,
+    command: (diagnostic) => (/unknown recipient or mailbox unavailable ->.+@.+\.[a-z]+/i.test(diagnostic) ? 'RCPT' : undefined),
+    rules: [
+      { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.10$/ },
+      { reason: 'not-accept', decision: 'hard', status: /^5\.7\.510$/ },
+      { reason: 'blocked', decision: 'soft', status: /^(4\.7\.(26|[56]\d\d|8[5-9]\d)|5\.7\.(1|1[23]|124|13[3-6]|23|25|50\d|51[12]|57|60[6-9]|6[1-4]\d|7[0-4]\d))$/ },
+      { reason: 'network-error', decision: 'soft', status: /^(4\.4\.(7|312|316)|5\.0\.350|5\.4\.(1|6|312|316)|5\.6\.11)$/ },
+    ],
+  },
+  {
+    // Gmail's older reports end the remote reply with "(state N)": the SMTP stage it failed at.
+    // A detailed code in the reply still decides (the general table), so these rows yield to one.
+    name: 'gmail',
+    detect: (c) => /<mailer-daemon@googlemail\.com>/i.test(c.from) && c.subject.includes('Delivery Status Notification'),
+    command: (diagnostic) => ({ 6: 'MAIL', 13: 'EHLO', 14: 'RCPT', 15: 'DATA', 17: 'DATA', 18: 'DATA' } as Record<string, string>)[/\(state (\d+)\)\./.exec(diagnostic)?.[1] ?? ''],
+    rules: [
+      { reason: 'user-unknown', decision: 'hard', status: /^(?![45]\.[1-7]\.[1-9]$)/, phrase: /\(state 14\)\./ },
+      { reason: 'filtered', decision: 'soft', status: /^(?![45]\.[1-7]\.[1-9]$)/, phrase: /\(state 1[578]\)\./ },
+      soft('expired', /dns error: could not contact dns servers|the recipient server did not accept our requests to connect/i),
+    ],
+  },
+  {
     // Exim: its own words for a few verdicts, said without a remote reply (mail.ru is parsed alike
     // but uses other words, so it is left to the general table).
     name: 'exim',

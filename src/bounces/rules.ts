@@ -47,7 +47,7 @@ const HOST_UNKNOWN = any(
   'no such domain', 'unrouteable domain', 'unrouteable address', 'name or service not known',
   'nxdomain', 'illegal host', 'non-existent (host|domain)', 'all relevant mx records point to non-existent',
   'no route for current request', 'not a registered domain', 'unknown domain', 'domain name not',
-  'remote domain doesn.?t exist', 'dns server returned answer with no data', 'host unreachable',
+  'remote domain doesn.?t exist', 'smtpsend\\.dns\\.nonexistentdomain', 'dns server returned answer with no data', 'host unreachable',
   'mail domain mentioned in email address is unknown', 'the account or domain may not exist', 'unroutable address',
 );
 
@@ -174,6 +174,12 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'permission', 'not a member', 'moderat', 'only accepts',
   ) },
 
+  // Exchange's directory errors that are its own configuration's, not the address's
+  // (an ambiguous or broken directory entry, too many recipients, a non-SMTP address).
+  { reason: 'system-error', decision: 'soft', phrase: any(
+    'resolver\\.adr\\.(badprimary|reciplimit|invalidinsmtp|ambiguous)', 'smtpsend\\.dns\\.mxloopback',
+    'resolver\\.rst\\.(authrequired|notauthorized)',
+  ) },
   // The receiving host's own delivery program failed (procmail, a pipe, a full disk): whatever it
   // adds about the user ("No such user" for a missing home), the mailbox itself was never judged.
   { reason: 'mailer-error', decision: 'soft', phrase: any(
@@ -203,7 +209,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'no valid recipients(?! from)', 'address not found',
     "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
     'the email account that you tried to reach does not exist', 'recipient name is not recognized',
-    'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup',
+    'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup', 'resolver\\.adr\\.(ex)?recipnotfound',
   ) },
   // RFC 3463 x.1.x is about the address; at RCPT TO the server judged the address itself.
   // Also under 4.x.x: a report that gave up after repeated "450 4.1.1 user unknown" is final

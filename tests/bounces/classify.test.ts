@@ -219,6 +219,19 @@ describe('parseReport', () => {
     expect(report.recipients).toEqual([expect.objectContaining({ address: 'joy@example.com', decision: 'hard', reason: 'user-unknown' })]);
   });
 
+  it('when Office 365 says 5.7.510 (the domain takes no mail), then it is hard, though other 5.7.x codes keep the reader', async () => {
+    const office365 = (status: string) => parseReport([
+      'From: postmaster@example.onmicrosoft.com', 'To: bounces@papers.example.org', 'Subject: Undeliverable: Trending papers',
+      'X-MS-Exchange-Message-Is-Ndr: ', 'X-Microsoft-Antispam-PRVS: <x@y>', 'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="M"', '',
+      '--M', 'Content-Type: text/plain', '', 'Delivery has failed to these recipients or groups:', '',
+      '--M', 'Content-Type: message/delivery-status', '', 'Reporting-MTA: dns;AM0PR01MB.eurprd01.prod.outlook.com', '',
+      'Final-Recipient: rfc822;lee@example.com', 'Action: failed', `Status: ${status}`, `Diagnostic-Code: smtp;550 ${status} Access denied`, '', '--M--', '',
+    ].join('\r\n'));
+    expect((await office365('5.7.510')).recipients).toEqual([expect.objectContaining({ decision: 'hard', reason: 'not-accept' })]);
+    expect((await office365('5.7.509')).recipients).toEqual([expect.objectContaining({ decision: 'soft' })]);
+  });
+
   it('when nothing in a message names a recipient, then the list is empty and the kind is still set', async () => {
     const report = await parseReport('From: someone@example.com\r\nTo: digest@papers.example.org\r\nSubject: hello\r\n\r\nJust saying hi.\r\n');
     expect(report).toMatchObject({ kind: 'unknown', recipients: [] });
