@@ -140,6 +140,18 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     ],
   },
   {
+    // Lotus Domino: a router that cannot route to the user refuses the mail, not the address.
+    name: 'domino',
+    detect: (c) => /^DELIVERY( |_)FAILURE:/.test(c.subject),
+    rules: [soft('filtered', /cannot route mail to user/i)],
+  },
+  {
+    // Ipswitch IMail heads each failure with its verdict.
+    name: 'imail',
+    detect: (c) => /^Undeliverable Mail\s*$/.test(c.subject) || (c.header('x-mailer') ?? '').startsWith('<SMTP32 v'),
+    rules: [hard('user-unknown', /^\s*(unknown user|invalid final delivery userid)/i), hard('host-unknown', /unknown host/i)],
+  },
+  {
     // Exim: its own words for a few verdicts, said without a remote reply (mail.ru is parsed alike
     // but uses other words, so it is left to the general table).
     name: 'exim',

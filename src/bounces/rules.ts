@@ -194,6 +194,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'not-accept', decision: 'hard', status: /^(?!4)/, phrase: any(
     'does not accept (e-?mail|mail)', 'null mx', 'mail receiving disabled', 'no mx record found for domain=',
     'domain does not receive', 'indicated no smtp service', 'smtp protocol returned a permanent error',
+    'destination seem to reject all mails', 'type=mx: malformed or unexpected name server reply',
   ) },
   // A DNS failure the resolver itself calls passing (Sisimai's NetworkError words), whatever the code.
   { reason: 'network-error', decision: 'soft', phrase: any('host not found, try again', 'unrouteable mail domain') },
@@ -210,6 +211,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
     'the email account that you tried to reach does not exist', 'recipient name is not recognized',
     'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup', 'resolver\\.adr\\.(ex)?recipnotfound',
+    // Exchange 2003's code for "Unknown Recipient".
+    '000c05a6',
   ) },
   // RFC 3463 x.1.x is about the address; at RCPT TO the server judged the address itself.
   // Also under 4.x.x: a report that gave up after repeated "450 4.1.1 user unknown" is final
