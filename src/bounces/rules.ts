@@ -68,6 +68,10 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'still (being )?(trying|retried|undelivered)', 'kept in the queue', 'delivery (attempts )?will continue',
     'not yet been delivered',
   ) },
+  // Orange and La Poste number their verdicts ("550 5.1.1 ofr_416", "LPN007_416"): 416 and 418
+  // are "no such mailbox", every other number is about the sender, the content or the volume.
+  { reason: 'user-unknown', decision: 'hard', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_|\d{3}[-_])41[68]\b/ },
+  { reason: 'provider-code', decision: 'soft', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_\d{3}|\d{3}[-_]\d{3})\b/ },
   // --- Problems of the mailbox that pass: keep the reader. --------------------------------
   // A full mailbox is often sent as 5.1.1 or 5.2.2 with a permanent code; it still empties.
   { reason: 'mailbox-full', decision: 'soft', phrase: any(

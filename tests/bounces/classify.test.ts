@@ -31,8 +31,13 @@ describe('classifyFailure', () => {
     [undefined, '550 5.7.606 Access denied, banned sending IP [192.0.2.1]'],
     ['5.3.0', '553 5.3.0 flpd575 DNSBL:RBL 521< 192.0.2.1 >_is_blocked'],
     ['5.1.0', '550 5.1.0 Sender rejected'],
+    ['5.2.0', '550 5.2.0 Mail rejete. Mail rejected. ofr_506 [506]'],
   ])('when a provider refuses the sender (%s %s), then the reader is kept', (status, diagnostic) => {
     expect(classifyFailure({ status, diagnostic }).decision).toBe('soft');
+  });
+  it('when Orange numbers its verdict 416 (no such mailbox), then it is hard even without an address code', () => {
+    expect(classifyFailure({ status: '5.0.0', diagnostic: '550 5.0.0 Adresse d au moins un destinataire invalide. ofr_416 [416]' }))
+      .toEqual({ decision: 'hard', reason: 'user-unknown' });
   });
   it('when a full mailbox comes with a permanent code, then the reader is kept', () => {
     expect(classifyFailure({ status: '5.2.2', diagnostic: '552 5.2.2 Mailbox full' }).decision).toBe('soft');
