@@ -36,7 +36,7 @@ describe('classifyFailure', () => {
     expect(classifyFailure({ status, diagnostic }).decision).toBe('soft');
   });
   it('when Orange numbers its verdict 416 (no such mailbox), then it is hard even without an address code', () => {
-    expect(classifyFailure({ status: '5.0.0', diagnostic: '550 5.0.0 Adresse d au moins un destinataire invalide. ofr_416 [416]' }))
+    expect(classifyFailure({ status: '5.0.0', diagnostic: '550 5.0.0 Mail rejete. ofr_416 [416]' }))
       .toEqual({ decision: 'hard', reason: 'user-unknown' });
   });
   it('when a full mailbox comes with a permanent code, then the reader is kept', () => {
