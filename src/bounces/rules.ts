@@ -72,6 +72,9 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // are "no such mailbox", every other number is about the sender, the content or the volume.
   { reason: 'user-unknown', decision: 'hard', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_|\d{3}[-_])41[68]\b/ },
   { reason: 'provider-code', decision: 'soft', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_\d{3}|\d{3}[-_]\d{3})\b/ },
+  // GoDaddy's numbered refusals ("… too many recipients this hour. IB607") are all about the
+  // sending host (reputation, volume, SPF, content), also when the reply says 5.1.1.
+  { reason: 'provider-code', decision: 'soft', phrase: /\sib\d{3}\b/ },
   // --- Problems of the mailbox that pass: keep the reader. --------------------------------
   // A full mailbox is often sent as 5.1.1 or 5.2.2 with a permanent code; it still empties.
   { reason: 'mailbox-full', decision: 'soft', phrase: any(

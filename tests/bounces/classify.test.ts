@@ -32,6 +32,7 @@ describe('classifyFailure', () => {
     ['5.3.0', '553 5.3.0 flpd575 DNSBL:RBL 521< 192.0.2.1 >_is_blocked'],
     ['5.1.0', '550 5.1.0 Sender rejected'],
     ['5.2.0', '550 5.2.0 Mail rejete. Mail rejected. ofr_506 [506]'],
+    ['5.1.1', '550 5.1.1 <ada@example.com> - 203.0.113.222 has sent to too many recipients this hour. IB607'],
   ])('when a provider refuses the sender (%s %s), then the reader is kept', (status, diagnostic) => {
     expect(classifyFailure({ status, diagnostic }).decision).toBe('soft');
   });
