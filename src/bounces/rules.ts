@@ -75,6 +75,11 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // GoDaddy's numbered refusals ("… too many recipients this hour. IB607") are all about the
   // sending host (reputation, volume, SPF, content), also when the reply says 5.1.1.
   { reason: 'provider-code', decision: 'soft', phrase: /\sib\d{3}\b/ },
+  // Cox's (CXBL, IPBL0001, URLBL011…) and Spectrum's (AUP#1260) codes: all about the sender.
+  { reason: 'provider-code', decision: 'soft', phrase: /\b(cxbl|cxthrt|cxmj|cxdns|cxsndr|cxsmtp|cxcnct|cxmxrt|cdrbl|ipbl\d{4,5}|urlbl\d{3,4})\b|aup#[-a-z]*\d{4}/ },
+  // I.UA links each refusal to its error page: err/2 is "user is not found", the rest soft.
+  { reason: 'user-unknown', decision: 'hard', phrase: /\.i\.ua\/err\/2\b/ },
+  { reason: 'provider-code', decision: 'soft', phrase: /\.i\.ua\/err\/\d+/ },
   // --- Problems of the mailbox that pass: keep the reader. --------------------------------
   // A full mailbox is often sent as 5.1.1 or 5.2.2 with a permanent code; it still empties.
   { reason: 'mailbox-full', decision: 'soft', phrase: any(

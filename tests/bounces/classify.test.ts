@@ -36,9 +36,11 @@ describe('classifyFailure', () => {
   ])('when a provider refuses the sender (%s %s), then the reader is kept', (status, diagnostic) => {
     expect(classifyFailure({ status, diagnostic }).decision).toBe('soft');
   });
-  it('when Orange numbers its verdict 416 (no such mailbox), then it is hard even without an address code', () => {
+  it('when Orange or I.UA number their verdict "no such mailbox", then it is hard even without an address code', () => {
     expect(classifyFailure({ status: '5.0.0', diagnostic: '550 5.0.0 Mail rejete. ofr_416 [416]' }))
       .toEqual({ decision: 'hard', reason: 'user-unknown' });
+    expect(classifyFailure({ diagnostic: '550 Message was not accepted -- http://mail.i.ua/err/2/' })).toEqual({ decision: 'hard', reason: 'user-unknown' });
+    expect(classifyFailure({ diagnostic: '550 Message was not accepted -- http://mail.i.ua/err/3/' }).decision).toBe('soft');
   });
   it('when a full mailbox comes with a permanent code, then the reader is kept', () => {
     expect(classifyFailure({ status: '5.2.2', diagnostic: '552 5.2.2 Mailbox full' }).decision).toBe('soft');
