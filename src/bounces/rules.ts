@@ -77,6 +77,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'provider-code', decision: 'soft', phrase: /\sib\d{3}\b/ },
   // Cox's (CXBL, IPBL0001, URLBL011…) and Spectrum's (AUP#1260) codes: all about the sender.
   { reason: 'provider-code', decision: 'soft', phrase: /\b(cxbl|cxthrt|cxmj|cxdns|cxsndr|cxsmtp|cxcnct|cxmxrt|cdrbl|ipbl\d{4,5}|urlbl\d{3,4})\b|aup#[-a-z]*\d{4}/ },
+  // Tencent QQ's directory answer carries its help link; its other "mailbox" answers are rate limits.
+  { reason: 'user-unknown', decision: 'hard', phrase: /mailbox not found\. https?:\/\/service\.mail\.qq\.com/ },
   // I.UA links each refusal to its error page: err/2 is "user is not found", the rest soft.
   { reason: 'user-unknown', decision: 'hard', phrase: /\.i\.ua\/err\/2\b/ },
   { reason: 'provider-code', decision: 'soft', phrase: /\.i\.ua\/err\/\d+/ },
@@ -137,7 +139,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'rate-limited', decision: 'soft', phrase: any(
     'rate (limit|that prevents|exceeded)', 'at a rate',
     'too many (connections|recipients|messages|sessions|errors|concurrent)',
-    'throttl',
+    'throttl', 'frequency limited', 'mailbox unavailable or access denied', 'connection denied',
     'exceeded (the )?(maximum )?(number|limit) of', 'limit exceeded', 'unexpected volume', 'tss?0[0-9]',
     'greylist', 'graylist',
   ) },
@@ -183,7 +185,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'policy', decision: 'soft', phrase: any(
     'polic(y|ies)', 'prohibited', 'not (allowed|permitted|authorized)', 'administrative', 'refused by the recipient',
     'filter', 'rejected by the recipient domain', 'recipient domain rejected', 'access denied', 'restricted',
-    'permission', 'not a member', 'moderat', 'only accepts',
+    'permission', 'not a member', 'moderat', 'only accepts', 'rejected by recipients',
   ) },
 
   // Exchange's directory errors that are its own configuration's, not the address's
