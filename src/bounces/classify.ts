@@ -12,24 +12,40 @@ export function pickStatus(status: string | undefined, diagnostic: string | unde
   return inText ?? given;
 }
 
-/** The first row of the rule table that fits; a row without `phrase` means the words said nothing known. */
-export function findRule(input: FailureInput): BounceRule {
+// The SMTP stage of the refusal, as MTAs quote it ("after RCPT TO:<…>", "in reply to RCPT TO command").
+const AT_RCPT = /rcpt|recipient address rejected|recipient rejected/i;
+
+/** The SMTP command a refusal answered, as an MTA states it ("in reply to RCPT TO command", "after end of data"). */
+export function commandOf(text: string): string | undefined {
+  const m = /\b(?:in reply to|after)\s+(?:the\s+)?(rcpt|mail|data|end of data|helo|ehlo)\b/i.exec(text.replace(/\s+/g, ' '));
+  return m ? m[1]!.toUpperCase().replace('END OF DATA', 'DATA') : undefined;
+}
+
+/** The first row of a rule table that fits, if any. */
+export function matchRule(input: FailureInput, table: readonly BounceRule[]): BounceRule | undefined {
   const status = pickStatus(input.status, input.diagnostic);
   const text = (input.diagnostic ?? '').replace(/\s+/g, ' ').toLowerCase();
-  const rule = BOUNCE_RULES.find((r) => (!r.status || r.status.test(status ?? '')) && (!r.phrase || r.phrase.test(text)) && (!r.context || r.context.test(text)));
-  // The table ends with a catch-all row, so this only guards an edited table.
-  return rule ?? { reason: 'undetermined', decision: 'soft' };
+  const command = input.command?.toUpperCase() ?? (AT_RCPT.test(text) ? 'RCPT' : '');
+  return table.find((r) => (!r.status || r.status.test(status ?? '')) && (!r.phrase || r.phrase.test(text)) && (!r.command || r.command.test(command)));
+}
+
+/** The first row of the rule table that fits; a row without `phrase` means the words said nothing known. */
+export function findRule(input: FailureInput): BounceRule {
+  // The table ends with a catch-all row, so the fallback only guards an edited table.
+  return matchRule(input, BOUNCE_RULES) ?? { reason: 'undetermined', decision: 'soft' };
 }
 
 /**
  * One decision for one failed recipient, from its status code and the server's words.
- * Pure and MIME-free so a provider webhook (which gives only these fields) reuses it.
+ * Pure and MIME-free so a provider webhook (which gives only these fields) reuses it;
+ * `formatRules` are the phrase table of the report's format, when it was recognised.
  */
-export function classifyFailure(input: FailureInput): FailureDecision {
+export function classifyFailure(input: FailureInput, formatRules: readonly BounceRule[] = []): FailureDecision {
   if (input.action && /^\s*(delayed|relayed|delivered|expanded)\b/i.test(input.action)) {
     // RFC 3464 §2.3.3: only 'failed' is final; a delay says nothing lasting about the address.
     return { decision: 'soft', reason: 'delayed' };
   }
-  const { decision, reason } = findRule(input);
+  // A mail system's own wording (see formats.ts) says more than the general table can.
+  const { decision, reason } = matchRule(input, formatRules) ?? findRule(input);
   return { decision, reason };
 }

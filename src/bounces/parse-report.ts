@@ -1,7 +1,9 @@
 import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
-import { classifyFailure, findRule, pickStatus } from './classify.ts';
+import { classifyFailure, commandOf, findRule, matchRule, pickStatus } from './classify.ts';
+import { detectFormat, type ReportFormat } from './formats.ts';
 import { findAddresses, scrapeFailures, splitReturnedOriginal, textAbout, type ScrapedFailure } from './text-report.ts';
 import type { BounceReport, FailedRecipient } from './report-types.ts';
+import type { BounceRule } from './rules.ts';
 
 export type { BounceDecision, BounceReport, FailedRecipient, ReportKind } from './report-types.ts';
 export { classifyFailure } from './classify.ts';
@@ -56,11 +58,29 @@ function deliveryStatusGroups(body: string): Fields[] {
 // "rfc822; <a@b>" → "a@b"
 const fieldAddress = (value: string | undefined) => (value ? findAddresses(value.replace(/^[\w-]+\s*;/, ''))[0] : undefined);
 
-function failure(address: string, status: string | undefined, diagnostic: string | undefined, action: string | undefined, moreText: string): FailedRecipient {
+interface Evidence {
+  address: string;
+  status?: string | undefined;
+  diagnostic?: string | undefined;
+  action?: string | undefined;
+  /** More of the report's words, read when the diagnostic alone decides nothing. */
+  moreText: string;
+  /** The report's own lines about this address, where an MTA says which SMTP command was refused. */
+  about?: string;
+  format?: ReportFormat | undefined;
+  /** A verdict the format states outright for this recipient (a bounce category field). */
+  verdict?: BounceRule | undefined;
+}
+
+function failure({ address, status, diagnostic, action, moreText, about, format, verdict }: Evidence): FailedRecipient {
   let said = diagnostic;
+  const rules = verdict ? [verdict] : format?.rules ?? [];
   // A bare code or a wrapper ("550 Requested action not taken") decided nothing: read the human part too.
-  if (!findRule({ status, diagnostic: said, action }).phrase && moreText) said = [said, moreText].filter(Boolean).join('\n');
-  const { decision, reason } = classifyFailure({ status, diagnostic: said, action });
+  if (!matchRule({ status, diagnostic: said, action }, rules) && !findRule({ status, diagnostic: said, action }).phrase && moreText) {
+    said = [said, moreText].filter(Boolean).join('\n');
+  }
+  const command = format?.command?.(said ?? '') ?? commandOf(about ?? '');
+  const { decision, reason } = classifyFailure({ status, diagnostic: said, action, ...(command ? { command } : {}) }, rules);
   const code = pickStatus(status, said);
   return {
     address, decision, reason,
@@ -68,7 +88,7 @@ function failure(address: string, status: string | undefined, diagnostic: string
   };
 }
 
-function dsnRecipients(body: string, report: string): FailedRecipient[] {
+function dsnRecipients(body: string, report: string, format: ReportFormat | undefined): FailedRecipient[] {
   const out: FailedRecipient[] = [];
   for (const group of deliveryStatusGroups(body)) {
     // A Final-Recipient without a dotted domain ("@lmtp.host:user@server") is an internal name.
@@ -80,7 +100,12 @@ function dsnRecipients(body: string, report: string): FailedRecipient[] {
     const diagnostic = first(group, 'diagnostic-code')?.replace(/^[\w-]+\s*;\s*/, '');
     const status = first(group, 'status')?.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0];
     if (out.some((r) => r.address.toLowerCase() === address.toLowerCase())) continue;
-    out.push(failure(address, status, diagnostic, action, textAbout(report, address)));
+    const about = textAbout(report, address);
+    out.push(failure({
+      address, status, diagnostic, action, about, format,
+      moreText: [about, format?.verdictLine?.(report)].filter(Boolean).join('\n'),
+      verdict: format?.groupVerdict?.((name) => first(group, name)),
+    }));
   }
   return out;
 }
@@ -177,6 +202,9 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     ...(mail.subject ? { subject: mail.subject } : {}), ...(from ? { from } : {}), ...(mail.messageId ? { messageId: mail.messageId } : {}),
   };
 
+  const rawHeader = (name: string) => mail.headerLines.filter((h) => h.key === name).map((h) => h.line.slice(h.line.indexOf(':') + 1).trim());
+  const format = detectFormat({ header, headers: rawHeader, subject: mail.subject ?? '', from: header('from') ?? '', text: report });
+
   const feedback = part(/^message\/feedback-report$/i);
   if (feedback || (COMPLAINT_SUBJECT.test(mail.subject ?? '') && original && !part(/delivery-status/i))) {
     const fields = feedback ? parseFields(feedback.content.toString('utf8')) : new Map<string, string[]>();
@@ -188,7 +216,7 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   const deliveryStatus = part(/^message\/(global-)?delivery-status$/i);
   const dsnBody = deliveryStatus?.content.toString('utf8') ?? rawPart(raw, /message\/(global-)?delivery-status/) ?? (/^final-recipient\s*:/im.test(report) ? report : undefined);
   if (dsnBody) {
-    const recipients = dsnRecipients(dsnBody, report);
+    const recipients = dsnRecipients(dsnBody, report, format);
     if (recipients.length) return { ...base, kind: 'dsn', recipients };
   }
 
@@ -207,7 +235,8 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   }
 
   const notRecipients = [...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))].filter((a): a is string => Boolean(a));
-  const scraped = textFailures(report, notRecipients, header('x-failed-recipients'), original);
-  const recipients = scraped.map((s) => failure(s.address, undefined, s.diagnostic, undefined, `${report}\n${mail.subject ?? ''}`));
+  const ownWay = format?.recipients?.(report) ?? [];
+  const scraped = ownWay.length ? ownWay : textFailures(report, notRecipients, header('x-failed-recipients'), original);
+  const recipients = scraped.map((s) => failure({ address: s.address, diagnostic: s.diagnostic, moreText: `${report}\n${mail.subject ?? ''}`, format }));
   return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };
 }

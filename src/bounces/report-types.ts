@@ -34,6 +34,8 @@ export interface FailureInput {
   status?: string;
   diagnostic?: string;
   action?: string;
+  /** The SMTP command the refusal answered ('RCPT', 'DATA'), when the report's format tells it. */
+  command?: string;
 }
 
 export interface FailureDecision {

@@ -3,16 +3,16 @@ import type { BounceDecision } from './report-types.ts';
 /**
  * One row of the bounce rule table. A row matches when every condition it has matches:
  * `status` against the RFC 3463 enhanced status code ('5.1.1', '' when there is none), `phrase`
- * and `context` against the diagnostic text (lower-cased, whitespace collapsed). The first
- * matching row decides.
+ * against the diagnostic text (lower-cased, whitespace collapsed), `command` against the SMTP
+ * command the refusal answered. The first matching row decides.
  */
 export interface BounceRule {
   reason: string;
   decision: BounceDecision;
   status?: RegExp;
   phrase?: RegExp;
-  /** A second condition on the text, e.g. the SMTP stage the refusal came at. */
-  context?: RegExp;
+  /** The SMTP command the refusal answered ('RCPT'; '' when unknown), from the format or the text. */
+  command?: RegExp;
 }
 
 /** Builds one case-insensitive alternation from plain phrases (regex syntax allowed). */
@@ -29,21 +29,27 @@ const USER_UNKNOWN = any(
   'no account', 'not listed in', 'name is not recognized', 'not our customer', 'not exist', 'no one at this address',
   'is not (a )?(local|valid)', 'doesn\'t have an? .{0,60}account', 'nonexistent', 'non-existent',
   'utilisateur inconnu', 'unbekannt', 'unroutable address', 'recipient not (ok|found|accepted)',
-  'address (is )?(unknown|invalid|does not)', 'badrcptto', 'validrcptto', 'no valid recipients',
+  'address (is )?(unknown|invalid|does not)', 'badrcptto', 'validrcptto', 'no valid recipients(?! from)',
   'not a valid mailbox', 'user doesn\'t', 'addressee unknown', 'unknown in',
+  'archived recipient', "can't accept user", 'addresses were unknown', 'server rejected recipients', 'nessun utente simile',
+  'account unavailable', 'valid recipients, bye', 'invalid-recipient', 'your envelope recipient has been denied',
+  "user's email name is not found", 'address no longer accepts mail', 'badrecipientto', 'missing home directory',
+  'is not an active address at this host', 'no account by that name here', 'no mail box available for this user',
+  'no mailbox by that name is currently available', 'no matches to nameserver query', 'no such person at this address',
+  'refuses to accept your mail', 'the following recipients was undeliverable', 'no existe (dicha persona|ese usuario)',
+  'invalid or unknown virtual user', "that domain or user isn't in my list of allowed rcpthosts",
 );
 
 // "This domain has no mail server": DNS answers quoted by the MTAs, and the providers' words.
 const HOST_UNKNOWN = any(
   'invalid domain', "couldn't find (a mail exchanger|any host)", 'domain is not reachable',
   'host (or domain name )?(unknown|not found)', 'unknown host', 'domain (name )?(not found|does not exist|unknown|is invalid|must exist)',
-  'no such domain', 'unrouteable (mail )?domain', 'unrouteable address', 'name or service not known',
+  'no such domain', 'unrouteable domain', 'unrouteable address', 'name or service not known',
   'nxdomain', 'illegal host', 'non-existent (host|domain)', 'all relevant mx records point to non-existent',
   'no route for current request', 'not a registered domain', 'unknown domain', 'domain name not',
+  'remote domain doesn.?t exist', 'smtpsend\\.dns\\.nonexistentdomain', 'dns server returned answer with no data', 'host unreachable',
+  'mail domain mentioned in email address is unknown', 'the account or domain may not exist', 'unroutable address',
 );
-
-// The SMTP stage of the refusal, as MTAs quote it ("after RCPT TO:<…>", "in reply to RCPT TO command").
-const AT_RCPT = any('rcpt', 'recipient address rejected', 'recipient rejected');
 
 /**
  * Ordered: the specific before the general, the text before the bare code.
@@ -59,8 +65,23 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // report", Sendmail's "still undelivered") is not a verdict on the address yet.
   { reason: 'delayed', decision: 'soft', phrase: any(
     'temporary failure report', 'only a temporary', 'will (keep|continue) trying', 'will (be )?retr(y|ied)',
-    'still (being )?(trying|retried|undelivered)', 'kept in the queue', 'delivery (attempts )?will continue', 'not yet been delivered',
+    'still (being )?(trying|retried|undelivered)', 'kept in the queue', 'delivery (attempts )?will continue',
+    'not yet been delivered',
   ) },
+  // Orange and La Poste number their verdicts ("550 5.1.1 ofr_416", "LPN007_416"): 416 and 418
+  // are "no such mailbox", every other number is about the sender, the content or the volume.
+  { reason: 'user-unknown', decision: 'hard', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_|\d{3}[-_])41[68]\b/ },
+  { reason: 'provider-code', decision: 'soft', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_\d{3}|\d{3}[-_]\d{3})\b/ },
+  // GoDaddy's numbered refusals ("… too many recipients this hour. IB607") are all about the
+  // sending host (reputation, volume, SPF, content), also when the reply says 5.1.1.
+  { reason: 'provider-code', decision: 'soft', phrase: /\sib\d{3}\b/ },
+  // Cox's (CXBL, IPBL0001, URLBL011…) and Spectrum's (AUP#1260) codes: all about the sender.
+  { reason: 'provider-code', decision: 'soft', phrase: /\b(cxbl|cxthrt|cxmj|cxdns|cxsndr|cxsmtp|cxcnct|cxmxrt|cdrbl|ipbl\d{4,5}|urlbl\d{3,4})\b|aup#[-a-z]*\d{4}/ },
+  // Tencent QQ's directory answer carries its help link; its other "mailbox" answers are rate limits.
+  { reason: 'user-unknown', decision: 'hard', phrase: /mailbox not found\. https?:\/\/service\.mail\.qq\.com/ },
+  // I.UA links each refusal to its error page: err/2 is "user is not found", the rest soft.
+  { reason: 'user-unknown', decision: 'hard', phrase: /\.i\.ua\/err\/2\b/ },
+  { reason: 'provider-code', decision: 'soft', phrase: /\.i\.ua\/err\/\d+/ },
   // --- Problems of the mailbox that pass: keep the reader. --------------------------------
   // A full mailbox is often sent as 5.1.1 or 5.2.2 with a permanent code; it still empties.
   { reason: 'mailbox-full', decision: 'soft', phrase: any(
@@ -70,10 +91,15 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'mail ?box exceeds', 'mailfolder is full', 'space has been used up', 'too many messages (on|in)',
     'user has exceeded', 'would exceed (the )?maximum allowed storage', 'as their mailbox is full',
     'is full(?!y)', 'full mailbox', 'pleine', 'quota',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'does not have enough space', 'mailbox exceeded the local limit', 'too much mail data',
   ) },
   { reason: 'message-too-big', decision: 'soft', phrase: any(
     'message (is )?too (large|big)', 'message size exceeds', 'size (limit )?exceeds', 'exceeds (the )?(maximum|size)',
     'message length exceeds', 'too large for', 'mail size exceed',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'exceeded maximum inbound message size', 'max message size exceeded', 'message file too big', 'size limit',
+    'taille limite du message atteinte',
   ) },
   // Disabled/suspended accounts may come back (Gmail: "account ... is disabled").
   { reason: 'suspended', decision: 'soft', phrase: any(
@@ -82,13 +108,21 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'user (is )?(suspended|disabled|inactive|deactivated|terminated)', 'inactive (user|account|mailbox)',
     'is a deactivated mailbox', 'temporarily (inactive|suspended)', 'suspend the service', 'not active',
     'tried to reach is disabled', 'has been disabled', 'temporar(y|ily) (locked|disabled)',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'is currently suspended', 'boite du destinataire archivee', 'has been suspended',
   ) },
 
   // --- About the sender, its IP, its content or its volume: never a reason to drop the reader.
   { reason: 'relay-denied', decision: 'soft', phrase: any(
     'relay(ing)? (access )?(denied|not permitted|prohibited|not allowed)', 'unable to relay', 'not permitted to relay',
     'we do not relay', 'relaying (is )?(denied|prohibited|disallowed)', 'relay not permitted', 'not a gateway',
-    'no relaying', "isn't in my list of allowed rcpthosts", 'is not in my list of allowed rcpthosts',
+    'no relaying', "(that domain|the domain) isn'?t in my list of allowed rcpthosts?",
+    'is not in my list of allowed rcpthosts',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'insecure mail relay',
+    'mail server requires authentication when attempting to send to a non-local e-mail address',
+    'not an open relay, so get lost', 'not local host', 'relaying mail to ',
+    'this system is not configured to relay mail', "we don't handle mail for",
   ) },
   // DMARC/SPF/DKIM, TLS and authentication (RFC 7372: x.7.20-x.7.27): the sender's setup.
   { reason: 'authentication', decision: 'soft', phrase: any(
@@ -103,17 +137,28 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   ) },
   // Rate and volume limits of the provider (Gmail "receiving mail at a rate", Yahoo "TS0x").
   { reason: 'rate-limited', decision: 'soft', phrase: any(
-    'rate (limit|that prevents|exceeded)', 'at a rate', 'too many (connections|recipients|messages|sessions|errors|concurrent)',
-    'throttl',
-    'exceeded (the )?(maximum )?(number|limit) of', 'limit exceeded', 'unexpected volume', 'tss?0[0-9]', 'greylist', 'graylist',
+    'rate (limit|that prevents|exceeded)', 'at a rate',
+    'too many (connections|recipients|messages|sessions|errors|concurrent)',
+    'throttl', 'frequency limited', 'mailbox unavailable or access denied', 'connection denied',
+    'exceeded (the )?(maximum )?(number|limit) of', 'limit exceeded', 'unexpected volume', 'tss?0[0-9]',
+    'greylist', 'graylist',
   ) },
   // Reputation, blocklists and reverse DNS of the sending host.
   { reason: 'blocked', decision: 'soft', phrase: any(
     'block(ed|list)', 'black ?list', 'deny ?list', '\\brbl\\b', 'dnsbl', 'spamhaus', 'spamcop', 'barracuda',
-    'reputation', 'client host', 'sender ip', 'your ip', 'ip (address )?(is )?(black|block|listed|banned)', 'connecting ip', 'reverse (dns|lookup)',
+    'reputation', 'client host', 'sender ip', 'your ip', 'ip (address )?(is )?(black|block|listed|banned)',
+    'connecting ip', 'reverse (dns|lookup)',
     'ptr record', 'rdns', 'not resolve', 'hostname', 'helo', 'ehlo', 'smtp server of your isp', 'dynamic',
-    'banned', 'refused to talk', 'my name was rejected', 'access denied.{0,30}(mail from|sender)', '(?<!not )listed (at|in|on|by)',
-    'your (network|host|server)', 'envelope blocked', 'poor', 'abuse',
+    'banned', 'refused to talk', 'my name was rejected', 'access denied.{0,30}(mail from|sender)',
+    '(?<!not )listed (at|in|on|by)',
+    'your (network|host|server)', 'envelope blocked', 'poor', 'abuse', 'no valid recipients from ',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    "can't determine purported responsible address", 'esmtp not accepting connections',
+    'extreme bad ip profile', 'go away', 'invalid ip for sending mail of domain',
+    'part of their network is on our block list', 'rejecting open proxy',
+    'smtp error from remote mail server after initial connection:',
+    'unwanted messages have been sent from the following ip address above', 'unresolvable relay host name',
+    'reset by peer',
   ) },
   // Sendmail's "Remote protocol error": the remote's answer did not fit the dialogue, so any
   // "Host unknown" after it is the remote's opinion of us, not a DNS verdict on the address.
@@ -123,14 +168,32 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
     'sender (address )?(rejected|denied|refused|blocked|not allowed|is not allowed)', 'domain of sender',
     'sender domain', 'bad sender', 'mail from.{0,40}(rejected|refused|denied)', 'not allowed to send',
     'we do not accept mail from', 'sender not (pre-)?approved', 'empty envelope sender', 'your (email|e-mail) address',
-    'from address', 'envelope sender', 'valid from', '\\bfrom:? (domain|address) (is )?(invalid|not)',
+    'from address', 'envelope sender', 'valid from', 'invalid domain, see <url:', 'does not accept mail from',
+    // The reference's own words for this reason (Sisimai Reason lists).
+    'batv failed to verify', 'batv validation failure',
+    "because the sender isn't on the recipient's list of senders to accept mail from", 'bogus mail from',
+    'denied \\[bouncedeny\\]', 'does not exist e2110', 'emetteur invalide',
+    'fully qualified email address required', 'invalid sender', 'is not a registered gateway user',
+    'mail from not owned by user', 'message rejected: email address is not verified',
+    'recipient not accepted\\. \\(batv: no tag', 'returned mail not accepted here',
+    'rfc 1035 violation: recursive cname records for', 'rule imposed mailbox access for',
+    'sender email address rejected', 'the message has been rejected by batv defense',
+    'transaction failed unsigned dsn for', 'unroutable sender address',
+    'your access to submit messages to this e-mail system has been rejected',
+    '\\bfrom:? (domain|address) (is )?(invalid|not)',
   ) },
   { reason: 'policy', decision: 'soft', phrase: any(
     'polic(y|ies)', 'prohibited', 'not (allowed|permitted|authorized)', 'administrative', 'refused by the recipient',
     'filter', 'rejected by the recipient domain', 'recipient domain rejected', 'access denied', 'restricted',
-    'permission', 'not a member', 'moderat', 'only accepts',
+    'permission', 'not a member', 'moderat', 'only accepts', 'rejected by recipients',
   ) },
 
+  // Exchange's directory errors that are its own configuration's, not the address's
+  // (an ambiguous or broken directory entry, too many recipients, a non-SMTP address).
+  { reason: 'system-error', decision: 'soft', phrase: any(
+    'resolver\\.adr\\.(badprimary|reciplimit|invalidinsmtp|ambiguous)', 'smtpsend\\.dns\\.mxloopback',
+    'resolver\\.rst\\.(authrequired|notauthorized)',
+  ) },
   // The receiving host's own delivery program failed (procmail, a pipe, a full disk): whatever it
   // adds about the user ("No such user" for a missing home), the mailbox itself was never judged.
   { reason: 'mailer-error', decision: 'soft', phrase: any(
@@ -143,27 +206,34 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'has-moved', decision: 'hard', phrase: any('has moved', 'has been replaced by', 'no longer (valid|in use|with)', 'no forwarding address') },
   // RFC 7505 null MX and x.1.10: the domain declares it takes no mail at all.
   { reason: 'not-accept', decision: 'hard', status: /^(?!4)/, phrase: any(
-    'does not accept (e-?mail|mail)', 'null mx', 'mail receiving disabled', 'no mx (record )?(found|for)',
-    'domain does not receive', 'indicated no smtp service',
+    'does not accept (e-?mail|mail)', 'null mx', 'mail receiving disabled', 'no mx record found for domain=',
+    'domain does not receive', 'indicated no smtp service', 'smtp protocol returned a permanent error',
+    'destination seem to reject all mails', 'type=mx: malformed or unexpected name server reply',
   ) },
+  // A DNS failure the resolver itself calls passing (Sisimai's NetworkError words), whatever the code.
+  { reason: 'network-error', decision: 'soft', phrase: any('host not found, try again', 'unrouteable mail domain') },
   // Only when permanent: a 4.x.x DNS failure is often the receiving domain's passing outage.
   { reason: 'host-unknown', decision: 'hard', status: /^(?!4)/, phrase: HOST_UNKNOWN },
   { reason: 'network-error', decision: 'soft', phrase: HOST_UNKNOWN },
   // Words no content filter borrows: a directory lookup that failed (Lotus Domino, Gmail's
   // "Address not found", Exchange's "Invalid recipient").
   { reason: 'user-unknown', decision: 'hard', phrase: any(
-    'not listed in (the )?(domino directory|public name)', 'invalid recipient', 'destinataire invalide',
-    'no valid recipients', 'address not found', "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
+    'not listed in (the )?(domino directory|public name)', "non répertorié dans l'annuaire domino",
+    'domino ディレクトリには見つかりません',
+    'ディレクトリのリストにありません', 'invalid recipient', 'destinataire invalide',
+    'no valid recipients(?! from)', 'address not found',
+    "(address|user|mailbox|recipient) (couldn't|could not|can't|cannot) be found",
     'the email account that you tried to reach does not exist', 'recipient name is not recognized',
-    'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup',
+    'recipientnotfound', 'nosuchuser', 'not found by smtp address lookup', 'resolver\\.adr\\.(ex)?recipnotfound',
+    // Exchange 2003's code for "Unknown Recipient".
+    '000c05a6',
   ) },
-  // A detailed permanent code beside the words (PowerMTA, Yandex: "5.2.1 … User Unknown").
-  { reason: 'user-unknown', decision: 'hard', status: /^5\.[12]\.[1-9]/, phrase: USER_UNKNOWN },
   // RFC 3463 x.1.x is about the address; at RCPT TO the server judged the address itself.
   // Also under 4.x.x: a report that gave up after repeated "450 4.1.1 user unknown" is final
-  // (mere delays are the 'delayed' row and action above).
+  // (mere delays are the 'delayed' row and action above). Not x.2.x: "5.2.1 … User Unknown"
+  // (Zoho, PowerMTA) is a mailbox that refused the mail, which filters also say after DATA.
   { reason: 'user-unknown', decision: 'hard', status: /^[45]\.1\./, phrase: USER_UNKNOWN },
-  { reason: 'user-unknown', decision: 'hard', phrase: USER_UNKNOWN, context: AT_RCPT },
+  { reason: 'user-unknown', decision: 'hard', phrase: USER_UNKNOWN, command: /^RCPT$/ },
   // The same words after DATA, or with neither a code nor the stage: the address may have been
   // accepted and the content refused. Japanese carriers and content filters answer "user
   // unknown" to mail they refuse, so without evidence about the address the reader is kept.
@@ -179,7 +249,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   ) },
   { reason: 'system-error', decision: 'soft', phrase: any(
     'system (error|full|is full)', 'internal (server )?error', 'local configuration (failed|error)',
-    'server (error|busy)', 'service (not available|unavailable)', 'temporar', 'try (again )?later', 'deferred', 'unable to execute', 'write error', 'error:',
+    'server (error|busy)', 'service (not available|unavailable)', 'temporar', 'try (again )?later', 'deferred',
+    'unable to execute', 'write error', 'error:',
     'resources', 'system storage',
   ) },
 

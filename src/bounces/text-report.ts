@@ -59,6 +59,9 @@ function addressLeadsLine(line: string, address: string): boolean {
     || new RegExp(`rcpt to:\\s*<${escaped}>`, 'i').test(line);
 }
 
+// Exim's, 1&1's and Sendmail's headings of the failed-address list.
+const FAILED_HEADING = /\b(following address(es|\(es\))? failed|following addresses had permanent fatal errors)\b[\s:-]*$/i;
+
 export interface ScrapedFailure {
   address: string;
   /** The lines from the address to the next failed address: the server's words about it. */
@@ -78,8 +81,11 @@ export function scrapeFailures(report: string, notRecipients: ReadonlySet<string
     // Exim's "A message sent by\n  <me@…>\ncould not be delivered": the sender on a line of its own.
     const previous = lines.slice(0, index).reverse().find((l) => l.trim() !== '') ?? '';
     if (/\b(sent by|from|sender)\s*:?\s*$/i.test(previous)) return;
+    // Right under "The following address(es) failed:" an address is a failed one, even when it
+    // is also the report's addressee (someone writing to themself, or an anonymised corpus).
+    const announced = FAILED_HEADING.test(lines.slice(Math.max(0, index - 3), index).join(' ').replace(/\s+/g, ' '));
     for (const address of new Set(findAddresses(line))) {
-      if (!isOther(address) && addressLeadsLine(line, address)) starts.push({ line: index, address });
+      if ((announced || !isOther(address)) && addressLeadsLine(line, address)) starts.push({ line: index, address });
     }
   });
   if (starts.length === 0) {
