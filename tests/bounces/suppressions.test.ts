@@ -78,7 +78,7 @@ describe('a new double opt-in through the form lifts a suppression', () => {
     const queued = ctx.db.prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm'").get('ada@example.org') as { kind: string; payload: string };
     const mail = renderQueuedMail(app.templates, { kind: queued.kind, payload: JSON.parse(queued.payload) });
     const confirmUrl = /https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0];
-    expect((await app.app.inject(new URL(confirmUrl).pathname)).statusCode).toBe(200);
+    expect((await app.app.inject({ method: 'POST', url: new URL(confirmUrl).pathname })).statusCode).toBe(200);
     expect(ctx.subscribers.byEmail('ada@example.org')?.status).toBe('confirmed');
     expect(ctx.suppressions.reasonFor('ada@example.org')).toBeUndefined();
   });

@@ -31,7 +31,7 @@ async function signUpAndConfirm(app: TestApp, email: string): Promise<string> {
   const confirmUrl = JSON.parse(payload).confirmUrl as string;
   const mail = { store: app.ctx.mailQueue, mailer: app.ctx.mailer, clock: app.ctx.clock, logger: app.ctx.logger, from: app.ctx.config.MAIL_FROM, templates: app.templates };
   expect(await sendDueMail(mail)).toBe(1);
-  expect((await app.app.inject(new URL(confirmUrl).pathname)).statusCode).toBe(200);
+  expect((await app.app.inject({ method: 'POST', url: new URL(confirmUrl).pathname })).statusCode).toBe(200);
   return confirmUrl.split('/').at(-1)!;
 }
 
