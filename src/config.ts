@@ -32,6 +32,10 @@ export const configSchema = z.object({
   // Bounce handling (src/bounces/): the domain of the VERP envelope senders, and the soft rule.
   BOUNCE_DOMAIN: opt(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/i, { error: 'must be a domain name such as bounces.example.org' })),
   BOUNCE_SOFT_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100).default(3)),
+  // The bounce receiver (src/bounces/receiver.ts): an SMTP listener on HOST, only when a port is given.
+  BOUNCE_SMTP_PORT: opt(z.coerce.number().int().min(0).max(65535)),
+  // Reports are small (a DSN quotes the original's headers, at most the whole digest, ~60 KB).
+  BOUNCE_MAX_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10_000).default(1_000_000)),
   DKIM_DOMAIN: opt(z.string()),
   DKIM_SELECTOR: opt(z.string()),
   DKIM_PRIVATE_KEY_PATH: opt(z.string()),

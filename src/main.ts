@@ -1,6 +1,6 @@
 import { loadConfig, ConfigError, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createContext, sendDigestDeps } from './context.ts';
+import { createContext, mailQueueDeps, sendDigestDeps } from './context.ts';
 import { loadTemplates } from './mail/templates.ts';
 import { startMailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
@@ -22,7 +22,7 @@ try {
 const logger = createLogger(config.LOG_LEVEL, 'stdout', { development: config.NODE_ENV !== 'production' });
 const ctx = createContext(config, logger);
 const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
-const mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger, from: config.MAIL_FROM, templates });
+const mailWorker = startMailQueueWorker(mailQueueDeps(ctx, templates));
 const app = await buildApp(ctx, { templates, onMailQueued: mailWorker.kick });
 
 await app.listen({ port: config.PORT, host: config.HOST });

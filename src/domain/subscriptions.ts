@@ -53,7 +53,7 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     if (existing?.status === 'confirmed') {
       deps.subscribers.setConfirmWindow(existing.id, window);
       const links = subscriberLinks(deps.publicUrl, deps.secret, existing.id);
-      deps.mailQueue.enqueue({ kind: 'already-subscribed', recipient: existing.email, payload: links, now: now.toISOString() });
+      deps.mailQueue.enqueue({ kind: 'already-subscribed', recipient: existing.email, payload: { ...links, subscriberId: existing.id }, now: now.toISOString() });
       return true;
     }
     const { token, hash } = newConfirmToken();
@@ -65,8 +65,9 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
       window,
     };
     if (existing) deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
-    else deps.subscribers.insertPending({ email: input.email, ...prefs });
-    deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}` }, now: prefs.now });
+    const subscriberId = existing?.id ?? deps.subscribers.insertPending({ email: input.email, ...prefs });
+    // The subscriber's id names them in the email's envelope sender (VERP), for its bounce.
+    deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}`, subscriberId }, now: prefs.now });
     return true;
   });
   if (queued) deps.onMailQueued?.();
