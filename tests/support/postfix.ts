@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './server-process.ts';
 
 /**
  * A private Postfix (Debian's package) for tests: its own configuration, queue and data folders
@@ -25,14 +26,6 @@ export function postfixUnavailable(): string | null {
   if (!existsSync(POSTFIX)) return `${POSTFIX} is missing: install Debian's postfix package (apt-get install -y postfix; .ci/run does)`;
   if (process.getuid?.() !== 0) return 'a private Postfix instance must be started as root (its master runs its daemons as the postfix user)';
   return null;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** `transport` maps domains to Postfix transports, e.g. { 'dead.test': 'error:5.1.1 mailbox unavailable' }. */
