@@ -11,6 +11,7 @@ import { sendDigest, type SendDigestResult } from '../src/digest/run.ts';
 import { dryRun, renderDigest, sendTestCopy } from '../src/digest/preview.ts';
 import type { SendProgress } from '../src/digest/send-loop.ts';
 import { previousRunSummary } from '../src/bounces/rates.ts';
+import { identityWarnings } from '../src/mail/identity.ts';
 
 const USAGE = `Usage: npm run send-now -- [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
 
@@ -78,6 +79,9 @@ async function main(argv: string[]): Promise<number> {
     // On a terminal the progress bar tells the story; info logs would break it up.
     ctx = createContext(config, createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }));
     const date = args.date ?? defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ);
+    // Settings that break real mail for readers: said before anything is sent, and listed by a dry run.
+    const warnings = identityWarnings(config).map((w) => `warning: ${w}`);
+    if (args.preview === undefined && !args['dry-run']) for (const w of warnings) console.error(w);
     const deps = await sendDigestDeps(ctx);
 
     if (args.preview !== undefined) {
@@ -98,7 +102,8 @@ async function main(argv: string[]): Promise<number> {
     const progress = progressReporter(tty);
     const result = args['dry-run'] ? await dryRun(deps, date) : await sendDigest(deps, { date, limit, signal: stop.signal, onProgress: progress.update });
     progress.end();
-    console.log([summary(result), ...previousRunSummary(ctx.bounces, date).map((line) => `  ${line}`)].join('\n'));
+    const listed = args['dry-run'] ? warnings : [];
+    console.log([summary(result), ...[...listed, ...previousRunSummary(ctx.bounces, date)].map((line) => `  ${line}`)].join('\n'));
     return result.outcome === 'done' || result.outcome === 'empty' || result.outcome === 'dry-run' || (result.outcome === 'incomplete' && limit !== undefined && !stop.signal.aborted)
       ? EXIT_OK
       : EXIT_FAILED;

@@ -43,6 +43,10 @@ export const configSchema = z.object({
   SES_SNS_TOPIC_ARNS: opt(z.string().regex(/^\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*(,\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*)*$/, { error: 'must be SNS topic ARNs separated by commas (arn:aws:sns:eu-west-1:123456789012:ses-bounces)' })),
   POSTMARK_WEBHOOK_AUTH: opt(z.string().regex(/^[^:]+:.{12,}$/, { error: 'must be user:password, the password at least 12 characters' })),
   MAILGUN_WEBHOOK_SIGNING_KEY: opt(z.string().min(16, { error: 'must be the webhook signing key from Mailgun (at least 16 characters)' })),
+  // The bounce receiver (src/bounces/receiver.ts): an SMTP listener on HOST, only when a port is given.
+  BOUNCE_SMTP_PORT: opt(z.coerce.number().int().min(0).max(65535)),
+  // Reports are small (a DSN quotes the original's headers, at most the whole digest, ~60 KB).
+  BOUNCE_MAX_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10_000).default(1_000_000)),
   DKIM_DOMAIN: opt(z.string()),
   DKIM_SELECTOR: opt(z.string()),
   DKIM_PRIVATE_KEY_PATH: opt(z.string()),

@@ -23,6 +23,8 @@ import { loadTemplates, type Templates } from './mail/templates.ts';
 import { senderDomain } from './mail/raw-message.ts';
 import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
 import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
+import { verpAddress, type VerpIdentity } from './bounces/verp.ts';
+import type { MailQueueDeps } from './mail/mail-queue.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -148,7 +150,16 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     clock: ctx.clock,
     logger: ctx.logger,
     links: (id) => subscriberLinks(c.PUBLIC_URL, ctx.secret, id),
+    bounceAddress: bounceAddressFor(ctx),
     message: { from: c.MAIL_FROM, listId: `"Paperboy daily digest" <daily.${domain}>`, unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO, domain },
     policy: sendPolicyFromConfig(c),
   };
+}
+
+/** Each message's own envelope sender (VERP, src/bounces/verp.ts), signed with SECRET. */
+export const bounceAddressFor = (ctx: Pick<Context, 'config' | 'secret'>) => (who: VerpIdentity) => verpAddress(who, ctx.secret, ctx.config.BOUNCE_DOMAIN);
+
+/** The mail queue's worker wired to the context. */
+export function mailQueueDeps(ctx: Context, templates: MailQueueDeps['templates']): MailQueueDeps {
+  return { store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger: ctx.logger, from: ctx.config.MAIL_FROM, bounceAddress: bounceAddressFor(ctx), templates };
 }

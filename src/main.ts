@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import Database from 'better-sqlite3';
 import { loadConfig, ConfigError, checkHostResolves, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createContext, sendDigestDeps, type Context } from './context.ts';
+import { createContext, mailQueueDeps, sendDigestDeps, type Context } from './context.ts';
 import { loadTemplates } from './mail/templates.ts';
 import { startMailQueueWorker, type MailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
@@ -11,6 +11,10 @@ import { sendDigest } from './digest/run.ts';
 import { startHousekeeping } from './jobs/housekeeping.ts';
 import { limitHeapGrowth } from './heap.ts';
 import { startBounceMailbox } from './bounces/imap-poller.ts';
+import { identityWarnings } from './mail/identity.ts';
+import { startBounceReceiver } from './bounces/receiver.ts';
+import { handleReportDeps } from './bounces/handle-report.ts';
+import { parseReport } from './bounces/parse-report.ts';
 
 /**
  * How long a shutdown may take before the process exits anyway (status 1). Work in flight is
@@ -46,6 +50,7 @@ try {
   if (!(err instanceof Database.SqliteError)) throw err;
   exitWith(`DATABASE_PATH: cannot use ${config.DATABASE_PATH}: ${err.message} (${err.code})`);
 }
+for (const warning of identityWarnings(config)) logger.warn(warning);
 const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
 // Started once the port is ours: a service that cannot listen sends nothing. A sign-up that
 // comes before it is picked up by the worker's first pass.
@@ -59,7 +64,9 @@ try {
   if (!line) throw err;
   exitWith(line, ctx);
 }
-mailWorker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger, from: config.MAIL_FROM, templates });
+mailWorker = startMailQueueWorker(mailQueueDeps(ctx, templates));
+const bounceReceiver =
+  config.BOUNCE_SMTP_PORT === undefined ? undefined : await startBounceReceiver(handleReportDeps(ctx, parseReport), { host: config.HOST, port: config.BOUNCE_SMTP_PORT, maxBytes: config.BOUNCE_MAX_BYTES });
 const digestDeps = await sendDigestDeps(ctx, templates);
 const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
 const housekeeping = startHousekeeping(ctx);
@@ -80,7 +87,7 @@ const worker = mailWorker;
 closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'crashed: shutting down');
   else logger.info({ signal }, 'shutting down: finishing work in flight');
-  await app.close();
+  await Promise.all([app.close(), bounceReceiver?.close()]);
   housekeeping.stop();
   await Promise.all([scheduler.stop(), worker.stop(), bounceMailbox?.stop()]);
   ctx.close();

@@ -25,6 +25,8 @@ export interface PrebuiltMessage {
 export interface TransactionalMessage {
   from: string;
   to: string;
+  /** The envelope sender (MAIL FROM), e.g. the recipient's VERP address; absent: `from`'s address. */
+  envelopeFrom?: string | undefined;
   subject: string;
   html?: string;
   text: string;

@@ -64,7 +64,9 @@ export async function renderDigest(
 
 /**
  * One copy to one address, outside any run (for checking what subscribers will get): the same
- * fast-path message, with the links of the subscriber of that address when there is one.
+ * fast-path message, with the links of the subscriber of that address when there is one. Its
+ * envelope sender is MAIL_FROM's plain address, not a VERP one: a bounce of a copy goes to the
+ * operator who asked for it and never counts against a subscriber.
  */
 export async function sendTestCopy(
   deps: Pick<SendDigestDeps, 'digests' | 'refreshDay' | 'compileDigest' | 'links' | 'message' | 'mailer' | 'clock'>,

@@ -10,6 +10,7 @@ import { openLedgerSession } from './ledger-session.ts';
 import type { Mailer } from './mailer.ts';
 import { FailureWindow, retryDelayMs, type SendPolicy } from './policy.ts';
 import { variantCache } from './variants.ts';
+import type { VerpIdentity } from '../bounces/verp.ts';
 
 /**
  * The send loop: claim a batch from the ledger, hand each message to the mailer within a bounded
@@ -23,6 +24,8 @@ export interface SendLoopDeps {
   mailer: Pick<Mailer, 'sendPrebuilt'>;
   clock: Clock;
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
+  /** The signed VERP envelope sender naming one subscriber (and run): a bounce to it names them. */
+  bounceAddress(who: VerpIdentity): string;
   /** From, List-Id, mailto, and the domain our Message-IDs are on. */
   message: MessageSettings & { domain: string };
   policy: SendPolicy;
@@ -175,7 +178,8 @@ export async function deliver(
       return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: 'no paper of the day matches their keywords' });
     }
     const messageId = digestMessageId(run.digestDate, d.subscriberId, deps.message.domain);
-    const message = renderMessage(prepared, { to: d.email, messageId, date: clock.now(), ...deps.links(d.subscriberId) });
+    const envelopeFrom = deps.bounceAddress({ subscriberId: d.subscriberId, runDate: run.digestDate });
+    const message = renderMessage(prepared, { to: d.email, messageId, date: clock.now(), envelopeFrom, ...deps.links(d.subscriberId) });
     started++;
     inFlight++;
     deps.mailer.sendPrebuilt(message).then(

@@ -58,7 +58,7 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     // them. They get those links, under the same caps as confirmations.
     if (existing?.status === 'confirmed') {
       const links = subscriberLinks(deps.publicUrl, deps.secret, existing.id);
-      deps.mailQueue.enqueue({ kind: 'already-subscribed', recipient: existing.email, payload: links, now: now.toISOString() });
+      deps.mailQueue.enqueue({ kind: 'already-subscribed', recipient: existing.email, payload: { ...links, subscriberId: existing.id }, now: now.toISOString() });
       return true;
     }
     const { token, hash } = newConfirmToken();
@@ -71,10 +71,15 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
       hash,
       now: now.toISOString(),
     };
-    if (!existing) deps.subscribers.insertPending({ email: input.email, ...prefs });
-    else if (existing.status === 'pending') deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
-    else deps.subscribers.replaceWithPending({ id: existing.id, email: input.email, ...prefs });
-    deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}` }, now: prefs.now });
+    let subscriberId: number;
+    if (!existing) subscriberId = deps.subscribers.insertPending({ email: input.email, ...prefs });
+    else if (existing.status !== 'pending') subscriberId = deps.subscribers.replaceWithPending({ id: existing.id, email: input.email, ...prefs });
+    else {
+      deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
+      subscriberId = existing.id;
+    }
+    // The subscriber's id names them in the email's envelope sender (VERP), for its bounce.
+    deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}`, subscriberId }, now: prefs.now });
     return true;
   });
   if (queued) deps.onMailQueued?.();

@@ -6,6 +6,7 @@ import type { Rendered, Templates } from './templates.ts';
 import { Invalid } from '../errors.ts';
 import { isPermanentReply } from './smtp/replies.ts';
 import { retryDelayMs } from '../digest/policy.ts';
+import type { VerpIdentity } from '../bounces/verp.ts';
 
 export interface MailQueueDeps {
   store: MailQueueStore;
@@ -13,6 +14,8 @@ export interface MailQueueDeps {
   clock: Clock;
   logger: Logger;
   from: string;
+  /** The signed VERP envelope sender of a subscriber's mail (src/bounces/verp.ts). */
+  bounceAddress: (who: VerpIdentity) => string;
   templates: Pick<Templates, 'confirm' | 'alreadySubscribed'>;
 }
 
@@ -52,7 +55,10 @@ export async function sendDueMail(deps: MailQueueDeps, batchSize = 20): Promise<
 async function sendOne(deps: MailQueueDeps, mail: QueuedMail): Promise<boolean> {
   const log = deps.logger.child({ mailId: mail.id, kind: mail.kind, attempts: mail.attempts + 1 });
   try {
-    const info = await deps.mailer.sendTransactional({ from: deps.from, to: mail.recipient, ...renderQueuedMail(deps.templates, mail) });
+    // Mail queued before payloads named their subscriber goes out from MAIL_FROM's address.
+    const { subscriberId } = mail.payload;
+    const envelopeFrom = typeof subscriberId === 'number' ? deps.bounceAddress({ subscriberId }) : undefined;
+    const info = await deps.mailer.sendTransactional({ from: deps.from, to: mail.recipient, envelopeFrom, ...renderQueuedMail(deps.templates, mail) });
     deps.store.markSent(mail.id, deps.clock.now().toISOString());
     log.info({ messageId: info.messageId, response: info.response }, 'queued mail sent');
     return true;

@@ -42,6 +42,11 @@ export interface Recipient {
   date: Date;
   unsubscribeUrl: string;
   preferencesUrl: string;
+  /**
+   * The envelope sender (MAIL FROM) of this copy: its VERP address, so a bounce names this
+   * recipient. Absent: MAIL_FROM's address. The From header is the same either way.
+   */
+  envelopeFrom?: string | undefined;
 }
 
 export interface RawMessage {
@@ -97,6 +102,8 @@ export function prepareMessage(content: DigestContent, settings: MessageSettings
     slot('list-unsubscribe'),
     structuredHeader('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'),
     structuredHeader('List-Id', settings.listId),
+    // RFC 3834: vacation responders and other automatic answerers stay quiet.
+    structuredHeader('Auto-Submitted', 'auto-generated'),
     structuredHeader('MIME-Version', '1.0'),
     `Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"${CRLF}`,
     CRLF,
@@ -137,7 +144,7 @@ export function renderMessage(prepared: PreparedMessage, r: Recipient): RawMessa
     if (smtpReady && startsALineWithDot(value)) smtpReady = false;
     return Buffer.from(value, 'latin1');
   });
-  return new RecipientMessage({ from: prepared.envelopeFrom, to: [to] }, pieces, `<${r.messageId}>`, smtpReady);
+  return new RecipientMessage({ from: r.envelopeFrom ?? prepared.envelopeFrom, to: [to] }, pieces, `<${r.messageId}>`, smtpReady);
 }
 
 /**

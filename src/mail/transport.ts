@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Logger } from '../logger.ts';
-import type { Mailer, PrebuiltMessage } from '../digest/mailer.ts';
+import type { Mailer, PrebuiltMessage, TransactionalMessage } from '../digest/mailer.ts';
 import { createSmtpClient } from './smtp/pool.ts';
 import { joinedBytes, type SmtpMessage } from './smtp/message.ts';
 
@@ -67,7 +67,7 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
   return {
     kind: 'smtp',
     async sendTransactional(message) {
-      const info = await transport.sendMail(message);
+      const info = await transport.sendMail(transactionalOptions(message));
       return { messageId: info.messageId, response: info.response };
     },
     async sendPrebuilt(message) {
@@ -82,6 +82,18 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
       transport.close();
       void fast.close();
     },
+  };
+}
+
+/**
+ * nodemailer's options for a transactional message: its own envelope sender when given (VERP),
+ * and Auto-Submitted (RFC 3834) so vacation responders stay quiet, as on digests.
+ */
+function transactionalOptions({ envelopeFrom, ...message }: TransactionalMessage) {
+  return {
+    ...message,
+    ...(envelopeFrom ? { envelope: { from: envelopeFrom, to: [message.to] } } : {}),
+    headers: { 'Auto-Submitted': 'auto-generated' },
   };
 }
 
@@ -133,7 +145,7 @@ function outboxMailer(o: MailerOptions): Mailer {
   return {
     kind: 'outbox',
     async sendTransactional(message) {
-      return write(await transport.sendMail(message), message.subject);
+      return write(await transport.sendMail(transactionalOptions(message)), message.subject);
     },
     async sendPrebuilt(message) {
       // A pre-built message's bytes go in as `raw`, joined.

@@ -6,6 +6,7 @@ import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts
 import { sendDueMail } from '../../src/mail/mail-queue.ts';
 import { runScript } from '../support/cli.ts';
 import { startSmtpSink } from '../support/smtp-sink.ts';
+import { mailQueueDeps } from '../../src/context.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const GONE = 'Erase.Me+papers@example.org';
@@ -29,7 +30,7 @@ async function signUpAndConfirm(app: TestApp, email: string): Promise<string> {
   await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: new URLSearchParams({ email }).toString() });
   const payload = app.ctx.db.prepare('SELECT payload FROM mail_queue WHERE recipient = ? ORDER BY id DESC').pluck().get(email) as string;
   const confirmUrl = JSON.parse(payload).confirmUrl as string;
-  const mail = { store: app.ctx.mailQueue, mailer: app.ctx.mailer, clock: app.ctx.clock, logger: app.ctx.logger, from: app.ctx.config.MAIL_FROM, templates: app.templates };
+  const mail = mailQueueDeps(app.ctx, app.templates);
   expect(await sendDueMail(mail)).toBe(1);
   expect((await app.app.inject({ method: 'POST', url: new URL(confirmUrl).pathname })).statusCode).toBe(200);
   return confirmUrl.split('/').at(-1)!;
@@ -121,7 +122,7 @@ describe('the mail queue', () => {
       t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0', SMTP_URL: sink.url });
       const app = t;
       await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=nobody%40example.org' });
-      const mail = { store: app.ctx.mailQueue, mailer: app.ctx.mailer, clock: app.ctx.clock, logger: app.ctx.logger, from: app.ctx.config.MAIL_FROM, templates: app.templates };
+      const mail = mailQueueDeps(app.ctx, app.templates);
       expect(await sendDueMail(mail)).toBe(0);
       expect(app.ctx.db.prepare('SELECT status, payload FROM mail_queue').all()).toEqual([{ status: 'failed', payload: '{}' }]);
     } finally {

@@ -4,6 +4,7 @@ import { variantCache } from '../../src/digest/variants.ts';
 import type { PreparedMessage } from '../../src/mail/raw-message.ts';
 import type { Paper } from '../../src/domain/paper.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
+import { verpAddress } from '../../src/bounces/verp.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
 import { byRecipient, DATE, deliveryRows, freezeFixtureDay, NOW, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
 
@@ -28,7 +29,9 @@ describe('sendDigest', () => {
       const email = `reader${id}@example.com`;
       const m = h.sink.messages.find((x) => x.to[0] === email)!;
       const links = subscriberLinks('https://papers.example.org', h.ctx.secret, id);
-      expect(m.from).toBe('digest@papers.example.org');
+      // Its own signed envelope sender (VERP); the From header stays MAIL_FROM.
+      expect(m.from).toBe(verpAddress({ subscriberId: id, runDate: DATE }, h.ctx.secret, 'papers.example.org'));
+      expect(m.parsed.from?.value).toEqual([{ name: 'Paperboy', address: 'digest@papers.example.org' }]);
       expect(m.parsed.to).toMatchObject({ text: email });
       expect(m.parsed.messageId).toBe(`<digest.${DATE}.${id}@papers.example.org>`);
       expect(m.parsed.text).toContain(`Unsubscribe: ${links.unsubscribeUrl}`);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { sendDueMail } from '../../src/mail/mail-queue.ts';
+import { mailQueueDeps } from '../../src/context.ts';
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -16,7 +17,7 @@ const subscribe = (fields: Record<string, string>) =>
   t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString() });
 const subscribeJson = (body: unknown) => t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
 /** Sends what is queued over SMTP, as the worker would. */
-const deliver = () => sendDueMail({ store: t.ctx.mailQueue, mailer: t.ctx.mailer, clock, logger: t.ctx.logger, from: t.ctx.config.MAIL_FROM, templates: t.templates });
+const deliver = () => sendDueMail(mailQueueDeps(t.ctx, t.templates));
 const pathOf = (text: string, route: string) => new URL(new RegExp(`https://papers\\.example\\.org/${route}/[\\w.-]+`).exec(text)![0]).pathname;
 
 async function confirmedReader(email: string) {

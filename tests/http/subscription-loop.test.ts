@@ -3,7 +3,7 @@ import { createTestApp, type TestApp } from '../support/test-app.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { startPapersApi, type PapersApi } from '../support/papers-api.ts';
 import { startMailQueueWorker, type MailQueueWorker } from '../../src/mail/mail-queue.ts';
-import { sendDigestDeps } from '../../src/context.ts';
+import { mailQueueDeps, sendDigestDeps } from '../../src/context.ts';
 import { sendDigest } from '../../src/digest/run.ts';
 
 let sink: SmtpSink;
@@ -24,7 +24,7 @@ describe('the whole subscription loop over real SMTP', () => {
     api = await startPapersApi();
     t = await createTestApp({ SMTP_URL: sink.url, PAPERS_API_URL: api.url, SUBSCRIBE_RATE_PER_IP: '0' });
     const { ctx, app, templates } = t;
-    worker = startMailQueueWorker({ store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger: ctx.logger, from: ctx.config.MAIL_FROM, templates }, 60_000);
+    worker = startMailQueueWorker(mailQueueDeps(ctx, templates), 60_000);
 
     // 1. Sign up: the request queues the confirmation; the worker delivers it over SMTP.
     const res = await app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'email=ada%40example.org&digest_size=5' });

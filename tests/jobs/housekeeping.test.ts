@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { purgeStaleData } from '../../src/jobs/housekeeping.ts';
 import { sendDueMail } from '../../src/mail/mail-queue.ts';
+import { mailQueueDeps } from '../../src/context.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const DAY_MS = 24 * 3600_000;
@@ -15,7 +16,7 @@ describe('purgeStaleData', () => {
     t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' }, { clock });
     const app = t;
     const signUp = (email: string) => app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: new URLSearchParams({ email }).toString() });
-    const mailDeps = { store: app.ctx.mailQueue, mailer: app.ctx.mailer, clock, logger: app.ctx.logger, from: app.ctx.config.MAIL_FROM, templates: app.templates };
+    const mailDeps = mailQueueDeps(app.ctx, app.templates);
     const emails = () => app.ctx.db.prepare('SELECT email FROM subscribers ORDER BY email').pluck().all();
     const queue = () => app.ctx.db.prepare('SELECT recipient, status, payload FROM mail_queue ORDER BY id').all();
 

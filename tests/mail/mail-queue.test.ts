@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { queueRetryDelayMs, sendDueMail, type MailQueueDeps } from '../../src/mail/mail-queue.ts';
+import { mailQueueDeps } from '../../src/context.ts';
 
 let sink: SmtpSink;
 let t: TestApp;
@@ -12,7 +13,7 @@ beforeEach(async () => {
   sink = await startSmtpSink();
   clock = new ManualClock();
   t = await createTestApp({ SMTP_URL: sink.url }, { clock });
-  deps = { store: t.ctx.mailQueue, mailer: t.ctx.mailer, clock, logger: t.ctx.logger, from: t.ctx.config.MAIL_FROM, templates: t.templates };
+  deps = mailQueueDeps(t.ctx, t.templates);
 });
 afterEach(async () => {
   await t.close();

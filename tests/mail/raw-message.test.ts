@@ -55,6 +55,7 @@ async function viaNodemailer(c: DigestContent, r: Recipient): Promise<Buffer> {
       'List-Unsubscribe': { prepared: true, value: listUnsubscribeValue(r.unsubscribeUrl, settings.unsubscribeMailto) },
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
       'List-Id': { prepared: true, value: settings.listId },
+      'Auto-Submitted': 'auto-generated',
     },
   });
   return info.message as Buffer;

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { generateKeyPairSync } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -100,7 +102,37 @@ describe('send-now', () => {
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/one copy sent to editor@example.org/);
     expect(sink!.messages.map((m) => m.to)).toEqual([['editor@example.org']]);
+    // A test copy bounces to the operator who asked for it, never against a subscriber.
+    expect(sink!.messages.map((m) => m.from)).toEqual(['digest@papers.example.org']);
     expect(ledger(env).run).toBeUndefined();
+  });
+
+  it('when real mail is set up with a localhost PUBLIC_URL, then the dry run lists the warning and a send says it on stderr before sending', async () => {
+    const env = await setup(2, { PUBLIC_URL: 'http://localhost:3000' });
+    const line = 'warning: PUBLIC_URL is http://localhost:3000: readers cannot open its confirm, preferences and unsubscribe links; set the public address';
+    const dry = await runScript('send-now', ['--date', DATE, '--dry-run'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.split('\n')).toContain(`  ${line}`);
+    expect(dry.stdout).toMatch(/^ {2}warning: DKIM is not configured/m);
+    expect(sink!.messages).toEqual([]);
+
+    const sent = await runScript('send-now', ['--date', DATE], env);
+    expect(sent.code).toBe(0);
+    expect(sent.stderr.split('\n')).toContain(line);
+    expect(sink!.messages).toHaveLength(2);
+  });
+
+  it('when the identity is sound (https, DKIM aligned), then no warning is printed', async () => {
+    const key = join(tmpdir(), `dkim-${process.pid}.pem`);
+    writeFileSync(key, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    try {
+      const env = await setup(1, { DKIM_DOMAIN: 'papers.example.org', DKIM_SELECTOR: 'pb', DKIM_PRIVATE_KEY_PATH: key });
+      const dry = await runScript('send-now', ['--date', DATE, '--dry-run'], env);
+      expect(dry.code).toBe(0);
+      expect(dry.stdout + dry.stderr).not.toMatch(/warning/i);
+    } finally {
+      rmSync(key, { force: true });
+    }
   });
 
   it('when the sender is killed with SIGKILL half way, then running it again completes the run: one copy each, save the in-flight window', async () => {
