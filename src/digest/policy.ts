@@ -23,6 +23,22 @@ export interface SendPolicy {
 /** After this many runs that ended in a hard bounce (in a row), the address is suppressed (the ledger applies it). */
 export const SUPPRESS_AFTER_HARD_BOUNCES = 3;
 
+/**
+ * The feed answers `[]` for a day it has not populated yet, the same as for a day without papers.
+ * Weekends have none, so an empty Saturday or Sunday (UTC, the feed's days) is final at once; an
+ * empty weekday is taken as "not out yet" until this many hours after it ended, and its run is
+ * failed (and retried) instead of recorded empty.
+ */
+export const EMPTY_WEEKDAY_WAIT_HOURS = 12;
+
+/** When an empty feed day may be accepted as empty: null for a weekend day (at once). */
+export function emptyDayFinalAt(date: string, waitHours = EMPTY_WEEKDAY_WAIT_HOURS): Date | null {
+  const start = Date.parse(`${date}T00:00:00Z`);
+  const weekday = new Date(start).getUTCDay();
+  if (weekday === 0 || weekday === 6) return null;
+  return new Date(start + (24 + waitHours) * 3600_000);
+}
+
 /** Exponential backoff: base, 2×base, 4×base … capped; attempt counts from 1. */
 export function retryDelayMs(attempt: number, baseMs: number, capMs = 30 * 60_000): number {
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
