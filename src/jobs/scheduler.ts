@@ -55,13 +55,20 @@ export interface DueRun {
  * The date comes from the scheduled time, not `now`: a run caught up late keeps its day's date.
  * Pure; a second edition is a second schedule asked the same question.
  */
-export function dueRun(now: Date, timeZone: string, schedule: Schedule, statusOf: (date: string) => RunStatus | undefined): DueRun | null {
+export function dueRun(
+  now: Date,
+  timeZone: string,
+  schedule: Schedule,
+  statusOf: (date: string) => RunStatus | undefined,
+  /** The edition's date for a run scheduled at a wall-clock time: the daily digest's rule unless given. */
+  dateAt: (scheduledAt: number, timeZone: string) => string = digestDateAtWall,
+): DueRun | null {
   const wall = wallClock(timeZone, now);
   const today = new Date(wall).toISOString().slice(0, 10);
   const passed = schedule.firesOn(today).filter((t) => t <= wall);
   const scheduledAt = passed.at(-1);
   if (scheduledAt === undefined) return null;
-  const date = digestDateAtWall(scheduledAt, timeZone);
+  const date = dateAt(scheduledAt, timeZone);
   const status = statusOf(date);
   return status === undefined || status === 'running' || status === 'failed' ? { date, scheduledAt } : null;
 }
