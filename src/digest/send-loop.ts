@@ -221,16 +221,16 @@ export async function deliver(
         flush();
         const elapsedMs = performance.now() - startedAt;
         const wait = connectionRetryWait(++connectionRounds, policy, { elapsedMs, delivered: result.sent > 0 });
-        const where = deps.mailer.where ?? 'the SMTP server';
+        const where = deps.mailer.where ? ` ${deps.mailer.where}` : '';
         if (wait === null) {
           const gaveUp = connectionRounds <= policy.connectionRetries ? ` (gave up after ${Math.round(elapsedMs / 1000)} s)` : '';
-          halt({ status: 'failed', reason: `SMTP server ${where} unreachable after ${connectionRounds} attempts${gaveUp}: ${connectionError.reply}` });
+          halt({ status: 'failed', reason: `SMTP server${where} unreachable after ${connectionRounds} attempts${gaveUp}: ${connectionError.reply}` });
           break;
         }
         const seconds = wait >= 10_000 ? Math.round(wait / 1000) : Math.round(wait / 100) / 10;
         log.warn(
-          { smtp: where, error: connectionError.reply, retry: connectionRounds, of: policy.connectionRetries, waitMs: wait },
-          `SMTP ${where} unreachable (${connectionError.code}); retry ${connectionRounds} of ${policy.connectionRetries} in ${seconds} s`,
+          { smtp: deps.mailer.where, error: connectionError.reply, retry: connectionRounds, of: policy.connectionRetries, waitMs: wait },
+          `SMTP${where} unreachable (${connectionError.code}); retry ${connectionRounds} of ${policy.connectionRetries} in ${seconds} s`,
         );
         connectionError = undefined;
         await sleep(wait, signal);
