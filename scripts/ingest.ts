@@ -11,7 +11,7 @@ const USAGE = `Usage: npm run ingest -- [--date YYYY-MM-DD] [--file path.json]
 Stores the papers featured on Hugging Face Daily Papers on one day (PAPERS_API_URL).
 Safe to repeat: papers already stored get their upvotes refreshed.
 
-  --date YYYY-MM-DD  the day to fetch (default: yesterday in DIGEST_TZ)
+  --date YYYY-MM-DD  the day to fetch (default: the last complete day of the feed)
   --file path.json   import a saved API response instead of fetching; with --date every
                      paper is filed under that day, otherwise under the day it was added
   -h, --help         show this help

@@ -19,7 +19,7 @@ Sends the daily digest of a date to every confirmed subscriber, now, as the sche
 Safe to repeat and to interrupt: a run that was cut off (crash, kill, SMTP outage) continues
 where it stopped and sends only what was not sent; a finished run sends nothing again.
 
-  --date YYYY-MM-DD   the digest's day (default: yesterday in DIGEST_TZ, as the daily job)
+  --date YYYY-MM-DD   the digest's day (default: the last complete feed day, as the daily job)
   --dry-run           rank and render, report who would get which variant; send nothing
   --to ADDRESS        send one copy to ADDRESS only, outside the run (to check it)
   --limit N           send at most N messages now; the run stays open for the rest
@@ -83,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
     const warnings = identityWarnings(config).map((w) => `warning: ${w}`);
     if (args.preview === undefined && !args['dry-run']) for (const w of warnings) console.error(w);
     const deps = await sendDigestDeps(ctx);
+    // Someone is waiting at a terminal: a server that cannot be reached at all is reported soon.
+    if (config.SEND_CONNECT_GIVE_UP_SECONDS > 0) deps.policy.connectGiveUpMs = config.SEND_CONNECT_GIVE_UP_SECONDS * 1000;
 
     if (args.preview !== undefined) {
       const rendered = await renderDigest(deps, { date, digestSize: config.DIGEST_SIZE });

@@ -29,6 +29,10 @@ export const configSchema = z.object({
   SEND_RETRY_BASE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(60_000)),
   SEND_ERROR_BUDGET: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(100).default(10)),
   SEND_LEASE_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(30)),
+  // An unreachable SMTP server: the daily job retries this many times (waits doubling from
+  // SEND_RETRY_BASE_MS), send-now gives up sooner when it has not reached the server at all.
+  SEND_CONNECT_RETRIES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(20).default(3)),
+  SEND_CONNECT_GIVE_UP_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(120)),
   OUTBOX_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data/outbox')),
   MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Paperboy <paperboy@localhost>').refine(isSender, { error: 'must be one address with a domain, such as Paperboy <digest@papers.example.org>' })),
   MAIL_UNSUBSCRIBE_MAILTO: opt(z.email({ error: 'must be an email address' })),

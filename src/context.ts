@@ -127,7 +127,7 @@ export function sendPolicyFromConfig(c: Config): SendPolicy {
     recordBatch: c.SMTP_POOL_SIZE * 4,
     maxAttempts: c.SEND_MAX_ATTEMPTS,
     retryBaseMs: c.SEND_RETRY_BASE_MS,
-    connectionRetries: 3,
+    connectionRetries: c.SEND_CONNECT_RETRIES,
     errorBudget: defaultErrorBudget(c.SEND_ERROR_BUDGET),
     leaseMs: c.SEND_LEASE_SECONDS * 1000,
   };

@@ -46,4 +46,6 @@ export interface Mailer {
   close(): void;
   /** "smtp" or "outbox": where mail goes, for logs and the health page. */
   readonly kind: 'smtp' | 'outbox';
+  /** The SMTP server as host:port (never its credentials), or the outbox folder: for messages to operators. */
+  readonly where: string;
 }

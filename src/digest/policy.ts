@@ -14,8 +14,13 @@ export interface SendPolicy {
   maxAttempts: number;
   /** First retry delay; doubles per attempt (4xx) or per round (connection failures). */
   retryBaseMs: number;
-  /** Rounds of "the SMTP server can't be reached" before the run fails. */
+  /** Rounds of "the SMTP server can't be reached" before the run fails (SEND_CONNECT_RETRIES). */
   connectionRetries: number;
+  /**
+   * An interactive send (send-now) gives up on a server it has not reached once in this many ms
+   * (SEND_CONNECT_GIVE_UP_SECONDS), shortening the waits to fit; unset, the retries above decide.
+   */
+  connectGiveUpMs?: number | undefined;
   errorBudget: ErrorBudget;
   leaseMs: number;
 }
@@ -23,9 +28,42 @@ export interface SendPolicy {
 /** After this many runs that ended in a hard bounce (in a row), the address is suppressed (the ledger applies it). */
 export const SUPPRESS_AFTER_HARD_BOUNCES = 3;
 
+/**
+ * The feed answers `[]` for a day it has not populated yet, the same as for a day without papers.
+ * Weekends have none, so an empty Saturday or Sunday (UTC, the feed's days) is final at once; an
+ * empty weekday is taken as "not out yet" until this many hours after it ended, and its run is
+ * failed (and retried) instead of recorded empty.
+ */
+export const EMPTY_WEEKDAY_WAIT_HOURS = 12;
+
+/** When an empty feed day may be accepted as empty: null for a weekend day (at once). */
+export function emptyDayFinalAt(date: string, waitHours = EMPTY_WEEKDAY_WAIT_HOURS): Date | null {
+  const start = Date.parse(`${date}T00:00:00Z`);
+  const weekday = new Date(start).getUTCDay();
+  if (weekday === 0 || weekday === 6) return null;
+  return new Date(start + (24 + waitHours) * 3600_000);
+}
+
 /** Exponential backoff: base, 2×base, 4×base … capped; attempt counts from 1. */
 export function retryDelayMs(attempt: number, baseMs: number, capMs = 30 * 60_000): number {
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * After `failures` rounds in a row of an unreachable SMTP server: the wait before the next try,
+ * or null to fail the run. `elapsedMs` is the time since this send started; `delivered` whether
+ * any message has gone through in it (then the server is there, and an outage gets the patient rule).
+ */
+export function connectionRetryWait(
+  failures: number,
+  policy: Pick<SendPolicy, 'connectionRetries' | 'retryBaseMs' | 'connectGiveUpMs'>,
+  o: { elapsedMs: number; delivered: boolean },
+): number | null {
+  if (failures > policy.connectionRetries) return null;
+  const wait = retryDelayMs(failures, policy.retryBaseMs);
+  if (policy.connectGiveUpMs === undefined || o.delivered) return wait;
+  const left = policy.connectGiveUpMs - o.elapsedMs;
+  return left > 0 ? Math.min(wait, Math.ceil(left)) : null;
 }
 
 export interface ErrorBudget {

@@ -6,6 +6,7 @@ import type { SendRun } from './ledger-store.ts';
 import { deliver, type SendLoopDeps, type SendProgress } from './send-loop.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
 import { dryRun } from './preview.ts';
+import { emptyDayFinalAt } from './policy.ts';
 
 /**
  * The daily send: every confirmed subscriber gets the digest of a date once.
@@ -56,10 +57,10 @@ export interface SendDigestOptions {
 
 export type SendOutcome =
   | 'done' // everyone settled
-  | 'empty' // no papers that day: no email
+  | 'empty' // no papers that day (final: a weekend, or a weekday long over): no email
   | 'incomplete' // stopped early (limit or signal); resume by running again
   | 'paused' // policy rejection or error budget: needs a look, then send-now resumes it
-  | 'failed' // source or SMTP server down: the next attempt resumes it
+  | 'failed' // source or SMTP server down, or a weekday's list still empty: the next attempt resumes it
   | 'busy' // another sender holds the run
   | 'dry-run';
 
@@ -128,6 +129,13 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
       return finishWith('failed', reason);
     }
     if (papers.length === 0) {
+      const finalAt = emptyDayFinalAt(opts.date);
+      if (finalAt && clock.now() < finalAt) {
+        const reason = `no papers for ${opts.date} yet: a weekday the feed may not have filled; not taken as empty before ${finalAt.toISOString()}`;
+        ledger.setStatus(run.id, 'failed', clock.now(), reason);
+        log.warn({ until: finalAt.toISOString() }, 'no papers yet for this weekday: the run is failed and will be tried again');
+        return finishWith('failed', reason);
+      }
       ledger.setStatus(run.id, 'empty', clock.now());
       log.info('no papers for this day: nothing sent');
       return finishWith('empty');

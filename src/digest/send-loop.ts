@@ -3,12 +3,12 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { CompiledDigest } from '../mail/templates.ts';
 import { prepareMessage, renderMessage, type MessageSettings, type PreparedMessage } from '../mail/raw-message.ts';
-import { classifySmtpError, describeSmtpError } from '../mail/smtp/replies.ts';
+import { classifySmtpError, describeSmtpError, type SmtpError } from '../mail/smtp/replies.ts';
 import type { Paper } from '../domain/paper.ts';
 import type { ClaimedDelivery, DeliveryOutcome, LedgerStore, SendRun } from './ledger-store.ts';
 import { openLedgerSession } from './ledger-session.ts';
 import type { Mailer } from './mailer.ts';
-import { FailureWindow, retryDelayMs, type SendPolicy } from './policy.ts';
+import { connectionRetryWait, FailureWindow, retryDelayMs, type SendPolicy } from './policy.ts';
 import { variantCache } from './variants.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
 
@@ -21,7 +21,7 @@ import type { VerpIdentity } from '../bounces/verp.ts';
 export interface SendLoopDeps {
   ledger: LedgerStore;
   compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
-  mailer: Pick<Mailer, 'sendPrebuilt'>;
+  mailer: Pick<Mailer, 'sendPrebuilt'> & Partial<Pick<Mailer, 'where'>>;
   clock: Clock;
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
   /** The signed VERP envelope sender naming one subscriber (and run): a bounce to it names them. */
@@ -101,8 +101,9 @@ export async function deliver(
   let stop: Stop | undefined;
   // Connection trouble is handled per round, not per message: the window's worth of failures
   // that one outage produces counts once.
-  let connectionError: string | undefined;
+  let connectionError: { reply: string; code: string } | undefined;
   let connectionRounds = 0;
+  const startedAt = performance.now();
 
   const before = run.sent + run.failed + run.skipped;
   const total = before + ledger.pendingCount(run.id) + ledger.remainingAudience(run.id);
@@ -130,7 +131,8 @@ export async function deliver(
     const reply = describeSmtpError(err);
     const kind = classifySmtpError(err);
     if (kind === 'connection') {
-      connectionError = reply;
+      const e = err as Partial<SmtpError>;
+      connectionError = { reply, code: e.originalCode ?? e.code ?? 'error' };
       return settle({ subscriberId: d.subscriberId, kind: 'released', reply });
     }
     connectionRounds = 0;
@@ -221,13 +223,21 @@ export async function deliver(
         // Let the window drain (its messages are failing the same way), then wait and try again.
         await drain();
         flush();
-        if (++connectionRounds > policy.connectionRetries) {
-          halt({ status: 'failed', reason: `SMTP server unreachable after ${connectionRounds} attempts: ${connectionError}` });
+        const elapsedMs = performance.now() - startedAt;
+        const wait = connectionRetryWait(++connectionRounds, policy, { elapsedMs, delivered: result.sent > 0 });
+        const where = deps.mailer.where ? ` ${deps.mailer.where}` : '';
+        if (wait === null) {
+          const gaveUp = connectionRounds <= policy.connectionRetries ? ` (gave up after ${Math.round(elapsedMs / 1000)} s)` : '';
+          halt({ status: 'failed', reason: `SMTP server${where} unreachable after ${connectionRounds} attempts${gaveUp}: ${connectionError.reply}` });
           break;
         }
-        log.warn({ error: connectionError, round: connectionRounds }, 'SMTP server unreachable: waiting before trying again');
+        const seconds = wait >= 10_000 ? Math.round(wait / 1000) : Math.round(wait / 100) / 10;
+        log.warn(
+          { smtp: deps.mailer.where, error: connectionError.reply, retry: connectionRounds, of: policy.connectionRetries, waitMs: wait },
+          `SMTP${where} unreachable (${connectionError.code}); retry ${connectionRounds} of ${policy.connectionRetries} in ${seconds} s`,
+        );
         connectionError = undefined;
-        await sleep(retryDelayMs(connectionRounds, policy.retryBaseMs), signal);
+        await sleep(wait, signal);
         continue;
       }
       if (inFlight >= policy.maxInFlight) {

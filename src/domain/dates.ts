@@ -29,18 +29,65 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }
 
-/** The day before today in `timeZone`: the last complete day of papers when the digest goes out. */
+/** The day before today in `timeZone`. */
 export function yesterdayIn(timeZone: string, now: Date): string {
   return addDays(todayIn(timeZone, now), -1);
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock reading at `at` in `timeZone`, as the UTC instant with the same digits (minutes). */
+export function wallClock(timeZone: string, at: Date): number {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+    formatters.set(timeZone, f);
+  }
+  const n: Record<string, number> = {};
+  for (const p of f.formatToParts(at)) if (p.type !== 'literal') n[p.type] = Number(p.value);
+  return Date.UTC(n.year!, n.month! - 1, n.day!, n.hour!, n.minute!);
+}
+
+const maxOffsets = new Map<string, number>();
+
+/** The zone's largest UTC offset (ms) in `year`: its summer time when it has one. Sampled monthly. */
+function largestOffsetMs(timeZone: string, year: number): number {
+  const key = `${timeZone}|${year}`;
+  let max = maxOffsets.get(key);
+  if (max === undefined) {
+    max = -Infinity;
+    for (let m = 0; m < 12; m++) {
+      const at = new Date(Date.UTC(year, m, 15, 12));
+      max = Math.max(max, wallClock(timeZone, at) - at.getTime());
+    }
+    maxOffsets.set(key, max);
+  }
+  return max;
+}
+
+const DAY_MS = 86_400_000;
+
 /**
- * The digest a run sends when no date is given (the scheduler, send-now, ingest): the day before,
- * in DIGEST_TZ. The feed's date is the day papers were featured on Daily Papers; papers keep being
- * added and upvoted all that day, so at the morning send (DIGEST_CRON, 07:00 by default) yesterday
- * is the last complete day. A run that fires late (catch-up at 00:30) still belongs to the
- * schedule of the day it fired. The one place this rule lives.
+ * The digest date of a run at local wall time `wall` (a `wallClock` value) in `timeZone`: the last
+ * feed day that is over. The feed files a paper under the UTC day it was added (its
+ * `submittedOnDailyAt` is UTC), so that is the UTC day before the run's instant. The instant is
+ * reckoned with the zone's largest offset of the year, so the answer is a fixed number of days
+ * before the local date, all year: a run the clocks moved across UTC midnight neither repeats nor
+ * skips a day, and is never early. So 07:00 in Honolulu (17:00 UTC) sends the day before; 07:00
+ * on Kiritimati (17:00 UTC the previous day) the day before that; 01:30 in Berlin (00:30 UTC in
+ * winter, 23:30 in summer) two days back all year.
+ */
+export function digestDateAtWall(wall: number, timeZone: string): string {
+  const earliest = wall - largestOffsetMs(timeZone, new Date(wall).getUTCFullYear());
+  return new Date(earliest - DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The digest a run sends when no date is given (the scheduler, send-now, ingest): the last
+ * complete day of the feed at `now` (see digestDateAtWall; DIGEST_TZ matters only through its
+ * offset). The scheduler passes its scheduled time, so a catch-up keeps its day's date. The one
+ * place this rule lives.
  */
 export function defaultDigestDate(now: Date, timeZone: string): string {
-  return yesterdayIn(timeZone, now);
+  return digestDateAtWall(wallClock(timeZone, now), timeZone);
 }

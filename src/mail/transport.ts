@@ -6,6 +6,7 @@ import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Mailer, PrebuiltMessage, TransactionalMessage } from '../digest/mailer.ts';
 import { createSmtpClient } from './smtp/pool.ts';
+import { parseSmtpUrl } from './smtp/url.ts';
 import { joinedBytes, type SmtpMessage } from './smtp/message.ts';
 
 export interface MailerOptions {
@@ -64,8 +65,10 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
     socketTimeoutMs: TIMEOUTS.socketTimeout,
   });
   const sign = o.dkim ? dkimSigner(o.dkim) : null;
+  const { host, port } = parseSmtpUrl(smtpUrl);
   return {
     kind: 'smtp',
+    where: `${host.includes(':') ? `[${host}]` : host}:${port}`,
     async sendTransactional(message) {
       const info = await transport.sendMail(transactionalOptions(message));
       return { messageId: info.messageId, response: info.response };
@@ -144,6 +147,7 @@ function outboxMailer(o: MailerOptions): Mailer {
   };
   return {
     kind: 'outbox',
+    where: o.outboxDir,
     async sendTransactional(message) {
       return write(await transport.sendMail(transactionalOptions(message)), message.subject);
     },

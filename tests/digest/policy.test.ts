@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailureWindow, retryDelayMs } from '../../src/digest/policy.ts';
+import { connectionRetryWait, FailureWindow, retryDelayMs } from '../../src/digest/policy.ts';
 
 describe('retryDelayMs', () => {
   it('doubles per attempt from the base, up to the cap', () => {
@@ -36,5 +36,21 @@ describe('FailureWindow', () => {
     const w = new FailureWindow({ maxConsecutive: 5, maxRatio: 0.1, window: 200 });
     for (const f of [true, false, true, false]) w.add(f);
     expect(w.exceeded()).toBeNull();
+  });
+});
+
+describe('connectionRetryWait: an unreachable SMTP server', () => {
+  const patient = { connectionRetries: 3, retryBaseMs: 60_000 };
+  it('when there is no time limit (the daily job), then the waits double and the run fails after the last retry', () => {
+    expect([1, 2, 3, 4].map((n) => connectionRetryWait(n, patient, { elapsedMs: 0, delivered: false }))).toEqual([60_000, 120_000, 240_000, null]);
+  });
+  it('when send-now has a limit, then the waits shrink to fit it and it gives up once it is spent', () => {
+    const interactive = { ...patient, connectGiveUpMs: 120_000 };
+    expect(connectionRetryWait(1, interactive, { elapsedMs: 100, delivered: false })).toBe(60_000);
+    expect(connectionRetryWait(2, interactive, { elapsedMs: 60_200, delivered: false })).toBe(59_800);
+    expect(connectionRetryWait(3, interactive, { elapsedMs: 120_050, delivered: false })).toBeNull();
+  });
+  it('when a message has gone through already, then an outage gets the patient rule', () => {
+    expect(connectionRetryWait(3, { ...patient, connectGiveUpMs: 120_000 }, { elapsedMs: 600_000, delivered: true })).toBe(240_000);
   });
 });

@@ -106,7 +106,7 @@ describe('sendDigest against SMTP trouble', () => {
     h.deps.mailer = dead;
     const failed = await sendDigest(h.deps, { date: DATE });
     dead.close();
-    expect(failed).toMatchObject({ outcome: 'failed', sent: 0, reason: expect.stringMatching(/^SMTP server unreachable after 3 attempts: .*ECONNREFUSED/) });
+    expect(failed).toMatchObject({ outcome: 'failed', sent: 0, reason: expect.stringMatching(/^SMTP server 127\.0\.0\.1:\d+ unreachable after 3 attempts: .*ECONNREFUSED/) });
     expect(h.ctx.ledger.byDate(DATE)).toMatchObject({ status: 'failed', lastError: failed.reason });
     expect(h.ctx.ledger.deliveryCounts(h.ctx.ledger.byDate(DATE)!.id)).toMatchObject({ sending: 0, sent: 0 });
     // Connection failures are not the recipients' fault: no attempt is charged to them.

@@ -1,52 +1,84 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import cron from 'node-cron';
-import { defaultDigestDate } from '../../src/domain/dates.ts';
+import { addDays, todayIn } from '../../src/domain/dates.ts';
 import type { RunStatus } from '../../src/digest/ledger-store.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
-import { catchUpDate, lastFireToday, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
+import { dailySchedule, dueRun, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
 import { createLogger } from '../../src/logger.ts';
 import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
 
-/** node-cron's own matcher for a pattern, without scheduling anything. */
-function matcher(pattern: string, timezone: string) {
-  const task = cron.createTask(pattern, () => undefined, { timezone });
-  const match = (d: Date) => task.match(d);
-  void task.destroy();
-  return match;
-}
-
 const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({ outcome, date: '2026-11-24', sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 });
+const statuses = (s: Record<string, RunStatus>) => (date: string) => s[date];
 
-describe('which day the daily run sends', () => {
-  it('when it is morning in DIGEST_TZ, then the digest is of yesterday there, the last complete day', () => {
-    expect(defaultDigestDate(new Date('2026-11-25T06:00:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
-    // 00:30 on the 25th in Berlin is still the 24th in UTC: the zone decides.
-    expect(defaultDigestDate(new Date('2026-11-24T23:30:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
-    expect(defaultDigestDate(new Date('2026-11-24T23:30:00Z'), 'UTC')).toBe('2026-11-23');
-    expect(defaultDigestDate(new Date('2026-11-25T03:00:00Z'), 'America/Los_Angeles')).toBe('2026-11-23');
+describe('what is due now', () => {
+  const daily7 = dailySchedule('0 7 * * *');
+
+  it('when today’s time has passed and the run is missing, unfinished or failed, then that run is due', () => {
+    const at = new Date('2026-11-25T09:00:00Z');
+    for (const s of [{}, { '2026-11-24': 'running' }, { '2026-11-24': 'failed' }] as Record<string, RunStatus>[]) {
+      expect(dueRun(at, 'Europe/Berlin', daily7, statuses(s))?.date).toBe('2026-11-24');
+    }
+  });
+
+  it('when the run is finished or paused for an operator, or today’s time is still ahead, then nothing is due', () => {
+    const at = new Date('2026-11-25T09:00:00Z');
+    for (const status of ['done', 'empty', 'paused'] as const) expect(dueRun(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': status }))).toBeNull();
+    expect(dueRun(new Date('2026-11-25T05:59:00Z'), 'Europe/Berlin', daily7, statuses({}))).toBeNull();
+  });
+
+  it('when a run is caught up late, then it keeps the date of its scheduled time', () => {
+    // 07:00 in Tokyo is 22:00 UTC (the 24th not over: the 23rd); at 10:00 (01:00 UTC) it is still the 23rd's run.
+    expect(dueRun(new Date('2026-11-25T01:00:00Z'), 'Asia/Tokyo', daily7, statuses({}))?.date).toBe('2026-11-23');
+  });
+
+  it('when the time is inside the spring-forward gap, then it is due at the first minute after the gap', () => {
+    const at230 = dailySchedule('30 2 * * *');
+    expect(dueRun(new Date('2026-03-08T06:59:00Z'), 'America/New_York', at230, statuses({}))).toBeNull(); // 01:59 EST
+    expect(dueRun(new Date('2026-03-08T07:00:00Z'), 'America/New_York', at230, statuses({}))?.date).toBe('2026-03-07'); // 03:00 EDT
+  });
+
+  it('rejects an expression that is not cron', () => {
+    expect(() => dailySchedule('every day at 7')).toThrow(/DIGEST_CRON/);
   });
 });
 
-describe('catch-up after downtime', () => {
-  const daily7 = matcher('0 7 * * *', 'Europe/Berlin');
-  const statuses = (s: Record<string, RunStatus>) => (date: string) => s[date];
+describe('a fake clock across the clock changes: exactly one send per local day, none skipped', () => {
+  const walks: [string, string][] = [
+    ['America/New_York', '2026-03-08'],
+    ['America/New_York', '2026-11-01'],
+    ['Europe/Berlin', '2026-03-29'],
+    ['Europe/Berlin', '2026-10-25'],
+    ['Australia/Sydney', '2026-04-05'],
+    ['Australia/Sydney', '2026-10-04'],
+    ['Asia/Kolkata', '2026-03-29'],
+    ['Pacific/Chatham', '2026-04-05'],
+    ['Pacific/Chatham', '2026-09-27'],
+  ];
+  const crons = ['30 2 * * *', '0 7 * * *', '30 1 * * *', '0 0 * * *'];
 
-  it('finds the last fire today in the zone, or none before it', () => {
-    expect(lastFireToday(new Date('2026-11-25T09:13:27Z'), 'Europe/Berlin', daily7)?.toISOString()).toBe('2026-11-25T06:00:00.000Z');
-    expect(lastFireToday(new Date('2026-11-25T05:59:00Z'), 'Europe/Berlin', daily7)).toBeNull();
-  });
-
-  it('when today’s time has passed and the run is missing, unfinished or failed, then it is run once now', () => {
-    const at = new Date('2026-11-25T09:00:00Z');
-    expect(catchUpDate(at, 'Europe/Berlin', daily7, statuses({}))).toBe('2026-11-24');
-    expect(catchUpDate(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': 'running' }))).toBe('2026-11-24');
-    expect(catchUpDate(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': 'failed' }))).toBe('2026-11-24');
-  });
-
-  it('when the run is finished or paused for an operator, or today’s time is still ahead, then nothing is run', () => {
-    const at = new Date('2026-11-25T09:00:00Z');
-    for (const status of ['done', 'empty', 'paused'] as const) expect(catchUpDate(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': status }))).toBeNull();
-    expect(catchUpDate(new Date('2026-11-25T05:00:00Z'), 'Europe/Berlin', daily7, statuses({}))).toBeNull();
+  it.each(walks)('%s around %s', (tz, change) => {
+    for (const expression of crons) {
+      const schedule = dailySchedule(expression);
+      const ledger: Record<string, RunStatus> = {};
+      const sends: { localDay: string; date: string }[] = [];
+      // From two days before the change to two days after, five minutes at a time (every cron here is on a :00 or :30, every change too).
+      const start = Date.parse(`${change}T00:00:00Z`) - 2 * 86_400_000;
+      for (let ms = start; ms < start + 5 * 86_400_000; ms += 5 * 60_000) {
+        const now = new Date(ms);
+        const due = dueRun(now, tz, schedule, statuses(ledger));
+        if (!due) continue;
+        ledger[due.date] = 'done';
+        sends.push({ localDay: todayIn(tz, now), date: due.date });
+      }
+      const days = sends.map((s) => s.localDay);
+      expect(new Set(days).size, `${tz} ${expression}: ${JSON.stringify(sends)}`).toBe(days.length);
+      expect(days.length, `${tz} ${expression}`).toBeGreaterThanOrEqual(4);
+      for (let i = 1; i < sends.length; i++) {
+        expect(sends[i]!.localDay, `${tz} ${expression}`).toBe(addDays(sends[i - 1]!.localDay, 1));
+        expect(sends[i]!.date, `${tz} ${expression}`).toBe(addDays(sends[i - 1]!.date, 1));
+      }
+      // The change day itself got its send.
+      expect(days, `${tz} ${expression}`).toContain(change);
+    }
   });
 });
 
@@ -74,18 +106,21 @@ describe('startScheduler', () => {
   const quiet = createLogger('silent');
   const ledger = (s: Record<string, RunStatus> = {}) => ({ byDate: (d: string) => (s[d] ? ({ status: s[d], leaseExpiresAt: null } as never) : undefined) });
 
-  it('when the schedule comes round (every second here), then the digest of yesterday in DIGEST_TZ is sent', async () => {
+  it('when the scheduled time comes while the service runs, then the digest is sent then, once', async () => {
     const calls: string[] = [];
+    const runs: Record<string, RunStatus> = {};
+    let now = new Date('2026-11-24T21:58:00Z'); // 06:58 in Tokyo
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '* * * * * *', DIGEST_TZ: 'Asia/Tokyo' }, clock: { now: () => new Date() }, logger: quiet, ledger: ledger({}) },
-      { send: async ({ date }) => (calls.push(date), result('done')) },
+      { config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Asia/Tokyo' }, clock: { now: () => now }, logger: quiet, ledger: ledger(runs) },
+      { send: async ({ date }) => (calls.push(date), (runs[date] = 'done'), result('done')), checkEveryMs: 10 },
     );
-    const deadline = Date.now() + 3000;
-    while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    // The every-second schedule has fired today already, so a catch-up may come first: same date.
-    const expected = defaultDigestDate(new Date(), 'Asia/Tokyo');
-    expect(calls.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(calls)).toEqual(new Set([expected]));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calls).toEqual([]);
+    now = new Date('2026-11-24T22:00:30Z'); // 07:00 in Tokyo
+    await expect.poll(() => calls, { timeout: 2000 }).toEqual(['2026-11-23']);
+    now = new Date('2026-11-24T23:00:00Z');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calls).toEqual(['2026-11-23']);
   });
 
   it('when the service starts after today’s time with no run, then it catches up once, for real, into the SMTP server', async () => {
@@ -119,9 +154,16 @@ describe('startScheduler', () => {
   it('when a run fails (source or SMTP down), then it is retried after the delay', async () => {
     const outcomes: SendDigestResult['outcome'][] = ['failed', 'done'];
     const calls: string[] = [];
+    const runs: Record<string, RunStatus> = {};
+    const send = async ({ date }: { date: string }) => {
+      calls.push(date);
+      const outcome = outcomes.shift() ?? 'done';
+      runs[date] = outcome as RunStatus;
+      return result(outcome);
+    };
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: { now: () => new Date('2026-11-25T07:00:00Z') }, logger: quiet, ledger: ledger({}) },
-      { send: async ({ date }) => (calls.push(date), result(outcomes.shift() ?? 'done')), retryDelayMs: 50 },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: { now: () => new Date(Date.parse('2026-11-25T07:00:00Z') + performance.now()) }, logger: quiet, ledger: ledger(runs) },
+      { send, retryDelayMs: 50, checkEveryMs: 10 },
     );
     const deadline = Date.now() + 2000;
     while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -63,7 +63,7 @@ describe('npm run ingest', () => {
     const r = await ingest(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: npm run ingest -- \[--date YYYY-MM-DD\] \[--file path\.json\]/);
-    expect(r.stdout).toContain('yesterday in DIGEST_TZ');
+    expect(r.stdout).toContain('the last complete day of the feed');
     expect(api.requests).toHaveLength(0);
   });
 

@@ -10,6 +10,7 @@ import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { testConfig } from '../support/test-context.ts';
 import { runScript, startScript } from '../support/cli.ts';
 import { byRecipient, DATE, freezeFixtureDay, seedSubscribers } from '../support/digest-harness.ts';
+import { freePort } from '../support/server-process.ts';
 
 let sink: SmtpSink | undefined;
 let dir: string | undefined;
@@ -84,6 +85,25 @@ describe('send-now', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^2026-11-24: done\n {2}this time: sent 6, skipped 0, failed 0, deferred 0 in [\d.]+ s \([\d.]+ msg\/s\)\n {2}run total: done, sent 6/);
     expect(sink!.messages).toHaveLength(6);
+  });
+
+  it('when the SMTP server refuses every connection, then each retry says its wait and count, and it gives up in time with the address and the error', async () => {
+    const env = await setup(3);
+    const port = await freePort(); // nothing listens there
+    const r = await runScript('send-now', ['--date', DATE], {
+      ...env,
+      SMTP_URL: `smtp://user:hunter2@127.0.0.1:${port}`,
+      SEND_RETRY_BASE_MS: '1000',
+      SEND_CONNECT_RETRIES: '5',
+      SEND_CONNECT_GIVE_UP_SECONDS: '3',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`SMTP 127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\); retry 1 of 5 in 1 s`));
+    expect(r.stderr).toMatch(new RegExp(`SMTP 127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\); retry 2 of 5 in [\\d.]+ s`));
+    // Given up within the limit: the third retry (4 s) never came.
+    expect(r.stderr).not.toMatch(/retry [3-5] of 5/);
+    expect(r.stdout).toMatch(new RegExp(`^2026-11-24: failed \\(SMTP server 127\\.0\\.0\\.1:${port} unreachable after 3 attempts \\(gave up after 3 s\\): .*ECONNREFUSED`, 'm'));
+    expect(`${r.stdout}${r.stderr}`).not.toContain('hunter2');
   });
 
   it('when previewing, dry-running or sending one test copy, then the run is left alone', async () => {
