@@ -135,7 +135,6 @@ describe('a hostile day', () => {
       SMTP_POOL_SIZE: '2',
       SEND_BATCH_SIZE: '20',
       SEND_RETRY_BASE_MS: '100',
-      SEND_LEASE_SECONDS: '5',
     };
     // --- Morning: the service starts on a new database while the operator imports a list into it.
     const csv = join(dir, 'list.csv');
@@ -276,6 +275,10 @@ describe('a hostile day', () => {
     });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(await server.stop()).toBe(0);
+    // Neither service process logged an error (a 5xx, a crash) all day; their logs are JSON lines.
+    const logLines = servers.flatMap((p) => p.output().split('\n'));
+    expect(logLines.filter((line) => line.includes('"msg":"paperboy is running"') && line.includes('"level":30'))).toHaveLength(2);
+    expect(logLines.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
 
     // The erased address is nowhere in the database, and the database is sound.
     read(dbPath, (db) => {
