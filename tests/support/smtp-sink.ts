@@ -20,6 +20,8 @@ export interface SmtpSinkOptions {
   onData?: (mail: Omit<ReceivedMail, 'parsed'>) => { code: number; message: string } | undefined;
   /** Return true to cut the connection as soon as a message's data starts arriving. */
   dropOnData?: (to: string[]) => boolean;
+  /** A slow server: wait this long before answering each message's data. Read per message, so a test can change it midway. */
+  replyDelayMs?: number;
   /** Require AUTH with these credentials (offered on plain connections too, for tests). */
   auth?: { user: string; pass: string; methods?: ('PLAIN' | 'LOGIN')[] };
   /** TLS with this key and certificate: after STARTTLS, or from the first byte (smtps). */
@@ -106,13 +108,16 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         };
         const refusal = sink.options.onData?.(mail);
         if (refusal) return cb(smtpError(refusal));
-        simpleParser(mail.raw).then(
-          (parsed) => {
-            messages.push({ ...mail, parsed });
-            cb();
-          },
-          (err: Error) => cb(err),
-        );
+        const accept = () =>
+          simpleParser(mail.raw).then(
+            (parsed) => {
+              messages.push({ ...mail, parsed });
+              cb();
+            },
+            (err: Error) => cb(err),
+          );
+        if (sink.options.replyDelayMs) setTimeout(accept, sink.options.replyDelayMs);
+        else void accept();
       });
     },
   });
