@@ -15,7 +15,7 @@ function matcher(pattern: string, timezone: string) {
   return match;
 }
 
-const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({ outcome, date: '2026-11-24', sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 });
+const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({ outcome, date: '2026-11-24', cadence: 'daily', sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 });
 
 describe('which day the daily run sends', () => {
   it('when it is morning in DIGEST_TZ, then the digest is of yesterday there, the last complete day', () => {
