@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import cron from 'node-cron';
-import { defaultDigestDate } from '../../src/domain/dates.ts';
+import { defaultDigestDate, defaultWeekEnding } from '../../src/domain/dates.ts';
 import type { RunStatus } from '../../src/digest/ledger-store.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
-import { catchUpDate, lastFireToday, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
+import { catchUpDate, lastFireToday, retryAfterMs, startScheduler, weeklyCatchUpDate, weeklyCron, type Scheduler } from '../../src/jobs/scheduler.ts';
 import { createLogger } from '../../src/logger.ts';
 import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
 
@@ -24,6 +24,39 @@ describe('which day the daily run sends', () => {
     expect(defaultDigestDate(new Date('2026-11-24T23:30:00Z'), 'Europe/Berlin')).toBe('2026-11-24');
     expect(defaultDigestDate(new Date('2026-11-24T23:30:00Z'), 'UTC')).toBe('2026-11-23');
     expect(defaultDigestDate(new Date('2026-11-25T03:00:00Z'), 'America/Los_Angeles')).toBe('2026-11-23');
+  });
+});
+
+describe('which week the weekly edition sends', () => {
+  it('when WEEKLY_DAY comes, then it is the week (Monday to Sunday) that ended the Sunday before it, in DIGEST_TZ', () => {
+    // Monday 30 Nov 2026, morning in Berlin: the week of 23–29 Nov.
+    expect(defaultWeekEnding(new Date('2026-11-30T06:00:00Z'), 'Europe/Berlin', 'monday')).toBe('2026-11-29');
+    // Still Sunday the 29th in UTC, already Monday in Tokyo.
+    expect(defaultWeekEnding(new Date('2026-11-29T20:00:00Z'), 'UTC', 'monday')).toBe('2026-11-22');
+    expect(defaultWeekEnding(new Date('2026-11-29T20:00:00Z'), 'Asia/Tokyo', 'monday')).toBe('2026-11-29');
+    // Later in the week it is still the week that Monday sent; WEEKLY_DAY=wednesday keeps the same Sunday.
+    expect(defaultWeekEnding(new Date('2026-12-03T12:00:00Z'), 'UTC', 'monday')).toBe('2026-11-29');
+    expect(defaultWeekEnding(new Date('2026-12-02T12:00:00Z'), 'UTC', 'wednesday')).toBe('2026-11-29');
+    expect(defaultWeekEnding(new Date('2026-12-01T12:00:00Z'), 'UTC', 'wednesday')).toBe('2026-11-22');
+    // On a Sunday WEEKLY_DAY the week that ended that very day is not over yet: the one before.
+    expect(defaultWeekEnding(new Date('2026-11-29T07:00:00Z'), 'UTC', 'sunday')).toBe('2026-11-22');
+  });
+
+  it('goes out at DIGEST_CRON’s time on WEEKLY_DAY', () => {
+    expect(weeklyCron('0 7 * * *', 'monday')).toBe('0 7 * * 1');
+    expect(weeklyCron('30 6 * * 1-5', 'sunday')).toBe('30 6 * * 0');
+    expect(weeklyCron('0 0 7 * * *', 'friday')).toBe('0 0 7 * * 5');
+  });
+
+  it('when the service was down at that time, then the week is caught up at start-up, later in the week too, once', () => {
+    const weekly = matcher('0 7 * * 1', 'UTC');
+    const statuses = (s: Record<string, RunStatus>) => (date: string) => s[date];
+    expect(weeklyCatchUpDate(new Date('2026-11-30T06:59:00Z'), 'UTC', 'monday', weekly, statuses({}))).toBeNull();
+    expect(weeklyCatchUpDate(new Date('2026-11-30T07:01:00Z'), 'UTC', 'monday', weekly, statuses({}))).toBe('2026-11-29');
+    expect(weeklyCatchUpDate(new Date('2026-12-02T01:00:00Z'), 'UTC', 'monday', weekly, statuses({ '2026-11-29': 'failed' }))).toBe('2026-11-29');
+    for (const status of ['done', 'empty', 'paused'] as const) {
+      expect(weeklyCatchUpDate(new Date('2026-12-02T01:00:00Z'), 'UTC', 'monday', weekly, statuses({ '2026-11-29': status }))).toBeNull();
+    }
   });
 });
 
@@ -77,8 +110,8 @@ describe('startScheduler', () => {
   it('when the schedule comes round (every second here), then the digest of yesterday in DIGEST_TZ is sent', async () => {
     const calls: string[] = [];
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '* * * * * *', DIGEST_TZ: 'Asia/Tokyo' }, clock: { now: () => new Date() }, logger: quiet, ledger: ledger({}) },
-      { send: async ({ date }) => (calls.push(date), result('done')) },
+      { config: { DIGEST_CRON: '* * * * * *', DIGEST_TZ: 'Asia/Tokyo', WEEKLY_DAY: 'monday' }, clock: { now: () => new Date() }, logger: quiet, ledger: ledger({}) },
+      { send: async ({ date, cadence }) => (cadence === 'daily' && calls.push(date), result('done')) },
     );
     const deadline = Date.now() + 3000;
     while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -96,8 +129,8 @@ describe('startScheduler', () => {
     let sends = 0;
     // The harness clock says 2026-11-25 07:00 UTC; the schedule was 06:00 UTC, so it was missed.
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
-      { send: (o) => (sends++, sendDigest(deps, o)) },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      { send: (o) => (o.cadence === 'daily' ? (sends++, sendDigest(deps, o)) : Promise.resolve(result('done'))) },
     );
     await h.sink.waitFor(4);
     // The last replies are recorded a moment after they arrive; stopping earlier would cut the run.
@@ -109,19 +142,41 @@ describe('startScheduler', () => {
 
     // Started again the same day: the run is done, nothing more goes out.
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
-      { send: (o) => (sends++, sendDigest(deps, o)) },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      { send: (o) => (o.cadence === 'daily' ? (sends++, sendDigest(deps, o)) : Promise.resolve(result('done'))) },
     );
     await new Promise((r) => setTimeout(r, 200));
     expect(sends).toBe(1);
+  });
+
+  it('when the daily and the weekly edition are both due on WEEKLY_DAY, then both are sent, one after the other', async () => {
+    const calls: string[] = [];
+    let sending = 0;
+    let overlapped = false;
+    scheduler = startScheduler(
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: { now: () => new Date('2026-11-30T07:00:00Z') }, logger: quiet, ledger: ledger({}) },
+      {
+        send: async ({ date, cadence }) => {
+          overlapped ||= sending > 0;
+          sending++;
+          await new Promise((r) => setTimeout(r, 30));
+          sending--;
+          calls.push(`${cadence} ${date}`);
+          return result('done');
+        },
+      },
+    );
+    await expect.poll(() => calls.length).toBe(2);
+    expect(calls.sort()).toEqual(['daily 2026-11-29', 'weekly 2026-11-29']);
+    expect(overlapped).toBe(false);
   });
 
   it('when a run fails (source or SMTP down), then it is retried after the delay', async () => {
     const outcomes: SendDigestResult['outcome'][] = ['failed', 'done'];
     const calls: string[] = [];
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: { now: () => new Date('2026-11-25T07:00:00Z') }, logger: quiet, ledger: ledger({}) },
-      { send: async ({ date }) => (calls.push(date), result(outcomes.shift() ?? 'done')), retryDelayMs: 50 },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: { now: () => new Date('2026-11-25T07:00:00Z') }, logger: quiet, ledger: ledger({}) },
+      { send: async ({ date, cadence }) => (cadence === 'weekly' ? result('done') : (calls.push(date), result(outcomes.shift() ?? 'done'))), retryDelayMs: 50 },
     );
     const deadline = Date.now() + 2000;
     while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
