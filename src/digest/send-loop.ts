@@ -173,7 +173,7 @@ export async function deliver(
   const sendVariant = (d: ClaimedDelivery, prepared: PreparedMessage | null): void => {
     if (!prepared) {
       result.skipped++;
-      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: 'no paper of the edition matches their keywords' });
+      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `no paper of the ${run.cadence === 'weekly' ? 'week' : 'day'} matches their keywords` });
     }
     const messageId = digestMessageId(run.digestDate, d.subscriberId, deps.message.domain, run.cadence);
     const message = renderMessage(prepared, { to: d.email, messageId, date: clock.now(), ...deps.links(d.subscriberId) });
