@@ -1,4 +1,5 @@
 import type { Db } from './connection.ts';
+import type { Cadence } from '../domain/subscriber-input.ts';
 
 export type SubscriberStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed';
 
@@ -8,6 +9,7 @@ export interface Subscriber {
   status: SubscriberStatus;
   digestSize: number;
   keywords: string;
+  cadence: Cadence;
   confirmSentAt: string | null;
   confirmedAt: string | null;
   /** The confirmation emails sent in the current one-hour window, for the per-address cap. */
@@ -25,6 +27,7 @@ interface Row {
   status: SubscriberStatus;
   digest_size: number;
   keywords: string;
+  cadence: Cadence;
   confirm_sent_at: string | null;
   confirmed_at: string | null;
   confirm_window_start: string | null;
@@ -37,12 +40,13 @@ const toSubscriber = (r: Row): Subscriber => ({
   status: r.status,
   digestSize: r.digest_size,
   keywords: r.keywords,
+  cadence: r.cadence,
   confirmSentAt: r.confirm_sent_at,
   confirmedAt: r.confirmed_at,
   confirmWindow: { start: r.confirm_window_start, count: r.confirm_window_count },
 });
 
-const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at, confirm_window_start, confirm_window_count';
+const COLUMNS = 'id, email, status, digest_size, keywords, cadence, confirm_sent_at, confirmed_at, confirm_window_start, confirm_window_count';
 
 export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
 
@@ -50,6 +54,7 @@ export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
 interface OptIn {
   digestSize: number;
   keywords: string;
+  cadence: Cadence;
   hash: string;
   now: string;
   window: ConfirmWindow;
@@ -62,13 +67,13 @@ export function createSubscribersStore(db: Db) {
     byId: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE id = ?`),
     byConfirmHash: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE confirm_token_hash = ?`),
     insertPending: db.prepare(
-      `INSERT INTO subscribers (email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at,
+      `INSERT INTO subscribers (email, status, digest_size, keywords, cadence, confirm_token_hash, confirm_sent_at,
          confirm_window_start, confirm_window_count, created_at, updated_at)
-       VALUES (@email, 'pending', @digestSize, @keywords, @hash, @now, @windowStart, @windowCount, @now, @now) RETURNING id`,
+       VALUES (@email, 'pending', @digestSize, @keywords, @cadence, @hash, @now, @windowStart, @windowCount, @now, @now) RETURNING id`,
     ),
     // Re-subscribing (from pending, unsubscribed or suppressed) starts a new opt-in on the same row.
     restartOptIn: db.prepare(
-      `UPDATE subscribers SET status = 'pending', digest_size = @digestSize, keywords = @keywords,
+      `UPDATE subscribers SET status = 'pending', digest_size = @digestSize, keywords = @keywords, cadence = @cadence,
          confirm_token_hash = @hash, confirm_sent_at = @now, confirmed_at = NULL, unsubscribed_at = NULL,
          confirm_window_start = @windowStart, confirm_window_count = @windowCount, hard_bounces = 0, updated_at = @now
        WHERE id = @id`,
@@ -88,7 +93,7 @@ export function createSubscribersStore(db: Db) {
     ),
     setConfirmWindow: db.prepare(`UPDATE subscribers SET confirm_window_start = @windowStart, confirm_window_count = @windowCount WHERE id = @id`),
     setPreferences: db.prepare(
-      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, updated_at = @now WHERE id = @id`,
+      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, cadence = @cadence, updated_at = @now WHERE id = @id`,
     ),
   };
 
@@ -113,7 +118,7 @@ export function createSubscribersStore(db: Db) {
     setConfirmWindow: (id: number, window: ConfirmWindow) => {
       s.setConfirmWindow.run({ id, windowStart: window.start, windowCount: window.count });
     },
-    setPreferences: (p: { id: number; digestSize: number; keywords: string; now: string }) => {
+    setPreferences: (p: { id: number; digestSize: number; keywords: string; cadence: Cadence; now: string }) => {
       s.setPreferences.run(p);
     },
   };

@@ -60,6 +60,7 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     const prefs = {
       digestSize: input.digest_size ?? existing?.digestSize ?? deps.defaultDigestSize,
       keywords: input.keywords ?? existing?.keywords ?? '',
+      cadence: input.cadence ?? existing?.cadence ?? 'daily',
       hash,
       now: now.toISOString(),
       window,
@@ -139,6 +140,7 @@ export function updatePreferences(deps: LinkDeps, token: string, input: Preferen
   const subscriber = subscriberFromLink(deps, 'preferences', token);
   const digestSize = input.digest_size ?? subscriber.digestSize;
   const keywords = input.keywords ?? subscriber.keywords;
-  deps.subscribers.setPreferences({ id: subscriber.id, digestSize, keywords, now: deps.clock.now().toISOString() });
-  return { ...subscriber, digestSize, keywords };
+  const cadence = input.cadence ?? subscriber.cadence;
+  deps.subscribers.setPreferences({ id: subscriber.id, digestSize, keywords, cadence, now: deps.clock.now().toISOString() });
+  return { ...subscriber, digestSize, keywords, cadence };
 }
