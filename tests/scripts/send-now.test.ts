@@ -200,7 +200,7 @@ describe('send-now --weekly', () => {
   it('when a weekly run is killed half way, then running it again completes it for weekly subscribers only: one copy each, save the in-flight window', async () => {
     const env = await setup(5, { SEND_RATE_PER_SEC: '20', SEND_LEASE_SECONDS: '1' }, 40);
     const first = startScript('send-now', ['--weekly', '--date', WEEK], env);
-    await waitUntil(() => (ledger(env, WEEK, 'weekly').rows.sent ?? 0) >= 10);
+    await waitUntil(() => (ledger(env, WEEK, 'weekly').rows.sent ?? 0) >= 10, 60_000);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     expect(ledger(env, WEEK, 'weekly').run).toMatchObject({ status: 'running' });
@@ -223,5 +223,5 @@ describe('send-now --weekly', () => {
     expect(daily.code).toBe(0);
     expect(byRecipient(sink!).size).toBe(45);
     expect(ledger(env)).toMatchObject({ run: { status: 'done', sent: 5 } });
-  });
+  }, 90_000);
 });
