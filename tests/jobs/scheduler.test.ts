@@ -5,6 +5,7 @@ import type { RunStatus } from '../../src/digest/ledger-store.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
 import { catchUpDate, lastFireToday, retryAfterMs, startScheduler, weeklyCatchUpDate, weeklyCron, type Scheduler } from '../../src/jobs/scheduler.ts';
 import { createLogger } from '../../src/logger.ts';
+import { startPapersApi, type PapersApi } from '../support/papers-api.ts';
 import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
 
 /** node-cron's own matcher for a pattern, without scheduling anything. */
@@ -97,11 +98,14 @@ describe('retries', () => {
 describe('startScheduler', () => {
   let scheduler: Scheduler | undefined;
   let h: Harness | undefined;
+  let api: PapersApi | undefined;
   afterEach(async () => {
     await scheduler?.stop();
     await h?.close();
+    await api?.close();
     scheduler = undefined;
     h = undefined;
+    api = undefined;
   });
 
   const quiet = createLogger('silent');
@@ -169,6 +173,26 @@ describe('startScheduler', () => {
     await expect.poll(() => calls.length).toBe(2);
     expect(calls.sort()).toEqual(['daily 2026-11-29', 'weekly 2026-11-29']);
     expect(overlapped).toBe(false);
+  });
+
+  it('when the service starts later in the week after missing WEEKLY_DAY, then the week is sent to weekly subscribers only, from the recorded week', async () => {
+    api = await startPapersApi();
+    h = await startHarness({ now: () => new Date('2026-12-02T07:00:00Z'), env: { PAPERS_API_URL: api.url } });
+    seedSubscribers(h.ctx.db, 3, { cadence: 'weekly', prefix: 'weekly' });
+    seedSubscribers(h.ctx.db, 2, { prefix: 'daily' });
+    const deps = h.deps;
+    scheduler = startScheduler(
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      { send: (o) => sendDigest(deps, o) },
+    );
+    await h.sink.waitFor(3);
+    const ledger = h.ctx.ledger;
+    await expect.poll(() => ledger.byDate('2026-11-29', 'weekly')?.status, { timeout: 20_000 }).toBe('done');
+    // The daily catch-up (Tuesday 1 Dec: no recorded papers) found nothing to send.
+    await expect.poll(() => ledger.byDate('2026-12-01', 'daily')?.status, { timeout: 20_000 }).toBe('empty');
+    await scheduler.stop();
+    expect([...byRecipient(h.sink).keys()].every((to) => to.startsWith('weekly'))).toBe(true);
+    expect(h.sink.messages.map((m) => m.parsed.subject)).toEqual(Array(3).fill('Paperboy · Week of 23–29 Nov 2026'));
   });
 
   it('when a run fails (source or SMTP down), then it is retried after the delay', async () => {
