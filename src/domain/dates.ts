@@ -68,7 +68,12 @@ export function weekDays(weekEnding: string): string[] {
  * over. The one place this rule lives, beside `defaultDigestDate`.
  */
 export function defaultWeekEnding(now: Date, timeZone: string, weeklyDay: Weekday): string {
-  const today = todayIn(timeZone, now);
-  const sendDay = addDays(today, -((weekdayOf(today) - WEEKDAYS.indexOf(weeklyDay) + 7) % 7));
+  const sendDay = weeklySendDay(now, timeZone, weeklyDay);
   return addDays(sendDay, -(weekdayOf(sendDay) || 7));
+}
+
+/** The latest WEEKLY_DAY on or before today in `timeZone`: when this week's edition is due. */
+export function weeklySendDay(now: Date, timeZone: string, weeklyDay: Weekday): string {
+  const today = todayIn(timeZone, now);
+  return addDays(today, -((weekdayOf(today) - WEEKDAYS.indexOf(weeklyDay) + 7) % 7));
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { LedgerStore, RunStatus } from '../digest/ledger-store.ts';
-import { addDays, defaultDigestDate, defaultWeekEnding, todayIn, WEEKDAYS, weekdayOf, type Weekday } from '../domain/dates.ts';
+import { defaultDigestDate, defaultWeekEnding, todayIn, WEEKDAYS, weeklySendDay, type Weekday } from '../domain/dates.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { SendDigestResult } from '../digest/run.ts';
 
@@ -58,9 +58,7 @@ export function weeklyCatchUpDate(
   matches: (d: Date) => boolean,
   statusOf: (date: string) => RunStatus | undefined,
 ): string | null {
-  const today = todayIn(timeZone, now);
-  const sendDay = addDays(today, -((weekdayOf(today) - WEEKDAYS.indexOf(weeklyDay) + 7) % 7));
-  if (sendDay === today && !lastFireToday(now, timeZone, matches)) return null;
+  if (weeklySendDay(now, timeZone, weeklyDay) === todayIn(timeZone, now) && !lastFireToday(now, timeZone, matches)) return null;
   const date = defaultWeekEnding(now, timeZone, weeklyDay);
   const status = statusOf(date);
   return status === undefined || status === 'running' || status === 'failed' ? date : null;
