@@ -134,7 +134,7 @@ const tryAgain = html`<p><a href="/">Sign up again</a> and we’ll send a new li
 export function confirmResultPage(outcome: 'confirmed' | 'already-confirmed' | 'expired' | 'invalid'): string {
   switch (outcome) {
     case 'confirmed':
-      return layout('Subscription confirmed', html`<h1>You’re subscribed</h1><p class="ok">Your first digest arrives with the next morning’s send. Every email has a link to change how many papers you get, or to unsubscribe in one click.</p>`);
+      return layout('Subscription confirmed', html`<h1>You’re subscribed</h1><p class="ok">Your first digest arrives with the next morning’s send (the weekly edition, with the next week’s). Every email has a link to change how often and how many papers you get, or to unsubscribe in one click.</p>`);
     case 'already-confirmed':
       return layout('Already confirmed', html`<h1>Already confirmed</h1><p>This link was used already: your subscription is active. Each digest has links to change your preferences or unsubscribe.</p>`);
     case 'expired':
