@@ -5,7 +5,8 @@ import { createLogger } from '../src/logger.ts';
 import { limitHeapGrowth } from '../src/heap.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
-import { defaultDigestDate } from '../src/domain/dates.ts';
+import { defaultDigestDate, defaultWeekEnding, weekdayOf } from '../src/domain/dates.ts';
+import type { Cadence } from '../src/domain/subscriber-input.ts';
 import { createContext, sendDigestDeps, type Context } from '../src/context.ts';
 import { sendDigest, type SendDigestResult } from '../src/digest/run.ts';
 import { dryRun, renderDigest, sendTestCopy } from '../src/digest/preview.ts';
@@ -13,13 +14,17 @@ import type { SendProgress } from '../src/digest/send-loop.ts';
 import { previousRunSummary } from '../src/bounces/rates.ts';
 import { identityWarnings } from '../src/mail/identity.ts';
 
-const USAGE = `Usage: npm run send-now -- [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
+const USAGE = `Usage: npm run send-now -- [--weekly] [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
 
-Sends the daily digest of a date to every confirmed subscriber, now, as the scheduled job does.
+Sends the daily digest of a date to every confirmed daily subscriber, now, as the scheduled job
+does; with --weekly, the weekly edition to every weekly subscriber.
 Safe to repeat and to interrupt: a run that was cut off (crash, kill, SMTP outage) continues
 where it stopped and sends only what was not sent; a finished run sends nothing again.
 
-  --date YYYY-MM-DD   the digest's day (default: the last complete feed day, as the daily job)
+  --weekly            the weekly edition: the top papers of the week (Monday to Sunday) ending on --date
+  --date YYYY-MM-DD   the digest's day (default: the last complete feed day, as the daily job); with
+                      --weekly the Sunday that ends the week (default: the last complete week, as
+                      the weekly job on WEEKLY_DAY)
   --dry-run           rank and render, report who would get which variant; send nothing
   --to ADDRESS        send one copy to ADDRESS only, outside the run (to check it)
   --limit N           send at most N messages now; the run stays open for the rest
@@ -36,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       date: { type: 'string' },
+      weekly: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       to: { type: 'string' },
       limit: { type: 'string' },
@@ -45,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: false,
   }).values;
   dateArgument(args.date);
+  const cadence: Cadence = args.weekly ? 'weekly' : 'daily';
+  if (args.weekly && args.date !== undefined && weekdayOf(args.date) !== 0) throw new UsageError(`--weekly --date must be a Sunday (the last day of the week), got ${args.date}`);
   const limit = args.limit === undefined ? undefined : Number(args.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--limit must be a positive whole number, got ${JSON.stringify(args.limit)}`);
   const to = args.to === undefined ? undefined : emailSchema.safeParse(args.to);
@@ -78,7 +86,8 @@ async function main(argv: string[]): Promise<number> {
     const tty = process.stderr.isTTY === true;
     // On a terminal the progress bar tells the story; info logs would break it up.
     ctx = createContext(config, createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }));
-    const date = args.date ?? defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ);
+    const date = args.date ?? (args.weekly ? defaultWeekEnding(ctx.clock.now(), config.DIGEST_TZ, config.WEEKLY_DAY) : defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ));
+    const edition = args.weekly ? `week ending ${date}` : date;
     // Settings that break real mail for readers: said before anything is sent, and listed by a dry run.
     const warnings = identityWarnings(config).map((w) => `warning: ${w}`);
     if (args.preview === undefined && !args['dry-run']) for (const w of warnings) console.error(w);
@@ -87,22 +96,22 @@ async function main(argv: string[]): Promise<number> {
     if (config.SEND_CONNECT_GIVE_UP_SECONDS > 0) deps.policy.connectGiveUpMs = config.SEND_CONNECT_GIVE_UP_SECONDS * 1000;
 
     if (args.preview !== undefined) {
-      const rendered = await renderDigest(deps, { date, digestSize: config.DIGEST_SIZE });
-      if (!rendered) return report(`${date}: no papers, nothing to preview`, EXIT_OK);
+      const rendered = await renderDigest(deps, { date, digestSize: config.DIGEST_SIZE, cadence });
+      if (!rendered) return report(`${edition}: no papers, nothing to preview`, EXIT_OK);
       const textFile = args.preview.replace(/(\.html?)?$/i, '.txt');
       writeFileSync(args.preview, rendered.html);
       writeFileSync(textFile, rendered.text);
-      return report(`${date}: "${rendered.subject}" written to ${args.preview} and ${textFile}`, EXIT_OK);
+      return report(`${edition}: "${rendered.subject}" written to ${args.preview} and ${textFile}`, EXIT_OK);
     }
     if (to?.success) {
       const subscriber = ctx.subscribers.byEmail(to.data);
-      const sent = await sendTestCopy(deps, { date, to: to.data, digestSize: subscriber?.digestSize ?? config.DIGEST_SIZE, subscriberId: subscriber?.id });
-      if (!sent) return report(`${date}: no papers, nothing sent`, EXIT_OK);
-      return report(`${date}: one copy sent to ${to.data} (${sent.messageId}): ${sent.response}`, EXIT_OK);
+      const sent = await sendTestCopy(deps, { date, to: to.data, digestSize: subscriber?.digestSize ?? config.DIGEST_SIZE, subscriberId: subscriber?.id, cadence });
+      if (!sent) return report(`${edition}: no papers, nothing sent`, EXIT_OK);
+      return report(`${edition}: one copy sent to ${to.data} (${sent.messageId}): ${sent.response}`, EXIT_OK);
     }
 
     const progress = progressReporter(tty);
-    const result = args['dry-run'] ? await dryRun(deps, date) : await sendDigest(deps, { date, limit, signal: stop.signal, onProgress: progress.update });
+    const result = args['dry-run'] ? await dryRun(deps, date, cadence) : await sendDigest(deps, { date, cadence, limit, signal: stop.signal, onProgress: progress.update });
     progress.end();
     const listed = args['dry-run'] ? warnings : [];
     console.log([summary(result), ...[...listed, ...previousRunSummary(ctx.bounces, date)].map((line) => `  ${line}`)].join('\n'));
@@ -126,13 +135,14 @@ function report(line: string, code: number): number {
 /** The closing summary: what happened, how long it took, how fast. */
 function summary(r: SendDigestResult): string {
   const seconds = r.durationMs / 1000;
+  const edition = r.cadence === 'weekly' ? `week ending ${r.date}` : r.date;
   if (r.outcome === 'dry-run') {
     const variants = (r.variants ?? []).map((v) => `  ${v.recipients} × ${v.papers} papers (size ${v.digestSize}${v.keywords ? `, keywords ${v.keywords}` : ''})`);
-    return [`${r.date}: dry run: ${r.recipients ?? 0} subscribers would get the digest now, in ${variants.length} variants`, ...variants].join('\n');
+    return [`${edition}: dry run: ${r.recipients ?? 0} subscribers would get the ${r.cadence === 'weekly' ? 'weekly edition' : 'digest'} now, in ${variants.length} variants`, ...variants].join('\n');
   }
   const rate = seconds > 0 ? (r.sent / seconds).toFixed(1) : '–';
   const lines = [
-    `${r.date}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
+    `${edition}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
     `  this time: sent ${r.sent}, skipped ${r.skipped}, failed ${r.failed}, deferred ${r.deferred} in ${seconds.toFixed(1)} s (${rate} msg/s)`,
   ];
   if (r.resumedInFlight) lines.push(`  resumed a cut-off run: ${r.resumedInFlight} deliveries the previous sender had claimed were queued again`);

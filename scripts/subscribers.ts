@@ -15,12 +15,12 @@ import { openSuppressionList, type SuppressionList } from '../src/bounces/suppre
 const USAGE = `Usage: npm run subscribers -- COMMAND
 
   import FILE.csv   add the file's subscribers as confirmed. Columns: email (required),
-                    digest_size (5, 10 or 20; default DIGEST_SIZE), keywords (comma-separated, quoted);
-                    others are ignored. Addresses already on the list are left as they are
+                    digest_size (5, 10 or 20; default DIGEST_SIZE), keywords (comma-separated, quoted),
+                    cadence (daily or weekly; default daily); others are ignored. Addresses already on the list are left as they are
                     (an import never re-subscribes anyone); suppressed addresses (bounces,
                     complaints) are skipped and named. Every invalid row is reported with
                     its line number, and then nothing is imported.
-  export            the confirmed subscribers as CSV (email,digest_size,keywords) on stdout:
+  export            the confirmed subscribers as CSV (email,digest_size,keywords,cadence) on stdout:
                     the format import reads
   list              every subscriber with status, size, keywords and dates
   count             subscribers per status
@@ -51,9 +51,9 @@ function main(argv: string[]): number {
       case 'import':
         return importFile(store, suppressions(), rest[0]!, config.DIGEST_SIZE);
       case 'export': {
-        const out = ['email,digest_size,keywords'];
+        const out = ['email,digest_size,keywords,cadence'];
         for (const s of store.list({ confirmedOnly: true })) {
-          out.push(`${csvField(s.email)},${s.digestSize},${csvField(s.keywords)}`);
+          out.push(`${csvField(s.email)},${s.digestSize},${csvField(s.keywords)},${s.cadence}`);
           if (out.length >= 10_000) flush(out);
         }
         flush(out);

@@ -127,7 +127,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
 
 /** The top three papers of the latest digest, as a taste of what arrives. */
 function latestSample(digests: DigestsStore): { date?: string; papers: SamplePaper[] } {
-  const latest = digests.list(1)[0];
+  const latest = digests.list(1, 'daily')[0];
   const papers = latest ? (digests.get(latest.date)?.papers ?? []) : [];
   return {
     ...(latest ? { date: latest.date } : {}),

@@ -5,6 +5,7 @@ import { lookup } from 'node:dns/promises';
 import cron from 'node-cron';
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
+import { WEEKDAYS } from './domain/dates.ts';
 import { DEFAULT_DIGEST_SIZE, DIGEST_SIZES, isDigestSize, type DigestSize } from './domain/subscriber-input.ts';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -58,6 +59,11 @@ export const configSchema = z.object({
   PAPERS_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://huggingface.co/api/daily_papers')),
   DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *').refine((v) => cron.validate(v), { error: 'must be a cron expression such as "0 7 * * *" (minute hour day month weekday)' })),
   DIGEST_TZ: z.preprocess(emptyAsUndefined, z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })),
+  // The day the weekly edition goes out, at DIGEST_CRON's time.
+  WEEKLY_DAY: z.preprocess(
+    (v) => (typeof v === 'string' ? emptyAsUndefined(v.trim().toLowerCase()) : v),
+    z.enum(WEEKDAYS, { error: `must be a day name: ${WEEKDAYS.join(', ')}` }).default('monday'),
+  ),
   // The default of every sign-up and import row without a size, so it is one a subscriber can choose.
   DIGEST_SIZE: z.preprocess(
     emptyAsUndefined,

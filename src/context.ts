@@ -145,6 +145,7 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
       await ingestDay({ source: ctx.paperSource, papers: ctx.papers, logger: ctx.logger }, date, stop);
       return ctx.papers.forDay(date);
     },
+    storedDay: (date) => ctx.papers.forDay(date),
     compileDigest: (d) => templates.compileDigest(d),
     mailer: ctx.mailer,
     clock: ctx.clock,

@@ -11,6 +11,12 @@ describe('loadConfig', () => {
     expect(c.PAPERS_API_URL).toBe('https://huggingface.co/api/daily_papers');
   });
 
+  it('when WEEKLY_DAY is a day name in any case, then it is read; unset, it is monday', () => {
+    expect(loadConfig({}).WEEKLY_DAY).toBe('monday');
+    expect(loadConfig({ WEEKLY_DAY: ' Friday ' }).WEEKLY_DAY).toBe('friday');
+    expect(loadConfig({ WEEKLY_DAY: '' }).WEEKLY_DAY).toBe('monday');
+  });
+
   it('when PORT is set, then the default PUBLIC_URL follows it; a trailing slash is dropped', () => {
     expect(loadConfig({ PORT: '8080' }).PUBLIC_URL).toBe('http://localhost:8080');
     expect(loadConfig({ PUBLIC_URL: 'https://p.example.org/' }).PUBLIC_URL).toBe('https://p.example.org');
@@ -20,6 +26,7 @@ describe('loadConfig', () => {
     [{ PORT: 'abc' }, /^invalid configuration: PORT: /],
     [{ SMTP_URL: 'mail.example.org' }, /SMTP_URL: must look like smtp:/],
     [{ DIGEST_TZ: 'Mars/Olympus' }, /DIGEST_TZ: must be an IANA time zone/],
+    [{ WEEKLY_DAY: 'mon' }, /WEEKLY_DAY: must be a day name: sunday, monday/],
     [{ SECRET: 'short' }, /SECRET: must be at least 32 characters/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: /],
     [{ DKIM_DOMAIN: 'example.org' }, /DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together/],

@@ -133,10 +133,11 @@ export function reportTarget(
 
 /**
  * The subscriber and digest of a Message-ID the digest sender built
- * (`digest.<date>.<subscriber>@<domain>`, digestMessageId in src/digest/send-loop.ts).
+ * (`digest.<date>.<subscriber>@<domain>`, or `weekly.<date>.…` for a weekly edition;
+ * digestMessageId in src/digest/send-loop.ts).
  */
 export function parseDigestMessageId(messageId: string, domain: string): { date: string; subscriberId: number } | undefined {
-  const m = /^<?digest\.(\d{4}-\d{2}-\d{2})\.(\d{1,15})@([^>\s]+)>?$/i.exec(messageId.trim());
+  const m = /^<?(?:digest|weekly)\.(\d{4}-\d{2}-\d{2})\.(\d{1,15})@([^>\s]+)>?$/i.exec(messageId.trim());
   if (!m || m[3]!.toLowerCase() !== domain.toLowerCase() || !isCalendarDate(m[1]!)) return undefined;
   return { date: m[1]!, subscriberId: Number(m[2]) };
 }

@@ -7,6 +7,7 @@ export interface SubscriberListing {
   status: string;
   digestSize: number;
   keywords: string;
+  cadence: string;
   confirmedAt: string | null;
   createdAt: string;
 }
@@ -19,16 +20,16 @@ export function createSubscriberAdminStore(db: Db) {
     // An address already on the list keeps its row untouched: an import must never re-subscribe
     // someone who unsubscribed or was suppressed.
     insert: db.prepare(
-      `INSERT INTO subscribers (id, email, status, digest_size, keywords, confirmed_at, created_at, updated_at)
-       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'confirmed', @digestSize, @keywords, @now, @now, @now)
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, cadence, confirmed_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'confirmed', @digestSize, @keywords, @cadence, @now, @now, @now)
        ON CONFLICT (email) DO NOTHING`,
     ),
     all: db.prepare(
-      `SELECT id, email, status, digest_size AS digestSize, keywords, confirmed_at AS confirmedAt, created_at AS createdAt
+      `SELECT id, email, status, digest_size AS digestSize, keywords, cadence, confirmed_at AS confirmedAt, created_at AS createdAt
        FROM subscribers ORDER BY id`,
     ),
     confirmed: db.prepare(
-      `SELECT id, email, status, digest_size AS digestSize, keywords, confirmed_at AS confirmedAt, created_at AS createdAt
+      `SELECT id, email, status, digest_size AS digestSize, keywords, cadence, confirmed_at AS confirmedAt, created_at AS createdAt
        FROM subscribers WHERE status = 'confirmed' ORDER BY id`,
     ),
     counts: db.prepare('SELECT status, count(*) AS n FROM subscribers GROUP BY status ORDER BY status'),
@@ -50,7 +51,7 @@ export function createSubscriberAdminStore(db: Db) {
 
   const importAll = db.transaction((rows: readonly ImportRow[], now: string) => {
     let imported = 0;
-    for (const r of rows) imported += s.insert.run({ email: r.email, digestSize: r.digestSize, keywords: r.keywords, now }).changes;
+    for (const r of rows) imported += s.insert.run({ email: r.email, digestSize: r.digestSize, keywords: r.keywords, cadence: r.cadence ?? 'daily', now }).changes;
     return { imported, alreadyListed: rows.length - imported };
   });
 

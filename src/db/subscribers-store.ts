@@ -1,4 +1,5 @@
 import type { Db } from './connection.ts';
+import type { Cadence } from '../domain/subscriber-input.ts';
 
 export type SubscriberStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed';
 
@@ -8,6 +9,7 @@ export interface Subscriber {
   status: SubscriberStatus;
   digestSize: number;
   keywords: string;
+  cadence: Cadence;
   confirmSentAt: string | null;
   confirmedAt: string | null;
 }
@@ -18,6 +20,7 @@ interface Row {
   status: SubscriberStatus;
   digest_size: number;
   keywords: string;
+  cadence: Cadence;
   confirm_sent_at: string | null;
   confirmed_at: string | null;
 }
@@ -28,11 +31,12 @@ const toSubscriber = (r: Row): Subscriber => ({
   status: r.status,
   digestSize: r.digest_size,
   keywords: r.keywords,
+  cadence: r.cadence,
   confirmSentAt: r.confirm_sent_at,
   confirmedAt: r.confirmed_at,
 });
 
-const COLUMNS = 'id, email, status, digest_size, keywords, confirm_sent_at, confirmed_at';
+const COLUMNS = 'id, email, status, digest_size, keywords, cadence, confirm_sent_at, confirmed_at';
 
 export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
 
@@ -40,6 +44,7 @@ export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
 interface OptIn {
   digestSize: number;
   keywords: string;
+  cadence: Cadence;
   hash: string;
   now: string;
 }
@@ -52,14 +57,15 @@ export function createSubscribersStore(db: Db) {
     byConfirmHash: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE confirm_token_hash = ?`),
     // Ids come from the sequence, never max(id) + 1: an erased subscriber's links must not reach a newcomer.
     insertPending: db.prepare(
-      `INSERT INTO subscribers (id, email, status, digest_size, keywords, confirm_token_hash, confirm_sent_at, created_at, updated_at)
-       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @hash, @now, @now, @now)
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, cadence, confirm_token_hash, confirm_sent_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @cadence, @hash, @now, @now, @now)
        RETURNING id`,
     ),
     deleteRow: db.prepare('DELETE FROM subscribers WHERE id = ?'),
     // Signing up again while pending restarts the opt-in on the same row (no link was ever emailed to it).
     restartOptIn: db.prepare(
-      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, confirm_token_hash = @hash, confirm_sent_at = @now, updated_at = @now
+      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, cadence = @cadence, confirm_token_hash = @hash,
+         confirm_sent_at = @now, updated_at = @now
        WHERE id = @id AND status = 'pending'`,
     ),
     confirm: db.prepare(
@@ -78,7 +84,7 @@ export function createSubscribersStore(db: Db) {
     // Never confirmed: the address was never shown to want our mail, so it is not kept.
     deletePendingBefore: db.prepare(`DELETE FROM subscribers WHERE status = 'pending' AND confirm_sent_at < ?`),
     setPreferences: db.prepare(
-      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, updated_at = @now WHERE id = @id`,
+      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, cadence = @cadence, updated_at = @now WHERE id = @id`,
     ),
   };
 
@@ -108,7 +114,7 @@ export function createSubscribersStore(db: Db) {
     suppress: (id: number, now: string) => s.suppress.run({ id, now }).changes === 1,
     /** Deletes the sign-ups still pending whose last confirmation email went out before `iso`. */
     deletePendingBefore: (iso: string) => s.deletePendingBefore.run(iso).changes,
-    setPreferences: (p: { id: number; digestSize: number; keywords: string; now: string }) => {
+    setPreferences: (p: { id: number; digestSize: number; keywords: string; cadence: Cadence; now: string }) => {
       s.setPreferences.run(p);
     },
   };

@@ -1,4 +1,5 @@
 import type { Db } from '../db/connection.ts';
+import type { Cadence } from '../domain/subscriber-input.ts';
 import { SUPPRESS_AFTER_HARD_BOUNCES } from './policy.ts';
 
 export type RunStatus = 'running' | 'paused' | 'failed' | 'done' | 'empty';
@@ -7,6 +8,8 @@ export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'skippe
 export interface SendRun {
   id: number;
   digestDate: string;
+  /** The edition: the daily digest of digestDate, or the weekly one of the week ending on it. */
+  cadence: Cadence;
   status: RunStatus;
   /** The cut-off: only subscribers confirmed before it belong to the run. */
   startedAt: string;
@@ -50,6 +53,7 @@ export type DeliveryOutcome =
 interface RunRow {
   id: number;
   digest_date: string;
+  cadence: Cadence;
   status: RunStatus;
   started_at: string;
   finished_at: string | null;
@@ -67,6 +71,7 @@ interface RunRow {
 const toRun = (r: RunRow): SendRun => ({
   id: r.id,
   digestDate: r.digest_date,
+  cadence: r.cadence,
   status: r.status,
   startedAt: r.started_at,
   finishedAt: r.finished_at,
@@ -94,11 +99,11 @@ const OPEN = "status IN ('pending', 'sending')";
  */
 export function createLedgerStore(db: Db) {
   const s = {
-    byDate: db.prepare('SELECT * FROM send_runs WHERE digest_date = ?'),
+    byDate: db.prepare('SELECT * FROM send_runs WHERE digest_date = ? AND cadence = ?'),
     byId: db.prepare('SELECT * FROM send_runs WHERE id = ?'),
     insertRun: db.prepare(
-      `INSERT INTO send_runs (digest_date, status, started_at, updated_at) VALUES (?, 'running', ?, ?)
-       ON CONFLICT (digest_date) DO NOTHING`,
+      `INSERT INTO send_runs (digest_date, cadence, status, started_at, updated_at) VALUES (?, ?, 'running', ?, ?)
+       ON CONFLICT (digest_date, cadence) DO NOTHING`,
     ),
     // The lease is free when nobody holds it or the holder let it lapse (a crashed process).
     takeLease: db.prepare(
@@ -129,7 +134,7 @@ export function createLedgerStore(db: Db) {
     countUnsettled: db
       .prepare(
         `SELECT count(*) FROM send_runs r JOIN subscribers s ON s.id > r.settled_through AND s.id <= r.enqueued_through
-         WHERE r.id = ? AND s.status = 'confirmed' AND s.confirmed_at < r.started_at
+         WHERE r.id = ? AND s.status = 'confirmed' AND s.cadence = r.cadence AND s.confirmed_at < r.started_at
            AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
       )
       .pluck(),
@@ -156,7 +161,7 @@ export function createLedgerStore(db: Db) {
     // range between the mark and the old cursor holds some that were written.
     nextAudience: db.prepare(
       `SELECT id AS subscriberId, email, digest_size AS digestSize, keywords, 1 AS attempts, hard_bounces AS hardBounces, status FROM subscribers s
-       WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff
+       WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff AND cadence = @cadence
          AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
        ORDER BY id LIMIT @limit`,
     ),
@@ -194,11 +199,11 @@ export function createLedgerStore(db: Db) {
     remainingAudience: db
       .prepare(
         `SELECT count(*) FROM subscribers s JOIN send_runs r ON r.id = ?
-         WHERE s.status = 'confirmed' AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
+         WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
       )
       .pluck(),
     audience: db.prepare(
-      `SELECT id, email, digest_size AS digestSize, keywords FROM subscribers WHERE status = 'confirmed' ORDER BY id`,
+      `SELECT id, email, digest_size AS digestSize, keywords FROM subscribers WHERE status = 'confirmed' AND cadence = ? ORDER BY id`,
     ),
   };
 
@@ -212,7 +217,7 @@ export function createLedgerStore(db: Db) {
     const room = limit - retries.length;
     let fresh: ClaimedDelivery[] = [];
     if (room > 0 && !run.enqueueDone) {
-      fresh = s.nextAudience.all({ id, after: run.enqueuedThrough, cutoff: run.startedAt, limit: room }) as ClaimedDelivery[];
+      fresh = s.nextAudience.all({ id, after: run.enqueuedThrough, cutoff: run.startedAt, cadence: run.cadence, limit: room }) as ClaimedDelivery[];
       const through = fresh.length ? fresh[fresh.length - 1]!.subscriberId : run.enqueuedThrough;
       s.advanceCursor.run({ id, through, done: fresh.length < room ? 1 : 0, now });
     }
@@ -269,16 +274,16 @@ export function createLedgerStore(db: Db) {
   });
 
   return {
-    byDate(date: string): SendRun | undefined {
-      const row = s.byDate.get(date) as RunRow | undefined;
+    byDate(date: string, cadence: Cadence = 'daily'): SendRun | undefined {
+      const row = s.byDate.get(date, cadence) as RunRow | undefined;
       return row ? toRun(row) : undefined;
     },
     byId,
-    /** The run for the date, created 'running' with `now` as its cut-off if there was none. */
-    open(date: string, now: Date): SendRun {
+    /** The run for the date and cadence, created 'running' with `now` as its cut-off if there was none. */
+    open(date: string, now: Date, cadence: Cadence = 'daily'): SendRun {
       const at = now.toISOString();
-      s.insertRun.run(date, at, at);
-      return toRun(s.byDate.get(date) as RunRow);
+      s.insertRun.run(date, cadence, at, at);
+      return toRun(s.byDate.get(date, cadence) as RunRow);
     },
     /** True if `owner` now holds the lease until now + ms. */
     takeLease(id: number, owner: string, now: Date, ms: number): boolean {
@@ -338,9 +343,9 @@ export function createLedgerStore(db: Db) {
     remainingAudience(id: number): number {
       return s.remainingAudience.get(id) as number;
     },
-    /** Everyone confirmed now, in id order, streamed (a dry run's audience). */
-    audience(): IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }> {
-      return s.audience.iterate() as IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }>;
+    /** Everyone confirmed now with that cadence, in id order, streamed (a dry run's audience). */
+    audience(cadence: Cadence = 'daily'): IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }> {
+      return s.audience.iterate(cadence) as IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }>;
     },
     deliveryCounts(id: number): Record<DeliveryStatus, number> {
       const counts: Record<DeliveryStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, skipped: 0 };

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { personalise, type Rendered } from '../mail/templates.ts';
 import { prepareMessage, renderMessage } from '../mail/raw-message.ts';
 import type { Paper } from '../domain/paper.ts';
+import type { Cadence } from '../domain/subscriber-input.ts';
 import { parseKeywords, rankPapers } from '../domain/ranking.ts';
 import type { SendDigestDeps, SendDigestResult } from './run.ts';
-import { frozenRanking } from './variants.ts';
+import { frozenRanking, type RankingDeps } from './variants.ts';
 
 /** Looking without sending to subscribers: a dry run, a preview, a test copy. Nothing is frozen. */
 
@@ -13,13 +14,13 @@ import { frozenRanking } from './variants.ts';
  * better-sqlite3 iterator holds the connection); each distinct list is compiled afterwards, once,
  * so a template problem shows up here too.
  */
-export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digests' | 'refreshDay' | 'compileDigest'>, date: string): Promise<SendDigestResult> {
+export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'compileDigest' | keyof RankingDeps>, date: string, cadence: Cadence = 'daily'): Promise<SendDigestResult> {
   const started = performance.now();
-  const papers = await frozenRanking(deps, date, { save: false });
+  const papers = await frozenRanking(deps, date, { save: false, cadence });
   const variants = new Map<string, { digestSize: number; keywords: string; papers: number; recipients: number }>();
   const lists = new Map<string, Paper[]>();
   let recipients = 0;
-  for (const s of deps.ledger.audience()) {
+  for (const s of deps.ledger.audience(cadence)) {
     const key = `${s.digestSize}|${s.keywords}`;
     let v = variants.get(key);
     if (!v) {
@@ -33,10 +34,11 @@ export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digests' | '
       recipients++;
     }
   }
-  for (const ranked of lists.values()) await deps.compileDigest({ date, papers: ranked });
+  for (const ranked of lists.values()) await deps.compileDigest({ date, papers: ranked, cadence });
   return {
     outcome: papers.length ? 'dry-run' : 'empty',
     date,
+    cadence,
     sent: 0,
     failed: 0,
     skipped: 0,
@@ -54,12 +56,12 @@ export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digests' | '
  * null when the day has no papers.
  */
 export async function renderDigest(
-  deps: Pick<SendDigestDeps, 'digests' | 'refreshDay' | 'compileDigest' | 'links'>,
-  o: { date: string; digestSize: number; subscriberId?: number },
+  deps: Pick<SendDigestDeps, 'compileDigest' | 'links' | keyof RankingDeps>,
+  o: { date: string; digestSize: number; subscriberId?: number; cadence?: Cadence },
 ): Promise<Rendered | null> {
-  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false }), { size: o.digestSize });
+  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), { size: o.digestSize });
   if (!papers.length) return null;
-  return personalise(await deps.compileDigest({ date: o.date, papers }), deps.links(o.subscriberId ?? 0));
+  return personalise(await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }), deps.links(o.subscriberId ?? 0));
 }
 
 /**
@@ -69,12 +71,12 @@ export async function renderDigest(
  * operator who asked for it and never counts against a subscriber.
  */
 export async function sendTestCopy(
-  deps: Pick<SendDigestDeps, 'digests' | 'refreshDay' | 'compileDigest' | 'links' | 'message' | 'mailer' | 'clock'>,
-  o: { date: string; to: string; digestSize: number; subscriberId?: number | undefined },
+  deps: Pick<SendDigestDeps, 'compileDigest' | 'links' | 'message' | 'mailer' | 'clock' | keyof RankingDeps>,
+  o: { date: string; to: string; digestSize: number; subscriberId?: number | undefined; cadence?: Cadence },
 ): Promise<{ messageId: string; response: string } | null> {
-  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false }), { size: o.digestSize });
+  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), { size: o.digestSize });
   if (!papers.length) return null;
-  const prepared = prepareMessage(await deps.compileDigest({ date: o.date, papers }), deps.message);
+  const prepared = prepareMessage(await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }), deps.message);
   const messageId = `test.${o.date}.${randomBytes(6).toString('hex')}@${deps.message.domain}`;
   const info = await deps.mailer.sendPrebuilt(renderMessage(prepared, { to: o.to, messageId, date: deps.clock.now(), ...deps.links(o.subscriberId ?? 0) }));
   return { messageId, response: info.response };

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Paper } from '../domain/paper.ts';
+import type { Cadence } from '../domain/subscriber-input.ts';
 import type { SendRun } from './ledger-store.ts';
 import { deliver, type SendLoopDeps, type SendProgress } from './send-loop.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
@@ -9,7 +10,8 @@ import { dryRun } from './preview.ts';
 import { emptyDayFinalAt } from './policy.ts';
 
 /**
- * The daily send: every confirmed subscriber gets the digest of a date once.
+ * The digest send: every confirmed subscriber of a cadence gets the edition of a date once
+ * (the daily digest of a day, or the weekly one of the week ending on it).
  *
  * Exactly once, through crashes: a run per date and a delivery row per (run, subscriber) in
  * SQLite. Deliveries are claimed in batches (the run's cursor moves; a retry's row goes to
@@ -45,7 +47,10 @@ export interface SendDigestDeps extends SendLoopDeps, RankingDeps {
 }
 
 export interface SendDigestOptions {
+  /** The day of a daily digest, or the last day (a Sunday) of a weekly edition's week. */
   date: string;
+  /** Which edition; daily when not given. Each has its own run and its own subscribers. */
+  cadence?: Cadence;
   /** Send at most this many messages now; the run stays open for the rest. */
   limit?: number;
   /** Rank, render and count who would get it; no run, no email. */
@@ -67,6 +72,7 @@ export type SendOutcome =
 export interface SendDigestResult {
   outcome: SendOutcome;
   date: string;
+  cadence: Cadence;
   /** Why it stopped, for paused/failed/busy. */
   reason?: string;
   /** This invocation's counts. */
@@ -85,19 +91,20 @@ export interface SendDigestResult {
 }
 
 export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions): Promise<SendDigestResult> {
-  if (opts.dryRun) return dryRun(deps, opts.date);
+  const cadence = opts.cadence ?? 'daily';
+  if (opts.dryRun) return dryRun(deps, opts.date, cadence);
   const started = performance.now();
   const { ledger, clock, logger } = deps;
-  const log = logger.child({ digestDate: opts.date });
-  const result: SendDigestResult = { outcome: 'done', date: opts.date, sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 };
+  const log = logger.child({ digestDate: opts.date, cadence });
+  const result: SendDigestResult = { outcome: 'done', date: opts.date, cadence, sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 };
   const finishWith = (outcome: SendOutcome, reason?: string) => {
-    const run = ledger.byDate(opts.date);
+    const run = ledger.byDate(opts.date, cadence);
     Object.assign(result, { outcome, durationMs: Math.round(performance.now() - started) }, reason ? { reason } : {});
     if (run) result.run = { status: run.status, sent: run.sent, failed: run.failed, skipped: run.skipped, startedAt: run.startedAt };
     return result;
   };
 
-  let run = ledger.open(opts.date, clock.now());
+  let run = ledger.open(opts.date, clock.now(), cadence);
   if (run.status === 'done') return finishWith('done', 'already sent');
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   if (!ledger.takeLease(run.id, owner, clock.now(), deps.policy.leaseMs)) {
@@ -120,7 +127,7 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
 
     let papers: Paper[];
     try {
-      papers = await frozenRanking(deps, opts.date, { save: true, stop: signal });
+      papers = await frozenRanking(deps, opts.date, { save: true, stop: signal, cadence });
     } catch (err) {
       if (signal.aborted) return finishWith('incomplete', 'stopped while fetching the papers');
       const reason = `papers for ${opts.date} unavailable: ${(err as Error).message}`;
@@ -137,7 +144,7 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
         return finishWith('failed', reason);
       }
       ledger.setStatus(run.id, 'empty', clock.now());
-      log.info('no papers for this day: nothing sent');
+      log.info('no papers for this edition: nothing sent');
       return finishWith('empty');
     }
 

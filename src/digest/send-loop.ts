@@ -1,7 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { CompiledDigest } from '../mail/templates.ts';
+import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
+import type { Cadence } from '../domain/subscriber-input.ts';
 import { prepareMessage, renderMessage, type MessageSettings, type PreparedMessage } from '../mail/raw-message.ts';
 import { classifySmtpError, describeSmtpError, type SmtpError } from '../mail/smtp/replies.ts';
 import type { Paper } from '../domain/paper.ts';
@@ -20,7 +21,7 @@ import type { VerpIdentity } from '../bounces/verp.ts';
 
 export interface SendLoopDeps {
   ledger: LedgerStore;
-  compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
+  compileDigest(d: DigestContent): Promise<CompiledDigest>;
   mailer: Pick<Mailer, 'sendPrebuilt'> & Partial<Pick<Mailer, 'where'>>;
   clock: Clock;
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
@@ -69,7 +70,7 @@ export async function deliver(
   const session = openLedgerSession(ledger, run.id, { checksPerReading: policy.maxInFlight });
   // Abortable: a signal ends the wait at once (the loop then sees it and stops).
   const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
-  const variantFor = variantCache(papers, async (ranked) => prepareMessage(await deps.compileDigest({ date: run.digestDate, papers: ranked }), deps.message));
+  const variantFor = variantCache(papers, async (ranked) => prepareMessage(await deps.compileDigest({ date: run.digestDate, papers: ranked, cadence: run.cadence }), deps.message));
   const budget = new FailureWindow(policy.errorBudget);
   // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"
   // through a single waker: Promise.race over the window would hang a reaction on every
@@ -177,9 +178,9 @@ export async function deliver(
   const sendVariant = (d: ClaimedDelivery, prepared: PreparedMessage | null): void => {
     if (!prepared) {
       result.skipped++;
-      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: 'no paper of the day matches their keywords' });
+      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `no paper of the ${run.cadence === 'weekly' ? 'week' : 'day'} matches their keywords` });
     }
-    const messageId = digestMessageId(run.digestDate, d.subscriberId, deps.message.domain);
+    const messageId = digestMessageId(run.digestDate, d.subscriberId, deps.message.domain, run.cadence);
     const envelopeFrom = deps.bounceAddress({ subscriberId: d.subscriberId, runDate: run.digestDate });
     const message = renderMessage(prepared, { to: d.email, messageId, date: clock.now(), envelopeFrom, ...deps.links(d.subscriberId) });
     started++;
@@ -271,4 +272,5 @@ export async function deliver(
  * The same for every attempt at the same delivery, so a re-sent copy is recognisably the same
  * message (see the in-flight policy in run.ts).
  */
-export const digestMessageId = (date: string, subscriberId: number, domain: string) => `digest.${date}.${subscriberId}@${domain}`;
+export const digestMessageId = (date: string, subscriberId: number, domain: string, cadence: Cadence = 'daily') =>
+  `${cadence === 'weekly' ? 'weekly' : 'digest'}.${date}.${subscriberId}@${domain}`;

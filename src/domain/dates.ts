@@ -91,3 +91,36 @@ export function digestDateAtWall(wall: number, timeZone: string): string {
 export function defaultDigestDate(now: Date, timeZone: string): string {
   return digestDateAtWall(wallClock(timeZone, now), timeZone);
 }
+
+/** WEEKLY_DAY's values, in the order of `Date#getUTCDay` (0 is Sunday). */
+export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** 0 (Sunday) … 6 (Saturday) for a calendar day. */
+export function weekdayOf(date: string): number {
+  return new Date(`${addDays(date, 0)}T00:00:00Z`).getUTCDay();
+}
+
+/** The seven feed days of the weekly edition that ends on `weekEnding`, oldest first. */
+export function weekDays(weekEnding: string): string[] {
+  return [6, 5, 4, 3, 2, 1, 0].map((back) => addDays(weekEnding, -back));
+}
+
+/**
+ * The weekly edition a run sends when no date is given: the week (Monday to Sunday) ending on
+ * the Sunday before the latest WEEKLY_DAY on or before today in DIGEST_TZ. So on a Monday
+ * (the default WEEKLY_DAY) it is the week that ended yesterday, all the rest of the week too,
+ * and a catch-up on Wednesday still belongs to Monday's schedule. With WEEKLY_DAY=sunday the
+ * edition goes out a week after its Sunday: a week's feed is complete only once its Sunday is
+ * over. The one place this rule lives, beside `defaultDigestDate`.
+ */
+export function defaultWeekEnding(now: Date, timeZone: string, weeklyDay: Weekday): string {
+  const sendDay = weeklySendDay(now, timeZone, weeklyDay);
+  return addDays(sendDay, -(weekdayOf(sendDay) || 7));
+}
+
+/** The latest WEEKLY_DAY on or before today in `timeZone`: when this week's edition is due. */
+export function weeklySendDay(now: Date, timeZone: string, weeklyDay: Weekday): string {
+  const today = todayIn(timeZone, now);
+  return addDays(today, -((weekdayOf(today) - WEEKDAYS.indexOf(weeklyDay) + 7) % 7));
+}

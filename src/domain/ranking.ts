@@ -47,3 +47,17 @@ export function parseKeywords(input: string): string[] {
   const words = input.split(',').map((k) => k.trim().replace(/\s+/g, ' ').toLowerCase());
   return [...new Set(words.filter((k) => k !== ''))];
 }
+
+/**
+ * The papers of a week's days as one list for the weekly ranking: a paper featured on several
+ * days is listed once, with the highest upvotes any day's copy has (they only rise) and the
+ * latest day it was featured. Ranked like a day's papers afterwards (rankPapers).
+ */
+export function mergeWeek(days: readonly (readonly Paper[])[]): Paper[] {
+  const byId = new Map<string, Paper>();
+  for (const p of days.flat()) {
+    const seen = byId.get(p.id);
+    byId.set(p.id, seen ? { ...(p.upvotes >= seen.upvotes ? p : seen), upvotes: Math.max(p.upvotes, seen.upvotes), featuredDate: p.featuredDate > seen.featuredDate ? p.featuredDate : seen.featuredDate } : p);
+  }
+  return [...byId.values()];
+}

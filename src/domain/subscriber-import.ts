@@ -1,9 +1,9 @@
 import { CsvError, parse } from 'csv-parse/sync';
-import { DEFAULT_DIGEST_SIZE, digestSizeSchema, emailSchema, keywordsSchema, type DigestSize } from './subscriber-input.ts';
+import { cadenceSchema, DEFAULT_DIGEST_SIZE, digestSizeSchema, emailSchema, keywordsSchema, type Cadence, type DigestSize } from './subscriber-input.ts';
 
 /**
  * Reading a list of subscribers exported from another tool: a CSV with a header row holding
- * `email` and optionally `digest_size` and `keywords` (other columns are ignored). Pure: the
+ * `email` and optionally `digest_size`, `keywords` and `cadence` (other columns are ignored). Pure: the
  * caller reads the file and stores the rows.
  */
 
@@ -81,6 +81,8 @@ export interface ImportRow {
   email: string;
   digestSize: DigestSize;
   keywords: string;
+  /** Daily when not given. */
+  cadence?: Cadence;
 }
 
 export interface ImportProblem {
@@ -99,7 +101,8 @@ export interface ImportPlan {
 
 /**
  * Checks every row with the same schemas as the subscribe form; reports all problems at once. A row
- * without a size gets `defaultDigestSize` (DIGEST_SIZE), as a sign-up without one does.
+ * without a size gets `defaultDigestSize` (DIGEST_SIZE), as a sign-up without one does; one
+ * without a cadence is daily.
  */
 export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT_DIGEST_SIZE): ImportPlan {
   let records: CsvRecord[];
@@ -113,7 +116,7 @@ export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT
   if (!head) return { rows: [], problems: [{ line: 1, message: 'the file is empty: expected a header row with an "email" column' }], repeated: 0, ignoredColumns: [] };
   const columns = head.fields.map((f) => f.trim().toLowerCase());
   const col = (name: string) => columns.indexOf(name);
-  const [emailAt, sizeAt, keywordsAt] = [col('email'), col('digest_size'), col('keywords')];
+  const [emailAt, sizeAt, keywordsAt, cadenceAt] = [col('email'), col('digest_size'), col('keywords'), col('cadence')];
   if (emailAt < 0) return { rows: [], problems: [{ line: head.line, message: `no "email" column in the header (found: ${columns.join(', ')})` }], repeated: 0, ignoredColumns: [] };
 
   const rows: ImportRow[] = [];
@@ -133,7 +136,10 @@ export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT
     if (!size.success) errors.push(`digest_size ${JSON.stringify(rawSize)}: ${size.error.issues[0]!.message}`);
     const keywords = keywordsSchema.safeParse(keywordsAt < 0 ? '' : r.fields[keywordsAt]);
     if (!keywords.success) errors.push(`keywords: ${keywords.error.issues[0]!.message}`);
-    if (errors.length || !email.success || !size.success || !keywords.success) {
+    const rawCadence = cadenceAt < 0 ? '' : r.fields[cadenceAt]!.trim().toLowerCase();
+    const cadence = rawCadence === '' ? { success: true as const, data: 'daily' as const } : cadenceSchema.safeParse(rawCadence);
+    if (!cadence.success) errors.push(`cadence ${JSON.stringify(rawCadence)}: ${cadence.error.issues[0]!.message}`);
+    if (errors.length || !email.success || !size.success || !keywords.success || !cadence.success) {
       problems.push({ line: r.line, message: errors.join('; ') });
       continue;
     }
@@ -144,9 +150,9 @@ export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT
       continue;
     }
     seen.add(key);
-    rows.push({ line: r.line, email: email.data, digestSize: size.data, keywords: keywords.data });
+    rows.push({ line: r.line, email: email.data, digestSize: size.data, keywords: keywords.data, cadence: cadence.data });
   }
-  const known = new Set(['email', 'digest_size', 'keywords']);
+  const known = new Set(['email', 'digest_size', 'keywords', 'cadence']);
   return { rows, problems, repeated, ignoredColumns: columns.filter((c) => !known.has(c)) };
 }
 

@@ -37,6 +37,11 @@ export const digestSizeSchema = z.coerce
   .refine(isDigestSize, { error: SIZE_MESSAGE })
   .transform((n) => n as DigestSize);
 
+/** How often a subscriber gets the digest: every day, or the week's top papers once a week. */
+export const CADENCES = ['daily', 'weekly'] as const;
+export type Cadence = (typeof CADENCES)[number];
+export const cadenceSchema = z.enum(CADENCES, { error: 'How often must be daily or weekly.' });
+
 const MAX_KEYWORDS = 10;
 const MAX_KEYWORD_LENGTH = 40;
 const KEYWORD = /^[\p{L}\p{N}][\p{L}\p{N} .+#/-]*$/u;
@@ -65,6 +70,7 @@ export const subscribeSchema = z.strictObject(
     email: emailSchema,
     digest_size: optional(digestSizeSchema),
     keywords: optional(keywordsSchema),
+    cadence: optional(cadenceSchema),
     // The honeypot: hidden from people by CSS, filled in by form-filling bots.
     website: z.string().max(1000).optional(),
   },
@@ -72,7 +78,10 @@ export const subscribeSchema = z.strictObject(
 );
 
 /** On the preferences page an empty keywords field means "all papers", so "" is kept. */
-export const preferencesSchema = z.strictObject({ digest_size: optional(digestSizeSchema), keywords: keywordsSchema.optional() }, unknownFields);
+export const preferencesSchema = z.strictObject(
+  { digest_size: optional(digestSizeSchema), keywords: keywordsSchema.optional(), cadence: optional(cadenceSchema) },
+  unknownFields,
+);
 
 export type SubscribeInput = z.infer<typeof subscribeSchema>;
 export type PreferencesInput = z.infer<typeof preferencesSchema>;

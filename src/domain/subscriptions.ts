@@ -68,6 +68,7 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     const prefs = {
       digestSize: input.digest_size ?? pending?.digestSize ?? deps.defaultDigestSize,
       keywords: input.keywords ?? pending?.keywords ?? '',
+      cadence: input.cadence ?? pending?.cadence ?? 'daily',
       hash,
       now: now.toISOString(),
     };
@@ -172,6 +173,7 @@ export function updatePreferences(deps: LinkDeps, token: string, input: Preferen
   const subscriber = subscriberFromLink(deps, 'preferences', token);
   const digestSize = input.digest_size ?? subscriber.digestSize;
   const keywords = input.keywords ?? subscriber.keywords;
-  deps.subscribers.setPreferences({ id: subscriber.id, digestSize, keywords, now: deps.clock.now().toISOString() });
-  return { ...subscriber, digestSize, keywords };
+  const cadence = input.cadence ?? subscriber.cadence;
+  deps.subscribers.setPreferences({ id: subscriber.id, digestSize, keywords, cadence, now: deps.clock.now().toISOString() });
+  return { ...subscriber, digestSize, keywords, cadence };
 }

@@ -1,5 +1,5 @@
 import { html, SafeHtml } from '../html.ts';
-import { DIGEST_SIZES } from '../domain/subscriber-input.ts';
+import { CADENCES, DIGEST_SIZES, type Cadence } from '../domain/subscriber-input.ts';
 import type { KeywordPreview } from '../domain/keyword-preview.ts';
 
 /** The site's own pages. No scripts, no external requests: the CSP in app.ts forbids both. */
@@ -43,7 +43,7 @@ export function layout(title: string, body: SafeHtml): string {
 <style>${new SafeHtml(STYLE)}</style></head>
 <body><main><header class="brand"><a href="/"><span class="logo">P</span></a><a href="/">Paperboy</a></header>
 ${body}
-<footer>Paperboy sends one email a day with the trending machine-learning papers from Hugging Face Daily Papers. <a href="/digests">Past digests</a></footer>
+<footer>Paperboy sends one email a day (or one a week) with the trending machine-learning papers from Hugging Face Daily Papers. <a href="/digests">Past digests</a></footer>
 </main></body></html>`}`;
 }
 
@@ -51,6 +51,7 @@ export interface SubscribeFormValues {
   email?: string;
   digest_size?: number | string;
   keywords?: string;
+  cadence?: string;
 }
 
 export interface SamplePaper {
@@ -61,6 +62,15 @@ export interface SamplePaper {
 
 function sizeOptions(selected: number | string) {
   return DIGEST_SIZES.map((n) => html`<option value="${n}"${String(selected) === String(n) ? html` selected` : ''}>${n} papers</option>`);
+}
+
+const CADENCE_LABELS: Record<Cadence, string> = { daily: 'Every day', weekly: 'Once a week: the week’s top papers' };
+
+/** Daily or weekly: the form's and the preferences page's field. */
+function cadenceField(selected: string | undefined) {
+  const options = CADENCES.map((c) => html`<option value="${c}"${(selected || 'daily') === c ? html` selected` : ''}>${CADENCE_LABELS[c]}</option>`);
+  return html`<label for="cadence">How often</label>
+  <select id="cadence" name="cadence">${options}</select>`;
 }
 
 export function subscribePage(opts: {
@@ -80,6 +90,7 @@ export function subscribePage(opts: {
   ${opts.error ? html`<p class="error" role="alert" id="form-error">${opts.error.message}</p>` : ''}
   <label for="email">Your email address</label>
   <input id="email" name="email" type="email" autocomplete="email" required maxlength="254" placeholder="ada@example.org" value="${v.email ?? ''}"${opts.error?.field === 'email' ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
+  ${cadenceField(v.cadence)}
   <div class="row">
     <div><label for="digest_size">Papers per email</label>
     <select id="digest_size" name="digest_size">${sizeOptions(v.digest_size || opts.defaultSize)}</select></div>
@@ -123,7 +134,7 @@ const tryAgain = html`<p><a href="/">Sign up again</a> and we’ll send a new li
 export function confirmResultPage(outcome: 'confirmed' | 'already-confirmed' | 'expired' | 'invalid'): string {
   switch (outcome) {
     case 'confirmed':
-      return layout('Subscription confirmed', html`<h1>You’re subscribed</h1><p class="ok">Your first digest arrives with the next morning’s send. Every email has a link to change how many papers you get, or to unsubscribe in one click.</p>`);
+      return layout('Subscription confirmed', html`<h1>You’re subscribed</h1><p class="ok">Your first digest arrives with the next morning’s send (the weekly edition, with the next week’s). Every email has a link to change how often and how many papers you get, or to unsubscribe in one click.</p>`);
     case 'already-confirmed':
       return layout('Already confirmed', html`<h1>Already confirmed</h1><p>This link was used already: your subscription is active. Each digest has links to change your preferences or unsubscribe.</p>`);
     case 'expired':
@@ -163,6 +174,7 @@ export function preferencesPage(opts: {
   email: string;
   digestSize: number;
   keywords: string;
+  cadence: Cadence;
   preview: KeywordPreview;
   unsubscribeUrl: string;
   saved?: boolean;
@@ -175,6 +187,7 @@ export function preferencesPage(opts: {
 <form class="card" method="post">
   ${opts.saved ? html`<p class="ok" role="status">Saved. The next digest follows these settings.</p>` : ''}
   ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
+  ${cadenceField(opts.cadence)}
   <label for="digest_size">Papers per email</label>
   <select id="digest_size" name="digest_size">${sizeOptions(opts.digestSize)}</select>
   <label for="keywords">Only papers about <span class="hint">(comma-separated; empty for all papers)</span></label>

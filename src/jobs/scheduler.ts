@@ -3,7 +3,8 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { LedgerStore, RunStatus } from '../digest/ledger-store.ts';
-import { digestDateAtWall, wallClock } from '../domain/dates.ts';
+import { defaultWeekEnding, digestDateAtWall, wallClock, WEEKDAYS, weeklySendDay, type Weekday } from '../domain/dates.ts';
+import type { Cadence } from '../domain/subscriber-input.ts';
 import type { SendDigestResult } from '../digest/run.ts';
 
 /**
@@ -73,6 +74,36 @@ export function dueRun(
   return status === undefined || status === 'running' || status === 'failed' ? { date, scheduledAt } : null;
 }
 
+/** DIGEST_CRON's time of day on WEEKLY_DAY only: the weekly edition's schedule. */
+export function weeklyCron(expression: string, weeklyDay: Weekday): string {
+  const fields = expression.trim().split(/\s+/);
+  fields[fields.length - 1] = String(WEEKDAYS.indexOf(weeklyDay));
+  return fields.join(' ');
+}
+
+/**
+ * What the weekly job owes at `now`: the edition of the last complete week once WEEKLY_DAY's
+ * scheduled time has passed, and on the days after it until that edition is sent (catch-up after
+ * downtime), unless its run is finished or paused. `schedule` is `weeklyCron`'s. Pure.
+ */
+export function dueWeekly(
+  now: Date,
+  timeZone: string,
+  schedule: Schedule,
+  weeklyDay: Weekday,
+  statusOf: (date: string) => RunStatus | undefined,
+): DueRun | null {
+  const wall = wallClock(timeZone, now);
+  const today = new Date(wall).toISOString().slice(0, 10);
+  const sendDay = weeklySendDay(now, timeZone, weeklyDay);
+  const fires = schedule.firesOn(sendDay);
+  const scheduledAt = fires[0];
+  if (scheduledAt === undefined || (sendDay === today && scheduledAt > wall)) return null;
+  const date = defaultWeekEnding(now, timeZone, weeklyDay);
+  const status = statusOf(date);
+  return status === undefined || status === 'running' || status === 'failed' ? { date, scheduledAt } : null;
+}
+
 /** When to try a run again after this result, or null to leave it (done, empty, paused, stopping). */
 export function retryAfterMs(result: SendDigestResult, now: Date, leaseExpiresAt: string | null | undefined, retryDelayMs: number): number | null {
   if (result.outcome === 'failed') return retryDelayMs;
@@ -82,7 +113,7 @@ export function retryAfterMs(result: SendDigestResult, now: Date, leaseExpiresAt
 }
 
 export interface SchedulerContext {
-  config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ'>;
+  config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY'>;
   clock: Clock;
   logger: Logger;
   ledger: Pick<LedgerStore, 'byDate'>;
@@ -90,7 +121,7 @@ export interface SchedulerContext {
 
 export interface SchedulerDeps {
   /** The sender, e.g. `(o) => sendDigest(await sendDigestDeps(ctx), o)`. */
-  send(o: { date: string; signal: AbortSignal }): Promise<SendDigestResult>;
+  send(o: { date: string; cadence: Cadence; signal: AbortSignal }): Promise<SendDigestResult>;
   /** First wait before a failed run (source or SMTP down, feed not out yet) is tried again; it doubles per failure up to an hour. Default 10 minutes. */
   retryDelayMs?: number;
   /** How often the schedule is checked. Default: at the start of every minute of the clock. */
@@ -105,47 +136,66 @@ export interface Scheduler {
 const MAX_RETRY_DELAY_MS = 3600_000;
 
 /**
- * The daily digest job: at start-up and then every minute it asks `dueRun` what is owed and
- * sends it, so a run missed while down, skipped by a clock change, or failed on an outage is
- * sent as soon as it can be, once. Failed runs wait (doubling) before they are tried again;
- * a run another sender holds is left until its lease lapses. One send at a time in this process;
- * across processes the run's lease keeps it to one.
+ * The digest jobs: at start-up and then every minute they ask `dueRun` (daily) and `dueWeekly`
+ * what is owed and send it, so a run missed while down, skipped by a clock change, or failed on
+ * an outage is sent as soon as it can be, once. Failed runs wait (doubling) before they are tried
+ * again; a run another sender holds is left until its lease lapses. One send at a time in this
+ * process (on WEEKLY_DAY the daily digest goes first, the weekly edition right after); across
+ * processes the run's lease keeps each run to one sender.
  */
 export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Scheduler {
-  const { DIGEST_CRON: expression, DIGEST_TZ: timeZone } = ctx.config;
-  const schedule = dailySchedule(expression);
-  const log = ctx.logger.child({ job: 'daily-digest' });
+  const { DIGEST_CRON: expression, DIGEST_TZ: timeZone, WEEKLY_DAY: weeklyDay } = ctx.config;
+  const daily = dailySchedule(expression);
+  const weekly = dailySchedule(weeklyCron(expression, weeklyDay));
+  const editions: { cadence: Cadence; due: (now: Date) => DueRun | null; log: Logger }[] = [
+    { cadence: 'daily', due: (now) => dueRun(now, timeZone, daily, (date) => ctx.ledger.byDate(date, 'daily')?.status), log: ctx.logger.child({ job: 'daily-digest' }) },
+    {
+      cadence: 'weekly',
+      due: (now) => dueWeekly(now, timeZone, weekly, weeklyDay, (date) => ctx.ledger.byDate(date, 'weekly')?.status),
+      log: ctx.logger.child({ job: 'weekly-digest' }),
+    },
+  ];
   const retryDelayMs = deps.retryDelayMs ?? 10 * 60_000;
   const stopping = new AbortController();
   let current: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  /** The last date tried and when it may be tried again. */
-  let backoff: { date: string; failures: number; notBefore: number } | undefined;
+  /** Per edition: the last date tried and when it may be tried again. */
+  const backoff = new Map<Cadence, { date: string; failures: number; notBefore: number }>();
 
-  const send = async (date: string, why: string) => {
-    log.info({ date, why, attempt: (backoff?.date === date ? backoff.failures : 0) + 1 }, 'digest send starting');
+  const send = async (cadence: Cadence, log: Logger, date: string, why: string) => {
+    const last = backoff.get(cadence);
+    log.info({ date, why, attempt: (last?.date === date ? last.failures : 0) + 1 }, 'digest send starting');
     try {
-      const result = await deps.send({ date, signal: stopping.signal });
+      const result = await deps.send({ date, cadence, signal: stopping.signal });
       const level = result.outcome === 'failed' || result.outcome === 'paused' ? 'error' : 'info';
       log[level]({ date, outcome: result.outcome, reason: result.reason, sent: result.sent, failed: result.failed, skipped: result.skipped }, 'digest send finished');
-      const failures = backoff?.date === date ? backoff.failures + 1 : 1;
-      const wait = retryAfterMs(result, ctx.clock.now(), ctx.ledger.byDate(date)?.leaseExpiresAt, Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** (failures - 1)));
-      backoff = wait === null ? undefined : { date, failures, notBefore: ctx.clock.now().getTime() + wait };
+      const failures = last?.date === date ? last.failures + 1 : 1;
+      const leaseExpiresAt = ctx.ledger.byDate(date, cadence)?.leaseExpiresAt;
+      const wait = retryAfterMs(result, ctx.clock.now(), leaseExpiresAt, Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** (failures - 1)));
+      if (wait === null) backoff.delete(cadence);
+      else backoff.set(cadence, { date, failures, notBefore: ctx.clock.now().getTime() + wait });
       if (wait !== null && !stopping.signal.aborted) log.warn({ date, inMs: wait }, 'digest send will be retried');
     } catch (err) {
       log.error({ err, date }, 'digest send crashed');
-      backoff = { date, failures: (backoff?.failures ?? 0) + 1, notBefore: ctx.clock.now().getTime() + retryDelayMs };
+      backoff.set(cadence, { date, failures: (last?.failures ?? 0) + 1, notBefore: ctx.clock.now().getTime() + retryDelayMs });
     }
   };
 
-  const check = (why: string) => {
+  const check = (why: string, after?: Cadence) => {
     if (current || stopping.signal.aborted) return;
     const now = ctx.clock.now();
-    const due = dueRun(now, timeZone, schedule, (date) => ctx.ledger.byDate(date)?.status);
-    if (!due || (backoff?.date === due.date && now.getTime() < backoff.notBefore)) return;
-    current = send(due.date, backoff?.date === due.date ? 'retry' : why).finally(() => {
-      current = undefined;
-    });
+    for (const { cadence, due: dueAt, log } of editions) {
+      if (cadence === after) continue;
+      const due = dueAt(now);
+      const last = backoff.get(cadence);
+      if (!due || (last?.date === due.date && now.getTime() < last.notBefore)) continue;
+      current = send(cadence, log, due.date, last?.date === due.date ? 'retry' : why).finally(() => {
+        current = undefined;
+        // The other edition may be owed at the same minute (WEEKLY_DAY): it goes next.
+        check(why, cadence);
+      });
+      return;
+    }
   };
 
   const next = () => {
@@ -160,7 +210,8 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
 
   check('catch-up');
   next();
-  log.info({ cron: expression, timeZone }, 'daily digest scheduled');
+  editions[0]!.log.info({ cron: expression, timeZone }, 'daily digest scheduled');
+  editions[1]!.log.info({ cron: weekly.expression, timeZone }, 'weekly digest scheduled');
 
   return {
     async stop() {

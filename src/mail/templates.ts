@@ -6,6 +6,8 @@ import { arxivUrl, paperPageUrl, type Paper } from '../domain/paper.ts';
 import { Invalid } from '../errors.ts';
 import { escapeHtml } from '../html.ts';
 import { cutText } from './cut-text.ts';
+import type { Cadence } from '../domain/subscriber-input.ts';
+import { addDays } from '../domain/dates.ts';
 
 export interface Rendered { subject: string; html: string; text: string }
 export interface TemplateSettings { publicUrl: string; postalAddress: string }
@@ -13,6 +15,8 @@ export interface SubscriberLinks { preferencesUrl: string; unsubscribeUrl: strin
 
 /** A digest compiled once for a variant; html/text still hold {{unsubscribe_url}} and {{preferences_url}}. */
 export interface CompiledDigest { date: string; subject: string; html: string; text: string }
+/** A digest to compile: the daily one of `date`, or the weekly one of the week ending on `date`. */
+export interface DigestContent { date: string; papers: Paper[]; cadence?: Cadence }
 
 export interface Templates {
   /** Cheap: the MJML was compiled at load time, only the links are filled in. */
@@ -20,7 +24,7 @@ export interface Templates {
   /** Cheap too: to a confirmed address that was signed up again, with its own links. */
   alreadySubscribed(d: SubscriberLinks): Rendered;
   /** Compiles MJML (~10–20 ms, blocking): call once per digest variant, then `personalise` per recipient. */
-  compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
+  compileDigest(d: DigestContent): Promise<CompiledDigest>;
 }
 
 /** A template that does not compile: thrown by loadTemplates so a broken template fails the boot. */
@@ -55,24 +59,28 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
     postal: escapeHtml(settings.postalAddress),
   });
 
-  const compileDigest = async ({ date, papers }: { date: string; papers: Paper[] }): Promise<CompiledDigest> => {
+  const compileDigest = async ({ date, papers, cadence = 'daily' }: DigestContent): Promise<CompiledDigest> => {
     if (!isIsoDate(date)) throw new Invalid(`digest date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
     if (papers.length === 0) throw new EmptyDigestError(`no papers for the digest of ${date}`);
     const top = papers[0]!;
-    const subject = `Paperboy · ${topLine(papers.length, date)}`;
-    const browserUrl = `${publicUrl}/digests/${date}`;
+    // The weekly edition is the daily one with another heading: the same cards, footer and text.
+    const weekly = cadence === 'weekly';
+    const line = weekly ? weekLine(date) : topLine(papers.length, date);
+    const subject = `Paperboy · ${line}`;
+    const browserUrl = digestUrl(publicUrl, date, cadence);
+    const heading = weekly ? weekLine(date, 'long') : formatDay(date, 'long');
     const mjml = fill('digest.mjml', digestSource, {
       title: escapeHtml(subject),
-      preheader: escapeHtml(`${topLine(papers.length, date)} — #1: ${oneLine(top.title)}`),
-      heading: escapeHtml(formatDay(date, 'long')),
-      intro: escapeHtml(`The ${papers.length} most upvoted ${papers.length === 1 ? 'paper' : 'papers'} on Hugging Face Daily Papers.`),
+      preheader: escapeHtml(`${line} — #1: ${oneLine(top.title)}`),
+      heading: escapeHtml(heading),
+      intro: escapeHtml(`The ${papers.length} most upvoted ${papers.length === 1 ? 'paper' : 'papers'} on Hugging Face Daily Papers${weekly ? ' this week' : ''}.`),
       papers: papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, i + 1))).join('\n'),
       ...footerValues(
-        `You get this email because you subscribed to the Paperboy daily digest at ${link(`${publicUrl}/`, site)}.`,
+        `You get this email because you subscribed to the Paperboy ${cadence} digest at ${link(`${publicUrl}/`, site)}.`,
         [link(browserUrl, 'View in browser'), linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(' · '),
       ),
     });
-    return { date, subject, html: await compile('digest.mjml', mjml), text: digestText(subject, date, papers, browserUrl, publicUrl, settings.postalAddress) };
+    return { date, subject, html: await compile('digest.mjml', mjml), text: digestText({ subject, heading, cadence, papers, browserUrl, publicUrl, postal: settings.postalAddress }) };
   };
 
   const confirmHtml = async (withPreferences: boolean) =>
@@ -104,7 +112,7 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
   );
   // Every transactional email and a sample digest are compiled now: this is the strict start-up check.
   const [confirmWithPreferences, confirmPlain, already] = await Promise.all([confirmHtml(true), confirmHtml(false), alreadyHtml]);
-  await compileDigest({ date: '2026-01-06', papers: [samplePaper] });
+  await Promise.all([compileDigest({ date: '2026-01-06', papers: [samplePaper] }), compileDigest({ date: '2026-01-04', papers: [samplePaper], cadence: 'weekly' })]);
 
   return {
     confirm({ confirmUrl, preferencesUrl }) {
@@ -130,6 +138,26 @@ export function personalise(d: CompiledDigest, links: { unsubscribeUrl: string; 
 /** "Top 10 papers of Tue 24 Nov": the subject, preheader and archive title share it. */
 export function topLine(count: number, date: string): string {
   return `Top ${count} ${count === 1 ? 'paper' : 'papers'} of ${formatDay(date, 'short')}`;
+}
+
+/** Where an edition is in the web archive. */
+export function digestUrl(publicUrl: string, date: string, cadence: Cadence): string {
+  return cadence === 'weekly' ? `${publicUrl}/digests/weekly/${date}` : `${publicUrl}/digests/${date}`;
+}
+
+/**
+ * "Week of 23–29 Nov 2026" for the week ending on `weekEnding` ("Week of 30 Nov – 6 Dec 2026",
+ * "Week of 29 Dec 2025 – 4 Jan 2026" across a month or a year); `long` spells the months out.
+ */
+export function weekLine(weekEnding: string, style: 'short' | 'long' = 'short'): string {
+  const month = style === 'short' ? 'short' : 'long';
+  const part = (date: string, o: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', ...o }).format(new Date(`${date}T00:00:00Z`));
+  const first = addDays(weekEnding, -6);
+  const [fy, fm] = first.split('-');
+  const [ly, lm] = weekEnding.split('-');
+  const end = part(weekEnding, { day: 'numeric', month, year: 'numeric' });
+  const start = fy !== ly ? part(first, { day: 'numeric', month, year: 'numeric' }) : fm !== lm ? part(first, { day: 'numeric', month }) : part(first, { day: 'numeric' });
+  return `Week of ${start}${fm === lm && fy === ly ? '–' : ' – '}${end}`;
 }
 
 /** "Tue 24 Nov" or "Tuesday, 24 November 2026"; the digest date is a calendar day, so UTC. */
@@ -197,8 +225,9 @@ function blurb(p: Paper): string {
   return cutText(oneLine(p.aiSummary?.trim() ? p.aiSummary : p.abstract), ABSTRACT_MAX_CHARS);
 }
 
-function digestText(subject: string, date: string, papers: Paper[], browserUrl: string, publicUrl: string, postal: string): string {
-  const lines = [subject, formatDay(date, 'long'), `View in browser: ${browserUrl}`, ''];
+function digestText(d: { subject: string; heading: string; cadence: Cadence; papers: Paper[]; browserUrl: string; publicUrl: string; postal: string }): string {
+  const { papers } = d;
+  const lines = [d.subject, d.heading, `View in browser: ${d.browserUrl}`, ''];
   papers.forEach((p, i) => {
     const indent = ' '.repeat(String(papers.length).length + 2);
     lines.push(`${String(i + 1)}. ${textValue(oneLine(p.title))}`);
@@ -211,10 +240,10 @@ function digestText(subject: string, date: string, papers: Paper[], browserUrl: 
   });
   lines.push(
     '--',
-    `You get this email because you subscribed to the Paperboy daily digest at ${publicUrl}.`,
+    `You get this email because you subscribed to the Paperboy ${d.cadence} digest at ${d.publicUrl}.`,
     'Preferences: {{preferences_url}}',
     'Unsubscribe: {{unsubscribe_url}}',
-    textValue(postal),
+    textValue(d.postal),
   );
   return lines.join('\n');
 }

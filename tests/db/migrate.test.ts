@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/db/connection.ts';
@@ -42,6 +42,45 @@ describe('migrate', () => {
     const applied = db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all();
     expect(applied).toEqual(migrate(openDatabase(join(mkdtempSync(join(tmpdir(), 'paperboy-mig-')), 'db.sqlite'))));
     expect(runs.flatMap((r) => /^applied: (.*)$/m.exec(r.stdout)?.[1]?.split(', ') ?? []).sort()).toEqual(applied);
+    db.close();
+  });
+});
+
+describe('migration 014 (cadence)', () => {
+  it('when the ledger is rebuilt for (date, cadence) runs, then every run, delivery and frozen digest is kept, ids and cascades too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paperboy-mig-'));
+    const before = join(dir, 'migrations');
+    mkdirSync(before);
+    for (const f of readdirSync(migrationsDir).filter((f) => f < '014')) copyFileSync(join(migrationsDir, f), join(before, f));
+    const db = openDatabase(join(dir, 'db.sqlite'));
+    migrate(db, before);
+    const now = '2026-11-25T07:00:00.000Z';
+    const sub = db.prepare(`INSERT INTO subscribers (email, status, confirmed_at, created_at, updated_at) VALUES (?, 'confirmed', ?, ?, ?) RETURNING id`);
+    const [a, b] = ['a@example.org', 'b@example.org'].map((e) => (sub.get(e, now, now, now) as { id: number }).id) as [number, number];
+    db.prepare(`INSERT INTO send_runs (id, digest_date, status, started_at, updated_at, sent) VALUES (7, '2026-11-24', 'done', ?, ?, 2)`).run(now, now);
+    const delivery = db.prepare(`INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, message_id) VALUES (7, ?, 'sent', 1, ?)`);
+    delivery.run(a, 'digest.a');
+    delivery.run(b, 'digest.b');
+    db.prepare(`INSERT INTO digests (date, papers) VALUES ('2026-11-24', '[]')`).run();
+
+    expect(migrate(db)).toContain('014_cadence.sql');
+    expect(db.prepare('SELECT id, digest_date, cadence, status, sent FROM send_runs').all()).toEqual([{ id: 7, digest_date: '2026-11-24', cadence: 'daily', status: 'done', sent: 2 }]);
+    expect(db.prepare('SELECT run_id, subscriber_id, message_id FROM send_deliveries ORDER BY subscriber_id').all()).toEqual([
+      { run_id: 7, subscriber_id: a, message_id: 'digest.a' },
+      { run_id: 7, subscriber_id: b, message_id: 'digest.b' },
+    ]);
+    expect(db.prepare('SELECT date, cadence FROM digests').all()).toEqual([{ date: '2026-11-24', cadence: 'daily' }]);
+    expect(db.prepare('SELECT cadence FROM subscribers').pluck().all()).toEqual(['daily', 'daily']);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    // The deliveries still belong to the runs table by its own name: erasure and run deletion cascade.
+    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'send_deliveries'").pluck().get()).toMatch(/REFERENCES "?send_runs"? \(id\)/);
+    // A weekly run of the same date is a run of its own; a second daily one is refused.
+    db.prepare(`INSERT INTO send_runs (digest_date, cadence, status, started_at, updated_at) VALUES ('2026-11-24', 'weekly', 'running', ?, ?)`).run(now, now);
+    expect(() => db.prepare(`INSERT INTO send_runs (digest_date, status, started_at, updated_at) VALUES ('2026-11-24', 'running', ?, ?)`).run(now, now)).toThrow(/UNIQUE/);
+    expect(() => db.prepare(`UPDATE subscribers SET cadence = 'monthly'`).run()).toThrow(/CHECK/);
+    db.prepare('DELETE FROM subscribers WHERE id = ?').run(a);
+    db.prepare('DELETE FROM send_runs WHERE id = 7').run();
+    expect(db.prepare('SELECT count(*) FROM send_deliveries').pluck().get()).toBe(0);
     db.close();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Paper } from '../../src/domain/paper.ts';
-import { parseKeywords, rankPapers } from '../../src/domain/ranking.ts';
+import { mergeWeek, parseKeywords, rankPapers } from '../../src/domain/ranking.ts';
 import { parseDailyPapersJson } from '../../src/sources/hf-daily-papers.ts';
 import { fixturePath } from '../support/papers-api.ts';
 import { readFileSync } from 'node:fs';
@@ -162,5 +162,21 @@ describe('parseKeywords', () => {
   it('when the string is empty, then there are no keywords', () => {
     expect(parseKeywords('')).toEqual([]);
     expect(parseKeywords(' , ,')).toEqual([]);
+  });
+});
+
+describe('mergeWeek', () => {
+  it('when a paper is on several days’ lists, then it is listed once, with its highest upvotes and its latest day, and ranks over the whole week', () => {
+    const monday = [paper({ id: '2611.00001', upvotes: 80, featuredDate: '2026-11-23' }), paper({ id: '2611.00002', upvotes: 90, featuredDate: '2026-11-23' })];
+    const thursday = [paper({ id: '2611.00001', upvotes: 120, featuredDate: '2026-11-26' }), paper({ id: '2611.00003', upvotes: 5, featuredDate: '2026-11-26' })];
+    const friday = [paper({ id: '2611.00002', upvotes: 70, featuredDate: '2026-11-27' })];
+    const week = mergeWeek([monday, [], thursday, friday]);
+    expect(week.map((p) => [p.id, p.upvotes, p.featuredDate])).toEqual([
+      ['2611.00001', 120, '2026-11-26'],
+      ['2611.00002', 90, '2026-11-27'],
+      ['2611.00003', 5, '2026-11-26'],
+    ]);
+    expect(rankPapers(week, { size: 2 }).map((p) => p.id)).toEqual(['2611.00001', '2611.00002']);
+    expect(mergeWeek([[], []])).toEqual([]);
   });
 });

@@ -91,6 +91,36 @@ describe('digest archive routes', () => {
     });
   });
 
+  describe('weekly editions', () => {
+    beforeEach(() => {
+      // The week ending Sunday 29 Nov (and, same Sunday, nothing daily): its own page, list entry and feed entry.
+      ctx.digests.save('2026-11-29', [...fixturePapers('2026-11-25'), ...fixturePapers('2026-11-24')], 'weekly');
+    });
+
+    it('when the week was sent, then /digests/weekly/<Sunday> shows it under a heading saying which week; the daily URL of that Sunday has none', async () => {
+      const res = await app.inject('/digests/weekly/2026-11-29');
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('Week of 23–29 November 2026');
+      expect(res.body).toContain('<title>Paperboy · Week of 23–29 Nov 2026</title>');
+      expect(res.body).toContain(`>${escapeHtml(fixturePapers('2026-11-25')[0]!.title)}</a>`);
+      expect((await app.inject('/digests/2026-11-29')).statusCode).toBe(404);
+      expect((await app.inject('/digests/weekly/2026-11-24')).statusCode).toBe(404);
+      expect((await app.inject('/digests/weekly/not-a-date')).statusCode).toBe(404);
+    });
+
+    it('when listed and in the feed, then the week is there beside the days, newest first, with its own link', async () => {
+      const list = await app.inject('/digests');
+      const at = ['href="/digests/weekly/2026-11-29"', 'href="/digests/2026-11-25"'].map((h) => list.body.indexOf(h));
+      expect(at[0]).toBeGreaterThan(0);
+      expect(at[0]).toBeLessThan(at[1]!);
+      expect(list.body).toContain('Week of 23–29 November 2026');
+      const feed = await app.inject('/digests.atom');
+      expect(feed.body).toContain(`<link rel="alternate" type="text/html" href="${publicUrl}/digests/weekly/2026-11-29"/>`);
+      expect(feed.body).toContain('<title>Week of 23–29 Nov 2026</title>');
+      expect(feed.body.indexOf('/digests/weekly/2026-11-29')).toBeLessThan(feed.body.indexOf('/digests/2026-11-25'));
+    });
+  });
+
   describe('GET /digests.atom', () => {
     it('when fetched, then it is a well-formed Atom feed with absolute, escaped entries', async () => {
       const res = await app.inject('/digests.atom');

@@ -130,6 +130,16 @@ describe('POST /subscribe', () => {
     expect(t.ctx.db.prepare('SELECT count(*) FROM subscribers').pluck().get()).toBe(0);
   });
 
+  it('when JSON asks for the weekly edition, then the subscriber is weekly; daily when not said; anything else is a 400 on cadence', async () => {
+    expect((await subscribeJson({ email: 'week@example.org', cadence: 'weekly' })).statusCode).toBe(202);
+    expect((await subscribeJson({ email: 'day@example.org' })).statusCode).toBe(202);
+    const cadence = (email: string) => t.ctx.db.prepare('SELECT cadence FROM subscribers WHERE email = ?').pluck().get(email);
+    expect([cadence('week@example.org'), cadence('day@example.org')]).toEqual(['weekly', 'daily']);
+    const bad = await subscribeJson({ email: 'month@example.org', cadence: 'monthly' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toEqual({ error: 'invalid_input', field: 'cadence', message: 'How often must be daily or weekly.' });
+  });
+
   it('when JSON input is invalid, then 400 names the field and the problem', async () => {
     const res = await subscribeJson({ email: 'nope' });
     expect(res.statusCode).toBe(400);

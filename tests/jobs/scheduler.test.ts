@@ -1,12 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { addDays, todayIn } from '../../src/domain/dates.ts';
+import { addDays, defaultWeekEnding, todayIn } from '../../src/domain/dates.ts';
 import type { RunStatus } from '../../src/digest/ledger-store.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
-import { dailySchedule, dueRun, retryAfterMs, startScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
+import { dailySchedule, dueRun, dueWeekly, retryAfterMs, startScheduler, weeklyCron, type Scheduler } from '../../src/jobs/scheduler.ts';
+import type { Cadence } from '../../src/domain/subscriber-input.ts';
 import { createLogger } from '../../src/logger.ts';
+import { startPapersApi, type PapersApi } from '../support/papers-api.ts';
 import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
 
-const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({ outcome, date: '2026-11-24', sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 });
+const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({ outcome, date: '2026-11-24', cadence: 'daily', sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 });
 const statuses = (s: Record<string, RunStatus>) => (date: string) => s[date];
 
 describe('what is due now', () => {
@@ -82,6 +84,37 @@ describe('a fake clock across the clock changes: exactly one send per local day,
   });
 });
 
+describe('which week the weekly edition sends', () => {
+  it('when WEEKLY_DAY comes, then it is the week (Monday to Sunday) that ended the Sunday before it, in DIGEST_TZ', () => {
+    // Monday 30 Nov 2026, morning in Berlin: the week of 23–29 Nov.
+    expect(defaultWeekEnding(new Date('2026-11-30T06:00:00Z'), 'Europe/Berlin', 'monday')).toBe('2026-11-29');
+    // Still Sunday the 29th in UTC, already Monday in Tokyo.
+    expect(defaultWeekEnding(new Date('2026-11-29T20:00:00Z'), 'UTC', 'monday')).toBe('2026-11-22');
+    expect(defaultWeekEnding(new Date('2026-11-29T20:00:00Z'), 'Asia/Tokyo', 'monday')).toBe('2026-11-29');
+    // Later in the week it is still the week that Monday sent; WEEKLY_DAY=wednesday keeps the same Sunday.
+    expect(defaultWeekEnding(new Date('2026-12-03T12:00:00Z'), 'UTC', 'monday')).toBe('2026-11-29');
+    expect(defaultWeekEnding(new Date('2026-12-02T12:00:00Z'), 'UTC', 'wednesday')).toBe('2026-11-29');
+    expect(defaultWeekEnding(new Date('2026-12-01T12:00:00Z'), 'UTC', 'wednesday')).toBe('2026-11-22');
+    // On a Sunday WEEKLY_DAY the week that ended that very day is not over yet: the one before.
+    expect(defaultWeekEnding(new Date('2026-11-29T07:00:00Z'), 'UTC', 'sunday')).toBe('2026-11-22');
+  });
+
+  it('goes out at DIGEST_CRON’s time on WEEKLY_DAY', () => {
+    expect(weeklyCron('0 7 * * *', 'monday')).toBe('0 7 * * 1');
+    expect(weeklyCron('30 6 * * 1-5', 'sunday')).toBe('30 6 * * 0');
+    expect(weeklyCron('0 0 7 * * *', 'friday')).toBe('0 0 7 * * 5');
+  });
+
+  it('when the service was down at that time, then the week is owed later in the week too, until it is sent', () => {
+    const weekly = dailySchedule(weeklyCron('0 7 * * *', 'monday'));
+    const due = (iso: string, s: Record<string, RunStatus> = {}) => dueWeekly(new Date(iso), 'UTC', weekly, 'monday', statuses(s))?.date ?? null;
+    expect(due('2026-11-30T06:59:00Z')).toBeNull();
+    expect(due('2026-11-30T07:01:00Z')).toBe('2026-11-29');
+    expect(due('2026-12-02T01:00:00Z', { '2026-11-29': 'failed' })).toBe('2026-11-29');
+    for (const status of ['done', 'empty', 'paused'] as const) expect(due('2026-12-02T01:00:00Z', { '2026-11-29': status })).toBeNull();
+  });
+});
+
 describe('retries', () => {
   const now = new Date('2026-11-25T07:00:00Z');
   it('when a run failed, then it is retried after the delay; when busy, once the holder’s lease has lapsed', () => {
@@ -96,22 +129,31 @@ describe('retries', () => {
 describe('startScheduler', () => {
   let scheduler: Scheduler | undefined;
   let h: Harness | undefined;
+  let api: PapersApi | undefined;
   afterEach(async () => {
     await scheduler?.stop();
     await h?.close();
+    await api?.close();
     scheduler = undefined;
     h = undefined;
+    api = undefined;
   });
 
   const quiet = createLogger('silent');
-  const ledger = (s: Record<string, RunStatus> = {}) => ({ byDate: (d: string) => (s[d] ? ({ status: s[d], leaseExpiresAt: null } as never) : undefined) });
+  /** The daily runs' statuses, and the weekly ones' (a weekly edition already done unless given). */
+  const ledger = (daily: Record<string, RunStatus> = {}, weekly?: Record<string, RunStatus>) => ({
+    byDate: (d: string, cadence: Cadence = 'daily') => {
+      const status = cadence === 'daily' ? daily[d] : weekly ? weekly[d] : 'done';
+      return status ? ({ status, leaseExpiresAt: null } as never) : undefined;
+    },
+  });
 
   it('when the scheduled time comes while the service runs, then the digest is sent then, once', async () => {
     const calls: string[] = [];
     const runs: Record<string, RunStatus> = {};
     let now = new Date('2026-11-24T21:58:00Z'); // 06:58 in Tokyo
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Asia/Tokyo' }, clock: { now: () => now }, logger: quiet, ledger: ledger(runs) },
+      { config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Asia/Tokyo', WEEKLY_DAY: 'monday' }, clock: { now: () => now }, logger: quiet, ledger: ledger(runs) },
       { send: async ({ date }) => (calls.push(date), (runs[date] = 'done'), result('done')), checkEveryMs: 10 },
     );
     await new Promise((r) => setTimeout(r, 100));
@@ -131,8 +173,8 @@ describe('startScheduler', () => {
     let sends = 0;
     // The harness clock says 2026-11-25 07:00 UTC; the schedule was 06:00 UTC, so it was missed.
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
-      { send: (o) => (sends++, sendDigest(deps, o)) },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      { send: (o) => (o.cadence === 'daily' ? (sends++, sendDigest(deps, o)) : Promise.resolve(result('done'))) },
     );
     await h.sink.waitFor(4);
     // The last replies are recorded a moment after they arrive; stopping earlier would cut the run.
@@ -144,11 +186,54 @@ describe('startScheduler', () => {
 
     // Started again the same day: the run is done, nothing more goes out.
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
-      { send: (o) => (sends++, sendDigest(deps, o)) },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      { send: (o) => (o.cadence === 'daily' ? (sends++, sendDigest(deps, o)) : Promise.resolve(result('done'))) },
     );
     await new Promise((r) => setTimeout(r, 200));
     expect(sends).toBe(1);
+  });
+
+  it('when the daily and the weekly edition are both due on WEEKLY_DAY, then both are sent, one after the other', async () => {
+    const calls: string[] = [];
+    let sending = 0;
+    let overlapped = false;
+    scheduler = startScheduler(
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: { now: () => new Date('2026-11-30T07:00:00Z') }, logger: quiet, ledger: ledger({}, {}) },
+      {
+        send: async ({ date, cadence }) => {
+          overlapped ||= sending > 0;
+          sending++;
+          await new Promise((r) => setTimeout(r, 30));
+          sending--;
+          calls.push(`${cadence} ${date}`);
+          return result('done');
+        },
+      },
+    );
+    await expect.poll(() => calls.length).toBe(2);
+    expect(calls.sort()).toEqual(['daily 2026-11-29', 'weekly 2026-11-29']);
+    expect(overlapped).toBe(false);
+  });
+
+  it('when the service starts later in the week after missing WEEKLY_DAY, then the week is sent to weekly subscribers only, from the recorded week', async () => {
+    api = await startPapersApi();
+    h = await startHarness({ now: () => new Date('2026-12-02T07:00:00Z'), env: { PAPERS_API_URL: api.url } });
+    seedSubscribers(h.ctx.db, 3, { cadence: 'weekly', prefix: 'weekly' });
+    seedSubscribers(h.ctx.db, 2, { prefix: 'daily' });
+    const deps = h.deps;
+    scheduler = startScheduler(
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      { send: (o) => sendDigest(deps, o) },
+    );
+    await h.sink.waitFor(3);
+    const ledger = h.ctx.ledger;
+    await expect.poll(() => ledger.byDate('2026-11-29', 'weekly')?.status, { timeout: 20_000 }).toBe('done');
+    // The daily catch-up (Tuesday 1 Dec: the feed has no papers, and a weekday's empty list is not
+    // final until 12 hours after the day) failed, to be retried later.
+    await expect.poll(() => ledger.byDate('2026-12-01', 'daily')?.status, { timeout: 20_000 }).toBe('failed');
+    await scheduler.stop();
+    expect([...byRecipient(h.sink).keys()].every((to) => to.startsWith('weekly'))).toBe(true);
+    expect(h.sink.messages.map((m) => m.parsed.subject)).toEqual(Array(3).fill('Paperboy · Week of 23–29 Nov 2026'));
   });
 
   it('when a run fails (source or SMTP down), then it is retried after the delay', async () => {
@@ -162,7 +247,7 @@ describe('startScheduler', () => {
       return result(outcome);
     };
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC' }, clock: { now: () => new Date(Date.parse('2026-11-25T07:00:00Z') + performance.now()) }, logger: quiet, ledger: ledger(runs) },
+      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: { now: () => new Date(Date.parse('2026-11-25T07:00:00Z') + performance.now()) }, logger: quiet, ledger: ledger(runs) },
       { send, retryDelayMs: 50, checkEveryMs: 10 },
     );
     const deadline = Date.now() + 2000;

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arxivUrl, paperPageUrl, type Paper } from '../../src/domain/paper.ts';
-import { EmptyDigestError, loadTemplates, personalise, type Templates } from '../../src/mail/templates.ts';
+import { EmptyDigestError, loadTemplates, personalise, weekLine, type Templates } from '../../src/mail/templates.ts';
 import { escapeHtml } from '../../src/html.ts';
 import { fixturePapers, twentyPapers } from '../support/fixture-papers.ts';
 
@@ -140,5 +140,14 @@ describe('compileDigest', () => {
 
   it('when the list is empty, then it throws a typed error instead of rendering nothing', async () => {
     await expect(templates.compileDigest({ date: '2026-11-24', papers: [] })).rejects.toBeInstanceOf(EmptyDigestError);
+  });
+});
+
+describe('the weekly edition’s heading', () => {
+  it('says which week, across a month or a year too', () => {
+    expect(weekLine('2026-11-29')).toBe('Week of 23–29 Nov 2026');
+    expect(weekLine('2026-11-29', 'long')).toBe('Week of 23–29 November 2026');
+    expect(weekLine('2026-12-06')).toBe('Week of 30 Nov – 6 Dec 2026');
+    expect(weekLine('2027-01-03')).toBe('Week of 28 Dec 2026 – 3 Jan 2027');
   });
 });

@@ -11,6 +11,10 @@ import { testConfig } from '../support/test-context.ts';
 import { runScript, startScript } from '../support/cli.ts';
 import { byRecipient, DATE, freezeFixtureDay, seedSubscribers } from '../support/digest-harness.ts';
 import { freePort } from '../support/server-process.ts';
+import { fixturePapers } from '../support/fixture-papers.ts';
+
+/** The Sunday ending the week of DATE: the weekly edition's date. */
+const WEEK = '2026-11-29';
 
 let sink: SmtpSink | undefined;
 let dir: string | undefined;
@@ -21,8 +25,11 @@ afterEach(async () => {
   dir = undefined;
 });
 
-/** A database with `n` confirmed subscribers and the fixture day frozen, and the env to reach it. */
-async function setup(n: number, env: Record<string, string> = {}) {
+/**
+ * A database with `n` confirmed subscribers and the fixture day frozen, and the env to reach it;
+ * with `weekly`, also that many weekly subscribers and the fixture day frozen as the week of WEEK.
+ */
+async function setup(n: number, env: Record<string, string> = {}, weekly = 0) {
   sink = await startSmtpSink();
   const base = {
     SMTP_URL: sink.url,
@@ -39,17 +46,22 @@ async function setup(n: number, env: Record<string, string> = {}) {
   const ctx = createContext(t.config, createLogger('silent'));
   seedSubscribers(ctx.db, n);
   freezeFixtureDay(ctx as Parameters<typeof freezeFixtureDay>[0]);
+  if (weekly) {
+    seedSubscribers(ctx.db, weekly, { cadence: 'weekly', prefix: 'weekly' });
+    ctx.digests.save(WEEK, fixturePapers('2026-11-24'), 'weekly');
+  }
   ctx.close();
   return { ...base, DATABASE_PATH: t.config.DATABASE_PATH, OUTBOX_DIR: t.config.OUTBOX_DIR };
 }
 
-function ledger(env: { DATABASE_PATH: string }) {
+function ledger(env: { DATABASE_PATH: string }, date = DATE, cadence = 'daily') {
   const db = new Database(env.DATABASE_PATH, { readonly: true });
   try {
-    const run = db.prepare('SELECT status, sent, failed, skipped, lease_owner AS leaseOwner FROM send_runs WHERE digest_date = ?').get(DATE);
+    const run = db.prepare('SELECT id, status, sent, failed, skipped, lease_owner AS leaseOwner FROM send_runs WHERE digest_date = ? AND cadence = ?').get(date, cadence) as { id: number } | undefined;
     const rows = Object.fromEntries(
-      (db.prepare('SELECT status, count(*) AS n FROM send_deliveries GROUP BY status').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]),
+      (db.prepare('SELECT status, count(*) AS n FROM send_deliveries WHERE run_id = ? GROUP BY status').all(run?.id ?? -1) as { status: string; n: number }[]).map((r) => [r.status, r.n]),
     );
+    if (run) delete (run as { id?: number }).id;
     return { run, rows };
   } finally {
     db.close();
@@ -211,4 +223,57 @@ describe('send-now', () => {
     expect(counts.size).toBe(40);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
+});
+
+describe('send-now --weekly', () => {
+  it('when the date is not a Sunday, then it is a usage error', async () => {
+    const r = await runScript('send-now', ['--weekly', '--date', '2026-11-27'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--weekly --date must be a Sunday/);
+  });
+
+  it('when previewing or dry-running the week, then it shows the weekly edition and sends nothing', async () => {
+    const env = await setup(2, {}, 3);
+    const preview = join(dir!, 'week.html');
+    const [p, d] = await Promise.all([
+      runScript('send-now', ['--weekly', '--date', WEEK, '--preview', preview], env),
+      runScript('send-now', ['--weekly', '--date', WEEK, '--dry-run'], env),
+    ]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/^week ending 2026-11-29: "Paperboy · Week of 23–29 Nov 2026" written to /);
+    expect(readFileSync(preview, 'utf8')).toContain('Week of 23–29 November 2026');
+    expect(readFileSync(join(dir!, 'week.txt'), 'utf8')).toMatch(/^1\. .+$/m);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toMatch(/^week ending 2026-11-29: dry run: 3 subscribers would get the weekly edition now, in 1 variants/);
+    expect(sink!.messages).toHaveLength(0);
+    expect(ledger(env, WEEK, 'weekly').run).toBeUndefined();
+  });
+
+  it('when a weekly run is killed half way, then running it again completes it for weekly subscribers only: one copy each, save the in-flight window', async () => {
+    const env = await setup(5, { SEND_RATE_PER_SEC: '20', SEND_LEASE_SECONDS: '1' }, 40);
+    const first = startScript('send-now', ['--weekly', '--date', WEEK], env);
+    await waitUntil(() => (ledger(env, WEEK, 'weekly').rows.sent ?? 0) >= 10, 60_000);
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    expect(ledger(env, WEEK, 'weekly').run).toMatchObject({ status: 'running' });
+
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await runScript('send-now', ['--weekly', '--date', WEEK, '--limit', '1000'], env);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/^week ending 2026-11-29: done\n/);
+    expect(second.stdout).toMatch(/resumed a cut-off run/);
+
+    const counts = byRecipient(sink!);
+    expect([...counts.keys()].every((to) => to.startsWith('weekly'))).toBe(true);
+    expect(counts.size).toBe(40);
+    expect([...counts.values()].reduce((a, n) => a + n - 1, 0)).toBeLessThanOrEqual(6);
+    expect(sink!.messages.every((m) => m.parsed.subject === 'Paperboy · Week of 23–29 Nov 2026')).toBe(true);
+    expect(ledger(env, WEEK, 'weekly')).toMatchObject({ run: { status: 'done', sent: 40, leaseOwner: null }, rows: { sent: 40 } });
+    // The daily digest's run is its own, untouched, and goes to the daily subscribers only.
+    expect(ledger(env).run).toBeUndefined();
+    const daily = await runScript('send-now', ['--date', DATE], env);
+    expect(daily.code).toBe(0);
+    expect(byRecipient(sink!).size).toBe(45);
+    expect(ledger(env)).toMatchObject({ run: { status: 'done', sent: 5 } });
+  }, 90_000);
 });

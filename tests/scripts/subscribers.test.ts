@@ -28,8 +28,8 @@ describe('planImport', () => {
     const plan = planImport('Email,Name,digest_size,keywords\nAda@Example.org,Ada,5," LLM , Diffusion,llm"\nada@example.org,Ada again,,\nbob@example.org,Bob,,\n');
     expect(plan.problems).toEqual([]);
     expect(plan.rows).toEqual([
-      { line: 2, email: 'Ada@Example.org', digestSize: 5, keywords: 'llm,diffusion' },
-      { line: 4, email: 'bob@example.org', digestSize: 10, keywords: '' },
+      { line: 2, email: 'Ada@Example.org', digestSize: 5, keywords: 'llm,diffusion', cadence: 'daily' },
+      { line: 4, email: 'bob@example.org', digestSize: 10, keywords: '', cadence: 'daily' },
     ]);
     expect(plan.repeated).toBe(1);
     expect(plan.ignoredColumns).toEqual(['name']);
@@ -77,6 +77,29 @@ describe('npm run subscribers', () => {
     return { DATABASE_PATH: t.config.DATABASE_PATH };
   };
 
+  it('when the file has a cadence column, then each row gets its cadence (daily when empty), and the export gives it back', async () => {
+    const env = setup();
+    const file = join(dir!, 'cadence.csv');
+    writeFileSync(file, 'email,cadence,digest_size\nwk@example.org,Weekly,5\ndy@example.org,daily,\nno@example.org,,\n');
+    const imported = await runScript('subscribers', ['import', file], env);
+    expect(imported.code, imported.stderr).toBe(0);
+    const exported = await runScript('subscribers', ['export'], env);
+    expect(exported.stdout).toBe('email,digest_size,keywords,cadence\nwk@example.org,5,,weekly\ndy@example.org,10,,daily\nno@example.org,10,,daily\n');
+    // The export imports again as it was, into another database.
+    const first = dir!;
+    const other = setup();
+    writeFileSync(file, exported.stdout);
+    expect((await runScript('subscribers', ['import', file], other)).code).toBe(0);
+    expect((await runScript('subscribers', ['export'], other)).stdout).toBe(exported.stdout);
+    rmSync(other.DATABASE_PATH.replace(/\/[^/]+$/, ''), { recursive: true, force: true });
+    dir = first;
+
+    writeFileSync(file, 'email,cadence\nx@example.org,monthly\n');
+    const bad = await runScript('subscribers', ['import', file], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr + bad.stdout).toMatch(/:2: cadence "monthly": How often must be daily or weekly\./);
+  });
+
   it('imports a file as confirmed, skips duplicates, then exports, counts, lists and removes', async () => {
     const env = setup();
     const file = join(dir!, 'list.csv');
@@ -94,7 +117,7 @@ describe('npm run subscribers', () => {
       runScript('subscribers', ['count'], env),
       runScript('subscribers', ['list'], env),
     ]);
-    expect(exported.stdout).toBe('email,digest_size,keywords\nada@example.org,5,"llm,rl"\nbob@example.org,10,\ncyd@example.org,10,\n');
+    expect(exported.stdout).toBe('email,digest_size,keywords,cadence\nada@example.org,5,"llm,rl",daily\nbob@example.org,10,,daily\ncyd@example.org,10,,daily\n');
     expect(count.stdout).toMatch(/^confirmed {4}3\npending {6}0\nunsubscribed 0\nsuppressed {3}0\ntotal {8}3\n$/);
     expect(listed.stdout.split('\n')[1]).toMatch(/^1\tada@example\.org\tconfirmed\t5\tllm,rl\t\d{4}-/);
 

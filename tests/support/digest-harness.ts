@@ -19,19 +19,21 @@ export interface SeedOptions {
   confirmedAt?: string;
   status?: 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed';
   prefix?: string;
+  cadence?: 'daily' | 'weekly';
 }
 
 /** Inserts `n` subscribers (reader1@example.com …) and returns their ids in order. */
 export function seedSubscribers(db: Db, n: number, o: SeedOptions = {}): number[] {
+  // The cadence column only when asked for: upgrade tests seed databases from before it.
   const insert = db.prepare(
-    `INSERT INTO subscribers (email, status, digest_size, keywords, confirmed_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    `INSERT INTO subscribers (email, status, digest_size, keywords, confirmed_at, created_at, updated_at${o.cadence ? ', cadence' : ''})
+     VALUES (?, ?, ?, ?, ?, ?, ?${o.cadence ? ', ?' : ''}) RETURNING id`,
   );
   const start = (db.prepare('SELECT count(*) FROM subscribers').pluck().get() as number) + 1;
   return db.transaction(() =>
     Array.from({ length: n }, (_, i) => {
       const email = `${o.prefix ?? 'reader'}${start + i}@example.com`;
-      const row = insert.get(email, o.status ?? 'confirmed', o.digestSize ?? 10, o.keywords ?? '', o.confirmedAt ?? CONFIRMED_AT, CONFIRMED_AT, CONFIRMED_AT) as { id: number };
+      const row = insert.get(email, o.status ?? 'confirmed', o.digestSize ?? 10, o.keywords ?? '', o.confirmedAt ?? CONFIRMED_AT, CONFIRMED_AT, CONFIRMED_AT, ...(o.cadence ? [o.cadence] : [])) as { id: number };
       return row.id;
     }),
   )();

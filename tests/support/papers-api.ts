@@ -12,7 +12,13 @@ if (!existsSync(fixturesDir)) {
   throw new Error(`paper API fixtures not found at ${fixturesDir}: check out ../shared beside the repository`);
 }
 
-export const fixturePath = (name: string) => `${fixturesDir}${name}`;
+/**
+ * Fixtures recorded for this repository's tests (the weekly edition's week), served before the
+ * shared ones: a name found here wins.
+ */
+export const localFixturesDir = fileURLToPath(new URL('../fixtures/hf-daily-papers/', import.meta.url));
+
+export const fixturePath = (name: string) => (existsSync(`${localFixturesDir}${name}`) ? `${localFixturesDir}${name}` : `${fixturesDir}${name}`);
 
 export function readFixture(name: string): unknown {
   return JSON.parse(readFileSync(fixturePath(name), 'utf8'));

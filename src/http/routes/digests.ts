@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { DigestsStore } from '../../db/digests-store.ts';
 import { paperPageUrl } from '../../domain/paper.ts';
-import { formatDay, personalise, topLine, type Templates } from '../../mail/templates.ts';
+import { digestUrl, formatDay, personalise, topLine, weekLine, type Templates } from '../../mail/templates.ts';
+import type { Cadence } from '../../domain/subscriber-input.ts';
+import type { DigestSummary } from '../../db/digests-store.ts';
 import { escapeHtml, html as safe } from '../../html.ts';
 import { layout } from '../pages.ts';
 
@@ -32,30 +34,39 @@ const PAGE_HEADERS = {
   },
 } as const;
 
-/** The web archive: "view in browser", the list of past digests and their Atom feed. */
+/** An edition's title in the archive and the feed: "Top 10 papers of Tue 24 Nov", "Week of 23–29 Nov 2026". */
+const titleOf = (d: DigestSummary, size: number) => (d.cadence === 'weekly' ? weekLine(d.date) : topLine(Math.min(d.count, size), d.date));
+
+/**
+ * The web archive: "view in browser", the list of past digests and their Atom feed. Weekly
+ * editions live at /digests/weekly/<the Sunday ending the week>, and one list and one feed hold
+ * both kinds, newest first.
+ */
 export function digestRoutes(deps: DigestRoutesDeps) {
   const pages = new Map<string, Promise<string>>();
 
-  const webPage = (date: string): Promise<string> | undefined => {
-    const cached = pages.get(date);
+  const webPage = (date: string, cadence: Cadence): Promise<string> | undefined => {
+    const key = `${cadence} ${date}`;
+    const cached = pages.get(key);
     if (cached) return cached;
-    const digest = deps.digests.get(date);
+    const digest = deps.digests.get(date, cadence);
     if (!digest || digest.papers.length === 0) return undefined;
     const page = deps.templates
-      .compileDigest({ date, papers: digest.papers.slice(0, deps.size) })
+      .compileDigest({ date, papers: digest.papers.slice(0, deps.size), cadence })
       // A reader of the archive has no personal links: both point at the subscribe page.
       .then((compiled) => personalise(compiled, { unsubscribeUrl: `${deps.publicUrl}/`, preferencesUrl: `${deps.publicUrl}/` }).html);
-    page.catch(() => pages.delete(date));
-    pages.set(date, page);
+    page.catch(() => pages.delete(key));
+    pages.set(key, page);
     if (pages.size > PAGE_CACHE_SIZE) pages.delete(pages.keys().next().value!);
     return page;
   };
 
   return async function digestsPlugin(app: FastifyInstance) {
     app.get('/digests', PAGE_HEADERS, async (_req, reply) => {
-      const items = deps.digests.list(LIST_LIMIT).map(
-        (d) =>
-          safe`<li class="card"><a href="/digests/${d.date}">${formatDay(d.date, 'long')}</a><div class="hint">${topLine(Math.min(d.count, deps.size), d.date)} — #1: ${d.topTitle}</div></li>`,
+      const items = deps.digests.list(LIST_LIMIT).map((d) =>
+        d.cadence === 'weekly'
+          ? safe`<li class="card weekly"><a href="/digests/weekly/${d.date}">${weekLine(d.date, 'long')}</a><div class="hint">The week’s top ${Math.min(d.count, deps.size)} — #1: ${d.topTitle}</div></li>`
+          : safe`<li class="card"><a href="/digests/${d.date}">${formatDay(d.date, 'long')}</a><div class="hint">${topLine(Math.min(d.count, deps.size), d.date)} — #1: ${d.topTitle}</div></li>`,
       );
       const body = items.length ? safe`<ul class="digests">${items}</ul>` : safe`<p>No digest has been sent yet.</p>`;
       return html(reply, 200, layout('Past digests', safe`<h1>Past digests</h1>${body}<p><a href="/digests.atom">Atom feed</a> · <a href="/">Subscribe</a></p>`));
@@ -63,12 +74,12 @@ export function digestRoutes(deps: DigestRoutesDeps) {
 
     app.get('/digests.atom', async (_req, reply) => {
       const entries = deps.digests.list(FEED_LIMIT).map((d) => {
-        const url = `${deps.publicUrl}/digests/${d.date}`;
-        const papers = deps.digests.get(d.date)?.papers.slice(0, deps.size) ?? [];
+        const url = digestUrl(deps.publicUrl, d.date, d.cadence);
+        const papers = deps.digests.get(d.date, d.cadence)?.papers.slice(0, deps.size) ?? [];
         const content = `<ol>${papers.map((p) => `<li><a href="${escapeHtml(paperPageUrl(p.id))}">${escapeHtml(p.title)}</a></li>`).join('')}</ol>`;
         return `  <entry>
     <id>${xml(url)}</id>
-    <title>${xml(topLine(Math.min(d.count, deps.size), d.date))}</title>
+    <title>${xml(titleOf(d, deps.size))}</title>
     <link rel="alternate" type="text/html" href="${xml(url)}"/>
     <updated>${xml(d.createdAt)}</updated>
     <summary>${xml(`#1: ${d.topTitle}`)}</summary>
@@ -92,7 +103,14 @@ ${entries.join('\n')}
 
     app.get('/digests/:date', PAGE_HEADERS, async (req, reply) => {
       const params = dateParams.safeParse(req.params);
-      const page = params.success ? webPage(params.data.date) : undefined;
+      const page = params.success ? webPage(params.data.date, 'daily') : undefined;
+      if (!page) return notFound(reply);
+      return html(reply, 200, await page);
+    });
+
+    app.get('/digests/weekly/:date', async (req, reply) => {
+      const params = dateParams.safeParse(req.params);
+      const page = params.success ? webPage(params.data.date, 'weekly') : undefined;
       if (!page) return notFound(reply);
       return html(reply, 200, await page);
     });
@@ -103,7 +121,7 @@ function notFound(reply: FastifyReply) {
   return html(
     reply,
     404,
-    layout('No digest that day', safe`<h1>No digest that day</h1><p>There is no digest for that date: weekends are usually quiet, and dates look like 2026-11-24.</p><p><a href="/digests">See all past digests</a></p>`),
+    layout('No digest that day', safe`<h1>No digest that day</h1><p>There is no digest for that date: weekends are usually quiet, and dates look like 2026-11-24 (a weekly edition’s is the Sunday ending its week).</p><p><a href="/digests">See all past digests</a></p>`),
   );
 }
 

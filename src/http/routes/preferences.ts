@@ -22,6 +22,7 @@ export const preferencesRoutes =
         email: s.email,
         digestSize: s.digestSize,
         keywords: s.keywords,
+        cadence: s.cadence,
         preview: deps.keywordPreview(s.keywords),
         unsubscribeUrl: `/unsubscribe/${signSubscriberToken(deps.secret, 'unsubscribe', s.id)}`,
         ...extra,

@@ -43,7 +43,7 @@ export const subscribeRoutes =
           return reply
             .code(400)
             .type('text/html; charset=utf-8')
-            .send(subscribePage({ error, defaultSize: deps.subscriptions.defaultDigestSize, values: { email: String(values.email ?? ''), keywords: String(values.keywords ?? ''), digest_size: String(values.digest_size ?? '') }, sample: sample.papers }));
+            .send(subscribePage({ error, defaultSize: deps.subscriptions.defaultDigestSize, values: { email: String(values.email ?? ''), keywords: String(values.keywords ?? ''), digest_size: String(values.digest_size ?? ''), cadence: String(values.cadence ?? '') }, sample: sample.papers }));
         }
         await subscribe(deps.subscriptions, parsed.data);
         if (json) return reply.code(202).type('application/json; charset=utf-8').send(PENDING);
