@@ -251,7 +251,7 @@ function structuredHeader(key: string, value: string): string {
  */
 function recipientAddress(to: string): string {
   // Printable ASCII only: an internationalised address would need punycode and SMTPUTF8.
-  if (to.length > 254 || !/^[\x21-\x7e]+@[\x21-\x7e]+$/.test(to) || /[<>@,;"()\[\]\\]/.test(to.replace(/@(?=[^@]*$)/, ''))) {
+  if (to.length > 254 || !/^[\x21-\x7e]+@[\x21-\x7e]+$/.test(to) || /[<>@,;"()[\]\\]/.test(to.replace(/@(?=[^@]*$)/, ''))) {
     throw new Error(`not a plain email address: ${JSON.stringify(to)}`);
   }
   return to;

@@ -1,9 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.ts';
-import { loadTemplates } from '../../src/mail/templates.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
-import { createTestContext } from '../support/test-context.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };

@@ -16,7 +16,9 @@ afterEach(async () => {
   for (const pid of started.reverse()) {
     try {
       process.kill(pid, 'SIGKILL');
-    } catch {}
+    } catch {
+      // already gone: that is what the test hopes for
+    }
   }
   started.length = 0;
   npm?.kill('SIGKILL');
