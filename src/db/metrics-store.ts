@@ -2,6 +2,7 @@ import type { Db } from './connection.ts';
 
 export interface RunCounts {
   digestDate: string;
+  cadence: string;
   status: string;
   sent: number;
   failed: number;
@@ -12,6 +13,7 @@ export interface RunCounts {
 
 export interface LastRun {
   digestDate: string;
+  cadence: string;
   status: string;
   startedAt: string;
   finishedAt: string | null;
@@ -30,16 +32,16 @@ export function createMetricsStore(db: Db) {
     events: db.prepare('SELECT event, n FROM subscriber_event_counts'),
     // Finished runs have nothing pending; counting the rest of the list is only worth it for open ones.
     recentRuns: db.prepare(
-      `SELECT r.digest_date AS digestDate, r.status, r.sent, r.failed, r.skipped,
+      `SELECT r.digest_date AS digestDate, r.cadence, r.status, r.sent, r.failed, r.skipped,
          CASE WHEN r.status IN ('done', 'empty') THEN 0 ELSE
            (SELECT count(*) FROM send_deliveries d WHERE d.run_id = r.id AND d.status IN ('pending', 'sending'))
-           + (SELECT count(*) FROM subscribers s WHERE s.status = 'confirmed' AND s.id > r.settled_through)
+           + (SELECT count(*) FROM subscribers s WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.settled_through)
          END AS pending
        FROM send_runs r ORDER BY r.digest_date DESC LIMIT ?`,
     ),
     // The run worked on last, which is not always the latest date (a resumed or back-filled day).
     lastRun: db.prepare(
-      `SELECT digest_date AS digestDate, status, started_at AS startedAt, finished_at AS finishedAt, updated_at AS updatedAt
+      `SELECT digest_date AS digestDate, cadence, status, started_at AS startedAt, finished_at AS finishedAt, updated_at AS updatedAt
        FROM send_runs ORDER BY updated_at DESC, id DESC LIMIT 1`,
     ),
     mailQueue: db.prepare(`SELECT status, count(*) AS n FROM mail_queue WHERE status IN ('queued', 'failed') GROUP BY status`),

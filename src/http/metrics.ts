@@ -62,12 +62,12 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
   new Gauge({
     name: 'paperboy_digest_run_recipients',
     help: `Recipients of each of the last ${RECENT_RUNS} digest runs by outcome; pending is what is left to send while a run is open.`,
-    labelNames: ['digest_date', 'outcome'],
+    labelNames: ['digest_date', 'cadence', 'outcome'],
     registers,
     collect() {
       this.reset();
       for (const run of store.recentRuns(RECENT_RUNS)) {
-        for (const outcome of RUN_OUTCOMES) this.set({ digest_date: run.digestDate, outcome }, run[outcome]);
+        for (const outcome of RUN_OUTCOMES) this.set({ digest_date: run.digestDate, cadence: run.cadence, outcome }, run[outcome]);
       }
     },
   });
@@ -128,12 +128,12 @@ function lastRunMetrics(store: MetricsStore, registers: Registry[]): void {
   new Gauge({
     name: 'paperboy_last_digest_run_info',
     help: 'The digest run worked on last (1), with its digest date and status (running, paused, failed, done, empty).',
-    labelNames: ['digest_date', 'status'],
+    labelNames: ['digest_date', 'cadence', 'status'],
     registers,
     collect() {
       this.reset();
       const run = store.lastRun();
-      if (run) this.set({ digest_date: run.digestDate, status: run.status }, 1);
+      if (run) this.set({ digest_date: run.digestDate, cadence: run.cadence, status: run.status }, 1);
     },
   });
   new Gauge({
