@@ -88,7 +88,7 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
       'confirm.mjml',
       fill('confirm.mjml', confirmSource, {
         title: escapeHtml(CONFIRM_SUBJECT),
-        preheader: escapeHtml('One click and your daily digest of trending ML papers starts.'),
+        preheader: escapeHtml('One click and your digest of trending ML papers starts.'),
         heading: escapeHtml('Confirm your subscription'),
         intro: escapeHtml('One step left before your first digest.'),
         ...footerValues(
@@ -103,7 +103,7 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
       title: escapeHtml(ALREADY_SUBJECT),
       preheader: escapeHtml('Nothing changed: your preferences and unsubscribe links are inside.'),
       heading: escapeHtml('You’re already subscribed'),
-      intro: escapeHtml('Your daily digest keeps coming as it is.'),
+      intro: escapeHtml('Your digest keeps coming as it is.'),
       ...footerValues(
         `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site)}, which already gets the digest.`,
         [linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(' · '),
@@ -252,7 +252,7 @@ function confirmText(confirmUrl: string, preferencesUrl: string | undefined, pub
   return [
     'Confirm your subscription to Paperboy',
     '',
-    'Someone, hopefully you, asked to get the daily digest of trending machine-learning papers at this address. Open this link and press its Confirm button:',
+    'Someone, hopefully you, asked to get the Paperboy digest of trending machine-learning papers at this address. Open this link and press its Confirm button:',
     '',
     confirmUrl,
     '',
@@ -269,7 +269,7 @@ function alreadyText(links: { preferences_url: string; unsubscribe_url: string }
   return [
     'You’re already subscribed to Paperboy',
     '',
-    'Someone, hopefully you, asked to subscribe this address to the daily digest of trending machine-learning papers. It already gets it, so nothing has changed.',
+    'Someone, hopefully you, asked to subscribe this address to the Paperboy digest of trending machine-learning papers. It already gets it, so nothing has changed.',
     '',
     `Change how many papers you get or which topics: ${links.preferences_url}`,
     `Unsubscribe in one click: ${links.unsubscribe_url}`,
