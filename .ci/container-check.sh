@@ -48,12 +48,19 @@ tmp=$(mktemp -d); chmod 755 "$tmp"; mounts=()
 for v in $volumes; do d=$(mktemp -d -p "$tmp"); chmod 777 "$d"; mounts+=(-v "$d:$v"); done
 mkdir "$tmp/in" && printf 'email,digest_size,keywords\nci@example.org,10,\n' >"$tmp/in/subscribers.csv" && chmod -R a+rX "$tmp/in"
 c=$(buildah from "$tag")
+# The server runs in a process group of its own: SIGTERM to `buildah run` alone leaves the
+# container's node listening, so cleanup signals the whole group.
 cleanup() {
-  for p in "${pid:-}" "${api:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  if [ -n "${pid:-}" ]; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  [ -n "${api:-}" ] && kill "$api" 2>/dev/null
   buildah rm "$c" >/dev/null 2>&1; rm -rf "$tmp"
 }
 trap cleanup EXIT
-inside() { buildah run --user "$user" "${mounts[@]}" -v "$tmp/in:/ci-in:ro" "$@"; }
+inside() { buildah run --user "$user" "${mounts[@]}" -v "$tmp/in:/ci-in:ro" "$c" -- "$@"; }
 
 version=$(buildah run "$c" -- node --version)
 [[ $version == v$major.* ]] || { echo "the image runs Node $version, not $major" >&2; exit 1; }
@@ -61,7 +68,7 @@ echo "the image runs Node $version"
 
 eval "set -- $cmd"
 started=$(date +%s%N)
-inside --env PORT="$PORT" --env HOST=0.0.0.0 "$c" -- "$@" >"$tmp/run.log" 2>&1 &
+setsid buildah run --user "$user" "${mounts[@]}" --env PORT="$PORT" --env HOST=0.0.0.0 "$c" -- "$@" >"$tmp/run.log" 2>&1 &
 pid=$!
 healthy=
 for _ in $(seq 600); do
@@ -89,8 +96,8 @@ api=$!
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$API_PORT/?p=1" && break; sleep 0.1; done
 
 echo "inside the image: npm run subscribers -- import, then npm run send-now -- --dry-run --date $DAY"
-inside "$c" -- npm run --silent subscribers -- import /ci-in/subscribers.csv
-out=$(inside --env PAPERS_API_URL="http://127.0.0.1:$API_PORT/api/daily_papers" "$c" -- npm run --silent send-now -- --dry-run --date "$DAY" 2>&1) \
+inside npm run --silent subscribers -- import /ci-in/subscribers.csv
+out=$(inside env PAPERS_API_URL="http://127.0.0.1:$API_PORT/api/daily_papers" npm run --silent send-now -- --dry-run --date "$DAY" 2>&1) \
   || { echo "send-now --dry-run failed in the image:"; echo "$out"; exit 1; }
 echo "$out" | grep -v '^npm warn' | sed 's/^/  /'
 grep -q "dry run: 1 subscribers would get the digest" <<<"$out" || { echo "send-now --dry-run did not plan the digest for the imported subscriber" >&2; exit 1; }
