@@ -3,7 +3,7 @@
 FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund --no-update-notifier
 
 # Run stage: production dependencies and the sources (tsx runs the TypeScript as is).
 FROM node:24-bookworm-slim
@@ -12,6 +12,8 @@ ENV NODE_ENV=production \
     PORT=3000 \
     DATABASE_PATH=/data/paperboy.sqlite \
     OUTBOX_DIR=/data/outbox
+# An operator's `npm run …` in the container should not go looking for a newer npm.
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
