@@ -56,7 +56,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
-  [ -n "${api:-}" ] && kill "$api" 2>/dev/null
+  [ -z "${api:-}" ] || kill "$api" 2>/dev/null || true
   buildah rm "$c" >/dev/null 2>&1; rm -rf "$tmp"
 }
 trap cleanup EXIT
