@@ -33,7 +33,10 @@ ca=$(npm config get cafile 2>/dev/null || true); vol=()
 [ -n "$ca" ] && [ -f "$ca" ] && vol=(-v "$ca:/run/host-ca.pem:ro")
 tag=localhost/paperboy-container-check
 echo "building the Dockerfile…"
+previous=$(buildah images -q --no-trunc "$tag" 2>/dev/null || true)
 buildah bud -q --format docker "${vol[@]}" -t "$tag" . >/dev/null
+# The last run's image, untagged now, would otherwise stay on disk (vfs keeps full copies).
+if [ -n "$previous" ] && [ "$previous" != "$(buildah images -q --no-trunc "$tag")" ]; then buildah rmi "$previous" >/dev/null 2>&1 || true; fi
 spec=$(buildah inspect --type image "$tag" | python3 -c '
 import json, shlex, sys
 c = json.load(sys.stdin)["Docker"]["config"]
