@@ -10,10 +10,10 @@ import { frozenRanking } from './variants.ts';
 
 /**
  * Who would get the digest now, per variant. The subscriber walk stays synchronous (an open
- * better-sqlite3 iterator holds the connection); each distinct list is compiled afterwards, once,
- * so a template problem shows up here too.
+ * better-sqlite3 iterator holds the connection); each distinct list is assembled afterwards as a
+ * send assembles it, so a template problem shows up here too.
  */
-export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digests' | 'refreshDay' | 'compileDigest'>, date: string): Promise<SendDigestResult> {
+export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digests' | 'refreshDay' | 'digestAssembler'>, date: string): Promise<SendDigestResult> {
   const started = performance.now();
   const papers = await frozenRanking(deps, date, { save: false });
   const variants = new Map<string, { digestSize: number; keywords: string; papers: number; recipients: number }>();
@@ -33,7 +33,8 @@ export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digests' | '
       recipients++;
     }
   }
-  for (const ranked of lists.values()) await deps.compileDigest({ date, papers: ranked });
+  const assemble = deps.digestAssembler(date);
+  for (const ranked of lists.values()) await assemble(ranked);
   return {
     outcome: papers.length ? 'dry-run' : 'empty',
     date,

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Paper } from '../domain/paper.ts';
+import type { CompiledDigest } from '../mail/templates.ts';
 import type { SendRun } from './ledger-store.ts';
 import { deliver, type SendLoopDeps, type SendProgress } from './send-loop.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
@@ -41,6 +42,8 @@ import { dryRun } from './preview.ts';
 
 export interface SendDigestDeps extends SendLoopDeps, RankingDeps {
   logger: Logger;
+  /** One digest compiled directly: previews and test copies. */
+  compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
 }
 
 export interface SendDigestOptions {

@@ -19,7 +19,8 @@ import { variantCache } from './variants.ts';
 
 export interface SendLoopDeps {
   ledger: LedgerStore;
-  compileDigest(d: { date: string; papers: Paper[] }): Promise<CompiledDigest>;
+  /** The run's digests: each paper's card compiled once, every variant assembled (templates.ts). */
+  digestAssembler(date: string): (papers: Paper[]) => Promise<CompiledDigest>;
   mailer: Pick<Mailer, 'sendPrebuilt'>;
   clock: Clock;
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
@@ -66,7 +67,8 @@ export async function deliver(
   const session = openLedgerSession(ledger, run.id, { checksPerReading: policy.maxInFlight });
   // Abortable: a signal ends the wait at once (the loop then sees it and stops).
   const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
-  const variantFor = variantCache(papers, async (ranked) => prepareMessage(await deps.compileDigest({ date: run.digestDate, papers: ranked }), deps.message));
+  const assemble = deps.digestAssembler(run.digestDate);
+  const variantFor = variantCache(papers, async (ranked) => prepareMessage(await assemble(ranked), deps.message));
   const budget = new FailureWindow(policy.errorBudget);
   // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"
   // through a single waker: Promise.race over the window would hang a reaction on every
