@@ -8,6 +8,7 @@ import { killAllWorkers, withWorker } from './ipc.ts';
 import { startSink, type Sink } from './sink.ts';
 import { startPapersApi, type PapersApi } from './papers-api.ts';
 import { measureSend, type SenderKind, type SendShared } from './send.ts';
+import { distinctLists, spreadPreferences } from './fixtures.ts';
 import { measureSubscribe, type LoadResult } from './subscribe.ts';
 import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
@@ -84,7 +85,8 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
   closers.push(() => sink.stop());
   const api: PapersApi = await startPapersApi(p.dayPapers);
   closers.push(() => api.close());
-  const shared: SendShared = { sink, poolSize: p.poolSize, dir, content: content.content, raw: content.raw, papersApiUrl: api.url, dayPapers: p.dayPapers };
+  if (p.sections.includes('send')) results.variantLists = distinctLists(spreadPreferences(p.variantPreferences), p.dayPapers);
+  const shared: SendShared = { sink, poolSize: p.poolSize, dir, content: content.content, raw: content.raw, papersApiUrl: api.url, dayPapers: p.dayPapers, variantPreferences: p.variantPreferences };
 
   const wantSend = p.sections.includes('send');
   const wantMemory = p.sections.includes('memory');
@@ -92,6 +94,8 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
   for (const n of sizes) {
     const compare = wantSend && p.sendSizes.includes(n);
     const kinds: SenderKind[] = compare ? ['nodemailer', 'nodemailer-raw', 'pipelined-raw', 'fastpath-nodb', 'product'] : ['product'];
+    // The many-variants send runs right after the one-variant product send of the same round.
+    if (compare && n === p.variantsAt) kinds.push('product-variants');
     const reps = compare ? Math.max(...kinds.map((k) => p.repsAt(n, k))) : 1;
     for (let rep = 0; rep < reps; rep++) {
       // Interleaved, so drift in the box's load hits every sender alike.

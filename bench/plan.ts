@@ -38,6 +38,9 @@ export interface Plan {
   ingestRuns: number;
   /** Papers in the synthetic day the digest is ranked from. */
   dayPapers: number;
+  /** The send size where the product also sends over many variants, and how many preferences it spreads. */
+  variantsAt: number;
+  variantPreferences: number;
 }
 
 export function plan(argv: string[]): Plan | { help: true } | { error: string } {
@@ -60,13 +63,14 @@ export function plan(argv: string[]): Plan | { help: true } | { error: string } 
   const poolSize = v.pool === undefined ? 5 : Number(v.pool);
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 50) return { error: '--pool must be an integer from 1 to 50' };
   const mode = v.quick ? 'quick' : v.full ? 'full' : 'default';
-  const common = { sections, poolSize, dayPapers: 30 };
+  const common = { sections, poolSize, dayPapers: 30, variantPreferences: 200 };
   if (mode === 'quick') {
-    return { mode, ...common, sendSizes: [1000], memorySizes: [1000, 10_000], repsAt: () => 1, compileRuns: 5, personaliseIterations: 2000, subscribeSeconds: 3, subscribeConnections: 10, subscribeReps: 1, ingestRuns: 3 };
+    return { mode, ...common, variantsAt: 1000, sendSizes: [1000], memorySizes: [1000, 10_000], repsAt: () => 1, compileRuns: 5, personaliseIterations: 2000, subscribeSeconds: 3, subscribeConnections: 10, subscribeReps: 1, ingestRuns: 3 };
   }
   return {
     mode,
     ...common,
+    variantsAt: 10_000,
     sendSizes: mode === 'full' ? [1000, 10_000, 100_000] : [1000, 10_000],
     memorySizes: mode === 'full' ? [1000, 10_000, 100_000, 1_000_000] : [1000, 10_000, 100_000],
     // A shared box is noisy. The ratios between the product, the no-DB fast path and the

@@ -116,6 +116,6 @@ async function productPath(p: { port: number; poolSize: number; n: number } & Pr
   };
 }
 
-export async function productSender(p: { kind: 'product' | 'fastpath-nodb'; port: number; poolSize: number; n: number } & ProductParams, noDb: boolean): Promise<Sender> {
+export async function productSender(p: { kind: 'product' | 'product-variants' | 'fastpath-nodb'; port: number; poolSize: number; n: number } & ProductParams, noDb: boolean): Promise<Sender> {
   return noDb ? fastPathWithoutDb(p) : productPath(p);
 }

@@ -13,6 +13,8 @@ export interface Results {
   send: SendRun[];
   subscribe: LoadResult[];
   ingest?: IngestResult;
+  /** How many distinct digests the many-variants send's preferences rank to. */
+  variantLists?: number;
   errors: { section: string; message: string }[];
 }
 
@@ -72,6 +74,21 @@ export function buildRows(p: Plan, r: Results): Row[] {
     const overhead = vsNoDb ? 1 - vsNoDb.median : null;
     const rounds = vsNoDb && vsNoDb.all.length > 1 ? `median of the rounds' ${vsNoDb.all.map((r) => fmt.pct(1 - r)).join(', ')}; ` : '';
     rows.push({ section, figure: 'bookkeeping (1 − product / no-DB)', ...(prod && nodb ? { note: `${rounds}by sender CPU: ${fmt.pct(1 - nodb.cpuMsPerMsg / prod.cpuMsPerMsg)} of the product's CPU/msg (${prod.cpuMsPerMsg.toFixed(2)} vs ${nodb.cpuMsPerMsg.toFixed(2)} ms)` } : {}), value: overhead === null ? '—' : fmt.pct(overhead), baseline: nodb ? fmt.rate(nodb.msgsPerSec) : '—', ratio: vsNoDb ? fmt.ratio(vsNoDb.median) : '—', target: '≤ 10 %', result: verdict(overhead, { max: 0.1 }) });
+    if (n === p.variantsAt) {
+      const many = med('product-variants', n);
+      const vsOne = pairedRatio(runsOf('product-variants', n), (round) => inRound('product', round));
+      const judged = n >= 10_000;
+      rows.push({
+        section,
+        figure: `product over ${r.variantLists ?? '?'} variants vs one variant`,
+        value: many ? perf(many) : 'failed',
+        baseline: prod ? fmt.rate(prod.msgsPerSec) : '—',
+        ratio: vsOne ? fmt.pct(vsOne.median) : '—',
+        target: judged ? '≥ 90 %' : '',
+        result: many?.problems.length ? 'FAIL' : judged ? verdict(vsOne?.median ?? null, { min: 0.9 }) : '—',
+        note: `${p.variantPreferences} preferences (3 topics × size 5/10) rank to ${r.variantLists ?? '?'} distinct digests, assembled from cards compiled once; ${vsOne && vsOne.all.length > 1 ? `median of the rounds' ratios ${vsOne.all.map(fmt.pct).join(', ')}; ` : ''}CPU/msg ${many ? many.cpuMsPerMsg.toFixed(2) : '?'} vs ${prod ? prod.cpuMsPerMsg.toFixed(2) : '?'} ms; first message after ${firstMessage(many)}${judged ? '' : '; judged from 10k'}${problems(many)}`,
+      });
+    }
   }
 
   if (p.sections.includes('memory')) {

@@ -23,7 +23,7 @@ export type SenderParams =
   | { kind: 'nodemailer'; port: number; poolSize: number; n: number; content: DigestContent }
   | { kind: 'nodemailer-raw'; port: number; poolSize: number; n: number; raw: Uint8Array }
   | { kind: 'pipelined-raw'; port: number; poolSize: number; n: number; raw: Uint8Array }
-  | ({ kind: 'product' | 'fastpath-nodb'; port: number; poolSize: number; n: number } & ProductParams);
+  | ({ kind: 'product' | 'product-variants' | 'fastpath-nodb'; port: number; poolSize: number; n: number } & ProductParams);
 
 export interface SendMeasurement {
   kind: SenderParams['kind'];

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { withWorker } from './ipc.ts';
 import type { Sink, SinkStats } from './sink.ts';
 import type { DigestContent, SendMeasurement, SenderParams } from './send-worker.ts';
-import { BENCH_DATE, seedSubscribers } from './fixtures.ts';
+import { BENCH_DATE, seedSubscribers, spreadPreferences } from './fixtures.ts';
 import { medianBy } from './report.ts';
 
 export type SenderKind = SenderParams['kind'];
@@ -28,6 +28,8 @@ export interface SendShared {
   raw: Uint8Array;
   papersApiUrl: string;
   dayPapers: number;
+  /** Distinct preferences of the many-variants send (product-variants). */
+  variantPreferences: number;
 }
 
 /** A generous bound: the slowest sender seen does ~400 msgs/s; this allows 100/s plus start-up. */
@@ -52,9 +54,11 @@ export async function measureSend(kind: SenderKind, n: number, s: SendShared): P
       params = { kind, ...base, raw: s.raw };
       break;
     case 'product':
+    case 'product-variants':
     case 'fastpath-nodb': {
       const dbPath = join(s.dir, `send-${kind}-${n}-${++dbCounter}.sqlite`);
       if (kind === 'product') seedMs = seedSubscribers(dbPath, n).ms;
+      if (kind === 'product-variants') seedMs = seedSubscribers(dbPath, n, spreadPreferences(s.variantPreferences)).ms;
       params = { kind, ...base, dbPath, date: BENCH_DATE, papersApiUrl: s.papersApiUrl, dayPapers: s.dayPapers };
       break;
     }

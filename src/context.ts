@@ -139,7 +139,7 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
       return ctx.papers.forDay(date);
     },
     compileDigest: (d) => templates.compileDigest(d),
-    digestAssembler: (date) => templates.digestAssembler(date),
+    digestAssembler: (date, runPapers) => templates.digestAssembler(date, runPapers),
     mailer: ctx.mailer,
     clock: ctx.clock,
     logger: ctx.logger,

@@ -33,7 +33,7 @@ export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digests' | '
       recipients++;
     }
   }
-  const assemble = deps.digestAssembler(date);
+  const assemble = deps.digestAssembler(date, papers);
   for (const ranked of lists.values()) await assemble(ranked);
   return {
     outcome: papers.length ? 'dry-run' : 'empty',

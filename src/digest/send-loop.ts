@@ -20,7 +20,7 @@ import { variantCache } from './variants.ts';
 export interface SendLoopDeps {
   ledger: LedgerStore;
   /** The run's digests: each paper's card compiled once, every variant assembled (templates.ts). */
-  digestAssembler(date: string): (papers: Paper[]) => Promise<CompiledDigest>;
+  digestAssembler(date: string, runPapers: readonly Paper[]): (papers: Paper[]) => Promise<CompiledDigest>;
   mailer: Pick<Mailer, 'sendPrebuilt'>;
   clock: Clock;
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
@@ -67,7 +67,7 @@ export async function deliver(
   const session = openLedgerSession(ledger, run.id, { checksPerReading: policy.maxInFlight });
   // Abortable: a signal ends the wait at once (the loop then sees it and stops).
   const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
-  const assemble = deps.digestAssembler(run.digestDate);
+  const assemble = deps.digestAssembler(run.digestDate, papers);
   const variantFor = variantCache(papers, async (ranked) => prepareMessage(await assemble(ranked), deps.message));
   const budget = new FailureWindow(policy.errorBudget);
   // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"

@@ -25,9 +25,10 @@ export interface Templates {
   /**
    * The same digests for one day, assembled from pieces compiled once (see digest-pieces.ts): the
    * first call for a paper compiles its card, every other variant is string splicing. For a run's
-   * frozen list, whose Paper objects every variant shares.
+   * frozen list (`runPapers`, whose Paper objects every variant shares): its cards are compiled
+   * ahead in batches.
    */
-  digestAssembler(date: string): (papers: Paper[]) => Promise<CompiledDigest>;
+  digestAssembler(date: string, runPapers?: readonly Paper[]): (papers: Paper[]) => Promise<CompiledDigest>;
 }
 
 /** A template that does not compile: thrown by loadTemplates so a broken template fails the boot. */
@@ -93,7 +94,7 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
     return { date, subject: v.subject, html, text: v.text };
   };
 
-  const digestAssembler = (date: string) => {
+  const digestAssembler = (date: string, runPapers: readonly Paper[] = []) => {
     checkDate(date);
     const late = { title: '{{title}}', preheader: '{{preheader}}', intro: '{{intro}}' };
     const assemble = cardAssembler(async (papers) => {
@@ -101,10 +102,10 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
       const page = splitCards(html, papers.length);
       if (!page) throw new TemplateError('partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once');
       return page;
-    });
+    }, runPapers);
     return async (papers: Paper[]): Promise<CompiledDigest> => {
       const v = variant(date, papers);
-      return { date, subject: v.subject, html: fillLinks(await assemble(papers), v.shell, (s) => s), text: v.text };
+      return { date, subject: v.subject, html: await assemble(papers, (part) => fillLinks(part, v.shell, (s) => s)), text: v.text };
     };
   };
 

@@ -75,8 +75,8 @@ describe('sendDigest: who gets what', () => {
     freezeFixtureDay(h.ctx);
     let assembled = 0;
     const assembler = h.deps.digestAssembler;
-    h.deps.digestAssembler = (date) => {
-      const assemble = assembler(date);
+    h.deps.digestAssembler = (date, runPapers) => {
+      const assemble = assembler(date, runPapers);
       return (papers) => (assembled++, assemble(papers));
     };
 

@@ -71,10 +71,22 @@ describe('digest variants assembled from compiled pieces', () => {
       compiled.push(batch.length);
       return { head: page.head, tail: page.tail, cards: batch.map((p) => page.cards[papers.indexOf(p)]!) };
     });
-    await Promise.all([assemble(papers.slice(0, 3)), assemble(papers.slice(1, 4)), assemble([papers[5]!, papers[0]!])]);
-    await assemble(papers.slice(0, 6).reverse());
+    const same = (s: string) => s;
+    await Promise.all([assemble(papers.slice(0, 3), same), assemble(papers.slice(1, 4), same), assemble([papers[5]!, papers[0]!], same)]);
+    await assemble(papers.slice(0, 6).reverse(), same);
     expect(compiled).toEqual([3, 1, 1, 1]);
-    expect(await assemble(papers)).toBe(split.html);
+    expect(await assemble(papers, same)).toBe(split.html);
+
+    // Given the run's list, the first compile makes the cards the next variants will want too.
+    compiled.length = 0;
+    const ahead = cardAssembler(async (batch) => {
+      compiled.push(batch.length);
+      return { head: page.head, tail: page.tail, cards: batch.map((p) => page.cards[papers.indexOf(p)]!) };
+    }, papers);
+    await assemble(papers.slice(2, 4), same);
+    expect(await ahead(papers.slice(2, 4), same)).toBe(await assemble(papers.slice(2, 4), same));
+    await ahead(papers.slice(0, 6).reverse(), same);
+    expect(compiled).toEqual([6]);
   });
 
   it('when a card is not exactly one mj-section, then loading the templates fails instead of a send assembling garbage', async () => {
