@@ -23,6 +23,8 @@ describe('loadConfig', () => {
     [{ SECRET: 'short' }, /SECRET: must be at least 32 characters/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: /],
     [{ DKIM_DOMAIN: 'example.org' }, /DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together/],
+    [{ DKIM_ED25519_KEY_PATH: '/etc/ed.pem' }, /DKIM_ED25519_KEY_PATH is a second signature/],
+    [{ DKIM_WORKERS: '-1' }, /DKIM_WORKERS: /],
   ])('when %o, then start-up stops naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
