@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/connection.ts';
@@ -17,6 +18,10 @@ export const BENCH_PUBLIC_URL = 'https://papers.example.org';
 export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 
 export const recipientFor = (i: number) => `reader${i + 1}@bench.localhost`;
+
+/** A fresh private key, PEM (the bench's signing keys; never published anywhere). */
+export const benchKey = (type: 'rsa' | 'ed25519') =>
+  (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519')).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
 type Json = Record<string, unknown>;
 

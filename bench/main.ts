@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { availableParallelism, tmpdir, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { plan, USAGE, type Plan } from './plan.ts';
@@ -85,7 +85,6 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
   closers.push(() => sink.stop());
   const api: PapersApi = await startPapersApi(p.dayPapers);
   closers.push(() => api.close());
-  if (p.sections.includes('send')) results.variantLists = distinctLists(spreadPreferences(p.variantPreferences), p.dayPapers);
   const shared: SendShared = { sink, poolSize: p.poolSize, dir, content: content.content, raw: content.raw, papersApiUrl: api.url, dayPapers: p.dayPapers, variantPreferences: p.variantPreferences };
 
   const wantSend = p.sections.includes('send');
@@ -94,8 +93,6 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
   for (const n of sizes) {
     const compare = wantSend && p.sendSizes.includes(n);
     const kinds: SenderKind[] = compare ? ['nodemailer', 'nodemailer-raw', 'pipelined-raw', 'fastpath-nodb', 'product'] : ['product'];
-    // The many-variants send runs right after the one-variant product send of the same round.
-    if (compare && n === p.variantsAt) kinds.push('product-variants');
     const reps = compare ? Math.max(...kinds.map((k) => p.repsAt(n, k))) : 1;
     for (let rep = 0; rep < reps; rep++) {
       // Interleaved, so drift in the box's load hits every sender alike.
@@ -112,6 +109,27 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
       }
     }
   }
+  // Pairs measured back to back in each round, so drift in the box's load hits both alike.
+  const paired = async (series: 'variants' | 'dkim', n: number, kinds: SenderKind[]) => {
+    for (let round = 0; round < p.pairedRounds; round++) {
+      for (const kind of kinds) {
+        try {
+          const r = await measureSend(kind, n, shared);
+          results.send.push({ ...r, round, series });
+          log(`  ${kind} ${fmt.n(n)}: ${fmt.rate(r.msgsPerSec)}, ${r.cpuMsPerMsg.toFixed(3)} ms CPU/msg (all threads)${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+        } catch (err) {
+          const message = (err as Error).message;
+          results.errors.push({ section: `${kind} ${fmt.n(n)}`, message });
+          log(`  ${kind} ${fmt.n(n)} FAILED: ${message.split('\n')[0]}`);
+        }
+      }
+    }
+  };
+  if (p.sections.includes('variants')) {
+    results.variantLists = distinctLists(spreadPreferences(p.variantPreferences), p.dayPapers);
+    await paired('variants', p.variantsAt, ['product', 'product-variants']);
+  }
+  if (p.sections.includes('dkim')) await paired('dkim', p.dkimAt, ['product-dkim-main', 'product-dkim-workers']);
 }
 
 // ---- main ----
@@ -143,9 +161,9 @@ async function main(argv: string[]): Promise<number> {
   }, budgetMs);
   watchdog.unref();
 
-  const results: Results = { send: [], subscribe: [], errors: [] };
+  const results: Results = { send: [], subscribe: [], errors: [], cores: availableParallelism() };
   let content: { content: DigestContent; raw: Uint8Array } | null = null;
-  const needContent = p.sections.includes('send') || p.sections.includes('memory');
+  const needContent = (['send', 'memory', 'variants', 'dkim'] as const).some((s) => p.sections.includes(s));
 
   if (p.sections.includes('render') || needContent) await runSection(results, 'render', async () => {
     await withWorker('render', async (w) => {
