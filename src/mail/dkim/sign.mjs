@@ -29,10 +29,9 @@ export function dkimSigner(keys) {
   if (ed && ed.asymmetricKeyType !== 'ed25519') throw new Error(`DKIM_ED25519_KEY_PATH must hold an Ed25519 key, got ${ed.asymmetricKeyType}`);
   const domain = tagValue(keys.domainName).toLowerCase();
   return (message) => {
-    const text = message.toString('latin1');
-    const split = text.indexOf('\r\n\r\n');
-    const head = split === -1 ? text : text.slice(0, split + 2);
-    const bh = createHash('sha256').update(relaxedBody(split === -1 ? '' : text.slice(split + 4)), 'latin1').digest('base64');
+    const split = message.indexOf('\r\n\r\n');
+    const head = message.toString('latin1', 0, split === -1 ? message.length : split + 2);
+    const bh = createHash('sha256').update(relaxedBody(split === -1 ? EMPTY : message.subarray(split + 4))).digest('base64');
     const { names, data } = signedHeaders(head);
     let out = '';
     if (ed) {
@@ -96,10 +95,43 @@ function relaxedHeader(field) {
   return `${name}:${value}`;
 }
 
-/** RFC 6376 §3.4.4: no SP/HTAB at line ends, runs of them as one SP, no empty lines at the end. */
+const EMPTY = Buffer.alloc(0);
+const SP = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * RFC 6376 §3.4.4: no SP/HTAB at line ends, runs of them as one SP, no empty lines at the end,
+ * a CRLF at the end of a body that is not empty. One pass over the bytes: the regular expressions
+ * this replaced cost ~5x as much on a 50 KB digest (QP keeps the HTML's indentation runs).
+ * @param {Buffer} body
+ */
 function relaxedBody(body) {
-  const lines = body.replace(/[ \t]+(?=\r\n|$)/g, '').replace(/[ \t]+/g, ' ').replace(/(\r\n)+$/, '');
-  return lines === '' ? '' : `${lines}\r\n`;
+  const out = Buffer.allocUnsafe(body.length + 2);
+  let n = 0;
+  let space = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === SP || c === TAB) {
+      space = true;
+    } else if (c === CR && body[i + 1] === LF) {
+      out[n++] = CR;
+      out[n++] = LF;
+      i++;
+      space = false;
+    } else {
+      if (space) out[n++] = SP;
+      space = false;
+      out[n++] = c;
+    }
+  }
+  // Whitespace at the very end is a line end's too; then the empty lines at the end go.
+  while (n >= 2 && out[n - 2] === CR && out[n - 1] === LF) n -= 2;
+  if (n === 0) return EMPTY;
+  out[n++] = CR;
+  out[n++] = LF;
+  return out.subarray(0, n);
 }
 
 /** A tag value cannot carry ";", "=" or controls (they would end it or start another tag). */
