@@ -9,6 +9,7 @@ import { startSink, type Sink } from './sink.ts';
 import { startPapersApi, type PapersApi } from './papers-api.ts';
 import { measureSend, type SenderKind, type SendShared } from './send.ts';
 import { distinctLists, spreadPreferences } from './fixtures.ts';
+import { measureStartup } from './startup.ts';
 import { measureSubscribe, type LoadResult } from './subscribe.ts';
 import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
@@ -183,6 +184,17 @@ async function main(argv: string[]): Promise<number> {
       await sendAndMemory(p, results, dir, content);
     });
     await closeHelpers();
+  }
+
+  if (p.sections.includes('startup')) {
+    await runSection(results, 'startup', async () => {
+      const api = await startPapersApi(p.dayPapers);
+      try {
+        results.startup = await measureStartup(dir, api.url, p.startupReps);
+      } finally {
+        await api.close();
+      }
+    });
   }
 
   if (p.sections.includes('subscribe')) {

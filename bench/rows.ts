@@ -2,6 +2,7 @@ import { medianRun, type SendRun, type SenderKind } from './send.ts';
 import type { LoadResult } from './subscribe.ts';
 import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
+import type { StartupResult } from './startup.ts';
 import { fmt, medianBy, verdict, type Row } from './report.ts';
 import type { Plan } from './plan.ts';
 
@@ -13,6 +14,7 @@ export interface Results {
   send: SendRun[];
   subscribe: LoadResult[];
   ingest?: IngestResult;
+  startup?: StartupResult;
   /** os.availableParallelism() of the bench's machine (the default DKIM_WORKERS). */
   cores?: number;
   /** How many distinct digests the many-variants send's preferences rank to. */
@@ -123,6 +125,17 @@ export function buildRows(p: Plan, r: Results): Row[] {
       pct: false,
       note: 'product sendDigest, RSA-2048 rsa-sha256; baseline signs on the main thread (DKIM_WORKERS=0)',
     });
+  }
+
+  if (r.startup) {
+    const x = r.startup;
+    const section = 'start-up';
+    const npm = `npm --version ${fmt.ms(x.npmVersionMs)}`;
+    const start = (figure: string, ms: number, judged: boolean, note: string) =>
+      rows.push({ section, figure, value: fmt.ms(ms), baseline: npm, ratio: fmt.ratio(ms / x.npmVersionMs), target: judged ? '≤ 2.50×' : '', result: judged ? verdict(ms / x.npmVersionMs, { max: 2.5 }) : '—', note });
+    start('npm run send-now -- --help', x.helpMs, true, `medians of ${x.reps}, wall time to exit; through tsx (as before scripts/run.mjs): ${fmt.ms(x.helpTsxMs)} (${fmt.ratio(x.helpTsxMs / x.npmVersionMs)})`);
+    start('npm run subscribers -- count', x.countMs, true, `1k subscribers; medians of ${x.reps}`);
+    start('npm run send-now -- --dry-run', x.dryRunMs, false, `1k subscribers, the day refreshed from the local papers API, ranked, its digest assembled; medians of ${x.reps}`);
   }
 
   if (p.sections.includes('memory')) {
