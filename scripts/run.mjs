@@ -77,11 +77,26 @@ try {
   // First start, or a cache someone removed: everything is compiled.
 }
 const stale = [...current].filter(([rel, stamp]) => compiled[rel] !== stamp || !existsSync(compiledPath(rel))).map(([rel]) => rel);
+let runCompiled = true;
 if (stale.length) {
-  await compile(stale);
-  if (!existsSync(join(out, 'package.json'))) writeAtomic(join(out, 'package.json'), '{ "type": "module" }\n');
-  writeAtomic(manifestFile, JSON.stringify(Object.fromEntries(current)));
+  try {
+    await compile(stale);
+    if (!existsSync(join(out, 'package.json'))) writeAtomic(join(out, 'package.json'), '{ "type": "module" }\n');
+    writeAtomic(manifestFile, JSON.stringify(Object.fromEntries(current)));
+  } catch (err) {
+    // A read-only install (an image whose node_modules belongs to root) runs the sources through
+    // tsx, as before: slower to start, the same command. The Dockerfile compiles at build time.
+    if (!['EACCES', 'EROFS', 'EPERM'].includes(err?.code)) throw err;
+    runCompiled = false;
+  }
 }
 
-process.argv = [process.argv[0], join(root, 'scripts', `${name}.ts`), ...args];
-await import(pathToFileURL(compiledPath(`scripts/${name}.ts`)).href);
+const script = join(root, 'scripts', `${name}.ts`);
+process.argv = [process.argv[0], script, ...args];
+if (runCompiled) {
+  await import(pathToFileURL(compiledPath(`scripts/${name}.ts`)).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(script).href);
+}
