@@ -21,6 +21,9 @@ COPY src ./src
 COPY scripts ./scripts
 COPY templates ./templates
 COPY migrations ./migrations
+# The operator commands (npm run send-now, …) start from JavaScript compiled ahead (scripts/run.mjs):
+# compiled here, as root, since node cannot write node_modules/.cache at run time.
+RUN node scripts/run.mjs migrate --help > /dev/null
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -1,7 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { parseKeywords, rankPapers } from '../src/domain/ranking.ts';
+import { createLogger } from '../src/logger.ts';
+import { parseDailyPapersJson } from '../src/sources/hf-daily-papers.ts';
 
 /** The saved API responses shared by the team (../shared/fixtures from the repo root). */
 export const fixturesDir = fileURLToPath(new URL('../../shared/fixtures/hf-daily-papers/', import.meta.url));
@@ -14,6 +18,10 @@ export const BENCH_PUBLIC_URL = 'https://papers.example.org';
 export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 
 export const recipientFor = (i: number) => `reader${i + 1}@bench.localhost`;
+
+/** A fresh private key, PEM (the bench's signing keys; never published anywhere). */
+export const benchKey = (type: 'rsa' | 'ed25519') =>
+  (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519')).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
 type Json = Record<string, unknown>;
 
@@ -68,11 +76,35 @@ export function syntheticDay(date: string, count: number): Json[] {
   return items;
 }
 
+export interface Preferences {
+  digestSize: number;
+  keywords: string;
+}
+
+/**
+ * Preferences that split a list into many digests, as this round's features do: three topics
+ * each (in the synthetic day every topic is in a few papers), size 5 or 10. Consecutive
+ * subscribers get different ones; distinctLists counts what they rank to.
+ */
+export function spreadPreferences(count: number): Preferences[] {
+  const triples: string[] = [];
+  const t = topics.map((s) => s.toLowerCase());
+  for (let a = 0; a < t.length; a++) for (let b = a + 1; b < t.length; b++) for (let c = b + 1; c < t.length; c++) triples.push(`${t[a]}, ${t[b]}, ${t[c]}`);
+  // Spread over all the triples, not only those of the first topics.
+  return Array.from({ length: count }, (_, i) => ({ digestSize: i % 2 ? 10 : 5, keywords: triples[Math.floor((i * triples.length) / count)]! }));
+}
+
+/** How many distinct digests these preferences rank to over the synthetic day (the product's parser and ranking). */
+export function distinctLists(preferences: Preferences[], dayPapers: number): number {
+  const { papers } = parseDailyPapersJson(JSON.stringify(syntheticDay(BENCH_DATE, dayPapers)), { where: 'bench', featuredDate: BENCH_DATE, logger: createLogger('silent') });
+  return new Set(preferences.map((p) => rankPapers(papers, { size: p.digestSize, keywords: parseKeywords(p.keywords) }).map((x) => x.id).join(' '))).size;
+}
+
 /**
  * A temp database, migrated by the product's own migrator, holding `n` confirmed subscribers
  * (inserted in one transaction: ~2 s per million). Returns how long seeding took.
  */
-export function seedSubscribers(dbPath: string, n: number): { ms: number } {
+export function seedSubscribers(dbPath: string, n: number, preferences: Preferences[] = [{ digestSize: 10, keywords: '' }]): { ms: number } {
   const started = performance.now();
   const db = openDatabase(dbPath);
   try {
@@ -80,10 +112,13 @@ export function seedSubscribers(dbPath: string, n: number): { ms: number } {
     const now = '2026-11-01T00:00:00.000Z';
     const insert = db.prepare(
       `INSERT INTO subscribers (email, status, digest_size, keywords, confirmed_at, created_at, updated_at)
-       VALUES (?, 'confirmed', 10, '', ?, ?, ?)`,
+       VALUES (?, 'confirmed', ?, ?, ?, ?, ?)`,
     );
     db.transaction(() => {
-      for (let i = 0; i < n; i++) insert.run(recipientFor(i), now, now, now);
+      for (let i = 0; i < n; i++) {
+        const { digestSize, keywords } = preferences[i % preferences.length]!;
+        insert.run(recipientFor(i), digestSize, keywords, now, now, now);
+      }
     })();
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { availableParallelism, tmpdir, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { plan, USAGE, type Plan } from './plan.ts';
@@ -8,6 +8,8 @@ import { killAllWorkers, withWorker } from './ipc.ts';
 import { startSink, type Sink } from './sink.ts';
 import { startPapersApi, type PapersApi } from './papers-api.ts';
 import { measureSend, type SenderKind, type SendShared } from './send.ts';
+import { distinctLists, spreadPreferences } from './fixtures.ts';
+import { measureStartup } from './startup.ts';
 import { measureSubscribe, type LoadResult } from './subscribe.ts';
 import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
@@ -84,7 +86,7 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
   closers.push(() => sink.stop());
   const api: PapersApi = await startPapersApi(p.dayPapers);
   closers.push(() => api.close());
-  const shared: SendShared = { sink, poolSize: p.poolSize, dir, content: content.content, raw: content.raw, papersApiUrl: api.url, dayPapers: p.dayPapers };
+  const shared: SendShared = { sink, poolSize: p.poolSize, dir, content: content.content, raw: content.raw, papersApiUrl: api.url, dayPapers: p.dayPapers, variantPreferences: p.variantPreferences };
 
   const wantSend = p.sections.includes('send');
   const wantMemory = p.sections.includes('memory');
@@ -108,6 +110,27 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
       }
     }
   }
+  // Pairs measured back to back in each round, so drift in the box's load hits both alike.
+  const paired = async (series: 'variants' | 'dkim', n: number, kinds: SenderKind[]) => {
+    for (let round = 0; round < p.pairedRounds; round++) {
+      for (const kind of kinds) {
+        try {
+          const r = await measureSend(kind, n, shared);
+          results.send.push({ ...r, round, series });
+          log(`  ${kind} ${fmt.n(n)}: ${fmt.rate(r.msgsPerSec)}, ${r.cpuMsPerMsg.toFixed(3)} ms CPU/msg (all threads)${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+        } catch (err) {
+          const message = (err as Error).message;
+          results.errors.push({ section: `${kind} ${fmt.n(n)}`, message });
+          log(`  ${kind} ${fmt.n(n)} FAILED: ${message.split('\n')[0]}`);
+        }
+      }
+    }
+  };
+  if (p.sections.includes('variants')) {
+    results.variantLists = distinctLists(spreadPreferences(p.variantPreferences), p.dayPapers);
+    await paired('variants', p.variantsAt, ['product', 'product-variants']);
+  }
+  if (p.sections.includes('dkim')) await paired('dkim', p.dkimAt, ['product-dkim-main', 'product-dkim-workers']);
 }
 
 // ---- main ----
@@ -139,9 +162,9 @@ async function main(argv: string[]): Promise<number> {
   }, budgetMs);
   watchdog.unref();
 
-  const results: Results = { send: [], subscribe: [], errors: [] };
+  const results: Results = { send: [], subscribe: [], errors: [], cores: availableParallelism() };
   let content: { content: DigestContent; raw: Uint8Array } | null = null;
-  const needContent = p.sections.includes('send') || p.sections.includes('memory');
+  const needContent = (['send', 'memory', 'variants', 'dkim'] as const).some((s) => p.sections.includes(s));
 
   if (p.sections.includes('render') || needContent) await runSection(results, 'render', async () => {
     await withWorker('render', async (w) => {
@@ -161,6 +184,17 @@ async function main(argv: string[]): Promise<number> {
       await sendAndMemory(p, results, dir, content);
     });
     await closeHelpers();
+  }
+
+  if (p.sections.includes('startup')) {
+    await runSection(results, 'startup', async () => {
+      const api = await startPapersApi(p.dayPapers);
+      try {
+        results.startup = await measureStartup(dir, api.url, p.startupReps);
+      } finally {
+        await api.close();
+      }
+    });
   }
 
   if (p.sections.includes('subscribe')) {

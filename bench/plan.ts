@@ -10,14 +10,14 @@ child process of its own. Not part of npm test.
 
   --quick      a short run (~1-2 min): send 1k, memory 1k and 10k, short loads
   --full       adds the 100k send (with baselines) and a 1M-subscriber memory run (long: ~15 min)
-  --only LIST  comma-separated sections: render,send,memory,subscribe,ingest (default: all)
+  --only LIST  comma-separated sections: render,send,memory,variants,dkim,startup,subscribe,ingest (default: all)
   --pool N     SMTP pool size for the product and every baseline (default: 5, SMTP_POOL_SIZE's default)
   -h, --help   show this help
 
 Exit status: 0 all targets met, 1 a target missed or a section failed, 2 usage error.`;
 
-export type Section = 'render' | 'send' | 'memory' | 'subscribe' | 'ingest';
-const SECTIONS: Section[] = ['render', 'send', 'memory', 'subscribe', 'ingest'];
+export type Section = 'render' | 'send' | 'memory' | 'variants' | 'dkim' | 'startup' | 'subscribe' | 'ingest';
+const SECTIONS: Section[] = ['render', 'send', 'memory', 'variants', 'dkim', 'startup', 'subscribe', 'ingest'];
 
 export interface Plan {
   mode: 'quick' | 'default' | 'full';
@@ -38,6 +38,14 @@ export interface Plan {
   ingestRuns: number;
   /** Papers in the synthetic day the digest is ranked from. */
   dayPapers: number;
+  /** variants: the product over one variant and over many (`variantPreferences`), `pairedRounds` rounds at this size. */
+  variantsAt: number;
+  variantPreferences: number;
+  /** dkim: the product signing on DKIM_WORKERS threads (the default) and on the main thread, `pairedRounds` rounds. */
+  dkimAt: number;
+  pairedRounds: number;
+  /** startup: timed starts per command (the table shows medians). */
+  startupReps: number;
 }
 
 export function plan(argv: string[]): Plan | { help: true } | { error: string } {
@@ -60,13 +68,16 @@ export function plan(argv: string[]): Plan | { help: true } | { error: string } 
   const poolSize = v.pool === undefined ? 5 : Number(v.pool);
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 50) return { error: '--pool must be an integer from 1 to 50' };
   const mode = v.quick ? 'quick' : v.full ? 'full' : 'default';
-  const common = { sections, poolSize, dayPapers: 30 };
+  const common = { sections, poolSize, dayPapers: 30, variantPreferences: 200, startupReps: 5 };
   if (mode === 'quick') {
-    return { mode, ...common, sendSizes: [1000], memorySizes: [1000, 10_000], repsAt: () => 1, compileRuns: 5, personaliseIterations: 2000, subscribeSeconds: 3, subscribeConnections: 10, subscribeReps: 1, ingestRuns: 3 };
+    return { mode, ...common, variantsAt: 1000, dkimAt: 1000, pairedRounds: 1, sendSizes: [1000], memorySizes: [1000, 10_000], repsAt: () => 1, compileRuns: 5, personaliseIterations: 2000, subscribeSeconds: 3, subscribeConnections: 10, subscribeReps: 1, ingestRuns: 3 };
   }
   return {
     mode,
     ...common,
+    variantsAt: 10_000,
+    dkimAt: 10_000,
+    pairedRounds: 3,
     sendSizes: mode === 'full' ? [1000, 10_000, 100_000] : [1000, 10_000],
     memorySizes: mode === 'full' ? [1000, 10_000, 100_000, 1_000_000] : [1000, 10_000, 100_000],
     // A shared box is noisy. The ratios between the product, the no-DB fast path and the

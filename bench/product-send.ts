@@ -9,8 +9,13 @@ import { limitHeapGrowth } from '../src/heap.ts';
 import { sendWindowed, warmPool, type Sender } from './sender.ts';
 import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, recipientFor } from './fixtures.ts';
 
+/** The product path (sendDigest), as is, over many variants, DKIM-signed on the main thread or on threads; or the no-DB fast path. */
+export type ProductKind = 'product' | 'product-variants' | 'product-dkim-main' | 'product-dkim-workers' | 'fastpath-nodb';
+
 /** What the product path needs beyond port / pool size / n. */
 export interface ProductParams {
+  /** Signs with this RSA key; `workers` undefined leaves DKIM_WORKERS at its default (the cores). */
+  dkim?: { keyPath: string; workers?: number } | undefined;
   /** A database seeded with n confirmed subscribers (fixtures.seedSubscribers). */
   dbPath: string;
   date: string;
@@ -97,6 +102,8 @@ async function productPath(p: { port: number; poolSize: number; n: number } & Pr
     SECRET: BENCH_SECRET,
     PAPERS_API_URL: p.papersApiUrl,
     LOG_LEVEL: 'silent',
+    ...(p.dkim ? { DKIM_DOMAIN: 'bench.localhost', DKIM_SELECTOR: 'bench', DKIM_PRIVATE_KEY_PATH: p.dkim.keyPath } : {}),
+    ...(p.dkim?.workers === undefined ? {} : { DKIM_WORKERS: String(p.dkim.workers) }),
   });
   const ctx = createContext(config, silent);
   const deps = await sendDigestDeps(ctx);
@@ -116,6 +123,6 @@ async function productPath(p: { port: number; poolSize: number; n: number } & Pr
   };
 }
 
-export async function productSender(p: { kind: 'product' | 'fastpath-nodb'; port: number; poolSize: number; n: number } & ProductParams, noDb: boolean): Promise<Sender> {
+export async function productSender(p: { kind: ProductKind; port: number; poolSize: number; n: number } & ProductParams, noDb: boolean): Promise<Sender> {
   return noDb ? fastPathWithoutDb(p) : productPath(p);
 }

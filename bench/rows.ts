@@ -2,6 +2,7 @@ import { medianRun, type SendRun, type SenderKind } from './send.ts';
 import type { LoadResult } from './subscribe.ts';
 import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
+import type { StartupResult } from './startup.ts';
 import { fmt, medianBy, verdict, type Row } from './report.ts';
 import type { Plan } from './plan.ts';
 
@@ -13,6 +14,11 @@ export interface Results {
   send: SendRun[];
   subscribe: LoadResult[];
   ingest?: IngestResult;
+  startup?: StartupResult;
+  /** os.availableParallelism() of the bench's machine (the default DKIM_WORKERS). */
+  cores?: number;
+  /** How many distinct digests the many-variants send's preferences rank to. */
+  variantLists?: number;
   errors: { section: string; message: string }[];
 }
 
@@ -31,11 +37,12 @@ function pairedRatio(runs: SendRun[], baselineOfRound: (round: number | undefine
 
 export function buildRows(p: Plan, r: Results): Row[] {
   const rows: Row[] = [];
-  const runsOf = (kind: SenderKind, n: number) => r.send.filter((s) => s.kind === kind && s.n === n);
+  const runsOf = (kind: SenderKind, n: number, series?: SendRun['series']) => r.send.filter((s) => s.kind === kind && s.n === n && s.series === series);
   const med = (kind: SenderKind, n: number) => {
     const runs = runsOf(kind, n);
     return runs.length ? medianRun(runs) : null;
   };
+  const firstMessage = (s: SendRun | null) => (s?.firstMessageMs === undefined ? '?' : `${Math.round(s.firstMessageMs)} ms`);
   const perf = (s: SendRun) => `${fmt.rate(s.msgsPerSec)} · ${s.cpuMsPerMsg.toFixed(2)} ms CPU/msg`;
   const problems = (s: SendRun | null) => (s?.problems.length ? ` PROBLEMS: ${s.problems.join('; ')}` : '');
 
@@ -55,7 +62,6 @@ export function buildRows(p: Plan, r: Results): Row[] {
     info('(b1) ceiling: nodemailer pool, raw replay', b1);
     info('(b2) ceiling: pipelined raw client', b2, b2 ? `sink CPU ${b2.sinkCpuMsPerMsg.toFixed(2)} ms/msg, ${Math.round(b2.bytesPerMsg / 1024)} KB/msg` : undefined);
     info('fast path without DB', nodb, 'same templates, raw-message builder and mailer; in-memory recipient list');
-    const firstMessage = (s: SendRun | null) => (s?.firstMessageMs === undefined ? '?' : `${Math.round(s.firstMessageMs)} ms`);
     const prodNote = prod
       ? `median of ${reps}; sink CPU ${prod.sinkCpuMsPerMsg.toFixed(2)} ms/msg, ${Math.round(prod.bytesPerMsg / 1024)} KB/msg; first message after ${firstMessage(prod)} (no-DB path ${firstMessage(nodb)}): the run's fixed costs`
       : 'product path not measured';
@@ -66,12 +72,70 @@ export function buildRows(p: Plan, r: Results): Row[] {
     const inRound = (kind: SenderKind, round: number | undefined) => runsOf(kind, n).find((x) => x.round === round);
     const roundCeiling = (round: number | undefined) => fastest(inRound('nodemailer-raw', round), inRound('pipelined-raw', round));
     const vsCeiling = pairedRatio(runsOf('product', n), roundCeiling);
-    rows.push({ section, figure: 'product vs sink ceiling max(b1,b2)', value: prod ? fmt.rate(prod.msgsPerSec) : 'failed', baseline: ceiling ? fmt.rate(ceiling.msgsPerSec) : '—', ratio: vsCeiling ? fmt.pct(vsCeiling.median) : '—', target: '≥ 60 %', result: verdict(vsCeiling?.median ?? null, { min: 0.6 }), ...(vsCeiling && vsCeiling.all.length > 1 ? { note: `median of the rounds' ratios ${vsCeiling.all.map(fmt.pct).join(', ')}` } : {}) });
+    // Judged from 10k subscribers up (issue 16): a 1k send is half a second in a fresh process.
+    const ceilingJudged = n >= 10_000;
+    rows.push({ section, figure: 'product vs sink ceiling max(b1,b2)', value: prod ? fmt.rate(prod.msgsPerSec) : 'failed', baseline: ceiling ? fmt.rate(ceiling.msgsPerSec) : '—', ratio: vsCeiling ? fmt.pct(vsCeiling.median) : '—', target: ceilingJudged ? '≥ 60 %' : '(≥ 60 % from 10k)', result: ceilingJudged ? verdict(vsCeiling?.median ?? null, { min: 0.6 }) : '—', ...(vsCeiling && vsCeiling.all.length > 1 ? { note: `median of the rounds' ratios ${vsCeiling.all.map(fmt.pct).join(', ')}` } : {}) });
     if (prod && b1) rows.push({ section, figure: 'product vs (b1) nodemailer raw replay', value: fmt.rate(prod.msgsPerSec), baseline: fmt.rate(b1.msgsPerSec), ratio: fmt.pct(prod.msgsPerSec / b1.msgsPerSec), target: '', result: '—', note: 'the ceiling of any sender that hands raw messages to nodemailer' });
     const vsNoDb = pairedRatio(runsOf('product', n), (round) => inRound('fastpath-nodb', round));
     const overhead = vsNoDb ? 1 - vsNoDb.median : null;
     const rounds = vsNoDb && vsNoDb.all.length > 1 ? `median of the rounds' ${vsNoDb.all.map((r) => fmt.pct(1 - r)).join(', ')}; ` : '';
-    rows.push({ section, figure: 'bookkeeping (1 − product / no-DB)', ...(prod && nodb ? { note: `${rounds}by sender CPU: ${fmt.pct(1 - nodb.cpuMsPerMsg / prod.cpuMsPerMsg)} of the product's CPU/msg (${prod.cpuMsPerMsg.toFixed(2)} vs ${nodb.cpuMsPerMsg.toFixed(2)} ms)` } : {}), value: overhead === null ? '—' : fmt.pct(overhead), baseline: nodb ? fmt.rate(nodb.msgsPerSec) : '—', ratio: vsNoDb ? fmt.ratio(vsNoDb.median) : '—', target: '≤ 10 %', result: verdict(overhead, { max: 0.1 }) });
+    rows.push({ section, figure: 'bookkeeping (1 − product / no-DB)', ...(prod && nodb ? { note: `${rounds}by sender CPU: ${fmt.pct(1 - nodb.cpuMsPerMsg / prod.cpuMsPerMsg)} of the product's CPU/msg (${prod.cpuMsPerMsg.toFixed(2)} vs ${nodb.cpuMsPerMsg.toFixed(2)} ms)` } : {}), value: overhead === null ? '—' : fmt.pct(overhead), baseline: nodb ? fmt.rate(nodb.msgsPerSec) : '—', ratio: vsNoDb ? fmt.ratio(vsNoDb.median) : '—', target: 'reported (accepted ≤ ~20 % of CPU)', result: '—' });
+  }
+
+  /** A paired section's row: `kind` over `baseKind`, ratio per round, the median judged against `min` when `judged`. */
+  const pairedRow = (series: 'variants' | 'dkim', n: number, kind: SenderKind, baseKind: SenderKind, o: { section: string; figure: string; target: string; min: number; judged: boolean; pct: boolean; note: string }) => {
+    const run = (k: SenderKind) => {
+      const runs = runsOf(k, n, series);
+      return runs.length ? medianRun(runs) : null;
+    };
+    const [x, base] = [run(kind), run(baseKind)];
+    const ratio = pairedRatio(runsOf(kind, n, series), (round) => runsOf(baseKind, n, series).find((b) => b.round === round));
+    const show = (v: number) => (o.pct ? fmt.pct(v) : fmt.ratio(v));
+    rows.push({
+      section: o.section,
+      figure: o.figure,
+      value: x ? perf(x) : 'failed',
+      baseline: base ? perf(base) : '—',
+      ratio: ratio ? show(ratio.median) : '—',
+      target: o.judged ? o.target : `(${o.target} from 10k)`,
+      result: x?.problems.length || base?.problems.length ? 'FAIL' : o.judged ? verdict(ratio?.median ?? null, { min: o.min }) : '—',
+      note: `${o.note}${ratio && ratio.all.length > 1 ? `; median of the rounds' ratios ${ratio.all.map(show).join(', ')}` : ''}; CPU/msg over all threads ${x?.cpuMsPerMsg.toFixed(2) ?? '?'} vs ${base?.cpuMsPerMsg.toFixed(2) ?? '?'} ms; first message after ${firstMessage(x)} vs ${firstMessage(base)}${problems(x)}${problems(base)}`,
+    });
+  };
+  if (p.sections.includes('variants')) {
+    const n = p.variantsAt;
+    pairedRow('variants', n, 'product-variants', 'product', {
+      section: `variants ${fmt.n(n)}`,
+      figure: `product over ${r.variantLists ?? '?'} variants vs one variant`,
+      target: '≥ 90 %',
+      min: 0.9,
+      judged: n >= 10_000,
+      pct: true,
+      note: `${p.variantPreferences} preferences (3 topics × size 5/10) that rank to ${r.variantLists ?? '?'} distinct digests, assembled from cards compiled once per run`,
+    });
+  }
+  if (p.sections.includes('dkim')) {
+    const n = p.dkimAt;
+    pairedRow('dkim', n, 'product-dkim-workers', 'product-dkim-main', {
+      section: `dkim ${fmt.n(n)}`,
+      figure: `signed send, DKIM_WORKERS=default (${r.cores ?? '?'}) vs 0`,
+      target: '≥ 1.60×',
+      min: 1.6,
+      judged: n >= 10_000,
+      pct: false,
+      note: 'product sendDigest, RSA-2048 rsa-sha256; baseline signs on the main thread (DKIM_WORKERS=0)',
+    });
+  }
+
+  if (r.startup) {
+    const x = r.startup;
+    const section = 'start-up';
+    const npm = `npm --version ${fmt.ms(x.npmVersionMs)}`;
+    const start = (figure: string, ms: number, judged: boolean, note: string) =>
+      rows.push({ section, figure, value: fmt.ms(ms), baseline: npm, ratio: fmt.ratio(ms / x.npmVersionMs), target: judged ? '≤ 2.50×' : '', result: judged ? verdict(ms / x.npmVersionMs, { max: 2.5 }) : '—', note });
+    start('npm run send-now -- --help', x.helpMs, true, `medians of ${x.reps}, wall time to exit; through tsx (as before scripts/run.mjs): ${fmt.ms(x.helpTsxMs)} (${fmt.ratio(x.helpTsxMs / x.npmVersionMs)})`);
+    start('npm run subscribers -- count', x.countMs, true, `1k subscribers; medians of ${x.reps}`);
+    start('npm run send-now -- --dry-run', x.dryRunMs, false, `1k subscribers, the day refreshed from the local papers API, ranked, its digest assembled; medians of ${x.reps}`);
   }
 
   if (p.sections.includes('memory')) {
@@ -109,7 +173,8 @@ export function buildRows(p: Plan, r: Results): Row[] {
     rows.push({ section, figure: 'signed links (HMAC ×2) / recipient', value: fmt.us(x.linksUs), baseline: '', ratio: '', target: '', result: '—' });
     rows.push({ section, figure: 'raw-message renderMessage / recipient', value: `${fmt.us(x.renderMessageUs)} (wall ${fmt.us(x.wall.renderMessageUs ?? NaN)})`, baseline: `nodemailer ${fmt.us(x.nodemailerBuildUs)} (wall ${fmt.us(x.wall.nodemailerBuildUs ?? NaN)})`, ratio: fmt.ratio(x.nodemailerBuildUs / x.renderMessageUs), target: '', result: '—', note: `prepareMessage once per variant ${fmt.us(x.prepareMessageUs)}; message ${Math.round(x.rawBytesFastPath / 1024)} KB (nodemailer ${Math.round(x.rawBytesNodemailer / 1024)} KB)` });
     rows.push({ section, figure: 'fast path per recipient (links + build)', value: fmt.us(x.fastPathPerRecipientUs), baseline: `nodemailer ${fmt.us(x.nodemailerBuildUs)}`, ratio: fmt.ratio(x.nodemailerBuildUs / x.fastPathPerRecipientUs), target: '', result: '—' });
-    if (x.dkimSignUs !== null) rows.push({ section, figure: 'DKIM sign (RSA-2048) / message', value: fmt.us(x.dkimSignUs), baseline: '', ratio: '', target: '', result: '—', note: 'off by default; per message when DKIM_* is set' });
+    if (x.dkimSignUs !== null) rows.push({ section, figure: 'DKIM sign (RSA-2048) / message', value: fmt.us(x.dkimSignUs), baseline: '', ratio: '', target: '', result: '—', note: 'off by default; per message when DKIM_* is set; on DKIM_WORKERS threads' });
+    rows.push({ section, figure: 'DKIM ed25519-sha256 second signature / message', value: fmt.us(x.dkimEd25519Us), baseline: x.dkimSignUs === null ? '' : `RSA ${fmt.us(x.dkimSignUs)}`, ratio: '', target: '', result: '—', note: 'what DKIM_ED25519_KEY_PATH adds (same body hash and header canonicalisation as the RSA signature)' });
   }
 
   const medianLoad = (mode: LoadResult['mode']) => {

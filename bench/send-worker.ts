@@ -5,7 +5,7 @@ import type { Handlers } from './ipc.ts';
 import { cpuSince, rssMb, sampleRss, vmHwmMb, type RssTrace } from './memory.ts';
 import { openPipelinedClient, toSmtpData, type PipelinedClient } from './raw-smtp-client.ts';
 import { BENCH_FROM, BENCH_FROM_ADDRESS, BENCH_PUBLIC_URL, recipientFor } from './fixtures.ts';
-import { productSender, type ProductParams } from './product-send.ts';
+import { productSender, type ProductKind, type ProductParams } from './product-send.ts';
 import { sendWindowed, type Sender } from './sender.ts';
 
 /**
@@ -23,7 +23,7 @@ export type SenderParams =
   | { kind: 'nodemailer'; port: number; poolSize: number; n: number; content: DigestContent }
   | { kind: 'nodemailer-raw'; port: number; poolSize: number; n: number; raw: Uint8Array }
   | { kind: 'pipelined-raw'; port: number; poolSize: number; n: number; raw: Uint8Array }
-  | ({ kind: 'product' | 'fastpath-nodb'; port: number; poolSize: number; n: number } & ProductParams);
+  | ({ kind: ProductKind; port: number; poolSize: number; n: number } & ProductParams);
 
 export interface SendMeasurement {
   kind: SenderParams['kind'];

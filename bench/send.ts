@@ -1,8 +1,9 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withWorker } from './ipc.ts';
 import type { Sink, SinkStats } from './sink.ts';
 import type { DigestContent, SendMeasurement, SenderParams } from './send-worker.ts';
-import { BENCH_DATE, seedSubscribers } from './fixtures.ts';
+import { BENCH_DATE, benchKey, seedSubscribers, spreadPreferences } from './fixtures.ts';
 import { medianBy } from './report.ts';
 
 export type SenderKind = SenderParams['kind'];
@@ -18,6 +19,8 @@ export interface SendRun extends SendMeasurement {
   seedMs?: number;
   /** Which round of the interleaved runs this was (the bench pairs ratios by round). */
   round?: number;
+  /** The section of paired runs it belongs to (variants, dkim); none for the send section's. */
+  series?: 'variants' | 'dkim';
 }
 
 export interface SendShared {
@@ -28,12 +31,21 @@ export interface SendShared {
   raw: Uint8Array;
   papersApiUrl: string;
   dayPapers: number;
+  /** Distinct preferences of the many-variants send (product-variants). */
+  variantPreferences: number;
 }
 
 /** A generous bound: the slowest sender seen does ~400 msgs/s; this allows 100/s plus start-up. */
 export const sendDeadlineMs = (n: number) => 60_000 + (n / 100) * 1000;
 
 let dbCounter = 0;
+
+/** One RSA-2048 key for every signed send of the run, written once to the run's temp dir. */
+function dkimKeyPath(dir: string): string {
+  const path = join(dir, 'dkim-bench.pem');
+  if (!existsSync(path)) writeFileSync(path, benchKey('rsa'), { mode: 0o600 });
+  return path;
+}
 
 /**
  * One timed send in a fresh child process: prepare (pool warmed) → sink reset → run → the sink's
@@ -52,10 +64,15 @@ export async function measureSend(kind: SenderKind, n: number, s: SendShared): P
       params = { kind, ...base, raw: s.raw };
       break;
     case 'product':
+    case 'product-variants':
+    case 'product-dkim-main':
+    case 'product-dkim-workers':
     case 'fastpath-nodb': {
       const dbPath = join(s.dir, `send-${kind}-${n}-${++dbCounter}.sqlite`);
-      if (kind === 'product') seedMs = seedSubscribers(dbPath, n).ms;
-      params = { kind, ...base, dbPath, date: BENCH_DATE, papersApiUrl: s.papersApiUrl, dayPapers: s.dayPapers };
+      if (kind !== 'fastpath-nodb' && kind !== 'product-variants') seedMs = seedSubscribers(dbPath, n).ms;
+      if (kind === 'product-variants') seedMs = seedSubscribers(dbPath, n, spreadPreferences(s.variantPreferences)).ms;
+      const dkim = kind === 'product-dkim-main' ? { keyPath: dkimKeyPath(s.dir), workers: 0 } : kind === 'product-dkim-workers' ? { keyPath: dkimKeyPath(s.dir) } : undefined;
+      params = { kind, ...base, dbPath, date: BENCH_DATE, papersApiUrl: s.papersApiUrl, dayPapers: s.dayPapers, dkim };
       break;
     }
   }

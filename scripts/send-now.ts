@@ -1,18 +1,36 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/logger.ts';
-import { limitHeapGrowth } from '../src/heap.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
-import { emailSchema } from '../src/domain/subscriber-input.ts';
-import { defaultDigestDate, defaultWeekEnding, weekdayOf } from '../src/domain/dates.ts';
+import { weekdayOf } from '../src/domain/dates.ts';
 import type { Cadence } from '../src/domain/subscriber-input.ts';
-import { createContext, sendDigestDeps, type Context } from '../src/context.ts';
-import { sendDigest, type SendDigestResult } from '../src/digest/run.ts';
-import { dryRun, renderDigest, sendTestCopy } from '../src/digest/preview.ts';
+import type { Context } from '../src/context.ts';
+import type { SendDigestResult } from '../src/digest/run.ts';
 import type { SendProgress } from '../src/digest/send-loop.ts';
-import { previousRunSummary } from '../src/bounces/rates.ts';
-import { identityWarnings } from '../src/mail/identity.ts';
+
+// The app is imported once the arguments are checked: --help and a usage error answer without
+// loading MJML, nodemailer and the database (README, Benchmarks: cold start).
+const app = () =>
+  Promise.all([
+    import('../src/config.ts'),
+    import('../src/logger.ts'),
+    import('../src/heap.ts'),
+    import('../src/domain/dates.ts'),
+    import('../src/context.ts'),
+    import('../src/digest/run.ts'),
+    import('../src/digest/preview.ts'),
+    import('../src/bounces/rates.ts'),
+    import('../src/mail/identity.ts'),
+  ]).then(([config, logger, heap, dates, context, run, preview, rates, identity]) => ({
+    ...config,
+    ...logger,
+    ...heap,
+    ...dates,
+    ...context,
+    ...run,
+    ...preview,
+    ...rates,
+    ...identity,
+  }));
 
 const USAGE = `Usage: npm run send-now -- [--weekly] [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
 
@@ -55,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.weekly && args.date !== undefined && weekdayOf(args.date) !== 0) throw new UsageError(`--weekly --date must be a Sunday (the last day of the week), got ${args.date}`);
   const limit = args.limit === undefined ? undefined : Number(args.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--limit must be a positive whole number, got ${JSON.stringify(args.limit)}`);
+  const { emailSchema } = await import('../src/domain/subscriber-input.ts');
   const to = args.to === undefined ? undefined : emailSchema.safeParse(args.to);
   if (to && !to.success) throw new UsageError(`--to must be an email address, got ${JSON.stringify(args.to)}`);
   if (args.preview === '') throw new UsageError('--preview needs a file name');
@@ -80,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
     setTimeout(() => process.exit(EXIT_FAILED), ORPHAN_GRACE_MS).unref();
   });
 
+  const { loadConfig, limitHeapGrowth, createContext, createLogger, defaultDigestDate, defaultWeekEnding, identityWarnings, sendDigestDeps, renderDigest, sendTestCopy, dryRun, sendDigest, previousRunSummary } =
+    await app();
   try {
     const config = loadConfig();
     limitHeapGrowth();

@@ -4,13 +4,10 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase, type Db } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
-import { csvField, planImport } from '../src/domain/subscriber-import.ts';
 import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
 import { eraseAddress } from '../src/domain/erasure.ts';
 import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
-import { createLogger } from '../src/logger.ts';
-import { resolveSecret } from '../src/secret.ts';
-import { openSuppressionList, type SuppressionList } from '../src/bounces/suppressions.ts';
+import type { SuppressionList } from '../src/bounces/suppressions.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
 
@@ -30,7 +27,7 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
 
 Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true }).positionals;
   if (!command) throw new UsageError('a command is needed');
   if (!['import', 'export', 'list', 'count', 'remove'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
@@ -46,11 +43,17 @@ function main(argv: string[]): number {
     migrate(db);
     const store = createSubscriberAdminStore(db);
     // Only import and remove need SECRET (suppressed addresses are kept as keyed hashes).
-    const suppressions = () => openSuppressionList(db!, resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')));
+    // Imported only by the commands that use them: `count` and `list` start without them.
+    const suppressions = async () => {
+      const [{ openSuppressionList }, { resolveSecret }, { createLogger }] = await Promise.all([import('../src/bounces/suppressions.ts'), import('../src/secret.ts'), import('../src/logger.ts')]);
+      return openSuppressionList(db!, resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')));
+    };
+    const csv = () => import('../src/domain/subscriber-import.ts');
     switch (command) {
       case 'import':
-        return importFile(store, suppressions(), rest[0]!, config.DIGEST_SIZE);
+        return importFile(store, await suppressions(), (await csv()).planImport, rest[0]!, config.DIGEST_SIZE);
       case 'export': {
+        const { csvField } = await csv();
         const out = ['email,digest_size,keywords,cadence'];
         for (const s of store.list({ confirmedOnly: true })) {
           out.push(`${csvField(s.email)},${s.digestSize},${csvField(s.keywords)},${s.cadence}`);
@@ -78,7 +81,7 @@ function main(argv: string[]): number {
       default: {
         // 'remove', the one command left; its address was checked with the arguments.
         const address = email!.data!;
-        suppressions().keepBeforeRemoval(address);
+        (await suppressions()).keepBeforeRemoval(address);
         const erased = eraseAddress({ admin: store, outboxDir: config.OUTBOX_DIR }, address);
         if (!erased.checkpointed) {
           // Every remove truncates the WAL, even one that finds nothing left to erase.
@@ -101,7 +104,13 @@ function main(argv: string[]): number {
   }
 }
 
-function importFile(store: ReturnType<typeof createSubscriberAdminStore>, suppressions: SuppressionList, file: string, defaultDigestSize: DigestSize): number {
+function importFile(
+  store: ReturnType<typeof createSubscriberAdminStore>,
+  suppressions: SuppressionList,
+  planImport: typeof import('../src/domain/subscriber-import.ts').planImport,
+  file: string,
+  defaultDigestSize: DigestSize,
+): number {
   const started = performance.now();
   const plan = planImport(readFileSync(file, 'utf8'), defaultDigestSize);
   if (plan.problems.length) {

@@ -147,6 +147,7 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     },
     storedDay: (date) => ctx.papers.forDay(date),
     compileDigest: (d) => templates.compileDigest(d),
+    digestAssembler: (date, runPapers, cadence) => templates.digestAssembler(date, runPapers, cadence),
     mailer: ctx.mailer,
     clock: ctx.clock,
     logger: ctx.logger,

@@ -34,6 +34,8 @@ describe('loadConfig', () => {
     [{ BOUNCE_IMAP_AFTER: 'archive' }, /BOUNCE_IMAP_AFTER: must be seen, delete or move:<Folder>/],
     [{ SES_SNS_TOPIC_ARNS: 'ses-bounces' }, /SES_SNS_TOPIC_ARNS: must be SNS topic ARNs/],
     [{ POSTMARK_WEBHOOK_AUTH: 'no-colon-here' }, /POSTMARK_WEBHOOK_AUTH: must be user:password/],
+    [{ DKIM_ED25519_KEY_PATH: '/etc/ed.pem' }, /DKIM_ED25519_KEY_PATH is a second signature/],
+    [{ DKIM_WORKERS: '-1' }, /DKIM_WORKERS: /],
   ])('when %o, then start-up stops naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -11,10 +11,10 @@ import { frozenRanking, type RankingDeps } from './variants.ts';
 
 /**
  * Who would get the digest now, per variant. The subscriber walk stays synchronous (an open
- * better-sqlite3 iterator holds the connection); each distinct list is compiled afterwards, once,
- * so a template problem shows up here too.
+ * better-sqlite3 iterator holds the connection); each distinct list is assembled afterwards as a
+ * send assembles it, so a template problem shows up here too.
  */
-export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'compileDigest' | keyof RankingDeps>, date: string, cadence: Cadence = 'daily'): Promise<SendDigestResult> {
+export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digestAssembler' | keyof RankingDeps>, date: string, cadence: Cadence = 'daily'): Promise<SendDigestResult> {
   const started = performance.now();
   const papers = await frozenRanking(deps, date, { save: false, cadence });
   const variants = new Map<string, { digestSize: number; keywords: string; papers: number; recipients: number }>();
@@ -34,7 +34,8 @@ export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'compileDiges
       recipients++;
     }
   }
-  for (const ranked of lists.values()) await deps.compileDigest({ date, papers: ranked, cadence });
+  const assemble = deps.digestAssembler(date, papers, cadence);
+  for (const ranked of lists.values()) await assemble(ranked);
   return {
     outcome: papers.length ? 'dry-run' : 'empty',
     date,

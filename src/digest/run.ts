@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Paper } from '../domain/paper.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
+import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
 import type { SendRun } from './ledger-store.ts';
 import { deliver, type SendLoopDeps, type SendProgress } from './send-loop.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
@@ -44,6 +45,8 @@ import { emptyDayFinalAt } from './policy.ts';
 
 export interface SendDigestDeps extends SendLoopDeps, RankingDeps {
   logger: Logger;
+  /** One digest compiled directly: previews and test copies. */
+  compileDigest(d: DigestContent): Promise<CompiledDigest>;
 }
 
 export interface SendDigestOptions {

@@ -8,6 +8,7 @@ import { escapeHtml } from '../html.ts';
 import { cutText } from './cut-text.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import { addDays } from '../domain/dates.ts';
+import { cardAssembler, RANK_PLACEHOLDER, splitCards } from './digest-pieces.ts';
 
 export interface Rendered { subject: string; html: string; text: string }
 export interface TemplateSettings { publicUrl: string; postalAddress: string }
@@ -25,6 +26,13 @@ export interface Templates {
   alreadySubscribed(d: SubscriberLinks): Rendered;
   /** Compiles MJML (~10–20 ms, blocking): call once per digest variant, then `personalise` per recipient. */
   compileDigest(d: DigestContent): Promise<CompiledDigest>;
+  /**
+   * The same digests for one edition, assembled from pieces compiled once (see digest-pieces.ts):
+   * the first call for a paper compiles its card, every other variant is string splicing. For a
+   * run's frozen list (`runPapers`, whose Paper objects every variant shares): its cards are
+   * compiled ahead in batches.
+   */
+  digestAssembler(date: string, runPapers?: readonly Paper[], cadence?: Cadence): (papers: Paper[]) => Promise<CompiledDigest>;
 }
 
 /** A template that does not compile: thrown by loadTemplates so a broken template fails the boot. */
@@ -59,28 +67,55 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
     postal: escapeHtml(settings.postalAddress),
   });
 
-  const compileDigest = async ({ date, papers, cadence = 'daily' }: DigestContent): Promise<CompiledDigest> => {
-    if (!isIsoDate(date)) throw new Invalid(`digest date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
+  /** The digest's MJML for an edition: the shell values that vary with the list, and the cards. */
+  const digestDocument = (date: string, cadence: Cadence, shell: Record<'title' | 'preheader' | 'intro', string>, cards: string) =>
+    fill('digest.mjml', digestSource, {
+      ...shell,
+      // The weekly edition is the daily one with another heading: the same cards, footer and text.
+      heading: escapeHtml(cadence === 'weekly' ? weekLine(date, 'long') : formatDay(date, 'long')),
+      papers: cards,
+      ...footerValues(
+        `You get this email because you subscribed to the Paperboy ${cadence} digest at ${link(`${publicUrl}/`, site)}.`,
+        [link(digestUrl(publicUrl, date, cadence), 'View in browser'), linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(' · '),
+      ),
+    });
+  const cardsOf = (papers: Paper[], rank: (i: number) => string) => papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, rank(i)))).join('\n');
+  /** What depends on the list besides its cards: the subject, the shell's values, the text part. */
+  const variant = (date: string, papers: Paper[], cadence: Cadence) => {
     if (papers.length === 0) throw new EmptyDigestError(`no papers for the digest of ${date}`);
-    const top = papers[0]!;
-    // The weekly edition is the daily one with another heading: the same cards, footer and text.
     const weekly = cadence === 'weekly';
     const line = weekly ? weekLine(date) : topLine(papers.length, date);
     const subject = `Paperboy · ${line}`;
-    const browserUrl = digestUrl(publicUrl, date, cadence);
     const heading = weekly ? weekLine(date, 'long') : formatDay(date, 'long');
-    const mjml = fill('digest.mjml', digestSource, {
+    const shell = {
       title: escapeHtml(subject),
-      preheader: escapeHtml(`${line} — #1: ${oneLine(top.title)}`),
-      heading: escapeHtml(heading),
+      preheader: escapeHtml(`${line} — #1: ${oneLine(papers[0]!.title)}`),
       intro: escapeHtml(`The ${papers.length} most upvoted ${papers.length === 1 ? 'paper' : 'papers'} on Hugging Face Daily Papers${weekly ? ' this week' : ''}.`),
-      papers: papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, i + 1))).join('\n'),
-      ...footerValues(
-        `You get this email because you subscribed to the Paperboy ${cadence} digest at ${link(`${publicUrl}/`, site)}.`,
-        [link(browserUrl, 'View in browser'), linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(' · '),
-      ),
-    });
-    return { date, subject, html: await compile('digest.mjml', mjml), text: digestText({ subject, heading, cadence, papers, browserUrl, publicUrl, postal: settings.postalAddress }) };
+    };
+    const text = digestText({ subject, heading, cadence, papers, browserUrl: digestUrl(publicUrl, date, cadence), publicUrl, postal: settings.postalAddress });
+    return { subject, shell, text };
+  };
+
+  const compileDigest = async ({ date, papers, cadence = 'daily' }: DigestContent): Promise<CompiledDigest> => {
+    checkDate(date);
+    const v = variant(date, papers, cadence);
+    const html = await compile('digest.mjml', digestDocument(date, cadence, v.shell, cardsOf(papers, (i) => String(i + 1))));
+    return { date, subject: v.subject, html, text: v.text };
+  };
+
+  const digestAssembler = (date: string, runPapers: readonly Paper[] = [], cadence: Cadence = 'daily') => {
+    checkDate(date);
+    const late = { title: '{{title}}', preheader: '{{preheader}}', intro: '{{intro}}' };
+    const assemble = cardAssembler(async (papers) => {
+      const html = await compile('digest.mjml', digestDocument(date, cadence, late, cardsOf(papers, () => RANK_PLACEHOLDER)));
+      const page = splitCards(html, papers.length);
+      if (!page) throw new TemplateError('partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once');
+      return page;
+    }, runPapers);
+    return async (papers: Paper[]): Promise<CompiledDigest> => {
+      const v = variant(date, papers, cadence);
+      return { date, subject: v.subject, html: await assemble(papers, (part) => fillLinks(part, v.shell, (s) => s)), text: v.text };
+    };
   };
 
   const confirmHtml = async (withPreferences: boolean) =>
@@ -112,7 +147,11 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
   );
   // Every transactional email and a sample digest are compiled now: this is the strict start-up check.
   const [confirmWithPreferences, confirmPlain, already] = await Promise.all([confirmHtml(true), confirmHtml(false), alreadyHtml]);
-  await Promise.all([compileDigest({ date: '2026-01-06', papers: [samplePaper] }), compileDigest({ date: '2026-01-04', papers: [samplePaper], cadence: 'weekly' })]);
+  // The assembled digest must be the compiled one, byte for byte, or the send would differ from the preview.
+  const sample = [samplePaper, { ...samplePaper, id: '2601.00002', githubRepo: null, authors: [] }];
+  const [direct, assembled] = await Promise.all([compileDigest({ date: '2026-01-06', papers: sample }), digestAssembler('2026-01-06')(sample)]);
+  if (assembled.html !== direct.html) throw new TemplateError('digest.mjml: a digest assembled from compiled cards differs from its direct compile');
+  await compileDigest({ date: '2026-01-04', papers: [samplePaper], cadence: 'weekly' });
 
   return {
     confirm({ confirmUrl, preferencesUrl }) {
@@ -126,6 +165,7 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
       return { subject: ALREADY_SUBJECT, html: fillLinks(already, values, escapeHtml), text: alreadyText(values, publicUrl, settings.postalAddress) };
     },
     compileDigest,
+    digestAssembler,
   };
 }
 
@@ -178,13 +218,13 @@ export function formatDay(date: string, style: 'short' | 'long'): string {
 const CONFIRM_SUBJECT = 'Paperboy · Confirm your subscription';
 const ALREADY_SUBJECT = 'Paperboy · You’re already subscribed';
 
-function paperValues(p: Paper, rank: number): Record<string, string> {
+function paperValues(p: Paper, rank: string): Record<string, string> {
   const links = paperLinks(p)
     .filter((l) => l.label !== 'Paper')
     .map((l) => link(l.url, l.label))
     .join(' · ');
   return {
-    rank: String(rank),
+    rank,
     meta: escapeHtml(statsLine(p)),
     paper_url: escapeHtml(paperPageUrl(p.id)),
     title: escapeHtml(oneLine(p.title)),
@@ -307,6 +347,9 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const link = (url: string, label: string) => `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`;
 const linkToPlaceholder = (name: string, label: string) => `<a href="{{${name}}}">${escapeHtml(label)}</a>`;
 const isIsoDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
+function checkDate(date: string): void {
+  if (!isIsoDate(date)) throw new Invalid(`digest date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
+}
 
 function httpsUrl(raw: string): string | null {
   try {

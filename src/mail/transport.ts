@@ -1,39 +1,51 @@
 import nodemailer from 'nodemailer';
-import DKIM from 'nodemailer/lib/dkim';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Mailer, PrebuiltMessage, TransactionalMessage } from '../digest/mailer.ts';
 import { createSmtpClient } from './smtp/pool.ts';
 import { parseSmtpUrl } from './smtp/url.ts';
 import { joinedBytes, type SmtpMessage } from './smtp/message.ts';
+import { dkimSigning } from './dkim/pool.ts';
+import type { DkimKeys } from './dkim/sign.mjs';
 
 export interface MailerOptions {
   smtpUrl?: string | undefined;
   outboxDir: string;
   poolSize: number;
   ratePerSec: number;
-  dkim?: { domainName: string; keySelector: string; privateKey: string | KeyObject } | undefined;
+  /** Digests are signed by dkim/ (both signatures, on `workers` threads); transactional mail by nodemailer (RSA). */
+  dkim?: (DkimKeys & { workers: number }) | undefined;
   logger: Logger;
 }
 
-export function dkimFromConfig(c: { DKIM_DOMAIN?: string | undefined; DKIM_SELECTOR?: string | undefined; DKIM_PRIVATE_KEY_PATH?: string | undefined }) {
+export function dkimFromConfig(c: {
+  DKIM_DOMAIN?: string | undefined;
+  DKIM_SELECTOR?: string | undefined;
+  DKIM_PRIVATE_KEY_PATH?: string | undefined;
+  DKIM_ED25519_KEY_PATH?: string | undefined;
+  DKIM_WORKERS: number;
+}): MailerOptions['dkim'] {
   if (!c.DKIM_DOMAIN || !c.DKIM_SELECTOR || !c.DKIM_PRIVATE_KEY_PATH) return undefined;
-  return { domainName: c.DKIM_DOMAIN, keySelector: c.DKIM_SELECTOR, privateKey: readFileSync(c.DKIM_PRIVATE_KEY_PATH, 'utf8') };
+  const ed25519 = c.DKIM_ED25519_KEY_PATH ? { keySelector: `${c.DKIM_SELECTOR}-ed25519`, privateKey: readFileSync(c.DKIM_ED25519_KEY_PATH, 'utf8') } : undefined;
+  return { domainName: c.DKIM_DOMAIN, keySelector: c.DKIM_SELECTOR, privateKey: readFileSync(c.DKIM_PRIVATE_KEY_PATH, 'utf8'), ed25519, workers: c.DKIM_WORKERS };
 }
 
 export function createMailer(o: MailerOptions): Mailer {
-  // A parsed key: signing with a PEM string parses it for every message (~0.75 ms of CPU each).
-  const key = o.dkim?.privateKey;
-  const options = o.dkim && typeof key === 'string' ? { ...o, dkim: { ...o.dkim, privateKey: createPrivateKey(key) } } : o;
-  return options.smtpUrl ? smtpMailer(options, options.smtpUrl) : outboxMailer(options);
+  return o.smtpUrl ? smtpMailer(o, o.smtpUrl) : outboxMailer(o);
+}
+
+/** nodemailer's DKIM options: a parsed key (signing with a PEM string parses it for every message, ~0.75 ms of CPU each). */
+function nodemailerDkim(dkim: MailerOptions['dkim']) {
+  return dkim ? { dkim: { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: createPrivateKey(dkim.privateKey) } } : {};
 }
 
 const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
 /** nodemailer's pooled SMTP transport as the mailer configures it (the bench's baselines use it too). */
 export function nodemailerSmtpOptions(o: Pick<MailerOptions, 'poolSize' | 'ratePerSec' | 'dkim'>, smtpUrl: string) {
+  const dkim = nodemailerDkim(o.dkim);
   const rate = o.ratePerSec > 0 ? { rateLimit: Math.max(1, Math.round(o.ratePerSec)), rateDelta: 1000 } : {};
   return {
     url: smtpUrl,
@@ -43,7 +55,7 @@ export function nodemailerSmtpOptions(o: Pick<MailerOptions, 'poolSize' | 'rateP
     maxMessages: 10_000,
     ...TIMEOUTS,
     ...rate,
-    ...(o.dkim ? { dkim: o.dkim } : {}),
+    ...dkim,
   } as Parameters<typeof nodemailer.createTransport>[0];
 }
 
@@ -64,7 +76,7 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
     greetingTimeoutMs: TIMEOUTS.greetingTimeout,
     socketTimeoutMs: TIMEOUTS.socketTimeout,
   });
-  const sign = o.dkim ? dkimSigner(o.dkim) : null;
+  const dkim = o.dkim ? dkimSigning(o.dkim, o.dkim.workers) : null;
   const { host, port } = parseSmtpUrl(smtpUrl);
   return {
     kind: 'smtp',
@@ -75,8 +87,9 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
     },
     async sendPrebuilt(message) {
       const prebuilt = smtpMessage(message);
-      // Signing adds one header in front; the rest of the bytes, and so smtpReady, are unchanged.
-      const signed = sign ? { ...prebuilt, raw: await sign(joinedBytes(prebuilt.raw)) } : prebuilt;
+      // Signing adds headers in front; the rest of the bytes, and so smtpReady, are unchanged.
+      const segments = Buffer.isBuffer(prebuilt.raw) ? [prebuilt.raw] : prebuilt.raw;
+      const signed = dkim ? { ...prebuilt, raw: [await dkim.sign(segments), ...segments] } : prebuilt;
       const info = await fast.send(signed);
       // The builder knows the Message-ID; only a raw message from elsewhere has its header read.
       return { messageId: message.messageId ?? messageIdOf(prebuilt.raw), response: info.response };
@@ -84,6 +97,7 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
     close: () => {
       transport.close();
       void fast.close();
+      void dkim?.close();
     },
   };
 }
@@ -102,16 +116,6 @@ function transactionalOptions({ envelopeFrom, ...message }: TransactionalMessage
 
 /** The client's view of a pre-built message: the segments when there are any (reading `raw` would join them). */
 const smtpMessage = (m: PrebuiltMessage): SmtpMessage => ({ envelope: m.envelope, raw: m.chunks ?? m.raw, smtpReady: m.smtpReady === true });
-
-/** nodemailer's own DKIM signer (relaxed/relaxed, rsa-sha256, its default header list), per message. */
-function dkimSigner(keys: NonNullable<MailerOptions['dkim']>): (raw: Buffer) => Promise<Buffer> {
-  const dkim = new DKIM(keys);
-  return async (raw) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of dkim.sign(raw)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  };
-}
 
 /** The Message-ID header of a pre-built message, as sendMail() reports it; '' when it has none. */
 function messageIdOf(raw: SmtpMessage['raw']): string {
@@ -136,7 +140,7 @@ function outboxMailer(o: MailerOptions): Mailer {
     streamTransport: true,
     buffer: true,
     newline: 'windows',
-    ...(o.dkim ? { dkim: o.dkim } : {}),
+    ...nodemailerDkim(o.dkim),
   });
   const write = (info: { envelope: { to: string[] }; messageId: string; message: unknown }, subject: string | undefined) => {
     const to = String(info.envelope.to[0] ?? 'unknown').replace(/[^\w.@-]/g, '_');

@@ -69,21 +69,24 @@ describe('sendDigest: who gets what', () => {
     expect(h.sink.messages.map((m) => m.to[0]).sort()).toEqual(['reader1@example.com', 'reader2@example.com', 'reader3@example.com']);
   });
 
-  it('when preferences differ, then each variant is compiled once and each subscriber gets theirs', async () => {
+  it('when preferences differ, then each variant is assembled once and each subscriber gets theirs', async () => {
     h = await startHarness();
     seedSubscribers(h.ctx.db, 3, { digestSize: 5 });
     seedSubscribers(h.ctx.db, 3, { digestSize: 20 });
     seedSubscribers(h.ctx.db, 2, { digestSize: 10, keywords: 'scaling' });
     seedSubscribers(h.ctx.db, 1, { digestSize: 10, keywords: 'quantum chromodynamics', prefix: 'niche' });
     freezeFixtureDay(h.ctx);
-    let compiles = 0;
-    const compile = h.deps.compileDigest;
-    h.deps.compileDigest = (d) => (compiles++, compile(d));
+    let assembled = 0;
+    const assembler = h.deps.digestAssembler;
+    h.deps.digestAssembler = (date, runPapers, cadence) => {
+      const assemble = assembler(date, runPapers, cadence);
+      return (papers) => (assembled++, assemble(papers));
+    };
 
     const result = await sendDigest(h.deps, { date: DATE });
 
     expect(result).toMatchObject({ outcome: 'done', sent: 8, skipped: 1 });
-    expect(compiles).toBe(3);
+    expect(assembled).toBe(3);
     const subjects = new Map(h.sink.messages.map((m) => [m.to[0], m.parsed.subject]));
     expect(subjects.get('reader1@example.com')).toMatch(/Top 5 papers/);
     expect(subjects.get('reader4@example.com')).toMatch(/Top 20 papers/);

@@ -7,9 +7,9 @@ export interface ScriptRun {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
-/** Starts `npm run <script>` as an operator would (tsx, a clean environment plus `env`). */
+/** Starts `npm run <script>` as an operator would (scripts/run.mjs, a clean environment plus `env`). */
 export function startScript(script: string, args: string[], env: Record<string, string>): ScriptRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], {
+  const child = spawn(process.execPath, ['scripts/run.mjs', script, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
