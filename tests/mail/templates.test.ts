@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arxivUrl, paperPageUrl, type Paper } from '../../src/domain/paper.ts';
-import { EmptyDigestError, loadTemplates, personalise, weekLine, type Templates } from '../../src/mail/templates.ts';
+import { EmptyDigestError, loadTemplates, personalise, type Templates } from '../../src/mail/templates.ts';
+import { weekLine } from '../../src/mail/edition-names.ts';
 import { escapeHtml } from '../../src/html.ts';
 import { fixturePapers, twentyPapers } from '../support/fixture-papers.ts';
 
