@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
+import type { CompiledDigest } from '../mail/templates.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import { prepareMessage, renderMessage, type MessageSettings, type PreparedMessage } from '../mail/raw-message.ts';
 import { classifySmtpError, describeSmtpError, type SmtpError } from '../mail/smtp/replies.ts';
