@@ -192,8 +192,10 @@ describe('dkim', () => {
   });
 
   it('when the private key file is unreadable, then fail naming DKIM_PRIVATE_KEY_PATH', async () => {
-    const path = join(dir, 'not-a-key.pem');
+    // The configuration refuses a bad key at start-up; the file can still change under a running service.
+    const path = keyFile('replaced.pem', 'rsa');
+    const config = configWith(path);
     writeFileSync(path, 'nope');
-    expect(await checkDkim(configWith(path), dns({}))).toMatchObject({ outcome: 'fail', detail: expect.stringMatching(/^DKIM_PRIVATE_KEY_PATH /) });
+    expect(await checkDkim(config, dns({}))).toMatchObject({ outcome: 'fail', detail: expect.stringMatching(/^DKIM_PRIVATE_KEY_PATH /) });
   });
 });

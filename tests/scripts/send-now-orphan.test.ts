@@ -104,7 +104,10 @@ async function startSendNow(): Promise<{ npmPid: number; asked: () => boolean }>
 function senderUnder(npmPid: number): number | undefined {
   const chain = descendants(npmPid);
   for (const pid of chain) if (!started.includes(pid)) started.push(pid);
-  return chain.filter((pid) => cmdline(pid).some((a) => a.includes('tsx/dist/loader')) && cmdline(pid).some((a) => a.endsWith('scripts/send-now.ts'))).at(-1);
+  // The node process that runs the script: scripts/run.mjs with its compiled twin, or tsx with the source.
+  const runsSendNow = (args: string[]) =>
+    (args.some((a) => a.endsWith('scripts/run.mjs')) && args.includes('send-now')) || (args.some((a) => a.includes('tsx/dist/loader')) && args.some((a) => a.endsWith('scripts/send-now.ts')));
+  return chain.filter((pid) => runsSendNow(cmdline(pid))).at(-1);
 }
 
 describe.skipIf(process.platform !== 'linux')('npm run send-now, when npm is killed with -9', () => {
