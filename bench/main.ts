@@ -199,9 +199,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (p.sections.includes('subscribe')) {
     await runSection(results, 'subscribe', async () => {
-      // Alternating (bare, product, product, bare, …), each on a fresh database in its own process.
+      // Alternating (bare, product, abuse, abuse, product, bare, …), each on a fresh database in its own process.
       for (let rep = 0; rep < p.subscribeReps; rep++) {
-        const order: LoadResult['mode'][] = rep % 2 ? ['product', 'bare'] : ['bare', 'product'];
+        const order: LoadResult['mode'][] = rep % 2 ? ['abuse', 'product', 'bare'] : ['bare', 'product', 'abuse'];
         for (const mode of order) results.subscribe.push(await measureSubscribe(mode, dir, p.subscribeSeconds, p.subscribeConnections, rep));
       }
     });
