@@ -10,6 +10,7 @@ import { startPapersApi, type PapersApi } from './papers-api.ts';
 import { measureSend, type SenderKind, type SendShared } from './send.ts';
 import { distinctLists, spreadPreferences } from './fixtures.ts';
 import { measureStartup } from './startup.ts';
+import { measureSendNow } from './send-now-memory.ts';
 import { measureSubscribe, type LoadResult } from './subscribe.ts';
 import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
@@ -90,14 +91,12 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
 
   const wantSend = p.sections.includes('send');
   const wantMemory = p.sections.includes('memory');
-  const sizes = [...new Set([...(wantSend ? p.sendSizes : []), ...(wantMemory ? p.memorySizes : [])])].sort((a, b) => a - b);
-  for (const n of sizes) {
-    const compare = wantSend && p.sendSizes.includes(n);
-    const kinds: SenderKind[] = compare ? ['nodemailer', 'nodemailer-raw', 'pipelined-raw', 'fastpath-nodb', 'product'] : ['product'];
-    const reps = compare ? Math.max(...kinds.map((k) => p.repsAt(n, k))) : 1;
+  for (const n of wantSend ? p.sendSizes : []) {
+    const kinds: SenderKind[] = ['nodemailer', 'nodemailer-raw', 'pipelined-raw', 'fastpath-nodb', 'product'];
+    const reps = Math.max(...kinds.map((k) => p.repsAt(n, k)));
     for (let rep = 0; rep < reps; rep++) {
       // Interleaved, so drift in the box's load hits every sender alike.
-      for (const kind of kinds.filter((k) => !compare || rep < p.repsAt(n, k))) {
+      for (const kind of kinds.filter((k) => rep < p.repsAt(n, k))) {
         try {
           const r = await measureSend(kind, n, shared);
           results.send.push({ ...r, round: rep });
@@ -108,6 +107,17 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
           log(`  send ${fmt.n(n)} ${kind} FAILED: ${message.split('\n')[0]}`);
         }
       }
+    }
+  }
+  for (const n of wantMemory ? p.memorySizes : []) {
+    try {
+      const m = await measureSendNow(n, shared);
+      results.sendNow.push(m);
+      log(`  memory: send-now ${fmt.n(n)}: peak RSS ${fmt.mb(m.peakMb)}, ${fmt.ms(m.wallMs)} wall${m.problems.length ? ` PROBLEMS: ${m.problems.join('; ')}` : ''}`);
+    } catch (err) {
+      const message = (err as Error).message;
+      results.errors.push({ section: `memory send-now ${fmt.n(n)}`, message });
+      log(`  memory: send-now ${fmt.n(n)} FAILED: ${message.split('\n')[0]}`);
     }
   }
   // Pairs measured back to back in each round, so drift in the box's load hits both alike.
@@ -162,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
   }, budgetMs);
   watchdog.unref();
 
-  const results: Results = { send: [], subscribe: [], errors: [], cores: availableParallelism() };
+  const results: Results = { send: [], sendNow: [], subscribe: [], errors: [], cores: availableParallelism() };
   let content: { content: DigestContent; raw: Uint8Array } | null = null;
   const needContent = (['send', 'memory', 'variants', 'dkim'] as const).some((s) => p.sections.includes(s));
 
@@ -199,9 +209,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (p.sections.includes('subscribe')) {
     await runSection(results, 'subscribe', async () => {
-      // Alternating (bare, product, product, bare, …), each on a fresh database in its own process.
+      // Alternating (bare, product, abuse, abuse, product, bare, …), each on a fresh database in its own process.
       for (let rep = 0; rep < p.subscribeReps; rep++) {
-        const order: LoadResult['mode'][] = rep % 2 ? ['product', 'bare'] : ['bare', 'product'];
+        const order: LoadResult['mode'][] = rep % 2 ? ['abuse', 'product', 'bare'] : ['bare', 'product', 'abuse'];
         for (const mode of order) results.subscribe.push(await measureSubscribe(mode, dir, p.subscribeSeconds, p.subscribeConnections, rep));
       }
     });

@@ -12,10 +12,12 @@ import { cpuSince, rssMb, vmHwmMb } from './memory.ts';
 /**
  * The HTTP side of the subscribe bench, one server per process: either the product's app
  * (buildApp with its real routes) or the baseline, a bare Fastify route doing one prepared
- * INSERT OR IGNORE on a database opened the product's way (same pragmas).
+ * INSERT OR IGNORE on a database opened the product's way (same pragmas). `abuse` is the product
+ * as deployed behind a proxy on the loopback (TRUST_PROXY), its per-IP limit at the default, so
+ * each request's X-Forwarded-For is the client address the limiter counts.
  */
 
-export type ServerMode = 'bare' | 'product';
+export type ServerMode = 'bare' | 'product' | 'abuse';
 
 async function bareApp(db: Db): Promise<FastifyInstance> {
   const insert = db.prepare(
@@ -33,19 +35,20 @@ async function bareApp(db: Db): Promise<FastifyInstance> {
 }
 
 /** The service as main.ts starts it: its heap setting, context, templates and app. */
-async function productApp(dir: string, run: number): Promise<{ app: FastifyInstance; close(): void }> {
+async function productApp(dir: string, run: number, abuse: boolean): Promise<{ app: FastifyInstance; close(): void }> {
   const { limitHeapGrowth } = await import('../src/heap.ts');
   limitHeapGrowth();
   const { createContext } = await import('../src/context.ts');
   const { loadTemplates } = await import('../src/mail/templates.ts');
   const { buildApp } = await import('../src/app.ts');
   const config = loadConfig({
-    DATABASE_PATH: join(dir, `subscribe-product-${run}.sqlite`),
+    DATABASE_PATH: join(dir, `subscribe-${abuse ? 'abuse' : 'product'}-${run}.sqlite`),
     OUTBOX_DIR: join(dir, 'outbox'),
     PUBLIC_URL: BENCH_PUBLIC_URL,
     SECRET: BENCH_SECRET,
-    // Per-IP rate limiting off: every request comes from 127.0.0.1.
-    SUBSCRIBE_RATE_PER_IP: '0',
+    // Without a proxy every request comes from 127.0.0.1: the per-IP limit off. Under abuse, the
+    // limit's default and the loopback as the trusted proxy.
+    ...(abuse ? { TRUST_PROXY: '127.0.0.1' } : { SUBSCRIBE_RATE_PER_IP: '0' }),
     LOG_LEVEL: 'silent',
   });
   const ctx = createContext(config, createLogger('silent'));
@@ -67,7 +70,7 @@ export function subscribeServerHandlers(): Handlers {
         app = await bareApp(db);
         closeDb = () => db.close();
       } else {
-        const built = await productApp(p.dir, p.run);
+        const built = await productApp(p.dir, p.run, p.mode === 'abuse');
         app = built.app;
         closeDb = built.close;
       }

@@ -1,7 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
-import fastifyHelmet from '@fastify/helmet';
-import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import { ZodError } from 'zod';
 import { subscriptionDeps, type Context } from './context.ts';
@@ -9,6 +7,7 @@ import type { Templates } from './mail/templates.ts';
 import { DomainError, Gone, Invalid, NotFound, Conflict } from './errors.ts';
 import { messagePage } from './http/pages.ts';
 import { wantsJson } from './http/respond.ts';
+import { addSecurityHeaders, securityHeaders } from './http/security-headers.ts';
 import { subscribeRoutes } from './http/routes/subscribe.ts';
 import { confirmRoutes } from './http/routes/confirm.ts';
 import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
@@ -31,21 +30,6 @@ export interface AppOptions {
   snsFetch?: SnsFetch;
 }
 
-/**
- * Pages carry no script and load nothing from elsewhere; tokens in URLs never leak as Referer.
- * No CSP defaults (their upgrade-insecure-requests breaks the form on plain-http installs) and no
- * HSTS: TLS, and how far its policy reaches, is the reverse proxy's business.
- */
-const SECURITY_HEADERS = {
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], imgSrc: ["'self'", 'data:'], formAction: ["'self'"], baseUri: ["'none'"], frameAncestors: ["'none'"] },
-  },
-  referrerPolicy: { policy: 'no-referrer' },
-  frameguard: { action: 'deny' },
-  strictTransportSecurity: false,
-} as const;
-
 const STATUS_OF: [new (...a: never[]) => DomainError, number][] = [
   [Invalid, 400],
   [NotFound, 404],
@@ -62,8 +46,6 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'This link is too long to be one of ours: check that it was copied whole and nothing more.',
   FST_ERR_BAD_URL: 'This address could not be read: check that the link was copied whole.',
 };
-
-const securityHeaders = helmet(SECURITY_HEADERS);
 
 /** The one answer to every error: a status, a message a person can act on, 5xx details only in the log. */
 function answerError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
@@ -100,7 +82,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
       return answerError(err, req, reply);
     },
   });
-  await app.register(fastifyHelmet, SECURITY_HEADERS);
+  addSecurityHeaders(app);
   await app.register(formbody, { bodyLimit: 8 * 1024 });
   await app.register(rateLimit, { global: false });
   app.setErrorHandler(answerError);

@@ -1,4 +1,3 @@
-import mjml2html from 'mjml';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { cutText } from './cut-text.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import { digestUrl, formatDay, topLine, weekLine } from './edition-names.ts';
 import { cardAssembler, RANK_PLACEHOLDER, splitCards } from './digest-pieces.ts';
+import { compileMjml } from './mjml-compiler.ts';
 
 export interface Rendered { subject: string; html: string; text: string }
 export interface TemplateSettings { publicUrl: string; postalAddress: string }
@@ -378,8 +378,7 @@ async function readInside(dir: string, file: string): Promise<string> {
 
 async function compile(name: string, mjml: string): Promise<string> {
   try {
-    const { html } = await mjml2html(mjml, { validationLevel: 'strict', fonts: {}, minify: false, keepComments: false });
-    return html;
+    return await compileMjml(mjml);
   } catch (err) {
     throw new TemplateError(`${name} does not compile: ${(err as Error).message}`, { cause: err });
   }

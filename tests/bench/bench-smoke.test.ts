@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { startSink, type Sink } from '../../bench/sink.ts';
 import { openPipelinedClient, toSmtpData } from '../../bench/raw-smtp-client.ts';
+import { measureSubscribe } from '../../bench/subscribe.ts';
 
 // The bench's figures are only as good as its sink's count: these check the sink process and the
 // pipelined replay client (the sink's ceiling) against each other. No timing is asserted.
@@ -47,4 +51,28 @@ describe('bench SMTP sink (a separate process)', () => {
     // smtp-server un-stuffs the dots: the bytes it counts are the message as written, CRLF lines.
     expect(stats.bytes).toBe(40 * expectedBytes);
   });
+});
+
+// The abuse row's verdict rests on the mix being what it says: sign-ups accepted, the one address
+// over its limit refused by the limiter, the hostile bodies refused by the validation.
+describe('bench subscribe under abuse (the product app in its own process)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'paperboy-bench-smoke-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when the mix is sent, then every sign-up gets 202, the abuser 429 and each hostile body a 4xx', async () => {
+    const r = await measureSubscribe('abuse', dir, 1, 4);
+    const { legitimate, 'over-limit': overLimit, hostile } = r.shares!;
+    expect(legitimate.requests).toBeGreaterThan(0);
+    expect(legitimate.statusCodes).toEqual({ '202': legitimate.requests });
+    // Its limit was spent during the warm-up (same minute): every measured request is refused.
+    expect(overLimit.statusCodes).toEqual({ '429': overLimit.requests });
+    expect(Object.keys(hostile.statusCodes).sort()).toEqual(['400', '415']);
+    expect(legitimate.requests + overLimit.requests + hostile.requests).toBe(r.requests);
+    expect(r.errors).toBe(0);
+  }, 60_000);
 });

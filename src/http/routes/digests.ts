@@ -8,6 +8,7 @@ import type { Cadence } from '../../domain/subscriber-input.ts';
 import type { DigestSummary } from '../../db/digests-store.ts';
 import { escapeHtml, html as safe } from '../../html.ts';
 import { layout } from '../pages.ts';
+import { securityHeadersWith } from '../security-headers.ts';
 
 export interface DigestRoutesDeps {
   digests: Pick<DigestsStore, 'get' | 'list'>;
@@ -27,13 +28,13 @@ const PAGE_CACHE_SIZE = 60;
 // The pages carry outside text (titles, abstracts): escaped, and no script may run even if not;
 // they hold no form and no image. The app's other security headers apply as on every page.
 const PAGE_HEADERS = {
-  helmet: {
-    contentSecurityPolicy: {
+  config: {
+    securityHeaders: securityHeadersWith({
       useDefaults: false,
       directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
-    },
+    }),
   },
-} as const;
+};
 
 /** An edition's title in the archive and the feed: "Top 10 papers of Tue 24 Nov", "Week of 23–29 Nov 2026". */
 const titleOf = (d: DigestSummary, size: number) => (d.cadence === 'weekly' ? weekLine(d.date) : topLine(Math.min(d.count, size), d.date));
