@@ -1,16 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-
-/**
- * The shared fixtures live beside the repository (CI clones it with ../shared next to it), never
- * inside it: resolve from the repo root and stop loudly when they are missing.
- */
-export const fixturesDir = fileURLToPath(new URL('../../../shared/fixtures/hf-daily-papers/', import.meta.url));
-if (!existsSync(fixturesDir)) {
-  throw new Error(`paper API fixtures not found at ${fixturesDir}: check out ../shared beside the repository`);
-}
+import { fixturesDir } from './fixtures-dir.ts';
 
 export const fixturePath = (name: string) => `${fixturesDir}${name}`;
 
