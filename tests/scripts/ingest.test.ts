@@ -2,14 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.ts';
 import { createPapersStore } from '../../src/db/papers-store.ts';
 import { defaultDigestDate } from '../../src/domain/dates.ts';
 import { fixturePath, startPapersApi, type PapersApi } from '../support/papers-api.ts';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+import { projectNode, repoRoot } from '../support/server-process.ts';
 
 let api: PapersApi;
 let dir: string;
@@ -23,12 +21,12 @@ beforeEach(() => {
   return () => rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `npx tsx scripts/ingest.ts …` as an operator would, on a temp database and the local API. */
+/** Runs `tsx scripts/ingest.ts …` as an operator would, on a temp database and the local API. */
 function ingest(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
-      'npx',
-      ['tsx', 'scripts/ingest.ts', ...args],
+      process.execPath,
+      [...projectNode, 'scripts/ingest.ts', ...args],
       {
         cwd: repoRoot,
         timeout: 30_000,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { repoRoot } from './server-process.ts';
+import { projectNode, repoRoot } from './server-process.ts';
 
 export interface ScriptRun {
   child: ChildProcess;
@@ -9,7 +9,7 @@ export interface ScriptRun {
 
 /** Starts `npm run <script>` as an operator would (tsx, a clean environment plus `env`). */
 export function startScript(script: string, args: string[], env: Record<string, string>): ScriptRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], {
+  const child = spawn(process.execPath, [...projectNode, `scripts/${script}.ts`, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
