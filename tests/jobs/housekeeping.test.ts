@@ -29,7 +29,7 @@ describe('purgeStaleData', () => {
 
     // Day 3: nothing is old enough but the two mailboxes' cap windows from day 0 (the domain's
     // window restarted with recent@).
-    expect(purgeStaleData({ ...app.ctx, clock })).toEqual({ unconfirmedSignUps: 0, expiredMail: 0, settledMail: 0, confirmationWindows: 2 });
+    expect(purgeStaleData({ ...app.ctx, clock })).toEqual({ unconfirmedSignUps: 0, expiredMail: 0, settledMail: 0, confirmationWindows: 2, foldedDeliveries: 0 });
 
     clock.advance(4 * DAY_MS + 60_000);
     expect(purgeStaleData({ ...app.ctx, clock })).toMatchObject({ unconfirmedSignUps: 1, settledMail: 2 });
