@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { limitHeapGrowth } from '../src/heap.ts';
-import { dateArgument, EXIT_FAILED, EXIT_OK, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
+import { dateArgument, EXIT_FAILED, EXIT_OK, isEntryPoint, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { defaultDigestDate } from '../src/domain/dates.ts';
 import { createContext, sendDigestDeps, type Context } from '../src/context.ts';
@@ -161,4 +161,7 @@ function progressReporter(tty: boolean) {
   };
 }
 
-process.exitCode = await runCli('send-now', USAGE, process.argv.slice(2), main);
+/** The whole CLI, --help and usage errors included: the tests run it in their own process. */
+export const cli = (argv: string[]) => runCli('send-now', USAGE, argv, main);
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await cli(process.argv.slice(2));

@@ -8,6 +8,8 @@ import { createPapersStore } from '../../src/db/papers-store.ts';
 import { defaultDigestDate } from '../../src/domain/dates.ts';
 import { fixturePath, startPapersApi, type PapersApi } from '../support/papers-api.ts';
 import { projectNode, repoRoot } from '../support/server-process.ts';
+import { runInProcess } from '../support/cli.ts';
+import { cli } from '../../scripts/ingest.ts';
 
 let api: PapersApi;
 let dir: string;
@@ -58,7 +60,7 @@ function storedFor(date: string) {
 
 describe('npm run ingest', () => {
   it('when --help, then it prints the usage and exits 0 without touching anything', async () => {
-    const r = await ingest(['--help']);
+    const r = await runInProcess(cli, ['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: npm run ingest -- \[--date YYYY-MM-DD\] \[--file path\.json\]/);
     expect(r.stdout).toContain('yesterday in DIGEST_TZ');
@@ -66,11 +68,11 @@ describe('npm run ingest', () => {
   });
 
   it('when an option is unknown or the date is not a real day, then it exits 2 with the usage', async () => {
-    const unknown = await ingest(['--day', '2026-11-24']);
+    const unknown = await runInProcess(cli, ['--day', '2026-11-24']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^ingest: Unknown option '--day'/);
     expect(unknown.stderr).toContain('Usage: npm run ingest');
-    const badDate = await ingest(['--date', '2026-02-30']);
+    const badDate = await runInProcess(cli, ['--date', '2026-02-30']);
     expect(badDate.code).toBe(2);
     expect(badDate.stderr).toContain('--date must be a real day as YYYY-MM-DD, got "2026-02-30"');
     expect(api.requests).toHaveLength(0);
