@@ -3,13 +3,14 @@
  * go through net.Socket#connect) to an address other than this machine, and any DNS query for a
  * name other than localhost, fails with NetworkBlockedError. Loaded in every vitest worker
  * (tests/support/vitest-setup.ts) and, with `--import`, in the project's processes the tests spawn.
- * Importing it twice installs it once.
+ * Vitest evaluates this module afresh for each test file while the patches stay on the process
+ * (installed once): what they share lives on globalThis.
  */
 import dns from 'node:dns';
 import net from 'node:net';
 import { syncBuiltinESMExports } from 'node:module';
 
-export class NetworkBlockedError extends Error {
+class BlockedError extends Error {
   readonly code = 'ERR_TEST_NETWORK_BLOCKED';
   constructor(target: string) {
     super(`no-network guard: tests may not reach ${target} (only 127.0.0.0/8, ::1 and localhost)`);
@@ -17,7 +18,14 @@ export class NetworkBlockedError extends Error {
   }
 }
 
-const blocked: string[] = [];
+const shared = ((globalThis as { [key: symbol]: unknown })[Symbol.for('paperboy.no-network')] ??= {
+  NetworkBlockedError: BlockedError,
+  blocked: [] as string[],
+  installed: false,
+}) as { NetworkBlockedError: typeof BlockedError; blocked: string[]; installed: boolean };
+
+export const NetworkBlockedError = shared.NetworkBlockedError;
+const blocked = shared.blocked;
 
 /** Targets refused since the last call (the vitest setup fails the test that caused any). */
 export function takeBlockedAttempts(): string[] {
@@ -34,7 +42,7 @@ export function isLocalAddress(address: string): boolean {
   return false;
 }
 
-function refuse(target: string): NetworkBlockedError {
+function refuse(target: string): BlockedError {
   blocked.push(target);
   process.stderr.write(`[no-network] blocked ${target}\n`);
   return new NetworkBlockedError(target);
@@ -58,12 +66,9 @@ function target(args: ConnectArgs): { host: string; port: unknown } | undefined 
   return { host: typeof args[1] === 'string' ? args[1] : 'localhost', port: first };
 }
 
-const INSTALLED = Symbol.for('paperboy.no-network');
-
 function install(): void {
-  const g = globalThis as { [INSTALLED]?: true };
-  if (g[INSTALLED]) return;
-  g[INSTALLED] = true;
+  if (shared.installed) return;
+  shared.installed = true;
 
   const connect = net.Socket.prototype.connect;
   net.Socket.prototype.connect = function (this: net.Socket, ...args: ConnectArgs) {
