@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createMetricsStore } from '../../src/db/metrics-store.ts';
 import { sendDigest } from '../../src/digest/run.ts';
-import { purgeStaleData } from '../../src/jobs/housekeeping.ts';
+import { FOLD_BATCH, purgeStaleData, startHousekeeping } from '../../src/jobs/housekeeping.ts';
 import { byRecipient, deliveryRows, freezeFixtureDay, NOW, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
+import { createTestContext } from '../support/test-context.ts';
 
 const DAY_MS = 24 * 3600_000;
 const OLD = '2026-11-24';
@@ -64,6 +65,26 @@ describe('retention of delivery rows (RETENTION_DAYS)', () => {
     const counts = byRecipient(sink);
     expect(counts.size).toBe(30);
     expect([...counts.values()].every((n) => n === 3)).toBe(true);
+  });
+
+  it('when an old run holds more rows than a batch, then the hourly job folds them all, a batch per turn of the event loop', async () => {
+    const ctx = createTestContext({}, { clock: { now: () => NOW } });
+    try {
+      seedSubscribers(ctx.db, FOLD_BATCH + 5);
+      const finished = new Date(NOW.getTime() - 200 * DAY_MS).toISOString();
+      ctx.db.prepare(`INSERT INTO send_runs (digest_date, status, started_at, finished_at, updated_at, sent) VALUES ('2026-05-01', 'done', ?, ?, ?, ?)`).run(finished, finished, finished, FOLD_BATCH + 5);
+      ctx.db.prepare(`INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts) SELECT 1, id, 'sent', 1 FROM subscribers`).run();
+      const rows = () => ctx.db.prepare('SELECT count(*) FROM send_deliveries').pluck().get();
+      const job = startHousekeeping(ctx);
+      // The first batch went synchronously; the rest waits for the next turn.
+      expect(rows()).toBe(5);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(rows()).toBe(0);
+      job.stop();
+      expect(ctx.ledger.byDate('2026-05-01')).toMatchObject({ status: 'done', sent: FOLD_BATCH + 5 });
+    } finally {
+      ctx.close();
+    }
   });
 
   it('when RETENTION_DAYS is under 31, then start-up refuses it: the soft-bounce rule reads 30 days', () => {
