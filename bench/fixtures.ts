@@ -1,14 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { parseKeywords, rankPapers } from '../src/domain/ranking.ts';
 import { createLogger } from '../src/logger.ts';
 import { parseDailyPapersJson } from '../src/sources/hf-daily-papers.ts';
-
-/** The saved API responses shared by the team (../shared/fixtures from the repo root). */
-export const fixturesDir = fileURLToPath(new URL('../../shared/fixtures/hf-daily-papers/', import.meta.url));
+import { fixturesDir } from '../tests/support/fixtures-dir.ts';
 
 /** The day the bench sends a digest for (a weekday, so the product does not treat it as empty). */
 export const BENCH_DATE = '2026-11-24';

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
-import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
+import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import { isCalendarDate } from '../src/domain/dates.ts';
 import { parseReport } from '../src/bounces/parse-report.ts';
 import { handleReport, handleReportDeps, type HandledRecipient, type HandledReport, type HandleReportDeps } from '../src/bounces/handle-report.ts';
@@ -136,4 +136,7 @@ function stats(ctx: Context): number {
   return EXIT_OK;
 }
 
-process.exitCode = await runCli('bounces', USAGE, process.argv.slice(2), main);
+/** The whole CLI, --help and usage errors included: the tests run it in their own process. */
+export const cli = (argv: string[]) => runCli('bounces', USAGE, argv, main);
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await cli(process.argv.slice(2));

@@ -3,7 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../src/config.ts';
 import { runChecks } from '../src/doctor/checks.ts';
-import { EXIT_FAILED, EXIT_OK, runCli } from '../src/cli.ts';
+import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli } from '../src/cli.ts';
 
 const USAGE = `Usage: npm run doctor
 
@@ -42,4 +42,7 @@ async function main(argv: string[]): Promise<number> {
 const line = (outcome: 'ok' | 'fail' | 'skip', name: string, detail: string) =>
   `${(outcome === 'fail' ? 'FAIL' : outcome).padEnd(5)}${name.padEnd(12)}${detail}`;
 
-process.exitCode = await runCli('doctor', USAGE, process.argv.slice(2), main);
+/** The whole CLI, --help and usage errors included: the tests run it in their own process. */
+export const cli = (argv: string[]) => runCli('doctor', USAGE, argv, main);
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await cli(process.argv.slice(2));

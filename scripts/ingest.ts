@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
 import { defaultDigestDate } from '../src/domain/dates.ts';
-import { dateArgument, EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
+import { dateArgument, EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import { importDailyPapersFile, ingestDay } from '../src/domain/ingest.ts';
 
 const USAGE = `Usage: npm run ingest -- [--date YYYY-MM-DD] [--file path.json]
@@ -47,4 +47,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await runCli('ingest', USAGE, process.argv.slice(2), main);
+/** The whole CLI, --help and usage errors included: the tests run it in their own process. */
+export const cli = (argv: string[]) => runCli('ingest', USAGE, argv, main);
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await cli(process.argv.slice(2));

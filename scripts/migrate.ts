@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../src/config.ts';
 import { openDatabase } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { EXIT_FAILED, EXIT_OK, runCli } from '../src/cli.ts';
+import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli } from '../src/cli.ts';
 
 const USAGE = `Usage: npm run migrate
 
@@ -27,4 +27,7 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = await runCli('migrate', USAGE, process.argv.slice(2), main);
+/** The whole CLI, --help and usage errors included: the tests run it in their own process. */
+export const cli = (argv: string[]) => runCli('migrate', USAGE, argv, main);
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await cli(process.argv.slice(2));

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { dateArgument, EXIT_FAILED, EXIT_OK, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
+import { dateArgument, EXIT_FAILED, EXIT_OK, isEntryPoint, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
 import { weekdayOf } from '../src/domain/dates.ts';
 import type { Cadence } from '../src/domain/subscriber-input.ts';
 import type { Context } from '../src/context.ts';
@@ -199,4 +199,7 @@ function progressReporter(tty: boolean) {
   };
 }
 
-process.exitCode = await runCli('send-now', USAGE, process.argv.slice(2), main);
+/** The whole CLI, --help and usage errors included: the tests run it in their own process. */
+export const cli = (argv: string[]) => runCli('send-now', USAGE, argv, main);
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await cli(process.argv.slice(2));

@@ -6,7 +6,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
 import { eraseAddress } from '../src/domain/erasure.ts';
-import { EXIT_FAILED, EXIT_OK, runCli, UsageError } from '../src/cli.ts';
+import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import type { SuppressionList } from '../src/bounces/suppressions.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
@@ -142,4 +142,7 @@ function flush(lines: string[]): void {
   lines.length = 0;
 }
 
-process.exitCode = await runCli('subscribers', USAGE, process.argv.slice(2), main);
+/** The whole CLI, --help and usage errors included: the tests run it in their own process. */
+export const cli = (argv: string[]) => runCli('subscribers', USAGE, argv, main);
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await cli(process.argv.slice(2));

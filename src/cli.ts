@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { isCalendarDate } from './domain/dates.ts';
 
 /** What the operator CLIs (scripts/*.ts) share: exit codes, usage errors, --help. */
@@ -6,6 +7,12 @@ import { isCalendarDate } from './domain/dates.ts';
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+
+/** True when the module at `url` (its import.meta.url) is the script node was started with, not an import. */
+export function isEntryPoint(url: string): boolean {
+  const script = process.argv[1];
+  return script !== undefined && existsSync(script) && pathToFileURL(realpathSync(script)).href === url;
+}
 
 /** The command line is wrong: the CLI prints the message and its usage, and exits 2. */
 export class UsageError extends Error {}
@@ -36,11 +43,15 @@ export async function runCli(name: string, usage: string, argv: string[], main: 
  */
 function endQuietlyWhenTheReaderLeaves(): void {
   for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      process.exit(process.exitCode ?? EXIT_OK);
-    });
+    // Once per process, though a test may run several CLIs in it.
+    if (stream.listeners('error').includes(endOnEpipe)) continue;
+    stream.on('error', endOnEpipe);
   }
+}
+
+function endOnEpipe(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? EXIT_OK);
 }
 
 /** A `--date` value, checked: a real calendar day as YYYY-MM-DD. */

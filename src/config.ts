@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { WEEKDAYS } from './domain/dates.ts';
+import { SOFT_WINDOW_DAYS } from './bounces/policy.ts';
 import { DEFAULT_DIGEST_SIZE, DIGEST_SIZES, isDigestSize, type DigestSize } from './domain/subscriber-input.ts';
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -42,6 +43,8 @@ export const configSchema = z.object({
   // Bounce handling (src/bounces/): the domain of the VERP envelope senders, and the soft rule.
   BOUNCE_DOMAIN: opt(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/i, { error: 'must be a domain name such as bounces.example.org' })),
   BOUNCE_SOFT_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100).default(3)),
+  // Delivery rows of finished runs older than this are folded into their run's counts.
+  RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(SOFT_WINDOW_DAYS + 1, { error: `must be at least ${SOFT_WINDOW_DAYS + 1}: the soft-bounce rule reads the last ${SOFT_WINDOW_DAYS} days of deliveries` }).default(180)),
   // Ways bounces come in: the operator's bounce mailbox, and the providers' signed webhooks.
   BOUNCE_IMAP_URL: opt(z.url({ protocol: /^imaps?$/, error: 'must look like imaps://user:pass@imap.example.org/INBOX' })),
   BOUNCE_IMAP_AFTER: z.preprocess(emptyAsUndefined, z.string().regex(/^(seen|delete|move:.+)$/, { error: 'must be seen, delete or move:<Folder>' }).default('seen')),

@@ -196,6 +196,19 @@ export function createLedgerStore(db: Db) {
     // "Repeated" hard bounces means in a row: one delivered digest clears the count.
     clearBounces: db.prepare('UPDATE subscribers SET hard_bounces = 0 WHERE id = ? AND hard_bounces > 0'),
     deliveryCounts: db.prepare('SELECT status, count(*) AS n FROM send_deliveries WHERE run_id = ? GROUP BY status'),
+    // Only finished runs: a failed or paused one is resumed later, and its rows are what keeps
+    // it from sending anyone twice. Both dates must be old: the bounce rule reads recent days.
+    foldable: db
+      .prepare(
+        `SELECT id FROM send_runs r WHERE status IN ('done', 'empty') AND finished_at < @before AND digest_date < substr(@before, 1, 10)
+           AND EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id)
+         ORDER BY id LIMIT 1`,
+      )
+      .pluck(),
+    foldBatch: db.prepare(
+      `DELETE FROM send_deliveries WHERE run_id = @id
+         AND subscriber_id IN (SELECT subscriber_id FROM send_deliveries WHERE run_id = @id ORDER BY subscriber_id LIMIT @limit)`,
+    ),
     remainingAudience: db
       .prepare(
         `SELECT count(*) FROM subscribers s JOIN send_runs r ON r.id = ?
@@ -265,6 +278,14 @@ export function createLedgerStore(db: Db) {
     }
     s.addCounts.run(sent, failed, skipped, settledThrough, now, id);
     return s.departures.get() as number;
+  });
+
+  const fold = db.transaction((before: string, limit: number): number => {
+    let folded = 0;
+    for (let id; folded < limit && (id = s.foldable.get({ before }) as number | undefined) !== undefined; ) {
+      folded += s.foldBatch.run({ id, limit: limit - folded }).changes;
+    }
+    return folded;
   });
 
   const resume = db.transaction((id: number, now: string): number => {
@@ -346,6 +367,14 @@ export function createLedgerStore(db: Db) {
     /** Everyone confirmed now with that cadence, in id order, streamed (a dry run's audience). */
     audience(cadence: Cadence = 'daily'): IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }> {
       return s.audience.iterate(cadence) as IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }>;
+    },
+    /**
+     * Deletes up to `limit` delivery rows, in one transaction, of runs that finished before
+     * `before` (an ISO instant): the run row keeps its sent/failed/skipped counts, which is all
+     * the stats and metrics read. Returns how many; fewer than `limit` means nothing is left.
+     */
+    foldDeliveriesBefore(before: string, limit: number): number {
+      return fold.immediate(before, limit);
     },
     deliveryCounts(id: number): Record<DeliveryStatus, number> {
       const counts: Record<DeliveryStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, skipped: 0 };

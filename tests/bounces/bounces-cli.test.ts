@@ -2,7 +2,8 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verpAddress } from '../../src/bounces/verp.ts';
-import { runScript } from '../support/cli.ts';
+import { runInProcess, runScript } from '../support/cli.ts';
+import { cli } from '../../scripts/bounces.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
 const FIXTURES = resolve('../shared/fixtures/bounces/mail');
@@ -157,13 +158,11 @@ describe.skipIf(!classifier)('npm run bounces', () => {
 
 describe.skipIf(!classifier)('npm run bounces: usage', () => {
   it('when the command line is wrong, then it prints usage and exits 2; --help exits 0', async () => {
-    const [none, noPath, badSince, unknown, help] = await Promise.all([
-      runScript('bounces', [], {}),
-      runScript('bounces', ['import'], {}),
-      runScript('bounces', ['list', '--since', '2026-02-30'], {}),
-      runScript('bounces', ['frob'], {}),
-      runScript('bounces', ['--help'], {}),
-    ]);
+    const none = await runInProcess(cli, []);
+    const noPath = await runInProcess(cli, ['import']);
+    const badSince = await runInProcess(cli, ['list', '--since', '2026-02-30']);
+    const unknown = await runInProcess(cli, ['frob']);
+    const help = await runInProcess(cli, ['--help']);
     for (const r of [none, noPath, badSince, unknown]) {
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/Usage: npm run bounces -- COMMAND/);

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, repoRoot } from '../support/server-process.ts';
+import { freePort, projectNode, repoRoot } from '../support/server-process.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -16,7 +16,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 /** `npm start` (tsx src/main.ts) on a fresh folder plus `env`, to its exit (or 30 s). */
 async function startService(env: Record<string, string>) {
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...projectNode, 'src/main.ts'], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',

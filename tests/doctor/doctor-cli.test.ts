@@ -5,13 +5,15 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../support/server-process.ts';
+import { projectNode, repoRoot } from '../support/server-process.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
+import { runInProcess } from '../support/cli.ts';
+import { cli } from '../../scripts/doctor.ts';
 
 /** `npm run doctor` as an operator runs it, on a clean environment plus `env`. */
 const doctor = (args: string[], env: Record<string, string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'scripts/doctor.ts', ...args], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [...projectNode, 'scripts/doctor.ts', ...args], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
     );
   });
@@ -70,10 +72,10 @@ describe('npm run doctor', () => {
   });
 
   it('when asked for help, then usage and exit 0; when given an unknown option, then usage and exit 2', async () => {
-    const help = await doctor(['--help'], env);
+    const help = await runInProcess(cli, ['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: npm run doctor');
-    const bad = await doctor(['--fix'], env);
+    const bad = await runInProcess(cli, ['--fix']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^doctor: Unknown option '--fix'/);
   });

@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.ts';
 import { createPapersStore } from '../../src/db/papers-store.ts';
 import { defaultDigestDate } from '../../src/domain/dates.ts';
 import { fixturePath, startPapersApi, type PapersApi } from '../support/papers-api.ts';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+import { projectNode, repoRoot } from '../support/server-process.ts';
+import { runInProcess } from '../support/cli.ts';
+import { cli } from '../../scripts/ingest.ts';
 
 let api: PapersApi;
 let dir: string;
@@ -23,12 +23,12 @@ beforeEach(() => {
   return () => rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `npx tsx scripts/ingest.ts …` as an operator would, on a temp database and the local API. */
+/** Runs `tsx scripts/ingest.ts …` as an operator would, on a temp database and the local API. */
 function ingest(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
-      'npx',
-      ['tsx', 'scripts/ingest.ts', ...args],
+      process.execPath,
+      [...projectNode, 'scripts/ingest.ts', ...args],
       {
         cwd: repoRoot,
         timeout: 30_000,
@@ -60,7 +60,7 @@ function storedFor(date: string) {
 
 describe('npm run ingest', () => {
   it('when --help, then it prints the usage and exits 0 without touching anything', async () => {
-    const r = await ingest(['--help']);
+    const r = await runInProcess(cli, ['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: npm run ingest -- \[--date YYYY-MM-DD\] \[--file path\.json\]/);
     expect(r.stdout).toContain('the last complete day of the feed');
@@ -68,11 +68,11 @@ describe('npm run ingest', () => {
   });
 
   it('when an option is unknown or the date is not a real day, then it exits 2 with the usage', async () => {
-    const unknown = await ingest(['--day', '2026-11-24']);
+    const unknown = await runInProcess(cli, ['--day', '2026-11-24']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^ingest: Unknown option '--day'/);
     expect(unknown.stderr).toContain('Usage: npm run ingest');
-    const badDate = await ingest(['--date', '2026-02-30']);
+    const badDate = await runInProcess(cli, ['--date', '2026-02-30']);
     expect(badDate.code).toBe(2);
     expect(badDate.stderr).toContain('--date must be a real day as YYYY-MM-DD, got "2026-02-30"');
     expect(api.requests).toHaveLength(0);

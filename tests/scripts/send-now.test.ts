@@ -8,7 +8,8 @@ import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { testConfig } from '../support/test-context.ts';
-import { runScript, startScript } from '../support/cli.ts';
+import { runInProcess, runScript, startScript } from '../support/cli.ts';
+import { cli } from '../../scripts/send-now.ts';
 import { byRecipient, DATE, freezeFixtureDay, seedSubscribers } from '../support/digest-harness.ts';
 import { freePort } from '../support/server-process.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
@@ -78,11 +79,9 @@ async function waitUntil(check: () => boolean, timeoutMs = 20_000) {
 
 describe('send-now', () => {
   it('when asked for help or given a bad argument, then it prints usage and exits 0 or 2', async () => {
-    const [help, bad, badDate] = await Promise.all([
-      runScript('send-now', ['--help'], {}),
-      runScript('send-now', ['--frobnicate'], {}),
-      runScript('send-now', ['--date', '2026-02-30'], {}),
-    ]);
+    const help = await runInProcess(cli, ['--help']);
+    const bad = await runInProcess(cli, ['--frobnicate']);
+    const badDate = await runInProcess(cli, ['--date', '2026-02-30']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: npm run send-now --/);
     expect(bad.code).toBe(2);

@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { csvField, parseCsv, planImport } from '../../src/domain/subscriber-import.ts';
 import { emailSchema, keywordsSchema } from '../../src/domain/subscriber-input.ts';
 import { testConfig } from '../support/test-context.ts';
-import { runScript } from '../support/cli.ts';
+import { runInProcess, runScript } from '../support/cli.ts';
+import { cli } from '../../scripts/subscribers.ts';
 
 describe('parseCsv', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks, CRLF or LF, and a BOM', () => {
@@ -156,12 +157,9 @@ describe('npm run subscribers', () => {
   });
 
   it('when the command is unknown or missing its argument, then usage and exit 2', async () => {
-    const env = setup();
-    const [unknown, missing, help] = await Promise.all([
-      runScript('subscribers', ['frob'], env),
-      runScript('subscribers', ['remove'], env),
-      runScript('subscribers', ['--help'], env),
-    ]);
+    const unknown = await runInProcess(cli, ['frob']);
+    const missing = await runInProcess(cli, ['remove']);
+    const help = await runInProcess(cli, ['--help']);
     expect([unknown.code, missing.code, help.code]).toEqual([2, 2, 0]);
     expect(unknown.stderr).toMatch(/unknown command "frob"/);
     expect(help.stdout).toMatch(/^Usage: npm run subscribers -- COMMAND/);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { repoRoot } from './server-process.ts';
+import { format } from 'node:util';
+import { vi } from 'vitest';
+import { projectNode, repoRoot } from './server-process.ts';
 
 export interface ScriptRun {
   child: ChildProcess;
@@ -9,7 +11,7 @@ export interface ScriptRun {
 
 /** Starts `npm run <script>` as an operator would (scripts/run.mjs, a clean environment plus `env`). */
 export function startScript(script: string, args: string[], env: Record<string, string>): ScriptRun {
-  const child = spawn(process.execPath, ['scripts/run.mjs', script, ...args], {
+  const child = spawn(process.execPath, [...projectNode, 'scripts/run.mjs', script, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,3 +27,21 @@ export function startScript(script: string, args: string[], env: Record<string, 
 }
 
 export const runScript = (script: string, args: string[], env: Record<string, string>) => startScript(script, args, env).exited;
+
+/**
+ * A script's `cli` run in this process, with what it printed: for --help and usage errors, which
+ * stop before any work and need no process of their own (a spawned tsx costs seconds here).
+ * One at a time: it captures the console.
+ */
+export async function runInProcess(cli: (argv: string[]) => Promise<number>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (stderr += `${format(...a)}\n`));
+  try {
+    return { code: await cli(args), stdout, stderr };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Paper } from '../../src/domain/paper.ts';
-
-/** Beside the repository in CI too (a clean clone with shared/ next to it). */
-const fixturesDir = new URL('../../../shared/fixtures/hf-daily-papers/', import.meta.url);
+import { fixturesDir } from './fixtures-dir.ts';
 
 interface FixtureItem {
   publishedAt: string;
@@ -27,7 +25,7 @@ interface FixtureItem {
  * production client (src/sources) validates and maps the live API on its own.
  */
 export function fixturePapers(date: string): Paper[] {
-  const items = JSON.parse(readFileSync(new URL(`${date}.json`, fixturesDir), 'utf8')) as FixtureItem[];
+  const items = JSON.parse(readFileSync(`${fixturesDir}${date}.json`, 'utf8')) as FixtureItem[];
   return items
     .map(({ paper, publishedAt, numComments }) => ({
       id: paper.id,

@@ -1,24 +1,9 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { fixturesDir } from './fixtures-dir.ts';
 
-/**
- * The shared fixtures live beside the repository (CI clones it with ../shared next to it), never
- * inside it: resolve from the repo root and stop loudly when they are missing.
- */
-export const fixturesDir = fileURLToPath(new URL('../../../shared/fixtures/hf-daily-papers/', import.meta.url));
-if (!existsSync(fixturesDir)) {
-  throw new Error(`paper API fixtures not found at ${fixturesDir}: check out ../shared beside the repository`);
-}
-
-/**
- * Fixtures recorded for this repository's tests (the weekly edition's week), served before the
- * shared ones: a name found here wins.
- */
-export const localFixturesDir = fileURLToPath(new URL('../fixtures/hf-daily-papers/', import.meta.url));
-
-export const fixturePath = (name: string) => (existsSync(`${localFixturesDir}${name}`) ? `${localFixturesDir}${name}` : `${fixturesDir}${name}`);
+export const fixturePath = (name: string) => `${fixturesDir}${name}`;
 
 export function readFixture(name: string): unknown {
   return JSON.parse(readFileSync(fixturePath(name), 'utf8'));

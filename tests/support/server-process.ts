@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Node's arguments for the project's own processes: tsx, and the no-network guard in them too. */
+export const projectNode = ['--import', 'tsx', '--import', new URL('./no-network.ts', import.meta.url).href];
+
 /** A free TCP port on 127.0.0.1 (nothing listens on it once this returns). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -27,7 +30,7 @@ export interface ServerProcess {
 /** `npm start` as an operator runs it (tsx src/main.ts), on the given environment. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...projectNode, 'src/main.ts'], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -67,6 +67,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     ...(options.hidePipelining ? { hidePIPELINING: true } : {}),
     ...(options.size ? { size: options.size } : {}),
     logger: false,
+    // By default every connection waits for a PTR query of 127.0.0.1 sent to the name servers.
+    disableReverseLookup: true,
     onConnect(_session, cb) {
       connections.opened++;
       connections.maxOpen = Math.max(connections.maxOpen, ++connections.open);
