@@ -18,16 +18,40 @@ export const recipientFor = (i: number) => `reader${i + 1}@bench.localhost`;
 
 /** A fresh private key, PEM (the bench's signing keys; never published anywhere). */
 export const benchKey = (type: 'rsa' | 'ed25519') =>
-  (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519')).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  (type === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ed25519')
+  ).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
 type Json = Record<string, unknown>;
 
 const topics = [
-  'Speculative Decoding', 'Sparse Attention', 'Diffusion Policies', 'Retrieval Agents', 'Video World Models',
-  'Reward Modeling', 'Mixture-of-Experts Routing', 'Tokenizer-Free LMs', '3D Gaussian Splatting', 'Long-Context Memory',
-  'Code Reasoning', 'Multilingual Speech', 'Protein Language Models', 'Test-Time Scaling', 'Model Merging',
+  'Speculative Decoding',
+  'Sparse Attention',
+  'Diffusion Policies',
+  'Retrieval Agents',
+  'Video World Models',
+  'Reward Modeling',
+  'Mixture-of-Experts Routing',
+  'Tokenizer-Free LMs',
+  '3D Gaussian Splatting',
+  'Long-Context Memory',
+  'Code Reasoning',
+  'Multilingual Speech',
+  'Protein Language Models',
+  'Test-Time Scaling',
+  'Model Merging',
 ];
-const verbs = ['Scaling', 'Rethinking', 'Taming', 'Unifying', 'Accelerating', 'Benchmarking', 'Distilling', 'Grounding'];
+const verbs = [
+  'Scaling',
+  'Rethinking',
+  'Taming',
+  'Unifying',
+  'Accelerating',
+  'Benchmarking',
+  'Distilling',
+  'Grounding',
+];
 const tails = ['A Simple Baseline', 'Lessons at Scale', 'One Step Is Enough', 'Beyond the Benchmark'];
 const sentences = [
   'We study the problem under realistic compute budgets and report results on eleven public benchmarks.',
@@ -55,7 +79,11 @@ export function syntheticDay(date: string, count: number): Json[] {
       ? `${paper.title as string} (${i})`
       : `${verbs[i % verbs.length]} ${topics[(i * 7) % topics.length]}: ${tails[i % tails.length]}`;
     const summary = Array.from({ length: 8 }, (_, k) => sentences[(i + k) % sentences.length]).join(' ');
-    const authors = Array.from({ length: 3 + (i % 6) }, (_, k) => ({ _id: `a${i}x${k}`, name: `Author ${id}-${k}`, hidden: false }));
+    const authors = Array.from({ length: 3 + (i % 6) }, (_, k) => ({
+      _id: `a${i}x${k}`,
+      name: `Author ${id}-${k}`,
+      hidden: false,
+    }));
     Object.assign(paper, {
       id,
       title,
@@ -63,7 +91,10 @@ export function syntheticDay(date: string, count: number): Json[] {
       authors,
       // Distinct upvotes so the ranking is not decided by ties alone.
       upvotes: (count - i) * 3 + (i % 5),
-      ai_summary: i % 3 === 0 ? null : `A ${topics[(i * 7) % topics.length]!.toLowerCase()} method that is cheaper at equal quality.`,
+      ai_summary:
+        i % 3 === 0
+          ? null
+          : `A ${topics[(i * 7) % topics.length]!.toLowerCase()} method that is cheaper at equal quality.`,
       ai_keywords: [topics[(i * 7) % topics.length]!.toLowerCase(), 'scaling'],
       githubRepo: i % 2 === 0 ? `https://github.com/example/${id}` : null,
     });
@@ -86,22 +117,41 @@ export interface Preferences {
 export function spreadPreferences(count: number): Preferences[] {
   const triples: string[] = [];
   const t = topics.map((s) => s.toLowerCase());
-  for (let a = 0; a < t.length; a++) for (let b = a + 1; b < t.length; b++) for (let c = b + 1; c < t.length; c++) triples.push(`${t[a]}, ${t[b]}, ${t[c]}`);
+  for (let a = 0; a < t.length; a++)
+    for (let b = a + 1; b < t.length; b++)
+      for (let c = b + 1; c < t.length; c++) triples.push(`${t[a]}, ${t[b]}, ${t[c]}`);
   // Spread over all the triples, not only those of the first topics.
-  return Array.from({ length: count }, (_, i) => ({ digestSize: i % 2 ? 10 : 5, keywords: triples[Math.floor((i * triples.length) / count)]! }));
+  return Array.from({ length: count }, (_, i) => ({
+    digestSize: i % 2 ? 10 : 5,
+    keywords: triples[Math.floor((i * triples.length) / count)]!,
+  }));
 }
 
 /** How many distinct digests these preferences rank to over the synthetic day (the product's parser and ranking). */
 export function distinctLists(preferences: Preferences[], dayPapers: number): number {
-  const { papers } = parseDailyPapersJson(JSON.stringify(syntheticDay(BENCH_DATE, dayPapers)), { where: 'bench', featuredDate: BENCH_DATE, logger: createLogger('silent') });
-  return new Set(preferences.map((p) => rankPapers(papers, { size: p.digestSize, keywords: parseKeywords(p.keywords) }).map((x) => x.id).join(' '))).size;
+  const { papers } = parseDailyPapersJson(JSON.stringify(syntheticDay(BENCH_DATE, dayPapers)), {
+    where: 'bench',
+    featuredDate: BENCH_DATE,
+    logger: createLogger('silent'),
+  });
+  return new Set(
+    preferences.map((p) =>
+      rankPapers(papers, { size: p.digestSize, keywords: parseKeywords(p.keywords) })
+        .map((x) => x.id)
+        .join(' '),
+    ),
+  ).size;
 }
 
 /**
  * A temp database, migrated by the product's own migrator, holding `n` confirmed subscribers
  * (inserted in one transaction: ~2 s per million). Returns how long seeding took.
  */
-export function seedSubscribers(dbPath: string, n: number, preferences: Preferences[] = [{ digestSize: 10, keywords: '' }]): { ms: number } {
+export function seedSubscribers(
+  dbPath: string,
+  n: number,
+  preferences: Preferences[] = [{ digestSize: 10, keywords: '' }],
+): { ms: number } {
   const started = performance.now();
   const db = openDatabase(dbPath);
   try {

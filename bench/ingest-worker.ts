@@ -43,12 +43,18 @@ function time<T>(fn: () => T): [T, number] {
 
 export function ingestHandlers(): Handlers {
   return {
-    async measure(p: { dir: string; papers: number; runs: number; papersApiUrl: string | null }): Promise<IngestResult> {
+    async measure(p: {
+      dir: string;
+      papers: number;
+      runs: number;
+      papersApiUrl: string | null;
+    }): Promise<IngestResult> {
       const date = '2026-11-26';
       const text = JSON.stringify(syntheticDay(date, p.papers));
       const parse = () => parseDailyPapersJson(text, { where: 'bench', featuredDate: date, logger: silent });
       const [first, parseFirstMs] = time(parse);
-      if (first.papers.length !== p.papers) throw new Error(`parsed ${first.papers.length} of ${p.papers} papers (skipped: ${first.skipped[0]?.reason})`);
+      if (first.papers.length !== p.papers)
+        throw new Error(`parsed ${first.papers.length} of ${p.papers} papers (skipped: ${first.skipped[0]?.reason})`);
       const parseRuns = Array.from({ length: p.runs }, () => time(parse)[1]);
 
       const db = openDatabase(join(p.dir, 'ingest.sqlite'));
@@ -61,7 +67,10 @@ export function ingestHandlers(): Handlers {
         const load = Array.from({ length: p.runs }, () => time(() => store.forDay(date))[1]);
         const day = store.forDay(date);
         const rank = Array.from({ length: p.runs * 4 }, () => time(() => rankPapers(day, { size: 10 }))[1]);
-        const rankKw = Array.from({ length: p.runs * 4 }, () => time(() => rankPapers(day, { size: 10, keywords: ['speculative decoding', 'diffusion', '大模型'] }))[1]);
+        const rankKw = Array.from(
+          { length: p.runs * 4 },
+          () => time(() => rankPapers(day, { size: 10, keywords: ['speculative decoding', 'diffusion', '大模型'] }))[1],
+        );
 
         let ingestDayHttpMs: number | null = null;
         if (p.papersApiUrl) {

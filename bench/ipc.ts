@@ -30,7 +30,8 @@ export function serve(handlers: Handlers): void {
       .then(() => (handler as (p: unknown) => unknown)(msg.params))
       .then(
         (value) => reply({ rpc: msg.rpc, ok: true, value: value ?? null }),
-        (err: unknown) => reply({ rpc: msg.rpc, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+        (err: unknown) =>
+          reply({ rpc: msg.rpc, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
       );
   });
   process.send({ ready: true });
@@ -73,7 +74,11 @@ function workerExecArgv(): string[] {
 }
 
 /** Forks bench/worker.ts with the given role; resolves once it is ready for calls. */
-export async function startWorker(name: string, env: Record<string, string> = {}, startTimeoutMs = 30_000): Promise<Worker> {
+export async function startWorker(
+  name: string,
+  env: Record<string, string> = {},
+  startTimeoutMs = 30_000,
+): Promise<Worker> {
   const child = fork(workerScript, [name], {
     env: { ...process.env, ...env },
     execArgv: workerExecArgv(),
@@ -82,7 +87,10 @@ export async function startWorker(name: string, env: Record<string, string> = {}
   });
   live.add(child);
   let nextId = 1;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  const pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   let exited: Error | null = null;
 
   const failAll = (err: Error) => {
@@ -94,7 +102,10 @@ export async function startWorker(name: string, env: Record<string, string> = {}
   };
 
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${name} did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`worker ${name} did not start within ${startTimeoutMs} ms`)),
+      startTimeoutMs,
+    );
     child.on('message', (msg: Response | { ready: true }) => {
       if ('ready' in msg) {
         clearTimeout(timer);
@@ -153,7 +164,11 @@ export async function startWorker(name: string, env: Record<string, string> = {}
 }
 
 /** Runs fn with a fresh worker and always stops it, whatever happens. */
-export async function withWorker<T>(name: string, fn: (w: Worker) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
+export async function withWorker<T>(
+  name: string,
+  fn: (w: Worker) => Promise<T>,
+  env: Record<string, string> = {},
+): Promise<T> {
   const w = await startWorker(name, env);
   try {
     return await fn(w);

@@ -82,12 +82,26 @@ async function runSection(results: Results, section: string, fn: () => Promise<v
   }
 }
 
-async function sendAndMemory(p: Plan, results: Results, dir: string, content: { content: DigestContent; raw: Uint8Array }) {
+async function sendAndMemory(
+  p: Plan,
+  results: Results,
+  dir: string,
+  content: { content: DigestContent; raw: Uint8Array },
+) {
   const sink: Sink = await startSink();
   closers.push(() => sink.stop());
   const api: PapersApi = await startPapersApi(p.dayPapers);
   closers.push(() => api.close());
-  const shared: SendShared = { sink, poolSize: p.poolSize, dir, content: content.content, raw: content.raw, papersApiUrl: api.url, dayPapers: p.dayPapers, variantPreferences: p.variantPreferences };
+  const shared: SendShared = {
+    sink,
+    poolSize: p.poolSize,
+    dir,
+    content: content.content,
+    raw: content.raw,
+    papersApiUrl: api.url,
+    dayPapers: p.dayPapers,
+    variantPreferences: p.variantPreferences,
+  };
 
   const wantSend = p.sections.includes('send');
   const wantMemory = p.sections.includes('memory');
@@ -100,7 +114,9 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
         try {
           const r = await measureSend(kind, n, shared);
           results.send.push({ ...r, round: rep });
-          log(`  send ${fmt.n(n)} ${kind}: ${fmt.rate(r.msgsPerSec)}, ${r.cpuMsPerMsg.toFixed(3)} ms CPU/msg, sink ${r.sinkCpuMsPerMsg.toFixed(3)} ms/msg, VmHWM ${r.vmHwmMb === null ? '?' : fmt.mb(r.vmHwmMb)}${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+          log(
+            `  send ${fmt.n(n)} ${kind}: ${fmt.rate(r.msgsPerSec)}, ${r.cpuMsPerMsg.toFixed(3)} ms CPU/msg, sink ${r.sinkCpuMsPerMsg.toFixed(3)} ms/msg, VmHWM ${r.vmHwmMb === null ? '?' : fmt.mb(r.vmHwmMb)}${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`,
+          );
         } catch (err) {
           const message = (err as Error).message;
           results.errors.push({ section: `send ${fmt.n(n)} ${kind}`, message });
@@ -113,7 +129,9 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
     try {
       const m = await measureSendNow(n, shared);
       results.sendNow.push(m);
-      log(`  memory: send-now ${fmt.n(n)}: peak RSS ${fmt.mb(m.peakMb)}, ${fmt.ms(m.wallMs)} wall${m.problems.length ? ` PROBLEMS: ${m.problems.join('; ')}` : ''}`);
+      log(
+        `  memory: send-now ${fmt.n(n)}: peak RSS ${fmt.mb(m.peakMb)}, ${fmt.ms(m.wallMs)} wall${m.problems.length ? ` PROBLEMS: ${m.problems.join('; ')}` : ''}`,
+      );
     } catch (err) {
       const message = (err as Error).message;
       results.errors.push({ section: `memory send-now ${fmt.n(n)}`, message });
@@ -127,7 +145,9 @@ async function sendAndMemory(p: Plan, results: Results, dir: string, content: { 
         try {
           const r = await measureSend(kind, n, shared);
           results.send.push({ ...r, round, series });
-          log(`  ${kind} ${fmt.n(n)}: ${fmt.rate(r.msgsPerSec)}, ${r.cpuMsPerMsg.toFixed(3)} ms CPU/msg (all threads)${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+          log(
+            `  ${kind} ${fmt.n(n)}: ${fmt.rate(r.msgsPerSec)}, ${r.cpuMsPerMsg.toFixed(3)} ms CPU/msg (all threads)${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`,
+          );
         } catch (err) {
           const message = (err as Error).message;
           results.errors.push({ section: `${kind} ${fmt.n(n)}`, message });
@@ -161,7 +181,9 @@ async function main(argv: string[]): Promise<number> {
   tempDir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
   const dir = tempDir;
   writeFileSync(join(dir, 'owner.pid'), String(process.pid));
-  log(`${p.mode} run on ${host.cpuModel} × ${host.cores}, Node ${host.node}, load ${host.loadAvgAtStart.join(' ')}; temp ${dir}`);
+  log(
+    `${p.mode} run on ${host.cpuModel} × ${host.cores}, Node ${host.node}, load ${host.loadAvgAtStart.join(' ')}; temp ${dir}`,
+  );
 
   // The whole run is bounded: past this, everything is stopped and the run fails.
   const budgetMs = p.mode === 'full' ? 3 * 3600_000 : p.mode === 'default' ? 45 * 60_000 : 10 * 60_000;
@@ -176,17 +198,31 @@ async function main(argv: string[]): Promise<number> {
   let content: { content: DigestContent; raw: Uint8Array } | null = null;
   const needContent = (['send', 'memory', 'variants', 'dkim'] as const).some((s) => p.sections.includes(s));
 
-  if (p.sections.includes('render') || needContent) await runSection(results, 'render', async () => {
-    await withWorker('render', async (w) => {
-      if (p.sections.includes('render')) {
-        results.render = await w.call<RenderResult>('measure', { compileRuns: p.compileRuns, iterations: p.personaliseIterations, dayPapers: p.dayPapers }, 300_000);
-      }
-      if (needContent) {
-        content = await w.call<{ content: DigestContent; raw: Uint8Array }>('content', { dayPapers: p.dayPapers }, 60_000);
-        results.content = { subjectChars: content.content.subject.length, htmlBytes: Buffer.byteLength(content.content.html), textBytes: Buffer.byteLength(content.content.text), rawBytes: content.raw.length };
-      }
+  if (p.sections.includes('render') || needContent)
+    await runSection(results, 'render', async () => {
+      await withWorker('render', async (w) => {
+        if (p.sections.includes('render')) {
+          results.render = await w.call<RenderResult>(
+            'measure',
+            { compileRuns: p.compileRuns, iterations: p.personaliseIterations, dayPapers: p.dayPapers },
+            300_000,
+          );
+        }
+        if (needContent) {
+          content = await w.call<{ content: DigestContent; raw: Uint8Array }>(
+            'content',
+            { dayPapers: p.dayPapers },
+            60_000,
+          );
+          results.content = {
+            subjectChars: content.content.subject.length,
+            htmlBytes: Buffer.byteLength(content.content.html),
+            textBytes: Buffer.byteLength(content.content.text),
+            rawBytes: content.raw.length,
+          };
+        }
+      });
     });
-  });
 
   if (needContent) {
     await runSection(results, 'send + memory', async () => {
@@ -212,7 +248,8 @@ async function main(argv: string[]): Promise<number> {
       // Alternating (bare, product, abuse, abuse, product, bare, …), each on a fresh database in its own process.
       for (let rep = 0; rep < p.subscribeReps; rep++) {
         const order: LoadResult['mode'][] = rep % 2 ? ['abuse', 'product', 'bare'] : ['bare', 'product', 'abuse'];
-        for (const mode of order) results.subscribe.push(await measureSubscribe(mode, dir, p.subscribeSeconds, p.subscribeConnections, rep));
+        for (const mode of order)
+          results.subscribe.push(await measureSubscribe(mode, dir, p.subscribeSeconds, p.subscribeConnections, rep));
       }
     });
   }
@@ -222,7 +259,11 @@ async function main(argv: string[]): Promise<number> {
       const api = await startPapersApi(500);
       try {
         await withWorker('ingest', async (w) => {
-          results.ingest = await w.call<IngestResult>('measure', { dir, papers: 500, runs: p.ingestRuns, papersApiUrl: api.url }, 120_000);
+          results.ingest = await w.call<IngestResult>(
+            'measure',
+            { dir, papers: 500, runs: p.ingestRuns, papersApiUrl: api.url },
+            120_000,
+          );
         });
       } finally {
         await api.close();
@@ -235,9 +276,15 @@ async function main(argv: string[]): Promise<number> {
   const finished = new Date();
   const table = renderTable(rows);
   console.log('');
-  console.log(`Paperboy bench (${p.mode}) · ${started.toISOString()} · ${((finished.getTime() - started.getTime()) / 1000).toFixed(0)} s`);
-  console.log(`machine: ${host.cpuModel}, ${host.cores} cores, ${host.memoryGb} GB, Node ${host.node}, ${host.os}; load avg ${host.loadAvgAtStart.join(' ')} → ${host.loadAvgAtEnd.join(' ')}`);
-  console.log(`pool size ${p.poolSize}; digest ${results.content ? `${Math.round(results.content.rawBytes / 1024)} KB as nodemailer encodes it (HTML ${Math.round(results.content.htmlBytes / 1024)} KB + text ${Math.round(results.content.textBytes / 1024)} KB)` : 'n/a'}`);
+  console.log(
+    `Paperboy bench (${p.mode}) · ${started.toISOString()} · ${((finished.getTime() - started.getTime()) / 1000).toFixed(0)} s`,
+  );
+  console.log(
+    `machine: ${host.cpuModel}, ${host.cores} cores, ${host.memoryGb} GB, Node ${host.node}, ${host.os}; load avg ${host.loadAvgAtStart.join(' ')} → ${host.loadAvgAtEnd.join(' ')}`,
+  );
+  console.log(
+    `pool size ${p.poolSize}; digest ${results.content ? `${Math.round(results.content.rawBytes / 1024)} KB as nodemailer encodes it (HTML ${Math.round(results.content.htmlBytes / 1024)} KB + text ${Math.round(results.content.textBytes / 1024)} KB)` : 'n/a'}`,
+  );
   console.log('');
   console.log(table);
   for (const e of results.errors) console.log(`\nERROR in ${e.section}: ${e.message}`);

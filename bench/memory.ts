@@ -44,7 +44,9 @@ export function sampleRss(everyMs = 100): { stop(): RssTrace } {
         peakMb: peak(samples),
         firstHalfPeakMb: peak(samples.filter((x) => x[0] <= half)),
         secondHalfPeakMb: peak(samples.filter((x) => x[0] > half)),
-        samples: samples.filter((_, i) => i % step === 0 || i === samples.length - 1).map(([t, r, h]) => [Math.round(t * 10) / 10, Math.round(r), Math.round(h)]),
+        samples: samples
+          .filter((_, i) => i % step === 0 || i === samples.length - 1)
+          .map(([t, r, h]) => [Math.round(t * 10) / 10, Math.round(r), Math.round(h)]),
       };
     },
   };

@@ -27,7 +27,9 @@ export async function startPapersApi(papersPerDay: number): Promise<PapersApi> {
     if (!day) days.set(date, (day = syntheticDay(date, papersPerDay)));
     const limit = Math.min(100, Number(url.searchParams.get('limit') ?? 50) || 50);
     const page = Number(url.searchParams.get('p') ?? 0) || 0;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(day.slice(page * limit, (page + 1) * limit)));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(day.slice(page * limit, (page + 1) * limit)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/daily_papers`;

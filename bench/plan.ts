@@ -38,7 +38,9 @@ export interface Plan {
   ingestRuns: number;
   /** Papers in the synthetic day the digest is ranked from. */
   dayPapers: number;
-  /** variants: the product over one variant and over many (`variantPreferences`), `pairedRounds` rounds at this size. */
+  /**
+   * variants: the product over one variant and over many (`variantPreferences`), `pairedRounds` rounds at this size.
+   */
   variantsAt: number;
   variantPreferences: number;
   /** dkim: the product signing on DKIM_WORKERS threads (the default) and on the main thread, `pairedRounds` rounds. */
@@ -49,11 +51,23 @@ export interface Plan {
 }
 
 export function plan(argv: string[]): Plan | { help: true } | { error: string } {
-  let v: { quick?: boolean | undefined; full?: boolean | undefined; only?: string | undefined; pool?: string | undefined; help?: boolean | undefined };
+  let v: {
+    quick?: boolean | undefined;
+    full?: boolean | undefined;
+    only?: string | undefined;
+    pool?: string | undefined;
+    help?: boolean | undefined;
+  };
   try {
     v = parseArgs({
       args: argv,
-      options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, only: { type: 'string' }, pool: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        quick: { type: 'boolean' },
+        full: { type: 'boolean' },
+        only: { type: 'string' },
+        pool: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -64,13 +78,30 @@ export function plan(argv: string[]): Plan | { help: true } | { error: string } 
   if (v.quick && v.full) return { error: '--quick and --full do not go together' };
   const sections = v.only ? (v.only.split(',').map((s) => s.trim()) as Section[]) : SECTIONS;
   const unknown = sections.filter((s) => !SECTIONS.includes(s));
-  if (unknown.length) return { error: `unknown section(s) for --only: ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})` };
+  if (unknown.length)
+    return { error: `unknown section(s) for --only: ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})` };
   const poolSize = v.pool === undefined ? 5 : Number(v.pool);
-  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 50) return { error: '--pool must be an integer from 1 to 50' };
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 50)
+    return { error: '--pool must be an integer from 1 to 50' };
   const mode = v.quick ? 'quick' : v.full ? 'full' : 'default';
   const common = { sections, poolSize, dayPapers: 30, variantPreferences: 200, startupReps: 5 };
   if (mode === 'quick') {
-    return { mode, ...common, variantsAt: 1000, dkimAt: 1000, pairedRounds: 1, sendSizes: [1000], memorySizes: [1000, 10_000], repsAt: () => 1, compileRuns: 5, personaliseIterations: 2000, subscribeSeconds: 3, subscribeConnections: 10, subscribeReps: 1, ingestRuns: 3 };
+    return {
+      mode,
+      ...common,
+      variantsAt: 1000,
+      dkimAt: 1000,
+      pairedRounds: 1,
+      sendSizes: [1000],
+      memorySizes: [1000, 10_000],
+      repsAt: () => 1,
+      compileRuns: 5,
+      personaliseIterations: 2000,
+      subscribeSeconds: 3,
+      subscribeConnections: 10,
+      subscribeReps: 1,
+      ingestRuns: 3,
+    };
   }
   return {
     mode,

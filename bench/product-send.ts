@@ -9,8 +9,12 @@ import { limitHeapGrowth } from '../src/heap.ts';
 import { sendWindowed, warmPool, type Sender } from './sender.ts';
 import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, recipientFor } from './fixtures.ts';
 
-/** The product path (sendDigest), as is, over many variants, DKIM-signed on the main thread or on threads; or the no-DB fast path. */
-export type ProductKind = 'product' | 'product-variants' | 'product-dkim-main' | 'product-dkim-workers' | 'fastpath-nodb';
+/**
+ * The product path (sendDigest), as is, over many variants, DKIM-signed on the main thread or on threads; or the
+ * no-DB fast path.
+ */
+export type ProductKind =
+  'product' | 'product-variants' | 'product-dkim-main' | 'product-dkim-workers' | 'fastpath-nodb';
 
 /** What the product path needs beyond port / pool size / n. */
 export interface ProductParams {
@@ -51,12 +55,24 @@ function firstMessageClock() {
  * batches, lease, unsubscribe re-checks) and storing the refreshed and frozen day. The process
  * runs with the product's heap setting, as the product path does.
  */
-export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: number; date: string; papersApiUrl: string }): Promise<Sender> {
+export async function fastPathWithoutDb(p: {
+  port: number;
+  poolSize: number;
+  n: number;
+  date: string;
+  papersApiUrl: string;
+}): Promise<Sender> {
   limitHeapGrowth();
   const { digestMessageId } = await import('../src/digest/send-loop.ts');
   const { senderDomain } = await import('../src/mail/raw-message.ts');
   const domain = senderDomain(BENCH_FROM);
-  const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${p.port}`, outboxDir: '/nonexistent', poolSize: p.poolSize, ratePerSec: 0, logger: silent });
+  const mailer = createMailer({
+    smtpUrl: `smtp://127.0.0.1:${p.port}`,
+    outboxDir: '/nonexistent',
+    poolSize: p.poolSize,
+    ratePerSec: 0,
+    logger: silent,
+  });
   const templates = await loadTemplates({ publicUrl: BENCH_PUBLIC_URL, postalAddress: 'Paperboy bench' });
   const source = createPaperSource({ baseUrl: p.papersApiUrl, logger: silent });
   const first = firstMessageClock();
@@ -68,11 +84,21 @@ export async function fastPathWithoutDb(p: { port: number; poolSize: number; n: 
       // the day before ranking), so they are timed here.
       const { papers } = await source.fetchDay(p.date);
       const digest = await templates.compileDigest({ date: p.date, papers: rankPapers(papers, { size: 10 }) });
-      const prepared = prepareMessage(digest, { from: BENCH_FROM, listId: `"Paperboy daily digest" <daily.${domain}>` });
+      const prepared = prepareMessage(digest, {
+        from: BENCH_FROM,
+        listId: `"Paperboy daily digest" <daily.${domain}>`,
+      });
       const sent = await sendWindowed(p.n, p.poolSize * 2, async (i) => {
         const links = subscriberLinks(BENCH_PUBLIC_URL, BENCH_SECRET, i + 1);
         first.sending();
-        return mailer.sendPrebuilt(renderMessage(prepared, { to: recipientFor(i), messageId: digestMessageId(p.date, i + 1, domain), date: new Date(), ...links }));
+        return mailer.sendPrebuilt(
+          renderMessage(prepared, {
+            to: recipientFor(i),
+            messageId: digestMessageId(p.date, i + 1, domain),
+            date: new Date(),
+            ...links,
+          }),
+        );
       });
       return { sent, firstMessageMs: first.ms };
     },
@@ -102,7 +128,9 @@ async function productPath(p: { port: number; poolSize: number; n: number } & Pr
     SECRET: BENCH_SECRET,
     PAPERS_API_URL: p.papersApiUrl,
     LOG_LEVEL: 'silent',
-    ...(p.dkim ? { DKIM_DOMAIN: 'bench.localhost', DKIM_SELECTOR: 'bench', DKIM_PRIVATE_KEY_PATH: p.dkim.keyPath } : {}),
+    ...(p.dkim
+      ? { DKIM_DOMAIN: 'bench.localhost', DKIM_SELECTOR: 'bench', DKIM_PRIVATE_KEY_PATH: p.dkim.keyPath }
+      : {}),
     ...(p.dkim?.workers === undefined ? {} : { DKIM_WORKERS: String(p.dkim.workers) }),
   });
   const ctx = createContext(config, silent);
@@ -117,12 +145,26 @@ async function productPath(p: { port: number; poolSize: number; n: number } & Pr
       first.start();
       const r = await sendDigest(deps, { date: p.date });
       if (r.outcome !== 'done') throw new Error(`sendDigest ended "${r.outcome}"${r.reason ? `: ${r.reason}` : ''}`);
-      return { sent: r.sent, firstMessageMs: first.ms, detail: { outcome: r.outcome, sent: r.sent, failed: r.failed, skipped: r.skipped, deferred: r.deferred, durationMs: r.durationMs } };
+      return {
+        sent: r.sent,
+        firstMessageMs: first.ms,
+        detail: {
+          outcome: r.outcome,
+          sent: r.sent,
+          failed: r.failed,
+          skipped: r.skipped,
+          deferred: r.deferred,
+          durationMs: r.durationMs,
+        },
+      };
     },
     close: () => ctx.close(),
   };
 }
 
-export async function productSender(p: { kind: ProductKind; port: number; poolSize: number; n: number } & ProductParams, noDb: boolean): Promise<Sender> {
+export async function productSender(
+  p: { kind: ProductKind; port: number; poolSize: number; n: number } & ProductParams,
+  noDb: boolean,
+): Promise<Sender> {
   return noDb ? fastPathWithoutDb(p) : productPath(p);
 }

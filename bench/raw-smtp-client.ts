@@ -79,7 +79,11 @@ export interface PipelinedClient {
  * Opens `connections` connections and waits for their greetings (smtp-server waits 100 ms before
  * greeting), so the timed part measures only message traffic.
  */
-export async function openPipelinedClient(o: { port: number; connections: number; from: string }): Promise<PipelinedClient> {
+export async function openPipelinedClient(o: {
+  port: number;
+  connections: number;
+  from: string;
+}): Promise<PipelinedClient> {
   const envelope = (rcpt: string) => `MAIL FROM:<${o.from}>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`;
   const conns = await Promise.all(
     Array.from({ length: o.connections }, async () => {

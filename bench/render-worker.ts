@@ -6,11 +6,18 @@ import { parseDailyPapersJson } from '../src/sources/hf-daily-papers.ts';
 import { rankPapers } from '../src/domain/ranking.ts';
 import { subscriberLinks } from '../src/domain/tokens.ts';
 import type { Handlers } from './ipc.ts';
-import { BENCH_DATE, BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, benchKey, recipientFor, syntheticDay } from './fixtures.ts';
+import {
+  BENCH_DATE,
+  BENCH_FROM,
+  BENCH_PUBLIC_URL,
+  BENCH_SECRET,
+  benchKey,
+  recipientFor,
+  syntheticDay,
+} from './fixtures.ts';
 import { buildRawMessage, listHeaders, type DigestContent } from './send-worker.ts';
 import { cpuSince } from './memory.ts';
 import { dkimSigner } from '../src/mail/dkim/sign.mjs';
-
 
 const silent = createLogger('silent');
 
@@ -60,18 +67,25 @@ function cost(iterations: number, fn: (i: number) => unknown): Cost {
   const cpu = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < iterations; i++) fn(i);
-  return { cpuUs: cpuSince(cpu) * 1000 / iterations, wallUs: ((performance.now() - started) * 1000) / iterations };
+  return { cpuUs: (cpuSince(cpu) * 1000) / iterations, wallUs: ((performance.now() - started) * 1000) / iterations };
 }
 
 async function costAsync(iterations: number, fn: (i: number) => Promise<unknown>): Promise<Cost> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < iterations; i++) await fn(i);
-  return { cpuUs: cpuSince(cpu) * 1000 / iterations, wallUs: ((performance.now() - started) * 1000) / iterations };
+  return { cpuUs: (cpuSince(cpu) * 1000) / iterations, wallUs: ((performance.now() - started) * 1000) / iterations };
 }
 
 export async function digestPapers(date: string, dayPapers: number) {
-  return rankPapers(parseDailyPapersJson(JSON.stringify(syntheticDay(date, dayPapers)), { where: 'bench', featuredDate: date, logger: silent }).papers, { size: 10 });
+  return rankPapers(
+    parseDailyPapersJson(JSON.stringify(syntheticDay(date, dayPapers)), {
+      where: 'bench',
+      featuredDate: date,
+      logger: silent,
+    }).papers,
+    { size: 10 },
+  );
 }
 
 export function renderHandlers(): Handlers {
@@ -79,7 +93,10 @@ export function renderHandlers(): Handlers {
     /** The real digest for the bench day, filled for one recipient, and nodemailer's encoding of it. */
     async content(p: { dayPapers: number }): Promise<{ content: DigestContent; raw: Uint8Array }> {
       const templates = await loadTemplates({ publicUrl: BENCH_PUBLIC_URL, postalAddress: 'Paperboy bench' });
-      const digest = await templates.compileDigest({ date: BENCH_DATE, papers: await digestPapers(BENCH_DATE, p.dayPapers) });
+      const digest = await templates.compileDigest({
+        date: BENCH_DATE,
+        papers: await digestPapers(BENCH_DATE, p.dayPapers),
+      });
       const content = personalise(digest, subscriberLinks(BENCH_PUBLIC_URL, BENCH_SECRET, 1));
       return { content, raw: await buildRawMessage(content) };
     },
@@ -105,7 +122,12 @@ export function renderHandlers(): Handlers {
       const settings = { from: BENCH_FROM, listId: '"Paperboy daily digest" <daily.papers.example.org>' };
       const prepareCost = cost(20, () => prepareMessage(digest, settings));
       const prepared = prepareMessage(digest, settings);
-      const recipient = (i: number) => ({ to: recipientFor(i), messageId: `digest.${BENCH_DATE}.${i + 1}@papers.example.org`, date: new Date(), ...links[i % 1000]! });
+      const recipient = (i: number) => ({
+        to: recipientFor(i),
+        messageId: `digest.${BENCH_DATE}.${i + 1}@papers.example.org`,
+        date: new Date(),
+        ...links[i % 1000]!,
+      });
       cost(200, (i) => renderMessage(prepared, recipient(i)));
       const renderCost = cost(n, (i) => renderMessage(prepared, recipient(i)));
       const rawFast = renderMessage(prepared, recipient(0)).raw;
@@ -113,7 +135,15 @@ export function renderHandlers(): Handlers {
       // The baseline for the per-recipient build: nodemailer encoding the same content from scratch.
       const content = personalise(digest, links[0]!);
       const stream = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
-      const buildOne = (i: number) => stream.sendMail({ from: BENCH_FROM, to: recipientFor(i), subject: content.subject, html: content.html, text: content.text, ...listHeaders(i) });
+      const buildOne = (i: number) =>
+        stream.sendMail({
+          from: BENCH_FROM,
+          to: recipientFor(i),
+          subject: content.subject,
+          html: content.html,
+          text: content.text,
+          ...listHeaders(i),
+        });
       await costAsync(20, buildOne);
       const nodemailerCost = await costAsync(Math.max(50, Math.round(n / 50)), buildOne);
       const rawNodemailer = await buildRawMessage(content);
@@ -151,7 +181,12 @@ export function renderHandlers(): Handlers {
         dkimEd25519Us: dkimBothUs - dkimSignUs,
         rawBytesFastPath: rawFast.length,
         rawBytesNodemailer: rawNodemailer.length,
-        wall: { personaliseUs: personaliseCost.wallUs, linksUs: linksCost.wallUs, renderMessageUs: renderCost.wallUs, nodemailerBuildUs: nodemailerCost.wallUs },
+        wall: {
+          personaliseUs: personaliseCost.wallUs,
+          linksUs: linksCost.wallUs,
+          renderMessageUs: renderCost.wallUs,
+          nodemailerBuildUs: nodemailerCost.wallUs,
+        },
         iterations: n,
       };
     },

@@ -80,6 +80,7 @@ export function renderTable(rows: Row[]): string {
 /** The same table as GitHub markdown, for the README. */
 export function renderMarkdown(rows: Row[]): string {
   const out = ['| figure | value | baseline | ratio | target | result |', '|---|---:|---:|---:|---:|:---:|'];
-  for (const r of rows) out.push(`| ${r.section}: ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.result} |`);
+  for (const r of rows)
+    out.push(`| ${r.section}: ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.result} |`);
   return out.join('\n');
 }

@@ -29,7 +29,10 @@ const PRELOAD = `data:text/javascript,process.on('exit',()=>process.stderr.write
 
 let dbCounter = 0;
 
-export async function measureSendNow(n: number, s: { sink: Sink; dir: string; poolSize: number; papersApiUrl: string }): Promise<SendNowMemory> {
+export async function measureSendNow(
+  n: number,
+  s: { sink: Sink; dir: string; poolSize: number; papersApiUrl: string },
+): Promise<SendNowMemory> {
   const dbPath = join(s.dir, `send-now-${n}-${++dbCounter}.sqlite`);
   seedSubscribers(dbPath, n);
   await s.sink.reset({ trackRecipients: false });
@@ -48,12 +51,16 @@ export async function measureSendNow(n: number, s: { sink: Sink; dir: string; po
   };
   const started = performance.now();
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', PRELOAD, join(root, 'scripts', 'run.mjs'), 'send-now', '--date', BENCH_DATE], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: sendDeadlineMs(n),
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', PRELOAD, join(root, 'scripts', 'run.mjs'), 'send-now', '--date', BENCH_DATE],
+      {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: sendDeadlineMs(n),
+      },
+    );
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d));
     child.on('error', reject);
@@ -61,7 +68,13 @@ export async function measureSendNow(n: number, s: { sink: Sink; dir: string; po
   });
   const wallMs = performance.now() - started;
   const problems: string[] = [];
-  if (code !== 0) problems.push(`send-now exited ${code}: ${stderr.replace(new RegExp(`${MARK}\\d+`), '').trim().slice(0, 300)}`);
+  if (code !== 0)
+    problems.push(
+      `send-now exited ${code}: ${stderr
+        .replace(new RegExp(`${MARK}\\d+`), '')
+        .trim()
+        .slice(0, 300)}`,
+    );
   const kb = new RegExp(`${MARK}(\\d+)`).exec(stderr)?.[1];
   if (!kb) throw new Error(`send-now ${n} reported no peak RSS (exit ${code}): ${stderr.slice(0, 300)}`);
   const sink = await s.sink.waitFor(n, 10_000).catch(() => s.sink.stats());

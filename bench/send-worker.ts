@@ -50,14 +50,21 @@ function baselineTransport(port: number, poolSize: number) {
 
 /** Fills every connection of a nodemailer pool once (see warmPool). */
 async function warmTransport(transport: ReturnType<typeof baselineTransport>, poolSize: number): Promise<void> {
-  await Promise.all(Array.from({ length: poolSize }, (_, i) => transport.sendMail({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' })));
+  await Promise.all(
+    Array.from({ length: poolSize }, (_, i) =>
+      transport.sendMail({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' }),
+    ),
+  );
 }
 
 /** The RFC 8058 headers every digest carries, for the plain nodemailer loop too. */
 export function listHeaders(i: number): Pick<Mail.Options, 'list' | 'headers'> {
   const unsubscribe = `${BENCH_PUBLIC_URL}/unsubscribe/${i + 1}.bench`;
   return {
-    list: { unsubscribe: { url: unsubscribe, comment: 'Unsubscribe' }, id: { url: 'digest.papers.example.org', comment: 'Paperboy daily digest' } },
+    list: {
+      unsubscribe: { url: unsubscribe, comment: 'Unsubscribe' },
+      id: { url: 'digest.papers.example.org', comment: 'Paperboy daily digest' },
+    },
     headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
   };
 }
@@ -69,7 +76,14 @@ function nodemailerLoop(p: Extract<SenderParams, { kind: 'nodemailer' }>): Sende
     prepare: () => warmTransport(transport, p.poolSize),
     async run() {
       const sent = await sendWindowed(p.n, p.poolSize * 2, (i) =>
-        transport.sendMail({ from: BENCH_FROM, to: recipientFor(i), subject: p.content.subject, html: p.content.html, text: p.content.text, ...listHeaders(i) }),
+        transport.sendMail({
+          from: BENCH_FROM,
+          to: recipientFor(i),
+          subject: p.content.subject,
+          html: p.content.html,
+          text: p.content.text,
+          ...listHeaders(i),
+        }),
       );
       return { sent };
     },
@@ -88,7 +102,9 @@ function nodemailerRaw(p: Extract<SenderParams, { kind: 'nodemailer-raw' }>): Se
   return {
     prepare: () => warmTransport(transport, p.poolSize),
     async run() {
-      const sent = await sendWindowed(p.n, p.poolSize * 2, (i) => transport.sendMail({ envelope: { from: BENCH_FROM_ADDRESS, to: [recipientFor(i)] }, raw }));
+      const sent = await sendWindowed(p.n, p.poolSize * 2, (i) =>
+        transport.sendMail({ envelope: { from: BENCH_FROM_ADDRESS, to: [recipientFor(i)] }, raw }),
+      );
       return { sent };
     },
     close: () => transport.close(),
@@ -113,7 +129,14 @@ function pipelinedRaw(p: Extract<SenderParams, { kind: 'pipelined-raw' }>): Send
 /** The exact bytes nodemailer would put on the wire for this message (CRLF, encoded parts). */
 export async function buildRawMessage(content: DigestContent, i = 0): Promise<Buffer> {
   const t = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
-  const info = await t.sendMail({ from: BENCH_FROM, to: recipientFor(i), subject: content.subject, html: content.html, text: content.text, ...listHeaders(i) });
+  const info = await t.sendMail({
+    from: BENCH_FROM,
+    to: recipientFor(i),
+    subject: content.subject,
+    html: content.html,
+    text: content.text,
+    ...listHeaders(i),
+  });
   t.close();
   return info.message as Buffer;
 }
@@ -126,10 +149,13 @@ export function senderHandlers(): Handlers {
     async prepare(p: SenderParams) {
       params = p;
       sender =
-        p.kind === 'nodemailer' ? nodemailerLoop(p)
-        : p.kind === 'nodemailer-raw' ? nodemailerRaw(p)
-        : p.kind === 'pipelined-raw' ? pipelinedRaw(p)
-        : await productSender(p, p.kind === 'fastpath-nodb');
+        p.kind === 'nodemailer'
+          ? nodemailerLoop(p)
+          : p.kind === 'nodemailer-raw'
+            ? nodemailerRaw(p)
+            : p.kind === 'pipelined-raw'
+              ? pipelinedRaw(p)
+              : await productSender(p, p.kind === 'fastpath-nodb');
       await sender.prepare();
       rssBefore = rssMb();
       return { rssMb: rssBefore };
@@ -143,7 +169,19 @@ export function senderHandlers(): Handlers {
       const elapsedMs = performance.now() - started;
       const cpuMs = cpuSince(cpu);
       const trace = sampler.stop();
-      return { kind: params.kind, n: params.n, sent, elapsedMs, cpuMs, rssBeforeMb: rssBefore, rssPeakSampledMb: trace.peakMb, vmHwmMb: vmHwmMb(), rssTrace: trace, ...(firstMessageMs === undefined ? {} : { firstMessageMs }), detail };
+      return {
+        kind: params.kind,
+        n: params.n,
+        sent,
+        elapsedMs,
+        cpuMs,
+        rssBeforeMb: rssBefore,
+        rssPeakSampledMb: trace.peakMb,
+        vmHwmMb: vmHwmMb(),
+        rssTrace: trace,
+        ...(firstMessageMs === undefined ? {} : { firstMessageMs }),
+        detail,
+      };
     },
     async close() {
       await sender?.close();

@@ -71,7 +71,12 @@ export async function measureSend(kind: SenderKind, n: number, s: SendShared): P
       const dbPath = join(s.dir, `send-${kind}-${n}-${++dbCounter}.sqlite`);
       if (kind !== 'fastpath-nodb' && kind !== 'product-variants') seedMs = seedSubscribers(dbPath, n).ms;
       if (kind === 'product-variants') seedMs = seedSubscribers(dbPath, n, spreadPreferences(s.variantPreferences)).ms;
-      const dkim = kind === 'product-dkim-main' ? { keyPath: dkimKeyPath(s.dir), workers: 0 } : kind === 'product-dkim-workers' ? { keyPath: dkimKeyPath(s.dir) } : undefined;
+      const dkim =
+        kind === 'product-dkim-main'
+          ? { keyPath: dkimKeyPath(s.dir), workers: 0 }
+          : kind === 'product-dkim-workers'
+            ? { keyPath: dkimKeyPath(s.dir) }
+            : undefined;
       params = { kind, ...base, dbPath, date: BENCH_DATE, papersApiUrl: s.papersApiUrl, dayPapers: s.dayPapers, dkim };
       break;
     }
@@ -89,7 +94,8 @@ export async function measureSend(kind: SenderKind, n: number, s: SendShared): P
       sink = await s.sink.stats();
     }
     if (sink.messages !== n) problems.push(`sink got ${sink.messages} messages, expected ${n}`);
-    if (sink.distinctRecipients !== null && sink.distinctRecipients !== n) problems.push(`sink saw ${sink.distinctRecipients} distinct recipients, expected ${n}`);
+    if (sink.distinctRecipients !== null && sink.distinctRecipients !== n)
+      problems.push(`sink saw ${sink.distinctRecipients} distinct recipients, expected ${n}`);
     if (m.sent !== n) problems.push(`sender reported ${m.sent} sent, expected ${n}`);
     await w.call('close', null, 10_000).catch(() => undefined);
     return {

@@ -14,18 +14,30 @@ export interface Sender {
  * Fills every connection of the pool once, so the 100 ms greeting delay is not timed. The mailer
  * has two pools (nodemailer for built messages, the fast client for pre-built ones): both are warmed.
  */
-export async function warmPool(mailer: Pick<Mailer, 'sendPrebuilt' | 'sendTransactional'>, poolSize: number): Promise<void> {
+export async function warmPool(
+  mailer: Pick<Mailer, 'sendPrebuilt' | 'sendTransactional'>,
+  poolSize: number,
+): Promise<void> {
   const raw = Buffer.from(`From: ${BENCH_FROM}\r\nSubject: warm-up\r\n\r\nwarm-up\r\n`, 'latin1');
   await Promise.all(
     Array.from({ length: poolSize }, (_, i) => [
-      mailer.sendTransactional({ from: BENCH_FROM, to: `warmup${i}@bench.localhost`, subject: 'warm-up', text: 'warm-up' }),
+      mailer.sendTransactional({
+        from: BENCH_FROM,
+        to: `warmup${i}@bench.localhost`,
+        subject: 'warm-up',
+        text: 'warm-up',
+      }),
       mailer.sendPrebuilt({ envelope: { from: BENCH_FROM_ADDRESS, to: [`warmup-raw${i}@bench.localhost`] }, raw }),
     ]).flat(),
   );
 }
 
 /** Keeps `window` sends in flight: enough to keep every pooled connection busy. */
-export async function sendWindowed(n: number, window: number, sendOne: (i: number) => Promise<unknown>): Promise<number> {
+export async function sendWindowed(
+  n: number,
+  window: number,
+  sendOne: (i: number) => Promise<unknown>,
+): Promise<number> {
   let next = 0;
   let sent = 0;
   await Promise.all(

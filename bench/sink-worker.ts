@@ -92,7 +92,10 @@ export function sinkHandlers(): Handlers {
     waitFor(params: { count: number; timeoutMs: number }): Promise<SinkStats> {
       if (messages >= params.count) return Promise.resolve(stats());
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`sink: ${messages} of ${params.count} messages after ${params.timeoutMs} ms`)), params.timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`sink: ${messages} of ${params.count} messages after ${params.timeoutMs} ms`)),
+          params.timeoutMs,
+        );
         waiters.push({
           count: params.count,
           resolve: () => {

@@ -59,7 +59,15 @@ export async function measureStartup(dir: string, papersApiUrl: string, reps: nu
   for (const [cmd, args] of Object.values(commands)) await time(cmd, [...args]);
   const runs = new Map<string, number[]>(Object.keys(commands).map((k) => [k, []]));
   // Interleaved, so a change in the box's load hits every command alike.
-  for (let i = 0; i < reps; i++) for (const [key, [cmd, args]] of Object.entries(commands)) runs.get(key)!.push(await time(cmd, [...args]));
+  for (let i = 0; i < reps; i++)
+    for (const [key, [cmd, args]] of Object.entries(commands)) runs.get(key)!.push(await time(cmd, [...args]));
   const median = (key: string) => medianBy(runs.get(key)!, (x) => x);
-  return { reps, npmVersionMs: median('npmVersionMs'), helpMs: median('helpMs'), countMs: median('countMs'), dryRunMs: median('dryRunMs'), helpTsxMs: median('helpTsxMs') };
+  return {
+    reps,
+    npmVersionMs: median('npmVersionMs'),
+    helpMs: median('helpMs'),
+    countMs: median('countMs'),
+    dryRunMs: median('dryRunMs'),
+    helpTsxMs: median('helpTsxMs'),
+  };
 }

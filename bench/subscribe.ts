@@ -59,7 +59,10 @@ export interface LoadResult {
   shares?: Record<Share, ShareResult>;
 }
 
-/** The request mix under abuse, in tenths: 7 sign-ups from many addresses, 2 from one address over its limit, 1 hostile body. */
+/**
+ * The request mix under abuse, in tenths: 7 sign-ups from many addresses, 2 from one address over its limit, 1
+ * hostile body.
+ */
 export type Share = 'legitimate' | 'over-limit' | 'hostile';
 export interface ShareResult {
   requests: number;
@@ -84,7 +87,10 @@ function load(port: number, seconds: number, connections: number): Promise<Autoc
         method: 'POST',
         path: '/subscribe',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ email: `load${emailCounter++}.${run}@bench.localhost` }) }),
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({ email: `load${emailCounter++}.${run}@bench.localhost` }),
+        }),
       },
     ],
   });
@@ -101,11 +107,23 @@ const address = (net: number, i: number) => `${net}.${(i >> 16) & 255}.${(i >> 8
  * closed-loop load generator would then measure its own reconnections, not the server.
  */
 const HOSTILE: { name: string; contentType: string; body: (i: number) => string }[] = [
-  { name: 'invalid email', contentType: 'application/json', body: (i) => JSON.stringify({ email: `not an address ${i}` }) },
+  {
+    name: 'invalid email',
+    contentType: 'application/json',
+    body: (i) => JSON.stringify({ email: `not an address ${i}` }),
+  },
   // Within the 8 KB body limit: the validation itself has to refuse it.
-  { name: 'huge field', contentType: 'application/json', body: (i) => JSON.stringify({ email: `${'a'.repeat(7_000)}${i}@bench.localhost`, keywords: 'x,'.repeat(300) }) },
+  {
+    name: 'huge field',
+    contentType: 'application/json',
+    body: (i) => JSON.stringify({ email: `${'a'.repeat(7_000)}${i}@bench.localhost`, keywords: 'x,'.repeat(300) }),
+  },
   { name: 'wrong content type', contentType: 'text/plain', body: (i) => `email=plain${i}@bench.localhost` },
-  { name: 'JSON with junk', contentType: 'application/json', body: (i) => `{"email": "junk${i}@bench.localhost", "keywords": [1, {"$gt": ""}], ,,}` },
+  {
+    name: 'JSON with junk',
+    contentType: 'application/json',
+    body: (i) => `{"email": "junk${i}@bench.localhost", "keywords": [1, {"$gt": ""}], ,,}`,
+  },
 ];
 
 function percentile(sorted: number[], q: number): number {
@@ -118,7 +136,11 @@ function percentile(sorted: number[], q: number): number {
  * X-Forwarded-For written by the trusted proxy on the loopback. Latency per share is timed here,
  * from building a request to its answer (one request in flight per connection).
  */
-async function loadAbuse(port: number, seconds: number, connections: number): Promise<{ r: AutocannonResult; shares: Record<Share, ShareResult> }> {
+async function loadAbuse(
+  port: number,
+  seconds: number,
+  connections: number,
+): Promise<{ r: AutocannonResult; shares: Record<Share, ShareResult> }> {
   const run = `${process.pid}-${Date.now().toString(36)}`;
   let i = 0;
   let signUps = 0;
@@ -140,15 +162,31 @@ async function loadAbuse(port: number, seconds: number, connections: number): Pr
           if (slot < 7) {
             context.share = 'legitimate';
             const k = signUps++;
-            return { ...req, headers: { 'content-type': 'application/json', accept: 'application/json', 'x-forwarded-for': address(10, k) }, body: JSON.stringify({ email: `load${k}.${run}@bench.localhost` }) };
+            return {
+              ...req,
+              headers: {
+                'content-type': 'application/json',
+                accept: 'application/json',
+                'x-forwarded-for': address(10, k),
+              },
+              body: JSON.stringify({ email: `load${k}.${run}@bench.localhost` }),
+            };
           }
           if (slot < 9) {
             context.share = 'over-limit';
-            return { ...req, headers: { 'content-type': 'application/json', accept: 'application/json', 'x-forwarded-for': ABUSER }, body: JSON.stringify({ email: `again${n}.${run}@bench.localhost` }) };
+            return {
+              ...req,
+              headers: { 'content-type': 'application/json', accept: 'application/json', 'x-forwarded-for': ABUSER },
+              body: JSON.stringify({ email: `again${n}.${run}@bench.localhost` }),
+            };
           }
           context.share = 'hostile';
           const h = HOSTILE[Math.floor(n / 10) % HOSTILE.length]!;
-          return { ...req, headers: { 'content-type': h.contentType, accept: 'application/json', 'x-forwarded-for': address(172, n) }, body: h.body(n) };
+          return {
+            ...req,
+            headers: { 'content-type': h.contentType, accept: 'application/json', 'x-forwarded-for': address(172, n) },
+            body: h.body(n),
+          };
         },
         onResponse: (status, _body, context) => {
           const share = context.share as Share;
@@ -162,14 +200,32 @@ async function loadAbuse(port: number, seconds: number, connections: number): Pr
     (Object.keys(latencies) as Share[]).map((share) => {
       const sorted = latencies[share].sort((a, b) => a - b);
       const round = (x: number) => Math.round(x * 10) / 10;
-      return [share, { requests: sorted.length, reqPerSec: sorted.length / r.duration, p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)), statusCodes: codes[share] }];
+      return [
+        share,
+        {
+          requests: sorted.length,
+          reqPerSec: sorted.length / r.duration,
+          p50Ms: round(percentile(sorted, 0.5)),
+          p99Ms: round(percentile(sorted, 0.99)),
+          statusCodes: codes[share],
+        },
+      ];
     }),
   ) as Record<Share, ShareResult>;
   return { r, shares };
 }
 
-/** One server (bare, product or product under abuse) in its own process on a fresh database (`run` names it), warmed for 1 s, then loaded for `seconds`. */
-export async function measureSubscribe(mode: ServerMode, dir: string, seconds: number, connections: number, run = 0): Promise<LoadResult> {
+/**
+ * One server (bare, product or product under abuse) in its own process on a fresh database (`run` names it), warmed
+ * for 1 s, then loaded for `seconds`.
+ */
+export async function measureSubscribe(
+  mode: ServerMode,
+  dir: string,
+  seconds: number,
+  connections: number,
+  run = 0,
+): Promise<LoadResult> {
   return withWorker('http', async (w) => {
     const { port } = await w.call<{ port: number }>('start', { mode, dir, run }, 60_000);
     // One request by hand first: a route that answers 4xx/5xx would make the load figures meaningless.
@@ -178,7 +234,8 @@ export async function measureSubscribe(mode: ServerMode, dir: string, seconds: n
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ email: `probe.${mode}@bench.localhost` }),
     });
-    if (probe.status >= 300) throw new Error(`${mode} POST /subscribe answered ${probe.status}: ${(await probe.text()).slice(0, 200)}`);
+    if (probe.status >= 300)
+      throw new Error(`${mode} POST /subscribe answered ${probe.status}: ${(await probe.text()).slice(0, 200)}`);
     // Warmed with the same mix it is measured with.
     await (mode === 'abuse' ? loadAbuse(port, 1, connections) : load(port, 1, connections));
     await w.call('resetUsage');
@@ -186,7 +243,9 @@ export async function measureSubscribe(mode: ServerMode, dir: string, seconds: n
     const r = abused?.r ?? (await load(port, seconds, connections));
     const usage = await w.call<{ cpuMs: number; rssMb: number }>('usage');
     await w.call('stop', null, 10_000);
-    const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, Number(v.count)]));
+    const statusCodes = Object.fromEntries(
+      Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, Number(v.count)]),
+    );
     const total = r.requests.total;
     return {
       mode,

@@ -5,7 +5,13 @@ import { createLogger } from '../src/logger.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import { isCalendarDate } from '../src/domain/dates.ts';
 import { parseReport } from '../src/bounces/parse-report.ts';
-import { handleReport, handleReportDeps, type HandledRecipient, type HandledReport, type HandleReportDeps } from '../src/bounces/handle-report.ts';
+import {
+  handleReport,
+  handleReportDeps,
+  type HandledRecipient,
+  type HandledReport,
+  type HandleReportDeps,
+} from '../src/bounces/handle-report.ts';
 import { readMailPath } from '../src/bounces/mail-files.ts';
 import { percent, runRates } from '../src/bounces/rates.ts';
 
@@ -28,14 +34,21 @@ Exit status: 0 ok (unrecognised messages are reported, not fatal), 1 failed (a p
 could not be read), 2 usage error.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { since: { type: 'string' } }, strict: true, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { since: { type: 'string' } },
+    strict: true,
+    allowPositionals: true,
+  });
   const [command, ...rest] = positionals;
   if (!command) throw new UsageError('a command is needed');
-  if (!['import', 'list', 'stats'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (!['import', 'list', 'stats'].includes(command))
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   if (command === 'import' && !rest.length) throw new UsageError('import takes one or more paths');
   if (command !== 'import' && rest.length) throw new UsageError(`${command} takes no arguments`);
   if (values.since !== undefined && command !== 'list') throw new UsageError('--since applies to list only');
-  if (values.since !== undefined && !isCalendarDate(values.since)) throw new UsageError(`--since must be a real day as YYYY-MM-DD, got ${JSON.stringify(values.since)}`);
+  if (values.since !== undefined && !isCalendarDate(values.since))
+    throw new UsageError(`--since must be a real day as YYYY-MM-DD, got ${JSON.stringify(values.since)}`);
 
   let ctx: Context | undefined;
   try {
@@ -55,7 +68,19 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function importPaths(deps: HandleReportDeps, paths: string[]): Promise<number> {
-  const tally = { messages: 0, unreadable: 0, unrecognised: 0, hard: 0, soft: 0, complaint: 0, ignore: 0, suppressed: 0, unsubscribed: 0, repeat: 0, nobody: 0 };
+  const tally = {
+    messages: 0,
+    unreadable: 0,
+    unrecognised: 0,
+    hard: 0,
+    soft: 0,
+    complaint: 0,
+    ignore: 0,
+    suppressed: 0,
+    unsubscribed: 0,
+    repeat: 0,
+    nobody: 0,
+  };
   for (const path of paths) {
     try {
       for (const message of readMailPath(path)) {
@@ -91,10 +116,18 @@ async function importPaths(deps: HandleReportDeps, paths: string[]): Promise<num
 /** What the message was, whom each recipient concerns, the decision and what it changed. */
 function describeReport(h: HandledReport, softLimit: number): string {
   const kind = [h.kind, h.feedbackType].filter(Boolean).join(' ');
-  if (!h.recipients.length) return h.kind === 'unknown' ? 'unrecognised: no bounce, complaint or auto-reply found, nothing changed' : `${kind}: names no recipient, nothing changed`;
+  if (!h.recipients.length)
+    return h.kind === 'unknown'
+      ? 'unrecognised: no bounce, complaint or auto-reply found, nothing changed'
+      : `${kind}: names no recipient, nothing changed`;
   const parts = h.recipients.map((r) => {
     const s = r.applied.subscriber;
-    const whom = s && r.matchedBy ? `#${s.id} ${s.email} (by ${r.matchedBy})` : h.verp === 'forged' ? 'nobody (forged VERP address)' : 'nobody';
+    const whom =
+      s && r.matchedBy
+        ? `#${s.id} ${s.email} (by ${r.matchedBy})`
+        : h.verp === 'forged'
+          ? 'nobody (forged VERP address)'
+          : 'nobody';
     const why = [r.status, r.reason].filter(Boolean).join(' ');
     return `${r.address || '?'} → ${whom}: ${r.decision}${why ? ` (${why})` : ''}, ${effectText(r, softLimit)}`;
   });
@@ -116,23 +149,46 @@ function effectText(r: HandledRecipient, softLimit: number): string {
   }
 }
 
-const cell = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? '-' : String(v).replace(/\s+/g, ' '));
+const cell = (v: string | number | null | undefined) =>
+  v === null || v === undefined || v === '' ? '-' : String(v).replace(/\s+/g, ' ');
 
 function listEvents(ctx: Context, since: string): number {
   console.log(['created_at', 'kind', 'email', 'status', 'reason', 'digest_date', 'source', 'diagnostic'].join('\t'));
-  for (const e of ctx.bounces.list(since)) console.log([e.createdAt, e.kind, e.email, e.status, e.reason, e.digestDate, e.source, e.diagnostic].map(cell).join('\t'));
+  for (const e of ctx.bounces.list(since))
+    console.log(
+      [e.createdAt, e.kind, e.email, e.status, e.reason, e.digestDate, e.source, e.diagnostic].map(cell).join('\t'),
+    );
   return EXIT_OK;
 }
 
 function stats(ctx: Context): number {
-  console.log(['run', 'sent', 'hard', 'soft', 'complaints', 'hard_rate', 'soft_rate', 'complaint_rate', 'alarm'].join('\t'));
+  console.log(
+    ['run', 'sent', 'hard', 'soft', 'complaints', 'hard_rate', 'soft_rate', 'complaint_rate', 'alarm'].join('\t'),
+  );
   for (const run of ctx.bounces.runs()) {
     const r = runRates(run);
     const alarm = r.alarms.map((a) => (a === 'hard' ? 'HARD BOUNCES' : 'COMPLAINTS')).join(', ');
-    console.log([r.date, r.sent, r.hard, r.soft, r.complaints, percent(r.hardRate), percent(r.softRate), percent(r.complaintRate, 2), alarm].map(cell).join('\t'));
+    console.log(
+      [
+        r.date,
+        r.sent,
+        r.hard,
+        r.soft,
+        r.complaints,
+        percent(r.hardRate),
+        percent(r.softRate),
+        percent(r.complaintRate, 2),
+        alarm,
+      ]
+        .map(cell)
+        .join('\t'),
+    );
   }
   const loose = ctx.bounces.unattributed();
-  if (Object.keys(loose).length) console.log(['(no run)', '-', loose.hard ?? 0, loose.soft ?? 0, loose.complaint ?? 0, '-', '-', '-', '-'].join('\t'));
+  if (Object.keys(loose).length)
+    console.log(
+      ['(no run)', '-', loose.hard ?? 0, loose.soft ?? 0, loose.complaint ?? 0, '-', '-', '-', '-'].join('\t'),
+    );
   return EXIT_OK;
 }
 

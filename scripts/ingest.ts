@@ -19,7 +19,12 @@ Safe to repeat: papers already stored get their upvotes refreshed.
 Exit status: 0 stored, 1 failed, 2 usage error.`;
 
 async function main(argv: string[]): Promise<number> {
-  const args = parseArgs({ args: argv, options: { date: { type: 'string' }, file: { type: 'string' } }, strict: true, allowPositionals: false }).values;
+  const args = parseArgs({
+    args: argv,
+    options: { date: { type: 'string' }, file: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  }).values;
   dateArgument(args.date);
   if (args.file === '') throw new UsageError('--file needs a path');
 
@@ -27,10 +32,15 @@ async function main(argv: string[]): Promise<number> {
   let date = args.date;
   try {
     const config = loadConfig();
-    ctx = createContext(config, createLogger(config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }));
+    ctx = createContext(
+      config,
+      createLogger(config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }),
+    );
     if (args.file !== undefined) {
       const r = importDailyPapersFile(ctx, args.file, args.date);
-      console.log(`${r.file} (${r.dates.join(', ') || 'no papers'}): ${r.inserted} new, ${r.updated} updated, ${r.skipped} skipped`);
+      console.log(
+        `${r.file} (${r.dates.join(', ') || 'no papers'}): ${r.inserted} new, ${r.updated} updated, ${r.skipped} skipped`,
+      );
     } else {
       date ??= defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ);
       const r = await ingestDay({ source: ctx.paperSource, papers: ctx.papers, logger: ctx.logger }, date);

@@ -19,7 +19,9 @@ function main(argv: string[]): number {
     const db = openDatabase(config.DATABASE_PATH);
     const applied = migrate(db);
     db.close();
-    console.log(applied.length ? `applied: ${applied.join(', ')}` : `nothing to apply: ${config.DATABASE_PATH} is up to date`);
+    console.log(
+      applied.length ? `applied: ${applied.join(', ')}` : `nothing to apply: ${config.DATABASE_PATH} is up to date`,
+    );
     return EXIT_OK;
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : `migration failed: ${(err as Error).message}`);

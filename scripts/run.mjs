@@ -56,13 +56,20 @@ async function compile(stale) {
     stale.map(async (rel) => {
       const source = join(root, rel);
       // esnext: Node 20 runs it all, and an older target would drop import attributes.
-      const { code } = await transform(readFileSync(source, 'utf8'), { loader: 'ts', format: 'esm', target: 'esnext', sourcefile: source });
+      const { code } = await transform(readFileSync(source, 'utf8'), {
+        loader: 'ts',
+        format: 'esm',
+        target: 'esnext',
+        sourcefile: source,
+      });
       const js = code
         .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(source).href))
         // Relative imports of .ts files point at their compiled twins; of anything else (JSON, the
         // DKIM worker's plain JavaScript) at the original file.
         .replace(/((?:\bfrom|\bimport)\s*\(?\s*)(['"])(\.{1,2}\/[^'"\n]+?)\2/g, (_, before, quote, spec) =>
-          spec.endsWith('.ts') ? `${before}${quote}${spec.slice(0, -3)}.mjs${quote}` : `${before}${quote}${new URL(spec, pathToFileURL(source)).href}${quote}`,
+          spec.endsWith('.ts')
+            ? `${before}${quote}${spec.slice(0, -3)}.mjs${quote}`
+            : `${before}${quote}${new URL(spec, pathToFileURL(source)).href}${quote}`,
         );
       writeAtomic(compiledPath(rel), js);
     }),
@@ -76,7 +83,9 @@ try {
 } catch {
   // First start, or a cache someone removed: everything is compiled.
 }
-const stale = [...current].filter(([rel, stamp]) => compiled[rel] !== stamp || !existsSync(compiledPath(rel))).map(([rel]) => rel);
+const stale = [...current]
+  .filter(([rel, stamp]) => compiled[rel] !== stamp || !existsSync(compiledPath(rel)))
+  .map(([rel]) => rel);
 let runCompiled = true;
 if (stale.length) {
   try {

@@ -70,9 +70,11 @@ async function main(argv: string[]): Promise<number> {
   }).values;
   dateArgument(args.date);
   const cadence: Cadence = args.weekly ? 'weekly' : 'daily';
-  if (args.weekly && args.date !== undefined && weekdayOf(args.date) !== 0) throw new UsageError(`--weekly --date must be a Sunday (the last day of the week), got ${args.date}`);
+  if (args.weekly && args.date !== undefined && weekdayOf(args.date) !== 0)
+    throw new UsageError(`--weekly --date must be a Sunday (the last day of the week), got ${args.date}`);
   const limit = args.limit === undefined ? undefined : Number(args.limit);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--limit must be a positive whole number, got ${JSON.stringify(args.limit)}`);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1))
+    throw new UsageError(`--limit must be a positive whole number, got ${JSON.stringify(args.limit)}`);
   const { emailSchema } = await import('../src/domain/subscriber-input.ts');
   const to = args.to === undefined ? undefined : emailSchema.safeParse(args.to);
   if (to && !to.success) throw new UsageError(`--to must be an email address, got ${JSON.stringify(args.to)}`);
@@ -94,27 +96,52 @@ async function main(argv: string[]): Promise<number> {
   // Nobody is left to read the summary or to send a second signal: stop as on the first one, and
   // exit regardless once the messages in flight had their time.
   onLauncherExit(() => {
-    console.error('send-now: the process that started this one is gone: finishing the messages in flight, then stopping');
+    console.error(
+      'send-now: the process that started this one is gone: finishing the messages in flight, then stopping',
+    );
     stop.abort(new Error('launcher gone'));
     setTimeout(() => process.exit(EXIT_FAILED), ORPHAN_GRACE_MS).unref();
   });
 
-  const { loadConfig, limitHeapGrowth, createContext, createLogger, defaultDigestDate, defaultWeekEnding, identityWarnings, sendDigestDeps, renderDigest, sendTestCopy, dryRun, sendDigest, previousRunSummary } =
-    await app();
+  const {
+    loadConfig,
+    limitHeapGrowth,
+    createContext,
+    createLogger,
+    defaultDigestDate,
+    defaultWeekEnding,
+    identityWarnings,
+    sendDigestDeps,
+    renderDigest,
+    sendTestCopy,
+    dryRun,
+    sendDigest,
+    previousRunSummary,
+  } = await app();
   try {
     const config = loadConfig();
     limitHeapGrowth();
     const tty = process.stderr.isTTY === true;
     // On a terminal the progress bar tells the story; info logs would break it up.
-    ctx = createContext(config, createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }));
-    const date = args.date ?? (args.weekly ? defaultWeekEnding(ctx.clock.now(), config.DIGEST_TZ, config.WEEKLY_DAY) : defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ));
+    ctx = createContext(
+      config,
+      createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr', {
+        development: config.NODE_ENV !== 'production',
+      }),
+    );
+    const date =
+      args.date ??
+      (args.weekly
+        ? defaultWeekEnding(ctx.clock.now(), config.DIGEST_TZ, config.WEEKLY_DAY)
+        : defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ));
     const edition = args.weekly ? `week ending ${date}` : date;
     // Settings that break real mail for readers: said before anything is sent, and listed by a dry run.
     const warnings = identityWarnings(config).map((w) => `warning: ${w}`);
     if (args.preview === undefined && !args['dry-run']) for (const w of warnings) console.error(w);
     const deps = await sendDigestDeps(ctx);
     // Someone is waiting at a terminal: a server that cannot be reached at all is reported soon.
-    if (config.SEND_CONNECT_GIVE_UP_SECONDS > 0) deps.policy.connectGiveUpMs = config.SEND_CONNECT_GIVE_UP_SECONDS * 1000;
+    if (config.SEND_CONNECT_GIVE_UP_SECONDS > 0)
+      deps.policy.connectGiveUpMs = config.SEND_CONNECT_GIVE_UP_SECONDS * 1000;
 
     if (args.preview !== undefined) {
       const rendered = await renderDigest(deps, { date, digestSize: config.DIGEST_SIZE, cadence });
@@ -126,17 +153,30 @@ async function main(argv: string[]): Promise<number> {
     }
     if (to?.success) {
       const subscriber = ctx.subscribers.byEmail(to.data);
-      const sent = await sendTestCopy(deps, { date, to: to.data, digestSize: subscriber?.digestSize ?? config.DIGEST_SIZE, subscriberId: subscriber?.id, cadence });
+      const sent = await sendTestCopy(deps, {
+        date,
+        to: to.data,
+        digestSize: subscriber?.digestSize ?? config.DIGEST_SIZE,
+        subscriberId: subscriber?.id,
+        cadence,
+      });
       if (!sent) return report(`${edition}: no papers, nothing sent`, EXIT_OK);
       return report(`${edition}: one copy sent to ${to.data} (${sent.messageId}): ${sent.response}`, EXIT_OK);
     }
 
     const progress = progressReporter(tty);
-    const result = args['dry-run'] ? await dryRun(deps, date, cadence) : await sendDigest(deps, { date, cadence, limit, signal: stop.signal, onProgress: progress.update });
+    const result = args['dry-run']
+      ? await dryRun(deps, date, cadence)
+      : await sendDigest(deps, { date, cadence, limit, signal: stop.signal, onProgress: progress.update });
     progress.end();
     const listed = args['dry-run'] ? warnings : [];
-    console.log([summary(result), ...[...listed, ...previousRunSummary(ctx.bounces, date)].map((line) => `  ${line}`)].join('\n'));
-    return result.outcome === 'done' || result.outcome === 'empty' || result.outcome === 'dry-run' || (result.outcome === 'incomplete' && limit !== undefined && !stop.signal.aborted)
+    console.log(
+      [summary(result), ...[...listed, ...previousRunSummary(ctx.bounces, date)].map((line) => `  ${line}`)].join('\n'),
+    );
+    return result.outcome === 'done' ||
+      result.outcome === 'empty' ||
+      result.outcome === 'dry-run' ||
+      (result.outcome === 'incomplete' && limit !== undefined && !stop.signal.aborted)
       ? EXIT_OK
       : EXIT_FAILED;
   } catch (err) {
@@ -158,16 +198,26 @@ function summary(r: SendDigestResult): string {
   const seconds = r.durationMs / 1000;
   const edition = r.cadence === 'weekly' ? `week ending ${r.date}` : r.date;
   if (r.outcome === 'dry-run') {
-    const variants = (r.variants ?? []).map((v) => `  ${v.recipients} × ${v.papers} papers (size ${v.digestSize}${v.keywords ? `, keywords ${v.keywords}` : ''})`);
-    return [`${edition}: dry run: ${r.recipients ?? 0} subscribers would get the ${r.cadence === 'weekly' ? 'weekly edition' : 'digest'} now, in ${variants.length} variants`, ...variants].join('\n');
+    const variants = (r.variants ?? []).map(
+      (v) =>
+        `  ${v.recipients} × ${v.papers} papers (size ${v.digestSize}${v.keywords ? `, keywords ${v.keywords}` : ''})`,
+    );
+    return [
+      `${edition}: dry run: ${r.recipients ?? 0} subscribers would get the ${r.cadence === 'weekly' ? 'weekly edition' : 'digest'} now, in ${variants.length} variants`,
+      ...variants,
+    ].join('\n');
   }
   const rate = seconds > 0 ? (r.sent / seconds).toFixed(1) : '–';
   const lines = [
     `${edition}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`,
     `  this time: sent ${r.sent}, skipped ${r.skipped}, failed ${r.failed}, deferred ${r.deferred} in ${seconds.toFixed(1)} s (${rate} msg/s)`,
   ];
-  if (r.resumedInFlight) lines.push(`  resumed a cut-off run: ${r.resumedInFlight} deliveries the previous sender had claimed were queued again`);
-  if (r.run) lines.push(`  run total: ${r.run.status}, sent ${r.run.sent}, skipped ${r.run.skipped}, failed ${r.run.failed}`);
+  if (r.resumedInFlight)
+    lines.push(
+      `  resumed a cut-off run: ${r.resumedInFlight} deliveries the previous sender had claimed were queued again`,
+    );
+  if (r.run)
+    lines.push(`  run total: ${r.run.status}, sent ${r.run.sent}, skipped ${r.run.skipped}, failed ${r.run.failed}`);
   return lines.join('\n');
 }
 
@@ -187,7 +237,9 @@ function progressReporter(tty: boolean) {
       if (tty) {
         const width = 30;
         const filled = Math.round((p.done / total) * width);
-        process.stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor((p.done / total) * 100)}% ${counts}`);
+        process.stderr.write(
+          `\r\x1b[K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor((p.done / total) * 100)}% ${counts}`,
+        );
         drawn = true;
       } else {
         console.error(`${p.date}: ${counts}`);

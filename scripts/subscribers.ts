@@ -30,8 +30,10 @@ Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true }).positionals;
   if (!command) throw new UsageError('a command is needed');
-  if (!['import', 'export', 'list', 'count', 'remove'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  const [expected, what] = command === 'import' ? [1, 'one file'] : command === 'remove' ? [1, 'one address'] : [0, 'no arguments'];
+  if (!['import', 'export', 'list', 'count', 'remove'].includes(command))
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  const [expected, what] =
+    command === 'import' ? [1, 'one file'] : command === 'remove' ? [1, 'one address'] : [0, 'no arguments'];
   if (rest.length !== expected) throw new UsageError(`${command} takes ${what}`);
   const email = command === 'remove' ? emailSchema.safeParse(rest[0]) : undefined;
   if (email && !email.success) throw new UsageError(`not an email address: ${JSON.stringify(rest[0])}`);
@@ -45,8 +47,15 @@ async function main(argv: string[]): Promise<number> {
     // Only import and remove need SECRET (suppressed addresses are kept as keyed hashes).
     // Imported only by the commands that use them: `count` and `list` start without them.
     const suppressions = async () => {
-      const [{ openSuppressionList }, { resolveSecret }, { createLogger }] = await Promise.all([import('../src/bounces/suppressions.ts'), import('../src/secret.ts'), import('../src/logger.ts')]);
-      return openSuppressionList(db!, resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')));
+      const [{ openSuppressionList }, { resolveSecret }, { createLogger }] = await Promise.all([
+        import('../src/bounces/suppressions.ts'),
+        import('../src/secret.ts'),
+        import('../src/logger.ts'),
+      ]);
+      return openSuppressionList(
+        db!,
+        resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')),
+      );
     };
     const csv = () => import('../src/domain/subscriber-import.ts');
     switch (command) {
@@ -65,7 +74,9 @@ async function main(argv: string[]): Promise<number> {
       case 'list': {
         const out = [['id', 'email', 'status', 'size', 'keywords', 'confirmed_at', 'created_at'].join('\t')];
         for (const s of store.list({ confirmedOnly: false })) {
-          out.push([s.id, s.email, s.status, s.digestSize, s.keywords || '-', s.confirmedAt ?? '-', s.createdAt].join('\t'));
+          out.push(
+            [s.id, s.email, s.status, s.digestSize, s.keywords || '-', s.confirmedAt ?? '-', s.createdAt].join('\t'),
+          );
           if (out.length >= 10_000) flush(out);
         }
         flush(out);
@@ -74,7 +85,8 @@ async function main(argv: string[]): Promise<number> {
       case 'count': {
         const counts = store.counts();
         const total = Object.values(counts).reduce((a, b) => a + b, 0);
-        for (const status of ['confirmed', 'pending', 'unsubscribed', 'suppressed']) console.log(`${status.padEnd(13)}${counts[status] ?? 0}`);
+        for (const status of ['confirmed', 'pending', 'unsubscribed', 'suppressed'])
+          console.log(`${status.padEnd(13)}${counts[status] ?? 0}`);
         console.log(`${'total'.padEnd(13)}${total}`);
         return EXIT_OK;
       }
@@ -85,13 +97,17 @@ async function main(argv: string[]): Promise<number> {
         const erased = eraseAddress({ admin: store, outboxDir: config.OUTBOX_DIR }, address);
         if (!erased.checkpointed) {
           // Every remove truncates the WAL, even one that finds nothing left to erase.
-          console.error('warning: another process kept reading the database, so old copies may stay in its WAL file until overwritten; run this remove again later');
+          console.error(
+            'warning: another process kept reading the database, so old copies may stay in its WAL file until overwritten; run this remove again later',
+          );
         }
         if (!erased.found) {
           console.error(`${address} is not on the list`);
           return EXIT_FAILED;
         }
-        const what = erased.subscriber ? 'removed, with its delivery history and mail' : 'not on the list; the mail queued to it removed';
+        const what = erased.subscriber
+          ? 'removed, with its delivery history and mail'
+          : 'not on the list; the mail queued to it removed';
         console.log(`${address} ${what}${erased.outboxFiles ? ` and ${erased.outboxFiles} outbox file(s)` : ''}`);
         return EXIT_OK;
       }
@@ -115,7 +131,9 @@ function importFile(
   const plan = planImport(readFileSync(file, 'utf8'), defaultDigestSize);
   if (plan.problems.length) {
     for (const p of plan.problems) console.error(`${file}:${p.line}: ${p.message}`);
-    console.error(`${plan.problems.length} invalid ${plan.problems.length === 1 ? 'row' : 'rows'}: nothing imported. Fix them and import the file again.`);
+    console.error(
+      `${plan.problems.length} invalid ${plan.problems.length === 1 ? 'row' : 'rows'}: nothing imported. Fix them and import the file again.`,
+    );
     return EXIT_FAILED;
   }
   // A bounce or complaint outlives the row: only a new sign-up through the form lifts it.

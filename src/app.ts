@@ -1,4 +1,11 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import { ZodError } from 'zod';
@@ -62,7 +69,14 @@ function answerError(err: FastifyError, req: FastifyRequest, reply: FastifyReply
   }
   if (status === 429) message = 'Too many requests from your network. Please wait a minute and try again.';
   if (wantsJson(req)) return reply.code(status).send({ error: status >= 500 ? 'internal' : 'request_error', message });
-  const title = status === 404 ? 'Not found' : status === 429 ? 'Slow down' : status >= 500 ? 'Something went wrong' : 'That did not work';
+  const title =
+    status === 404
+      ? 'Not found'
+      : status === 429
+        ? 'Slow down'
+        : status >= 500
+          ? 'Something went wrong'
+          : 'That did not work';
   return reply.code(status).type('text/html; charset=utf-8').send(messagePage(title, message));
 }
 
@@ -96,12 +110,30 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
   const subscriptions = subscriptionDeps(ctx, opts.onMailQueued);
 
   // Every route, in one place.
-  await app.register(subscribeRoutes({ subscriptions, ratePerIpPerMinute: ctx.config.SUBSCRIBE_RATE_PER_IP, sample: () => latestSample(ctx.digests) }));
+  await app.register(
+    subscribeRoutes({
+      subscriptions,
+      ratePerIpPerMinute: ctx.config.SUBSCRIBE_RATE_PER_IP,
+      sample: () => latestSample(ctx.digests),
+    }),
+  );
   await app.register(confirmRoutes(subscriptions));
   await app.register(unsubscribeRoutes(subscriptions));
-  await app.register(preferencesRoutes({ ...subscriptions, keywordPreview: createKeywordPreview({ papers: ctx.papers, clock: ctx.clock }) }));
+  await app.register(
+    preferencesRoutes({
+      ...subscriptions,
+      keywordPreview: createKeywordPreview({ papers: ctx.papers, clock: ctx.clock }),
+    }),
+  );
   await app.register(healthRoutes(healthCheck({ store: createHealthStore(ctx.db), clock: ctx.clock })));
-  await app.register(digestRoutes({ digests: ctx.digests, templates: opts.templates, publicUrl: ctx.config.PUBLIC_URL, size: ctx.config.DIGEST_SIZE }));
+  await app.register(
+    digestRoutes({
+      digests: ctx.digests,
+      templates: opts.templates,
+      publicUrl: ctx.config.PUBLIC_URL,
+      size: ctx.config.DIGEST_SIZE,
+    }),
+  );
   await app.register(metricsRoutes({ token: ctx.config.METRICS_TOKEN, db: ctx.db, clock: ctx.clock }));
   await app.register(webhookRoutes(webhookRouteDeps(ctx, opts.snsFetch)));
   return app;

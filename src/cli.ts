@@ -21,7 +21,12 @@ export class UsageError extends Error {}
  * Runs a CLI's main: `-h`/`--help` prints the usage (exit 0); a UsageError, or node's own
  * parseArgs error for an unknown or malformed option, prints the problem and the usage (exit 2).
  */
-export async function runCli(name: string, usage: string, argv: string[], main: (argv: string[]) => Promise<number> | number): Promise<number> {
+export async function runCli(
+  name: string,
+  usage: string,
+  argv: string[],
+  main: (argv: string[]) => Promise<number> | number,
+): Promise<number> {
   endQuietlyWhenTheReaderLeaves();
   if (argv.includes('-h') || argv.includes('--help')) {
     console.log(usage);
@@ -56,7 +61,8 @@ function endOnEpipe(err: NodeJS.ErrnoException): void {
 
 /** A `--date` value, checked: a real calendar day as YYYY-MM-DD. */
 export function dateArgument(value: string | undefined): string | undefined {
-  if (value !== undefined && !isCalendarDate(value)) throw new UsageError(`--date must be a real day as YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  if (value !== undefined && !isCalendarDate(value))
+    throw new UsageError(`--date must be a real day as YYYY-MM-DD, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -85,7 +91,7 @@ export function onLauncherExit(onGone: () => void, everyMs = 1_000): void {
 function launchChain(): { chain: { pid: number; ppid: number }[]; broken: boolean } {
   const chain: { pid: number; ppid: number }[] = [];
   const event = process.env.npm_lifecycle_event;
-  for (let pid = process.ppid; ; ) {
+  for (let pid = process.ppid; ;) {
     // Still inside npm's script and already at init: npm, or a process below it, is gone.
     if (pid <= 1) return { chain, broken: event !== undefined };
     const ppid = parentOf(pid);

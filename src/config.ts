@@ -17,7 +17,13 @@ const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, s
 /** The one reader of process.env: every setting, its default and its check. */
 export const configSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
-  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0').refine(isHost, { error: 'must be an IP address or a host name, such as 0.0.0.0, 127.0.0.1 or localhost' })),
+  HOST: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default('0.0.0.0')
+      .refine(isHost, { error: 'must be an IP address or a host name, such as 0.0.0.0, 127.0.0.1 or localhost' }),
+  ),
   PUBLIC_URL: opt(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://papers.example.org' })),
   DATABASE_PATH: z.preprocess(emptyAsUndefined, z.string().default('./data/paperboy.sqlite')),
   SMTP_URL: opt(z.url({ protocol: /^smtps?$/, error: 'must look like smtp://user:pass@host:587 or smtps://host:465' })),
@@ -37,21 +43,57 @@ export const configSchema = z.object({
   SEND_CONNECT_RETRIES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(20).default(3)),
   SEND_CONNECT_GIVE_UP_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(120)),
   OUTBOX_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data/outbox')),
-  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default('Paperboy <paperboy@localhost>').refine(isSender, { error: 'must be one address with a domain, such as Paperboy <digest@papers.example.org>' })),
+  MAIL_FROM: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default('Paperboy <paperboy@localhost>')
+      .refine(isSender, { error: 'must be one address with a domain, such as Paperboy <digest@papers.example.org>' }),
+  ),
   MAIL_UNSUBSCRIBE_MAILTO: opt(z.email({ error: 'must be an email address' })),
-  MAIL_POSTAL_ADDRESS: z.preprocess(emptyAsUndefined, z.string().default('Paperboy, a self-hosted digest of trending ML papers')),
+  MAIL_POSTAL_ADDRESS: z.preprocess(
+    emptyAsUndefined,
+    z.string().default('Paperboy, a self-hosted digest of trending ML papers'),
+  ),
   // Bounce handling (src/bounces/): the domain of the VERP envelope senders, and the soft rule.
-  BOUNCE_DOMAIN: opt(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/i, { error: 'must be a domain name such as bounces.example.org' })),
+  BOUNCE_DOMAIN: opt(
+    z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/i, { error: 'must be a domain name such as bounces.example.org' }),
+  ),
   BOUNCE_SOFT_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100).default(3)),
   // Delivery rows of finished runs older than this are folded into their run's counts.
-  RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(SOFT_WINDOW_DAYS + 1, { error: `must be at least ${SOFT_WINDOW_DAYS + 1}: the soft-bounce rule reads the last ${SOFT_WINDOW_DAYS} days of deliveries` }).default(180)),
+  RETENTION_DAYS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(SOFT_WINDOW_DAYS + 1, {
+        error: `must be at least ${SOFT_WINDOW_DAYS + 1}: the soft-bounce rule reads the last ${SOFT_WINDOW_DAYS} days of deliveries`,
+      })
+      .default(180),
+  ),
   // Ways bounces come in: the operator's bounce mailbox, and the providers' signed webhooks.
-  BOUNCE_IMAP_URL: opt(z.url({ protocol: /^imaps?$/, error: 'must look like imaps://user:pass@imap.example.org/INBOX' })),
-  BOUNCE_IMAP_AFTER: z.preprocess(emptyAsUndefined, z.string().regex(/^(seen|delete|move:.+)$/, { error: 'must be seen, delete or move:<Folder>' }).default('seen')),
+  BOUNCE_IMAP_URL: opt(
+    z.url({ protocol: /^imaps?$/, error: 'must look like imaps://user:pass@imap.example.org/INBOX' }),
+  ),
+  BOUNCE_IMAP_AFTER: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^(seen|delete|move:.+)$/, { error: 'must be seen, delete or move:<Folder>' })
+      .default('seen'),
+  ),
   BOUNCE_IMAP_POLL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(5).max(86_400).default(60)),
-  SES_SNS_TOPIC_ARNS: opt(z.string().regex(/^\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*(,\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*)*$/, { error: 'must be SNS topic ARNs separated by commas (arn:aws:sns:eu-west-1:123456789012:ses-bounces)' })),
-  POSTMARK_WEBHOOK_AUTH: opt(z.string().regex(/^[^:]+:.{12,}$/, { error: 'must be user:password, the password at least 12 characters' })),
-  MAILGUN_WEBHOOK_SIGNING_KEY: opt(z.string().min(16, { error: 'must be the webhook signing key from Mailgun (at least 16 characters)' })),
+  SES_SNS_TOPIC_ARNS: opt(
+    z.string().regex(/^\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*(,\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*)*$/, {
+      error: 'must be SNS topic ARNs separated by commas (arn:aws:sns:eu-west-1:123456789012:ses-bounces)',
+    }),
+  ),
+  POSTMARK_WEBHOOK_AUTH: opt(
+    z.string().regex(/^[^:]+:.{12,}$/, { error: 'must be user:password, the password at least 12 characters' }),
+  ),
+  MAILGUN_WEBHOOK_SIGNING_KEY: opt(
+    z.string().min(16, { error: 'must be the webhook signing key from Mailgun (at least 16 characters)' }),
+  ),
   // The bounce receiver (src/bounces/receiver.ts): an SMTP listener on HOST, only when a port is given.
   BOUNCE_SMTP_PORT: opt(z.coerce.number().int().min(0).max(65535)),
   // Reports are small (a DSN quotes the original's headers, at most the whole digest, ~60 KB).
@@ -64,9 +106,23 @@ export const configSchema = z.object({
   // Threads that sign digests (an RSA signature is ~10x the rest of a message's CPU); 0 signs on the main thread.
   DKIM_WORKERS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(64).default(availableParallelism())),
   SECRET: opt(z.string().min(32, { error: 'must be at least 32 characters (try: openssl rand -hex 32)' })),
-  PAPERS_API_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).default('https://huggingface.co/api/daily_papers')),
-  DIGEST_CRON: z.preprocess(emptyAsUndefined, z.string().default('0 7 * * *').refine((v) => cron.validate(v), { error: 'must be a cron expression such as "0 7 * * *" (minute hour day month weekday)' })),
-  DIGEST_TZ: z.preprocess(emptyAsUndefined, z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })),
+  PAPERS_API_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ protocol: /^https?$/ }).default('https://huggingface.co/api/daily_papers'),
+  ),
+  DIGEST_CRON: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default('0 7 * * *')
+      .refine((v) => cron.validate(v), {
+        error: 'must be a cron expression such as "0 7 * * *" (minute hour day month weekday)',
+      }),
+  ),
+  DIGEST_TZ: z.preprocess(
+    emptyAsUndefined,
+    z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
+  ),
   // The day the weekly edition goes out, at DIGEST_CRON's time.
   WEEKLY_DAY: z.preprocess(
     (v) => (typeof v === 'string' ? emptyAsUndefined(v.trim().toLowerCase()) : v),
@@ -88,7 +144,10 @@ export const configSchema = z.object({
   // 0 turns it off. Big shared providers (gmail.com, outlook.com, …: src/domain/mailbox.ts) are
   // exempt; 50 an hour to one company's or university's domain is far above a real sign-up rate.
   CONFIRMATIONS_PER_DOMAIN_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(50)),
-  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  LOG_LEVEL: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
   // Anything but production allows pretty logs on a terminal (the image sets production).
   NODE_ENV: z.preprocess(emptyAsUndefined, z.string().default('development')),
   // GET /metrics exists only with a token: scrapers send it as a bearer token.
@@ -111,7 +170,8 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
-const TRUST_PROXY_FORMS = 'must be true, false, a number of proxy hops, or proxy addresses/CIDRs separated by commas (e.g. 10.0.0.0/8, 192.0.2.1)';
+const TRUST_PROXY_FORMS =
+  'must be true, false, a number of proxy hops, or proxy addresses/CIDRs separated by commas (e.g. 10.0.0.0/8, 192.0.2.1)';
 
 /**
  * Fastify's `trustProxy` from the variable. `true` is one hop, not Fastify's "trust every hop":
@@ -142,7 +202,10 @@ function isProxyAddress(entry: string): boolean {
 
 /** An address to listen on, or a name to resolve (resolving happens before the listen, in main.ts). */
 function isHost(value: string): boolean {
-  return isIP(value) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(value);
+  return (
+    isIP(value) !== 0 ||
+    /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(value)
+  );
 }
 
 /** A HOST name the resolver does not know fails here, in one line, not as a listen error's stack. */
@@ -151,7 +214,9 @@ export async function checkHostResolves(host: string): Promise<void> {
   try {
     await lookup(host);
   } catch (err) {
-    throw new ConfigError(`invalid configuration: HOST: cannot resolve ${host} (${(err as NodeJS.ErrnoException).code})`);
+    throw new ConfigError(
+      `invalid configuration: HOST: cannot resolve ${host} (${(err as NodeJS.ErrnoException).code})`,
+    );
   }
 }
 
@@ -199,13 +264,21 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
   const c = parsed.data;
   const dkim = [c.DKIM_DOMAIN, c.DKIM_SELECTOR, c.DKIM_PRIVATE_KEY_PATH].filter(Boolean).length;
   if (dkim !== 0 && dkim !== 3) {
-    throw new ConfigError('invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three or none');
+    throw new ConfigError(
+      'invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three or none',
+    );
   }
   const keyProblem = c.DKIM_PRIVATE_KEY_PATH && dkimKeyProblem(c.DKIM_PRIVATE_KEY_PATH);
   if (keyProblem) throw new ConfigError(`invalid configuration: DKIM_PRIVATE_KEY_PATH: ${keyProblem}`);
-  if (c.DKIM_ED25519_KEY_PATH && dkim === 0) throw new ConfigError('invalid configuration: DKIM_ED25519_KEY_PATH is a second signature: set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH too');
+  if (c.DKIM_ED25519_KEY_PATH && dkim === 0)
+    throw new ConfigError(
+      'invalid configuration: DKIM_ED25519_KEY_PATH is a second signature: set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH too',
+    );
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   const bounceDomain = c.BOUNCE_DOMAIN ?? mailFromDomain(c.MAIL_FROM);
-  if (!bounceDomain) throw new ConfigError('invalid configuration: MAIL_FROM has no domain to receive bounces on: give it one, or set BOUNCE_DOMAIN');
+  if (!bounceDomain)
+    throw new ConfigError(
+      'invalid configuration: MAIL_FROM has no domain to receive bounces on: give it one, or set BOUNCE_DOMAIN',
+    );
   return { ...c, PUBLIC_URL: publicUrl, BOUNCE_DOMAIN: bounceDomain.toLowerCase() };
 }

@@ -153,15 +153,29 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     logger: ctx.logger,
     links: (id) => subscriberLinks(c.PUBLIC_URL, ctx.secret, id),
     bounceAddress: bounceAddressFor(ctx),
-    message: { from: c.MAIL_FROM, listId: `"Paperboy daily digest" <daily.${domain}>`, unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO, domain },
+    message: {
+      from: c.MAIL_FROM,
+      listId: `"Paperboy daily digest" <daily.${domain}>`,
+      unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO,
+      domain,
+    },
     policy: sendPolicyFromConfig(c),
   };
 }
 
 /** Each message's own envelope sender (VERP, src/bounces/verp.ts), signed with SECRET. */
-export const bounceAddressFor = (ctx: Pick<Context, 'config' | 'secret'>) => (who: VerpIdentity) => verpAddress(who, ctx.secret, ctx.config.BOUNCE_DOMAIN);
+export const bounceAddressFor = (ctx: Pick<Context, 'config' | 'secret'>) => (who: VerpIdentity) =>
+  verpAddress(who, ctx.secret, ctx.config.BOUNCE_DOMAIN);
 
 /** The mail queue's worker wired to the context. */
 export function mailQueueDeps(ctx: Context, templates: MailQueueDeps['templates']): MailQueueDeps {
-  return { store: ctx.mailQueue, mailer: ctx.mailer, clock: ctx.clock, logger: ctx.logger, from: ctx.config.MAIL_FROM, bounceAddress: bounceAddressFor(ctx), templates };
+  return {
+    store: ctx.mailQueue,
+    mailer: ctx.mailer,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    from: ctx.config.MAIL_FROM,
+    bounceAddress: bounceAddressFor(ctx),
+    templates,
+  };
 }

@@ -1,6 +1,9 @@
 /** Domain errors: the HTTP layer maps each to a status, the CLIs to an exit code. */
 export class DomainError extends Error {
-  constructor(message: string, readonly detail?: Record<string, unknown>) {
+  constructor(
+    message: string,
+    readonly detail?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = new.target.name;
   }

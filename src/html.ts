@@ -19,7 +19,9 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   let out = strings[0] ?? '';
   values.forEach((v, i) => {
     const parts = Array.isArray(v) ? v : [v];
-    out += parts.map((p) => (p instanceof SafeHtml ? p.value : p === undefined || p === null || p === false ? '' : escapeHtml(p))).join('');
+    out += parts
+      .map((p) => (p instanceof SafeHtml ? p.value : p === undefined || p === null || p === false ? '' : escapeHtml(p)))
+      .join('');
     out += strings[i + 1] ?? '';
   });
   return new SafeHtml(out);

@@ -66,7 +66,13 @@ try {
 }
 mailWorker = startMailQueueWorker(mailQueueDeps(ctx, templates));
 const bounceReceiver =
-  config.BOUNCE_SMTP_PORT === undefined ? undefined : await startBounceReceiver(handleReportDeps(ctx, parseReport), { host: config.HOST, port: config.BOUNCE_SMTP_PORT, maxBytes: config.BOUNCE_MAX_BYTES });
+  config.BOUNCE_SMTP_PORT === undefined
+    ? undefined
+    : await startBounceReceiver(handleReportDeps(ctx, parseReport), {
+        host: config.HOST,
+        port: config.BOUNCE_SMTP_PORT,
+        maxBytes: config.BOUNCE_MAX_BYTES,
+      });
 const digestDeps = await sendDigestDeps(ctx, templates);
 const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
 const housekeeping = startHousekeeping(ctx);
@@ -96,7 +102,8 @@ closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => 
 
 /** The operator's fix for a failed listen, in one line; undefined for anything else. */
 function listenProblem(err: NodeJS.ErrnoException, c: Config): string | undefined {
-  if (err.code === 'EADDRINUSE') return `PORT ${c.PORT} is in use on ${c.HOST}: stop the other program or choose another PORT`;
+  if (err.code === 'EADDRINUSE')
+    return `PORT ${c.PORT} is in use on ${c.HOST}: stop the other program or choose another PORT`;
   if (err.code === 'EACCES') return `PORT ${c.PORT} needs privileges this user lacks: choose a PORT above 1023`;
   if (err.code === 'EADDRNOTAVAIL') return `invalid configuration: HOST: ${c.HOST} is not an address of this machine`;
   return undefined;

@@ -5,7 +5,9 @@ import { createLogger, maskAddresses } from '../src/logger.ts';
 /** A logger whose JSON lines land in an array. */
 function capture(level: string) {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger(level, 'stdout', { destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const logger = createLogger(level, 'stdout', {
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
   return { logger, lines };
 }
 
@@ -17,21 +19,33 @@ describe('addresses in logs', () => {
     child.warn({ err: new Error('550 5.1.1 <dan@example.org>: Recipient address rejected') }, 'not sent');
     const text = JSON.stringify(lines);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ recipient: 'a***@example.org', to: ['b***@mail.example.com'], msg: 'sent to c***@example.net' });
-    expect((lines[1]!.err as { message: string }).message).toBe('550 5.1.1 <d***@example.org>: Recipient address rejected');
+    expect(lines[0]).toMatchObject({
+      recipient: 'a***@example.org',
+      to: ['b***@mail.example.com'],
+      msg: 'sent to c***@example.net',
+    });
+    expect((lines[1]!.err as { message: string }).message).toBe(
+      '550 5.1.1 <d***@example.org>: Recipient address rejected',
+    );
     expect(text).not.toMatch(/ada|lovelace|bob@|carol|dan@/);
   });
 
   it('when the level is debug, then addresses are written as they are', () => {
     const { logger, lines } = capture('debug');
     logger.child({ recipient: 'ada@example.org' }).debug({ to: 'bob@example.com' }, 'sent to carol@example.net');
-    expect(lines[0]).toMatchObject({ recipient: 'ada@example.org', to: 'bob@example.com', msg: 'sent to carol@example.net' });
+    expect(lines[0]).toMatchObject({
+      recipient: 'ada@example.org',
+      to: 'bob@example.com',
+      msg: 'sent to carol@example.net',
+    });
   });
 
   it('when text has no address, then masking leaves it alone', () => {
     const text = '{"level":30,"msg":"digest run done","date":"2026-11-24","url":"https://papers.example.org/x?a=1"}';
     expect(maskAddresses(text)).toBe(text);
-    expect(maskAddresses('to x@example.org and Y.Z@sub.example.co.uk')).toBe('to x***@example.org and Y***@sub.example.co.uk');
+    expect(maskAddresses('to x@example.org and Y.Z@sub.example.co.uk')).toBe(
+      'to x***@example.org and Y***@sub.example.co.uk',
+    );
   });
 });
 

@@ -19,7 +19,11 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('the request went through'), (err: unknown) => err as Error & { cause?: Error });
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.fail('the request went through'),
+    (err: unknown) => err as Error & { cause?: Error },
+  );
 
 describe('the no-network guard every test file runs under', () => {
   it('when a test fetches a public address, then the connection fails with the guard error', async () => {
@@ -55,7 +59,9 @@ describe('the no-network guard every test file runs under', () => {
   it('when the project runs in a process the tests start, then the guard runs there too', async () => {
     const script = `fetch(${JSON.stringify(PUBLIC)}).then(() => console.log('reached'), (e) => console.log(e.cause?.message))`;
     const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [...projectNode, '-e', script], { cwd: repoRoot, timeout: 30_000 }, (err, out) => (err ? reject(err) : resolve(out))),
+      execFile(process.execPath, [...projectNode, '-e', script], { cwd: repoRoot, timeout: 30_000 }, (err, out) =>
+        err ? reject(err) : resolve(out),
+      ),
     );
     expect(stdout).toMatch(GUARD);
   });

@@ -17,7 +17,9 @@ const AT_RCPT = /rcpt|recipient address rejected|recipient rejected/i;
 
 /** The SMTP command a refusal answered, as an MTA states it ("in reply to RCPT TO command", "after end of data"). */
 export function commandOf(text: string): string | undefined {
-  const m = /\b(?:in reply to|after)\s+(?:the\s+)?(rcpt|mail|data|end of data|helo|ehlo)\b/i.exec(text.replace(/\s+/g, ' '));
+  const m = /\b(?:in reply to|after)\s+(?:the\s+)?(rcpt|mail|data|end of data|helo|ehlo)\b/i.exec(
+    text.replace(/\s+/g, ' '),
+  );
   return m ? m[1]!.toUpperCase().replace('END OF DATA', 'DATA') : undefined;
 }
 
@@ -26,7 +28,12 @@ export function matchRule(input: FailureInput, table: readonly BounceRule[]): Bo
   const status = pickStatus(input.status, input.diagnostic);
   const text = (input.diagnostic ?? '').replace(/\s+/g, ' ').toLowerCase();
   const command = input.command?.toUpperCase() ?? (AT_RCPT.test(text) ? 'RCPT' : '');
-  return table.find((r) => (!r.status || r.status.test(status ?? '')) && (!r.phrase || r.phrase.test(text)) && (!r.command || r.command.test(command)));
+  return table.find(
+    (r) =>
+      (!r.status || r.status.test(status ?? '')) &&
+      (!r.phrase || r.phrase.test(text)) &&
+      (!r.command || r.command.test(command)),
+  );
 }
 
 /** The first row of the rule table that fits; a row without `phrase` means the words said nothing known. */

@@ -56,7 +56,9 @@ export function createBounceStore(db: Db) {
        ON CONFLICT (report_key, recipient_hash) DO NOTHING`,
     ),
     softDays: db
-      .prepare(`SELECT DISTINCT digest_date FROM bounce_events WHERE subscriber_id = ? AND kind = 'soft' AND digest_date >= ?`)
+      .prepare(
+        `SELECT DISTINCT digest_date FROM bounce_events WHERE subscriber_id = ? AND kind = 'soft' AND digest_date >= ?`,
+      )
       .pluck(),
     // The digests that went out to a subscriber: a 'sent' delivery is the server's acceptance,
     // so a digest counts as delivered only when no bounce comes back for it.
@@ -86,7 +88,9 @@ export function createBounceStore(db: Db) {
        WHERE digest_date IS NULL OR digest_date NOT IN (SELECT digest_date FROM send_runs) GROUP BY kind`,
     ),
     suppression: db.prepare('SELECT reason, created_at AS createdAt FROM suppressions WHERE address_hash = ?'),
-    suppress: db.prepare('INSERT INTO suppressions (address_hash, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (address_hash) DO NOTHING'),
+    suppress: db.prepare(
+      'INSERT INTO suppressions (address_hash, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (address_hash) DO NOTHING',
+    ),
     lift: db.prepare('DELETE FROM suppressions WHERE address_hash = ?'),
   };
 
@@ -97,12 +101,16 @@ export function createBounceStore(db: Db) {
     insert: (e: StoredBounceEvent): boolean => s.insert.run(e).changes === 1,
     softBounceDays: (subscriberId: number, since: string) => s.softDays.all(subscriberId, since) as string[],
     sentDigestDays: (subscriberId: number, since: string) => s.sentDays.all(subscriberId, since) as string[],
-    lastSentDigestDay: (subscriberId: number, since: string) => (s.lastSentDay.get(subscriberId, since) as string | null) ?? undefined,
+    lastSentDigestDay: (subscriberId: number, since: string) =>
+      (s.lastSentDay.get(subscriberId, since) as string | null) ?? undefined,
     list: (since: string) => s.list.all(since) as BounceListing[],
     runs: () => s.runs.all() as RunBounceCounts[],
     /** The last run before `date` that sent anything. */
     runBefore: (date: string) => s.runBefore.get(date) as RunBounceCounts | undefined,
-    unattributed: () => Object.fromEntries((s.unattributed.all() as { kind: BounceKind; n: number }[]).map((r) => [r.kind, r.n])) as Partial<Record<BounceKind, number>>,
+    unattributed: () =>
+      Object.fromEntries(
+        (s.unattributed.all() as { kind: BounceKind; n: number }[]).map((r) => [r.kind, r.n]),
+      ) as Partial<Record<BounceKind, number>>,
     suppression: (hash: string) => s.suppression.get(hash) as { reason: string; createdAt: string } | undefined,
     /** Keeps the first reason when the address is already on the list. */
     suppress: (hash: string, reason: string, now: string) => {

@@ -96,7 +96,13 @@ export async function handleReport(deps: HandleReportDeps, raw: Buffer, source: 
       digestDate: target?.digestDate,
       reportKey,
     });
-    const matchedBy: MatchedBy = target ? (target.subscriberId === null ? null : target.by) : applied.subscriber ? 'address' : null;
+    const matchedBy: MatchedBy = target
+      ? target.subscriberId === null
+        ? null
+        : target.by
+      : applied.subscriber
+        ? 'address'
+        : null;
     return { address: r.address, decision: r.decision, reason: r.reason, status: r.status, matchedBy, applied };
   });
   return { kind: report.kind, feedbackType: report.feedbackType, verp, recipients };
@@ -121,8 +127,11 @@ export function reportTarget(
   }
   if (forged) return { target: { subscriberId: null, by: 'verp' }, verp: 'forged' };
   if (!TRUSTED_SOURCES.has(source.kind)) return { target: { subscriberId: null, by: null }, verp: 'none' };
-  const digest = report.originalMessageId ? parseDigestMessageId(report.originalMessageId, deps.messageIdDomain) : undefined;
-  if (digest) return { target: { subscriberId: digest.subscriberId, by: 'message-id', digestDate: digest.date }, verp: 'none' };
+  const digest = report.originalMessageId
+    ? parseDigestMessageId(report.originalMessageId, deps.messageIdDomain)
+    : undefined;
+  if (digest)
+    return { target: { subscriberId: digest.subscriberId, by: 'message-id', digestDate: digest.date }, verp: 'none' };
   for (const link of report.originalListUnsubscribe ?? []) {
     const token = /\/unsubscribe\/([\w.-]+)/.exec(link)?.[1];
     const id = token ? verifySubscriberToken(deps.secret, 'unsubscribe', token) : null;
@@ -136,7 +145,10 @@ export function reportTarget(
  * (`digest.<date>.<subscriber>@<domain>`, or `weekly.<date>.…` for a weekly edition;
  * digestMessageId in src/digest/send-loop.ts).
  */
-export function parseDigestMessageId(messageId: string, domain: string): { date: string; subscriberId: number } | undefined {
+export function parseDigestMessageId(
+  messageId: string,
+  domain: string,
+): { date: string; subscriberId: number } | undefined {
   const m = /^<?(?:digest|weekly)\.(\d{4}-\d{2}-\d{2})\.(\d{1,15})@([^>\s]+)>?$/i.exec(messageId.trim());
   if (!m || m[3]!.toLowerCase() !== domain.toLowerCase() || !isCalendarDate(m[1]!)) return undefined;
   return { date: m[1]!, subscriberId: Number(m[2]) };

@@ -29,7 +29,8 @@ export interface ImapMailbox {
  */
 export function imapMailbox(url: string): ImapMailbox {
   const u = new URL(url);
-  if (u.protocol !== 'imap:' && u.protocol !== 'imaps:') throw new RangeError(`not an imap:// or imaps:// URL: ${u.protocol}`);
+  if (u.protocol !== 'imap:' && u.protocol !== 'imaps:')
+    throw new RangeError(`not an imap:// or imaps:// URL: ${u.protocol}`);
   const secure = u.protocol === 'imaps:';
   const port = u.port ? Number(u.port) : secure ? 993 : 143;
   const path = decodeURIComponent(u.pathname.replace(/^\/+/, '')) || 'INBOX';
@@ -126,13 +127,20 @@ export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): 
     // `n:*` names the last message even when its UID is below n (RFC 3501 §6.4.8).
     const uids = found.filter((uid) => uid > position.lastUid).sort((a, b) => a - b);
     for (let i = 0; i < uids.length && !stopping; i += FETCH_CHUNK) {
-      const messages = await c.fetchAll(uids.slice(i, i + FETCH_CHUNK).join(','), { uid: true, source: true }, { uid: true });
+      const messages = await c.fetchAll(
+        uids.slice(i, i + FETCH_CHUNK).join(','),
+        { uid: true, source: true },
+        { uid: true },
+      );
       messages.sort((a, b) => a.uid - b.uid);
       for (const message of messages) {
         if (stopping) break;
         if (message.source) {
           const handled = await handleReport(deps.intake, message.source, { kind: 'imap', name: mailbox.path });
-          log.info({ uid: message.uid, kind: handled.kind, effects: handled.recipients.map((r) => r.applied.effect) }, 'bounce mailbox: message handled');
+          log.info(
+            { uid: message.uid, kind: handled.kind, effects: handled.recipients.map((r) => r.applied.effect) },
+            'bounce mailbox: message handled',
+          );
         }
         position = { uidValidity: position.uidValidity, lastUid: message.uid };
         deps.state.set(mailbox.key, position, deps.intake.clock.now());
@@ -161,7 +169,11 @@ export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): 
     const uidValidity = String(box.uidValidity);
     const saved = deps.state.get(mailbox.key);
     let position: ImapPosition = saved?.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0 };
-    if (saved && saved.uidValidity !== uidValidity) log.warn({ was: saved.uidValidity, now: uidValidity }, 'bounce mailbox: UIDVALIDITY changed, reading it from the start');
+    if (saved && saved.uidValidity !== uidValidity)
+      log.warn(
+        { was: saved.uidValidity, now: uidValidity },
+        'bounce mailbox: UIDVALIDITY changed, reading it from the start',
+      );
     // Finish what the last session handled but had not moved or deleted yet.
     if (after.action !== 'seen' && position.lastUid > 0) await applyAfter(c, `1:${position.lastUid}`);
     log.info({ uidValidity, lastUid: position.lastUid, after: opts.after }, 'bounce mailbox: connected');
@@ -187,7 +199,10 @@ export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): 
         if (stopping) break;
         failures++;
         const delay = Math.min(retryMs * 2 ** (failures - 1), maxRetryMs);
-        log.warn({ reason: (err as Error).message, failures, retryInMs: delay }, 'bounce mailbox: session failed, retrying');
+        log.warn(
+          { reason: (err as Error).message, failures, retryInMs: delay },
+          'bounce mailbox: session failed, retrying',
+        );
         await pause(delay);
       } finally {
         c.close();

@@ -20,7 +20,10 @@ function parseFields(block: string): Fields {
       continue;
     }
     const m = /^([\w-]+)\s*:\s*(.*)$/.exec(line);
-    if (!m) { last = undefined; continue; }
+    if (!m) {
+      last = undefined;
+      continue;
+    }
     const name = m[1]!.toLowerCase();
     last = fields.get(name) ?? [];
     last.push(m[2]!.trim());
@@ -41,7 +44,8 @@ function deliveryStatusGroups(body: string): Fields[] {
   let current: string[] = [];
   const flush = () => {
     const fields = parseFields(current.join('\n'));
-    if (fields.has('final-recipient') || fields.has('original-recipient') || fields.has('x-actual-recipient')) groups.push(fields);
+    if (fields.has('final-recipient') || fields.has('original-recipient') || fields.has('x-actual-recipient'))
+      groups.push(fields);
     current = [];
   };
   for (const line of body.split(/\r?\n/)) {
@@ -56,7 +60,8 @@ function deliveryStatusGroups(body: string): Fields[] {
 }
 
 // "rfc822; <a@b>" → "a@b"
-const fieldAddress = (value: string | undefined) => (value ? findAddresses(value.replace(/^[\w-]+\s*;/, ''))[0] : undefined);
+const fieldAddress = (value: string | undefined) =>
+  value ? findAddresses(value.replace(/^[\w-]+\s*;/, ''))[0] : undefined;
 
 interface Evidence {
   address: string;
@@ -74,17 +79,28 @@ interface Evidence {
 
 function failure({ address, status, diagnostic, action, moreText, about, format, verdict }: Evidence): FailedRecipient {
   let said = diagnostic;
-  const rules = verdict ? [verdict] : format?.rules ?? [];
+  const rules = verdict ? [verdict] : (format?.rules ?? []);
   // A bare code or a wrapper ("550 Requested action not taken") decided nothing: read the human part too.
-  if (!matchRule({ status, diagnostic: said, action }, rules) && !findRule({ status, diagnostic: said, action }).phrase && moreText) {
+  if (
+    !matchRule({ status, diagnostic: said, action }, rules) &&
+    !findRule({ status, diagnostic: said, action }).phrase &&
+    moreText
+  ) {
     said = [said, moreText].filter(Boolean).join('\n');
   }
   const command = format?.command?.(said ?? '') ?? commandOf(about ?? '');
-  const { decision, reason } = classifyFailure({ status, diagnostic: said, action, ...(command ? { command } : {}) }, rules);
+  const { decision, reason } = classifyFailure(
+    { status, diagnostic: said, action, ...(command ? { command } : {}) },
+    rules,
+  );
   const code = pickStatus(status, said);
   return {
-    address, decision, reason,
-    ...(code ? { status: code } : {}), ...(diagnostic ? { diagnostic } : {}), ...(action ? { action: action.toLowerCase() } : {}),
+    address,
+    decision,
+    reason,
+    ...(code ? { status: code } : {}),
+    ...(diagnostic ? { diagnostic } : {}),
+    ...(action ? { action: action.toLowerCase() } : {}),
   };
 }
 
@@ -93,19 +109,29 @@ function dsnRecipients(body: string, report: string, format: ReportFormat | unde
   for (const group of deliveryStatusGroups(body)) {
     // A Final-Recipient without a dotted domain ("@lmtp.host:user@server") is an internal name.
     const final = fieldAddress(first(group, 'final-recipient'));
-    const address = (final && /@[^@]+\.[^@]+$/.test(final) ? final : undefined)
-      ?? fieldAddress(first(group, 'original-recipient')) ?? fieldAddress(first(group, 'x-actual-recipient')) ?? final;
+    const address =
+      (final && /@[^@]+\.[^@]+$/.test(final) ? final : undefined) ??
+      fieldAddress(first(group, 'original-recipient')) ??
+      fieldAddress(first(group, 'x-actual-recipient')) ??
+      final;
     const action = first(group, 'action');
     if (!address || (action && /^(delivered|relayed|expanded)/i.test(action))) continue;
     const diagnostic = first(group, 'diagnostic-code')?.replace(/^[\w-]+\s*;\s*/, '');
     const status = first(group, 'status')?.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0];
     if (out.some((r) => r.address.toLowerCase() === address.toLowerCase())) continue;
     const about = textAbout(report, address);
-    out.push(failure({
-      address, status, diagnostic, action, about, format,
-      moreText: [about, format?.verdictLine?.(report)].filter(Boolean).join('\n'),
-      verdict: format?.groupVerdict?.((name) => first(group, name)),
-    }));
+    out.push(
+      failure({
+        address,
+        status,
+        diagnostic,
+        action,
+        about,
+        format,
+        moreText: [about, format?.verdictLine?.(report)].filter(Boolean).join('\n'),
+        verdict: format?.groupVerdict?.((name) => first(group, name)),
+      }),
+    );
   }
   return out;
 }
@@ -117,19 +143,27 @@ function arfRecipients(feedbackType: string, rcptTo: string[], original: Fields 
   const addresses = rcptTo.length ? rcptTo : findAddresses((original?.get('to') ?? []).join(', '));
   const ignore = NOT_A_COMPLAINT.test(feedbackType);
   return [...new Set(addresses)].map((address) => ({
-    address, decision: ignore ? 'ignore' as const : 'complaint' as const, reason: ignore ? feedbackType.toLowerCase() : 'feedback',
+    address,
+    decision: ignore ? ('ignore' as const) : ('complaint' as const),
+    reason: ignore ? feedbackType.toLowerCase() : 'feedback',
   }));
 }
 
 // RFC 3834 marks and the subjects of the big providers' out-of-office replies.
-const AUTOREPLY_SUBJECT = /^\s*(auto(matic|matische)?[ _-]?(reply|response|antwort|respons)|autorespon|out of (the )?office|away from|away until|on vacation|vacation|abwesend|abwesenheit|absence|absent|r[ée]ponse automatique|risposta automatica|respuesta autom[áa]tica|自動応答|自動返信|auto:)/i;
+const AUTOREPLY_SUBJECT =
+  /^\s*(auto(matic|matische)?[ _-]?(reply|response|antwort|respons)|autorespon|out of (the )?office|away from|away until|on vacation|vacation|abwesend|abwesenheit|absence|absent|r[ée]ponse automatique|risposta automatica|respuesta autom[áa]tica|自動応答|自動返信|auto:)/i;
 
 function isAutoReply(mail: ParsedMail, header: (name: string) => string | undefined): boolean {
-  if (header('x-autoreply') || header('x-autorespond') || /auto[_-]?reply/i.test(header('precedence') ?? '')) return true;
+  if (header('x-autoreply') || header('x-autorespond') || /auto[_-]?reply/i.test(header('precedence') ?? ''))
+    return true;
   if (AUTOREPLY_SUBJECT.test(mail.subject ?? '')) return true;
   // DSNs are auto-replied too (RFC 3834 §5): only a person's address makes it a vacation reply.
   const fromSystem = /^(mailer-daemon|postmaster|mail-daemon|mailer)@/i.test(mail.from?.value[0]?.address ?? '');
-  return /auto-replied/i.test(header('auto-submitted') ?? '') && !fromSystem && !/undeliver|deliver|fail|return/i.test(mail.subject ?? '');
+  return (
+    /auto-replied/i.test(header('auto-submitted') ?? '') &&
+    !fromSystem &&
+    !/undeliver|deliver|fail|return/i.test(mail.subject ?? '')
+  );
 }
 
 const sourceOf = (raw: Buffer | string) => (typeof raw === 'string' ? raw : raw.toString('latin1'));
@@ -159,7 +193,12 @@ const rawBody = (raw: Buffer | string) => {
 };
 
 /** The failed recipients of a report without a delivery-status part, from its text first. */
-function textFailures(report: string, notRecipients: string[], failedHeader: string | undefined, original: Fields | undefined): ScrapedFailure[] {
+function textFailures(
+  report: string,
+  notRecipients: string[],
+  failedHeader: string | undefined,
+  original: Fields | undefined,
+): ScrapedFailure[] {
   const scraped = scrapeFailures(report, new Set(notRecipients.map((a) => a.toLowerCase())));
   if (scraped.length) return scraped;
   // Exim names the failed addresses in a header of its own, also when its text shows only a local part.
@@ -167,7 +206,9 @@ function textFailures(report: string, notRecipients: string[], failedHeader: str
   if (exim.length) return exim.map((address) => ({ address, diagnostic: textAbout(report, address) || report }));
   // Nothing named in the prose (a carrier's "could not be delivered to mobile"): the original's
   // addressee, from its To or the "for <…>" of its first Received.
-  const receivedFor = (original?.get('received') ?? []).map((r) => /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)/i.exec(r)?.[1] ?? '');
+  const receivedFor = (original?.get('received') ?? []).map(
+    (r) => /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)/i.exec(r)?.[1] ?? '',
+  );
   const addressee = findAddresses([...(original?.get('to') ?? []), ...receivedFor].join(','))[0];
   return addressee ? [{ address: addressee, diagnostic: report }] : [];
 }
@@ -182,39 +223,67 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     const line = mail.headerLines.find((h) => h.key === name)?.line;
     return line?.slice(line.indexOf(':') + 1).trim();
   };
-  const envelopeTo = [...new Set(mail.headerLines
-    .filter((h) => /^(to|delivered-to|x-original-to|envelope-to|x-envelope-to|x-rcpt-to)$/.test(h.key))
-    .flatMap((h) => findAddresses(h.line.slice(h.line.indexOf(':') + 1))))];
+  const envelopeTo = [
+    ...new Set(
+      mail.headerLines
+        .filter((h) => /^(to|delivered-to|x-original-to|envelope-to|x-envelope-to|x-rcpt-to)$/.test(h.key))
+        .flatMap((h) => findAddresses(h.line.slice(h.line.indexOf(':') + 1))),
+    ),
+  ];
   const from = mail.from?.value[0]?.address;
   const part = (type: RegExp): Attachment | undefined => mail.attachments.find((a) => type.test(a.contentType));
 
   const text = mail.text?.trim() || (mail.html || mail.attachments.length ? '' : rawBody(raw));
   const { report, original: quoted } = splitReturnedOriginal(text);
   const originalPart = part(ORIGINAL_TYPES);
-  const originalText = originalPart ? originalPart.content.toString('utf8') : (rawPart(raw, /message\/(rfc822|global)|text\/rfc822-headers/) ?? quoted);
+  const originalText = originalPart
+    ? originalPart.content.toString('utf8')
+    : (rawPart(raw, /message\/(rfc822|global)|text\/rfc822-headers/) ?? quoted);
   const original = originalText ? parseFields(headerBlock(originalText.replace(/^\s+/, ''))) : undefined;
-  const listUnsubscribe = original?.get('list-unsubscribe')?.join(',').match(/<[^>]+>/g)?.map((u) => u.slice(1, -1));
+  const listUnsubscribe = original
+    ?.get('list-unsubscribe')
+    ?.join(',')
+    .match(/<[^>]+>/g)
+    ?.map((u) => u.slice(1, -1));
 
   const base: BounceReport = {
-    kind: 'unknown', recipients: [], envelopeTo,
-    ...(original?.has('message-id') ? { originalMessageId: first(original, 'message-id')!.replace(/^<|>$/g, '').trim() } : {}),
+    kind: 'unknown',
+    recipients: [],
+    envelopeTo,
+    ...(original?.has('message-id')
+      ? { originalMessageId: first(original, 'message-id')!.replace(/^<|>$/g, '').trim() }
+      : {}),
     ...(listUnsubscribe?.length ? { originalListUnsubscribe: listUnsubscribe } : {}),
-    ...(mail.subject ? { subject: mail.subject } : {}), ...(from ? { from } : {}), ...(mail.messageId ? { messageId: mail.messageId } : {}),
+    ...(mail.subject ? { subject: mail.subject } : {}),
+    ...(from ? { from } : {}),
+    ...(mail.messageId ? { messageId: mail.messageId } : {}),
   };
 
-  const rawHeader = (name: string) => mail.headerLines.filter((h) => h.key === name).map((h) => h.line.slice(h.line.indexOf(':') + 1).trim());
-  const format = detectFormat({ header, headers: rawHeader, subject: mail.subject ?? '', from: header('from') ?? '', text: report });
+  const rawHeader = (name: string) =>
+    mail.headerLines.filter((h) => h.key === name).map((h) => h.line.slice(h.line.indexOf(':') + 1).trim());
+  const format = detectFormat({
+    header,
+    headers: rawHeader,
+    subject: mail.subject ?? '',
+    from: header('from') ?? '',
+    text: report,
+  });
 
   const feedback = part(/^message\/feedback-report$/i);
   if (feedback || (COMPLAINT_SUBJECT.test(mail.subject ?? '') && original && !part(/delivery-status/i))) {
     const fields = feedback ? parseFields(feedback.content.toString('utf8')) : new Map<string, string[]>();
     const feedbackType = (first(fields, 'feedback-type') ?? 'abuse').toLowerCase();
-    const rcptTo = ['original-rcpt-to', 'removal-recipient'].flatMap((name) => fields.get(name) ?? []).flatMap(findAddresses);
+    const rcptTo = ['original-rcpt-to', 'removal-recipient']
+      .flatMap((name) => fields.get(name) ?? [])
+      .flatMap(findAddresses);
     return { ...base, kind: 'arf', feedbackType, recipients: arfRecipients(feedbackType, rcptTo, original) };
   }
 
   const deliveryStatus = part(/^message\/(global-)?delivery-status$/i);
-  const dsnBody = deliveryStatus?.content.toString('utf8') ?? rawPart(raw, /message\/(global-)?delivery-status/) ?? (/^final-recipient\s*:/im.test(report) ? report : undefined);
+  const dsnBody =
+    deliveryStatus?.content.toString('utf8') ??
+    rawPart(raw, /message\/(global-)?delivery-status/) ??
+    (/^final-recipient\s*:/im.test(report) ? report : undefined);
   if (dsnBody) {
     const recipients = dsnRecipients(dsnBody, report, format);
     if (recipients.length) return { ...base, kind: 'dsn', recipients };
@@ -225,7 +294,13 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     const inner = await parseReport(originalPart.content);
     if (inner.recipients.length) {
       const { kind, recipients, originalMessageId, originalListUnsubscribe } = inner;
-      return { ...base, kind, recipients, ...(originalMessageId ? { originalMessageId } : {}), ...(originalListUnsubscribe ? { originalListUnsubscribe } : {}) };
+      return {
+        ...base,
+        kind,
+        recipients,
+        ...(originalMessageId ? { originalMessageId } : {}),
+        ...(originalListUnsubscribe ? { originalListUnsubscribe } : {}),
+      };
     }
   }
 
@@ -234,9 +309,13 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     return { ...base, kind: 'autoreply', recipients };
   }
 
-  const notRecipients = [...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))].filter((a): a is string => Boolean(a));
+  const notRecipients = [...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))].filter(
+    (a): a is string => Boolean(a),
+  );
   const ownWay = format?.recipients?.(report) ?? [];
   const scraped = ownWay.length ? ownWay : textFailures(report, notRecipients, header('x-failed-recipients'), original);
-  const recipients = scraped.map((s) => failure({ address: s.address, diagnostic: s.diagnostic, moreText: `${report}\n${mail.subject ?? ''}`, format }));
+  const recipients = scraped.map((s) =>
+    failure({ address: s.address, diagnostic: s.diagnostic, moreText: `${report}\n${mail.subject ?? ''}`, format }),
+  );
   return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };
 }

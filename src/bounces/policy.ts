@@ -93,7 +93,9 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
           : deps.subscribers.byId(event.subscriberId);
     // Without a digest named in the report, it is about the last digest the subscriber was sent.
     const digestDate =
-      event.digestDate ?? (subscriber && event.kind !== 'ignore' ? deps.bounces.lastSentDigestDay(subscriber.id, since) : undefined) ?? null;
+      event.digestDate ??
+      (subscriber && event.kind !== 'ignore' ? deps.bounces.lastSentDigestDay(subscriber.id, since) : undefined) ??
+      null;
     const fresh = deps.bounces.insert({
       subscriberId: subscriber?.id ?? null,
       kind: event.kind,
@@ -115,20 +117,47 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
         return { effect: 'unchanged', subscriber: who, digestDate };
       case 'hard':
         deps.suppressions.add(subscriber.email, `hard bounce: ${detail} (${event.source})`);
-        return { effect: deps.subscribers.suppress(subscriber.id, nowIso) ? 'suppressed' : 'unchanged', subscriber: who, digestDate };
+        return {
+          effect: deps.subscribers.suppress(subscriber.id, nowIso) ? 'suppressed' : 'unchanged',
+          subscriber: who,
+          digestDate,
+        };
       case 'complaint':
         deps.suppressions.add(subscriber.email, `complaint: ${event.reason} (${event.source})`);
-        return { effect: deps.subscribers.unsubscribe(subscriber.id, nowIso) ? 'unsubscribed' : 'unchanged', subscriber: who, digestDate };
+        return {
+          effect: deps.subscribers.unsubscribe(subscriber.id, nowIso) ? 'unsubscribed' : 'unchanged',
+          subscriber: who,
+          digestDate,
+        };
       case 'soft': {
-        const softStreak = softBounceStreak(deps.bounces.sentDigestDays(subscriber.id, since), deps.bounces.softBounceDays(subscriber.id, since));
+        const softStreak = softBounceStreak(
+          deps.bounces.sentDigestDays(subscriber.id, since),
+          deps.bounces.softBounceDays(subscriber.id, since),
+        );
         if (softStreak < deps.softLimit) return { effect: 'counted', subscriber: who, digestDate, softStreak };
-        deps.suppressions.add(subscriber.email, `soft bounces on ${softStreak} digests in a row: ${detail} (${event.source})`);
-        return { effect: deps.subscribers.suppress(subscriber.id, nowIso) ? 'suppressed' : 'unchanged', subscriber: who, digestDate, softStreak };
+        deps.suppressions.add(
+          subscriber.email,
+          `soft bounces on ${softStreak} digests in a row: ${detail} (${event.source})`,
+        );
+        return {
+          effect: deps.subscribers.suppress(subscriber.id, nowIso) ? 'suppressed' : 'unchanged',
+          subscriber: who,
+          digestDate,
+          softStreak,
+        };
       }
     }
   });
   deps.logger.info(
-    { subscriberId: applied.subscriber?.id, kind: event.kind, reason: event.reason, status: event.status, source: event.source, digestDate: applied.digestDate, effect: applied.effect },
+    {
+      subscriberId: applied.subscriber?.id,
+      kind: event.kind,
+      reason: event.reason,
+      status: event.status,
+      source: event.source,
+      digestDate: applied.digestDate,
+      effect: applied.effect,
+    },
     'bounce event',
   );
   return applied;

@@ -60,7 +60,17 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
         handleReport(deps, Buffer.concat(chunks), { kind: 'smtp', name: 'receiver', rcptTo }).then(
           (handled) => {
             log.info(
-              { rcptTo, kind: handled.kind, verp: handled.verp, recipients: handled.recipients.map((r) => ({ decision: r.decision, status: r.status, effect: r.applied.effect, subscriberId: r.applied.subscriber?.id })) },
+              {
+                rcptTo,
+                kind: handled.kind,
+                verp: handled.verp,
+                recipients: handled.recipients.map((r) => ({
+                  decision: r.decision,
+                  status: r.status,
+                  effect: r.applied.effect,
+                  subscriberId: r.applied.subscriber?.id,
+                })),
+              },
               'bounce receiver: report handled',
             );
             cb();

@@ -18,12 +18,18 @@ export type SuppressionList = ReturnType<typeof createSuppressionList>;
  * The addresses an import must not add back (hard bounces, complaints, soft-bounce suppressions),
  * whatever happens to their subscriber row. Only a confirmed double opt-in lifts one.
  */
-export function createSuppressionList(deps: { store: BounceStore; subscribers: SubscribersStore; secret: string; clock: Clock }) {
+export function createSuppressionList(deps: {
+  store: BounceStore;
+  subscribers: SubscribersStore;
+  secret: string;
+  clock: Clock;
+}) {
   const hash = (address: string) => addressHash(deps.secret, address);
   return {
     /** Why the address is suppressed, or undefined when it is not. */
     reasonFor: (address: string) => deps.store.suppression(hash(address)),
-    add: (address: string, reason: string) => deps.store.suppress(hash(address), reason, deps.clock.now().toISOString()),
+    add: (address: string, reason: string) =>
+      deps.store.suppress(hash(address), reason, deps.clock.now().toISOString()),
     /** A confirmed double opt-in through the form: the owner of the address asked for mail again. */
     lift: (address: string) => deps.store.lift(hash(address)),
     /**
@@ -38,4 +44,9 @@ export function createSuppressionList(deps: { store: BounceStore; subscribers: S
 
 /** For a CLI that opens the database without a whole context (scripts/subscribers.ts). */
 export const openSuppressionList = (db: Db, secret: string) =>
-  createSuppressionList({ store: createBounceStore(db), subscribers: createSubscribersStore(db), secret, clock: systemClock });
+  createSuppressionList({
+    store: createBounceStore(db),
+    subscribers: createSubscribersStore(db),
+    secret,
+    clock: systemClock,
+  });

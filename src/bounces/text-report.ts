@@ -14,15 +14,30 @@ export function findAddresses(text: string): string[] {
 // Lines that announce the returned original in the reports of the common MTAs
 // ("------ This is a copy of the message", "--- Below this line is a copy of the message.",
 // "----- Original message -----", "----- Unsent message follows -----", "Original message follows.").
-const ORIGINAL_SEPARATOR = new RegExp([
-  'copy of (the |your )?(original )?message', 'original message', 'unsent message', 'returned message',
-  'message header', 'header of the original', 'headers? of (the|your) (original )?message',
-  'included is a copy', 'below is a copy', 'returned mail follows', '^-+ ?message follows',
-  'original mail', 'end of (the )?(message|report)', 'original-message', 'content of (the )?(original|message)',
-].join('|'), 'i');
+const ORIGINAL_SEPARATOR = new RegExp(
+  [
+    'copy of (the |your )?(original )?message',
+    'original message',
+    'unsent message',
+    'returned message',
+    'message header',
+    'header of the original',
+    'headers? of (the|your) (original )?message',
+    'included is a copy',
+    'below is a copy',
+    'returned mail follows',
+    '^-+ ?message follows',
+    'original mail',
+    'end of (the )?(message|report)',
+    'original-message',
+    'content of (the )?(original|message)',
+  ].join('|'),
+  'i',
+);
 
 // The first header of a quoted original, when no separator line announces it.
-const ORIGINAL_FIRST_HEADER = /^(Received|Return-Path|DKIM-Signature|Message-Id|Delivered-To|X-Original-To|MIME-Version|Authentication-Results|ARC-Seal|X-Received|X-Google-Smtp-Source):/i;
+const ORIGINAL_FIRST_HEADER =
+  /^(Received|Return-Path|DKIM-Signature|Message-Id|Delivered-To|X-Original-To|MIME-Version|Authentication-Results|ARC-Seal|X-Received|X-Google-Smtp-Source):/i;
 const PLAIN_HEADER = /^(From|To|Subject|Date|Cc|Content-Type|Reply-To):/i;
 
 export interface SplitText {
@@ -52,15 +67,18 @@ const LEAD = String.raw`^\s*(?:(?:[*•>\-]+|\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}
 
 function addressLeadsLine(line: string, address: string): boolean {
   const escaped = address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`${LEAD}${escaped}(?![\\w.-]*@)`, 'i').test(line)
+  return (
+    new RegExp(`${LEAD}${escaped}(?![\\w.-]*@)`, 'i').test(line) ||
     // "User mailbox exceeds allowed size: a@b" (IMail), "Unknown user: a@b".
-    || new RegExp(`(?<!(from|sender|sender address)\\s*):\\s*<?${escaped}>?\\s*$`, 'i').test(line)
+    new RegExp(`(?<!(from|sender|sender address)\\s*):\\s*<?${escaped}>?\\s*$`, 'i').test(line) ||
     // A transcript's "In: RCPT TO:<a@b> ORCPT=…" (Postfix), ">>> RCPT To:<a@b>" (Sendmail).
-    || new RegExp(`rcpt to:\\s*<${escaped}>`, 'i').test(line);
+    new RegExp(`rcpt to:\\s*<${escaped}>`, 'i').test(line)
+  );
 }
 
 // Exim's, 1&1's and Sendmail's headings of the failed-address list.
-const FAILED_HEADING = /\b(following address(es|\(es\))? failed|following addresses had permanent fatal errors)\b[\s:-]*$/i;
+const FAILED_HEADING =
+  /\b(following address(es|\(es\))? failed|following addresses had permanent fatal errors)\b[\s:-]*$/i;
 
 export interface ScrapedFailure {
   address: string;
@@ -75,15 +93,26 @@ export interface ScrapedFailure {
  */
 export function scrapeFailures(report: string, notRecipients: ReadonlySet<string>): ScrapedFailure[] {
   const lines = report.split(/\r?\n/);
-  const isOther = (address: string) => notRecipients.has(address.toLowerCase()) || /^(postmaster|mailer-daemon|abuse|support|help|noreply|no-reply)@/i.test(address);
+  const isOther = (address: string) =>
+    notRecipients.has(address.toLowerCase()) ||
+    /^(postmaster|mailer-daemon|abuse|support|help|noreply|no-reply)@/i.test(address);
   const starts: { line: number; address: string }[] = [];
   lines.forEach((line, index) => {
     // Exim's "A message sent by\n  <me@…>\ncould not be delivered": the sender on a line of its own.
-    const previous = lines.slice(0, index).reverse().find((l) => l.trim() !== '') ?? '';
+    const previous =
+      lines
+        .slice(0, index)
+        .reverse()
+        .find((l) => l.trim() !== '') ?? '';
     if (/\b(sent by|from|sender)\s*:?\s*$/i.test(previous)) return;
     // Right under "The following address(es) failed:" an address is a failed one, even when it
     // is also the report's addressee (someone writing to themself, or an anonymised corpus).
-    const announced = FAILED_HEADING.test(lines.slice(Math.max(0, index - 3), index).join(' ').replace(/\s+/g, ' '));
+    const announced = FAILED_HEADING.test(
+      lines
+        .slice(Math.max(0, index - 3), index)
+        .join(' ')
+        .replace(/\s+/g, ' '),
+    );
     for (const address of new Set(findAddresses(line))) {
       if ((announced || !isOther(address)) && addressLeadsLine(line, address)) starts.push({ line: index, address });
     }
@@ -96,7 +125,10 @@ export function scrapeFailures(report: string, notRecipients: ReadonlySet<string
   const byAddress = new Map<string, ScrapedFailure>();
   starts.forEach((start, i) => {
     const nextLine = starts.slice(i + 1).find((s) => s.line > start.line)?.line ?? lines.length;
-    const block = lines.slice(start.line, Math.max(nextLine, start.line + 1)).join('\n').trim();
+    const block = lines
+      .slice(start.line, Math.max(nextLine, start.line + 1))
+      .join('\n')
+      .trim();
     const key = start.address.toLowerCase();
     const known = byAddress.get(key);
     if (known) known.diagnostic += `\n${block}`;
@@ -113,7 +145,9 @@ export function textAbout(report: string, address: string): string {
   const about = [lines[at]!];
   for (const line of lines.slice(at + 1, at + 8)) {
     // Up to a blank line or the line of the next failed address.
-    const next = findAddresses(line).find((a) => a.toLowerCase() !== address.toLowerCase() && addressLeadsLine(line, a));
+    const next = findAddresses(line).find(
+      (a) => a.toLowerCase() !== address.toLowerCase() && addressLeadsLine(line, a),
+    );
     if (line.trim() === '' || next) break;
     about.push(line);
   }

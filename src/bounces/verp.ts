@@ -43,8 +43,10 @@ const mac = (secret: string, id: number, compactDate: string) =>
 
 /** The envelope sender (MAIL FROM) for one message to one subscriber. */
 export function verpAddress(who: VerpIdentity, secret: string, domain: string): string {
-  if (!Number.isSafeInteger(who.subscriberId) || who.subscriberId < 0) throw new RangeError(`not a subscriber id: ${who.subscriberId}`);
-  if (who.runDate !== undefined && !isCalendarDate(who.runDate)) throw new RangeError(`not a YYYY-MM-DD date: ${JSON.stringify(who.runDate)}`);
+  if (!Number.isSafeInteger(who.subscriberId) || who.subscriberId < 0)
+    throw new RangeError(`not a subscriber id: ${who.subscriberId}`);
+  if (who.runDate !== undefined && !isCalendarDate(who.runDate))
+    throw new RangeError(`not a YYYY-MM-DD date: ${JSON.stringify(who.runDate)}`);
   const compact = who.runDate?.replaceAll('-', '') ?? '';
   const date = compact ? `-${compact}` : '';
   return `${LOCAL_PREFIX}+${who.subscriberId}${date}-${mac(secret, who.subscriberId, compact)}@${domain.toLowerCase()}`;
@@ -55,7 +57,10 @@ export function verpAddress(who: VerpIdentity, secret: string, domain: string): 
  * Takes the address as a report or an SMTP envelope gives it (angle brackets, any case).
  */
 export function parseVerpAddress(addr: string, secret: string, domain: string): VerpIdentity | null {
-  const a = addr.trim().replace(/^<(.*)>$/, '$1').toLowerCase();
+  const a = addr
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .toLowerCase();
   const at = a.lastIndexOf('@');
   if (at < 0 || a.slice(at + 1) !== domain.toLowerCase()) return null;
   const m = TOKEN.exec(a.slice(0, at));
@@ -72,6 +77,9 @@ export function parseVerpAddress(addr: string, secret: string, domain: string): 
 
 /** True for an address in our VERP form on `domain`, whether or not its MAC verifies. */
 export function looksLikeVerpAddress(addr: string, domain: string): boolean {
-  const a = addr.trim().replace(/^<(.*)>$/, '$1').toLowerCase();
+  const a = addr
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .toLowerCase();
   return a.startsWith(`${LOCAL_PREFIX}+`) && a.endsWith(`@${domain.toLowerCase()}`);
 }

@@ -2,8 +2,19 @@ import type { Paper } from '../domain/paper.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { Db } from './connection.ts';
 
-export interface StoredDigest { date: string; cadence: Cadence; papers: Paper[]; createdAt: string }
-export interface DigestSummary { date: string; cadence: Cadence; count: number; createdAt: string; topTitle: string }
+export interface StoredDigest {
+  date: string;
+  cadence: Cadence;
+  papers: Paper[];
+  createdAt: string;
+}
+export interface DigestSummary {
+  date: string;
+  cadence: Cadence;
+  count: number;
+  createdAt: string;
+  topTitle: string;
+}
 
 /** Daily digests are keyed by their day, weekly ones by the last day (a Sunday) of their week. */
 export interface DigestsStore {
@@ -16,7 +27,9 @@ export interface DigestsStore {
 
 export function createDigestsStore(db: Db): DigestsStore {
   // DO NOTHING, not REPLACE: a re-run of a send must not rewrite what earlier recipients got.
-  const insert = db.prepare('INSERT INTO digests (date, cadence, papers) VALUES (?, ?, ?) ON CONFLICT (cadence, date) DO NOTHING');
+  const insert = db.prepare(
+    'INSERT INTO digests (date, cadence, papers) VALUES (?, ?, ?) ON CONFLICT (cadence, date) DO NOTHING',
+  );
   const byDate = db.prepare<[string, Cadence], { date: string; cadence: Cadence; papers: string; createdAt: string }>(
     'SELECT date, cadence, papers, created_at AS createdAt FROM digests WHERE date = ? AND cadence = ?',
   );
@@ -36,7 +49,14 @@ export function createDigestsStore(db: Db): DigestsStore {
     },
     get(date, cadence = 'daily') {
       const row = byDate.get(date, cadence);
-      return row && { date: row.date, cadence: row.cadence, papers: JSON.parse(row.papers) as Paper[], createdAt: row.createdAt };
+      return (
+        row && {
+          date: row.date,
+          cadence: row.cadence,
+          papers: JSON.parse(row.papers) as Paper[],
+          createdAt: row.createdAt,
+        }
+      );
     },
     list(limit, cadence) {
       return recent.all(cadence ?? null, cadence ?? null, limit);

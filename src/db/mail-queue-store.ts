@@ -21,10 +21,16 @@ export function createMailQueueStore(db: Db) {
     ),
     // A settled message keeps no payload: a confirmation's raw link would still confirm, read from
     // the database, for as long as it is valid.
-    markSent: db.prepare(`UPDATE mail_queue SET status = 'sent', payload = '{}', sent_at = @now, attempts = attempts + 1, last_error = NULL WHERE id = @id`),
-    retryLater: db.prepare(`UPDATE mail_queue SET attempts = attempts + 1, next_attempt_at = @next, last_error = @error WHERE id = @id`),
+    markSent: db.prepare(
+      `UPDATE mail_queue SET status = 'sent', payload = '{}', sent_at = @now, attempts = attempts + 1, last_error = NULL WHERE id = @id`,
+    ),
+    retryLater: db.prepare(
+      `UPDATE mail_queue SET attempts = attempts + 1, next_attempt_at = @next, last_error = @error WHERE id = @id`,
+    ),
     makeAllDue: db.prepare(`UPDATE mail_queue SET next_attempt_at = ? WHERE status = 'queued' AND next_attempt_at > ?`),
-    markFailed: db.prepare(`UPDATE mail_queue SET status = 'failed', payload = '{}', attempts = attempts + 1, last_error = @error WHERE id = @id`),
+    markFailed: db.prepare(
+      `UPDATE mail_queue SET status = 'failed', payload = '{}', attempts = attempts + 1, last_error = @error WHERE id = @id`,
+    ),
     // Queued mail whose link has expired is worth nothing: after an outage longer than its life,
     // it is failed rather than sent.
     expireQueued: db.prepare(

@@ -44,7 +44,9 @@ export function createMetricsStore(db: Db) {
       `SELECT digest_date AS digestDate, cadence, status, started_at AS startedAt, finished_at AS finishedAt, updated_at AS updatedAt
        FROM send_runs ORDER BY updated_at DESC, id DESC LIMIT 1`,
     ),
-    mailQueue: db.prepare(`SELECT status, count(*) AS n FROM mail_queue WHERE status IN ('queued', 'failed') GROUP BY status`),
+    mailQueue: db.prepare(
+      `SELECT status, count(*) AS n FROM mail_queue WHERE status IN ('queued', 'failed') GROUP BY status`,
+    ),
     oldestQueued: db.prepare(`SELECT min(created_at) FROM mail_queue WHERE status = 'queued'`).pluck(),
     bounces: db.prepare('SELECT kind, count(*) AS n FROM bounce_events GROUP BY kind'),
   };

@@ -59,8 +59,12 @@ export function createPapersStore(db: Db): PapersStore {
     ORDER BY p.id`);
 
   // Days with papers, not calendar days: weekends and gaps in ingestion are skipped.
-  const selectRecentDays = db.prepare<[number], string>(`
-    SELECT DISTINCT featured_date FROM paper_features ORDER BY featured_date DESC LIMIT ?`).pluck();
+  const selectRecentDays = db
+    .prepare<[number], string>(
+      `
+    SELECT DISTINCT featured_date FROM paper_features ORDER BY featured_date DESC LIMIT ?`,
+    )
+    .pluck();
   const selectSince = db.prepare<[string], PaperRow>(`
     SELECT p.*, MAX(f.featured_date) AS featured_date
     FROM paper_features f JOIN papers p ON p.id = f.paper_id

@@ -51,7 +51,14 @@ export function createSubscriberAdminStore(db: Db) {
 
   const importAll = db.transaction((rows: readonly ImportRow[], now: string) => {
     let imported = 0;
-    for (const r of rows) imported += s.insert.run({ email: r.email, digestSize: r.digestSize, keywords: r.keywords, cadence: r.cadence ?? 'daily', now }).changes;
+    for (const r of rows)
+      imported += s.insert.run({
+        email: r.email,
+        digestSize: r.digestSize,
+        keywords: r.keywords,
+        cadence: r.cadence ?? 'daily',
+        now,
+      }).changes;
     return { imported, alreadyListed: rows.length - imported };
   });
 
@@ -72,7 +79,10 @@ export function createSubscriberAdminStore(db: Db) {
      * WAL: with secure_delete on, that leaves no copy of it in the file or its WAL. The checkpoint
      * cannot finish while another connection reads an older snapshot: `checkpointed` says so.
      */
-    erase(email: string, windowKey: string): { subscriber: boolean; queuedMail: number; other: number; checkpointed: boolean } {
+    erase(
+      email: string,
+      windowKey: string,
+    ): { subscriber: boolean; queuedMail: number; other: number; checkpointed: boolean } {
       const erased = erase.immediate(email, windowKey);
       const [checkpoint] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       return { ...erased, checkpointed: checkpoint?.busy === 0 };

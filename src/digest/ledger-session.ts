@@ -16,7 +16,11 @@ export type LedgerSession = ReturnType<typeof openLedgerSession>;
  * `checksPerReading`: how many status checks one reading of the departures count serves at
  * most (besides DEPARTURES_FRESH_MS); the sender uses its in-flight window.
  */
-export function openLedgerSession(ledger: LedgerStore, id: number, { checksPerReading = 1 }: { checksPerReading?: number } = {}) {
+export function openLedgerSession(
+  ledger: LedgerStore,
+  id: number,
+  { checksPerReading = 1 }: { checksPerReading?: number } = {},
+) {
   // What was claimed, and the departures count when it was.
   const claimed = new Map<number, { d: ClaimedDelivery; departures: number }>();
   // First attempts claimed and not written, in id order: claims walk the audience upwards.
@@ -26,7 +30,8 @@ export function openLedgerSession(ledger: LedgerStore, id: number, { checksPerRe
   let departures = { n: ledger.departures(), at: performance.now(), checks: 0 };
   const seen = (n: number) => void (departures = { n, at: performance.now(), checks: 0 });
   const departuresNow = () => {
-    if (departures.checks >= checksPerReading || performance.now() - departures.at > DEPARTURES_FRESH_MS) seen(ledger.departures());
+    if (departures.checks >= checksPerReading || performance.now() - departures.at > DEPARTURES_FRESH_MS)
+      seen(ledger.departures());
     departures.checks++;
     return departures.n;
   };

@@ -93,9 +93,9 @@ const OPEN = "status IN ('pending', 'sending')";
 
 /**
  * The ledger: runs, their lease, and one delivery row per (run, subscriber), written when the
- * delivery's outcome is known (see ledger-session.ts, which holds one sender's claims). Every statement is prepared here, once; writes
- * that belong together share one transaction so the sender pays one commit per batch, not one
- * per message.
+ * delivery's outcome is known (see ledger-session.ts, which holds one sender's claims). Every
+ * statement is prepared here, once; writes that belong together share one transaction so the
+ * sender pays one commit per batch, not one per message.
  */
 export function createLedgerStore(db: Db) {
   const s = {
@@ -142,7 +142,11 @@ export function createLedgerStore(db: Db) {
       `UPDATE send_runs SET enqueued_through = settled_through, enqueue_done = 0, updated_at = @now
        WHERE id = @id AND settled_through < enqueued_through`,
     ),
-    countPending: db.prepare(`SELECT count(*) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`).pluck(),
+    countPending: db
+      .prepare(
+        `SELECT count(*) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`,
+      )
+      .pluck(),
     // Deliveries due again (released, deferred, or left 'sending' by a crashed sender), oldest first.
     due: db.prepare(
       `SELECT d.subscriber_id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, d.attempts + 1 AS attempts, s.hard_bounces AS hardBounces, s.status
@@ -169,7 +173,9 @@ export function createLedgerStore(db: Db) {
       `UPDATE send_runs SET enqueued_through = @through, enqueue_done = @done, updated_at = @now WHERE id = @id`,
     ),
     nextDue: db
-      .prepare(`SELECT min(next_attempt_at) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`)
+      .prepare(
+        `SELECT min(next_attempt_at) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`,
+      )
       .pluck(),
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
     // Moves when a confirmed subscriber stops being one (migration 010's triggers).
@@ -230,7 +236,13 @@ export function createLedgerStore(db: Db) {
     const room = limit - retries.length;
     let fresh: ClaimedDelivery[] = [];
     if (room > 0 && !run.enqueueDone) {
-      fresh = s.nextAudience.all({ id, after: run.enqueuedThrough, cutoff: run.startedAt, cadence: run.cadence, limit: room }) as ClaimedDelivery[];
+      fresh = s.nextAudience.all({
+        id,
+        after: run.enqueuedThrough,
+        cutoff: run.startedAt,
+        cadence: run.cadence,
+        limit: room,
+      }) as ClaimedDelivery[];
       const through = fresh.length ? fresh[fresh.length - 1]!.subscriberId : run.enqueuedThrough;
       s.advanceCursor.run({ id, through, done: fresh.length < room ? 1 : 0, now });
     }
@@ -239,7 +251,9 @@ export function createLedgerStore(db: Db) {
 
   // A subscriber erased since the claim took their history with them, and the foreign key
   // refuses their row: nothing is written for them (checked on failure, not on every row).
-  const write = (...row: [number, number, DeliveryStatus, number, string | null, string | null, string | null, string]) => {
+  const write = (
+    ...row: [number, number, DeliveryStatus, number, string | null, string | null, string | null, string]
+  ) => {
     try {
       s.write.run(...row);
     } catch (err) {
@@ -247,42 +261,49 @@ export function createLedgerStore(db: Db) {
     }
   };
 
-  const record = db.transaction((id: number, settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[], settledThrough: number, now: string) => {
-    let sent = 0;
-    let failed = 0;
-    let skipped = 0;
-    for (const [o, d] of settled) {
-      switch (o.kind) {
-        case 'sent':
-          write(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now);
-          if (d.hardBounces) s.clearBounces.run(o.subscriberId);
-          sent++;
-          break;
-        case 'skipped':
-          write(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now);
-          skipped++;
-          break;
-        case 'failed':
-          write(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now);
-          if (o.hardBounce) s.hardBounce.run({ subscriberId: o.subscriberId, now });
-          failed++;
-          break;
-        case 'deferred':
-          write(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now);
-          break;
-        case 'released':
-          // Never tried: the attempt does not count.
-          write(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now);
-          break;
+  const record = db.transaction(
+    (
+      id: number,
+      settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[],
+      settledThrough: number,
+      now: string,
+    ) => {
+      let sent = 0;
+      let failed = 0;
+      let skipped = 0;
+      for (const [o, d] of settled) {
+        switch (o.kind) {
+          case 'sent':
+            write(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now);
+            if (d.hardBounces) s.clearBounces.run(o.subscriberId);
+            sent++;
+            break;
+          case 'skipped':
+            write(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now);
+            skipped++;
+            break;
+          case 'failed':
+            write(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now);
+            if (o.hardBounce) s.hardBounce.run({ subscriberId: o.subscriberId, now });
+            failed++;
+            break;
+          case 'deferred':
+            write(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now);
+            break;
+          case 'released':
+            // Never tried: the attempt does not count.
+            write(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now);
+            break;
+        }
       }
-    }
-    s.addCounts.run(sent, failed, skipped, settledThrough, now, id);
-    return s.departures.get() as number;
-  });
+      s.addCounts.run(sent, failed, skipped, settledThrough, now, id);
+      return s.departures.get() as number;
+    },
+  );
 
   const fold = db.transaction((before: string, limit: number): number => {
     let folded = 0;
-    for (let id; folded < limit && (id = s.foldable.get({ before }) as number | undefined) !== undefined; ) {
+    for (let id; folded < limit && (id = s.foldable.get({ before }) as number | undefined) !== undefined;) {
       folded += s.foldBatch.run({ id, limit: limit - folded }).changes;
     }
     return folded;
@@ -309,7 +330,9 @@ export function createLedgerStore(db: Db) {
     /** True if `owner` now holds the lease until now + ms. */
     takeLease(id: number, owner: string, now: Date, ms: number): boolean {
       const expires = new Date(now.getTime() + ms).toISOString();
-      return db.transaction(() => s.takeLease.run({ id, owner, expires, now: now.toISOString() }).changes === 1).immediate();
+      return db
+        .transaction(() => s.takeLease.run({ id, owner, expires, now: now.toISOString() }).changes === 1)
+        .immediate();
     },
     /** False if the lease was lost (it lapsed and someone took it over). */
     renewLease(id: number, owner: string, now: Date, ms: number): boolean {
@@ -335,14 +358,23 @@ export function createLedgerStore(db: Db) {
      * or reset after a crash, moved to 'sending'), then first attempts for the next subscribers
      * in id order who were confirmed before the cut-off; with the departures count as of then.
      */
-    claimBatch(id: number, now: Date, limit: number): { retries: ClaimedDelivery[]; fresh: ClaimedDelivery[]; departures: number } {
+    claimBatch(
+      id: number,
+      now: Date,
+      limit: number,
+    ): { retries: ClaimedDelivery[]; fresh: ClaimedDelivery[]; departures: number } {
       return claim.immediate(id, now.toISOString(), limit);
     },
     /**
      * Writes outcomes of claimed deliveries (each with its claim) in one transaction, moves the
      * run's mark to `settledThrough`, and returns the departures count as of then.
      */
-    recordOutcomes(id: number, settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[], settledThrough: number, now: Date): number {
+    recordOutcomes(
+      id: number,
+      settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[],
+      settledThrough: number,
+      now: Date,
+    ): number {
       return record.immediate(id, settled, settledThrough, now.toISOString());
     },
     /** Moves whenever a confirmed subscriber stops being one (migration 010's triggers). */
@@ -365,8 +397,15 @@ export function createLedgerStore(db: Db) {
       return s.remainingAudience.get(id) as number;
     },
     /** Everyone confirmed now with that cadence, in id order, streamed (a dry run's audience). */
-    audience(cadence: Cadence = 'daily'): IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }> {
-      return s.audience.iterate(cadence) as IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }>;
+    audience(
+      cadence: Cadence = 'daily',
+    ): IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }> {
+      return s.audience.iterate(cadence) as IterableIterator<{
+        id: number;
+        email: string;
+        digestSize: number;
+        keywords: string;
+      }>;
     },
     /**
      * Deletes up to `limit` delivery rows, in one transaction, of runs that finished before

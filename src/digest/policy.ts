@@ -74,7 +74,11 @@ export interface ErrorBudget {
   window: number;
 }
 
-export const defaultErrorBudget = (percent: number): ErrorBudget => ({ maxConsecutive: 25, maxRatio: percent / 100, window: 200 });
+export const defaultErrorBudget = (percent: number): ErrorBudget => ({
+  maxConsecutive: 25,
+  maxRatio: percent / 100,
+  window: 200,
+});
 
 /**
  * The last `window` outcomes (delivered or finally failed) of this run, to tell a few dead

@@ -14,7 +14,11 @@ import { frozenRanking, type RankingDeps } from './variants.ts';
  * better-sqlite3 iterator holds the connection); each distinct list is assembled afterwards as a
  * send assembles it, so a template problem shows up here too.
  */
-export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digestAssembler' | keyof RankingDeps>, date: string, cadence: Cadence = 'daily'): Promise<SendDigestResult> {
+export async function dryRun(
+  deps: Pick<SendDigestDeps, 'ledger' | 'digestAssembler' | keyof RankingDeps>,
+  date: string,
+  cadence: Cadence = 'daily',
+): Promise<SendDigestResult> {
   const started = performance.now();
   const papers = await frozenRanking(deps, date, { save: false, cadence });
   const variants = new Map<string, { digestSize: number; keywords: string; papers: number; recipients: number }>();
@@ -24,7 +28,9 @@ export async function dryRun(deps: Pick<SendDigestDeps, 'ledger' | 'digestAssemb
     const key = `${s.digestSize}|${s.keywords}`;
     let v = variants.get(key);
     if (!v) {
-      const ranked = papers.length ? rankPapers(papers, { size: s.digestSize, keywords: parseKeywords(s.keywords) }) : [];
+      const ranked = papers.length
+        ? rankPapers(papers, { size: s.digestSize, keywords: parseKeywords(s.keywords) })
+        : [];
       if (ranked.length) lists.set(ranked.map((p) => p.id).join(' '), ranked);
       v = { digestSize: s.digestSize, keywords: s.keywords, papers: ranked.length, recipients: 0 };
       variants.set(key, v);
@@ -60,9 +66,14 @@ export async function renderDigest(
   deps: Pick<SendDigestDeps, 'compileDigest' | 'links' | keyof RankingDeps>,
   o: { date: string; digestSize: number; subscriberId?: number; cadence?: Cadence },
 ): Promise<Rendered | null> {
-  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), { size: o.digestSize });
+  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), {
+    size: o.digestSize,
+  });
   if (!papers.length) return null;
-  return personalise(await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }), deps.links(o.subscriberId ?? 0));
+  return personalise(
+    await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }),
+    deps.links(o.subscriberId ?? 0),
+  );
 }
 
 /**
@@ -75,10 +86,14 @@ export async function sendTestCopy(
   deps: Pick<SendDigestDeps, 'compileDigest' | 'links' | 'message' | 'mailer' | 'clock' | keyof RankingDeps>,
   o: { date: string; to: string; digestSize: number; subscriberId?: number | undefined; cadence?: Cadence },
 ): Promise<{ messageId: string; response: string } | null> {
-  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), { size: o.digestSize });
+  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), {
+    size: o.digestSize,
+  });
   if (!papers.length) return null;
   const prepared = prepareMessage(await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }), deps.message);
   const messageId = `test.${o.date}.${randomBytes(6).toString('hex')}@${deps.message.domain}`;
-  const info = await deps.mailer.sendPrebuilt(renderMessage(prepared, { to: o.to, messageId, date: deps.clock.now(), ...deps.links(o.subscriberId ?? 0) }));
+  const info = await deps.mailer.sendPrebuilt(
+    renderMessage(prepared, { to: o.to, messageId, date: deps.clock.now(), ...deps.links(o.subscriberId ?? 0) }),
+  );
   return { messageId, response: info.response };
 }

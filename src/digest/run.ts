@@ -99,11 +99,28 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
   const started = performance.now();
   const { ledger, clock, logger } = deps;
   const log = logger.child({ digestDate: opts.date, cadence });
-  const result: SendDigestResult = { outcome: 'done', date: opts.date, cadence, sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 };
+  const result: SendDigestResult = {
+    outcome: 'done',
+    date: opts.date,
+    cadence,
+    sent: 0,
+    failed: 0,
+    skipped: 0,
+    deferred: 0,
+    resumedInFlight: 0,
+    durationMs: 0,
+  };
   const finishWith = (outcome: SendOutcome, reason?: string) => {
     const run = ledger.byDate(opts.date, cadence);
     Object.assign(result, { outcome, durationMs: Math.round(performance.now() - started) }, reason ? { reason } : {});
-    if (run) result.run = { status: run.status, sent: run.sent, failed: run.failed, skipped: run.skipped, startedAt: run.startedAt };
+    if (run)
+      result.run = {
+        status: run.status,
+        sent: run.sent,
+        failed: run.failed,
+        skipped: run.skipped,
+        startedAt: run.startedAt,
+      };
     return result;
   };
 
@@ -117,15 +134,23 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
 
   // Losing the lease (this process stalled past its expiry and someone took over) stops the send.
   const lost = new AbortController();
-  const renew = setInterval(() => {
-    if (!ledger.renewLease(run.id, owner, clock.now(), deps.policy.leaseMs)) lost.abort(new Error('lost the lease on this run'));
-  }, Math.max(50, deps.policy.leaseMs / 3));
+  const renew = setInterval(
+    () => {
+      if (!ledger.renewLease(run.id, owner, clock.now(), deps.policy.leaseMs))
+        lost.abort(new Error('lost the lease on this run'));
+    },
+    Math.max(50, deps.policy.leaseMs / 3),
+  );
   renew.unref();
   const signal = opts.signal ? AbortSignal.any([opts.signal, lost.signal]) : lost.signal;
 
   try {
     result.resumedInFlight = ledger.resume(run.id, clock.now());
-    if (result.resumedInFlight) log.warn({ count: result.resumedInFlight }, 'resuming a run cut off mid-send: deliveries the previous sender had claimed are queued again (those it had in flight may arrive twice)');
+    if (result.resumedInFlight)
+      log.warn(
+        { count: result.resumedInFlight },
+        'resuming a run cut off mid-send: deliveries the previous sender had claimed are queued again (those it had in flight may arrive twice)',
+      );
     ledger.setStatus(run.id, 'running', clock.now());
 
     let papers: Paper[];
@@ -143,7 +168,10 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
       if (finalAt && clock.now() < finalAt) {
         const reason = `no papers for ${opts.date} yet: a weekday the feed may not have filled; not taken as empty before ${finalAt.toISOString()}`;
         ledger.setStatus(run.id, 'failed', clock.now(), reason);
-        log.warn({ until: finalAt.toISOString() }, 'no papers yet for this weekday: the run is failed and will be tried again');
+        log.warn(
+          { until: finalAt.toISOString() },
+          'no papers yet for this weekday: the run is failed and will be tried again',
+        );
         return finishWith('failed', reason);
       }
       ledger.setStatus(run.id, 'empty', clock.now());

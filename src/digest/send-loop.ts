@@ -22,7 +22,11 @@ import type { VerpIdentity } from '../bounces/verp.ts';
 export interface SendLoopDeps {
   ledger: LedgerStore;
   /** The run's digests: each paper's card compiled once, every variant assembled (templates.ts). */
-  digestAssembler(date: string, runPapers: readonly Paper[], cadence: Cadence): (papers: Paper[]) => Promise<CompiledDigest>;
+  digestAssembler(
+    date: string,
+    runPapers: readonly Paper[],
+    cadence: Cadence,
+  ): (papers: Paper[]) => Promise<CompiledDigest>;
   mailer: Pick<Mailer, 'sendPrebuilt'> & Partial<Pick<Mailer, 'where'>>;
   clock: Clock;
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
@@ -111,7 +115,14 @@ export async function deliver(
   const before = run.sent + run.failed + run.skipped;
   const total = before + ledger.pendingCount(run.id) + ledger.remainingAudience(run.id);
   const progress = () =>
-    opts.onProgress?.({ date: run.digestDate, done: before + result.sent + result.failed + result.skipped, total, sent: result.sent, failed: result.failed, skipped: result.skipped });
+    opts.onProgress?.({
+      date: run.digestDate,
+      done: before + result.sent + result.failed + result.skipped,
+      total,
+      sent: result.sent,
+      failed: result.failed,
+      skipped: result.skipped,
+    });
 
   const flush = () => {
     clearTimeout(flushTimer);
@@ -145,7 +156,9 @@ export async function deliver(
     }
     if (kind === 'transient' && d.attempts < policy.maxAttempts) {
       result.deferred++;
-      const nextAttemptAt = new Date(clock.now().getTime() + retryDelayMs(d.attempts, policy.retryBaseMs)).toISOString();
+      const nextAttemptAt = new Date(
+        clock.now().getTime() + retryDelayMs(d.attempts, policy.retryBaseMs),
+      ).toISOString();
       return settle({ subscriberId: d.subscriberId, kind: 'deferred', reply, nextAttemptAt });
     }
     result.failed++;
@@ -180,11 +193,21 @@ export async function deliver(
   const sendVariant = (d: ClaimedDelivery, prepared: PreparedMessage | null): void => {
     if (!prepared) {
       result.skipped++;
-      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `no paper of the ${run.cadence === 'weekly' ? 'week' : 'day'} matches their keywords` });
+      return settle({
+        subscriberId: d.subscriberId,
+        kind: 'skipped',
+        reply: `no paper of the ${run.cadence === 'weekly' ? 'week' : 'day'} matches their keywords`,
+      });
     }
     const messageId = digestMessageId(run.digestDate, d.subscriberId, deps.message.domain, run.cadence);
     const envelopeFrom = deps.bounceAddress({ subscriberId: d.subscriberId, runDate: run.digestDate });
-    const message = renderMessage(prepared, { to: d.email, messageId, date: clock.now(), envelopeFrom, ...deps.links(d.subscriberId) });
+    const message = renderMessage(prepared, {
+      to: d.email,
+      messageId,
+      date: clock.now(),
+      envelopeFrom,
+      ...deps.links(d.subscriberId),
+    });
     started++;
     inFlight++;
     deps.mailer.sendPrebuilt(message).then(
@@ -230,13 +253,23 @@ export async function deliver(
         const wait = connectionRetryWait(++connectionRounds, policy, { elapsedMs, delivered: result.sent > 0 });
         const where = deps.mailer.where ? ` ${deps.mailer.where}` : '';
         if (wait === null) {
-          const gaveUp = connectionRounds <= policy.connectionRetries ? ` (gave up after ${Math.round(elapsedMs / 1000)} s)` : '';
-          halt({ status: 'failed', reason: `SMTP server${where} unreachable after ${connectionRounds} attempts${gaveUp}: ${connectionError.reply}` });
+          const gaveUp =
+            connectionRounds <= policy.connectionRetries ? ` (gave up after ${Math.round(elapsedMs / 1000)} s)` : '';
+          halt({
+            status: 'failed',
+            reason: `SMTP server${where} unreachable after ${connectionRounds} attempts${gaveUp}: ${connectionError.reply}`,
+          });
           break;
         }
         const seconds = wait >= 10_000 ? Math.round(wait / 1000) : Math.round(wait / 100) / 10;
         log.warn(
-          { smtp: deps.mailer.where, error: connectionError.reply, retry: connectionRounds, of: policy.connectionRetries, waitMs: wait },
+          {
+            smtp: deps.mailer.where,
+            error: connectionError.reply,
+            retry: connectionRounds,
+            of: policy.connectionRetries,
+            waitMs: wait,
+          },
           `SMTP${where} unreachable (${connectionError.code}); retry ${connectionRounds} of ${policy.connectionRetries} in ${seconds} s`,
         );
         connectionError = undefined;

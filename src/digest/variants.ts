@@ -8,7 +8,10 @@ import { mergeWeek, parseKeywords, rankPapers } from '../domain/ranking.ts';
 
 export interface RankingDeps {
   digests: Pick<DigestsStore, 'get' | 'save'>;
-  /** Fetches the day from the paper source (with its retries), stores it, and returns the day's full list. Throws when the source is down. */
+  /**
+   * Fetches the day from the paper source (with its retries), stores it, and returns the day's full list. Throws when
+   * the source is down.
+   */
   refreshDay(date: string, stop?: AbortSignal): Promise<Paper[]>;
   /** The papers stored for a day, without asking the source. */
   storedDay(date: string): Paper[];
@@ -21,7 +24,11 @@ export interface RankingDeps {
  * are refreshed from the source (upvotes move all day, and for days after); a source that is down
  * is an error here. `save: false` (previews, test copies) ranks without freezing.
  */
-export async function frozenRanking(deps: RankingDeps, date: string, o: { save: boolean; stop?: AbortSignal; cadence?: Cadence }): Promise<Paper[]> {
+export async function frozenRanking(
+  deps: RankingDeps,
+  date: string,
+  o: { save: boolean; stop?: AbortSignal; cadence?: Cadence },
+): Promise<Paper[]> {
   const cadence = o.cadence ?? 'daily';
   const frozen = deps.digests.get(date, cadence);
   if (frozen) return frozen.papers;
@@ -53,8 +60,13 @@ async function refreshWeek(deps: RankingDeps, weekEnding: string, stop?: AbortSi
     }
   }
   const papers = mergeWeek(days.map((d) => deps.storedDay(d)));
-  if (missing.length === days.length && !papers.length) throw new Error(`the source gave none of the week's days (${missing[0]!.error})`);
-  if (missing.length) log.warn({ missingDays: missing.map((m) => m.date), papers: papers.length }, 'weekly edition ranked with days missing from the source');
+  if (missing.length === days.length && !papers.length)
+    throw new Error(`the source gave none of the week's days (${missing[0]!.error})`);
+  if (missing.length)
+    log.warn(
+      { missingDays: missing.map((m) => m.date), papers: papers.length },
+      'weekly edition ranked with days missing from the source',
+    );
   return papers;
 }
 
@@ -80,7 +92,11 @@ export function variantCache(papers: Paper[], build: (ranked: Paper[]) => Promis
     const preferences = `${digestSize}|${keywords}`;
     const rank = () => rankPapers(papers, { size: digestSize, keywords: parseKeywords(keywords) });
     let ranked: Paper[] | undefined;
-    const ids = remember(listFor, preferences, listFor.get(preferences) ?? (ranked = rank()).map((p) => p.id).join(' '));
+    const ids = remember(
+      listFor,
+      preferences,
+      listFor.get(preferences) ?? (ranked = rank()).map((p) => p.id).join(' '),
+    );
     if (!ids) return null;
     const known = variants.get(ids);
     if (known !== undefined) return remember(variants, ids, known);

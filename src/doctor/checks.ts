@@ -46,7 +46,9 @@ export function checkDatabase(path: string): CheckResult {
   const name = 'database';
   if (!existsSync(path)) {
     const folder = writableAncestor(dirname(path));
-    return folder ? ok(name, `${path} does not exist yet; start-up creates it (${folder} is writable)`) : fail(name, `DATABASE_PATH ${path} does not exist and its folder cannot be created`);
+    return folder
+      ? ok(name, `${path} does not exist yet; start-up creates it (${folder} is writable)`)
+      : fail(name, `DATABASE_PATH ${path} does not exist and its folder cannot be created`);
   }
   let db: Database.Database | undefined;
   try {
@@ -56,7 +58,10 @@ export function checkDatabase(path: string): CheckResult {
     db.exec('ROLLBACK');
     const applied = new Set(db.prepare(`SELECT name FROM schema_migrations`).pluck().all() as string[]);
     const pending = readdirSync(migrationsDir).filter((f) => f.endsWith('.sql') && !applied.has(f)).length;
-    return ok(name, `${path} is writable; ${applied.size} migrations applied${pending ? `, ${pending} pending (applied at start-up or by npm run migrate)` : ''}`);
+    return ok(
+      name,
+      `${path} is writable; ${applied.size} migrations applied${pending ? `, ${pending} pending (applied at start-up or by npm run migrate)` : ''}`,
+    );
   } catch (err) {
     return fail(name, `DATABASE_PATH ${path}: ${reason(err)}`);
   } finally {
@@ -69,7 +74,9 @@ export function checkOutbox(dir: string): CheckResult {
   const name = 'mail';
   if (!existsSync(dir)) {
     const folder = writableAncestor(dir);
-    return folder ? ok(name, `no SMTP_URL: emails go to ${dir} as .eml files (created on first use; ${folder} is writable)`) : fail(name, `no SMTP_URL, and OUTBOX_DIR ${dir} cannot be created`);
+    return folder
+      ? ok(name, `no SMTP_URL: emails go to ${dir} as .eml files (created on first use; ${folder} is writable)`)
+      : fail(name, `no SMTP_URL, and OUTBOX_DIR ${dir} cannot be created`);
   }
   const probe = join(dir, `.doctor-${randomBytes(4).toString('hex')}`);
   try {
@@ -107,7 +114,12 @@ export function redactUrl(url: string): string {
 export async function checkSmtp(smtpUrl: string, timeoutMs: number): Promise<CheckResult> {
   const name = 'smtp';
   const options = parseConnectionUrl(smtpUrl);
-  const connection = new SMTPConnection({ ...options, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
+  const connection = new SMTPConnection({
+    ...options,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       // Kept for the connection's life: a late error (while quitting) must not go unhandled.
@@ -116,7 +128,9 @@ export async function checkSmtp(smtpUrl: string, timeoutMs: number): Promise<Che
     });
     const steps = ['EHLO ok', connection.secure ? 'TLS' : 'no TLS (the server offers no STARTTLS)'];
     if (options.auth) {
-      await new Promise<void>((resolve, reject) => connection.login(options.auth, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        connection.login(options.auth, (err) => (err ? reject(err) : resolve())),
+      );
       steps.push(`AUTH ok as ${options.auth.user}`);
     } else steps.push('no AUTH (no user in SMTP_URL)');
     return ok(name, `${redactUrl(smtpUrl)}: ${steps.join(', ')}`);
@@ -136,7 +150,10 @@ export async function checkPublicUrl(publicUrl: string, timeoutMs: number): Prom
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     const body = (await res.json().catch(() => undefined)) as { status?: unknown } | undefined;
     if (res.status === 200 && body?.status === 'ok') return ok(name, `${url} answered 200`);
-    return fail(name, `PUBLIC_URL ${url} answered ${res.status}${body?.status ? ` (${String(body.status)})` : ', not Paperboy\'s health check'}`);
+    return fail(
+      name,
+      `PUBLIC_URL ${url} answered ${res.status}${body?.status ? ` (${String(body.status)})` : ", not Paperboy's health check"}`,
+    );
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code;
     return fail(name, `PUBLIC_URL ${url}: ${cause ?? reason(err)} (is the service running and reachable there?)`);
@@ -144,13 +161,22 @@ export async function checkPublicUrl(publicUrl: string, timeoutMs: number): Prom
 }
 
 // Answers that mean "could not ask", not "the record is missing": the check is skipped then.
-const DNS_UNREACHABLE = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ESERVFAIL', 'EAI_AGAIN', 'ECANCELLED', 'EREFUSED', 'ECONNRESET']);
+const DNS_UNREACHABLE = new Set([
+  'ETIMEOUT',
+  'ECONNREFUSED',
+  'ESERVFAIL',
+  'EAI_AGAIN',
+  'ECANCELLED',
+  'EREFUSED',
+  'ECONNRESET',
+]);
 
 /** The public key in DNS (<selector>._domainkey.<domain>) is the one of DKIM_PRIVATE_KEY_PATH. */
 export async function checkDkim(config: Config, resolveTxt: ResolveTxt): Promise<CheckResult> {
   const name = 'dkim';
   const { DKIM_DOMAIN: domain, DKIM_SELECTOR: selector, DKIM_PRIVATE_KEY_PATH: keyPath } = config;
-  if (!domain || !selector || !keyPath) return skip(name, 'DKIM signing is not configured (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_PATH)');
+  if (!domain || !selector || !keyPath)
+    return skip(name, 'DKIM signing is not configured (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_PATH)');
   let expected: string;
   try {
     expected = dkimPublicKey(readFileSync(keyPath, 'utf8'));
@@ -163,14 +189,18 @@ export async function checkDkim(config: Config, resolveTxt: ResolveTxt): Promise
     txt = await resolveTxt(record);
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
-    if (DNS_UNREACHABLE.has(code)) return skip(name, `could not look up ${record} (${code}): DNS is not reachable from here`);
+    if (DNS_UNREACHABLE.has(code))
+      return skip(name, `could not look up ${record} (${code}): DNS is not reachable from here`);
     return fail(name, `no TXT record at ${record} (${code || reason(err)}): publish p=${expected}`);
   }
-  const published = txt.map((chunks) => parseTags(chunks.join(''))).find((tags) => tags.v === undefined || tags.v === 'DKIM1');
+  const published = txt
+    .map((chunks) => parseTags(chunks.join('')))
+    .find((tags) => tags.v === undefined || tags.v === 'DKIM1');
   if (!published) return fail(name, `${record} has no DKIM record: publish p=${expected}`);
   const p = (published.p ?? '').replace(/\s+/g, '');
   if (!p) return fail(name, `${record} has an empty p= (the key is revoked)`);
-  if (p !== expected) return fail(name, `${record} publishes another key than DKIM_PRIVATE_KEY_PATH ${keyPath}; expected p=${expected}`);
+  if (p !== expected)
+    return fail(name, `${record} publishes another key than DKIM_PRIVATE_KEY_PATH ${keyPath}; expected p=${expected}`);
   return ok(name, `${record} publishes the key of ${keyPath}`);
 }
 

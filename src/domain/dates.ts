@@ -17,7 +17,12 @@ export function isCalendarDate(value: string): boolean {
 /** The calendar day it is at `now` in `timeZone` (an IANA name such as Europe/Berlin). */
 export function todayIn(timeZone: string, now: Date): string {
   // en-CA formats as YYYY-MM-DD, but reading the parts does not depend on that locale detail.
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(now);
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
 }
@@ -40,7 +45,15 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function wallClock(timeZone: string, at: Date): number {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
     formatters.set(timeZone, f);
   }
   const n: Record<string, number> = {};

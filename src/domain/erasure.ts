@@ -13,7 +13,9 @@ export interface Erasure {
   /** Anything at all was found: the row, queued mail, a confirmation window, outbox files. */
   found: boolean;
   outboxFiles: number;
-  /** False when another connection kept the WAL from being truncated (old copies may remain in it until overwritten). */
+  /**
+   * False when another connection kept the WAL from being truncated (old copies may remain in it until overwritten).
+   */
   checkpointed: boolean;
 }
 

@@ -48,8 +48,16 @@ export interface ImportResult extends IngestCounts {
  * the same rules as a live fetch. `date` files every paper under that day; without it, each item's
  * own "added to Daily Papers" time decides.
  */
-export function importDailyPapersFile(deps: Pick<IngestDeps, 'papers' | 'logger'>, file: string, date?: string): ImportResult {
-  const { papers, skipped } = parseDailyPapersJson(readFileSync(file, 'utf8'), { where: file, featuredDate: date, logger: deps.logger });
+export function importDailyPapersFile(
+  deps: Pick<IngestDeps, 'papers' | 'logger'>,
+  file: string,
+  date?: string,
+): ImportResult {
+  const { papers, skipped } = parseDailyPapersJson(readFileSync(file, 'utf8'), {
+    where: file,
+    featuredDate: date,
+    logger: deps.logger,
+  });
   const stored = deps.papers.upsertMany(papers);
   const dates = [...new Set(papers.map((p) => p.featuredDate))].sort();
   const result = { file, dates, fetched: papers.length, ...stored, skipped: skipped.length };

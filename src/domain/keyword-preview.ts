@@ -18,7 +18,10 @@ export interface KeywordPreview {
  * The days' papers are read at most once per `ttlMs`, so their words are stemmed once and not on
  * every page view (keywords.ts caches a paper's stems for as long as the object lives).
  */
-export function createKeywordPreview(deps: { papers: Pick<PapersStore, 'recentDays'>; clock: Clock }, ttlMs = 10 * 60_000) {
+export function createKeywordPreview(
+  deps: { papers: Pick<PapersStore, 'recentDays'>; clock: Clock },
+  ttlMs = 10 * 60_000,
+) {
   let cached: { at: number; days: number; papers: ReturnType<PapersStore['recentDays']>['papers'] } | undefined;
   return (keywords: string): KeywordPreview => {
     const now = deps.clock.now().getTime();
@@ -26,6 +29,10 @@ export function createKeywordPreview(deps: { papers: Pick<PapersStore, 'recentDa
       const recent = deps.papers.recentDays(PREVIEW_DAYS);
       cached = { at: now, days: recent.days.length, papers: recent.papers };
     }
-    return { matched: countMatches(cached.papers, parseKeywords(keywords)), total: countMatches(cached.papers, []), days: cached.days };
+    return {
+      matched: countMatches(cached.papers, parseKeywords(keywords)),
+      total: countMatches(cached.papers, []),
+      days: cached.days,
+    };
   };
 }

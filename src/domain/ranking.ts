@@ -15,7 +15,8 @@ export interface RankOptions {
  * An empty result means "nothing to send".
  */
 export function rankPapers(papers: readonly Paper[], opts: RankOptions): Paper[] {
-  if (!Number.isInteger(opts.size) || opts.size < 1) throw new RangeError(`size must be a positive integer, got ${opts.size}`);
+  if (!Number.isInteger(opts.size) || opts.size < 1)
+    throw new RangeError(`size must be a positive integer, got ${opts.size}`);
   const matches = keywordMatcher(opts.keywords ?? []);
   return papers
     .filter((p) => !p.withdrawn && matches(p))
@@ -24,11 +25,7 @@ export function rankPapers(papers: readonly Paper[], opts: RankOptions): Paper[]
 }
 
 function byRank(a: Paper, b: Paper): number {
-  return (
-    b.upvotes - a.upvotes ||
-    publishedTime(b) - publishedTime(a) ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-  );
+  return b.upvotes - a.upvotes || publishedTime(b) - publishedTime(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 // Compared as instants, not strings, so "…+02:00" and "…Z" forms order correctly. An unreadable
@@ -57,7 +54,16 @@ export function mergeWeek(days: readonly (readonly Paper[])[]): Paper[] {
   const byId = new Map<string, Paper>();
   for (const p of days.flat()) {
     const seen = byId.get(p.id);
-    byId.set(p.id, seen ? { ...(p.upvotes >= seen.upvotes ? p : seen), upvotes: Math.max(p.upvotes, seen.upvotes), featuredDate: p.featuredDate > seen.featuredDate ? p.featuredDate : seen.featuredDate } : p);
+    byId.set(
+      p.id,
+      seen
+        ? {
+            ...(p.upvotes >= seen.upvotes ? p : seen),
+            upvotes: Math.max(p.upvotes, seen.upvotes),
+            featuredDate: p.featuredDate > seen.featuredDate ? p.featuredDate : seen.featuredDate,
+          }
+        : p,
+    );
   }
   return [...byId.values()];
 }

@@ -1,5 +1,13 @@
 import { CsvError, parse } from 'csv-parse/sync';
-import { cadenceSchema, DEFAULT_DIGEST_SIZE, digestSizeSchema, emailSchema, keywordsSchema, type Cadence, type DigestSize } from './subscriber-input.ts';
+import {
+  cadenceSchema,
+  DEFAULT_DIGEST_SIZE,
+  digestSizeSchema,
+  emailSchema,
+  keywordsSchema,
+  type Cadence,
+  type DigestSize,
+} from './subscriber-input.ts';
 
 /**
  * Reading a list of subscribers exported from another tool: a CSV with a header row holding
@@ -14,7 +22,10 @@ export interface CsvRecord {
 }
 
 export class CsvSyntaxError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`line ${line}: ${message}`);
   }
 }
@@ -109,15 +120,33 @@ export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT
   try {
     records = parseCsv(text);
   } catch (err) {
-    if (err instanceof CsvSyntaxError) return { rows: [], problems: [{ line: err.line, message: err.message.replace(/^line \d+: /, '') }], repeated: 0, ignoredColumns: [] };
+    if (err instanceof CsvSyntaxError)
+      return {
+        rows: [],
+        problems: [{ line: err.line, message: err.message.replace(/^line \d+: /, '') }],
+        repeated: 0,
+        ignoredColumns: [],
+      };
     throw err;
   }
   const [head, ...body] = records;
-  if (!head) return { rows: [], problems: [{ line: 1, message: 'the file is empty: expected a header row with an "email" column' }], repeated: 0, ignoredColumns: [] };
+  if (!head)
+    return {
+      rows: [],
+      problems: [{ line: 1, message: 'the file is empty: expected a header row with an "email" column' }],
+      repeated: 0,
+      ignoredColumns: [],
+    };
   const columns = head.fields.map((f) => f.trim().toLowerCase());
   const col = (name: string) => columns.indexOf(name);
   const [emailAt, sizeAt, keywordsAt, cadenceAt] = [col('email'), col('digest_size'), col('keywords'), col('cadence')];
-  if (emailAt < 0) return { rows: [], problems: [{ line: head.line, message: `no "email" column in the header (found: ${columns.join(', ')})` }], repeated: 0, ignoredColumns: [] };
+  if (emailAt < 0)
+    return {
+      rows: [],
+      problems: [{ line: head.line, message: `no "email" column in the header (found: ${columns.join(', ')})` }],
+      repeated: 0,
+      ignoredColumns: [],
+    };
 
   const rows: ImportRow[] = [];
   const problems: ImportProblem[] = [];
@@ -132,12 +161,14 @@ export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT
     const email = emailSchema.safeParse(r.fields[emailAt]);
     if (!email.success) errors.push(`email ${JSON.stringify(r.fields[emailAt])}: ${email.error.issues[0]!.message}`);
     const rawSize = sizeAt < 0 ? '' : r.fields[sizeAt]!.trim();
-    const size = rawSize === '' ? { success: true as const, data: defaultDigestSize } : digestSizeSchema.safeParse(rawSize);
+    const size =
+      rawSize === '' ? { success: true as const, data: defaultDigestSize } : digestSizeSchema.safeParse(rawSize);
     if (!size.success) errors.push(`digest_size ${JSON.stringify(rawSize)}: ${size.error.issues[0]!.message}`);
     const keywords = keywordsSchema.safeParse(keywordsAt < 0 ? '' : r.fields[keywordsAt]);
     if (!keywords.success) errors.push(`keywords: ${keywords.error.issues[0]!.message}`);
     const rawCadence = cadenceAt < 0 ? '' : r.fields[cadenceAt]!.trim().toLowerCase();
-    const cadence = rawCadence === '' ? { success: true as const, data: 'daily' as const } : cadenceSchema.safeParse(rawCadence);
+    const cadence =
+      rawCadence === '' ? { success: true as const, data: 'daily' as const } : cadenceSchema.safeParse(rawCadence);
     if (!cadence.success) errors.push(`cadence ${JSON.stringify(rawCadence)}: ${cadence.error.issues[0]!.message}`);
     if (errors.length || !email.success || !size.success || !keywords.success || !cadence.success) {
       problems.push({ line: r.line, message: errors.join('; ') });
@@ -150,7 +181,13 @@ export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT
       continue;
     }
     seen.add(key);
-    rows.push({ line: r.line, email: email.data, digestSize: size.data, keywords: keywords.data, cadence: cadence.data });
+    rows.push({
+      line: r.line,
+      email: email.data,
+      digestSize: size.data,
+      keywords: keywords.data,
+      cadence: cadence.data,
+    });
   }
   const known = new Set(['email', 'digest_size', 'keywords', 'cadence']);
   return { rows, problems, repeated, ignoredColumns: columns.filter((c) => !known.has(c)) };

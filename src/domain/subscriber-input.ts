@@ -53,7 +53,14 @@ const KEYWORD = /^[\p{L}\p{N}][\p{L}\p{N} .+#/-]*$/u;
 export const keywordsSchema = z
   .string({ error: 'Keywords must be text.' })
   .max(MAX_KEYWORDS * (MAX_KEYWORD_LENGTH + 2), { error: 'Keywords are too long.' })
-  .transform((s) => [...new Set(s.split(',').map((k) => k.trim().replace(/\s+/g, ' ').toLowerCase()).filter(Boolean))])
+  .transform((s) => [
+    ...new Set(
+      s
+        .split(',')
+        .map((k) => k.trim().replace(/\s+/g, ' ').toLowerCase())
+        .filter(Boolean),
+    ),
+  ])
   .refine((ks) => ks.length <= MAX_KEYWORDS, { error: `Please give at most ${MAX_KEYWORDS} keywords.` })
   .refine((ks) => ks.every((k) => k.length <= MAX_KEYWORD_LENGTH && KEYWORD.test(k)), {
     error: `Keywords are words of letters and digits (at most ${MAX_KEYWORD_LENGTH} characters each), separated by commas.`,
@@ -63,7 +70,10 @@ export const keywordsSchema = z
 /** Optional fields arrive as "" from an HTML form: that means "not given". */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
-const unknownFields = { error: (i: { code: string; keys?: string[] }) => (i.code === 'unrecognized_keys' ? `Unknown field: ${i.keys?.join(', ')}.` : undefined) };
+const unknownFields = {
+  error: (i: { code: string; keys?: string[] }) =>
+    i.code === 'unrecognized_keys' ? `Unknown field: ${i.keys?.join(', ')}.` : undefined,
+};
 
 export const subscribeSchema = z.strictObject(
   {

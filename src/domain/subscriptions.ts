@@ -50,7 +50,10 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     const existing = deps.subscribers.byEmail(input.email);
     const windows = nextConfirmWindows(deps, input.email, now);
     if ('capped' in windows) {
-      deps.logger.warn({ subscriberId: existing?.id, cap: windows.capped }, `subscribe: confirmation cap reached for a ${windows.capped}, no email queued`);
+      deps.logger.warn(
+        { subscriberId: existing?.id, cap: windows.capped },
+        `subscribe: confirmation cap reached for a ${windows.capped}, no email queued`,
+      );
       return false;
     }
     for (const [key, window] of windows.next) deps.confirmationWindows.save(key, window);
@@ -58,7 +61,12 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     // them. They get those links, under the same caps as confirmations.
     if (existing?.status === 'confirmed') {
       const links = subscriberLinks(deps.publicUrl, deps.secret, existing.id);
-      deps.mailQueue.enqueue({ kind: 'already-subscribed', recipient: existing.email, payload: { ...links, subscriberId: existing.id }, now: now.toISOString() });
+      deps.mailQueue.enqueue({
+        kind: 'already-subscribed',
+        recipient: existing.email,
+        payload: { ...links, subscriberId: existing.id },
+        now: now.toISOString(),
+      });
       return true;
     }
     const { token, hash } = newConfirmToken();
@@ -74,13 +82,19 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
     };
     let subscriberId: number;
     if (!existing) subscriberId = deps.subscribers.insertPending({ email: input.email, ...prefs });
-    else if (existing.status !== 'pending') subscriberId = deps.subscribers.replaceWithPending({ id: existing.id, email: input.email, ...prefs });
+    else if (existing.status !== 'pending')
+      subscriberId = deps.subscribers.replaceWithPending({ id: existing.id, email: input.email, ...prefs });
     else {
       deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
       subscriberId = existing.id;
     }
     // The subscriber's id names them in the email's envelope sender (VERP), for its bounce.
-    deps.mailQueue.enqueue({ kind: 'confirm', recipient: input.email, payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}`, subscriberId }, now: prefs.now });
+    deps.mailQueue.enqueue({
+      kind: 'confirm',
+      recipient: input.email,
+      payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}`, subscriberId },
+      now: prefs.now,
+    });
     return true;
   });
   if (queued) deps.onMailQueued?.();
@@ -93,10 +107,17 @@ export const mailboxWindowKey = (email: string) => `mailbox:${mailboxOf(email).m
  * The caps' windows after one more confirmation email to `email` (its mailbox's, its domain's),
  * or which cap is full. Checked together so a capped sign-up counts against neither.
  */
-function nextConfirmWindows(deps: SubscriptionDeps, email: string, now: Date): { next: [string, ConfirmWindow][] } | { capped: 'mailbox' | 'domain' } {
+function nextConfirmWindows(
+  deps: SubscriptionDeps,
+  email: string,
+  now: Date,
+): { next: [string, ConfirmWindow][] } | { capped: 'mailbox' | 'domain' } {
   const { domain } = mailboxOf(email);
-  const caps: [string, number, 'mailbox' | 'domain'][] = [[mailboxWindowKey(email), deps.confirmationsPerAddressPerHour, 'mailbox']];
-  if (deps.confirmationsPerDomainPerHour > 0 && isDomainCapped(domain)) caps.push([`domain:${domain}`, deps.confirmationsPerDomainPerHour, 'domain']);
+  const caps: [string, number, 'mailbox' | 'domain'][] = [
+    [mailboxWindowKey(email), deps.confirmationsPerAddressPerHour, 'mailbox'],
+  ];
+  if (deps.confirmationsPerDomainPerHour > 0 && isDomainCapped(domain))
+    caps.push([`domain:${domain}`, deps.confirmationsPerDomainPerHour, 'domain']);
   const next: [string, ConfirmWindow][] = [];
   for (const [key, cap, kind] of caps) {
     const window = nextConfirmWindow(deps.confirmationWindows.get(key), now, cap);
@@ -122,7 +143,8 @@ export type ConfirmOutcome =
   | { outcome: 'expired' }
   | { outcome: 'invalid' };
 
-export type ConfirmLinkState = Exclude<ConfirmOutcome, { outcome: 'confirmed' }> | { outcome: 'ready'; subscriber: Subscriber };
+export type ConfirmLinkState =
+  Exclude<ConfirmOutcome, { outcome: 'confirmed' }> | { outcome: 'ready'; subscriber: Subscriber };
 
 type ConfirmDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock'>;
 
@@ -174,6 +196,12 @@ export function updatePreferences(deps: LinkDeps, token: string, input: Preferen
   const digestSize = input.digest_size ?? subscriber.digestSize;
   const keywords = input.keywords ?? subscriber.keywords;
   const cadence = input.cadence ?? subscriber.cadence;
-  deps.subscribers.setPreferences({ id: subscriber.id, digestSize, keywords, cadence, now: deps.clock.now().toISOString() });
+  deps.subscribers.setPreferences({
+    id: subscriber.id,
+    digestSize,
+    keywords,
+    cadence,
+    now: deps.clock.now().toISOString(),
+  });
   return { ...subscriber, digestSize, keywords, cadence };
 }

@@ -20,7 +20,11 @@ export interface Metrics {
 const seconds = (iso: string) => Date.parse(iso) / 1000;
 
 /** Every label value listed, with 0 where the database has no row: a missing series reads as "no data", not 0. */
-function byKey<K extends string>(known: readonly string[], rows: (Record<K, string> & { n: number })[], key: K): Map<string, number> {
+function byKey<K extends string>(
+  known: readonly string[],
+  rows: (Record<K, string> & { n: number })[],
+  key: K,
+): Map<string, number> {
   const out = new Map(known.map((k) => [k, 0]));
   for (const r of rows) out.set(r[key], r.n);
   return out;
@@ -43,7 +47,8 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
     labelNames: ['status'],
     registers,
     collect() {
-      for (const [status, n] of byKey(SUBSCRIBER_STATUSES, store.subscribersByStatus(), 'status')) this.set({ status }, n);
+      for (const [status, n] of byKey(SUBSCRIBER_STATUSES, store.subscribersByStatus(), 'status'))
+        this.set({ status }, n);
     },
   });
 
@@ -67,7 +72,8 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
     collect() {
       this.reset();
       for (const run of store.recentRuns(RECENT_RUNS)) {
-        for (const outcome of RUN_OUTCOMES) this.set({ digest_date: run.digestDate, cadence: run.cadence, outcome }, run[outcome]);
+        for (const outcome of RUN_OUTCOMES)
+          this.set({ digest_date: run.digestDate, cadence: run.cadence, outcome }, run[outcome]);
       }
     },
   });

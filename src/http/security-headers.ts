@@ -9,7 +9,14 @@ import type { FastifyInstance } from 'fastify';
 const SECURITY_HEADERS = {
   contentSecurityPolicy: {
     useDefaults: false,
-    directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], imgSrc: ["'self'", 'data:'], formAction: ["'self'"], baseUri: ["'none'"], frameAncestors: ["'none'"] },
+    directives: {
+      defaultSrc: ["'none'"],
+      styleSrc: ["'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      formAction: ["'self'"],
+      baseUri: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
   },
   referrerPolicy: { policy: 'no-referrer' },
   frameguard: { action: 'deny' },
@@ -39,5 +46,7 @@ declare module 'fastify' {
 
 export function addSecurityHeaders(app: FastifyInstance): void {
   // helmet throws on a bad option rather than passing it on (since 8.1): `next` has no error to carry.
-  app.addHook('onRequest', (req, reply, done) => (req.routeOptions.config.securityHeaders ?? securityHeaders)(req.raw, reply.raw, () => done()));
+  app.addHook('onRequest', (req, reply, done) =>
+    (req.routeOptions.config.securityHeaders ?? securityHeaders)(req.raw, reply.raw, () => done()),
+  );
 }

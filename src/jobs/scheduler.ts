@@ -3,7 +3,14 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { LedgerStore, RunStatus } from '../digest/ledger-store.ts';
-import { defaultWeekEnding, digestDateAtWall, wallClock, WEEKDAYS, weeklySendDay, type Weekday } from '../domain/dates.ts';
+import {
+  defaultWeekEnding,
+  digestDateAtWall,
+  wallClock,
+  WEEKDAYS,
+  weeklySendDay,
+  type Weekday,
+} from '../domain/dates.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { SendDigestResult } from '../digest/run.ts';
 
@@ -21,9 +28,12 @@ export interface Schedule {
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
-/** node-cron's own parser (5 fields, or 6 with seconds: minutes matched at :00), asked in UTC about wall-clock digits. */
+/**
+ * node-cron's own parser (5 fields, or 6 with seconds: minutes matched at :00), asked in UTC about wall-clock digits.
+ */
 export function dailySchedule(expression: string): Schedule {
-  if (!cron.validate(expression)) throw new Error(`DIGEST_CRON is not a cron expression: ${JSON.stringify(expression)}`);
+  if (!cron.validate(expression))
+    throw new Error(`DIGEST_CRON is not a cron expression: ${JSON.stringify(expression)}`);
   const task = cron.createTask(expression, () => undefined, { timezone: 'UTC' });
   void task.destroy(); // only its matcher is used
   let cached: { day: string; fires: number[] } | undefined;
@@ -105,10 +115,16 @@ export function dueWeekly(
 }
 
 /** When to try a run again after this result, or null to leave it (done, empty, paused, stopping). */
-export function retryAfterMs(result: SendDigestResult, now: Date, leaseExpiresAt: string | null | undefined, retryDelayMs: number): number | null {
+export function retryAfterMs(
+  result: SendDigestResult,
+  now: Date,
+  leaseExpiresAt: string | null | undefined,
+  retryDelayMs: number,
+): number | null {
   if (result.outcome === 'failed') return retryDelayMs;
   // Another sender holds the run; if that sender died, its lease lapses and we take over then.
-  if (result.outcome === 'busy') return Math.max(1_000, (leaseExpiresAt ? Date.parse(leaseExpiresAt) - now.getTime() : 0) + 1_000);
+  if (result.outcome === 'busy')
+    return Math.max(1_000, (leaseExpiresAt ? Date.parse(leaseExpiresAt) - now.getTime() : 0) + 1_000);
   return null;
 }
 
@@ -122,7 +138,10 @@ export interface SchedulerContext {
 export interface SchedulerDeps {
   /** The sender, e.g. `(o) => sendDigest(await sendDigestDeps(ctx), o)`. */
   send(o: { date: string; cadence: Cadence; signal: AbortSignal }): Promise<SendDigestResult>;
-  /** First wait before a failed run (source or SMTP down, feed not out yet) is tried again; it doubles per failure up to an hour. Default 10 minutes. */
+  /**
+   * First wait before a failed run (source or SMTP down, feed not out yet) is tried again; it doubles per failure up
+   * to an hour. Default 10 minutes.
+   */
   retryDelayMs?: number;
   /** How often the schedule is checked. Default: at the start of every minute of the clock. */
   checkEveryMs?: number;
@@ -148,7 +167,11 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
   const daily = dailySchedule(expression);
   const weekly = dailySchedule(weeklyCron(expression, weeklyDay));
   const editions: { cadence: Cadence; due: (now: Date) => DueRun | null; log: Logger }[] = [
-    { cadence: 'daily', due: (now) => dueRun(now, timeZone, daily, (date) => ctx.ledger.byDate(date, 'daily')?.status), log: ctx.logger.child({ job: 'daily-digest' }) },
+    {
+      cadence: 'daily',
+      due: (now) => dueRun(now, timeZone, daily, (date) => ctx.ledger.byDate(date, 'daily')?.status),
+      log: ctx.logger.child({ job: 'daily-digest' }),
+    },
     {
       cadence: 'weekly',
       due: (now) => dueWeekly(now, timeZone, weekly, weeklyDay, (date) => ctx.ledger.byDate(date, 'weekly')?.status),
@@ -168,16 +191,35 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
     try {
       const result = await deps.send({ date, cadence, signal: stopping.signal });
       const level = result.outcome === 'failed' || result.outcome === 'paused' ? 'error' : 'info';
-      log[level]({ date, outcome: result.outcome, reason: result.reason, sent: result.sent, failed: result.failed, skipped: result.skipped }, 'digest send finished');
+      log[level](
+        {
+          date,
+          outcome: result.outcome,
+          reason: result.reason,
+          sent: result.sent,
+          failed: result.failed,
+          skipped: result.skipped,
+        },
+        'digest send finished',
+      );
       const failures = last?.date === date ? last.failures + 1 : 1;
       const leaseExpiresAt = ctx.ledger.byDate(date, cadence)?.leaseExpiresAt;
-      const wait = retryAfterMs(result, ctx.clock.now(), leaseExpiresAt, Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** (failures - 1)));
+      const wait = retryAfterMs(
+        result,
+        ctx.clock.now(),
+        leaseExpiresAt,
+        Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** (failures - 1)),
+      );
       if (wait === null) backoff.delete(cadence);
       else backoff.set(cadence, { date, failures, notBefore: ctx.clock.now().getTime() + wait });
       if (wait !== null && !stopping.signal.aborted) log.warn({ date, inMs: wait }, 'digest send will be retried');
     } catch (err) {
       log.error({ err, date }, 'digest send crashed');
-      backoff.set(cadence, { date, failures: (last?.failures ?? 0) + 1, notBefore: ctx.clock.now().getTime() + retryDelayMs });
+      backoff.set(cadence, {
+        date,
+        failures: (last?.failures ?? 0) + 1,
+        notBefore: ctx.clock.now().getTime() + retryDelayMs,
+      });
     }
   };
 
@@ -201,10 +243,13 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
   const next = () => {
     if (stopping.signal.aborted) return;
     const now = ctx.clock.now().getTime();
-    timer = setTimeout(() => {
-      check('scheduled');
-      next();
-    }, deps.checkEveryMs ?? MINUTE_MS - (now % MINUTE_MS) + 100);
+    timer = setTimeout(
+      () => {
+        check('scheduled');
+        next();
+      },
+      deps.checkEveryMs ?? MINUTE_MS - (now % MINUTE_MS) + 100,
+    );
     timer.unref();
   };
 

@@ -29,7 +29,12 @@ export function cutText(text: string, max: number): string {
     if (used > max - 1) break;
     if (w.isWordLike && !words[i + 1]?.segment.startsWith('.')) end = w.index + w.segment.length;
   }
-  const head = length(text.slice(0, end)) >= floor ? text.slice(0, end) : Array.from(text).slice(0, max - 1).join('');
+  const head =
+    length(text.slice(0, end)) >= floor
+      ? text.slice(0, end)
+      : Array.from(text)
+          .slice(0, max - 1)
+          .join('');
   return `${head.replace(/[\s([{"'“‘,;:.\-–—]+$/u, '')}…`;
 }
 

@@ -55,22 +55,33 @@ const CARDS_PER_COMPILE = 32;
 
 /**
  * The assembler for one run's papers: each paper's card is compiled once, and every variant is
- * the shell's head, its cards with their ranks, and the shell's tail (its values filled per variant). When a variant lacks cards,
- * one compile makes them and the next uncompiled papers of the run's list (in its order, the
- * likeliest to be wanted next), so many variants cost a few compiles, not one each. Papers are
- * known by identity: a run ranks every variant from the same frozen list of objects.
+ * the shell's head, its cards with their ranks, and the shell's tail (its values filled per
+ * variant). When a variant lacks cards, one compile makes them and the next uncompiled papers of
+ * the run's list (in its order, the likeliest to be wanted next), so many variants cost a few
+ * compiles, not one each. Papers are known by identity: a run ranks every variant from the same
+ * frozen list of objects.
  */
-export function cardAssembler(compileCards: (papers: Paper[]) => Promise<SplitPage>, runPapers: readonly Paper[] = []): (papers: readonly Paper[], fillShell: (part: string) => string) => Promise<string> {
+export function cardAssembler(
+  compileCards: (papers: Paper[]) => Promise<SplitPage>,
+  runPapers: readonly Paper[] = [],
+): (papers: readonly Paper[], fillShell: (part: string) => string) => Promise<string> {
   const cards = new Map<Paper, Promise<CardPiece>>();
   let shell: Promise<SplitPage> | undefined;
   return async (papers, fillShell) => {
     const missing = [...new Set(papers.filter((p) => !cards.has(p)))];
     if (missing.length) {
-      const ahead = runPapers.filter((p) => !cards.has(p) && !missing.includes(p)).slice(0, Math.max(0, CARDS_PER_COMPILE - missing.length));
+      const ahead = runPapers
+        .filter((p) => !cards.has(p) && !missing.includes(p))
+        .slice(0, Math.max(0, CARDS_PER_COMPILE - missing.length));
       missing.push(...ahead);
       const page = compileCards(missing);
       shell ??= page;
-      missing.forEach((p, i) => cards.set(p, page.then((s) => s.cards[i]!)));
+      missing.forEach((p, i) =>
+        cards.set(
+          p,
+          page.then((s) => s.cards[i]!),
+        ),
+      );
     }
     const [{ head, tail }, ...pieces] = await Promise.all([shell!, ...papers.map((p) => cards.get(p)!)]);
     // The shell's own placeholders are filled in the shell alone: the cards have none.

@@ -19,12 +19,18 @@ export function digestUrl(publicUrl: string, date: string, cadence: Cadence): st
  */
 export function weekLine(weekEnding: string, style: 'short' | 'long' = 'short'): string {
   const month = style === 'short' ? 'short' : 'long';
-  const part = (date: string, o: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', ...o }).format(new Date(`${date}T00:00:00Z`));
+  const part = (date: string, o: Intl.DateTimeFormatOptions) =>
+    new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', ...o }).format(new Date(`${date}T00:00:00Z`));
   const first = addDays(weekEnding, -6);
   const [fy, fm] = first.split('-');
   const [ly, lm] = weekEnding.split('-');
   const end = part(weekEnding, { day: 'numeric', month, year: 'numeric' });
-  const start = fy !== ly ? part(first, { day: 'numeric', month, year: 'numeric' }) : fm !== lm ? part(first, { day: 'numeric', month }) : part(first, { day: 'numeric' });
+  const start =
+    fy !== ly
+      ? part(first, { day: 'numeric', month, year: 'numeric' })
+      : fm !== lm
+        ? part(first, { day: 'numeric', month })
+        : part(first, { day: 'numeric' });
   return `Week of ${start}${fm === lm && fy === ly ? '–' : ' – '}${end}`;
 }
 

@@ -20,7 +20,10 @@ export interface MailQueueDeps {
 }
 
 /** Queued mail carries its kind and values; it is rendered when it goes out. */
-export function renderQueuedMail(templates: Pick<Templates, 'confirm' | 'alreadySubscribed'>, mail: Pick<QueuedMail, 'kind' | 'payload'>): Rendered {
+export function renderQueuedMail(
+  templates: Pick<Templates, 'confirm' | 'alreadySubscribed'>,
+  mail: Pick<QueuedMail, 'kind' | 'payload'>,
+): Rendered {
   const { confirmUrl, preferencesUrl, unsubscribeUrl } = mail.payload;
   if (mail.kind === 'confirm' && typeof confirmUrl === 'string') return templates.confirm({ confirmUrl });
   if (mail.kind === 'already-subscribed' && typeof preferencesUrl === 'string' && typeof unsubscribeUrl === 'string') {
@@ -58,7 +61,12 @@ async function sendOne(deps: MailQueueDeps, mail: QueuedMail): Promise<boolean> 
     // Mail queued before payloads named their subscriber goes out from MAIL_FROM's address.
     const { subscriberId } = mail.payload;
     const envelopeFrom = typeof subscriberId === 'number' ? deps.bounceAddress({ subscriberId }) : undefined;
-    const info = await deps.mailer.sendTransactional({ from: deps.from, to: mail.recipient, envelopeFrom, ...renderQueuedMail(deps.templates, mail) });
+    const info = await deps.mailer.sendTransactional({
+      from: deps.from,
+      to: mail.recipient,
+      envelopeFrom,
+      ...renderQueuedMail(deps.templates, mail),
+    });
     deps.store.markSent(mail.id, deps.clock.now().toISOString());
     log.info({ messageId: info.messageId, response: info.response }, 'queued mail sent');
     return true;

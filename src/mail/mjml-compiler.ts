@@ -32,7 +32,9 @@ function failAll(err: Error) {
 }
 
 function start(): Worker {
-  const w = new Worker(new URL('./mjml-worker.mjs', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
+  const w = new Worker(new URL('./mjml-worker.mjs', import.meta.url), {
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB },
+  });
   w.on('message', (m: { id: number; html?: string; error?: string }) => {
     const p = pending.get(m.id);
     if (!p) return;

@@ -9,7 +9,12 @@ let queue = Promise.resolve();
 parentPort.on('message', ({ id, mjml }) => {
   queue = queue.then(async () => {
     try {
-      const { html } = await mjml2html(mjml, { validationLevel: 'strict', fonts: {}, minify: false, keepComments: false });
+      const { html } = await mjml2html(mjml, {
+        validationLevel: 'strict',
+        fonts: {},
+        minify: false,
+        keepComments: false,
+      });
       parentPort.postMessage({ id, html });
     } catch (err) {
       parentPort.postMessage({ id, error: String(err && err.message ? err.message : err) });

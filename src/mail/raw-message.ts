@@ -21,7 +21,10 @@ import { escapeHtml } from '../html.ts';
 
 export interface DigestContent {
   subject: string;
-  /** May hold {{unsubscribe_url}} and {{preferences_url}}, filled (HTML-escaped) as templates' personalise() fills them. */
+  /**
+   * May hold {{unsubscribe_url}} and {{preferences_url}}, filled (HTML-escaped) as templates' personalise() fills
+   * them.
+   */
   html: string;
   text: string;
 }
@@ -68,7 +71,15 @@ export interface RawMessage {
   smtpReady: boolean;
 }
 
-type SlotName = 'to' | 'date' | 'message-id' | 'list-unsubscribe' | 'text:unsubscribe' | 'text:preferences' | 'html:unsubscribe' | 'html:preferences';
+type SlotName =
+  | 'to'
+  | 'date'
+  | 'message-id'
+  | 'list-unsubscribe'
+  | 'text:unsubscribe'
+  | 'text:preferences'
+  | 'html:unsubscribe'
+  | 'html:preferences';
 interface Slot {
   slot: SlotName;
 }
@@ -126,7 +137,12 @@ export function prepareMessage(content: DigestContent, settings: MessageSettings
     }
   }
   if (pending) merged.push(Buffer.from(pending, 'latin1'));
-  return { envelopeFrom: from.address, parts: merged, unsubscribeMailto: settings.unsubscribeMailto, dotFree: merged.every((p) => !Buffer.isBuffer(p) || !startsALineWithDot(p.toString('latin1'))) };
+  return {
+    envelopeFrom: from.address,
+    parts: merged,
+    unsubscribeMailto: settings.unsubscribeMailto,
+    dotFree: merged.every((p) => !Buffer.isBuffer(p) || !startsALineWithDot(p.toString('latin1'))),
+  };
 }
 
 /**
@@ -136,7 +152,8 @@ export function prepareMessage(content: DigestContent, settings: MessageSettings
  */
 export function renderMessage(prepared: PreparedMessage, r: Recipient): RawMessage {
   const to = recipientAddress(r.to);
-  if (!/^[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+$/.test(r.messageId)) throw new Error(`not a Message-ID: ${JSON.stringify(r.messageId)}`);
+  if (!/^[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+$/.test(r.messageId))
+    throw new Error(`not a Message-ID: ${JSON.stringify(r.messageId)}`);
   let smtpReady = prepared.dotFree;
   const pieces = prepared.parts.map((p) => {
     if (Buffer.isBuffer(p)) return p;
@@ -144,7 +161,12 @@ export function renderMessage(prepared: PreparedMessage, r: Recipient): RawMessa
     if (smtpReady && startsALineWithDot(value)) smtpReady = false;
     return Buffer.from(value, 'latin1');
   });
-  return new RecipientMessage({ from: r.envelopeFrom ?? prepared.envelopeFrom, to: [to] }, pieces, `<${r.messageId}>`, smtpReady);
+  return new RecipientMessage(
+    { from: r.envelopeFrom ?? prepared.envelopeFrom, to: [to] },
+    pieces,
+    `<${r.messageId}>`,
+    smtpReady,
+  );
 }
 
 /**
@@ -251,7 +273,11 @@ function structuredHeader(key: string, value: string): string {
  */
 function recipientAddress(to: string): string {
   // Printable ASCII only: an internationalised address would need punycode and SMTPUTF8.
-  if (to.length > 254 || !/^[\x21-\x7e]+@[\x21-\x7e]+$/.test(to) || /[<>@,;"()[\]\\]/.test(to.replace(/@(?=[^@]*$)/, ''))) {
+  if (
+    to.length > 254 ||
+    !/^[\x21-\x7e]+@[\x21-\x7e]+$/.test(to) ||
+    /[<>@,;"()[\]\\]/.test(to.replace(/@(?=[^@]*$)/, ''))
+  ) {
     throw new Error(`not a plain email address: ${JSON.stringify(to)}`);
   }
   return to;

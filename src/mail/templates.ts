@@ -10,14 +10,33 @@ import { digestUrl, formatDay, topLine, weekLine } from './edition-names.ts';
 import { cardAssembler, RANK_PLACEHOLDER, splitCards } from './digest-pieces.ts';
 import { compileMjml } from './mjml-compiler.ts';
 
-export interface Rendered { subject: string; html: string; text: string }
-export interface TemplateSettings { publicUrl: string; postalAddress: string }
-export interface SubscriberLinks { preferencesUrl: string; unsubscribeUrl: string }
+export interface Rendered {
+  subject: string;
+  html: string;
+  text: string;
+}
+export interface TemplateSettings {
+  publicUrl: string;
+  postalAddress: string;
+}
+export interface SubscriberLinks {
+  preferencesUrl: string;
+  unsubscribeUrl: string;
+}
 
 /** A digest compiled once for a variant; html/text still hold {{unsubscribe_url}} and {{preferences_url}}. */
-export interface CompiledDigest { date: string; subject: string; html: string; text: string }
+export interface CompiledDigest {
+  date: string;
+  subject: string;
+  html: string;
+  text: string;
+}
 /** A digest to compile: the daily one of `date`, or the weekly one of the week ending on `date`. */
-export interface DigestContent { date: string; papers: Paper[]; cadence?: Cadence }
+export interface DigestContent {
+  date: string;
+  papers: Paper[];
+  cadence?: Cadence;
+}
 
 export interface Templates {
   /** Cheap: the MJML was compiled at load time, only the links are filled in. */
@@ -32,7 +51,11 @@ export interface Templates {
    * run's frozen list (`runPapers`, whose Paper objects every variant shares): its cards are
    * compiled ahead in batches.
    */
-  digestAssembler(date: string, runPapers?: readonly Paper[], cadence?: Cadence): (papers: Paper[]) => Promise<CompiledDigest>;
+  digestAssembler(
+    date: string,
+    runPapers?: readonly Paper[],
+    cadence?: Cadence,
+  ): (papers: Paper[]) => Promise<CompiledDigest>;
 }
 
 /** A template that does not compile: thrown by loadTemplates so a broken template fails the boot. */
@@ -68,7 +91,12 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
   });
 
   /** The digest's MJML for an edition: the shell values that vary with the list, and the cards. */
-  const digestDocument = (date: string, cadence: Cadence, shell: Record<'title' | 'preheader' | 'intro', string>, cards: string) =>
+  const digestDocument = (
+    date: string,
+    cadence: Cadence,
+    shell: Record<'title' | 'preheader' | 'intro', string>,
+    cards: string,
+  ) =>
     fill('digest.mjml', digestSource, {
       ...shell,
       // The weekly edition is the daily one with another heading: the same cards, footer and text.
@@ -76,10 +104,15 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
       papers: cards,
       ...footerValues(
         `You get this email because you subscribed to the Paperboy ${cadence} digest at ${link(`${publicUrl}/`, site)}.`,
-        [link(digestUrl(publicUrl, date, cadence), 'View in browser'), linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(' · '),
+        [
+          link(digestUrl(publicUrl, date, cadence), 'View in browser'),
+          linkToPlaceholder('preferences_url', 'Preferences'),
+          linkToPlaceholder('unsubscribe_url', 'Unsubscribe'),
+        ].join(' · '),
       ),
     });
-  const cardsOf = (papers: Paper[], rank: (i: number) => string) => papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, rank(i)))).join('\n');
+  const cardsOf = (papers: Paper[], rank: (i: number) => string) =>
+    papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, rank(i)))).join('\n');
   /** What depends on the list besides its cards: the subject, the shell's values, the text part. */
   const variant = (date: string, papers: Paper[], cadence: Cadence) => {
     if (papers.length === 0) throw new EmptyDigestError(`no papers for the digest of ${date}`);
@@ -90,16 +123,34 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
     const shell = {
       title: escapeHtml(subject),
       preheader: escapeHtml(`${line} — #1: ${oneLine(papers[0]!.title)}`),
-      intro: escapeHtml(`The ${papers.length} most upvoted ${papers.length === 1 ? 'paper' : 'papers'} on Hugging Face Daily Papers${weekly ? ' this week' : ''}.`),
+      intro: escapeHtml(
+        `The ${papers.length} most upvoted ${papers.length === 1 ? 'paper' : 'papers'} on Hugging Face Daily Papers${weekly ? ' this week' : ''}.`,
+      ),
     };
-    const text = digestText({ subject, heading, cadence, papers, browserUrl: digestUrl(publicUrl, date, cadence), publicUrl, postal: settings.postalAddress });
+    const text = digestText({
+      subject,
+      heading,
+      cadence,
+      papers,
+      browserUrl: digestUrl(publicUrl, date, cadence),
+      publicUrl,
+      postal: settings.postalAddress,
+    });
     return { subject, shell, text };
   };
 
   const compileDigest = async ({ date, papers, cadence = 'daily' }: DigestContent): Promise<CompiledDigest> => {
     checkDate(date);
     const v = variant(date, papers, cadence);
-    const html = await compile('digest.mjml', digestDocument(date, cadence, v.shell, cardsOf(papers, (i) => String(i + 1))));
+    const html = await compile(
+      'digest.mjml',
+      digestDocument(
+        date,
+        cadence,
+        v.shell,
+        cardsOf(papers, (i) => String(i + 1)),
+      ),
+    );
     return { date, subject: v.subject, html, text: v.text };
   };
 
@@ -107,14 +158,30 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
     checkDate(date);
     const late = { title: '{{title}}', preheader: '{{preheader}}', intro: '{{intro}}' };
     const assemble = cardAssembler(async (papers) => {
-      const html = await compile('digest.mjml', digestDocument(date, cadence, late, cardsOf(papers, () => RANK_PLACEHOLDER)));
+      const html = await compile(
+        'digest.mjml',
+        digestDocument(
+          date,
+          cadence,
+          late,
+          cardsOf(papers, () => RANK_PLACEHOLDER),
+        ),
+      );
       const page = splitCards(html, papers.length);
-      if (!page) throw new TemplateError('partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once');
+      if (!page)
+        throw new TemplateError(
+          'partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once',
+        );
       return page;
     }, runPapers);
     return async (papers: Paper[]): Promise<CompiledDigest> => {
       const v = variant(date, papers, cadence);
-      return { date, subject: v.subject, html: await assemble(papers, (part) => fillLinks(part, v.shell, (s) => s)), text: v.text };
+      return {
+        date,
+        subject: v.subject,
+        html: await assemble(papers, (part) => fillLinks(part, v.shell, (s) => s)),
+        text: v.text,
+      };
     };
   };
 
@@ -141,28 +208,50 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
       intro: escapeHtml('Your digest keeps coming as it is.'),
       ...footerValues(
         `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site)}, which already gets the digest.`,
-        [linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(' · '),
+        [linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(
+          ' · ',
+        ),
       ),
     }),
   );
   // Every transactional email and a sample digest are compiled now: this is the strict start-up check.
-  const [confirmWithPreferences, confirmPlain, already] = await Promise.all([confirmHtml(true), confirmHtml(false), alreadyHtml]);
+  const [confirmWithPreferences, confirmPlain, already] = await Promise.all([
+    confirmHtml(true),
+    confirmHtml(false),
+    alreadyHtml,
+  ]);
   // The assembled digest must be the compiled one, byte for byte, or the send would differ from the preview.
   const sample = [samplePaper, { ...samplePaper, id: '2601.00002', githubRepo: null, authors: [] }];
-  const [direct, assembled] = await Promise.all([compileDigest({ date: '2026-01-06', papers: sample }), digestAssembler('2026-01-06')(sample)]);
-  if (assembled.html !== direct.html) throw new TemplateError('digest.mjml: a digest assembled from compiled cards differs from its direct compile');
+  const [direct, assembled] = await Promise.all([
+    compileDigest({ date: '2026-01-06', papers: sample }),
+    digestAssembler('2026-01-06')(sample),
+  ]);
+  if (assembled.html !== direct.html)
+    throw new TemplateError('digest.mjml: a digest assembled from compiled cards differs from its direct compile');
   await compileDigest({ date: '2026-01-04', papers: [samplePaper], cadence: 'weekly' });
 
   return {
     confirm({ confirmUrl, preferencesUrl }) {
       const confirm = ownUrl(confirmUrl);
       const preferences = preferencesUrl === undefined ? undefined : ownUrl(preferencesUrl);
-      const html = fillLinks(preferences === undefined ? confirmPlain : confirmWithPreferences, { confirm_url: confirm, preferences_url: preferences ?? '' }, escapeHtml);
-      return { subject: CONFIRM_SUBJECT, html, text: confirmText(confirm, preferences, publicUrl, settings.postalAddress) };
+      const html = fillLinks(
+        preferences === undefined ? confirmPlain : confirmWithPreferences,
+        { confirm_url: confirm, preferences_url: preferences ?? '' },
+        escapeHtml,
+      );
+      return {
+        subject: CONFIRM_SUBJECT,
+        html,
+        text: confirmText(confirm, preferences, publicUrl, settings.postalAddress),
+      };
     },
     alreadySubscribed(links) {
       const values = { preferences_url: ownUrl(links.preferencesUrl), unsubscribe_url: ownUrl(links.unsubscribeUrl) };
-      return { subject: ALREADY_SUBJECT, html: fillLinks(already, values, escapeHtml), text: alreadyText(values, publicUrl, settings.postalAddress) };
+      return {
+        subject: ALREADY_SUBJECT,
+        html: fillLinks(already, values, escapeHtml),
+        text: alreadyText(values, publicUrl, settings.postalAddress),
+      };
     },
     compileDigest,
     digestAssembler,
@@ -231,7 +320,15 @@ function blurb(p: Paper): string {
   return cutText(oneLine(p.aiSummary?.trim() ? p.aiSummary : p.abstract), ABSTRACT_MAX_CHARS);
 }
 
-function digestText(d: { subject: string; heading: string; cadence: Cadence; papers: Paper[]; browserUrl: string; publicUrl: string; postal: string }): string {
+function digestText(d: {
+  subject: string;
+  heading: string;
+  cadence: Cadence;
+  papers: Paper[];
+  browserUrl: string;
+  publicUrl: string;
+  postal: string;
+}): string {
   const { papers } = d;
   const lines = [d.subject, d.heading, `View in browser: ${d.browserUrl}`, ''];
   papers.forEach((p, i) => {
@@ -254,7 +351,12 @@ function digestText(d: { subject: string; heading: string; cadence: Cadence; pap
   return lines.join('\n');
 }
 
-function confirmText(confirmUrl: string, preferencesUrl: string | undefined, publicUrl: string, postal: string): string {
+function confirmText(
+  confirmUrl: string,
+  preferencesUrl: string | undefined,
+  publicUrl: string,
+  postal: string,
+): string {
   return [
     'Confirm your subscription to Paperboy',
     '',
@@ -271,7 +373,11 @@ function confirmText(confirmUrl: string, preferencesUrl: string | undefined, pub
   ].join('\n');
 }
 
-function alreadyText(links: { preferences_url: string; unsubscribe_url: string }, publicUrl: string, postal: string): string {
+function alreadyText(
+  links: { preferences_url: string; unsubscribe_url: string },
+  publicUrl: string,
+  postal: string,
+): string {
   return [
     'You’re already subscribed to Paperboy',
     '',
@@ -334,7 +440,8 @@ function ownUrl(raw: string): string {
   } catch {
     throw new Invalid(`not an absolute URL: ${JSON.stringify(raw)}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Invalid(`not an http(s) URL: ${JSON.stringify(raw)}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new Invalid(`not an http(s) URL: ${JSON.stringify(raw)}`);
   return url.href;
 }
 
@@ -361,7 +468,8 @@ async function readTemplate(dir: string, file: string): Promise<string> {
   const partials = await Promise.all(includes.map((m) => readInside(dir, m[1]!)));
   let i = 0;
   const inlined = source.replace(/<mj-include\s+path="([^"]+)"\s*\/>/g, () => partials[i++]!);
-  if (inlined.includes('<mj-include')) throw new TemplateError(`${file}: write includes as <mj-include path="./partials/name.mjml" />`);
+  if (inlined.includes('<mj-include'))
+    throw new TemplateError(`${file}: write includes as <mj-include path="./partials/name.mjml" />`);
   return inlined;
 }
 

@@ -28,17 +28,36 @@ export function dkimFromConfig(c: {
   DKIM_WORKERS: number;
 }): MailerOptions['dkim'] {
   if (!c.DKIM_DOMAIN || !c.DKIM_SELECTOR || !c.DKIM_PRIVATE_KEY_PATH) return undefined;
-  const ed25519 = c.DKIM_ED25519_KEY_PATH ? { keySelector: `${c.DKIM_SELECTOR}-ed25519`, privateKey: readFileSync(c.DKIM_ED25519_KEY_PATH, 'utf8') } : undefined;
-  return { domainName: c.DKIM_DOMAIN, keySelector: c.DKIM_SELECTOR, privateKey: readFileSync(c.DKIM_PRIVATE_KEY_PATH, 'utf8'), ed25519, workers: c.DKIM_WORKERS };
+  const ed25519 = c.DKIM_ED25519_KEY_PATH
+    ? { keySelector: `${c.DKIM_SELECTOR}-ed25519`, privateKey: readFileSync(c.DKIM_ED25519_KEY_PATH, 'utf8') }
+    : undefined;
+  return {
+    domainName: c.DKIM_DOMAIN,
+    keySelector: c.DKIM_SELECTOR,
+    privateKey: readFileSync(c.DKIM_PRIVATE_KEY_PATH, 'utf8'),
+    ed25519,
+    workers: c.DKIM_WORKERS,
+  };
 }
 
 export function createMailer(o: MailerOptions): Mailer {
   return o.smtpUrl ? smtpMailer(o, o.smtpUrl) : outboxMailer(o);
 }
 
-/** nodemailer's DKIM options: a parsed key (signing with a PEM string parses it for every message, ~0.75 ms of CPU each). */
+/**
+ * nodemailer's DKIM options: a parsed key (signing with a PEM string parses it for every message, ~0.75 ms of CPU
+ * each).
+ */
 function nodemailerDkim(dkim: MailerOptions['dkim']) {
-  return dkim ? { dkim: { domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: createPrivateKey(dkim.privateKey) } } : {};
+  return dkim
+    ? {
+        dkim: {
+          domainName: dkim.domainName,
+          keySelector: dkim.keySelector,
+          privateKey: createPrivateKey(dkim.privateKey),
+        },
+      }
+    : {};
 }
 
 const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
@@ -115,7 +134,11 @@ function transactionalOptions({ envelopeFrom, ...message }: TransactionalMessage
 }
 
 /** The client's view of a pre-built message: the segments when there are any (reading `raw` would join them). */
-const smtpMessage = (m: PrebuiltMessage): SmtpMessage => ({ envelope: m.envelope, raw: m.chunks ?? m.raw, smtpReady: m.smtpReady === true });
+const smtpMessage = (m: PrebuiltMessage): SmtpMessage => ({
+  envelope: m.envelope,
+  raw: m.chunks ?? m.raw,
+  smtpReady: m.smtpReady === true,
+});
 
 /** The Message-ID header of a pre-built message, as sendMail() reports it; '' when it has none. */
 function messageIdOf(raw: SmtpMessage['raw']): string {
@@ -142,9 +165,15 @@ function outboxMailer(o: MailerOptions): Mailer {
     newline: 'windows',
     ...nodemailerDkim(o.dkim),
   });
-  const write = (info: { envelope: { to: string[] }; messageId: string; message: unknown }, subject: string | undefined) => {
+  const write = (
+    info: { envelope: { to: string[] }; messageId: string; message: unknown },
+    subject: string | undefined,
+  ) => {
     const to = String(info.envelope.to[0] ?? 'unknown').replace(/[^\w.@-]/g, '_');
-    const file = join(o.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${to}-${randomBytes(3).toString('hex')}.eml`);
+    const file = join(
+      o.outboxDir,
+      `${new Date().toISOString().replace(/[:.]/g, '-')}-${to}-${randomBytes(3).toString('hex')}.eml`,
+    );
     writeFileSync(file, info.message as Buffer);
     o.logger.info({ file, to: info.envelope.to, subject }, 'mail written to outbox');
     return { messageId: info.messageId, response: `written to ${file}` };

@@ -94,20 +94,35 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
         if (res.status !== 429 && res.status < 500) {
           // 4xx other than 429 (e.g. 400 for a bad date) will not change on retry.
           const body = (await res.text().catch(() => '')).slice(0, 200);
-          throw new PaperSourceError(`GET ${url} answered ${reason}${body ? `: ${body}` : ''}`, url, { status: res.status, attempts: attempt });
+          throw new PaperSourceError(`GET ${url} answered ${reason}${body ? `: ${body}` : ''}`, url, {
+            status: res.status,
+            attempts: attempt,
+          });
         }
         await res.body?.cancel();
-        failure = { reason, status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), clock.now().getTime()) };
+        failure = {
+          reason,
+          status: res.status,
+          retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), clock.now().getTime()),
+        };
       } catch (err) {
         // Being told to stop (shutdown) is not a network failure: no retry.
         if (err instanceof PaperSourceError || stop?.aborted) throw err;
         failure = { reason: networkReason(err, timeoutMs), cause: err };
       }
       if (attempt === attempts) {
-        throw new PaperSourceError(`GET ${url} failed after ${attempts} attempts: ${failure.reason}`, url, { status: failure.status, attempts }, { cause: failure.cause });
+        throw new PaperSourceError(
+          `GET ${url} failed after ${attempts} attempts: ${failure.reason}`,
+          url,
+          { status: failure.status, attempts },
+          { cause: failure.cause },
+        );
       }
       const delayMs = Math.min(failure.retryAfterMs ?? retryDelayMs * 2 ** (attempt - 1), maxRetryDelayMs);
-      o.logger.warn({ url, attempt, of: attempts, reason: failure.reason, delayMs }, 'paper API request failed; retrying');
+      o.logger.warn(
+        { url, attempt, of: attempts, reason: failure.reason, delayMs },
+        'paper API request failed; retrying',
+      );
       await sleep(delayMs, stop);
     }
   }
@@ -120,14 +135,21 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
       const skipped: SkippedItem[] = [];
       for (let page = 0; ; page++) {
         if (page * pageSize >= MAX_ITEMS_PER_DAY) {
-          throw new PaperSourceError(`more than ${MAX_ITEMS_PER_DAY} papers for ${date}: is the API ignoring "p"?`, o.baseUrl);
+          throw new PaperSourceError(
+            `more than ${MAX_ITEMS_PER_DAY} papers for ${date}: is the API ignoring "p"?`,
+            o.baseUrl,
+          );
         }
         const url = new URL(o.baseUrl);
         url.searchParams.set('date', date);
         url.searchParams.set('p', String(page));
         url.searchParams.set('limit', String(pageSize));
         const where = url.toString();
-        const parsed = parseDailyPapersJson(await getText(where, stop), { where, featuredDate: date, logger: o.logger });
+        const parsed = parseDailyPapersJson(await getText(where, stop), {
+          where,
+          featuredDate: date,
+          logger: o.logger,
+        });
         // The list can shift between page requests; keep one entry per paper, the latest seen.
         for (const p of parsed.papers) byId.set(p.id, p);
         skipped.push(...parsed.skipped);
@@ -148,9 +170,13 @@ function parseRetryAfter(header: string | null, nowMs: number): number | undefin
 }
 
 function networkReason(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `timed out after ${timeoutMs} ms`;
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+    return `timed out after ${timeoutMs} ms`;
   // undici reports "fetch failed" and puts the useful part (ECONNREFUSED, ECONNRESET…) in cause.
-  const cause = err instanceof Error && err.cause instanceof Error ? `: ${(err.cause as NodeJS.ErrnoException).code ?? err.cause.message}` : '';
+  const cause =
+    err instanceof Error && err.cause instanceof Error
+      ? `: ${(err.cause as NodeJS.ErrnoException).code ?? err.cause.message}`
+      : '';
   return `${err instanceof Error ? err.message : String(err)}${cause}`;
 }
 
@@ -158,7 +184,10 @@ function networkReason(err: unknown, timeoutMs: number): string {
 
 // Optional extras must not cost us a paper: a malformed one becomes "absent" (catch), while what the
 // digest cannot do without (id, title, arXiv date) makes the item skipped.
-const optionalUrl = z.url({ protocol: /^https?$/ }).nullish().catch(null);
+const optionalUrl = z
+  .url({ protocol: /^https?$/ })
+  .nullish()
+  .catch(null);
 
 const itemSchema = z.object({
   paper: z.object({
@@ -197,10 +226,18 @@ export function parseDailyPapersJson(
   try {
     body = JSON.parse(text);
   } catch (err) {
-    throw new PaperSourceError(`${o.where}: body is not JSON (${(err as Error).message}): ${snippet(text)}`, o.where, {}, { cause: err });
+    throw new PaperSourceError(
+      `${o.where}: body is not JSON (${(err as Error).message}): ${snippet(text)}`,
+      o.where,
+      {},
+      { cause: err },
+    );
   }
   if (!Array.isArray(body)) {
-    throw new PaperSourceError(`${o.where}: expected a JSON array of papers, got ${body === null ? 'null' : typeof body}: ${snippet(text)}`, o.where);
+    throw new PaperSourceError(
+      `${o.where}: expected a JSON array of papers, got ${body === null ? 'null' : typeof body}: ${snippet(text)}`,
+      o.where,
+    );
   }
   const papers: Paper[] = [];
   const skipped: SkippedItem[] = [];

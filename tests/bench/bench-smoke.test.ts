@@ -23,7 +23,9 @@ describe('bench SMTP sink (a separate process)', () => {
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, pool: true, maxConnections: 3 });
     try {
       await Promise.all(
-        Array.from({ length: 25 }, (_, i) => transport.sendMail({ from: 'bench@localhost', to: `r${i}@localhost`, subject: 's', text: `message ${i}` })),
+        Array.from({ length: 25 }, (_, i) =>
+          transport.sendMail({ from: 'bench@localhost', to: `r${i}@localhost`, subject: 's', text: `message ${i}` }),
+        ),
       );
     } finally {
       transport.close();
@@ -36,7 +38,9 @@ describe('bench SMTP sink (a separate process)', () => {
   });
 
   it('when the pipelined client replays a message with dot-lines, then every copy arrives whole', async () => {
-    const raw = Buffer.from('From: a@localhost\nTo: b@localhost\nSubject: dots\n\n.leading dot\n..two dots\nlast line\n');
+    const raw = Buffer.from(
+      'From: a@localhost\nTo: b@localhost\nSubject: dots\n\n.leading dot\n..two dots\nlast line\n',
+    );
     const expectedBytes = raw.toString().replace(/\n/g, '\r\n').length;
     await sink.reset({ trackRecipients: true });
     const client = await openPipelinedClient({ port: sink.port, connections: 2, from: 'a@localhost' });

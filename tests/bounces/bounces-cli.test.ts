@@ -10,7 +10,14 @@ const FIXTURES = resolve('../shared/fixtures/bounces/mail');
 // The import command needs the classifier (src/bounces/parse-report.ts), written alongside.
 const classifier = existsSync(resolve('src/bounces/parse-report.ts'));
 
-const dsn = (o: { to: string; recipient: string; status: string; action: string; diagnostic: string; original?: string }) =>
+const dsn = (o: {
+  to: string;
+  recipient: string;
+  status: string;
+  action: string;
+  diagnostic: string;
+  original?: string;
+}) =>
   [
     'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
     `To: ${o.to}`,
@@ -81,9 +88,28 @@ const arf = (o: { recipient: string; original: string }) =>
   ].join('\r\n');
 
 const autoReply = (to: string, from: string) =>
-  [`From: ${from}`, `To: ${to}`, 'Message-ID: <away.1@example.org>', 'Subject: Out of office', 'Auto-Submitted: auto-replied', 'Precedence: auto_reply', '', 'I am away until Monday.', ''].join('\n');
+  [
+    `From: ${from}`,
+    `To: ${to}`,
+    'Message-ID: <away.1@example.org>',
+    'Subject: Out of office',
+    'Auto-Submitted: auto-replied',
+    'Precedence: auto_reply',
+    '',
+    'I am away until Monday.',
+    '',
+  ].join('\n');
 
-const plain = ['From: friend@example.org', 'To: bounces@papers.example.org', 'Message-ID: <hello.1@example.org>', 'Subject: Hello', '', 'Just saying hello.', '>From the archives: nothing.', ''].join('\n');
+const plain = [
+  'From: friend@example.org',
+  'To: bounces@papers.example.org',
+  'Message-ID: <hello.1@example.org>',
+  'Subject: Hello',
+  '',
+  'Just saying hello.',
+  '>From the archives: nothing.',
+  '',
+].join('\n');
 
 describe.skipIf(!classifier)('npm run bounces', () => {
   let t: BounceTest | undefined;
@@ -91,35 +117,99 @@ describe.skipIf(!classifier)('npm run bounces', () => {
 
   it('when given a Maildir and an mbox, then it prints a line per message and a summary, acts on each, and a second import changes nothing', async () => {
     t = createBounceTest();
-    const [ada, bob, cyd, dan, kij] = t.subscribe('ada@example.org', 'bob@example.org', 'cyd@example.org', 'dan@example.org', 'kijitora@2jo.example.jp');
+    const [ada, bob, cyd, dan, kij] = t.subscribe(
+      'ada@example.org',
+      'bob@example.org',
+      'cyd@example.org',
+      'dan@example.org',
+      'kijitora@2jo.example.jp',
+    );
     const env = { DATABASE_PATH: t.ctx.config.DATABASE_PATH, SECRET: t.ctx.secret, MAIL_FROM: t.ctx.config.MAIL_FROM };
     const maildir = join(t.ctx.dir, 'Maildir');
     for (const d of ['new', 'cur', 'tmp']) mkdirSync(join(maildir, d), { recursive: true });
     // Sent to ada's VERP address, though it names someone else inside: it is about ada.
-    const adaVerp = verpAddress({ subscriberId: ada!, runDate: '2026-11-24' }, t.ctx.secret, t.ctx.config.BOUNCE_DOMAIN);
-    writeFileSync(join(maildir, 'new', '1.mx:2,'), dsn({ to: adaVerp, recipient: 'ada.old@example.org', status: '5.1.1', action: 'failed', diagnostic: '550 5.1.1 <ada.old@example.org>: Recipient address rejected: User unknown in virtual mailbox table' }));
-    writeFileSync(join(maildir, 'cur', '2.mx:2,S'), arf({ recipient: 'bob@example.org', original: `digest.2026-11-24.${bob}@papers.example.org` }));
+    const adaVerp = verpAddress(
+      { subscriberId: ada!, runDate: '2026-11-24' },
+      t.ctx.secret,
+      t.ctx.config.BOUNCE_DOMAIN,
+    );
+    writeFileSync(
+      join(maildir, 'new', '1.mx:2,'),
+      dsn({
+        to: adaVerp,
+        recipient: 'ada.old@example.org',
+        status: '5.1.1',
+        action: 'failed',
+        diagnostic:
+          '550 5.1.1 <ada.old@example.org>: Recipient address rejected: User unknown in virtual mailbox table',
+      }),
+    );
+    writeFileSync(
+      join(maildir, 'cur', '2.mx:2,S'),
+      arf({ recipient: 'bob@example.org', original: `digest.2026-11-24.${bob}@papers.example.org` }),
+    );
     copyFileSync(join(FIXTURES, 'lhost-postfix-14.eml'), join(maildir, 'cur', '3.mx:2,S'));
     const mbox = join(t.ctx.dir, 'bounces.mbox');
-    const soft = dsn({ to: 'bounces@papers.example.org', recipient: 'cyd@example.org', status: '4.2.2', action: 'failed', diagnostic: '452 4.2.2 Mailbox full' });
+    const soft = dsn({
+      to: 'bounces@papers.example.org',
+      recipient: 'cyd@example.org',
+      status: '4.2.2',
+      action: 'failed',
+      diagnostic: '452 4.2.2 Mailbox full',
+    });
     const mboxBody = (m: string) => m.replace(/\r\n/g, '\n').replace(/^(>*From )/gm, '>$1');
     writeFileSync(
       mbox,
-      ['From MAILER-DAEMON Tue Nov 24 08:00:00 2026', mboxBody(soft), 'From dan@example.org Tue Nov 24 09:00:00 2026', mboxBody(autoReply('bounces@papers.example.org', 'dan@example.org')), 'From friend@example.org Tue Nov 24 10:00:00 2026', mboxBody(plain)].join('\n'),
+      [
+        'From MAILER-DAEMON Tue Nov 24 08:00:00 2026',
+        mboxBody(soft),
+        'From dan@example.org Tue Nov 24 09:00:00 2026',
+        mboxBody(autoReply('bounces@papers.example.org', 'dan@example.org')),
+        'From friend@example.org Tue Nov 24 10:00:00 2026',
+        mboxBody(plain),
+      ].join('\n'),
     );
 
     const first = await runScript('bounces', ['import', maildir, mbox], env);
     expect(first.code, first.stderr).toBe(0);
     const lines = first.stdout.trim().split('\n');
     expect(lines).toHaveLength(7);
-    expect(lines[0]).toMatch(new RegExp(`^${maildir}/new/1\\.mx:2,: dsn: ada\\.old@example\\.org → #${ada} ada@example\\.org \\(by verp\\): hard \\(5\\.1\\.1 [\\w-]+\\), suppressed$`));
-    expect(lines[1]).toMatch(new RegExp(`^${maildir}/cur/2\\.mx:2,S: arf abuse: bob@example\\.org → #${bob} bob@example\\.org \\(by message-id\\): complaint \\([\\w-]+\\), unsubscribed$`));
-    expect(lines[2]).toMatch(new RegExp(`^${maildir}/cur/3\\.mx:2,S: dsn: kijitora@2jo\\.example\\.jp → #${kij} kijitora@2jo\\.example\\.jp \\(by address\\): hard \\(5\\.1\\.1 [\\w-]+\\), suppressed$`));
-    expect(lines[3]).toMatch(new RegExp(`^${mbox}#1: dsn: cyd@example\\.org → #${cyd} cyd@example\\.org \\(by address\\): soft \\(4\\.2\\.2 [\\w-]+\\), counted`));
-    expect(lines[4]).toMatch(new RegExp(`^${mbox}#2: autoreply: dan@example\\.org → #${dan} dan@example\\.org \\(by address\\): ignore \\([\\w-]+\\), logged, nothing changed$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^${maildir}/new/1\\.mx:2,: dsn: ada\\.old@example\\.org → #${ada} ada@example\\.org \\(by verp\\): hard \\(5\\.1\\.1 [\\w-]+\\), suppressed$`,
+      ),
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^${maildir}/cur/2\\.mx:2,S: arf abuse: bob@example\\.org → #${bob} bob@example\\.org \\(by message-id\\): complaint \\([\\w-]+\\), unsubscribed$`,
+      ),
+    );
+    expect(lines[2]).toMatch(
+      new RegExp(
+        `^${maildir}/cur/3\\.mx:2,S: dsn: kijitora@2jo\\.example\\.jp → #${kij} kijitora@2jo\\.example\\.jp \\(by address\\): hard \\(5\\.1\\.1 [\\w-]+\\), suppressed$`,
+      ),
+    );
+    expect(lines[3]).toMatch(
+      new RegExp(
+        `^${mbox}#1: dsn: cyd@example\\.org → #${cyd} cyd@example\\.org \\(by address\\): soft \\(4\\.2\\.2 [\\w-]+\\), counted`,
+      ),
+    );
+    expect(lines[4]).toMatch(
+      new RegExp(
+        `^${mbox}#2: autoreply: dan@example\\.org → #${dan} dan@example\\.org \\(by address\\): ignore \\([\\w-]+\\), logged, nothing changed$`,
+      ),
+    );
     expect(lines[5]).toMatch(new RegExp(`^${mbox}#3: unrecognised`));
-    expect(lines[6]).toMatch(/^6 messages: 2 hard, 1 soft, 1 complaints, 1 ignored, 1 unrecognised; 2 suppressed, 1 unsubscribed, 0 already handled, 0 matched nobody$/);
-    expect([t.status(ada!), t.status(bob!), t.status(cyd!), t.status(dan!), t.status(kij!)]).toEqual(['suppressed', 'unsubscribed', 'confirmed', 'confirmed', 'suppressed']);
+    expect(lines[6]).toMatch(
+      /^6 messages: 2 hard, 1 soft, 1 complaints, 1 ignored, 1 unrecognised; 2 suppressed, 1 unsubscribed, 0 already handled, 0 matched nobody$/,
+    );
+    expect([t.status(ada!), t.status(bob!), t.status(cyd!), t.status(dan!), t.status(kij!)]).toEqual([
+      'suppressed',
+      'unsubscribed',
+      'confirmed',
+      'confirmed',
+      'suppressed',
+    ]);
 
     const events = t.events().length;
     const again = await runScript('bounces', ['import', mbox, maildir], env);
@@ -132,12 +222,22 @@ describe.skipIf(!classifier)('npm run bounces', () => {
     expect(listed.code).toBe(0);
     const rows = listed.stdout.trim().split('\n');
     expect(rows[0]).toBe('created_at\tkind\temail\tstatus\treason\tdigest_date\tsource\tdiagnostic');
-    expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^\\S+\\thard\\tada@example\\.org\\t5\\.1\\.1\\t[\\w-]+\\t2026-11-24\\timport:${maildir}/new/1\\.mx:2,\\t550 5\\.1\\.1 `)));
-    expect((await runScript('bounces', ['list', '--since', '2999-01-01'], env)).stdout.trim().split('\n')).toHaveLength(1);
+    expect(rows).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^\\S+\\thard\\tada@example\\.org\\t5\\.1\\.1\\t[\\w-]+\\t2026-11-24\\timport:${maildir}/new/1\\.mx:2,\\t550 5\\.1\\.1 `,
+        ),
+      ),
+    );
+    expect((await runScript('bounces', ['list', '--since', '2999-01-01'], env)).stdout.trim().split('\n')).toHaveLength(
+      1,
+    );
 
     const stats = await runScript('bounces', ['stats'], env);
     expect(stats.code).toBe(0);
-    expect(stats.stdout.split('\n')[0]).toBe('run\tsent\thard\tsoft\tcomplaints\thard_rate\tsoft_rate\tcomplaint_rate\talarm');
+    expect(stats.stdout.split('\n')[0]).toBe(
+      'run\tsent\thard\tsoft\tcomplaints\thard_rate\tsoft_rate\tcomplaint_rate\talarm',
+    );
 
     const subscribers = await runScript('subscribers', ['list'], env);
     expect(subscribers.stdout).toMatch(new RegExp(`^${ada}\\tada@example\\.org\\tsuppressed\\t`, 'm'));

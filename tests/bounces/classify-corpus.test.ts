@@ -7,9 +7,21 @@ import { parseReport, type BounceDecision } from '../../src/bounces/parse-report
 // decisions its README explains). Missing fixtures must fail the run, not skip it.
 const FIXTURES = path.resolve('../shared/fixtures/bounces');
 
-interface Expected { recipient: string; decision: BounceDecision; reason: string }
+interface Expected {
+  recipient: string;
+  decision: BounceDecision;
+  reason: string;
+}
 
-interface Figures { recipients: number; agreed: number; hard: number; hardCaught: number; others: number; wronglySuppressed: number; disagreements: string[] }
+interface Figures {
+  recipients: number;
+  agreed: number;
+  hard: number;
+  hardCaught: number;
+  others: number;
+  wronglySuppressed: number;
+  disagreements: string[];
+}
 
 /**
  * Pairs our recipients with the expected ones by address (case-insensitive). An expected
@@ -17,7 +29,15 @@ interface Figures { recipients: number; agreed: number; hard: number; hardCaught
  * counts as a wrong suppression of someone else.
  */
 async function score(files: string[], expected: Record<string, Expected[]>): Promise<Figures> {
-  const f: Figures = { recipients: 0, agreed: 0, hard: 0, hardCaught: 0, others: 0, wronglySuppressed: 0, disagreements: [] };
+  const f: Figures = {
+    recipients: 0,
+    agreed: 0,
+    hard: 0,
+    hardCaught: 0,
+    others: 0,
+    wronglySuppressed: 0,
+    disagreements: [],
+  };
   for (const file of files) {
     const report = await parseReport(fs.readFileSync(path.join(FIXTURES, 'mail', file)));
     const ours = new Map(report.recipients.map((r) => [r.address.toLowerCase(), r.decision]));
@@ -26,7 +46,10 @@ async function score(files: string[], expected: Record<string, Expected[]>): Pro
       ours.delete(want.recipient.toLowerCase());
       f.recipients++;
       if (got === want.decision) f.agreed++;
-      else f.disagreements.push(`${file} ${want.recipient}: expected ${want.decision} (${want.reason}), got ${got ?? 'no such recipient'}`);
+      else
+        f.disagreements.push(
+          `${file} ${want.recipient}: expected ${want.decision} (${want.reason}), got ${got ?? 'no such recipient'}`,
+        );
       if (want.decision === 'hard') {
         f.hard++;
         if (got === 'hard') f.hardCaught++;
@@ -49,21 +72,38 @@ const pct = (n: number, d: number) => (d ? (100 * n) / d : 0);
 describe('the bounce classifier on the real corpus', () => {
   it('when every message is classified, then the decisions meet the targets of issue 14', async () => {
     expect(fs.existsSync(path.join(FIXTURES, 'expected.json')), `bounce fixtures missing at ${FIXTURES}`).toBe(true);
-    const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, Expected[]>;
-    const files = fs.readdirSync(path.join(FIXTURES, 'mail')).filter((f) => f.endsWith('.eml')).sort();
+    const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<
+      string,
+      Expected[]
+    >;
+    const files = fs
+      .readdirSync(path.join(FIXTURES, 'mail'))
+      .filter((f) => f.endsWith('.eml'))
+      .sort();
     expect(files.length).toBeGreaterThan(0);
 
     const figures = async (subset: string[]) => {
       const f = await score(subset, expected);
-      return { f, agreement: pct(f.agreed, f.recipients), hardCaught: pct(f.hardCaught, f.hard), wronglySuppressed: pct(f.wronglySuppressed, f.others) };
+      return {
+        f,
+        agreement: pct(f.agreed, f.recipients),
+        hardCaught: pct(f.hardCaught, f.hard),
+        wronglySuppressed: pct(f.wronglySuppressed, f.others),
+      };
     };
     const all = await figures(files);
     // The rules were developed looking at the even-indexed files; the odd ones are the honest check.
     const even = await figures(files.filter((_, i) => i % 2 === 0));
     const heldOut = await figures(files.filter((_, i) => i % 2 === 1));
     console.log(`disagreements with expected.json:\n  ${all.f.disagreements.join('\n  ')}`);
-    for (const [name, r] of [['corpus', all], ['even', even], ['held-out (odd)', heldOut]] as const) {
-      console.log(`${name}: ${r.f.recipients} recipients, agreement ${r.agreement.toFixed(1)} %, hard caught ${r.hardCaught.toFixed(1)} %, others wrongly suppressed ${r.wronglySuppressed.toFixed(1)} %`);
+    for (const [name, r] of [
+      ['corpus', all],
+      ['even', even],
+      ['held-out (odd)', heldOut],
+    ] as const) {
+      console.log(
+        `${name}: ${r.f.recipients} recipients, agreement ${r.agreement.toFixed(1)} %, hard caught ${r.hardCaught.toFixed(1)} %, others wrongly suppressed ${r.wronglySuppressed.toFixed(1)} %`,
+      );
     }
 
     expect(all.agreement).toBeGreaterThanOrEqual(97);

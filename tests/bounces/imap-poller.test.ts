@@ -10,7 +10,10 @@ import { startDovecot, type Dovecot } from '../support/dovecot.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
 const fixtures = new URL('../../../shared/fixtures/bounces/', import.meta.url);
-const expected = JSON.parse(readFileSync(new URL('expected.json', fixtures), 'utf8')) as Record<string, { decision: string; recipient: string }[]>;
+const expected = JSON.parse(readFileSync(new URL('expected.json', fixtures), 'utf8')) as Record<
+  string,
+  { decision: string; recipient: string }[]
+>;
 const mail = (file: string) => readFileSync(new URL(`mail/${file}`, fixtures));
 
 // A feedback-loop complaint (ARF abuse report) and two hard bounces (RFC 3464 DSNs), each about one recipient.
@@ -32,7 +35,13 @@ afterAll(async () => {
 });
 
 async function imap<T>(fn: (c: ImapFlow) => Promise<T>): Promise<T> {
-  const c = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.pass }, logger: false });
+  const c = new ImapFlow({
+    host: '127.0.0.1',
+    port: dovecot.port,
+    secure: false,
+    auth: { user: dovecot.user, pass: dovecot.pass },
+    logger: false,
+  });
   await c.connect();
   try {
     return await fn(c);
@@ -72,7 +81,10 @@ function poller(folder: string, after: string): ImapPoller {
     parsed.push(/^Message-ID:\s*(.+)$/im.exec(raw.toString('latin1'))?.[1]?.trim() ?? '?');
     return parseReport(raw);
   });
-  const p = startImapPoller({ intake, state: createImapStateStore(t.ctx.db), logger: t.ctx.logger }, { url: dovecot.url(folder), after, pollMs: 60_000, retryMs: 100 });
+  const p = startImapPoller(
+    { intake, state: createImapStateStore(t.ctx.db), logger: t.ctx.logger },
+    { url: dovecot.url(folder), after, pollMs: 60_000, retryMs: 100 },
+  );
   pollers.push(p);
   return p;
 }
@@ -81,14 +93,32 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
   it('when a complaint and a DSN are in the mailbox, then each is handled once, across a restart, and new mail is handled as it comes', async () => {
     const folder = 'Bounces1';
     await imap((c) => c.mailboxCreate(folder));
-    const [complainer, bounced, later] = t.subscribe(only(COMPLAINT).recipient, only(HARD).recipient, only(LATER).recipient);
-    expect([only(COMPLAINT).decision, only(HARD).decision, only(LATER).decision]).toEqual(['complaint', 'hard', 'hard']);
+    const [complainer, bounced, later] = t.subscribe(
+      only(COMPLAINT).recipient,
+      only(HARD).recipient,
+      only(LATER).recipient,
+    );
+    expect([only(COMPLAINT).decision, only(HARD).decision, only(LATER).decision]).toEqual([
+      'complaint',
+      'hard',
+      'hard',
+    ]);
     await deliver(folder, COMPLAINT, HARD);
 
     const first = poller(folder, 'seen');
-    await vi.waitFor(() => expect([t.status(complainer!), t.status(bounced!)]).toEqual(['unsubscribed', 'suppressed']), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(
+      () => expect([t.status(complainer!), t.status(bounced!)]).toEqual(['unsubscribed', 'suppressed']),
+      { timeout: 20_000, interval: 50 },
+    );
     expect(parsed).toHaveLength(2);
-    await vi.waitFor(async () => expect(await listing(folder)).toEqual([{ uid: 1, seen: true }, { uid: 2, seen: true }]), { timeout: 10_000 });
+    await vi.waitFor(
+      async () =>
+        expect(await listing(folder)).toEqual([
+          { uid: 1, seen: true },
+          { uid: 2, seen: true },
+        ]),
+      { timeout: 10_000 },
+    );
     await first.stop();
 
     // A new poller on the same database: it carries on after UID 2.
@@ -132,15 +162,26 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
     const [complainer, bounced] = t.subscribe(only(COMPLAINT).recipient, only(HARD).recipient);
     await deliver(folder, COMPLAINT);
     const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) },
+    );
     const intake = handleReportDeps(t.ctx, async (raw) => {
       parsed.push('x');
       return parseReport(raw);
     });
-    pollers.push(startImapPoller({ intake, state: createImapStateStore(t.ctx.db), logger }, { url: dovecot.url(folder), after: 'seen', pollMs: 60_000, retryMs: 50 }));
+    pollers.push(
+      startImapPoller(
+        { intake, state: createImapStateStore(t.ctx.db), logger },
+        { url: dovecot.url(folder), after: 'seen', pollMs: 60_000, retryMs: 50 },
+      ),
+    );
     await vi.waitFor(() => expect(t.status(complainer!)).toBe('unsubscribed'), { timeout: 20_000, interval: 50 });
     dovecot.kick();
-    await vi.waitFor(() => expect(warnings).toContain('bounce mailbox: session failed, retrying'), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(warnings).toContain('bounce mailbox: session failed, retrying'), {
+      timeout: 10_000,
+      interval: 50,
+    });
     await deliver(folder, HARD);
     await vi.waitFor(() => expect(t.status(bounced!)).toBe('suppressed'), { timeout: 20_000, interval: 50 });
     expect(parsed).toHaveLength(2);
@@ -148,7 +189,10 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
 
   it('when the server cannot be reached, then the poller logs, retries and stops cleanly, without throwing', async () => {
     const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { reason: string }).reason) });
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => warnings.push((JSON.parse(line) as { reason: string }).reason) },
+    );
     const p = startImapPoller(
       { intake: handleReportDeps(t.ctx, parseReport), state: createImapStateStore(t.ctx.db), logger },
       { url: `imap://u:p@127.0.0.1:1/INBOX`, after: 'seen', pollMs: 1000, retryMs: 20, maxRetryMs: 40 },

@@ -10,7 +10,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const texts = (path: string) => [...readMailPath(path)].map((m) => [m.name.slice(dir.length + 1), m.raw.toString('latin1')]);
+const texts = (path: string) =>
+  [...readMailPath(path)].map((m) => [m.name.slice(dir.length + 1), m.raw.toString('latin1')]);
 
 describe('reading mail from disk', () => {
   it('when given an mbox, then it splits on From lines after a blank line and unescapes >From lines', () => {
@@ -30,7 +31,9 @@ describe('reading mail from disk', () => {
     ].join('\n');
     const messages = [...splitMbox(Buffer.from(mbox, 'latin1'), 'box')];
     expect(messages.map((m) => m.name)).toEqual(['box#1', 'box#2']);
-    expect(messages[0]!.raw.toString('latin1')).toBe('Subject: one\n\nFrom the start of a line\n>From twice quoted\nFrom inside a paragraph is not a separator\n');
+    expect(messages[0]!.raw.toString('latin1')).toBe(
+      'Subject: one\n\nFrom the start of a line\n>From twice quoted\nFrom inside a paragraph is not a separator\n',
+    );
     // Bytes are kept: CRLF lines and 8-bit text come out as they went in.
     expect(messages[1]!.raw.toString('latin1')).toBe('Subject: two\r\n\r\ncaf\xe9\n');
   });

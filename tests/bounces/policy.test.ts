@@ -10,23 +10,54 @@ beforeEach(() => {
 afterEach(() => t.ctx.close());
 
 const event = (e: Partial<BounceEvent> & Pick<BounceEvent, 'recipient' | 'kind'>): BounceEvent => ({
-  reason: e.kind === 'hard' ? 'userunknown' : e.kind === 'soft' ? 'mailboxfull' : e.kind === 'complaint' ? 'feedback' : 'vacation',
+  reason:
+    e.kind === 'hard'
+      ? 'userunknown'
+      : e.kind === 'soft'
+        ? 'mailboxfull'
+        : e.kind === 'complaint'
+          ? 'feedback'
+          : 'vacation',
   source: 'import:test.eml',
   reportKey: `key-${Math.random()}`,
   ...e,
 });
-const listed = () => [...createSubscriberAdminStore(t.ctx.db).list({ confirmedOnly: false })].map((s) => `${s.email} ${s.status}`);
+const listed = () =>
+  [...createSubscriberAdminStore(t.ctx.db).list({ confirmedOnly: false })].map((s) => `${s.email} ${s.status}`);
 
 describe('applyBounceEvent', () => {
   it('when a hard bounce arrives, then the subscriber is suppressed at once, with status, diagnostic and source kept', () => {
     const [ada, bob] = t.subscribe('ada@example.org', 'bob@example.org');
-    const applied = applyBounceEvent(t.deps(), event({ recipient: 'ADA@example.org', kind: 'hard', status: '5.1.1', diagnostic: '550 5.1.1 User unknown', digestDate: '2026-11-24' }));
-    expect(applied).toMatchObject({ effect: 'suppressed', subscriber: { id: ada, email: 'ada@example.org' }, digestDate: '2026-11-24' });
+    const applied = applyBounceEvent(
+      t.deps(),
+      event({
+        recipient: 'ADA@example.org',
+        kind: 'hard',
+        status: '5.1.1',
+        diagnostic: '550 5.1.1 User unknown',
+        digestDate: '2026-11-24',
+      }),
+    );
+    expect(applied).toMatchObject({
+      effect: 'suppressed',
+      subscriber: { id: ada, email: 'ada@example.org' },
+      digestDate: '2026-11-24',
+    });
     expect(listed()).toEqual(['ada@example.org suppressed', 'bob@example.org confirmed']);
     expect(t.events()).toEqual([
-      expect.objectContaining({ subscriber_id: ada, kind: 'hard', status: '5.1.1', diagnostic: '550 5.1.1 User unknown', source: 'import:test.eml', reason: 'userunknown', digest_date: '2026-11-24' }),
+      expect.objectContaining({
+        subscriber_id: ada,
+        kind: 'hard',
+        status: '5.1.1',
+        diagnostic: '550 5.1.1 User unknown',
+        source: 'import:test.eml',
+        reason: 'userunknown',
+        digest_date: '2026-11-24',
+      }),
     ]);
-    expect(t.ctx.suppressions.reasonFor('ada@example.org')?.reason).toBe('hard bounce: 5.1.1 userunknown (import:test.eml)');
+    expect(t.ctx.suppressions.reasonFor('ada@example.org')?.reason).toBe(
+      'hard bounce: 5.1.1 userunknown (import:test.eml)',
+    );
     expect(t.status(bob!)).toBe('confirmed');
   });
 
@@ -34,7 +65,9 @@ describe('applyBounceEvent', () => {
     const [ada, bob] = t.subscribe('ada@example.org', 'bob@example.org');
     t.ctx.db.prepare("UPDATE subscribers SET status = 'pending' WHERE id = ?").run(ada);
     t.ctx.subscribers.unsubscribe(bob!, t.clock.now().toISOString());
-    expect(applyBounceEvent(t.deps(), event({ subscriberId: ada!, recipient: 'ada@example.org', kind: 'hard' })).effect).toBe('suppressed');
+    expect(
+      applyBounceEvent(t.deps(), event({ subscriberId: ada!, recipient: 'ada@example.org', kind: 'hard' })).effect,
+    ).toBe('suppressed');
     expect(applyBounceEvent(t.deps(), event({ recipient: 'bob@example.org', kind: 'hard' })).effect).toBe('unchanged');
     expect([t.status(ada!), t.status(bob!)]).toEqual(['suppressed', 'unsubscribed']);
     // Still kept from imports: the address does not exist.
@@ -43,7 +76,9 @@ describe('applyBounceEvent', () => {
 
   it('when a complaint arrives, then the subscriber is unsubscribed at once and the complaint recorded', () => {
     const [ada] = t.subscribe('ada@example.org');
-    expect(applyBounceEvent(t.deps(), event({ recipient: 'ada@example.org', kind: 'complaint' })).effect).toBe('unsubscribed');
+    expect(applyBounceEvent(t.deps(), event({ recipient: 'ada@example.org', kind: 'complaint' })).effect).toBe(
+      'unsubscribed',
+    );
     expect(t.status(ada!)).toBe('unsubscribed');
     expect(t.events()[0]).toMatchObject({ kind: 'complaint', subscriber_id: ada });
     expect(t.ctx.suppressions.reasonFor('ada@example.org')?.reason).toMatch(/^complaint/);
@@ -51,7 +86,9 @@ describe('applyBounceEvent', () => {
 
   it('when an auto-reply arrives, then it is recorded and nothing changes', () => {
     const [ada] = t.subscribe('ada@example.org');
-    expect(applyBounceEvent(t.deps(), event({ recipient: 'ada@example.org', kind: 'ignore' })).effect).toBe('unchanged');
+    expect(applyBounceEvent(t.deps(), event({ recipient: 'ada@example.org', kind: 'ignore' })).effect).toBe(
+      'unchanged',
+    );
     expect(t.status(ada!)).toBe('confirmed');
     expect(t.events()).toHaveLength(1);
     expect(t.ctx.suppressions.reasonFor('ada@example.org')).toBeUndefined();
@@ -68,14 +105,20 @@ describe('applyBounceEvent', () => {
 
   it('when the address is on nobody, then the event is kept for the record and names no one', () => {
     t.subscribe('ada@example.org');
-    expect(applyBounceEvent(t.deps(), event({ recipient: 'stranger@example.org', kind: 'hard' })).effect).toBe('nobody');
+    expect(applyBounceEvent(t.deps(), event({ recipient: 'stranger@example.org', kind: 'hard' })).effect).toBe(
+      'nobody',
+    );
     expect(t.events()[0]).toMatchObject({ subscriber_id: null, kind: 'hard' });
     expect(t.ctx.suppressions.reasonFor('stranger@example.org')).toBeUndefined();
   });
 });
 
 describe('the soft-bounce rule (BOUNCE_SOFT_LIMIT digests in a row within 30 days)', () => {
-  const soft = (email: string, date: string) => applyBounceEvent(t.deps(), event({ recipient: email, kind: 'soft', digestDate: date, reportKey: `${email}-${date}` }));
+  const soft = (email: string, date: string) =>
+    applyBounceEvent(
+      t.deps(),
+      event({ recipient: email, kind: 'soft', digestDate: date, reportKey: `${email}-${date}` }),
+    );
 
   it('when three digests in a row bounce softly, then the third suppresses', () => {
     const [ada] = t.subscribe('ada@example.org');
@@ -112,7 +155,11 @@ describe('the soft-bounce rule (BOUNCE_SOFT_LIMIT digests in a row within 30 day
   it('when several reports concern the same digest, then that digest counts once', () => {
     const [ada] = t.subscribe('ada@example.org');
     t.sentRun('2026-11-23', [ada!]);
-    for (const n of [1, 2, 3, 4]) applyBounceEvent(t.deps(), event({ recipient: 'ada@example.org', kind: 'soft', digestDate: '2026-11-23', reportKey: `delay-${n}` }));
+    for (const n of [1, 2, 3, 4])
+      applyBounceEvent(
+        t.deps(),
+        event({ recipient: 'ada@example.org', kind: 'soft', digestDate: '2026-11-23', reportKey: `delay-${n}` }),
+      );
     expect(t.status(ada!)).toBe('confirmed');
     expect(t.events()).toHaveLength(4);
   });
@@ -129,7 +176,9 @@ describe('the soft-bounce rule (BOUNCE_SOFT_LIMIT digests in a row within 30 day
     const [ada] = t.subscribe('ada@example.org');
     t.sentRun('2026-11-22', [ada!]);
     t.sentRun('2026-11-23', [ada!]);
-    expect(applyBounceEvent(t.deps(), event({ recipient: 'ada@example.org', kind: 'soft' })).digestDate).toBe('2026-11-23');
+    expect(applyBounceEvent(t.deps(), event({ recipient: 'ada@example.org', kind: 'soft' })).digestDate).toBe(
+      '2026-11-23',
+    );
   });
 
   it('when BOUNCE_SOFT_LIMIT is 2, then the second digest in a row suppresses', () => {

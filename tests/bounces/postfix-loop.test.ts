@@ -28,8 +28,17 @@ beforeAll(async () => {
     'example.org': 'discard:delivered',
     'bounce.test': `smtp:[127.0.0.1]:${receiverPort}`,
   });
-  ctx = createTestContext({ SMTP_URL: postfix.url, MAIL_FROM: 'Paperboy <digest@papers.example.org>', BOUNCE_DOMAIN: 'bounce.test', SMTP_POOL_SIZE: '1' });
-  receiver = await startBounceReceiver(handleReportDeps(ctx, parseReport), { host: '127.0.0.1', port: receiverPort, maxBytes: ctx.config.BOUNCE_MAX_BYTES });
+  ctx = createTestContext({
+    SMTP_URL: postfix.url,
+    MAIL_FROM: 'Paperboy <digest@papers.example.org>',
+    BOUNCE_DOMAIN: 'bounce.test',
+    SMTP_POOL_SIZE: '1',
+  });
+  receiver = await startBounceReceiver(handleReportDeps(ctx, parseReport), {
+    host: '127.0.0.1',
+    port: receiverPort,
+    maxBytes: ctx.config.BOUNCE_MAX_BYTES,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -39,7 +48,7 @@ afterAll(async () => {
 }, 30_000);
 
 describe('bounces with a real MTA (Postfix)', () => {
-  it('when a digest goes to an address Postfix cannot deliver, then Postfix\'s own DSN reaches the receiver through the VERP address and the subscriber ends suppressed; the deliverable one stays', async () => {
+  it("when a digest goes to an address Postfix cannot deliver, then Postfix's own DSN reaches the receiver through the VERP address and the subscriber ends suppressed; the deliverable one stays", async () => {
     const c = ctx!;
     const insert = c.db.prepare(
       `INSERT INTO subscribers (email, status, digest_size, keywords, confirmed_at, created_at, updated_at) VALUES (?, 'confirmed', 10, '', ?, ?, ?) RETURNING id`,
@@ -55,14 +64,25 @@ describe('bounces with a real MTA (Postfix)', () => {
     expect(result).toMatchObject({ outcome: 'done', sent: 2, failed: 0 });
 
     const status = (id: number) => c.subscribers.byId(id)?.status;
-    await waitFor(() => (status(gone) === 'suppressed' ? true : null), 60_000, () => `the subscriber was not suppressed within 60 s (status ${status(gone)}). Postfix's log:\n${postfix!.log()}`);
+    await waitFor(
+      () => (status(gone) === 'suppressed' ? true : null),
+      60_000,
+      () => `the subscriber was not suppressed within 60 s (status ${status(gone)}). Postfix's log:\n${postfix!.log()}`,
+    );
     expect(status(kept)).toBe('confirmed');
     const events = c.db.prepare('SELECT subscriber_id, kind, status, digest_date, source FROM bounce_events').all();
-    expect(events).toEqual([{ subscriber_id: gone, kind: 'hard', status: '5.1.1', digest_date: DATE, source: 'smtp:receiver' }]);
+    expect(events).toEqual([
+      { subscriber_id: gone, kind: 'hard', status: '5.1.1', digest_date: DATE, source: 'smtp:receiver' },
+    ]);
     // The DSN went to the VERP address the digest carried, from the null sender.
     expect(postfix!.log()).toMatch(/from=<bounces\+\d+-20261124-[a-z2-7]{16}@bounce\.test>/);
     // Postfix writes its "sent" line once the receiver's 250 is in, which may be after the suppression.
-    const delivered = /to=<bounces\+\d+-20261124-[a-z2-7]{16}@bounce\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent/;
-    await waitFor(() => (delivered.test(postfix!.log()) ? true : null), 10_000, () => `Postfix did not log the DSN's delivery to the receiver:\n${postfix!.log()}`);
+    const delivered =
+      /to=<bounces\+\d+-20261124-[a-z2-7]{16}@bounce\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent/;
+    await waitFor(
+      () => (delivered.test(postfix!.log()) ? true : null),
+      10_000,
+      () => `Postfix did not log the DSN's delivery to the receiver:\n${postfix!.log()}`,
+    );
   }, 90_000);
 });

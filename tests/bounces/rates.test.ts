@@ -42,9 +42,16 @@ describe('run rates', () => {
       { date: '2026-11-22', runStatus: 'done', sent: 100, hard: 6, soft: 0, complaints: 1 },
     ]);
     const before23 = previousRunSummary(t.ctx.bounces, '2026-11-23');
-    expect(before23[0]).toBe('previous run 2026-11-22: sent 100, hard bounces 6 (6.0 %), soft 0 (0.0 %), complaints 1 (1.00 %)');
-    expect(before23.slice(1)).toEqual([expect.stringMatching(/^!!! WARNING: 6\.0 % of the 2026-11-22 run bounced hard, above 5 %/), expect.stringMatching(/^!!! WARNING: 1\.00 % of the 2026-11-22 run was reported as spam, above 0\.3 %/)]);
-    expect(previousRunSummary(t.ctx.bounces, '2026-11-24')).toEqual(['previous run 2026-11-23: sent 50, hard bounces 1 (2.0 %), soft 1 (2.0 %), complaints 0 (0.00 %)']);
+    expect(before23[0]).toBe(
+      'previous run 2026-11-22: sent 100, hard bounces 6 (6.0 %), soft 0 (0.0 %), complaints 1 (1.00 %)',
+    );
+    expect(before23.slice(1)).toEqual([
+      expect.stringMatching(/^!!! WARNING: 6\.0 % of the 2026-11-22 run bounced hard, above 5 %/),
+      expect.stringMatching(/^!!! WARNING: 1\.00 % of the 2026-11-22 run was reported as spam, above 0\.3 %/),
+    ]);
+    expect(previousRunSummary(t.ctx.bounces, '2026-11-24')).toEqual([
+      'previous run 2026-11-23: sent 50, hard bounces 1 (2.0 %), soft 1 (2.0 %), complaints 0 (0.00 %)',
+    ]);
     expect(previousRunSummary(t.ctx.bounces, '2026-11-22')).toEqual([]);
   });
 
@@ -64,23 +71,43 @@ describe("send-now's summary", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("when the previous run bounced too much, then the summary shows its rates and says so loudly", async () => {
+  it('when the previous run bounced too much, then the summary shows its rates and says so loudly', async () => {
     sink = await startSmtpSink();
-    const env = { SMTP_URL: sink.url, MAIL_FROM: 'Paperboy <digest@papers.example.org>', PUBLIC_URL: 'https://papers.example.org', SECRET: 'test-secret-test-secret-test-secret-0123', SMTP_POOL_SIZE: '1' };
+    const env = {
+      SMTP_URL: sink.url,
+      MAIL_FROM: 'Paperboy <digest@papers.example.org>',
+      PUBLIC_URL: 'https://papers.example.org',
+      SECRET: 'test-secret-test-secret-test-secret-0123',
+      SMTP_POOL_SIZE: '1',
+    };
     const t = testConfig(env);
     dir = t.dir;
     const ctx = createContext(t.config, createLogger('silent'));
     const ids = seedSubscribers(ctx.db, 20);
     freezeFixtureDay(ctx as Parameters<typeof freezeFixtureDay>[0]);
-    const run = ctx.db.prepare("INSERT INTO send_runs (digest_date, status, started_at, sent, updated_at) VALUES ('2026-11-23', 'done', '2026-11-23T07:00:00Z', 20, '2026-11-23T07:00:00Z') RETURNING id").get() as { id: number };
-    for (const id of ids) ctx.db.prepare("INSERT INTO send_deliveries (run_id, subscriber_id, status) VALUES (?, ?, 'sent')").run(run.id, id);
+    const run = ctx.db
+      .prepare(
+        "INSERT INTO send_runs (digest_date, status, started_at, sent, updated_at) VALUES ('2026-11-23', 'done', '2026-11-23T07:00:00Z', 20, '2026-11-23T07:00:00Z') RETURNING id",
+      )
+      .get() as { id: number };
+    for (const id of ids)
+      ctx.db
+        .prepare("INSERT INTO send_deliveries (run_id, subscriber_id, status) VALUES (?, ?, 'sent')")
+        .run(run.id, id);
     const deps = handleReportDeps(ctx, () => Promise.reject(new Error('unused')));
-    for (const id of ids.slice(0, 2)) applyBounceEvent(deps, { ...event('hard', ctx.subscribers.byId(id)!.email, '2026-11-23'), subscriberId: id });
+    for (const id of ids.slice(0, 2))
+      applyBounceEvent(deps, { ...event('hard', ctx.subscribers.byId(id)!.email, '2026-11-23'), subscriberId: id });
     ctx.close();
 
-    const r = await runScript('send-now', ['--date', DATE], { ...env, DATABASE_PATH: t.config.DATABASE_PATH, OUTBOX_DIR: t.config.OUTBOX_DIR });
+    const r = await runScript('send-now', ['--date', DATE], {
+      ...env,
+      DATABASE_PATH: t.config.DATABASE_PATH,
+      OUTBOX_DIR: t.config.OUTBOX_DIR,
+    });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/run total: done, sent 18[^\n]*\n {2}previous run 2026-11-23: sent 20, hard bounces 2 \(10\.0 %\), soft 0 \(0\.0 %\), complaints 0 \(0\.00 %\)\n {2}!!! WARNING: 10\.0 % of the 2026-11-23 run bounced hard/);
+    expect(r.stdout).toMatch(
+      /run total: done, sent 18[^\n]*\n {2}previous run 2026-11-23: sent 20, hard bounces 2 \(10\.0 %\), soft 0 \(0\.0 %\), complaints 0 \(0\.00 %\)\n {2}!!! WARNING: 10\.0 % of the 2026-11-23 run bounced hard/,
+    );
     expect(sink.messages).toHaveLength(18);
   });
 });

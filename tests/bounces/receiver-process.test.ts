@@ -37,11 +37,21 @@ describe('npm start with real mail and BOUNCE_SMTP_PORT', () => {
       .map((l) => JSON.parse(l) as { level: number; msg: string })
       .filter((l) => l.level === 40)
       .map((l) => l.msg);
-    expect(warnings).toEqual([expect.stringMatching(/^PUBLIC_URL is http:\/\/localhost:3000: /), expect.stringMatching(/^DKIM is not configured/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^PUBLIC_URL is http:\/\/localhost:3000: /),
+      expect.stringMatching(/^DKIM is not configured/),
+    ]);
     expect(server.output()).toMatch(/bounce receiver listening/);
 
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: bouncePort, secure: false, ignoreTLS: true });
-    const refused = await transport.sendMail({ envelope: { from: '', to: ['someone@example.com'] }, raw: 'Subject: relay me\r\n\r\nhi\r\n' }).catch((err: { responseCode?: number }) => err.responseCode);
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: bouncePort,
+      secure: false,
+      ignoreTLS: true,
+    });
+    const refused = await transport
+      .sendMail({ envelope: { from: '', to: ['someone@example.com'] }, raw: 'Subject: relay me\r\n\r\nhi\r\n' })
+      .catch((err: { responseCode?: number }) => err.responseCode);
     transport.close();
     expect(refused).toBe(550);
     expect(await server.stop()).toBe(0);

@@ -12,18 +12,30 @@ let t: BounceTest;
 let receiver: BounceReceiver;
 beforeEach(async () => {
   t = createBounceTest({ BOUNCE_DOMAIN: 'bounce.papers.example.org' });
-  receiver = await startBounceReceiver(handleReportDeps(t.ctx, parseReport), { host: '127.0.0.1', port: 0, maxBytes: MAX_BYTES });
+  receiver = await startBounceReceiver(handleReportDeps(t.ctx, parseReport), {
+    host: '127.0.0.1',
+    port: 0,
+    maxBytes: MAX_BYTES,
+  });
 });
 afterEach(async () => {
   await receiver.close();
   t.ctx.close();
 });
 
-const verp = (subscriberId: number, runDate?: string) => verpAddress(runDate ? { subscriberId, runDate } : { subscriberId }, t.ctx.secret, 'bounce.papers.example.org');
+const verp = (subscriberId: number, runDate?: string) =>
+  verpAddress(runDate ? { subscriberId, runDate } : { subscriberId }, t.ctx.secret, 'bounce.papers.example.org');
 
 /** Hands a message to the receiver as a mail system would: null sender, one recipient. */
 async function deliver(to: string, raw: Buffer | string) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: receiver.port, secure: false, ignoreTLS: true, connectionTimeout: 5_000, socketTimeout: 30_000 });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: receiver.port,
+    secure: false,
+    ignoreTLS: true,
+    connectionTimeout: 5_000,
+    socketTimeout: 30_000,
+  });
   try {
     return await transport.sendMail({ envelope: { from: '', to: [to] }, raw });
   } finally {
@@ -34,7 +46,11 @@ async function deliver(to: string, raw: Buffer | string) {
 const refusal = (p: Promise<unknown>) =>
   p.then(
     () => ({ refused: false }),
-    (err: { responseCode?: number; command?: string }) => ({ refused: true, code: err.responseCode, command: err.command }),
+    (err: { responseCode?: number; command?: string }) => ({
+      refused: true,
+      code: err.responseCode,
+      command: err.command,
+    }),
   );
 
 /** A delivery status notification as an MTA writes one (RFC 3464): hard, 5.1.1. */
@@ -73,7 +89,15 @@ describe('the bounce receiver (SMTP, BOUNCE_SMTP_PORT)', () => {
     const info = await deliver(verp(ada!, '2026-11-24'), dsnFor('ada@example.org'));
     expect(info.response).toMatch(/^250/);
     expect(t.status(ada!)).toBe('suppressed');
-    expect(t.events()).toEqual([expect.objectContaining({ subscriber_id: ada, kind: 'hard', status: '5.1.1', digest_date: '2026-11-24', source: 'smtp:receiver' })]);
+    expect(t.events()).toEqual([
+      expect.objectContaining({
+        subscriber_id: ada,
+        kind: 'hard',
+        status: '5.1.1',
+        digest_date: '2026-11-24',
+        source: 'smtp:receiver',
+      }),
+    ]);
   });
 
   it('when the recipient is a forged, altered or foreign address, then RCPT is refused with 550 and nothing changes', async () => {
@@ -88,7 +112,12 @@ describe('the bounce receiver (SMTP, BOUNCE_SMTP_PORT)', () => {
       'someone@example.com', // relaying
     ];
     for (const to of forged) {
-      expect({ to, ...(await refusal(deliver(to, dsnFor('bob@example.org')))) }).toEqual({ to, refused: true, code: 550, command: 'RCPT TO' });
+      expect({ to, ...(await refusal(deliver(to, dsnFor('bob@example.org')))) }).toEqual({
+        to,
+        refused: true,
+        code: 550,
+        command: 'RCPT TO',
+      });
     }
     expect([t.status(ada!), t.status(bob!)]).toEqual(['confirmed', 'confirmed']);
     expect(t.events()).toEqual([]);

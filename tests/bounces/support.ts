@@ -16,7 +16,15 @@ export interface BounceTest {
   sentRun(date: string, ids: number[]): void;
   /** The intake with a parser that returns `report` whatever the bytes (the classifier's stand-in). */
   deps(report?: BounceReport): HandleReportDeps;
-  events(): { subscriber_id: number | null; kind: string; status: string | null; diagnostic: string | null; source: string; digest_date: string | null; reason: string }[];
+  events(): {
+    subscriber_id: number | null;
+    kind: string;
+    status: string | null;
+    diagnostic: string | null;
+    source: string;
+    digest_date: string | null;
+    reason: string;
+  }[];
 }
 
 export function createBounceTest(env: Record<string, string> = {}): BounceTest {
@@ -27,16 +35,23 @@ export function createBounceTest(env: Record<string, string> = {}): BounceTest {
     ctx,
     clock,
     subscribe(...emails) {
-      admin.importConfirmed(emails.map((email, i) => ({ line: i + 2, email, digestSize: 10, keywords: '' })), clock.now());
+      admin.importConfirmed(
+        emails.map((email, i) => ({ line: i + 2, email, digestSize: 10, keywords: '' })),
+        clock.now(),
+      );
       return emails.map((e) => ctx.subscribers.byEmail(e)!.id);
     },
     status: (id) => ctx.subscribers.byId(id)?.status,
     sentRun(date, ids) {
       const at = `${date}T07:00:00.000Z`;
       const run = ctx.db
-        .prepare("INSERT INTO send_runs (digest_date, status, started_at, finished_at, sent, updated_at) VALUES (?, 'done', ?, ?, ?, ?) RETURNING id")
+        .prepare(
+          "INSERT INTO send_runs (digest_date, status, started_at, finished_at, sent, updated_at) VALUES (?, 'done', ?, ?, ?, ?) RETURNING id",
+        )
         .get(date, at, at, ids.length, at) as { id: number };
-      const delivery = ctx.db.prepare("INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, updated_at) VALUES (?, ?, 'sent', 1, ?)");
+      const delivery = ctx.db.prepare(
+        "INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, updated_at) VALUES (?, ?, 'sent', 1, ?)",
+      );
       for (const id of ids) delivery.run(run.id, id, at);
     },
     deps(report) {
@@ -49,13 +64,31 @@ export function createBounceTest(env: Record<string, string> = {}): BounceTest {
   };
 }
 
-export const recipient = (address: string, decision: FailedRecipient['decision'], more: Partial<FailedRecipient> = {}): FailedRecipient => ({
+export const recipient = (
+  address: string,
+  decision: FailedRecipient['decision'],
+  more: Partial<FailedRecipient> = {},
+): FailedRecipient => ({
   address,
   decision,
-  reason: decision === 'hard' ? 'userunknown' : decision === 'soft' ? 'mailboxfull' : decision === 'complaint' ? 'feedback' : 'vacation',
-  ...(decision === 'hard' ? { status: '5.1.1', diagnostic: `550 5.1.1 <${address}>: Recipient address rejected: User unknown` } : {}),
+  reason:
+    decision === 'hard'
+      ? 'userunknown'
+      : decision === 'soft'
+        ? 'mailboxfull'
+        : decision === 'complaint'
+          ? 'feedback'
+          : 'vacation',
+  ...(decision === 'hard'
+    ? { status: '5.1.1', diagnostic: `550 5.1.1 <${address}>: Recipient address rejected: User unknown` }
+    : {}),
   ...(decision === 'soft' ? { status: '4.2.2', diagnostic: '452 4.2.2 Mailbox full' } : {}),
   ...more,
 });
 
-export const dsn = (recipients: FailedRecipient[], more: Partial<BounceReport> = {}): BounceReport => ({ kind: 'dsn', recipients, envelopeTo: [], ...more });
+export const dsn = (recipients: FailedRecipient[], more: Partial<BounceReport> = {}): BounceReport => ({
+  kind: 'dsn',
+  recipients,
+  envelopeTo: [],
+  ...more,
+});

@@ -10,13 +10,21 @@ import { runScript } from '../support/cli.ts';
 import { createTestApp, type TestApp } from '../support/test-app.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
-const hard = (email: string) => ({ recipient: email, kind: 'hard' as const, reason: 'userunknown', status: '5.1.1', source: 'import:x.eml', reportKey: `k-${email}` });
+const hard = (email: string) => ({
+  recipient: email,
+  kind: 'hard' as const,
+  reason: 'userunknown',
+  status: '5.1.1',
+  source: 'import:x.eml',
+  reportKey: `k-${email}`,
+});
 
 describe('the suppression list survives `subscribers remove` and re-imports', () => {
   let t: BounceTest | undefined;
   afterEach(() => t?.ctx.close());
 
-  const cli = (args: string[]) => runScript('subscribers', args, { DATABASE_PATH: t!.ctx.config.DATABASE_PATH, SECRET: t!.ctx.secret });
+  const cli = (args: string[]) =>
+    runScript('subscribers', args, { DATABASE_PATH: t!.ctx.config.DATABASE_PATH, SECRET: t!.ctx.secret });
 
   it('when a hard-bounced address is removed and imported again, then the import skips it and says so', async () => {
     t = createBounceTest();
@@ -33,7 +41,9 @@ describe('the suppression list survives `subscribers remove` and re-imports', ()
     const imported = await cli(['import', file]);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/^1 imported as confirmed; 1 suppressed \(skipped\) \(/);
-    expect(imported.stderr).toContain(`${file}:2: Ada@Example.org is suppressed (hard bounce: 5.1.1 userunknown (import:x.eml)): skipped`);
+    expect(imported.stderr).toContain(
+      `${file}:2: Ada@Example.org is suppressed (hard bounce: 5.1.1 userunknown (import:x.eml)): skipped`,
+    );
     const listed = await cli(['list']);
     expect(listed.stdout).not.toMatch(/ada@/i);
     expect(listed.stdout).toMatch(/\tcyd@example\.org\tconfirmed\t/);
@@ -67,15 +77,28 @@ describe('a new double opt-in through the form lifts a suppression', () => {
   it('when a suppressed address signs up and confirms, then it is confirmed and off the list; signing up alone does not lift it', async () => {
     app = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' });
     const ctx = app.ctx;
-    createSubscriberAdminStore(ctx.db).importConfirmed([{ line: 2, email: 'ada@example.org', digestSize: 10, keywords: '' }], new Date());
-    applyBounceEvent(handleReportDeps(ctx, async () => Promise.reject(new Error('unused'))), hard('ada@example.org'));
+    createSubscriberAdminStore(ctx.db).importConfirmed(
+      [{ line: 2, email: 'ada@example.org', digestSize: 10, keywords: '' }],
+      new Date(),
+    );
+    applyBounceEvent(
+      handleReportDeps(ctx, async () => Promise.reject(new Error('unused'))),
+      hard('ada@example.org'),
+    );
     expect(ctx.subscribers.byEmail('ada@example.org')?.status).toBe('suppressed');
 
-    const res = await app.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'email=ada%40example.org' });
+    const res = await app.app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'email=ada%40example.org',
+    });
     expect(res.statusCode).toBe(202);
     expect(ctx.suppressions.reasonFor('ada@example.org')).toBeDefined();
 
-    const queued = ctx.db.prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm'").get('ada@example.org') as { kind: string; payload: string };
+    const queued = ctx.db
+      .prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm'")
+      .get('ada@example.org') as { kind: string; payload: string };
     const mail = renderQueuedMail(app.templates, { kind: queued.kind, payload: JSON.parse(queued.payload) });
     const confirmUrl = /https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0];
     expect((await app.app.inject({ method: 'POST', url: new URL(confirmUrl).pathname })).statusCode).toBe(200);

@@ -31,7 +31,10 @@ describe('every message goes out with an envelope sender of its own (VERP)', () 
     for (const m of h.sink.messages) {
       const id = ids[Number(/^reader(\d+)@/.exec(m.to[0]!)![1]) - 1];
       expect(m.from).toMatch(/^bounces\+\d+-\d{8}-[a-z2-7]{16}@bounce\.papers\.example\.org$/);
-      expect(parseVerpAddress(m.from, h.ctx.secret, 'bounce.papers.example.org')).toEqual({ subscriberId: id, runDate: DATE });
+      expect(parseVerpAddress(m.from, h.ctx.secret, 'bounce.papers.example.org')).toEqual({
+        subscriberId: id,
+        runDate: DATE,
+      });
       expect(m.parsed.from?.value).toEqual([{ name: 'Paperboy', address: 'digest@papers.example.org' }]);
       expect(header(m, 'auto-submitted')).toBe('auto-generated');
       senders.add(m.from);
@@ -41,9 +44,18 @@ describe('every message goes out with an envelope sender of its own (VERP)', () 
 
   it('when confirmation and "already subscribed" emails leave the mail queue, then each carries its subscriber\'s signed envelope sender (no run) and Auto-Submitted', async () => {
     sink = await startSmtpSink();
-    t = await createTestApp({ SMTP_URL: sink.url, MAIL_FROM: 'Paperboy <hello@papers.example.org>', SUBSCRIBE_RATE_PER_IP: '0' });
+    t = await createTestApp({
+      SMTP_URL: sink.url,
+      MAIL_FROM: 'Paperboy <hello@papers.example.org>',
+      SUBSCRIBE_RATE_PER_IP: '0',
+    });
     const subscribe = (email: string) =>
-      t!.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `email=${encodeURIComponent(email)}` });
+      t!.app.inject({
+        method: 'POST',
+        url: '/subscribe',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `email=${encodeURIComponent(email)}`,
+      });
     await subscribe('ada@example.org');
     const ada = t.ctx.subscribers.byEmail('ada@example.org')!;
     t.ctx.subscribers.confirm(ada.id, new Date().toISOString());
@@ -53,11 +65,31 @@ describe('every message goes out with an envelope sender of its own (VERP)', () 
     await sendDueMail(mailQueueDeps(t.ctx, t.templates));
     const mails = await sink.waitFor(3);
 
-    const named = mails.map((m) => ({ to: m.to, who: parseVerpAddress(m.from, t!.ctx.secret, 'papers.example.org'), autoSubmitted: header(m, 'auto-submitted'), from: m.parsed.from?.value[0]?.address }));
+    const named = mails.map((m) => ({
+      to: m.to,
+      who: parseVerpAddress(m.from, t!.ctx.secret, 'papers.example.org'),
+      autoSubmitted: header(m, 'auto-submitted'),
+      from: m.parsed.from?.value[0]?.address,
+    }));
     expect(named).toEqual([
-      { to: ['ada@example.org'], who: { subscriberId: ada.id }, autoSubmitted: 'auto-generated', from: 'hello@papers.example.org' },
-      { to: ['ada@example.org'], who: { subscriberId: ada.id }, autoSubmitted: 'auto-generated', from: 'hello@papers.example.org' },
-      { to: ['bob@example.org'], who: { subscriberId: bob.id }, autoSubmitted: 'auto-generated', from: 'hello@papers.example.org' },
+      {
+        to: ['ada@example.org'],
+        who: { subscriberId: ada.id },
+        autoSubmitted: 'auto-generated',
+        from: 'hello@papers.example.org',
+      },
+      {
+        to: ['ada@example.org'],
+        who: { subscriberId: ada.id },
+        autoSubmitted: 'auto-generated',
+        from: 'hello@papers.example.org',
+      },
+      {
+        to: ['bob@example.org'],
+        who: { subscriberId: bob.id },
+        autoSubmitted: 'auto-generated',
+        from: 'hello@papers.example.org',
+      },
     ]);
     expect(mails[1]!.parsed.subject).not.toBe(mails[0]!.parsed.subject);
   });

@@ -21,14 +21,21 @@ describe('VERP addresses', () => {
     const addr = verpAddress({ subscriberId: 999_999_999_999_999, runDate: '2026-12-31' }, SECRET, DOMAIN);
     expect(addr.split('@')[0]!.length).toBeLessThanOrEqual(64);
     expect(addr).toMatch(/^[a-z0-9+-]+@/);
-    expect(parseVerpAddress(`<${addr.toUpperCase()}>`, SECRET, DOMAIN)).toEqual({ subscriberId: 999_999_999_999_999, runDate: '2026-12-31' });
+    expect(parseVerpAddress(`<${addr.toUpperCase()}>`, SECRET, DOMAIN)).toEqual({
+      subscriberId: 999_999_999_999_999,
+      runDate: '2026-12-31',
+    });
   });
 
   it.each([
     ['another subscriber id', (a: string) => a.replace('bounces+42-', 'bounces+43-')],
     ['another run date', (a: string) => a.replace('-20261124-', '-20261125-')],
     ['a date dropped', (a: string) => a.replace('-20261124-', '-')],
-    ['one signature character changed', (a: string) => a.replace(/-([a-z2-7])([a-z2-7]{15})@/, (_m, c: string, rest: string) => `-${c === 'a' ? 'b' : 'a'}${rest}@`)],
+    [
+      'one signature character changed',
+      (a: string) =>
+        a.replace(/-([a-z2-7])([a-z2-7]{15})@/, (_m, c: string, rest: string) => `-${c === 'a' ? 'b' : 'a'}${rest}@`),
+    ],
     ['another domain', (a: string) => a.replace('@papers.example.org', '@evil.example.net')],
     ['a truncated signature', (a: string) => a.replace(/[a-z2-7]@/, '@')],
   ])('when a token has %s, then it names nobody', (_what, alter) => {
@@ -49,7 +56,9 @@ describe('VERP addresses', () => {
 describe('BOUNCE_DOMAIN', () => {
   it("when unset, then it is MAIL_FROM's domain; when set, it wins", () => {
     expect(loadConfig({ MAIL_FROM: 'Paperboy <digest@Papers.Example.org>' }).BOUNCE_DOMAIN).toBe('papers.example.org');
-    expect(loadConfig({ MAIL_FROM: 'digest@papers.example.org', BOUNCE_DOMAIN: 'bounces.example.org' }).BOUNCE_DOMAIN).toBe('bounces.example.org');
+    expect(
+      loadConfig({ MAIL_FROM: 'digest@papers.example.org', BOUNCE_DOMAIN: 'bounces.example.org' }).BOUNCE_DOMAIN,
+    ).toBe('bounces.example.org');
     expect(loadConfig({}).BOUNCE_SOFT_LIMIT).toBe(3);
   });
 

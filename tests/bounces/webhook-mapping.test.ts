@@ -3,11 +3,25 @@ import { sesBounces } from '../../src/bounces/webhooks/ses.ts';
 import { postmarkBounces } from '../../src/bounces/webhooks/postmark.ts';
 import { mailgunBounces } from '../../src/bounces/webhooks/mailgun.ts';
 
-const mail = { messageId: 'ses-1', source: 'bounces+1-20261124-aaaaaaaaaaaaaaaa@papers.example.org', commonHeaders: { messageId: '<digest.2026-11-24.1@papers.example.org>' } };
-const sesBounce = (bounceType: string, bounceSubType: string, status = '5.1.1', diagnosticCode = 'smtp; 550 5.1.1 user unknown') => ({
+const mail = {
+  messageId: 'ses-1',
+  source: 'bounces+1-20261124-aaaaaaaaaaaaaaaa@papers.example.org',
+  commonHeaders: { messageId: '<digest.2026-11-24.1@papers.example.org>' },
+};
+const sesBounce = (
+  bounceType: string,
+  bounceSubType: string,
+  status = '5.1.1',
+  diagnosticCode = 'smtp; 550 5.1.1 user unknown',
+) => ({
   notificationType: 'Bounce',
   mail,
-  bounce: { feedbackId: 'f1', bounceType, bounceSubType, bouncedRecipients: [{ emailAddress: 'ada@example.org', action: 'failed', status, diagnosticCode }] },
+  bounce: {
+    feedbackId: 'f1',
+    bounceType,
+    bounceSubType,
+    bouncedRecipients: [{ emailAddress: 'ada@example.org', action: 'failed', status, diagnosticCode }],
+  },
 });
 const kinds = (bounces: { kind: string; reason: string }[]) => bounces.map((b) => [b.kind, b.reason]);
 
@@ -19,14 +33,24 @@ describe('SES notifications', () => {
     ['Permanent', 'OnAccountSuppressionList', '5.1.1', '', ['hard', 'on-account-suppression-list']],
     ['Transient', 'MailboxFull', '4.2.2', 'smtp; 452 4.2.2 Mailbox full', ['soft', 'mailbox-full']],
     ['Transient', 'General', '5.7.1', 'smtp; 550 5.7.1 blocked by policy', ['soft', 'blocked']],
-    ['Undetermined', 'Undetermined', '5.1.1', 'smtp; 550 5.1.1 <ada@example.org>: Recipient address rejected: User unknown', ['hard', 'user-unknown']],
+    [
+      'Undetermined',
+      'Undetermined',
+      '5.1.1',
+      'smtp; 550 5.1.1 <ada@example.org>: Recipient address rejected: User unknown',
+      ['hard', 'user-unknown'],
+    ],
     ['Undetermined', 'Undetermined', '5.7.1', 'smtp; 554 5.7.1 message looks like spam', ['soft', 'spam']],
   ])('when a %s/%s bounce says %s, then %o', (type, subType, status, diagnostic, expected) => {
     expect(kinds(sesBounces(sesBounce(type, subType, status, diagnostic)))).toEqual([expected]);
   });
 
   it('when a bounce carries the envelope sender and the Message-ID, then both are offered for matching', () => {
-    expect(sesBounces(sesBounce('Permanent', 'General'))[0]).toMatchObject({ envelopeFrom: [mail.source], messageId: mail.commonHeaders.messageId, eventId: 'f1' });
+    expect(sesBounces(sesBounce('Permanent', 'General'))[0]).toMatchObject({
+      envelopeFrom: [mail.source],
+      messageId: mail.commonHeaders.messageId,
+      eventId: 'f1',
+    });
   });
 
   it.each([
@@ -35,18 +59,25 @@ describe('SES notifications', () => {
     ['not-spam', ['ignore', 'not-spam']],
     ['auth-failure', ['ignore', 'auth-failure']],
   ])('when a complaint has feedback type %s, then %o', (complaintFeedbackType, expected) => {
-    const complaint = { feedbackId: 'c1', complainedRecipients: [{ emailAddress: 'ada@example.org' }], ...(complaintFeedbackType ? { complaintFeedbackType } : {}) };
+    const complaint = {
+      feedbackId: 'c1',
+      complainedRecipients: [{ emailAddress: 'ada@example.org' }],
+      ...(complaintFeedbackType ? { complaintFeedbackType } : {}),
+    };
     expect(kinds(sesBounces({ notificationType: 'Complaint', mail, complaint }))).toEqual([expected]);
   });
 
   it('when it is a delivery, then there is nothing to apply', () => {
     expect(sesBounces({ notificationType: 'Delivery', mail })).toEqual([]);
-    expect(kinds(sesBounces({ ...sesBounce('Permanent', 'General'), notificationType: undefined, eventType: 'Bounce' }))).toEqual([['hard', 'user-unknown']]);
+    expect(
+      kinds(sesBounces({ ...sesBounce('Permanent', 'General'), notificationType: undefined, eventType: 'Bounce' })),
+    ).toEqual([['hard', 'user-unknown']]);
   });
 });
 
 describe('Postmark webhooks', () => {
-  const bounce = (Type: string, Details = '', RecordType = 'Bounce') => postmarkBounces({ RecordType, ID: 7, Type, Email: 'ada@example.org', Details });
+  const bounce = (Type: string, Details = '', RecordType = 'Bounce') =>
+    postmarkBounces({ RecordType, ID: 7, Type, Email: 'ada@example.org', Details });
   it.each([
     ['HardBounce', '', ['hard', 'hard-bounce']],
     ['BadEmailAddress', '', ['hard', 'bad-email-address']],
@@ -66,17 +97,39 @@ describe('Postmark webhooks', () => {
 
 describe('Mailgun events', () => {
   const failed = (severity: string, reason: string, code: number, message: string) =>
-    mailgunBounces({ id: 'e1', event: 'failed', severity, reason, recipient: 'ada@example.org', 'delivery-status': { code, message }, envelope: { sender: 'digest@papers.example.org' } });
+    mailgunBounces({
+      id: 'e1',
+      event: 'failed',
+      severity,
+      reason,
+      recipient: 'ada@example.org',
+      'delivery-status': { code, message },
+      envelope: { sender: 'digest@papers.example.org' },
+    });
   it.each([
-    ['permanent', 'bounce', 550, '5.1.1 The email account that you tried to reach does not exist', ['hard', 'user-unknown']],
+    [
+      'permanent',
+      'bounce',
+      550,
+      '5.1.1 The email account that you tried to reach does not exist',
+      ['hard', 'user-unknown'],
+    ],
     ['permanent', 'bounce', 554, '5.7.1 Service unavailable; client host blocked using Spamhaus', ['soft', 'spam']],
     ['permanent', 'suppress-bounce', 605, 'Not delivering to previously bounced address', ['hard', 'suppressed']],
-    ['temporary', 'generic', 452, '4.2.2 The email account that you tried to reach is over quota', ['soft', 'mailbox-full']],
+    [
+      'temporary',
+      'generic',
+      452,
+      '4.2.2 The email account that you tried to reach is over quota',
+      ['soft', 'mailbox-full'],
+    ],
   ])('when a %s failure (%s) says %i %s, then %o', (severity, reason, code, message, expected) => {
     expect(kinds(failed(severity, reason, code, message))).toEqual([expected]);
   });
   it('when complained, then a complaint; when delivered or opened, nothing', () => {
-    expect(kinds(mailgunBounces({ id: 'e2', event: 'complained', recipient: 'ada@example.org' }))).toEqual([['complaint', 'feedback']]);
+    expect(kinds(mailgunBounces({ id: 'e2', event: 'complained', recipient: 'ada@example.org' }))).toEqual([
+      ['complaint', 'feedback'],
+    ]);
     expect(mailgunBounces({ id: 'e3', event: 'delivered', recipient: 'ada@example.org' })).toEqual([]);
     expect(mailgunBounces({ id: 'e4', event: 'opened', recipient: 'ada@example.org' })).toEqual([]);
   });

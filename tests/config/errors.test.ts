@@ -98,7 +98,10 @@ describe('when start-up meets a bad setting, then it says so in one line naming 
   });
 
   it('DATABASE_PATH naming a file that is not a SQLite database', async () => {
-    writeFileSync(join(dir, 'paperboy.sqlite'), 'this is not a database, just a text file of some length. '.repeat(100));
+    writeFileSync(
+      join(dir, 'paperboy.sqlite'),
+      'this is not a database, just a text file of some length. '.repeat(100),
+    );
     await expectOneLine({}, /^DATABASE_PATH: .*paperboy\.sqlite/);
   });
 });

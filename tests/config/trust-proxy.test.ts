@@ -14,7 +14,12 @@ describe('TRUST_PROXY', () => {
     expect(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
   });
 
-  it.each(['yes', '-1', '10.0.0.0/33', 'proxy.example.org', '10.0.0.1,', '1.5'])('when %o, then start-up stops naming TRUST_PROXY and its forms', (value) => {
-    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/^invalid configuration: TRUST_PROXY: must be true, false, a number of proxy hops/);
-  });
+  it.each(['yes', '-1', '10.0.0.0/33', 'proxy.example.org', '10.0.0.1,', '1.5'])(
+    'when %o, then start-up stops naming TRUST_PROXY and its forms',
+    (value) => {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
+        /^invalid configuration: TRUST_PROXY: must be true, false, a number of proxy hops/,
+      );
+    },
+  );
 });

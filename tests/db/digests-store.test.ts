@@ -27,7 +27,11 @@ describe('digests store', () => {
     ctx.digests.save('2026-11-24', fixturePapers('2026-11-24'));
 
     expect(ctx.digests.list(10).map(({ date, count, topTitle }) => ({ date, count, topTitle }))).toEqual(
-      ['2026-11-25', '2026-11-24', '2026-11-23'].map((date) => ({ date, count: fixturePapers(date).length, topTitle: fixturePapers(date)[0]!.title })),
+      ['2026-11-25', '2026-11-24', '2026-11-23'].map((date) => ({
+        date,
+        count: fixturePapers(date).length,
+        topTitle: fixturePapers(date)[0]!.title,
+      })),
     );
     expect(ctx.digests.list(1)).toHaveLength(1);
   });

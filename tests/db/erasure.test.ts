@@ -24,11 +24,22 @@ function diskBytes(app: TestApp): { name: string; text: string }[] {
   // latin1 keeps every byte as one character, so an address is found whatever surrounds it.
   return files.map((name) => ({ name, text: readFileSync(name).toString('latin1').toLowerCase() }));
 }
-const filesHolding = (app: TestApp, needle: string) => diskBytes(app).filter((f) => f.text.includes(needle.toLowerCase())).map((f) => f.name);
+const filesHolding = (app: TestApp, needle: string) =>
+  diskBytes(app)
+    .filter((f) => f.text.includes(needle.toLowerCase()))
+    .map((f) => f.name);
 
 async function signUpAndConfirm(app: TestApp, email: string): Promise<string> {
-  await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: new URLSearchParams({ email }).toString() });
-  const payload = app.ctx.db.prepare('SELECT payload FROM mail_queue WHERE recipient = ? ORDER BY id DESC').pluck().get(email) as string;
+  await app.app.inject({
+    method: 'POST',
+    url: '/subscribe',
+    headers: FORM,
+    payload: new URLSearchParams({ email }).toString(),
+  });
+  const payload = app.ctx.db
+    .prepare('SELECT payload FROM mail_queue WHERE recipient = ? ORDER BY id DESC')
+    .pluck()
+    .get(email) as string;
   const confirmUrl = JSON.parse(payload).confirmUrl as string;
   const mail = mailQueueDeps(app.ctx, app.templates);
   expect(await sendDueMail(mail)).toBe(1);
@@ -49,18 +60,31 @@ describe('subscribers remove', () => {
     // and the message in the outbox.
     const now = clock.now().toISOString();
     const run = app.ctx.db
-      .prepare("INSERT INTO send_runs (digest_date, status, started_at, last_error, updated_at) VALUES ('2026-11-24', 'paused', ?, ?, ?) RETURNING id")
+      .prepare(
+        "INSERT INTO send_runs (digest_date, status, started_at, last_error, updated_at) VALUES ('2026-11-24', 'paused', ?, ?, ?) RETURNING id",
+      )
       .pluck()
       .get(now, `error budget spent: 1 of 2; last reply: 550 5.1.1 <${GONE}>: mailbox full`, now) as number;
     app.ctx.db
-      .prepare("INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, last_reply, updated_at) VALUES (?, ?, 'sent', 1, ?, ?)")
+      .prepare(
+        "INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, last_reply, updated_at) VALUES (?, ?, 'sent', 1, ?, ?)",
+      )
       .run(run, id, `250 2.0.0 ok <${GONE}>`, now);
-    for (const to of [GONE, STAYS]) await app.ctx.mailer.sendTransactional({ from: app.ctx.config.MAIL_FROM, to, subject: 'Trending papers', text: `This digest was sent to ${to}.` });
+    for (const to of [GONE, STAYS])
+      await app.ctx.mailer.sendTransactional({
+        from: app.ctx.config.MAIL_FROM,
+        to,
+        subject: 'Trending papers',
+        text: `This digest was sent to ${to}.`,
+      });
 
     // The check can fail: before removal the address is on disk in all three places.
     expect(filesHolding(app, GONE).length).toBeGreaterThanOrEqual(3);
 
-    const removed = await runScript('subscribers', ['remove', GONE], { DATABASE_PATH: app.ctx.config.DATABASE_PATH, OUTBOX_DIR: app.ctx.config.OUTBOX_DIR });
+    const removed = await runScript('subscribers', ['remove', GONE], {
+      DATABASE_PATH: app.ctx.config.DATABASE_PATH,
+      OUTBOX_DIR: app.ctx.config.OUTBOX_DIR,
+    });
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toMatch(/removed/);
 
@@ -72,7 +96,7 @@ describe('subscribers remove', () => {
     expect(app.ctx.db.prepare('SELECT email FROM subscribers').pluck().all()).toEqual([STAYS]);
     expect(app.ctx.db.prepare('SELECT count(*) FROM send_runs').pluck().get()).toBe(1);
     expect(app.ctx.db.prepare('SELECT count(*) FROM send_deliveries').pluck().get()).toBe(0);
-    expect(app.ctx.db.prepare("SELECT count(*) FROM mail_queue WHERE recipient = ?").pluck().get(STAYS)).toBe(1);
+    expect(app.ctx.db.prepare('SELECT count(*) FROM mail_queue WHERE recipient = ?').pluck().get(STAYS)).toBe(1);
   });
 
   it('when the address was never confirmed but mail went to it, then remove still erases that mail', async () => {
@@ -80,10 +104,20 @@ describe('subscribers remove', () => {
     const app = t;
     await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=pending%40example.org' });
     app.ctx.db.prepare('DELETE FROM subscribers').run();
-    const removed = await runScript('subscribers', ['remove', 'pending@example.org'], { DATABASE_PATH: app.ctx.config.DATABASE_PATH, OUTBOX_DIR: app.ctx.config.OUTBOX_DIR });
+    const removed = await runScript('subscribers', ['remove', 'pending@example.org'], {
+      DATABASE_PATH: app.ctx.config.DATABASE_PATH,
+      OUTBOX_DIR: app.ctx.config.OUTBOX_DIR,
+    });
     expect(removed.code, removed.stderr).toBe(0);
     expect(app.ctx.db.prepare('SELECT count(*) FROM mail_queue').pluck().get()).toBe(0);
-    expect((await runScript('subscribers', ['remove', 'pending@example.org'], { DATABASE_PATH: app.ctx.config.DATABASE_PATH, OUTBOX_DIR: app.ctx.config.OUTBOX_DIR })).code).toBe(1);
+    expect(
+      (
+        await runScript('subscribers', ['remove', 'pending@example.org'], {
+          DATABASE_PATH: app.ctx.config.DATABASE_PATH,
+          OUTBOX_DIR: app.ctx.config.OUTBOX_DIR,
+        })
+      ).code,
+    ).toBe(1);
   });
 
   it('when another process holds an old snapshot open, then remove still erases but warns that the WAL was not truncated', async () => {
@@ -112,8 +146,12 @@ describe('the mail queue', () => {
   it('when a confirmation has been sent, then its payload (the raw confirmation link) is no longer in the row', async () => {
     t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' });
     const token = await signUpAndConfirm(t, 'sent@example.org');
-    expect(t.ctx.db.prepare('SELECT status, payload FROM mail_queue').all()).toEqual([{ status: 'sent', payload: '{}' }]);
-    expect(t.ctx.db.prepare("SELECT count(*) FROM mail_queue WHERE payload LIKE '%' || ? || '%'").pluck().get(token)).toBe(0);
+    expect(t.ctx.db.prepare('SELECT status, payload FROM mail_queue').all()).toEqual([
+      { status: 'sent', payload: '{}' },
+    ]);
+    expect(
+      t.ctx.db.prepare("SELECT count(*) FROM mail_queue WHERE payload LIKE '%' || ? || '%'").pluck().get(token),
+    ).toBe(0);
   });
 
   it('when the server refuses the address for good, then the failed row keeps no payload either', async () => {
@@ -124,7 +162,9 @@ describe('the mail queue', () => {
       await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=nobody%40example.org' });
       const mail = mailQueueDeps(app.ctx, app.templates);
       expect(await sendDueMail(mail)).toBe(0);
-      expect(app.ctx.db.prepare('SELECT status, payload FROM mail_queue').all()).toEqual([{ status: 'failed', payload: '{}' }]);
+      expect(app.ctx.db.prepare('SELECT status, payload FROM mail_queue').all()).toEqual([
+        { status: 'failed', payload: '{}' },
+      ]);
     } finally {
       await t?.close();
       t = undefined;

@@ -14,7 +14,12 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const events = () => Object.fromEntries(createMetricsStore(db).subscriberEvents().map((e) => [e.event, e.n]));
+const events = () =>
+  Object.fromEntries(
+    createMetricsStore(db)
+      .subscriberEvents()
+      .map((e) => [e.event, e.n]),
+  );
 const NOW = '2026-11-25T08:00:00.000Z';
 
 describe('subscriber event counts (migration 015)', () => {
@@ -22,8 +27,13 @@ describe('subscriber event counts (migration 015)', () => {
     dir = mkdtempSync(join(tmpdir(), 'paperboy-metrics-'));
     db = openDatabase(join(dir, 'db.sqlite'));
     migrate(db);
-    createSubscriberAdminStore(db).importConfirmed([{ line: 2, email: 'imp@example.org', digestSize: 10, keywords: '' }], new Date(NOW));
-    db.prepare(`INSERT INTO subscribers (email, status, confirm_token_hash, created_at, updated_at) VALUES ('web@example.org', 'pending', 'h', ?, ?)`).run(NOW, NOW);
+    createSubscriberAdminStore(db).importConfirmed(
+      [{ line: 2, email: 'imp@example.org', digestSize: 10, keywords: '' }],
+      new Date(NOW),
+    );
+    db.prepare(
+      `INSERT INTO subscribers (email, status, confirm_token_hash, created_at, updated_at) VALUES ('web@example.org', 'pending', 'h', ?, ?)`,
+    ).run(NOW, NOW);
     const setStatus = db.prepare('UPDATE subscribers SET status = ? WHERE email = ?');
     setStatus.run('pending', 'web@example.org'); // a second confirmation email: no event
     setStatus.run('confirmed', 'web@example.org');
@@ -42,7 +52,9 @@ describe('subscriber event counts (migration 015)', () => {
     copyMigrationsBefore('015', before);
     db = openDatabase(join(dir, 'db.sqlite'));
     migrate(db, before);
-    const add = db.prepare(`INSERT INTO subscribers (email, status, confirm_token_hash, confirmed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`);
+    const add = db.prepare(
+      `INSERT INTO subscribers (email, status, confirm_token_hash, confirmed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
     add.run('a@example.org', 'confirmed', 'h1', NOW, NOW, NOW);
     add.run('b@example.org', 'pending', 'h2', null, NOW, NOW);
     add.run('c@example.org', 'unsubscribed', 'h3', NOW, NOW, NOW);

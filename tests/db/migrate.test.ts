@@ -7,7 +7,10 @@ import { migrate, migrationsDir } from '../../src/db/migrate.ts';
 import { runScript } from '../support/cli.ts';
 
 const tables = (db: ReturnType<typeof openDatabase>) =>
-  db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
+  db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .pluck()
+    .all();
 
 describe('migrate', () => {
   it('when run twice on the project migrations, then each applies once, in order, with WAL and foreign keys on', () => {
@@ -27,23 +30,29 @@ describe('migrate', () => {
     writeFileSync(join(dir, '001_first.sql'), 'CREATE TABLE a (x INTEGER);');
     writeFileSync(join(dir, '002_broken.sql'), 'CREATE TABLE b (x INTEGER); INSERT INTO nowhere VALUES (1);');
     const db = openDatabase(join(dir, 'db.sqlite'));
-    expect(() => migrate(db, dir)).toThrow(/^migration 002_broken\.sql failed, nothing of it was applied: no such table: nowhere$/);
+    expect(() => migrate(db, dir)).toThrow(
+      /^migration 002_broken\.sql failed, nothing of it was applied: no such table: nowhere$/,
+    );
     expect(tables(db)).toEqual(['a', 'schema_migrations']);
     expect(db.prepare('SELECT name FROM schema_migrations').pluck().all()).toEqual(['001_first.sql']);
   });
 
-  it('when several processes start on a database with migrations pending, then each migration applies once and every process starts', { timeout: 60_000 }, async () => {
-    // The service and an operator's command after an upgrade: each reads what is applied, then
-    // applies the rest; one that looked before another's commit must not apply it a second time.
-    const DATABASE_PATH = join(mkdtempSync(join(tmpdir(), 'paperboy-mig-')), 'db.sqlite');
-    const runs = await Promise.all(Array.from({ length: 4 }, () => runScript('migrate', [], { DATABASE_PATH })));
-    expect(runs.map((r) => [r.code, r.stderr])).toEqual(Array(4).fill([0, '']));
-    const db = openDatabase(DATABASE_PATH);
-    const applied = db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all();
-    expect(applied).toEqual(migrate(openDatabase(join(mkdtempSync(join(tmpdir(), 'paperboy-mig-')), 'db.sqlite'))));
-    expect(runs.flatMap((r) => /^applied: (.*)$/m.exec(r.stdout)?.[1]?.split(', ') ?? []).sort()).toEqual(applied);
-    db.close();
-  });
+  it(
+    'when several processes start on a database with migrations pending, then each migration applies once and every process starts',
+    { timeout: 60_000 },
+    async () => {
+      // The service and an operator's command after an upgrade: each reads what is applied, then
+      // applies the rest; one that looked before another's commit must not apply it a second time.
+      const DATABASE_PATH = join(mkdtempSync(join(tmpdir(), 'paperboy-mig-')), 'db.sqlite');
+      const runs = await Promise.all(Array.from({ length: 4 }, () => runScript('migrate', [], { DATABASE_PATH })));
+      expect(runs.map((r) => [r.code, r.stderr])).toEqual(Array(4).fill([0, '']));
+      const db = openDatabase(DATABASE_PATH);
+      const applied = db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all();
+      expect(applied).toEqual(migrate(openDatabase(join(mkdtempSync(join(tmpdir(), 'paperboy-mig-')), 'db.sqlite'))));
+      expect(runs.flatMap((r) => /^applied: (.*)$/m.exec(r.stdout)?.[1]?.split(', ') ?? []).sort()).toEqual(applied);
+      db.close();
+    },
+  );
 });
 
 describe('migration 014 (cadence)', () => {
@@ -51,21 +60,35 @@ describe('migration 014 (cadence)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'paperboy-mig-'));
     const before = join(dir, 'migrations');
     mkdirSync(before);
-    for (const f of readdirSync(migrationsDir).filter((f) => f < '014')) copyFileSync(join(migrationsDir, f), join(before, f));
+    for (const f of readdirSync(migrationsDir).filter((f) => f < '014'))
+      copyFileSync(join(migrationsDir, f), join(before, f));
     const db = openDatabase(join(dir, 'db.sqlite'));
     migrate(db, before);
     const now = '2026-11-25T07:00:00.000Z';
-    const sub = db.prepare(`INSERT INTO subscribers (email, status, confirmed_at, created_at, updated_at) VALUES (?, 'confirmed', ?, ?, ?) RETURNING id`);
-    const [a, b] = ['a@example.org', 'b@example.org'].map((e) => (sub.get(e, now, now, now) as { id: number }).id) as [number, number];
-    db.prepare(`INSERT INTO send_runs (id, digest_date, status, started_at, updated_at, sent) VALUES (7, '2026-11-24', 'done', ?, ?, 2)`).run(now, now);
-    const delivery = db.prepare(`INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, message_id) VALUES (7, ?, 'sent', 1, ?)`);
+    const sub = db.prepare(
+      `INSERT INTO subscribers (email, status, confirmed_at, created_at, updated_at) VALUES (?, 'confirmed', ?, ?, ?) RETURNING id`,
+    );
+    const [a, b] = ['a@example.org', 'b@example.org'].map((e) => (sub.get(e, now, now, now) as { id: number }).id) as [
+      number,
+      number,
+    ];
+    db.prepare(
+      `INSERT INTO send_runs (id, digest_date, status, started_at, updated_at, sent) VALUES (7, '2026-11-24', 'done', ?, ?, 2)`,
+    ).run(now, now);
+    const delivery = db.prepare(
+      `INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts, message_id) VALUES (7, ?, 'sent', 1, ?)`,
+    );
     delivery.run(a, 'digest.a');
     delivery.run(b, 'digest.b');
     db.prepare(`INSERT INTO digests (date, papers) VALUES ('2026-11-24', '[]')`).run();
 
     expect(migrate(db)).toContain('014_cadence.sql');
-    expect(db.prepare('SELECT id, digest_date, cadence, status, sent FROM send_runs').all()).toEqual([{ id: 7, digest_date: '2026-11-24', cadence: 'daily', status: 'done', sent: 2 }]);
-    expect(db.prepare('SELECT run_id, subscriber_id, message_id FROM send_deliveries ORDER BY subscriber_id').all()).toEqual([
+    expect(db.prepare('SELECT id, digest_date, cadence, status, sent FROM send_runs').all()).toEqual([
+      { id: 7, digest_date: '2026-11-24', cadence: 'daily', status: 'done', sent: 2 },
+    ]);
+    expect(
+      db.prepare('SELECT run_id, subscriber_id, message_id FROM send_deliveries ORDER BY subscriber_id').all(),
+    ).toEqual([
       { run_id: 7, subscriber_id: a, message_id: 'digest.a' },
       { run_id: 7, subscriber_id: b, message_id: 'digest.b' },
     ]);
@@ -73,10 +96,20 @@ describe('migration 014 (cadence)', () => {
     expect(db.prepare('SELECT cadence FROM subscribers').pluck().all()).toEqual(['daily', 'daily']);
     expect(db.pragma('foreign_key_check')).toEqual([]);
     // The deliveries still belong to the runs table by its own name: erasure and run deletion cascade.
-    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'send_deliveries'").pluck().get()).toMatch(/REFERENCES "?send_runs"? \(id\)/);
+    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'send_deliveries'").pluck().get()).toMatch(
+      /REFERENCES "?send_runs"? \(id\)/,
+    );
     // A weekly run of the same date is a run of its own; a second daily one is refused.
-    db.prepare(`INSERT INTO send_runs (digest_date, cadence, status, started_at, updated_at) VALUES ('2026-11-24', 'weekly', 'running', ?, ?)`).run(now, now);
-    expect(() => db.prepare(`INSERT INTO send_runs (digest_date, status, started_at, updated_at) VALUES ('2026-11-24', 'running', ?, ?)`).run(now, now)).toThrow(/UNIQUE/);
+    db.prepare(
+      `INSERT INTO send_runs (digest_date, cadence, status, started_at, updated_at) VALUES ('2026-11-24', 'weekly', 'running', ?, ?)`,
+    ).run(now, now);
+    expect(() =>
+      db
+        .prepare(
+          `INSERT INTO send_runs (digest_date, status, started_at, updated_at) VALUES ('2026-11-24', 'running', ?, ?)`,
+        )
+        .run(now, now),
+    ).toThrow(/UNIQUE/);
     expect(() => db.prepare(`UPDATE subscribers SET cadence = 'monthly'`).run()).toThrow(/CHECK/);
     db.prepare('DELETE FROM subscribers WHERE id = ?').run(a);
     db.prepare('DELETE FROM send_runs WHERE id = 7').run();

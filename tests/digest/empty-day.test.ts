@@ -29,7 +29,10 @@ describe('an empty day from the feed', () => {
     now = new Date('2026-11-25T07:00:00Z');
     api.script({ json: [] });
     const early = await sendDigest(h!.deps, { date: '2026-11-24' });
-    expect(early).toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/no papers for 2026-11-24 yet.*2026-11-25T12:00:00\.000Z/) });
+    expect(early).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringMatching(/no papers for 2026-11-24 yet.*2026-11-25T12:00:00\.000Z/),
+    });
     expect(h!.ctx.ledger.byDate('2026-11-24')?.status).toBe('failed');
     expect(h!.ctx.digests.get('2026-11-24')).toBeUndefined();
 

@@ -53,7 +53,14 @@ describe('ledger store: claiming and recording', () => {
 
     const first = session.claim(NOW, 3);
     expect(first.map((d) => d.subscriberId)).toEqual(early.slice(0, 3));
-    expect(first[0]).toMatchObject({ email: `reader${early[0]}@example.com`, digestSize: 10, keywords: '', attempts: 1, hardBounces: 0, status: 'confirmed' });
+    expect(first[0]).toMatchObject({
+      email: `reader${early[0]}@example.com`,
+      digestSize: 10,
+      keywords: '',
+      attempts: 1,
+      hardBounces: 0,
+      status: 'confirmed',
+    });
     const second = session.claim(NOW, 3);
     expect(second.map((d) => d.subscriberId)).toEqual(early.slice(3, 6));
     const third = session.claim(NOW, 3);
@@ -94,7 +101,12 @@ describe('ledger store: claiming and recording', () => {
     const [retry] = session.claim(later(60_000), 10);
     expect(retry).toMatchObject({ subscriberId: d, attempts: 2 });
     session.record([{ subscriberId: d, kind: 'sent', reply: '250 at last', messageId: 'm4' }], later(60_000));
-    expect(deliveryRows(ctx.db)[3]).toMatchObject({ status: 'sent', attempts: 2, lastReply: '250 at last', messageId: 'm4' });
+    expect(deliveryRows(ctx.db)[3]).toMatchObject({
+      status: 'sent',
+      attempts: 2,
+      lastReply: '250 at last',
+      messageId: 'm4',
+    });
   });
 
   it('when a subscriber is erased between their claim and its outcome, then the outcome leaves no row and the others are written', () => {
@@ -118,7 +130,12 @@ describe('ledger store: claiming and recording', () => {
   it('when an outcome names a delivery this session never claimed, then it throws and writes nothing', () => {
     const [a] = seedSubscribers(ctx.db, 1) as [number];
     const run = ctx.ledger.open(DATE, NOW);
-    expect(() => openLedgerSession(ctx.ledger, run.id).record([{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'x' }], NOW)).toThrow(/no claimed delivery/);
+    expect(() =>
+      openLedgerSession(ctx.ledger, run.id).record(
+        [{ subscriberId: a, kind: 'sent', reply: '250', messageId: 'x' }],
+        NOW,
+      ),
+    ).toThrow(/no claimed delivery/);
     expect(deliveryRows(ctx.db)).toEqual([]);
   });
 
@@ -129,7 +146,8 @@ describe('ledger store: claiming and recording', () => {
       session.claim(NOW, 1);
       session.record([outcome], NOW);
     };
-    const bounce = (date: string) => deliver(date, { subscriberId: id, kind: 'failed', reply: '550', hardBounce: true });
+    const bounce = (date: string) =>
+      deliver(date, { subscriberId: id, kind: 'failed', reply: '550', hardBounce: true });
     const status = () => ctx.db.prepare('SELECT status, hard_bounces AS n FROM subscribers WHERE id = ?').get(id);
     bounce('2026-11-20');
     bounce('2026-11-21');
@@ -148,7 +166,10 @@ describe('ledger store: claiming and recording', () => {
     const dead = openLedgerSession(ctx.ledger, run.id);
     dead.claim(NOW, 6);
     const sent = (id: number) => ({ subscriberId: id, kind: 'sent' as const, reply: '250', messageId: `m${id}` });
-    dead.record([sent(b), sent(d), { subscriberId: a, kind: 'deferred', reply: '421 busy', nextAttemptAt: NOW.toISOString() }], NOW);
+    dead.record(
+      [sent(b), sent(d), { subscriberId: a, kind: 'deferred', reply: '421 busy', nextAttemptAt: NOW.toISOString() }],
+      NOW,
+    );
     // a is retried (its row goes to 'sending'); then the process dies with c, e, f and a unwritten.
     expect(dead.claim(NOW, 6).map((x) => x.subscriberId)).toEqual([a]);
     expect(ctx.ledger.byId(run.id)).toMatchObject({ settledThrough: b, enqueuedThrough: f, enqueueDone: true });
@@ -164,7 +185,9 @@ describe('ledger store: claiming and recording', () => {
       [f, 1],
     ]);
     next.record([a, c, e, f].map(sent), NOW);
-    expect(deliveryRows(ctx.db).map((r) => [r.subscriberId, r.status])).toEqual([a, b, c, d, e, f].map((id) => [id, 'sent']));
+    expect(deliveryRows(ctx.db).map((r) => [r.subscriberId, r.status])).toEqual(
+      [a, b, c, d, e, f].map((id) => [id, 'sent']),
+    );
     expect(ctx.ledger.byId(run.id)).toMatchObject({ sent: 6, settledThrough: f });
     // Nothing left to hand back.
     expect(ctx.ledger.resume(run.id, NOW)).toBe(0);
@@ -176,12 +199,17 @@ describe('ledger store: claiming and recording', () => {
     try {
       const before = join(dir, 'migrations');
       mkdirSync(before);
-      for (const f of readdirSync(migrationsDir).filter((f) => f < '009')) copyFileSync(join(migrationsDir, f), join(before, f));
+      for (const f of readdirSync(migrationsDir).filter((f) => f < '009'))
+        copyFileSync(join(migrationsDir, f), join(before, f));
       const db = openDatabase(join(dir, 'db.sqlite'));
       migrate(db, before);
       const [a, b, c, d] = seedSubscribers(db, 4) as [number, number, number, number];
-      db.prepare(`INSERT INTO send_runs (id, digest_date, status, started_at, updated_at, enqueued_through) VALUES (1, ?, 'running', ?, ?, ?)`).run(DATE, NOW.toISOString(), NOW.toISOString(), c);
-      const row = db.prepare(`INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts) VALUES (1, ?, ?, ?)`);
+      db.prepare(
+        `INSERT INTO send_runs (id, digest_date, status, started_at, updated_at, enqueued_through) VALUES (1, ?, 'running', ?, ?, ?)`,
+      ).run(DATE, NOW.toISOString(), NOW.toISOString(), c);
+      const row = db.prepare(
+        `INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts) VALUES (1, ?, ?, ?)`,
+      );
       row.run(a, 'sent', 1);
       row.run(b, 'sending', 1);
       row.run(c, 'sending', 1);
@@ -241,6 +269,10 @@ describe('ledger store: claiming and recording', () => {
     seedSubscribers(ctx.db, 1, { confirmedAt: NOW.toISOString(), prefix: 'edge' });
     seedSubscribers(ctx.db, 1, { confirmedAt: CONFIRMED_AT });
     const run = ctx.ledger.open(DATE, NOW);
-    expect(openLedgerSession(ctx.ledger, run.id).claim(NOW, 10).map((d) => d.email)).toEqual(['reader2@example.com']);
+    expect(
+      openLedgerSession(ctx.ledger, run.id)
+        .claim(NOW, 10)
+        .map((d) => d.email),
+    ).toEqual(['reader2@example.com']);
   });
 });

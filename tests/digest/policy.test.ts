@@ -42,7 +42,12 @@ describe('FailureWindow', () => {
 describe('connectionRetryWait: an unreachable SMTP server', () => {
   const patient = { connectionRetries: 3, retryBaseMs: 60_000 };
   it('when there is no time limit (the daily job), then the waits double and the run fails after the last retry', () => {
-    expect([1, 2, 3, 4].map((n) => connectionRetryWait(n, patient, { elapsedMs: 0, delivered: false }))).toEqual([60_000, 120_000, 240_000, null]);
+    expect([1, 2, 3, 4].map((n) => connectionRetryWait(n, patient, { elapsedMs: 0, delivered: false }))).toEqual([
+      60_000,
+      120_000,
+      240_000,
+      null,
+    ]);
   });
   it('when send-now has a limit, then the waits shrink to fit it and it gives up once it is spent', () => {
     const interactive = { ...patient, connectGiveUpMs: 120_000 };
@@ -51,6 +56,8 @@ describe('connectionRetryWait: an unreachable SMTP server', () => {
     expect(connectionRetryWait(3, interactive, { elapsedMs: 120_050, delivered: false })).toBeNull();
   });
   it('when a message has gone through already, then an outage gets the patient rule', () => {
-    expect(connectionRetryWait(3, { ...patient, connectGiveUpMs: 120_000 }, { elapsedMs: 600_000, delivered: true })).toBe(240_000);
+    expect(
+      connectionRetryWait(3, { ...patient, connectGiveUpMs: 120_000 }, { elapsedMs: 600_000, delivered: true }),
+    ).toBe(240_000);
   });
 });

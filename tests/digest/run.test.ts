@@ -6,7 +6,16 @@ import type { Paper } from '../../src/domain/paper.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
-import { byRecipient, DATE, deliveryRows, freezeFixtureDay, NOW, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
+import {
+  byRecipient,
+  DATE,
+  deliveryRows,
+  freezeFixtureDay,
+  NOW,
+  seedSubscribers,
+  startHarness,
+  type Harness,
+} from '../support/digest-harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -44,7 +53,13 @@ describe('sendDigest', () => {
       expect(header('date')).toBe(`Date: ${NOW.toUTCString().replace('GMT', '+0000')}`);
       expect(m.parsed.subject).toMatch(/^Paperboy · Top 10 papers of Tue 24 Nov$/);
     }
-    expect(h.ctx.ledger.byDate(DATE)).toMatchObject({ status: 'done', sent: 25, failed: 0, skipped: 0, leaseOwner: null });
+    expect(h.ctx.ledger.byDate(DATE)).toMatchObject({
+      status: 'done',
+      sent: 25,
+      failed: 0,
+      skipped: 0,
+      leaseOwner: null,
+    });
     expect(deliveryRows(h.ctx.db).every((r) => r.status === 'sent' && r.attempts === 1)).toBe(true);
   });
 
@@ -66,7 +81,11 @@ describe('sendDigest: who gets what', () => {
     seedSubscribers(h.ctx.db, 2, { confirmedAt: new Date(NOW.getTime() + 60_000).toISOString(), prefix: 'late' });
     freezeFixtureDay(h.ctx);
     await sendDigest(h.deps, { date: DATE });
-    expect(h.sink.messages.map((m) => m.to[0]).sort()).toEqual(['reader1@example.com', 'reader2@example.com', 'reader3@example.com']);
+    expect(h.sink.messages.map((m) => m.to[0]).sort()).toEqual([
+      'reader1@example.com',
+      'reader2@example.com',
+      'reader3@example.com',
+    ]);
   });
 
   it('when preferences differ, then each variant is assembled once and each subscriber gets theirs', async () => {
@@ -93,7 +112,9 @@ describe('sendDigest: who gets what', () => {
     const keyworded = h.sink.messages.find((m) => m.to[0] === 'reader7@example.com')!;
     expect(keyworded.parsed.text).toMatch(/Scaling/);
     expect(keyworded.parsed.text).not.toMatch(/Accelerating Sparse Attention/);
-    expect(deliveryRows(h.ctx.db).find((r) => r.status === 'skipped')?.lastReply).toBe('no paper of the day matches their keywords');
+    expect(deliveryRows(h.ctx.db).find((r) => r.status === 'skipped')?.lastReply).toBe(
+      'no paper of the day matches their keywords',
+    );
   });
 
   it('when a subscriber unsubscribes mid-run, then they get nothing after that point', async () => {
@@ -116,7 +137,10 @@ describe('sendDigest: who gets what', () => {
     const result = await sendDigest(h.deps, { date: DATE });
     expect(result).toMatchObject({ outcome: 'done', sent: 9, skipped: 1 });
     expect(byRecipient(h.sink).has(`reader${last}@example.com`)).toBe(false);
-    expect(deliveryRows(h.ctx.db).find((r) => r.subscriberId === last)).toMatchObject({ status: 'skipped', lastReply: 'subscriber is unsubscribed' });
+    expect(deliveryRows(h.ctx.db).find((r) => r.subscriberId === last)).toMatchObject({
+      status: 'skipped',
+      lastReply: 'subscriber is unsubscribed',
+    });
   });
 
   it('when a subscriber is erased mid-run, then the run completes and keeps no trace of them', async () => {
@@ -180,7 +204,10 @@ describe('sendDigest: who gets what', () => {
       throw new Error('GET https://huggingface.co/api/daily_papers?date=2026-11-24: 503 after 3 attempts');
     };
     const failed = await sendDigest(h.deps, { date: DATE });
-    expect(failed).toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/^papers for 2026-11-24 unavailable: .*503/) });
+    expect(failed).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringMatching(/^papers for 2026-11-24 unavailable: .*503/),
+    });
     expect(h.ctx.ledger.byDate(DATE)).toMatchObject({ status: 'failed', leaseOwner: null });
     expect(h.sink.messages).toHaveLength(0);
 
@@ -232,7 +259,9 @@ describe('the variant cache', () => {
 
   it('when a variant has compiled, then it is handed out as the message itself, and preferences ranking to the same papers share one compile', async () => {
     const compiled: Paper[][] = [];
-    const variantFor = cache(async (ranked) => (compiled.push(ranked), { papers: ranked.length } as unknown as PreparedMessage));
+    const variantFor = cache(
+      async (ranked) => (compiled.push(ranked), { papers: ranked.length } as unknown as PreparedMessage),
+    );
 
     const first = variantFor(10, '');
     expect(first).toBeInstanceOf(Promise);

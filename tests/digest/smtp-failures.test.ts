@@ -10,7 +10,15 @@ import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { freePort } from '../support/server-process.ts';
 import { verifyDkim } from '../support/dkim-verify.ts';
-import { byRecipient, DATE, deliveryRows, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
+import {
+  byRecipient,
+  DATE,
+  deliveryRows,
+  freezeFixtureDay,
+  seedSubscribers,
+  startHarness,
+  type Harness,
+} from '../support/digest-harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -45,7 +53,10 @@ describe('sendDigest against SMTP trouble', () => {
   });
 
   it('when 4xx replies never stop, then each delivery fails after its bounded attempts', async () => {
-    h = await startHarness({ sink: { onRcpt: () => ({ code: 452, message: '4.2.2 Mailbox full' }) }, policy: { maxAttempts: 3 } });
+    h = await startHarness({
+      sink: { onRcpt: () => ({ code: 452, message: '4.2.2 Mailbox full' }) },
+      policy: { maxAttempts: 3 },
+    });
     seedSubscribers(h.ctx.db, 2);
     freezeFixtureDay(h.ctx);
     const result = await sendDigest(h.deps, { date: DATE });
@@ -59,23 +70,40 @@ describe('sendDigest against SMTP trouble', () => {
   });
 
   it('when one recipient is refused with 550, then that one fails (a hard bounce) and the rest are delivered', async () => {
-    h = await startHarness({ sink: { onRcpt: (a) => (a === 'reader3@example.com' ? { code: 550, message: '5.1.1 No such user' } : undefined) } });
+    h = await startHarness({
+      sink: { onRcpt: (a) => (a === 'reader3@example.com' ? { code: 550, message: '5.1.1 No such user' } : undefined) },
+    });
     seedSubscribers(h.ctx.db, 8);
     freezeFixtureDay(h.ctx);
     const result = await sendDigest(h.deps, { date: DATE });
     expect(result).toMatchObject({ outcome: 'done', sent: 7, failed: 1 });
     expect(byRecipient(h.sink).has('reader3@example.com')).toBe(false);
-    expect(deliveryRows(h.ctx.db)[2]).toMatchObject({ status: 'failed', attempts: 1, lastReply: expect.stringMatching(/^550 5\.1\.1 No such user/) });
-    expect(h.ctx.db.prepare("SELECT hard_bounces FROM subscribers WHERE email = 'reader3@example.com'").pluck().get()).toBe(1);
+    expect(deliveryRows(h.ctx.db)[2]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastReply: expect.stringMatching(/^550 5\.1\.1 No such user/),
+    });
+    expect(
+      h.ctx.db.prepare("SELECT hard_bounces FROM subscribers WHERE email = 'reader3@example.com'").pluck().get(),
+    ).toBe(1);
   });
 
   it('when the server rejects us on policy (5.7.x), then the run pauses, and resumes when run again', async () => {
     let blocked = true;
-    h = await startHarness({ sink: { onRcpt: (a) => (blocked && a === 'reader5@example.com' ? { code: 554, message: '5.7.1 Relay access denied' } : undefined) } });
+    h = await startHarness({
+      sink: {
+        onRcpt: (a) =>
+          blocked && a === 'reader5@example.com' ? { code: 554, message: '5.7.1 Relay access denied' } : undefined,
+      },
+    });
     seedSubscribers(h.ctx.db, 30);
     freezeFixtureDay(h.ctx);
     const paused = await sendDigest(h.deps, { date: DATE });
-    expect(paused).toMatchObject({ outcome: 'paused', reason: expect.stringMatching(/policy rejection.*5\.7\.1 Relay access denied/), failed: 0 });
+    expect(paused).toMatchObject({
+      outcome: 'paused',
+      reason: expect.stringMatching(/policy rejection.*5\.7\.1 Relay access denied/),
+      failed: 0,
+    });
     expect(h.ctx.ledger.byDate(DATE)?.status).toBe('paused');
     // It stopped taking work: the window in flight at most went out after the rejection.
     expect(h.sink.messages.length).toBeLessThan(5 + h.deps.policy.maxInFlight);
@@ -87,11 +115,17 @@ describe('sendDigest against SMTP trouble', () => {
   });
 
   it('when most deliveries fail, then the error budget pauses the run instead of burning through the list', async () => {
-    h = await startHarness({ sink: { onRcpt: () => ({ code: 550, message: '5.1.1 No such user' }) }, policy: { errorBudget: { maxConsecutive: 5, maxRatio: 0.1, window: 200 } } });
+    h = await startHarness({
+      sink: { onRcpt: () => ({ code: 550, message: '5.1.1 No such user' }) },
+      policy: { errorBudget: { maxConsecutive: 5, maxRatio: 0.1, window: 200 } },
+    });
     seedSubscribers(h.ctx.db, 60);
     freezeFixtureDay(h.ctx);
     const result = await sendDigest(h.deps, { date: DATE });
-    expect(result).toMatchObject({ outcome: 'paused', reason: expect.stringMatching(/error budget spent: 5 deliveries in a row failed/) });
+    expect(result).toMatchObject({
+      outcome: 'paused',
+      reason: expect.stringMatching(/error budget spent: 5 deliveries in a row failed/),
+    });
     expect(result.failed).toBeGreaterThanOrEqual(5);
     expect(result.failed).toBeLessThanOrEqual(5 + h.deps.policy.maxInFlight);
     expect(h.ctx.ledger.deliveryCounts(h.ctx.ledger.byDate(DATE)!.id).sending).toBe(0);
@@ -102,11 +136,21 @@ describe('sendDigest against SMTP trouble', () => {
     seedSubscribers(h.ctx.db, 12);
     freezeFixtureDay(h.ctx);
     const live = h.deps.mailer;
-    const dead = createMailer({ smtpUrl: `smtp://127.0.0.1:${await freePort()}`, outboxDir: h.ctx.dir, poolSize: 2, ratePerSec: 0, logger: h.ctx.logger });
+    const dead = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${await freePort()}`,
+      outboxDir: h.ctx.dir,
+      poolSize: 2,
+      ratePerSec: 0,
+      logger: h.ctx.logger,
+    });
     h.deps.mailer = dead;
     const failed = await sendDigest(h.deps, { date: DATE });
     dead.close();
-    expect(failed).toMatchObject({ outcome: 'failed', sent: 0, reason: expect.stringMatching(/^SMTP server 127\.0\.0\.1:\d+ unreachable after 3 attempts: .*ECONNREFUSED/) });
+    expect(failed).toMatchObject({
+      outcome: 'failed',
+      sent: 0,
+      reason: expect.stringMatching(/^SMTP server 127\.0\.0\.1:\d+ unreachable after 3 attempts: .*ECONNREFUSED/),
+    });
     expect(h.ctx.ledger.byDate(DATE)).toMatchObject({ status: 'failed', lastError: failed.reason });
     expect(h.ctx.ledger.deliveryCounts(h.ctx.ledger.byDate(DATE)!.id)).toMatchObject({ sending: 0, sent: 0 });
     // Connection failures are not the recipients' fault: no attempt is charged to them.
@@ -140,7 +184,9 @@ describe('sendDigest against SMTP trouble', () => {
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const keyPath = join(dir, 'dkim.pem');
       writeFileSync(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-      h = await startHarness({ env: { DKIM_DOMAIN: 'papers.example.org', DKIM_SELECTOR: 'pb2026', DKIM_PRIVATE_KEY_PATH: keyPath } });
+      h = await startHarness({
+        env: { DKIM_DOMAIN: 'papers.example.org', DKIM_SELECTOR: 'pb2026', DKIM_PRIVATE_KEY_PATH: keyPath },
+      });
       seedSubscribers(h.ctx.db, 3);
       freezeFixtureDay(h.ctx);
       await sendDigest(h.deps, { date: DATE });
@@ -148,7 +194,9 @@ describe('sendDigest against SMTP trouble', () => {
       for (const m of h.sink.messages) {
         const result = verifyDkim(m.raw, createPublicKey(privateKey));
         expect(result).toMatchObject({ ok: true, tags: { d: 'papers.example.org', s: 'pb2026', a: 'rsa-sha256' } });
-        expect(result.tags.h!.toLowerCase().split(':')).toEqual(expect.arrayContaining(['from', 'to', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'message-id']));
+        expect(result.tags.h!.toLowerCase().split(':')).toEqual(
+          expect.arrayContaining(['from', 'to', 'subject', 'list-unsubscribe', 'list-unsubscribe-post', 'message-id']),
+        );
         // Changing a byte of the body must break it: the check is real.
         const tampered = Buffer.from(m.raw.toString('latin1').replace('Unsubscribe', 'Unsubscrib3'), 'latin1');
         expect(verifyDkim(tampered, createPublicKey(privateKey)).ok).toBe(false);

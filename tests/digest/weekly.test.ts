@@ -19,7 +19,9 @@ afterEach(async () => {
   api = undefined;
 });
 
-interface Item { paper: { id: string; title: string; upvotes: number; publishedAt: string; withdrawnAt?: string } }
+interface Item {
+  paper: { id: string; title: string; upvotes: number; publishedAt: string; withdrawnAt?: string };
+}
 
 /**
  * The week's ranking worked out from the recorded days themselves: each paper once, with the
@@ -38,7 +40,10 @@ function expectedWeek(): { id: string; title: string }[] {
   }
   return [...byId.values()]
     .filter((p) => !p.withdrawnAt)
-    .sort((a, b) => b.upvotes - a.upvotes || Date.parse(b.publishedAt) - Date.parse(a.publishedAt) || (a.id < b.id ? -1 : 1))
+    .sort(
+      (a, b) =>
+        b.upvotes - a.upvotes || Date.parse(b.publishedAt) - Date.parse(a.publishedAt) || (a.id < b.id ? -1 : 1),
+    )
     .map((p) => ({ id: p.id, title: p.title.replace(/\s+/g, ' ').trim() }));
 }
 
@@ -69,7 +74,10 @@ describe('the weekly edition', () => {
       expect(m.parsed.messageId).toBe(`<weekly.${WEEK}.${id}@papers.example.org>`);
       expect(m.parsed.html).toContain('Week of 23–29 November 2026');
       expect(m.parsed.html).toContain('https://papers.example.org/digests/weekly/2026-11-29');
-      const numbered = [...(m.parsed.text as string).matchAll(/^(\d+)\. (.+)$/gm)].map((x) => ({ n: Number(x[1]), title: x[2] }));
+      const numbered = [...(m.parsed.text as string).matchAll(/^(\d+)\. (.+)$/gm)].map((x) => ({
+        n: Number(x[1]),
+        title: x[2],
+      }));
       expect(numbered.map((x) => x.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(numbered.map((x) => x.title)).toEqual(expected.slice(0, 10).map((p) => p.title));
       expect(new Set(numbered.map((x) => x.title)).size).toBe(10);
@@ -79,7 +87,10 @@ describe('the weekly edition', () => {
     expect(h.ctx.digests.get(WEEK, 'daily')).toBeUndefined();
     expect(h.ctx.ledger.byDate(WEEK, 'weekly')).toMatchObject({ status: 'done', sent: 3 });
     expect(h.ctx.ledger.byDate(WEEK, 'daily')).toBeUndefined();
-    expect(parseDigestMessageId(`<weekly.${WEEK}.${weekly[0]}@papers.example.org>`, 'papers.example.org')).toEqual({ date: WEEK, subscriberId: weekly[0] });
+    expect(parseDigestMessageId(`<weekly.${WEEK}.${weekly[0]}@papers.example.org>`, 'papers.example.org')).toEqual({
+      date: WEEK,
+      subscriberId: weekly[0],
+    });
 
     const again = await sendDigest(h.deps, { date: WEEK, cadence: 'weekly' });
     expect(again).toMatchObject({ outcome: 'done', reason: 'already sent', sent: 0 });
@@ -91,7 +102,9 @@ describe('the weekly edition', () => {
     const result = await sendDigest(h.deps, { date: '2026-11-24' });
     expect(result).toMatchObject({ outcome: 'done', cadence: 'daily', sent: 2 });
     expect([...byRecipient(h.sink).keys()].sort()).toEqual(daily.map((id) => `daily${id}@example.com`).sort());
-    expect(h.sink.messages.every((m) => /^Paperboy · Top 10 papers of Tue 24 Nov$/.test(m.parsed.subject ?? ''))).toBe(true);
+    expect(h.sink.messages.every((m) => /^Paperboy · Top 10 papers of Tue 24 Nov$/.test(m.parsed.subject ?? ''))).toBe(
+      true,
+    );
     const dry = await dryRun(h.deps, WEEK, 'weekly');
     expect(dry).toMatchObject({ outcome: 'dry-run', cadence: 'weekly', recipients: 3 });
   });

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/connection.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { checkDatabase, checkDkim, checkOutbox, checkPublicUrl, checkSmtp, dkimPublicKey, type ResolveTxt } from '../../src/doctor/checks.ts';
+import {
+  checkDatabase,
+  checkDkim,
+  checkOutbox,
+  checkPublicUrl,
+  checkSmtp,
+  dkimPublicKey,
+  type ResolveTxt,
+} from '../../src/doctor/checks.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 
 let dir: string;
@@ -44,11 +52,17 @@ describe('database', () => {
   it('when the file is not a database, then it fails naming DATABASE_PATH', () => {
     const path = join(dir, 'garbage.sqlite');
     writeFileSync(path, 'this is not a database, just some text long enough to have a header'.repeat(20));
-    expect(checkDatabase(path)).toMatchObject({ outcome: 'fail', detail: expect.stringMatching(/^DATABASE_PATH .*garbage\.sqlite: file is not a database/) });
+    expect(checkDatabase(path)).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringMatching(/^DATABASE_PATH .*garbage\.sqlite: file is not a database/),
+    });
   });
 
   it('when the file does not exist yet, then ok if its folder can be created, fail if a file stands in the way', () => {
-    expect(checkDatabase(join(dir, 'new', 'sub', 'db.sqlite'))).toMatchObject({ outcome: 'ok', detail: expect.stringContaining('does not exist yet') });
+    expect(checkDatabase(join(dir, 'new', 'sub', 'db.sqlite'))).toMatchObject({
+      outcome: 'ok',
+      detail: expect.stringContaining('does not exist yet'),
+    });
     const blocker = join(dir, 'a-file');
     writeFileSync(blocker, '');
     expect(checkDatabase(join(blocker, 'db.sqlite'))).toMatchObject({ outcome: 'fail' });
@@ -63,7 +77,10 @@ describe('outbox (no SMTP_URL)', () => {
     expect(execFileSync('ls', ['-A', outbox], { encoding: 'utf8' })).toBe('');
     const blocker = join(dir, 'outbox-blocker');
     writeFileSync(blocker, '');
-    expect(checkOutbox(join(blocker, 'outbox'))).toMatchObject({ outcome: 'fail', detail: expect.stringContaining('OUTBOX_DIR') });
+    expect(checkOutbox(join(blocker, 'outbox'))).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringContaining('OUTBOX_DIR'),
+    });
   });
 });
 
@@ -77,7 +94,10 @@ describe('smtp', () => {
   it('when the server asks for AUTH and the URL has the right user, then ok: EHLO, AUTH, and no message sent', async () => {
     sink = await startSmtpSink({ auth: { user: 'paperboy', pass: 's3cret' } });
     const r = await checkSmtp(`smtp://paperboy:s3cret@127.0.0.1:${sink.port}`, 5_000);
-    expect(r).toMatchObject({ outcome: 'ok', detail: `smtp://paperboy:***@127.0.0.1:${sink.port}: EHLO ok, no TLS (the server offers no STARTTLS), AUTH ok as paperboy` });
+    expect(r).toMatchObject({
+      outcome: 'ok',
+      detail: `smtp://paperboy:***@127.0.0.1:${sink.port}: EHLO ok, no TLS (the server offers no STARTTLS), AUTH ok as paperboy`,
+    });
     expect(sink.connections.logins).toEqual([{ method: expect.any(String), user: 'paperboy' }]);
     expect(sink.messages).toHaveLength(0);
   });
@@ -93,15 +113,41 @@ describe('smtp', () => {
   it('when the server needs no AUTH and offers STARTTLS, then ok over TLS', async () => {
     const tlsDir = join(dir, 'tls');
     mkdirSync(tlsDir);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    sink = await startSmtpSink({ tls: { key: readFileSync(join(tlsDir, 'key.pem'), 'utf8'), cert: readFileSync(join(tlsDir, 'cert.pem'), 'utf8') } });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(tlsDir, 'key.pem'),
+        '-out',
+        join(tlsDir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    sink = await startSmtpSink({
+      tls: { key: readFileSync(join(tlsDir, 'key.pem'), 'utf8'), cert: readFileSync(join(tlsDir, 'cert.pem'), 'utf8') },
+    });
     const r = await checkSmtp(`smtp://127.0.0.1:${sink.port}?tls.rejectUnauthorized=false`, 5_000);
-    expect(r).toMatchObject({ outcome: 'ok', detail: expect.stringMatching(/: EHLO ok, TLS, no AUTH \(no user in SMTP_URL\)$/) });
+    expect(r).toMatchObject({
+      outcome: 'ok',
+      detail: expect.stringMatching(/: EHLO ok, TLS, no AUTH \(no user in SMTP_URL\)$/),
+    });
   });
 
   it('when nothing listens at SMTP_URL, then it fails naming it', async () => {
     const port = await closedPort();
-    expect(await checkSmtp(`smtp://127.0.0.1:${port}`, 5_000)).toMatchObject({ outcome: 'fail', detail: `SMTP_URL smtp://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}` });
+    expect(await checkSmtp(`smtp://127.0.0.1:${port}`, 5_000)).toMatchObject({
+      outcome: 'fail',
+      detail: `SMTP_URL smtp://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`,
+    });
   });
 });
 
@@ -110,7 +156,9 @@ describe('public url', () => {
   let answer: { status: number; body: string };
   beforeAll(async () => {
     server = createServer((req, res) => {
-      res.writeHead(req.url === '/base/healthz' ? answer.status : 404, { 'content-type': 'application/json' }).end(answer.body);
+      res
+        .writeHead(req.url === '/base/healthz' ? answer.status : 404, { 'content-type': 'application/json' })
+        .end(answer.body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   });
@@ -119,27 +167,41 @@ describe('public url', () => {
 
   it('when /healthz answers 200 ok, then ok; when it answers 503, or something else answers, then fail naming PUBLIC_URL', async () => {
     answer = { status: 200, body: '{"status":"ok","migrations":15}' };
-    expect(await checkPublicUrl(base(), 2_000)).toMatchObject({ outcome: 'ok', detail: `${base()}/healthz answered 200` });
+    expect(await checkPublicUrl(base(), 2_000)).toMatchObject({
+      outcome: 'ok',
+      detail: `${base()}/healthz answered 200`,
+    });
     answer = { status: 503, body: '{"status":"unavailable"}' };
-    expect(await checkPublicUrl(base(), 2_000)).toMatchObject({ outcome: 'fail', detail: `PUBLIC_URL ${base()}/healthz answered 503 (unavailable)` });
+    expect(await checkPublicUrl(base(), 2_000)).toMatchObject({
+      outcome: 'fail',
+      detail: `PUBLIC_URL ${base()}/healthz answered 503 (unavailable)`,
+    });
     answer = { status: 200, body: '<html>a parked domain</html>' };
-    expect(await checkPublicUrl(base(), 2_000)).toMatchObject({ outcome: 'fail', detail: expect.stringContaining("not Paperboy's health check") });
+    expect(await checkPublicUrl(base(), 2_000)).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringContaining("not Paperboy's health check"),
+    });
   });
 
   it('when nothing answers, then fail', async () => {
     const port = await closedPort();
-    expect(await checkPublicUrl(`http://127.0.0.1:${port}`, 2_000)).toMatchObject({ outcome: 'fail', detail: expect.stringContaining('ECONNREFUSED') });
+    expect(await checkPublicUrl(`http://127.0.0.1:${port}`, 2_000)).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 });
 
 describe('dkim', () => {
   const keyFile = (name: string, type: 'rsa' | 'ed25519') => {
-    const { privateKey } = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+    const { privateKey } =
+      type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
     const path = join(dir, name);
     writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }));
     return path;
   };
-  const configWith = (path: string) => loadConfig({ DKIM_DOMAIN: 'example.org', DKIM_SELECTOR: 'paperboy', DKIM_PRIVATE_KEY_PATH: path });
+  const configWith = (path: string) =>
+    loadConfig({ DKIM_DOMAIN: 'example.org', DKIM_SELECTOR: 'paperboy', DKIM_PRIVATE_KEY_PATH: path });
   /** DNS as the check sees it: the records this test publishes, nothing from outside. */
   const dns = (records: Record<string, string[][]>, error?: string): ResolveTxt & { asked: string[] } => {
     const asked: string[] = [];
@@ -160,7 +222,10 @@ describe('dkim', () => {
     const p = dkimPublicKey(readFileSync(path, 'utf8'));
     const record = `v=DKIM1; k=rsa; p=${p}`;
     const resolve = dns({ 'paperboy._domainkey.example.org': [[record.slice(0, 200), record.slice(200)]] });
-    expect(await checkDkim(configWith(path), resolve)).toMatchObject({ outcome: 'ok', detail: `paperboy._domainkey.example.org publishes the key of ${path}` });
+    expect(await checkDkim(configWith(path), resolve)).toMatchObject({
+      outcome: 'ok',
+      detail: `paperboy._domainkey.example.org publishes the key of ${path}`,
+    });
     expect(resolve.asked).toEqual(['paperboy._domainkey.example.org']);
   });
 
@@ -172,20 +237,31 @@ describe('dkim', () => {
     const wrong = await checkDkim(configWith(path), dns({ [name]: [[`v=DKIM1; k=rsa; p=${other}`]] }));
     expect(wrong).toMatchObject({ outcome: 'fail', detail: expect.stringContaining(`publishes another key`) });
     expect(wrong.detail).toContain(`p=${p}`);
-    expect(await checkDkim(configWith(path), dns({}))).toMatchObject({ outcome: 'fail', detail: expect.stringMatching(/^no TXT record at paperboy\._domainkey\.example\.org \(ENOTFOUND\)/) });
-    expect(await checkDkim(configWith(path), dns({ [name]: [['v=DKIM1; p=']] }))).toMatchObject({ outcome: 'fail', detail: expect.stringContaining('revoked') });
+    expect(await checkDkim(configWith(path), dns({}))).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringMatching(/^no TXT record at paperboy\._domainkey\.example\.org \(ENOTFOUND\)/),
+    });
+    expect(await checkDkim(configWith(path), dns({ [name]: [['v=DKIM1; p=']] }))).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringContaining('revoked'),
+    });
   });
 
   it('when the key is Ed25519, then the raw public key is compared (RFC 8463)', async () => {
     const path = keyFile('ed.pem', 'ed25519');
     const p = dkimPublicKey(readFileSync(path, 'utf8'));
     expect(Buffer.from(p, 'base64')).toHaveLength(32);
-    expect(await checkDkim(configWith(path), dns({ 'paperboy._domainkey.example.org': [[`v=DKIM1; k=ed25519; p=${p}`]] }))).toMatchObject({ outcome: 'ok' });
+    expect(
+      await checkDkim(configWith(path), dns({ 'paperboy._domainkey.example.org': [[`v=DKIM1; k=ed25519; p=${p}`]] })),
+    ).toMatchObject({ outcome: 'ok' });
   });
 
   it('when DNS cannot be reached, then skip; when DKIM is not configured, then skip without a lookup', async () => {
     const path = keyFile('rsa3.pem', 'rsa');
-    expect(await checkDkim(configWith(path), dns({}, 'ETIMEOUT'))).toMatchObject({ outcome: 'skip', detail: expect.stringContaining('DNS is not reachable') });
+    expect(await checkDkim(configWith(path), dns({}, 'ETIMEOUT'))).toMatchObject({
+      outcome: 'skip',
+      detail: expect.stringContaining('DNS is not reachable'),
+    });
     const resolve = dns({});
     expect(await checkDkim(loadConfig({}), resolve)).toMatchObject({ outcome: 'skip' });
     expect(resolve.asked).toEqual([]);
@@ -196,6 +272,9 @@ describe('dkim', () => {
     const path = keyFile('replaced.pem', 'rsa');
     const config = configWith(path);
     writeFileSync(path, 'nope');
-    expect(await checkDkim(config, dns({}))).toMatchObject({ outcome: 'fail', detail: expect.stringMatching(/^DKIM_PRIVATE_KEY_PATH /) });
+    expect(await checkDkim(config, dns({}))).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringMatching(/^DKIM_PRIVATE_KEY_PATH /),
+    });
   });
 });

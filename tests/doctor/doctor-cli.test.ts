@@ -13,8 +13,11 @@ import { cli } from '../../scripts/doctor.ts';
 /** `npm run doctor` as an operator runs it, on a clean environment plus `env`. */
 const doctor = (args: string[], env: Record<string, string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [...projectNode, 'scripts/doctor.ts', ...args], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [...projectNode, 'scripts/doctor.ts', ...args],
+      { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
     );
   });
 
@@ -28,7 +31,8 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   // Stands in for the running service behind PUBLIC_URL.
   site = createServer((req, res) => {
-    if (req.url === '/healthz') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","migrations":15}');
+    if (req.url === '/healthz')
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","migrations":15}');
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
@@ -50,7 +54,13 @@ describe('npm run doctor', () => {
     const r = await doctor([], env);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.map((l) => l.slice(0, 17).trimEnd())).toEqual(['ok   config', 'ok   database', 'ok   smtp', 'ok   public url', 'skip dkim']);
+    expect(lines.map((l) => l.slice(0, 17).trimEnd())).toEqual([
+      'ok   config',
+      'ok   database',
+      'ok   smtp',
+      'ok   public url',
+      'skip dkim',
+    ]);
     expect(sink.messages).toHaveLength(0);
   });
 
@@ -62,7 +72,9 @@ describe('npm run doctor', () => {
     const r = await doctor([], { ...env, SMTP_URL: `smtp://paperboy:pw@127.0.0.1:${port}` });
     expect(r.code).toBe(1);
     const failed = r.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
-    expect(failed).toEqual([`FAIL smtp        SMTP_URL smtp://paperboy:***@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`]);
+    expect(failed).toEqual([
+      `FAIL smtp        SMTP_URL smtp://paperboy:***@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`,
+    ]);
   });
 
   it('when a variable is invalid, then exit 1 with the config line and no other check', async () => {

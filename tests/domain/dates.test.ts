@@ -46,12 +46,18 @@ describe('isCalendarDate', () => {
     expect(isCalendarDate(d)).toBe(true);
   });
 
-  it.each(['2026-02-29', '2026-11-31', '2026-13-01', '2026-00-10', '2026-1-5', '2026-11-24T00:00:00Z', 'yesterday', ''])(
-    'when %j, then false',
-    (d) => {
-      expect(isCalendarDate(d)).toBe(false);
-    },
-  );
+  it.each([
+    '2026-02-29',
+    '2026-11-31',
+    '2026-13-01',
+    '2026-00-10',
+    '2026-1-5',
+    '2026-11-24T00:00:00Z',
+    'yesterday',
+    '',
+  ])('when %j, then false', (d) => {
+    expect(isCalendarDate(d)).toBe(false);
+  });
 });
 
 describe('defaultDigestDate: the last complete feed day (UTC), whatever DIGEST_TZ', () => {
@@ -78,13 +84,23 @@ describe('defaultDigestDate: the last complete feed day (UTC), whatever DIGEST_T
   it('when the zone has no summer time, then it is the UTC day before now, at every time of day', () => {
     for (const tz of ['Pacific/Honolulu', 'UTC', 'Asia/Kolkata', 'Asia/Tokyo', 'Pacific/Kiritimati']) {
       for (let ms = Date.parse('2026-06-01T00:00:00Z'); ms < Date.parse('2026-06-03T00:00:00Z'); ms += 15 * 60_000) {
-        expect(defaultDigestDate(new Date(ms), tz), `${tz} ${new Date(ms).toISOString()}`).toBe(utcDay(ms - 86_400_000));
+        expect(defaultDigestDate(new Date(ms), tz), `${tz} ${new Date(ms).toISOString()}`).toBe(
+          utcDay(ms - 86_400_000),
+        );
       }
     }
   });
 
   it('when the zone has summer time, then the day is always over, at most a day older, and moves one day per local day all year', () => {
-    for (const tz of ['America/New_York', 'Europe/Berlin', 'Europe/London', 'Australia/Sydney', 'Pacific/Auckland', 'Pacific/Chatham', 'America/Sao_Paulo']) {
+    for (const tz of [
+      'America/New_York',
+      'Europe/Berlin',
+      'Europe/London',
+      'Australia/Sydney',
+      'Pacific/Auckland',
+      'Pacific/Chatham',
+      'America/Sao_Paulo',
+    ]) {
       for (const wall of ['00:30', '01:30', '02:30', '07:00', '23:30']) {
         let previous: string | undefined;
         for (let day = '2026-01-01'; day < '2027-01-01'; day = addDays(day, 1)) {

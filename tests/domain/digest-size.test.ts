@@ -26,17 +26,36 @@ describe('the default size, wherever a size is not given', () => {
     const page = (await t.app.inject('/')).body;
     expect(page).toContain('<option value="20" selected>20 papers</option>');
     expect(page).not.toMatch(/value="10" selected/);
-    await t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'email=form%40example.org&digest_size=' });
-    await t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email: 'json@example.org' }) });
+    await t.app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'email=form%40example.org&digest_size=',
+    });
+    await t.app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email: 'json@example.org' }),
+    });
     expect(sizeOf('form@example.org')).toBe(20);
     expect(sizeOf('json@example.org')).toBe(20);
   });
 
   it('when the API is given a size outside the choices, then 400 names the field and the choices', async () => {
     t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' });
-    const res = await t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email: 'a@example.org', digest_size: 15 }) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email: 'a@example.org', digest_size: 15 }),
+    });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: 'invalid_input', field: 'digest_size', message: 'Number of papers must be 5, 10 or 20.' });
+    expect(res.json()).toEqual({
+      error: 'invalid_input',
+      field: 'digest_size',
+      message: 'Number of papers must be 5, 10 or 20.',
+    });
   });
 
   it('when an imported row has no size, then it gets the DIGEST_SIZE given, not 10', () => {
@@ -57,12 +76,16 @@ describe('parseCsv (csv-parse)', () => {
   };
 
   it('when a quoted field spanning lines is never closed, then the error names the line it started on', () => {
-    expect(lineOf('email,keywords\nok@example.org,\n\n\nbad@example.org,"llm\nrl\n\n')).toBe('line 5: a quoted field is not closed');
+    expect(lineOf('email,keywords\nok@example.org,\n\n\nbad@example.org,"llm\nrl\n\n')).toBe(
+      'line 5: a quoted field is not closed',
+    );
   });
 
   it('when quotes are misplaced, then the error names the line and says what is wrong', () => {
     expect(lineOf('email\nok@example.org\n"ada@example.org"x\n')).toBe('line 3: text after a closing quote');
-    expect(lineOf('email\nok@example.org\nada"@example.org\n')).toBe('line 3: a quote inside an unquoted field (quote the whole field and double the quote)');
+    expect(lineOf('email\nok@example.org\nada"@example.org\n')).toBe(
+      'line 3: a quote inside an unquoted field (quote the whole field and double the quote)',
+    );
   });
 
   it('when a record holds line breaks, then later records keep their own start lines (CR, LF or CRLF)', () => {

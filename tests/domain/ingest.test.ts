@@ -64,8 +64,12 @@ describe('ingestDay', () => {
     api.script({ json: [item] }, { json: [{ ...item, paper: { ...item.paper, upvotes: 77 } }] });
     expect(await ingestDay(deps(), '2026-11-23')).toMatchObject({ inserted: 1, updated: 0 });
     expect(await ingestDay(deps(), '2026-11-24')).toMatchObject({ inserted: 1, updated: 0 });
-    expect(ctx.papers.forDay('2026-11-23').map((p) => [p.id, p.featuredDate, p.upvotes])).toEqual([[item.paper.id, '2026-11-23', 77]]);
-    expect(ctx.papers.forDay('2026-11-24').map((p) => [p.id, p.featuredDate, p.upvotes])).toEqual([[item.paper.id, '2026-11-24', 77]]);
+    expect(ctx.papers.forDay('2026-11-23').map((p) => [p.id, p.featuredDate, p.upvotes])).toEqual([
+      [item.paper.id, '2026-11-23', 77],
+    ]);
+    expect(ctx.papers.forDay('2026-11-24').map((p) => [p.id, p.featuredDate, p.upvotes])).toEqual([
+      [item.paper.id, '2026-11-24', 77],
+    ]);
     expect(count('papers')).toBe(1);
   });
 
@@ -73,7 +77,13 @@ describe('ingestDay', () => {
     const items = readFixture('2026-11-23.json') as Item[];
     delete items[0]!.paper.title;
     api.script({ json: items });
-    expect(await ingestDay(deps(), '2026-11-23')).toEqual({ date: '2026-11-23', fetched: 13, inserted: 13, updated: 0, skipped: 1 });
+    expect(await ingestDay(deps(), '2026-11-23')).toEqual({
+      date: '2026-11-23',
+      fetched: 13,
+      inserted: 13,
+      updated: 0,
+      skipped: 1,
+    });
     expect(ctx.papers.forDay('2026-11-23')).toHaveLength(13);
   });
 
@@ -86,7 +96,13 @@ describe('ingestDay', () => {
   });
 
   it('when the day has no papers, then nothing is stored and the ranking is empty (nothing to send)', async () => {
-    expect(await ingestDay(deps(), '2026-11-21')).toEqual({ date: '2026-11-21', fetched: 0, inserted: 0, updated: 0, skipped: 0 });
+    expect(await ingestDay(deps(), '2026-11-21')).toEqual({
+      date: '2026-11-21',
+      fetched: 0,
+      inserted: 0,
+      updated: 0,
+      skipped: 0,
+    });
     expect(rankPapers(ctx.papers.forDay('2026-11-21'), { size: 10 })).toEqual([]);
   });
 });
@@ -100,13 +116,23 @@ describe('importDailyPapersFile', () => {
 
   it('when a saved response is imported without a date, then each paper is filed under the day it was added', () => {
     const result = importDailyPapersFile(ctx, fixturePath('2026-11-23.json'));
-    expect(result).toEqual({ file: fixturePath('2026-11-23.json'), dates: ['2026-11-23'], fetched: 14, inserted: 14, updated: 0, skipped: 0 });
+    expect(result).toEqual({
+      file: fixturePath('2026-11-23.json'),
+      dates: ['2026-11-23'],
+      fetched: 14,
+      inserted: 14,
+      updated: 0,
+      skipped: 0,
+    });
     expect(ctx.papers.forDay('2026-11-23')).toHaveLength(14);
     expect(importDailyPapersFile(ctx, fixturePath('2026-11-23.json'))).toMatchObject({ inserted: 0, updated: 14 });
   });
 
   it('when a date is given, then every paper is filed under it', () => {
-    expect(importDailyPapersFile(ctx, fixturePath('2026-11-25.json'), '2026-12-01')).toMatchObject({ dates: ['2026-12-01'], inserted: 6 });
+    expect(importDailyPapersFile(ctx, fixturePath('2026-11-25.json'), '2026-12-01')).toMatchObject({
+      dates: ['2026-12-01'],
+      inserted: 6,
+    });
     expect(ctx.papers.forDay('2026-12-01')).toHaveLength(6);
     expect(ctx.papers.forDay('2026-11-25')).toEqual([]);
   });

@@ -25,7 +25,8 @@ const paper = (title: string, abstract = ''): Paper => ({
   projectPage: null,
   withdrawn: false,
 });
-const matches = (keyword: string, title: string, abstract?: string) => keywordMatcher([keyword])(paper(title, abstract));
+const matches = (keyword: string, title: string, abstract?: string) =>
+  keywordMatcher([keyword])(paper(title, abstract));
 
 describe('keywords match word stems in real titles', () => {
   it('when the keyword is "agent", then "Retrieval Agents" and "Agentic Web Browsing" match (Porter stems "agentic" to "agent" too)', () => {
@@ -48,7 +49,11 @@ describe('keywords match word stems in real titles', () => {
   });
 
   it('when the keyword is a phrase, then it matches its words in a row, in any inflection, across a hyphen or a line break', () => {
-    expect(titles('reward model')).toEqual(['Benchmarking Reward Modeling: Lessons at Scale', 'Rethinking Reward Modeling: Lessons at Scale', 'Unifying Reward Modeling: Beyond the Benchmark']);
+    expect(titles('reward model')).toEqual([
+      'Benchmarking Reward Modeling: Lessons at Scale',
+      'Rethinking Reward Modeling: Lessons at Scale',
+      'Unifying Reward Modeling: Beyond the Benchmark',
+    ]);
     expect(titles('video world model')).toHaveLength(3);
     expect(titles('mixture of experts')).toEqual(titles('mixture-of-experts'));
     expect(titles('mixture of experts')).toHaveLength(3);
@@ -74,7 +79,10 @@ describe('keywords match word stems in real titles', () => {
 
   it('when the case differs, then it still matches; symbols and accents are kept exact', () => {
     expect(titles('SPARSE ATTENTION')).toEqual(titles('sparse attention'));
-    expect(titles('sparse attention')).toEqual(['Accelerating Sparse Attention: A Simple Baseline', 'Scaling Sparse Attention: A Simple Baseline']);
+    expect(titles('sparse attention')).toEqual([
+      'Accelerating Sparse Attention: A Simple Baseline',
+      'Scaling Sparse Attention: A Simple Baseline',
+    ]);
     expect(matches('c++', 'Compiling C++ with LLMs')).toBe(true);
     expect(matches('c++', 'Plan C for compilers')).toBe(false);
     expect(matches('c#', 'Learning C# idioms')).toBe(true);
@@ -95,7 +103,9 @@ describe('countMatches', () => {
     const day = fixturePapers('2026-11-24');
     expect(day.some((p) => p.withdrawn)).toBe(true);
     expect(countMatches(day, [])).toBe(rankPapers(day, { size: 50 }).length);
-    expect(countMatches(day, ['agent', 'self-play'])).toBe(rankPapers(day, { size: 50, keywords: ['agent', 'self-play'] }).length);
+    expect(countMatches(day, ['agent', 'self-play'])).toBe(
+      rankPapers(day, { size: 50, keywords: ['agent', 'self-play'] }).length,
+    );
     expect(countMatches(day, ['agent'])).toBe(2);
   });
 

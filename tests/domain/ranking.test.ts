@@ -156,7 +156,11 @@ describe('rankPapers: keyword filter', () => {
 
 describe('parseKeywords', () => {
   it('when given a stored comma-separated string, then it is trimmed, lower-cased and deduplicated', () => {
-    expect(parseKeywords(' LLM, diffusion ,llm,,  Speculative   Decoding , ')).toEqual(['llm', 'diffusion', 'speculative decoding']);
+    expect(parseKeywords(' LLM, diffusion ,llm,,  Speculative   Decoding , ')).toEqual([
+      'llm',
+      'diffusion',
+      'speculative decoding',
+    ]);
   });
 
   it('when the string is empty, then there are no keywords', () => {
@@ -167,8 +171,14 @@ describe('parseKeywords', () => {
 
 describe('mergeWeek', () => {
   it('when a paper is on several days’ lists, then it is listed once, with its highest upvotes and its latest day, and ranks over the whole week', () => {
-    const monday = [paper({ id: '2611.00001', upvotes: 80, featuredDate: '2026-11-23' }), paper({ id: '2611.00002', upvotes: 90, featuredDate: '2026-11-23' })];
-    const thursday = [paper({ id: '2611.00001', upvotes: 120, featuredDate: '2026-11-26' }), paper({ id: '2611.00003', upvotes: 5, featuredDate: '2026-11-26' })];
+    const monday = [
+      paper({ id: '2611.00001', upvotes: 80, featuredDate: '2026-11-23' }),
+      paper({ id: '2611.00002', upvotes: 90, featuredDate: '2026-11-23' }),
+    ];
+    const thursday = [
+      paper({ id: '2611.00001', upvotes: 120, featuredDate: '2026-11-26' }),
+      paper({ id: '2611.00003', upvotes: 5, featuredDate: '2026-11-26' }),
+    ];
     const friday = [paper({ id: '2611.00002', upvotes: 70, featuredDate: '2026-11-27' })];
     const week = mergeWeek([monday, [], thursday, friday]);
     expect(week.map((p) => [p.id, p.upvotes, p.featuredDate])).toEqual([

@@ -14,17 +14,31 @@ afterEach(async () => {
 });
 
 const subscribe = (fields: Record<string, string>) =>
-  t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString() });
-const subscribeJson = (body: unknown) => t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  t.app.inject({
+    method: 'POST',
+    url: '/subscribe',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(fields).toString(),
+  });
+const subscribeJson = (body: unknown) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/subscribe',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
 /** Sends what is queued over SMTP, as the worker would. */
 const deliver = () => sendDueMail(mailQueueDeps(t.ctx, t.templates));
-const pathOf = (text: string, route: string) => new URL(new RegExp(`https://papers\\.example\\.org/${route}/[\\w.-]+`).exec(text)![0]).pathname;
+const pathOf = (text: string, route: string) =>
+  new URL(new RegExp(`https://papers\\.example\\.org/${route}/[\\w.-]+`).exec(text)![0]).pathname;
 
 async function confirmedReader(email: string) {
   await subscribe({ email, digest_size: '5', keywords: 'agents' });
   await deliver();
   const [confirmation] = await sink.waitFor(1);
-  expect((await t.app.inject({ method: 'POST', url: pathOf(confirmation!.parsed.text!, 'confirm') })).statusCode).toBe(200);
+  expect((await t.app.inject({ method: 'POST', url: pathOf(confirmation!.parsed.text!, 'confirm') })).statusCode).toBe(
+    200,
+  );
 }
 
 describe('a confirmed address signed up again', () => {
@@ -45,12 +59,21 @@ describe('a confirmed address signed up again', () => {
     expect(note!.parsed.html).toContain('Your preferences');
 
     // Nothing changed, and the links in the email are the subscriber's own.
-    expect(t.ctx.subscribers.byEmail('ada@example.org')).toMatchObject({ status: 'confirmed', digestSize: 5, keywords: 'agents' });
+    expect(t.ctx.subscribers.byEmail('ada@example.org')).toMatchObject({
+      status: 'confirmed',
+      digestSize: 5,
+      keywords: 'agents',
+    });
     const preferences = await t.app.inject(pathOf(note!.parsed.text!, 'preferences'));
     expect(preferences.statusCode).toBe(200);
     expect(preferences.body).toContain('ada@example.org');
     expect(note!.parsed.html).toContain(`https://papers.example.org${pathOf(note!.parsed.text!, 'unsubscribe')}`);
-    const unsubscribed = await t.app.inject({ method: 'POST', url: pathOf(note!.parsed.text!, 'unsubscribe'), payload: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const unsubscribed = await t.app.inject({
+      method: 'POST',
+      url: pathOf(note!.parsed.text!, 'unsubscribe'),
+      payload: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(unsubscribed.statusCode).toBe(200);
     expect(t.ctx.subscribers.byEmail('ada@example.org')?.status).toBe('unsubscribed');
   });

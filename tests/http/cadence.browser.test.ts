@@ -22,7 +22,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-const cadenceOf = (email: string) => t.ctx.db.prepare('SELECT cadence FROM subscribers WHERE email = ?').pluck().get(email);
+const cadenceOf = (email: string) =>
+  t.ctx.db.prepare('SELECT cadence FROM subscribers WHERE email = ?').pluck().get(email);
 
 describe('daily or weekly, in headless Chromium', () => {
   it('when a person picks “once a week” on the form, then they are signed up weekly, and the preferences page shows and changes it', async () => {
@@ -35,19 +36,29 @@ describe('daily or weekly, in headless Chromium', () => {
     await page.fill('#email', 'weekly@example.org');
     await page.selectOption('#cadence', 'weekly');
     await page.screenshot({ path: `${ARTIFACTS}/subscribe-cadence-phone.png`, fullPage: true });
-    await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Subscribe' }).click()]);
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Subscribe' }).click(),
+    ]);
     await page.waitForLoadState();
     expect(await page.locator('h1').textContent()).toBe('Check your inbox');
     expect(cadenceOf('weekly@example.org')).toBe('weekly');
 
-    const { kind, payload } = t.ctx.db.prepare("SELECT kind, payload FROM mail_queue WHERE recipient = 'weekly@example.org'").get() as { kind: string; payload: string };
-    const confirmPath = /https:\/\/papers\.example\.org(\/confirm\/[\w-]+)/.exec(renderQueuedMail(t.templates, { kind, payload: JSON.parse(payload) }).text)![1]!;
+    const { kind, payload } = t.ctx.db
+      .prepare("SELECT kind, payload FROM mail_queue WHERE recipient = 'weekly@example.org'")
+      .get() as { kind: string; payload: string };
+    const confirmPath = /https:\/\/papers\.example\.org(\/confirm\/[\w-]+)/.exec(
+      renderQueuedMail(t.templates, { kind, payload: JSON.parse(payload) }).text,
+    )![1]!;
     await t.app.inject({ method: 'POST', url: confirmPath });
     const id = t.ctx.subscribers.byEmail('weekly@example.org')!.id;
     await page.goto(base + new URL(subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, id).preferencesUrl).pathname);
     expect(await page.locator('#cadence').inputValue()).toBe('weekly');
     await page.selectOption('#cadence', 'daily');
-    await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Save' }).click()]);
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Save' }).click(),
+    ]);
     await page.waitForLoadState();
     expect(await page.locator('[role=status]').textContent()).toContain('Saved');
     expect(await page.locator('#cadence').inputValue()).toBe('daily');

@@ -23,7 +23,9 @@ afterAll(async () => {
 
 /** The path of the link in the address's confirmation email, as the worker would render it. */
 function confirmPath(email: string): string {
-  const row = t.ctx.db.prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id DESC").get(email) as { kind: string; payload: string };
+  const row = t.ctx.db
+    .prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id DESC")
+    .get(email) as { kind: string; payload: string };
   const mail = renderQueuedMail(t.templates, { kind: row.kind, payload: JSON.parse(row.payload) });
   return new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0]).pathname;
 }
@@ -31,7 +33,12 @@ function confirmPath(email: string): string {
 describe('the confirmation page in headless Chromium', () => {
   it('when a person opens the link, then only the button (a POST under the page’s CSP, no script) confirms', async () => {
     const email = 'ada@example.org';
-    await t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email }) });
+    await t.app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email }),
+    });
     const page = await browser.newPage({ viewport: { width: 375, height: 812 } });
     page.setDefaultTimeout(10_000);
     const cspViolations: string[] = [];
@@ -44,7 +51,10 @@ describe('the confirmation page in headless Chromium', () => {
     await page.reload();
     expect(t.ctx.subscribers.byEmail(email)?.status).toBe('pending');
 
-    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Confirm my subscription' }).click()]);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Confirm my subscription' }).click(),
+    ]);
     expect(response.status()).toBe(200);
     await page.waitForLoadState();
     expect(await page.textContent('h1')).toBe('You’re subscribed');

@@ -17,8 +17,15 @@ const status = (email: string) => t.ctx.subscribers.byEmail(email)?.status;
 
 /** Signs an address up and returns the path of the link in its (latest) confirmation email. */
 async function signUp(email: string): Promise<string> {
-  await t.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: new URLSearchParams({ email }).toString() });
-  const rows = t.ctx.db.prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id").all(email) as { kind: string; payload: string }[];
+  await t.app.inject({
+    method: 'POST',
+    url: '/subscribe',
+    headers: FORM,
+    payload: new URLSearchParams({ email }).toString(),
+  });
+  const rows = t.ctx.db
+    .prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id")
+    .all(email) as { kind: string; payload: string }[];
   const mail = renderQueuedMail(t.templates, { kind: rows.at(-1)!.kind, payload: JSON.parse(rows.at(-1)!.payload) });
   return new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0]).pathname;
 }
@@ -43,7 +50,10 @@ describe('GET /confirm/:token', () => {
     const path = await signUp('victim@example.org');
     const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const head = await fetch(base + path, { method: 'HEAD', redirect: 'follow' });
-    const get = await fetch(base + path, { redirect: 'follow', headers: { 'user-agent': 'Mozilla/5.0 (compatible; link scanner)' } });
+    const get = await fetch(base + path, {
+      redirect: 'follow',
+      headers: { 'user-agent': 'Mozilla/5.0 (compatible; link scanner)' },
+    });
     expect([head.status, get.status]).toEqual([200, 200]);
     expect(await get.text()).toContain('Confirm my subscription');
     expect(status('victim@example.org')).toBe('pending');

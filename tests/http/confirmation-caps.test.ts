@@ -18,13 +18,26 @@ async function start(env: Record<string, string> = {}) {
 async function signUps(app: TestApp, emails: string[]) {
   const answers = new Set<string>();
   for (const email of emails) {
-    const form = await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: new URLSearchParams({ email }).toString() });
+    const form = await app.app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: FORM,
+      payload: new URLSearchParams({ email }).toString(),
+    });
     answers.add(`${form.statusCode} ${form.body}`);
   }
   return answers;
 }
 const queuedTo = (app: TestApp, emails: string[]) =>
-  emails.reduce((n, e) => n + (app.ctx.db.prepare("SELECT count(*) FROM mail_queue WHERE kind = 'confirm' AND recipient = ?").pluck().get(e) as number), 0);
+  emails.reduce(
+    (n, e) =>
+      n +
+      (app.ctx.db
+        .prepare("SELECT count(*) FROM mail_queue WHERE kind = 'confirm' AND recipient = ?")
+        .pluck()
+        .get(e) as number),
+    0,
+  );
 
 describe('mailboxOf', () => {
   it.each([
@@ -42,12 +55,23 @@ describe('mailboxOf', () => {
 describe('the confirmation cap per mailbox', () => {
   it('when one inbox is signed up through +tags and Gmail dots, then it gets the per-address cap in all, and every answer is the same', async () => {
     const { app } = await start({ CONFIRMATIONS_PER_ADDRESS_PER_HOUR: '3' });
-    const variants = ['victim+1@example.org', 'victim+2@example.org', 'VICTIM+3@example.org', 'victim@example.org', 'victim+4@example.org'];
+    const variants = [
+      'victim+1@example.org',
+      'victim+2@example.org',
+      'VICTIM+3@example.org',
+      'victim@example.org',
+      'victim+4@example.org',
+    ];
     const answers = await signUps(app, variants);
     expect(answers.size).toBe(1);
     expect(queuedTo(app, variants)).toBe(3);
 
-    const gmail = ['ada.lovelace@gmail.com', 'adalovelace+x@gmail.com', 'Ada.Love.Lace@googlemail.com', 'a.d.a.lovelace+y@gmail.com'];
+    const gmail = [
+      'ada.lovelace@gmail.com',
+      'adalovelace+x@gmail.com',
+      'Ada.Love.Lace@googlemail.com',
+      'a.d.a.lovelace+y@gmail.com',
+    ];
     await signUps(app, gmail);
     expect(queuedTo(app, gmail)).toBe(3);
     // Another inbox on the same domain is not held back by the first one.
@@ -72,7 +96,9 @@ describe('the confirmation cap per domain', () => {
     const answers = await signUps(app, staff);
     expect(answers.size).toBe(1);
     expect(queuedTo(app, staff)).toBe(5);
-    expect(app.ctx.db.prepare("SELECT count(*) FROM subscribers WHERE email LIKE '%@small-company.example'").pluck().get()).toBe(5);
+    expect(
+      app.ctx.db.prepare("SELECT count(*) FROM subscribers WHERE email LIKE '%@small-company.example'").pluck().get(),
+    ).toBe(5);
     clock.advance(3600_000);
     await signUps(app, ['person7@small-company.example']);
     expect(queuedTo(app, ['person7@small-company.example'])).toBe(1);
@@ -80,7 +106,10 @@ describe('the confirmation cap per domain', () => {
 
   it('when the domain is a big shared mail provider, then its many unrelated people are not capped together', async () => {
     const { app } = await start({ CONFIRMATIONS_PER_DOMAIN_PER_HOUR: '5' });
-    const people = [...Array.from({ length: 6 }, (_, i) => `reader${i}@gmail.com`), ...Array.from({ length: 6 }, (_, i) => `reader${i}@outlook.com`)];
+    const people = [
+      ...Array.from({ length: 6 }, (_, i) => `reader${i}@gmail.com`),
+      ...Array.from({ length: 6 }, (_, i) => `reader${i}@outlook.com`),
+    ];
     await signUps(app, people);
     expect(queuedTo(app, people)).toBe(12);
   });

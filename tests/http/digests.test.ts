@@ -14,7 +14,10 @@ beforeAll(async () => {
   templates = await loadTemplates({ publicUrl, postalAddress: 'Paperboy, 1 Example Street, Berlin' });
 });
 
-const markupPaper = (): Paper => ({ ...fixturePapers('2026-11-25')[0]!, title: 'Top <script>alert(1)</script> & "friends" ]]>' });
+const markupPaper = (): Paper => ({
+  ...fixturePapers('2026-11-25')[0]!,
+  title: 'Top <script>alert(1)</script> & "friends" ]]>',
+});
 
 describe('digest archive routes', () => {
   let ctx: TestContext;
@@ -31,7 +34,9 @@ describe('digest archive routes', () => {
       },
     };
     app = Fastify();
-    await app.register(digestRoutes({ digests: ctx.digests, templates: counting, publicUrl: ctx.config.PUBLIC_URL, size: 10 }));
+    await app.register(
+      digestRoutes({ digests: ctx.digests, templates: counting, publicUrl: ctx.config.PUBLIC_URL, size: 10 }),
+    );
     ctx.digests.save('2026-11-23', fixturePapers('2026-11-23'));
     ctx.digests.save('2026-11-24', fixturePapers('2026-11-24'));
     ctx.digests.save('2026-11-25', [markupPaper(), ...fixturePapers('2026-11-25').slice(1)]);
@@ -115,7 +120,9 @@ describe('digest archive routes', () => {
       expect(at[0]).toBeLessThan(at[1]!);
       expect(list.body).toContain('Week of 23–29 November 2026');
       const feed = await app.inject('/digests.atom');
-      expect(feed.body).toContain(`<link rel="alternate" type="text/html" href="${publicUrl}/digests/weekly/2026-11-29"/>`);
+      expect(feed.body).toContain(
+        `<link rel="alternate" type="text/html" href="${publicUrl}/digests/weekly/2026-11-29"/>`,
+      );
       expect(feed.body).toContain('<title>Week of 23–29 Nov 2026</title>');
       expect(feed.body.indexOf('/digests/weekly/2026-11-29')).toBeLessThan(feed.body.indexOf('/digests/2026-11-25'));
     });
@@ -167,4 +174,3 @@ describe('digest archive routes', () => {
     });
   });
 });
-

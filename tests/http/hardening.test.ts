@@ -26,9 +26,13 @@ describe('a path parameter longer than Fastify allows (414)', () => {
     expect(res.body).not.toContain('ECHOED');
   });
 
-  it('when JSON is asked for, then the JSON answer is the app\'s own and does not echo the path', async () => {
+  it("when JSON is asked for, then the JSON answer is the app's own and does not echo the path", async () => {
     t = await createTestApp();
-    const res = await t.app.inject({ method: 'POST', url: `/unsubscribe/${token}`, headers: { accept: 'application/json' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/unsubscribe/${token}`,
+      headers: { accept: 'application/json' },
+    });
     expect(res.statusCode).toBe(414);
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
     expect(res.json()).toEqual({ error: 'request_error', message: expect.stringContaining('too long') });
@@ -68,7 +72,13 @@ describe('security headers', () => {
 
 describe('TRUST_PROXY and the per-IP sign-up limit', () => {
   const signUp = (app: TestApp['app'], i: number, xff: string, remoteAddress = '10.0.0.2') =>
-    app.inject({ method: 'POST', url: '/subscribe', remoteAddress, headers: { ...FORM, 'x-forwarded-for': xff }, payload: `email=p${i}%40example.org` });
+    app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      remoteAddress,
+      headers: { ...FORM, 'x-forwarded-for': xff },
+      payload: `email=p${i}%40example.org`,
+    });
 
   it('when TRUST_PROXY=true (one hop) and a client writes its own X-Forwarded-For, then the limit keys on the address the proxy saw', async () => {
     t = await createTestApp({ TRUST_PROXY: 'true', SUBSCRIBE_RATE_PER_IP: '2' });

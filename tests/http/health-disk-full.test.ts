@@ -38,29 +38,40 @@ function fill(dir: string): string {
 
 describe('GET /healthz when the disk is full', () => {
   // A real full disk: the database on a 2 MiB tmpfs, filled up. Mounting needs root.
-  it.skipIf(!isRoot)('when the database cannot write, then 503 with the reason while sign-ups fail; once there is room, 200 again', async () => {
-    mounted = mkdtempSync(join(tmpdir(), 'paperboy-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mounted]);
-    const clock = new ManualClock();
-    t = await createTestApp({ DATABASE_PATH: join(mounted, 'paperboy.sqlite'), SUBSCRIBE_RATE_PER_IP: '0' }, { clock });
-    expect((await t.app.inject('/healthz')).statusCode).toBe(200);
+  it.skipIf(!isRoot)(
+    'when the database cannot write, then 503 with the reason while sign-ups fail; once there is room, 200 again',
+    async () => {
+      mounted = mkdtempSync(join(tmpdir(), 'paperboy-full-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mounted]);
+      const clock = new ManualClock();
+      t = await createTestApp(
+        { DATABASE_PATH: join(mounted, 'paperboy.sqlite'), SUBSCRIBE_RATE_PER_IP: '0' },
+        { clock },
+      );
+      expect((await t.app.inject('/healthz')).statusCode).toBe(200);
 
-    const filler = fill(mounted);
-    const signUp = await t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/json' }, payload: '{"email":"ada@example.org"}' });
-    expect(signUp.statusCode).toBe(500);
+      const filler = fill(mounted);
+      const signUp = await t.app.inject({
+        method: 'POST',
+        url: '/subscribe',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"email":"ada@example.org"}',
+      });
+      expect(signUp.statusCode).toBe(500);
 
-    clock.advance(60_000);
-    const full = await t.app.inject('/healthz');
-    expect(full.statusCode).toBe(503);
-    expect(full.json()).toEqual({ status: 'unavailable', reason: 'database not writable: SQLITE_FULL' });
+      clock.advance(60_000);
+      const full = await t.app.inject('/healthz');
+      expect(full.statusCode).toBe(503);
+      expect(full.json()).toEqual({ status: 'unavailable', reason: 'database not writable: SQLITE_FULL' });
 
-    unlinkSync(filler);
-    // The answer is kept a few seconds (a probe does not write on every request)...
-    expect((await t.app.inject('/healthz')).statusCode).toBe(503);
-    clock.advance(60_000);
-    // ...and then the next write succeeds.
-    expect((await t.app.inject('/healthz')).statusCode).toBe(200);
-  });
+      unlinkSync(filler);
+      // The answer is kept a few seconds (a probe does not write on every request)...
+      expect((await t.app.inject('/healthz')).statusCode).toBe(503);
+      clock.advance(60_000);
+      // ...and then the next write succeeds.
+      expect((await t.app.inject('/healthz')).statusCode).toBe(200);
+    },
+  );
 
   it('when probes come often, then the health row is written at most once per interval', async () => {
     const clock = new ManualClock();

@@ -21,19 +21,33 @@ beforeEach(async () => {
 });
 afterEach(async () => t.close());
 
-const idOf = (email: string) => t.ctx.db.prepare('SELECT id FROM subscribers WHERE email = ?').pluck().get(email) as number | undefined;
-const statusOf = (email: string) => t.ctx.db.prepare('SELECT status FROM subscribers WHERE email = ?').pluck().get(email) as string | undefined;
-const erase = (email: string) => eraseAddress({ admin: createSubscriberAdminStore(t.ctx.db), outboxDir: t.ctx.config.OUTBOX_DIR }, email).subscriber;
+const idOf = (email: string) =>
+  t.ctx.db.prepare('SELECT id FROM subscribers WHERE email = ?').pluck().get(email) as number | undefined;
+const statusOf = (email: string) =>
+  t.ctx.db.prepare('SELECT status FROM subscribers WHERE email = ?').pluck().get(email) as string | undefined;
+const erase = (email: string) =>
+  eraseAddress({ admin: createSubscriberAdminStore(t.ctx.db), outboxDir: t.ctx.config.OUTBOX_DIR }, email).subscriber;
 const linksOf = (id: number) => {
   const l = subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, id);
   return { unsubscribe: new URL(l.unsubscribeUrl).pathname, preferences: new URL(l.preferencesUrl).pathname };
 };
 
 async function subscribeAndConfirm(email: string) {
-  await t.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: new URLSearchParams({ email }).toString() });
-  const payload = t.ctx.db.prepare("SELECT payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id DESC").pluck().get(email) as string;
+  await t.app.inject({
+    method: 'POST',
+    url: '/subscribe',
+    headers: FORM,
+    payload: new URLSearchParams({ email }).toString(),
+  });
+  const payload = t.ctx.db
+    .prepare("SELECT payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id DESC")
+    .pluck()
+    .get(email) as string;
   const { text } = renderQueuedMail(t.templates, { kind: 'confirm', payload: JSON.parse(payload) });
-  const res = await t.app.inject({ method: 'POST', url: new URL(/https:\/\/\S+\/confirm\/[\w-]+/.exec(text)![0]).pathname });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: new URL(/https:\/\/\S+\/confirm\/[\w-]+/.exec(text)![0]).pathname,
+  });
   expect(res.statusCode).toBe(200);
   return idOf(email)!;
 }
@@ -42,14 +56,28 @@ async function subscribeAndConfirm(email: string) {
 async function tryLinks(links: { unsubscribe: string; preferences: string }) {
   return [
     (await t.app.inject(links.preferences)).statusCode,
-    (await t.app.inject({ method: 'POST', url: links.preferences, headers: FORM, payload: 'digest_size=20&keywords=hijacked' })).statusCode,
+    (
+      await t.app.inject({
+        method: 'POST',
+        url: links.preferences,
+        headers: FORM,
+        payload: 'digest_size=20&keywords=hijacked',
+      })
+    ).statusCode,
     (await t.app.inject(links.unsubscribe)).statusCode,
-    (await t.app.inject({ method: 'POST', url: links.unsubscribe, headers: FORM, payload: 'List-Unsubscribe=One-Click' })).statusCode,
+    (
+      await t.app.inject({
+        method: 'POST',
+        url: links.unsubscribe,
+        headers: FORM,
+        payload: 'List-Unsubscribe=One-Click',
+      })
+    ).statusCode,
   ];
 }
 
 describe('links of a subscriber who is gone', () => {
-  it('when the newest address is erased and someone new signs up, then the erased one\'s links reach nobody', async () => {
+  it("when the newest address is erased and someone new signs up, then the erased one's links reach nobody", async () => {
     await subscribeAndConfirm('first@example.org');
     const goneId = await subscribeAndConfirm('gone@example.org');
     const old = linksOf(goneId);
@@ -59,7 +87,9 @@ describe('links of a subscriber who is gone', () => {
     expect(newId).toBeGreaterThan(goneId);
     expect(await tryLinks(old)).toEqual([404, 404, 404, 404]);
     expect(statusOf('newcomer@example.org')).toBe('confirmed');
-    expect(t.ctx.db.prepare('SELECT digest_size, keywords FROM subscribers WHERE email = ?').get('newcomer@example.org')).toEqual({ digest_size: 10, keywords: '' });
+    expect(
+      t.ctx.db.prepare('SELECT digest_size, keywords FROM subscribers WHERE email = ?').get('newcomer@example.org'),
+    ).toEqual({ digest_size: 10, keywords: '' });
   });
 
   it('when an unsubscribed address subscribes again, then the links of its old subscription are dead and the new ones work', async () => {
@@ -68,14 +98,21 @@ describe('links of a subscriber who is gone', () => {
     await t.app.inject({ method: 'POST', url: old.unsubscribe, headers: FORM, payload: 'List-Unsubscribe=One-Click' });
     expect(statusOf('back@example.org')).toBe('unsubscribed');
     // Whoever holds the old links sets the old subscription's preferences before the address returns.
-    await t.app.inject({ method: 'POST', url: old.preferences, headers: FORM, payload: 'digest_size=20&keywords=planted' });
+    await t.app.inject({
+      method: 'POST',
+      url: old.preferences,
+      headers: FORM,
+      payload: 'digest_size=20&keywords=planted',
+    });
     clock.advance(3600_000);
 
     const newId = await subscribeAndConfirm('back@example.org');
     expect(newId).not.toBe(oldId);
     expect(await tryLinks(old)).toEqual([404, 404, 404, 404]);
     expect(statusOf('back@example.org')).toBe('confirmed');
-    expect(t.ctx.db.prepare('SELECT digest_size, keywords FROM subscribers WHERE email = ?').get('back@example.org')).toEqual({ digest_size: 10, keywords: '' });
+    expect(
+      t.ctx.db.prepare('SELECT digest_size, keywords FROM subscribers WHERE email = ?').get('back@example.org'),
+    ).toEqual({ digest_size: 10, keywords: '' });
     expect((await t.app.inject(linksOf(newId).preferences)).statusCode).toBe(200);
   });
 
@@ -86,9 +123,16 @@ describe('links of a subscriber who is gone', () => {
     erase('other@example.org');
     await t.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=stays%40example.org' });
     expect((await t.app.inject(links.preferences)).statusCode).toBe(200);
-    const saved = await t.app.inject({ method: 'POST', url: links.preferences, headers: FORM, payload: 'digest_size=5' });
+    const saved = await t.app.inject({
+      method: 'POST',
+      url: links.preferences,
+      headers: FORM,
+      payload: 'digest_size=5',
+    });
     expect(saved.statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'POST', url: links.unsubscribe, headers: FORM, payload: '' })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'POST', url: links.unsubscribe, headers: FORM, payload: '' })).statusCode,
+    ).toBe(200);
     expect(statusOf('stays@example.org')).toBe('unsubscribed');
   });
 });
@@ -99,7 +143,8 @@ describe('an existing database', () => {
     const { config, dir } = testConfig();
     const before = join(dir, 'migrations-before');
     mkdirSync(before);
-    for (const f of readdirSync(migrationsDir).filter((f) => f < '011')) copyFileSync(join(migrationsDir, f), join(before, f));
+    for (const f of readdirSync(migrationsDir).filter((f) => f < '011'))
+      copyFileSync(join(migrationsDir, f), join(before, f));
     const db = openDatabase(config.DATABASE_PATH);
     migrate(db, before);
     const insert = db.prepare(
@@ -119,7 +164,9 @@ describe('an existing database', () => {
     expect(erase('top@example.org')).toBe(true);
     const newId = await subscribeAndConfirm('new@example.org');
     expect(newId).toBeGreaterThan(topId);
-    const reuse = t.ctx.db.prepare("INSERT INTO subscribers (id, email, status, created_at, updated_at) VALUES (?, 'x@example.org', 'pending', '', '')");
+    const reuse = t.ctx.db.prepare(
+      "INSERT INTO subscribers (id, email, status, created_at, updated_at) VALUES (?, 'x@example.org', 'pending', '', '')",
+    );
     expect(() => reuse.run(topId)).toThrow(/never reused/);
   });
 });

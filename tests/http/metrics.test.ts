@@ -35,7 +35,12 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 const subscribe = (app: TestApp['app'], email: string) =>
-  app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email }) });
+  app.inject({
+    method: 'POST',
+    url: '/subscribe',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ email }),
+  });
 
 describe('GET /metrics: who may read it', () => {
   it('when METRICS_TOKEN is not set, then /metrics is a 404 like any unknown page', async () => {
@@ -76,11 +81,14 @@ describe('GET /metrics: what it says', () => {
     clock.advance(90_000);
     expect(sample(await scrape(app), 'paperboy_mail_queue_oldest_age_seconds')).toBe(90);
 
-    const row = ctx.db.prepare(`SELECT payload FROM mail_queue WHERE recipient = 'ada@example.org'`).get() as { payload: string };
+    const row = ctx.db.prepare(`SELECT payload FROM mail_queue WHERE recipient = 'ada@example.org'`).get() as {
+      payload: string;
+    };
     const mail = renderQueuedMail(templates, { kind: 'confirm', payload: JSON.parse(row.payload) });
     const confirmUrl = new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0]);
     expect((await app.inject({ method: 'POST', url: confirmUrl.pathname })).statusCode).toBe(200);
-    const id = (ctx.db.prepare(`SELECT id FROM subscribers WHERE email = 'ada@example.org'`).get() as { id: number }).id;
+    const id = (ctx.db.prepare(`SELECT id FROM subscribers WHERE email = 'ada@example.org'`).get() as { id: number })
+      .id;
     ctx.subscribers.unsubscribe(id, '2026-11-25T09:00:00.000Z');
     expect((await subscribe(app, 'ada@example.org')).statusCode).toBe(202);
 
@@ -99,36 +107,75 @@ describe('GET /metrics: what it says', () => {
       `INSERT INTO send_runs (digest_date, status, started_at, finished_at, sent, failed, skipped, settled_through, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    addRun.run('2026-11-23', 'done', '2026-11-24T07:00:00.000Z', '2026-11-24T07:02:30.000Z', 40, 2, 1, 43, '2026-11-24T07:02:30.000Z');
-    const paused = addRun.run('2026-11-24', 'paused', '2026-11-25T07:00:00.000Z', null, 10, 3, 0, 2, '2026-11-25T07:00:45.000Z');
+    addRun.run(
+      '2026-11-23',
+      'done',
+      '2026-11-24T07:00:00.000Z',
+      '2026-11-24T07:02:30.000Z',
+      40,
+      2,
+      1,
+      43,
+      '2026-11-24T07:02:30.000Z',
+    );
+    const paused = addRun.run(
+      '2026-11-24',
+      'paused',
+      '2026-11-25T07:00:00.000Z',
+      null,
+      10,
+      3,
+      0,
+      2,
+      '2026-11-25T07:00:45.000Z',
+    );
     const now = '2026-11-20T00:00:00.000Z';
-    const addSubscriber = ctx.db.prepare(`INSERT INTO subscribers (id, email, status, created_at, updated_at) VALUES (?, ?, 'confirmed', ?, ?)`);
+    const addSubscriber = ctx.db.prepare(
+      `INSERT INTO subscribers (id, email, status, created_at, updated_at) VALUES (?, ?, 'confirmed', ?, ?)`,
+    );
     for (let id = 1; id <= 5; id++) addSubscriber.run(id, `s${id}@example.org`, now, now);
     // Subscriber 2 waits for a retry; 3, 4 and 5 are above the settled mark (2).
-    ctx.db.prepare(`INSERT INTO send_deliveries (run_id, subscriber_id, status) VALUES (?, 2, 'pending')`).run(paused.lastInsertRowid);
+    ctx.db
+      .prepare(`INSERT INTO send_deliveries (run_id, subscriber_id, status) VALUES (?, 2, 'pending')`)
+      .run(paused.lastInsertRowid);
 
     const text = await scrape(app);
-    const run = (digest_date: string, outcome: string) => sample(text, 'paperboy_digest_run_recipients', { digest_date, outcome });
-    expect([run('2026-11-23', 'sent'), run('2026-11-23', 'failed'), run('2026-11-23', 'skipped'), run('2026-11-23', 'pending')]).toEqual([40, 2, 1, 0]);
+    const run = (digest_date: string, outcome: string) =>
+      sample(text, 'paperboy_digest_run_recipients', { digest_date, outcome });
+    expect([
+      run('2026-11-23', 'sent'),
+      run('2026-11-23', 'failed'),
+      run('2026-11-23', 'skipped'),
+      run('2026-11-23', 'pending'),
+    ]).toEqual([40, 2, 1, 0]);
     expect([run('2026-11-24', 'sent'), run('2026-11-24', 'failed'), run('2026-11-24', 'pending')]).toEqual([10, 3, 4]);
     expect(sample(text, 'paperboy_last_digest_run_info', { digest_date: '2026-11-24', status: 'paused' })).toBe(1);
     expect(sample(text, 'paperboy_last_digest_run_info', { digest_date: '2026-11-23' })).toBeUndefined();
     expect(sample(text, 'paperboy_last_digest_run_duration_seconds')).toBe(45);
     expect(sample(text, 'paperboy_last_digest_run_end_timestamp_seconds')).toBe(0);
 
-    ctx.db.prepare(`UPDATE send_runs SET status = 'done', finished_at = ?, updated_at = ? WHERE digest_date = '2026-11-24'`).run('2026-11-25T07:05:00.000Z', '2026-11-25T07:05:00.000Z');
+    ctx.db
+      .prepare(`UPDATE send_runs SET status = 'done', finished_at = ?, updated_at = ? WHERE digest_date = '2026-11-24'`)
+      .run('2026-11-25T07:05:00.000Z', '2026-11-25T07:05:00.000Z');
     const after = await scrape(app);
     expect(sample(after, 'paperboy_last_digest_run_info', { digest_date: '2026-11-24', status: 'done' })).toBe(1);
     expect(sample(after, 'paperboy_last_digest_run_duration_seconds')).toBe(300);
-    expect(sample(after, 'paperboy_last_digest_run_end_timestamp_seconds')).toBe(Date.parse('2026-11-25T07:05:00.000Z') / 1000);
+    expect(sample(after, 'paperboy_last_digest_run_end_timestamp_seconds')).toBe(
+      Date.parse('2026-11-25T07:05:00.000Z') / 1000,
+    );
     expect(sample(after, 'paperboy_digest_run_recipients', { digest_date: '2026-11-24', outcome: 'pending' })).toBe(0);
   });
 
   it('when more runs exist than are reported, then only the latest dates have series', async () => {
     const { app, ctx } = await start();
-    const addRun = ctx.db.prepare(`INSERT INTO send_runs (digest_date, status, started_at, updated_at) VALUES (?, 'done', ?, ?)`);
-    for (let day = 1; day <= 20; day++) addRun.run(`2026-11-${String(day).padStart(2, '0')}`, '2026-11-25T07:00:00.000Z', '2026-11-25T07:00:00.000Z');
-    const dates = new Set([...(await scrape(app)).matchAll(/^paperboy_digest_run_recipients\{digest_date="([^"]+)"/gm)].map((m) => m[1]));
+    const addRun = ctx.db.prepare(
+      `INSERT INTO send_runs (digest_date, status, started_at, updated_at) VALUES (?, 'done', ?, ?)`,
+    );
+    for (let day = 1; day <= 20; day++)
+      addRun.run(`2026-11-${String(day).padStart(2, '0')}`, '2026-11-25T07:00:00.000Z', '2026-11-25T07:00:00.000Z');
+    const dates = new Set(
+      [...(await scrape(app)).matchAll(/^paperboy_digest_run_recipients\{digest_date="([^"]+)"/gm)].map((m) => m[1]),
+    );
     expect(dates.size).toBe(14);
     expect(dates.has('2026-11-20')).toBe(true);
     expect(dates.has('2026-11-06')).toBe(false);
@@ -140,9 +187,19 @@ describe('GET /metrics: what it says', () => {
     await app.inject('/digests/2026-11-01');
     await app.inject('/wp-login.php');
     const text = await scrape(app);
-    expect(sample(text, 'paperboy_http_request_duration_seconds_count', { method: 'GET', route: '/healthz', status_class: '2xx' })).toBe(1);
-    expect(sample(text, 'paperboy_http_request_duration_seconds_count', { route: '/digests/:date', status_class: '4xx' })).toBe(1);
-    expect(sample(text, 'paperboy_http_request_duration_seconds_count', { route: 'unmatched', status_class: '4xx' })).toBe(1);
+    expect(
+      sample(text, 'paperboy_http_request_duration_seconds_count', {
+        method: 'GET',
+        route: '/healthz',
+        status_class: '2xx',
+      }),
+    ).toBe(1);
+    expect(
+      sample(text, 'paperboy_http_request_duration_seconds_count', { route: '/digests/:date', status_class: '4xx' }),
+    ).toBe(1);
+    expect(
+      sample(text, 'paperboy_http_request_duration_seconds_count', { route: 'unmatched', status_class: '4xx' }),
+    ).toBe(1);
     expect(text).not.toContain('wp-login');
     expect(text).toContain('process_resident_memory_bytes');
   });

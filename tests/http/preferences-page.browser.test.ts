@@ -26,9 +26,19 @@ afterAll(async () => {
 
 describe('the preferences page in headless Chromium', () => {
   it('when a subscriber changes their keywords, then the count of recent matches beside the field follows, without script', async () => {
-    await t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email: 'ada@example.org', keywords: 'agent' }) });
-    const { kind, payload } = t.ctx.db.prepare('SELECT kind, payload FROM mail_queue').get() as { kind: string; payload: string };
-    const confirmPath = /https:\/\/papers\.example\.org(\/confirm\/[\w-]+)/.exec(renderQueuedMail(t.templates, { kind, payload: JSON.parse(payload) }).text)![1]!;
+    await t.app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email: 'ada@example.org', keywords: 'agent' }),
+    });
+    const { kind, payload } = t.ctx.db.prepare('SELECT kind, payload FROM mail_queue').get() as {
+      kind: string;
+      payload: string;
+    };
+    const confirmPath = /https:\/\/papers\.example\.org(\/confirm\/[\w-]+)/.exec(
+      renderQueuedMail(t.templates, { kind, payload: JSON.parse(payload) }).text,
+    )![1]!;
     await t.app.inject({ method: 'POST', url: confirmPath });
     const id = t.ctx.subscribers.byEmail('ada@example.org')!.id;
     const page = await browser.newPage({ viewport: { width: 375, height: 812 } });
@@ -46,7 +56,10 @@ describe('the preferences page in headless Chromium', () => {
     await page.screenshot({ path: `${ARTIFACTS}/preferences-preview-phone.png`, fullPage: true });
 
     await page.fill('#keywords', 'Reward Models, diffusion policy');
-    await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Save' }).click()]);
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Save' }).click(),
+    ]);
     await page.waitForLoadState();
     expect(await page.locator('[role=status]').textContent()).toContain('Saved');
     expect(await hint.textContent()).toBe('These keywords would have matched 5 of the last 3 days’ 42 papers.');

@@ -30,7 +30,11 @@ describe('restart safety', () => {
     // 1. SMTP server unreachable: the request still answers 202 and the email waits in the queue.
     const first = await startServer({ ...env, SMTP_URL: `smtp://127.0.0.1:${deadPort}` });
     servers.push(first);
-    const res = await fetch(`${first.url}/subscribe`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.org' }) });
+    const res = await fetch(`${first.url}/subscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ada@example.org' }),
+    });
     expect(res.status).toBe(202);
     await expect.poll(() => first.output(), { timeout: 15_000 }).toContain('queued mail not sent, will retry');
     expect(await first.stop()).toBe(0);
@@ -52,8 +56,10 @@ describe('restart safety', () => {
     expect((await fetch(`${third.url}/healthz`)).status).toBe(200);
     await third.stop();
     const db = new Database(env.DATABASE_PATH, { readonly: true });
-    expect(db.prepare('SELECT status FROM subscribers WHERE email = ?').pluck().get('ada@example.org')).toBe('confirmed');
-    expect(db.prepare("SELECT status, attempts FROM mail_queue").all()).toEqual([{ status: 'sent', attempts: 2 }]);
+    expect(db.prepare('SELECT status FROM subscribers WHERE email = ?').pluck().get('ada@example.org')).toBe(
+      'confirmed',
+    );
+    expect(db.prepare('SELECT status, attempts FROM mail_queue').all()).toEqual([{ status: 'sent', attempts: 2 }]);
     db.close();
     expect(sink.messages).toHaveLength(1);
   });

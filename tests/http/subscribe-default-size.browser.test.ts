@@ -23,7 +23,9 @@ describe('the subscribe form with DIGEST_SIZE=20, in headless Chromium', () => {
     page.setDefaultTimeout(10_000);
     await page.goto(base + '/');
     expect(await page.inputValue('#digest_size')).toBe('20');
-    expect(await page.locator('#digest_size option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['5', '10', '20']);
+    expect(
+      await page.locator('#digest_size option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)),
+    ).toEqual(['5', '10', '20']);
     await page.fill('#email', 'ada@example.org');
     await Promise.all([page.waitForURL(base + '/subscribe'), page.click('button[type=submit]')]);
     expect(await page.textContent('h1')).toBe('Check your inbox');

@@ -27,7 +27,12 @@ describe('the whole subscription loop over real SMTP', () => {
     worker = startMailQueueWorker(mailQueueDeps(ctx, templates), 60_000);
 
     // 1. Sign up: the request queues the confirmation; the worker delivers it over SMTP.
-    const res = await app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'email=ada%40example.org&digest_size=5' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'email=ada%40example.org&digest_size=5',
+    });
     expect(res.statusCode).toBe(202);
     worker.kick();
     const [confirmation] = await sink.waitFor(1);
@@ -35,7 +40,9 @@ describe('the whole subscription loop over real SMTP', () => {
     expect(confirmation!.parsed.subject).toMatch(/Confirm/);
 
     // 2. The link in the email (absolute, on PUBLIC_URL) opens a page whose button (a POST) confirms.
-    const confirmUrl = new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(confirmation!.parsed.text ?? '')![0]);
+    const confirmUrl = new URL(
+      /https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(confirmation!.parsed.text ?? '')![0],
+    );
     expect(confirmation!.parsed.html).toContain(confirmUrl.href);
     expect((await app.inject(confirmUrl.pathname)).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: confirmUrl.pathname })).statusCode).toBe(200);
@@ -45,14 +52,22 @@ describe('the whole subscription loop over real SMTP', () => {
     expect(sent.outcome).toBe('done');
     const [, digest] = await sink.waitFor(2);
     expect(digest!.to).toEqual(['ada@example.org']);
-    const head = digest!.raw.toString().split('\r\n\r\n')[0]!.replace(/\r\n[ \t]+/g, ' '); // unfolded
+    const head = digest!.raw
+      .toString()
+      .split('\r\n\r\n')[0]!
+      .replace(/\r\n[ \t]+/g, ' '); // unfolded
     expect(head).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
     expect(head).toMatch(/^List-Unsubscribe: <https:/m);
     const unsubscribeUrl = new URL(/^List-Unsubscribe: <(https:[^>]+)>/m.exec(head)![1]!);
     expect(unsubscribeUrl.origin).toBe('https://papers.example.org');
 
     // 4. The mail client's one-click POST unsubscribes, at once.
-    const unsubscribed = await app.inject({ method: 'POST', url: unsubscribeUrl.pathname, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
+    const unsubscribed = await app.inject({
+      method: 'POST',
+      url: unsubscribeUrl.pathname,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
     expect(unsubscribed.statusCode).toBe(200);
     expect(ctx.subscribers.byEmail('ada@example.org')?.status).toBe('unsubscribed');
   });

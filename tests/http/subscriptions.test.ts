@@ -19,25 +19,30 @@ beforeEach(async () => {
 afterEach(async () => t.close());
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-const subscribeForm = (fields: Record<string, string>) => t.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form(fields) });
-const subscribeJson = (body: unknown) => t.app.inject({ method: 'POST', url: '/subscribe', headers: JSON_TYPE, payload: JSON.stringify(body) });
+const subscribeForm = (fields: Record<string, string>) =>
+  t.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form(fields) });
+const subscribeJson = (body: unknown) =>
+  t.app.inject({ method: 'POST', url: '/subscribe', headers: JSON_TYPE, payload: JSON.stringify(body) });
 const row = (email: string) =>
   t.ctx.db.prepare('SELECT id, status, digest_size, keywords FROM subscribers WHERE email = ?').get(email) as
-    | { id: number; status: string; digest_size: number; keywords: string }
-    | undefined;
+    { id: number; status: string; digest_size: number; keywords: string } | undefined;
 /** The confirmation emails queued for an address, rendered as the worker will send them. */
 const queued = (email: string) =>
-  (t.ctx.db.prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id").all(email) as { kind: string; payload: string }[]).map(
-    (row) => renderQueuedMail(t.templates, { kind: row.kind, payload: JSON.parse(row.payload) }),
-  );
-const confirmPath = (mail: { text: string }) => new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0]).pathname;
+  (
+    t.ctx.db
+      .prepare("SELECT kind, payload FROM mail_queue WHERE recipient = ? AND kind = 'confirm' ORDER BY id")
+      .all(email) as { kind: string; payload: string }[]
+  ).map((row) => renderQueuedMail(t.templates, { kind: row.kind, payload: JSON.parse(row.payload) }));
+const confirmPath = (mail: { text: string }) =>
+  new URL(/https:\/\/papers\.example\.org\/confirm\/[\w-]+/.exec(mail.text)![0]).pathname;
 
 describe('GET /', () => {
   it('when a person opens the site, then the subscribe form is there with its optional preferences and a hidden honeypot', async () => {
     const res = await t.app.inject('/');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
-    for (const field of ['name="email"', 'name="digest_size"', 'name="keywords"', 'name="website"']) expect(res.body).toContain(field);
+    for (const field of ['name="email"', 'name="digest_size"', 'name="keywords"', 'name="website"'])
+      expect(res.body).toContain(field);
     expect(res.body).toMatch(/<form[^>]*method="post"[^>]*action="\/subscribe"/);
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
     expect(res.headers['referrer-policy']).toBe('no-referrer');
@@ -55,10 +60,19 @@ describe('GET /', () => {
 
 describe('POST /subscribe', () => {
   it('when the form is valid, then 202 with a check-your-inbox page, a pending row and a queued confirmation with an absolute link', async () => {
-    const res = await subscribeForm({ email: ' Ada@Example.org ', digest_size: '5', keywords: 'LLM, diffusion models', website: '' });
+    const res = await subscribeForm({
+      email: ' Ada@Example.org ',
+      digest_size: '5',
+      keywords: 'LLM, diffusion models',
+      website: '',
+    });
     expect(res.statusCode).toBe(202);
     expect(res.body).toContain('Check your inbox');
-    expect(row('ada@example.org')).toMatchObject({ status: 'pending', digest_size: 5, keywords: 'llm,diffusion models' });
+    expect(row('ada@example.org')).toMatchObject({
+      status: 'pending',
+      digest_size: 5,
+      keywords: 'llm,diffusion models',
+    });
     const mails = queued('Ada@Example.org');
     expect(mails).toHaveLength(1);
     expect(mails[0]!.html).toContain(`https://papers.example.org${confirmPath(mails[0]!)}`);
@@ -83,7 +97,12 @@ describe('POST /subscribe', () => {
     expect(confirmed.statusCode).toBe(200);
     await record(); // confirmed
     const links = subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, row('same@example.org')!.id);
-    await t.app.inject({ method: 'POST', url: new URL(links.unsubscribeUrl).pathname, headers: FORM, payload: 'List-Unsubscribe=One-Click' });
+    await t.app.inject({
+      method: 'POST',
+      url: new URL(links.unsubscribeUrl).pathname,
+      headers: FORM,
+      payload: 'List-Unsubscribe=One-Click',
+    });
     expect(row('same@example.org')?.status).toBe('unsubscribed');
     clock.advance(3600_000);
     await record(); // unsubscribed
@@ -116,11 +135,31 @@ describe('POST /subscribe', () => {
     ['an empty body', '', 'email', /Please enter your email address/],
     ['an empty address', form({ email: '' }), 'email', /Please enter your email address/],
     ['a malformed address', form({ email: 'ada-at-example.org' }), 'email', /does not look like an email address/],
-    ['an address of 320+ characters', form({ email: `${'a'.repeat(64)}@${'b'.repeat(250)}.example.org` }), 'email', /too long \(254 characters at most\)/],
-    ['CR/LF in the address', form({ email: 'ada@example.org\r\nBcc: all@example.org' }), 'email', /cannot contain line breaks/],
+    [
+      'an address of 320+ characters',
+      form({ email: `${'a'.repeat(64)}@${'b'.repeat(250)}.example.org` }),
+      'email',
+      /too long \(254 characters at most\)/,
+    ],
+    [
+      'CR/LF in the address',
+      form({ email: 'ada@example.org\r\nBcc: all@example.org' }),
+      'email',
+      /cannot contain line breaks/,
+    ],
     ['an unknown field', form({ email: 'ada@example.org', admin: 'true' }), null, /Unknown field: admin/],
-    ['a digest size that is not offered', form({ email: 'ada@example.org', digest_size: '7' }), 'digest_size', /must be 5, 10 or 20/],
-    ['keywords with markup', form({ email: 'ada@example.org', keywords: '<script>' }), 'keywords', /letters and digits/],
+    [
+      'a digest size that is not offered',
+      form({ email: 'ada@example.org', digest_size: '7' }),
+      'digest_size',
+      /must be 5, 10 or 20/,
+    ],
+    [
+      'keywords with markup',
+      form({ email: 'ada@example.org', keywords: '<script>' }),
+      'keywords',
+      /letters and digits/,
+    ],
   ])('when the form has %s, then 400 and the page says what is wrong', async (_name, payload, _field, message) => {
     const res = await t.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload });
     expect(res.statusCode).toBe(400);
@@ -133,17 +172,26 @@ describe('POST /subscribe', () => {
   it('when JSON asks for the weekly edition, then the subscriber is weekly; daily when not said; anything else is a 400 on cadence', async () => {
     expect((await subscribeJson({ email: 'week@example.org', cadence: 'weekly' })).statusCode).toBe(202);
     expect((await subscribeJson({ email: 'day@example.org' })).statusCode).toBe(202);
-    const cadence = (email: string) => t.ctx.db.prepare('SELECT cadence FROM subscribers WHERE email = ?').pluck().get(email);
+    const cadence = (email: string) =>
+      t.ctx.db.prepare('SELECT cadence FROM subscribers WHERE email = ?').pluck().get(email);
     expect([cadence('week@example.org'), cadence('day@example.org')]).toEqual(['weekly', 'daily']);
     const bad = await subscribeJson({ email: 'month@example.org', cadence: 'monthly' });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ error: 'invalid_input', field: 'cadence', message: 'How often must be daily or weekly.' });
+    expect(bad.json()).toEqual({
+      error: 'invalid_input',
+      field: 'cadence',
+      message: 'How often must be daily or weekly.',
+    });
   });
 
   it('when JSON input is invalid, then 400 names the field and the problem', async () => {
     const res = await subscribeJson({ email: 'nope' });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: 'invalid_input', field: 'email', message: 'That does not look like an email address (for example: ada@example.org).' });
+    expect(res.json()).toEqual({
+      error: 'invalid_input',
+      field: 'email',
+      message: 'That does not look like an email address (for example: ada@example.org).',
+    });
     const unknown = await subscribeJson({ email: 'ada@example.org', role: 'admin' });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json()).toMatchObject({ message: 'Unknown field: role.' });
@@ -156,7 +204,12 @@ describe('POST /subscribe', () => {
   });
 
   it('when the content type is neither form nor JSON, then 415 says what to send', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'text/plain' }, payload: 'email=ada@example.org' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/subscribe',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'email=ada@example.org',
+    });
     expect(res.statusCode).toBe(415);
     expect(res.body).toContain('application/x-www-form-urlencoded or JSON');
   });
@@ -199,10 +252,24 @@ describe('per-IP rate limit', () => {
     try {
       const codes = [];
       for (let i = 0; i < 4; i++) {
-        codes.push((await limited.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: `n${i}@example.org` }) })).statusCode);
+        codes.push(
+          (
+            await limited.app.inject({
+              method: 'POST',
+              url: '/subscribe',
+              headers: FORM,
+              payload: form({ email: `n${i}@example.org` }),
+            })
+          ).statusCode,
+        );
       }
       expect(codes).toEqual([202, 202, 202, 429]);
-      const res = await limited.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: 'x@example.org' }) });
+      const res = await limited.app.inject({
+        method: 'POST',
+        url: '/subscribe',
+        headers: FORM,
+        payload: form({ email: 'x@example.org' }),
+      });
       expect(res.body).toContain('Too many requests');
     } finally {
       await limited.close();
@@ -257,14 +324,21 @@ describe('unsubscribe (RFC 8058)', () => {
     const links = await confirmedSubscriber();
     const res = await t.app.inject(links.unsubscribe);
     expect(res.statusCode).toBe(200);
-    expect(res.body).toMatch(/<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button/);
+    expect(res.body).toMatch(
+      /<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button/,
+    );
     expect(row('reader@example.org')?.status).toBe('confirmed');
   });
 
   it('when the one-click POST arrives form-urlencoded, then 200 at once, no redirect, no cookie, and it can be repeated', async () => {
     const links = await confirmedSubscriber();
     for (let i = 0; i < 2; i++) {
-      const res = await t.app.inject({ method: 'POST', url: links.unsubscribe, headers: FORM, payload: 'List-Unsubscribe=One-Click' });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: links.unsubscribe,
+        headers: FORM,
+        payload: 'List-Unsubscribe=One-Click',
+      });
       expect(res.statusCode).toBe(200);
       expect(res.headers.location).toBeUndefined();
       expect(res.headers['set-cookie']).toBeUndefined();
@@ -277,7 +351,12 @@ describe('unsubscribe (RFC 8058)', () => {
     const links = await confirmedSubscriber();
     const boundary = '----paperboy';
     const payload = `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`;
-    const res = await t.app.inject({ method: 'POST', url: links.unsubscribe, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: links.unsubscribe,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload,
+    });
     expect(res.statusCode).toBe(200);
     expect(row('reader@example.org')?.status).toBe('unsubscribed');
   });
@@ -285,9 +364,18 @@ describe('unsubscribe (RFC 8058)', () => {
   it('when the link is forged or belongs to the preferences page, then 404 and nobody is unsubscribed', async () => {
     const links = await confirmedSubscriber();
     const id = row('reader@example.org')!.id;
-    const forged = await t.app.inject({ method: 'POST', url: `/unsubscribe/${id}.${'A'.repeat(24)}`, headers: FORM, payload: 'List-Unsubscribe=One-Click' });
+    const forged = await t.app.inject({
+      method: 'POST',
+      url: `/unsubscribe/${id}.${'A'.repeat(24)}`,
+      headers: FORM,
+      payload: 'List-Unsubscribe=One-Click',
+    });
     expect(forged.statusCode).toBe(404);
-    const crossed = await t.app.inject({ method: 'POST', url: links.preferences.replace('/preferences/', '/unsubscribe/'), payload: '' });
+    const crossed = await t.app.inject({
+      method: 'POST',
+      url: links.preferences.replace('/preferences/', '/unsubscribe/'),
+      payload: '',
+    });
     expect(crossed.statusCode).toBe(404);
     expect(row('reader@example.org')?.status).toBe('confirmed');
   });
@@ -298,14 +386,33 @@ describe('unsubscribe (RFC 8058)', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('reader@example.org');
     expect(page.body).toContain('Unsubscribe from all emails');
-    const saved = await t.app.inject({ method: 'POST', url: links.preferences, headers: FORM, payload: form({ digest_size: '20', keywords: 'Agents, speech' }) });
+    const saved = await t.app.inject({
+      method: 'POST',
+      url: links.preferences,
+      headers: FORM,
+      payload: form({ digest_size: '20', keywords: 'Agents, speech' }),
+    });
     expect(saved.statusCode).toBe(200);
     expect(saved.body).toContain('Saved');
-    expect(row('reader@example.org')).toMatchObject({ digest_size: 20, keywords: 'agents,speech', status: 'confirmed' });
-    const cleared = await t.app.inject({ method: 'POST', url: links.preferences, headers: FORM, payload: form({ digest_size: '20', keywords: '' }) });
+    expect(row('reader@example.org')).toMatchObject({
+      digest_size: 20,
+      keywords: 'agents,speech',
+      status: 'confirmed',
+    });
+    const cleared = await t.app.inject({
+      method: 'POST',
+      url: links.preferences,
+      headers: FORM,
+      payload: form({ digest_size: '20', keywords: '' }),
+    });
     expect(cleared.statusCode).toBe(200);
     expect(row('reader@example.org')?.keywords).toBe('');
-    const bad = await t.app.inject({ method: 'POST', url: links.preferences, headers: FORM, payload: form({ digest_size: '3' }) });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: links.preferences,
+      headers: FORM,
+      payload: form({ digest_size: '3' }),
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain('must be 5, 10 or 20');
     expect((await t.app.inject(`/preferences/1.${'B'.repeat(24)}`)).statusCode).toBe(404);
@@ -334,11 +441,22 @@ describe('unknown pages', () => {
 describe('nextConfirmWindow (the per-address cap)', () => {
   const at = (iso: string) => new Date(iso);
   it('when an address had no email, or its window is an hour old, then a new window starts', () => {
-    expect(nextConfirmWindow(undefined, at('2026-11-25T08:00:00Z'), 3)).toEqual({ start: '2026-11-25T08:00:00.000Z', count: 1 });
-    expect(nextConfirmWindow({ start: '2026-11-25T07:00:00.000Z', count: 3 }, at('2026-11-25T08:00:00Z'), 3)).toEqual({ start: '2026-11-25T08:00:00.000Z', count: 1 });
+    expect(nextConfirmWindow(undefined, at('2026-11-25T08:00:00Z'), 3)).toEqual({
+      start: '2026-11-25T08:00:00.000Z',
+      count: 1,
+    });
+    expect(nextConfirmWindow({ start: '2026-11-25T07:00:00.000Z', count: 3 }, at('2026-11-25T08:00:00Z'), 3)).toEqual({
+      start: '2026-11-25T08:00:00.000Z',
+      count: 1,
+    });
   });
   it('when the window is open, then it counts up to the cap and then refuses', () => {
-    expect(nextConfirmWindow({ start: '2026-11-25T07:30:00.000Z', count: 2 }, at('2026-11-25T08:00:00Z'), 3)).toEqual({ start: '2026-11-25T07:30:00.000Z', count: 3 });
-    expect(nextConfirmWindow({ start: '2026-11-25T07:30:00.000Z', count: 3 }, at('2026-11-25T08:00:00Z'), 3)).toBeNull();
+    expect(nextConfirmWindow({ start: '2026-11-25T07:30:00.000Z', count: 2 }, at('2026-11-25T08:00:00Z'), 3)).toEqual({
+      start: '2026-11-25T07:30:00.000Z',
+      count: 3,
+    });
+    expect(
+      nextConfirmWindow({ start: '2026-11-25T07:30:00.000Z', count: 3 }, at('2026-11-25T08:00:00Z'), 3),
+    ).toBeNull();
   });
 });

@@ -22,8 +22,30 @@ let pki: { key: KeyObject; cert: string; dir: string };
 let sns: { server: Server; base: string; hits: string[] };
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paperboy-sns-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=sns.amazonaws.com'], { stdio: 'ignore' });
-  pki = { key: createPrivateKey(readFileSync(join(dir, 'key.pem'))), cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), dir };
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=sns.amazonaws.com',
+    ],
+    { stdio: 'ignore' },
+  );
+  pki = {
+    key: createPrivateKey(readFileSync(join(dir, 'key.pem'))),
+    cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    dir,
+  };
   const hits: string[] = [];
   const server = createServer((req, res) => {
     hits.push(req.url!);
@@ -48,7 +70,13 @@ afterEach(async () => {
   sns.hits.length = 0;
 });
 
-async function start(env: Record<string, string> = { SES_SNS_TOPIC_ARNS: TOPIC, POSTMARK_WEBHOOK_AUTH: POSTMARK_AUTH, MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY }) {
+async function start(
+  env: Record<string, string> = {
+    SES_SNS_TOPIC_ARNS: TOPIC,
+    POSTMARK_WEBHOOK_AUTH: POSTMARK_AUTH,
+    MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY,
+  },
+) {
   clock = new ManualClock(new Date('2026-11-25T09:00:00.000Z'));
   fetched = [];
   const snsFetch = (url: string) => {
@@ -61,19 +89,29 @@ async function start(env: Record<string, string> = { SES_SNS_TOPIC_ARNS: TOPIC, 
 }
 let admin: ReturnType<typeof createSubscriberAdminStore>;
 function subscribe(...emails: string[]): number[] {
-  admin.importConfirmed(emails.map((email, i) => ({ line: i + 2, email, digestSize: 10, keywords: '' })), clock.now());
+  admin.importConfirmed(
+    emails.map((email, i) => ({ line: i + 2, email, digestSize: 10, keywords: '' })),
+    clock.now(),
+  );
   return emails.map((e) => t.ctx.subscribers.byEmail(e)!.id);
 }
 const status = (id: number) => t.ctx.subscribers.byId(id)?.status;
 const eventCount = () => t.ctx.db.prepare('SELECT count(*) FROM bounce_events').pluck().get();
-const verp = (id: number) => verpAddress({ subscriberId: id, runDate: '2026-11-24' }, t.ctx.secret, t.ctx.config.BOUNCE_DOMAIN);
+const verp = (id: number) =>
+  verpAddress({ subscriberId: id, runDate: '2026-11-24' }, t.ctx.secret, t.ctx.config.BOUNCE_DOMAIN);
 
 // --- Amazon SES through SNS -------------------------------------------------------------------
 
 /** Signed as AWS documents: `Name\nvalue\n` over these fields in this order (Subject only if present). */
 function snsSigned(m: Record<string, string>, version: '1' | '2' = '1'): Record<string, string> {
-  const order = m.Type === 'Notification' ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  const text = order.filter((k) => m[k] !== undefined).map((k) => `${k}\n${m[k]}\n`).join('');
+  const order =
+    m.Type === 'Notification'
+      ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
+      : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+  const text = order
+    .filter((k) => m[k] !== undefined)
+    .map((k) => `${k}\n${m[k]}\n`)
+    .join('');
   const signature = sign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256', Buffer.from(text), pki.key).toString('base64');
   return { ...m, SignatureVersion: version, Signature: signature, SigningCertURL: CERT_URL };
 }
@@ -104,7 +142,12 @@ const sesMail = (to: string, source: string, messageId?: string) => ({
     ...(messageId ? [{ name: 'Message-ID', value: messageId }] : []),
     { name: 'Subject', value: 'Trending ML papers, 24 November' },
   ],
-  commonHeaders: { from: [MAIL_FROM], to: [to], ...(messageId ? { messageId } : {}), subject: 'Trending ML papers, 24 November' },
+  commonHeaders: {
+    from: [MAIL_FROM],
+    to: [to],
+    ...(messageId ? { messageId } : {}),
+    subject: 'Trending ML papers, 24 November',
+  },
 });
 
 const sesBounce = (to: string, source: string, bounceType = 'Permanent', bounceSubType = 'General') => ({
@@ -113,7 +156,9 @@ const sesBounce = (to: string, source: string, bounceType = 'Permanent', bounceS
     feedbackId: `0102018f3a6b7d00-${randomBytes(4).toString('hex')}-000000`,
     bounceType,
     bounceSubType,
-    bouncedRecipients: [{ emailAddress: to, action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }],
+    bouncedRecipients: [
+      { emailAddress: to, action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' },
+    ],
     timestamp: '2026-11-25T07:01:02.000Z',
     remoteMtaIp: '127.0.2.1',
     reportingMTA: 'dsn; b224-13.smtp-out.eu-west-1.amazonses.com',
@@ -122,7 +167,12 @@ const sesBounce = (to: string, source: string, bounceType = 'Permanent', bounceS
 });
 
 const postSns = (body: object | string) =>
-  t.app.inject({ method: 'POST', url: '/webhooks/ses', headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
+  t.app.inject({
+    method: 'POST',
+    url: '/webhooks/ses',
+    headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 describe('POST /webhooks/ses (Amazon SNS)', () => {
   it('when a signed bounce names our VERP address, then that subscriber is suppressed, whoever the recipient is', async () => {
@@ -148,10 +198,22 @@ describe('POST /webhooks/ses (Amazon SNS)', () => {
         timestamp: '2026-11-25T08:10:00.000Z',
         arrivalDate: '2026-11-25T07:01:00.000Z',
       },
-      mail: sesMail('someone@forwarded.example', 'digest@papers.example.org', `<digest.2026-11-24.${ada}@papers.example.org>`),
+      mail: sesMail(
+        'someone@forwarded.example',
+        'digest@papers.example.org',
+        `<digest.2026-11-24.${ada}@papers.example.org>`,
+      ),
     };
     expect((await postSns(snsSigned(sesNotification(complaint), '2'))).statusCode).toBe(200);
-    expect((await postSns(snsSigned(sesNotification(sesBounce('bob@example.org', 'digest@papers.example.org', 'Transient', 'MailboxFull'))))).statusCode).toBe(200);
+    expect(
+      (
+        await postSns(
+          snsSigned(
+            sesNotification(sesBounce('bob@example.org', 'digest@papers.example.org', 'Transient', 'MailboxFull')),
+          ),
+        )
+      ).statusCode,
+    ).toBe(200);
     expect([status(ada!), status(bob!)]).toEqual(['unsubscribed', 'confirmed']);
     expect(t.ctx.db.prepare('SELECT kind, reason, source FROM bounce_events ORDER BY id').all()).toEqual([
       { kind: 'complaint', reason: 'feedback', source: 'webhook:ses' },
@@ -187,7 +249,13 @@ describe('POST /webhooks/ses (Amazon SNS)', () => {
     const elsewhere = { ...good, SigningCertURL: 'https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem' };
     expect((await postSns(elsewhere)).statusCode).toBe(403);
     // Another topic than ours.
-    expect((await postSns(snsSigned({ ...sesNotification(sesBounce('ada@example.org', 'x@y.example')), TopicArn: `${TOPIC}-other` }))).statusCode).toBe(403);
+    expect(
+      (
+        await postSns(
+          snsSigned({ ...sesNotification(sesBounce('ada@example.org', 'x@y.example')), TopicArn: `${TOPIC}-other` }),
+        )
+      ).statusCode,
+    ).toBe(403);
     expect((await postSns('not json')).statusCode).toBe(400);
     expect(status(ada!)).toBe('confirmed');
     expect(eventCount()).toBe(0);
@@ -215,7 +283,9 @@ describe('POST /webhooks/ses (Amazon SNS)', () => {
     expect(res.json()).toEqual({ status: 'confirmed' });
     expect(fetched).toEqual([CERT_URL, subscribeUrl]);
     expect(sns.hits.filter((h) => h.includes('ConfirmSubscription'))).toHaveLength(1);
-    expect((await postSns(snsSigned(confirmation('arn:aws:sns:eu-west-1:666666666666:someone-else')))).statusCode).toBe(403);
+    expect((await postSns(snsSigned(confirmation('arn:aws:sns:eu-west-1:666666666666:someone-else')))).statusCode).toBe(
+      403,
+    );
     expect(sns.hits.filter((h) => h.includes('ConfirmSubscription'))).toHaveLength(1);
   });
 });
@@ -233,8 +303,14 @@ const postmarkBounce = (email: string, type = 'HardBounce', id = 432337203685477
   MessageID: '883953f4-6105-42a2-a16a-77a8eac79483',
   Metadata: {},
   ServerID: 23,
-  Description: type === 'SpamComplaint' ? 'The subscriber explicitly marked this message as spam.' : 'The server was unable to deliver your message (ex: unknown user, mailbox not found).',
-  Details: type === 'SpamComplaint' ? 'Test spam complaint details' : 'smtp;550 5.1.1 The email account that you tried to reach does not exist.',
+  Description:
+    type === 'SpamComplaint'
+      ? 'The subscriber explicitly marked this message as spam.'
+      : 'The server was unable to deliver your message (ex: unknown user, mailbox not found).',
+  Details:
+    type === 'SpamComplaint'
+      ? 'Test spam complaint details'
+      : 'smtp;550 5.1.1 The email account that you tried to reach does not exist.',
   Email: email,
   From: 'digest@papers.example.org',
   BouncedAt: '2026-11-25T07:01:02Z',
@@ -245,7 +321,12 @@ const postmarkBounce = (email: string, type = 'HardBounce', id = 432337203685477
 });
 const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
 const postPostmark = (body: object, authorization?: string) =>
-  t.app.inject({ method: 'POST', url: '/webhooks/postmark', headers: authorization ? { authorization } : {}, payload: body });
+  t.app.inject({
+    method: 'POST',
+    url: '/webhooks/postmark',
+    headers: authorization ? { authorization } : {},
+    payload: body,
+  });
 
 describe('POST /webhooks/postmark', () => {
   it('when a hard bounce and a spam complaint come with the right credentials, then the subscribers are suppressed and unsubscribed', async () => {
@@ -263,7 +344,9 @@ describe('POST /webhooks/postmark', () => {
     const missing = await postPostmark(postmarkBounce('ada@example.org'));
     expect(missing.statusCode).toBe(401);
     expect(missing.headers['www-authenticate']).toMatch(/^Basic/);
-    expect((await postPostmark(postmarkBounce('ada@example.org'), basic('postmark:hook-password-0124'))).statusCode).toBe(403);
+    expect(
+      (await postPostmark(postmarkBounce('ada@example.org'), basic('postmark:hook-password-0124'))).statusCode,
+    ).toBe(403);
     expect((await postPostmark(postmarkBounce('ada@example.org'), 'Bearer hook-password-0123')).statusCode).toBe(401);
     expect(status(ada!)).toBe('confirmed');
     expect(eventCount()).toBe(0);
@@ -274,9 +357,26 @@ describe('POST /webhooks/postmark', () => {
 
 function mailgunSigned(eventData: object, at = clock.now(), token = randomBytes(25).toString('hex')) {
   const timestamp = String(Math.floor(at.getTime() / 1000));
-  return { signature: { timestamp, token, signature: createHmac('sha256', MAILGUN_KEY).update(timestamp + token).digest('hex') }, 'event-data': eventData };
+  return {
+    signature: {
+      timestamp,
+      token,
+      signature: createHmac('sha256', MAILGUN_KEY)
+        .update(timestamp + token)
+        .digest('hex'),
+    },
+    'event-data': eventData,
+  };
 }
-const mailgunFailed = (recipient: string, sender: string, severity: string, code: number, message: string, enhanced?: string, messageId = '20261125070100.1.abcdef@papers.example.org') => ({
+const mailgunFailed = (
+  recipient: string,
+  sender: string,
+  severity: string,
+  code: number,
+  message: string,
+  enhanced?: string,
+  messageId = '20261125070100.1.abcdef@papers.example.org',
+) => ({
   id: randomBytes(16).toString('base64url'),
   timestamp: 1764061200.123,
   'log-level': severity === 'permanent' ? 'error' : 'warn',
@@ -287,8 +387,20 @@ const mailgunFailed = (recipient: string, sender: string, severity: string, code
   'recipient-domain': recipient.split('@')[1],
   envelope: { sender, transport: 'smtp', targets: recipient, 'sending-ip': '127.0.4.1' },
   flags: { 'is-routed': false, 'is-authenticated': true, 'is-system-test': false, 'is-test-mode': false },
-  'delivery-status': { 'attempt-no': 1, code, message, description: '', ...(enhanced ? { 'enhanced-code': enhanced } : {}), 'mx-host': 'mx.example.org', 'session-seconds': 0.4 },
-  message: { headers: { to: recipient, 'message-id': messageId, from: MAIL_FROM, subject: 'Trending ML papers, 24 November' }, attachments: [], size: 52_311 },
+  'delivery-status': {
+    'attempt-no': 1,
+    code,
+    message,
+    description: '',
+    ...(enhanced ? { 'enhanced-code': enhanced } : {}),
+    'mx-host': 'mx.example.org',
+    'session-seconds': 0.4,
+  },
+  message: {
+    headers: { to: recipient, 'message-id': messageId, from: MAIL_FROM, subject: 'Trending ML papers, 24 November' },
+    attachments: [],
+    size: 52_311,
+  },
   'user-variables': {},
   tags: [],
 });
@@ -300,7 +412,11 @@ const mailgunComplained = (recipient: string, messageId: string) => ({
   envelope: { 'sending-ip': '127.0.4.1' },
   flags: { 'is-test-mode': false },
   recipient,
-  message: { headers: { to: recipient, 'message-id': messageId, from: MAIL_FROM, subject: 'Trending ML papers, 24 November' }, attachments: [], size: 52_311 },
+  message: {
+    headers: { to: recipient, 'message-id': messageId, from: MAIL_FROM, subject: 'Trending ML papers, 24 November' },
+    attachments: [],
+    size: 52_311,
+  },
   tags: [],
   campaigns: [],
   'user-variables': {},
@@ -311,23 +427,60 @@ describe('POST /webhooks/mailgun', () => {
   it('when signed events come, then a permanent failure at the address suppresses (matched by VERP), a complaint unsubscribes (by Message-ID), a refusal of our content only counts', async () => {
     await start();
     const [ada, bob, cy] = subscribe('ada@example.org', 'bob@example.org', 'cy@example.org');
-    const userUnknown = mailgunFailed('someone@example.net', verp(ada!), 'permanent', 550, "5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos", '5.1.1');
+    const userUnknown = mailgunFailed(
+      'someone@example.net',
+      verp(ada!),
+      'permanent',
+      550,
+      "5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos",
+      '5.1.1',
+    );
     expect((await postMailgun(mailgunSigned(userUnknown))).statusCode).toBe(200);
-    expect((await postMailgun(mailgunSigned(mailgunComplained('forwarded@elsewhere.example', `digest.2026-11-24.${bob}@papers.example.org`)))).statusCode).toBe(200);
-    const spam = mailgunFailed('cy@example.org', 'digest@papers.example.org', 'permanent', 550, '5.7.1 Our system has detected that this message is likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.', '5.7.1');
+    expect(
+      (
+        await postMailgun(
+          mailgunSigned(
+            mailgunComplained('forwarded@elsewhere.example', `digest.2026-11-24.${bob}@papers.example.org`),
+          ),
+        )
+      ).statusCode,
+    ).toBe(200);
+    const spam = mailgunFailed(
+      'cy@example.org',
+      'digest@papers.example.org',
+      'permanent',
+      550,
+      '5.7.1 Our system has detected that this message is likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.',
+      '5.7.1',
+    );
     expect((await postMailgun(mailgunSigned(spam))).statusCode).toBe(200);
     expect([status(ada!), status(bob!), status(cy!)]).toEqual(['suppressed', 'unsubscribed', 'confirmed']);
-    expect(t.ctx.db.prepare('SELECT kind FROM bounce_events ORDER BY id').pluck().all()).toEqual(['hard', 'complaint', 'soft']);
+    expect(t.ctx.db.prepare('SELECT kind FROM bounce_events ORDER BY id').pluck().all()).toEqual([
+      'hard',
+      'complaint',
+      'soft',
+    ]);
   });
 
   it('when unsigned, wrongly signed, stale or replayed, then refused and nothing changes', async () => {
     await start();
     const [ada] = subscribe('ada@example.org');
-    const event = mailgunFailed('ada@example.org', 'digest@papers.example.org', 'permanent', 550, '5.1.1 no such user', '5.1.1');
+    const event = mailgunFailed(
+      'ada@example.org',
+      'digest@papers.example.org',
+      'permanent',
+      550,
+      '5.1.1 no such user',
+      '5.1.1',
+    );
     expect((await postMailgun({ 'event-data': event })).statusCode).toBe(401);
     const signed = mailgunSigned(event);
-    expect((await postMailgun({ ...signed, signature: { ...signed.signature, signature: 'f'.repeat(64) } })).statusCode).toBe(403);
-    expect((await postMailgun(mailgunSigned(event, new Date(clock.now().getTime() - 6 * 60_000)))).statusCode).toBe(403);
+    expect(
+      (await postMailgun({ ...signed, signature: { ...signed.signature, signature: 'f'.repeat(64) } })).statusCode,
+    ).toBe(403);
+    expect((await postMailgun(mailgunSigned(event, new Date(clock.now().getTime() - 6 * 60_000)))).statusCode).toBe(
+      403,
+    );
     expect(status(ada!)).toBe('confirmed');
     expect(eventCount()).toBe(0);
 
@@ -341,7 +494,10 @@ describe('POST /webhooks/mailgun', () => {
 
   it('when the body is over 256 KB, then 413 and nothing is read', async () => {
     await start();
-    const big = mailgunSigned({ ...mailgunComplained('ada@example.org', 'x@papers.example.org'), padding: 'x'.repeat(300 * 1024) });
+    const big = mailgunSigned({
+      ...mailgunComplained('ada@example.org', 'x@papers.example.org'),
+      padding: 'x'.repeat(300 * 1024),
+    });
     expect((await postMailgun(big)).statusCode).toBe(413);
     expect(eventCount()).toBe(0);
   });

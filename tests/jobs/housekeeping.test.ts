@@ -15,14 +15,25 @@ describe('purgeStaleData', () => {
     const clock = new ManualClock();
     t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' }, { clock });
     const app = t;
-    const signUp = (email: string) => app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: new URLSearchParams({ email }).toString() });
+    const signUp = (email: string) =>
+      app.app.inject({
+        method: 'POST',
+        url: '/subscribe',
+        headers: FORM,
+        payload: new URLSearchParams({ email }).toString(),
+      });
     const mailDeps = mailQueueDeps(app.ctx, app.templates);
     const emails = () => app.ctx.db.prepare('SELECT email FROM subscribers ORDER BY email').pluck().all();
     const queue = () => app.ctx.db.prepare('SELECT recipient, status, payload FROM mail_queue ORDER BY id').all();
 
     await signUp('never@example.org');
     await signUp('reader@example.org');
-    const confirmUrl = JSON.parse(app.ctx.db.prepare("SELECT payload FROM mail_queue WHERE recipient = 'reader@example.org'").pluck().get() as string).confirmUrl as string;
+    const confirmUrl = JSON.parse(
+      app.ctx.db
+        .prepare("SELECT payload FROM mail_queue WHERE recipient = 'reader@example.org'")
+        .pluck()
+        .get() as string,
+    ).confirmUrl as string;
     await sendDueMail(mailDeps);
     // The link's page only shows a button: its POST confirms.
     expect((await app.app.inject({ method: 'POST', url: new URL(confirmUrl).pathname })).statusCode).toBe(200);
@@ -31,7 +42,13 @@ describe('purgeStaleData', () => {
 
     // Day 3: nothing is old enough but the two mailboxes' cap windows from day 0 (the domain's
     // window restarted with recent@).
-    expect(purgeStaleData({ ...app.ctx, clock })).toEqual({ unconfirmedSignUps: 0, expiredMail: 0, settledMail: 0, confirmationWindows: 2, foldedDeliveries: 0 });
+    expect(purgeStaleData({ ...app.ctx, clock })).toEqual({
+      unconfirmedSignUps: 0,
+      expiredMail: 0,
+      settledMail: 0,
+      confirmationWindows: 2,
+      foldedDeliveries: 0,
+    });
 
     clock.advance(4 * DAY_MS + 60_000);
     expect(purgeStaleData({ ...app.ctx, clock })).toMatchObject({ unconfirmedSignUps: 1, settledMail: 2 });

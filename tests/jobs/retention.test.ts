@@ -3,7 +3,15 @@ import { loadConfig } from '../../src/config.ts';
 import { createMetricsStore } from '../../src/db/metrics-store.ts';
 import { sendDigest } from '../../src/digest/run.ts';
 import { FOLD_BATCH, purgeStaleData, startHousekeeping } from '../../src/jobs/housekeeping.ts';
-import { byRecipient, deliveryRows, freezeFixtureDay, NOW, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
+import {
+  byRecipient,
+  deliveryRows,
+  freezeFixtureDay,
+  NOW,
+  seedSubscribers,
+  startHarness,
+  type Harness,
+} from '../support/digest-harness.ts';
 import { createTestContext } from '../support/test-context.ts';
 
 const DAY_MS = 24 * 3600_000;
@@ -24,7 +32,10 @@ describe('retention of delivery rows (RETENTION_DAYS)', () => {
     h = await startHarness({
       env: { RETENTION_DAYS: '180' },
       now: clock.now,
-      sink: { onRcpt: (to) => (blocked && to === 'reader5@example.com' ? { code: 554, message: '5.7.1 Relay access denied' } : undefined) },
+      sink: {
+        onRcpt: (to) =>
+          blocked && to === 'reader5@example.com' ? { code: 554, message: '5.7.1 Relay access denied' } : undefined,
+      },
     });
     const { ctx, deps, sink } = h;
     seedSubscribers(ctx.db, 30);
@@ -72,8 +83,16 @@ describe('retention of delivery rows (RETENTION_DAYS)', () => {
     try {
       seedSubscribers(ctx.db, FOLD_BATCH + 5);
       const finished = new Date(NOW.getTime() - 200 * DAY_MS).toISOString();
-      ctx.db.prepare(`INSERT INTO send_runs (digest_date, status, started_at, finished_at, updated_at, sent) VALUES ('2026-05-01', 'done', ?, ?, ?, ?)`).run(finished, finished, finished, FOLD_BATCH + 5);
-      ctx.db.prepare(`INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts) SELECT 1, id, 'sent', 1 FROM subscribers`).run();
+      ctx.db
+        .prepare(
+          `INSERT INTO send_runs (digest_date, status, started_at, finished_at, updated_at, sent) VALUES ('2026-05-01', 'done', ?, ?, ?, ?)`,
+        )
+        .run(finished, finished, finished, FOLD_BATCH + 5);
+      ctx.db
+        .prepare(
+          `INSERT INTO send_deliveries (run_id, subscriber_id, status, attempts) SELECT 1, id, 'sent', 1 FROM subscribers`,
+        )
+        .run();
       const rows = () => ctx.db.prepare('SELECT count(*) FROM send_deliveries').pluck().get();
       const job = startHousekeeping(ctx);
       // The first batch went synchronously; the rest waits for the next turn.
@@ -90,6 +109,8 @@ describe('retention of delivery rows (RETENTION_DAYS)', () => {
   it('when RETENTION_DAYS is under 31, then start-up refuses it: the soft-bounce rule reads 30 days', () => {
     expect(loadConfig({}).RETENTION_DAYS).toBe(180);
     expect(loadConfig({ RETENTION_DAYS: '31' }).RETENTION_DAYS).toBe(31);
-    expect(() => loadConfig({ RETENTION_DAYS: '30' })).toThrow(/RETENTION_DAYS: must be at least 31: the soft-bounce rule reads the last 30 days/);
+    expect(() => loadConfig({ RETENTION_DAYS: '30' })).toThrow(
+      /RETENTION_DAYS: must be at least 31: the soft-bounce rule reads the last 30 days/,
+    );
   });
 });

@@ -2,13 +2,37 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { addDays, defaultWeekEnding, todayIn } from '../../src/domain/dates.ts';
 import type { RunStatus } from '../../src/digest/ledger-store.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
-import { dailySchedule, dueRun, dueWeekly, retryAfterMs, startScheduler, weeklyCron, type Scheduler } from '../../src/jobs/scheduler.ts';
+import {
+  dailySchedule,
+  dueRun,
+  dueWeekly,
+  retryAfterMs,
+  startScheduler,
+  weeklyCron,
+  type Scheduler,
+} from '../../src/jobs/scheduler.ts';
 import type { Cadence } from '../../src/domain/subscriber-input.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startPapersApi, type PapersApi } from '../support/papers-api.ts';
-import { byRecipient, freezeFixtureDay, seedSubscribers, startHarness, type Harness } from '../support/digest-harness.ts';
+import {
+  byRecipient,
+  freezeFixtureDay,
+  seedSubscribers,
+  startHarness,
+  type Harness,
+} from '../support/digest-harness.ts';
 
-const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({ outcome, date: '2026-11-24', cadence: 'daily', sent: 0, failed: 0, skipped: 0, deferred: 0, resumedInFlight: 0, durationMs: 0 });
+const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({
+  outcome,
+  date: '2026-11-24',
+  cadence: 'daily',
+  sent: 0,
+  failed: 0,
+  skipped: 0,
+  deferred: 0,
+  resumedInFlight: 0,
+  durationMs: 0,
+});
 const statuses = (s: Record<string, RunStatus>) => (date: string) => s[date];
 
 describe('what is due now', () => {
@@ -23,7 +47,8 @@ describe('what is due now', () => {
 
   it('when the run is finished or paused for an operator, or today’s time is still ahead, then nothing is due', () => {
     const at = new Date('2026-11-25T09:00:00Z');
-    for (const status of ['done', 'empty', 'paused'] as const) expect(dueRun(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': status }))).toBeNull();
+    for (const status of ['done', 'empty', 'paused'] as const)
+      expect(dueRun(at, 'Europe/Berlin', daily7, statuses({ '2026-11-24': status }))).toBeNull();
     expect(dueRun(new Date('2026-11-25T05:59:00Z'), 'Europe/Berlin', daily7, statuses({}))).toBeNull();
   });
 
@@ -62,7 +87,8 @@ describe('a fake clock across the clock changes: exactly one send per local day,
       const schedule = dailySchedule(expression);
       const ledger: Record<string, RunStatus> = {};
       const sends: { localDay: string; date: string }[] = [];
-      // From two days before the change to two days after, five minutes at a time (every cron here is on a :00 or :30, every change too).
+      // From two days before the change to two days after, five minutes at a time (every cron here is on a :00 or
+      // :30, every change too).
       const start = Date.parse(`${change}T00:00:00Z`) - 2 * 86_400_000;
       for (let ms = start; ms < start + 5 * 86_400_000; ms += 5 * 60_000) {
         const now = new Date(ms);
@@ -107,11 +133,13 @@ describe('which week the weekly edition sends', () => {
 
   it('when the service was down at that time, then the week is owed later in the week too, until it is sent', () => {
     const weekly = dailySchedule(weeklyCron('0 7 * * *', 'monday'));
-    const due = (iso: string, s: Record<string, RunStatus> = {}) => dueWeekly(new Date(iso), 'UTC', weekly, 'monday', statuses(s))?.date ?? null;
+    const due = (iso: string, s: Record<string, RunStatus> = {}) =>
+      dueWeekly(new Date(iso), 'UTC', weekly, 'monday', statuses(s))?.date ?? null;
     expect(due('2026-11-30T06:59:00Z')).toBeNull();
     expect(due('2026-11-30T07:01:00Z')).toBe('2026-11-29');
     expect(due('2026-12-02T01:00:00Z', { '2026-11-29': 'failed' })).toBe('2026-11-29');
-    for (const status of ['done', 'empty', 'paused'] as const) expect(due('2026-12-02T01:00:00Z', { '2026-11-29': status })).toBeNull();
+    for (const status of ['done', 'empty', 'paused'] as const)
+      expect(due('2026-12-02T01:00:00Z', { '2026-11-29': status })).toBeNull();
   });
 });
 
@@ -122,7 +150,8 @@ describe('retries', () => {
     expect(retryAfterMs(result('busy'), now, '2026-11-25T07:00:20.000Z', 600_000)).toBe(21_000);
   });
   it('when a run is done, empty, paused or stopped, then there is nothing to retry', () => {
-    for (const o of ['done', 'empty', 'paused', 'incomplete'] as const) expect(retryAfterMs(result(o), now, null, 1000)).toBeNull();
+    for (const o of ['done', 'empty', 'paused', 'incomplete'] as const)
+      expect(retryAfterMs(result(o), now, null, 1000)).toBeNull();
   });
 });
 
@@ -153,7 +182,12 @@ describe('startScheduler', () => {
     const runs: Record<string, RunStatus> = {};
     let now = new Date('2026-11-24T21:58:00Z'); // 06:58 in Tokyo
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Asia/Tokyo', WEEKLY_DAY: 'monday' }, clock: { now: () => now }, logger: quiet, ledger: ledger(runs) },
+      {
+        config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Asia/Tokyo', WEEKLY_DAY: 'monday' },
+        clock: { now: () => now },
+        logger: quiet,
+        ledger: ledger(runs),
+      },
       { send: async ({ date }) => (calls.push(date), (runs[date] = 'done'), result('done')), checkEveryMs: 10 },
     );
     await new Promise((r) => setTimeout(r, 100));
@@ -173,7 +207,12 @@ describe('startScheduler', () => {
     let sends = 0;
     // The harness clock says 2026-11-25 07:00 UTC; the schedule was 06:00 UTC, so it was missed.
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      {
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        clock: h.ctx.clock,
+        logger: quiet,
+        ledger: h.ctx.ledger,
+      },
       { send: (o) => (o.cadence === 'daily' ? (sends++, sendDigest(deps, o)) : Promise.resolve(result('done'))) },
     );
     await h.sink.waitFor(4);
@@ -186,7 +225,12 @@ describe('startScheduler', () => {
 
     // Started again the same day: the run is done, nothing more goes out.
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      {
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        clock: h.ctx.clock,
+        logger: quiet,
+        ledger: h.ctx.ledger,
+      },
       { send: (o) => (o.cadence === 'daily' ? (sends++, sendDigest(deps, o)) : Promise.resolve(result('done'))) },
     );
     await new Promise((r) => setTimeout(r, 200));
@@ -198,7 +242,12 @@ describe('startScheduler', () => {
     let sending = 0;
     let overlapped = false;
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: { now: () => new Date('2026-11-30T07:00:00Z') }, logger: quiet, ledger: ledger({}, {}) },
+      {
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        clock: { now: () => new Date('2026-11-30T07:00:00Z') },
+        logger: quiet,
+        ledger: ledger({}, {}),
+      },
       {
         send: async ({ date, cadence }) => {
           overlapped ||= sending > 0;
@@ -222,7 +271,12 @@ describe('startScheduler', () => {
     seedSubscribers(h.ctx.db, 2, { prefix: 'daily' });
     const deps = h.deps;
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: h.ctx.clock, logger: quiet, ledger: h.ctx.ledger },
+      {
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        clock: h.ctx.clock,
+        logger: quiet,
+        ledger: h.ctx.ledger,
+      },
       { send: (o) => sendDigest(deps, o) },
     );
     await h.sink.waitFor(3);
@@ -247,7 +301,12 @@ describe('startScheduler', () => {
       return result(outcome);
     };
     scheduler = startScheduler(
-      { config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, clock: { now: () => new Date(Date.parse('2026-11-25T07:00:00Z') + performance.now()) }, logger: quiet, ledger: ledger(runs) },
+      {
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        clock: { now: () => new Date(Date.parse('2026-11-25T07:00:00Z') + performance.now()) },
+        logger: quiet,
+        ledger: ledger(runs),
+      },
       { send, retryDelayMs: 50, checkEveryMs: 10 },
     );
     const deadline = Date.now() + 2000;

@@ -55,7 +55,10 @@ describe('digest variants assembled from compiled pieces', () => {
       lists.push([...papers].sort(() => next() - 0.5).slice(0, size));
     }
     for (const list of lists) {
-      const [assembled, direct] = await Promise.all([assemble(list), templates.compileDigest({ date: DATE, papers: list })]);
+      const [assembled, direct] = await Promise.all([
+        assemble(list),
+        templates.compileDigest({ date: DATE, papers: list }),
+      ]);
       expect(assembled.html.length).toBeGreaterThan(10_000);
       expect(assembled).toStrictEqual(direct);
     }
@@ -72,7 +75,11 @@ describe('digest variants assembled from compiled pieces', () => {
       return { head: page.head, tail: page.tail, cards: batch.map((p) => page.cards[papers.indexOf(p)]!) };
     });
     const same = (s: string) => s;
-    await Promise.all([assemble(papers.slice(0, 3), same), assemble(papers.slice(1, 4), same), assemble([papers[5]!, papers[0]!], same)]);
+    await Promise.all([
+      assemble(papers.slice(0, 3), same),
+      assemble(papers.slice(1, 4), same),
+      assemble([papers[5]!, papers[0]!], same),
+    ]);
     await assemble(papers.slice(0, 6).reverse(), same);
     expect(compiled).toEqual([3, 1, 1, 1]);
     expect(await assemble(papers, same)).toBe(split.html);
@@ -94,7 +101,10 @@ describe('digest variants assembled from compiled pieces', () => {
     try {
       await cp(templatesDir, dir, { recursive: true });
       const card = await readFile(join(dir, 'partials/paper.mjml'), 'utf8');
-      await writeFile(join(dir, 'partials/paper.mjml'), `${card}\n<mj-section><mj-column><mj-text>after {{rank}}</mj-text></mj-column></mj-section>`);
+      await writeFile(
+        join(dir, 'partials/paper.mjml'),
+        `${card}\n<mj-section><mj-column><mj-text>after {{rank}}</mj-text></mj-column></mj-section>`,
+      );
       await expect(loadTemplates(settings, dir)).rejects.toThrow(TemplateError);
       await expect(loadTemplates(settings, dir)).rejects.toThrow(/exactly one <mj-section>/);
     } finally {

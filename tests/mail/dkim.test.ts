@@ -12,9 +12,17 @@ import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 
 const DOMAIN = 'papers.example.org';
 const pem = (type: 'rsa' | 'ed25519') =>
-  (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519')).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  (type === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ed25519')
+  ).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
-let keys: { domainName: string; keySelector: string; privateKey: string; ed25519: { keySelector: string; privateKey: string } };
+let keys: {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+  ed25519: { keySelector: string; privateKey: string };
+};
 /** DNS as a test resolver: the two selectors' TXT records, nothing else. */
 let records: Map<string, string>;
 const resolver = async (name: string, rr: string) => {
@@ -25,16 +33,27 @@ const resolver = async (name: string, rr: string) => {
 
 let digests: ReturnType<typeof prepareMessage>[];
 beforeAll(async () => {
-  keys = { domainName: DOMAIN, keySelector: 'pb', privateKey: pem('rsa'), ed25519: { keySelector: 'pb-ed25519', privateKey: pem('ed25519') } };
+  keys = {
+    domainName: DOMAIN,
+    keySelector: 'pb',
+    privateKey: pem('rsa'),
+    ed25519: { keySelector: 'pb-ed25519', privateKey: pem('ed25519') },
+  };
   records = new Map([
     [`pb._domainkey.${DOMAIN}`, `v=DKIM1; k=rsa; p=${dkimPublicKey(keys.privateKey)}`],
     [`pb-ed25519._domainkey.${DOMAIN}`, `v=DKIM1; k=ed25519; p=${dkimPublicKey(keys.ed25519.privateKey)}`],
   ]);
-  const templates = await loadTemplates({ publicUrl: `https://${DOMAIN}`, postalAddress: 'Paperboy, 1 Example Street' });
+  const templates = await loadTemplates({
+    publicUrl: `https://${DOMAIN}`,
+    postalAddress: 'Paperboy, 1 Example Street',
+  });
   const papers = fixturePapers('2026-11-24');
   const assemble = templates.digestAssembler('2026-11-24', papers);
   const settings = { from: `Paperboy <digest@${DOMAIN}>`, listId: `"Paperboy daily digest" <daily.${DOMAIN}>` };
-  digests = [prepareMessage(await assemble(papers.slice(0, 10)), settings), prepareMessage(await assemble(papers.slice(3, 4)), settings)];
+  digests = [
+    prepareMessage(await assemble(papers.slice(0, 10)), settings),
+    prepareMessage(await assemble(papers.slice(3, 4)), settings),
+  ];
 });
 
 const message = (i: number) =>
@@ -53,32 +72,45 @@ afterEach(async () => {
 });
 
 describe('DKIM signing of digests', () => {
-  it.each([2, 0])('when digests are sent with DKIM_WORKERS=%i, then each arrives with an RSA and an Ed25519 signature that mailauth verifies', async (workers) => {
-    sink = await startSmtpSink();
-    const mailer = createMailer({ smtpUrl: sink.url, outboxDir: '/nonexistent', poolSize: 2, ratePerSec: 0, dkim: { ...keys, workers }, logger: createLogger('silent') });
-    try {
-      await Promise.all(Array.from({ length: 12 }, (_, i) => mailer.sendPrebuilt(message(i))));
-    } finally {
-      mailer.close();
-    }
-    expect(sink.messages).toHaveLength(12);
-    for (const received of sink.messages) {
-      const { results } = await dkimVerify(received.raw, { resolver });
-      expect(results.map((r) => [r.algo, r.selector, r.signingDomain, r.status.result])).toEqual([
-        ['ed25519-sha256', 'pb-ed25519', DOMAIN, 'pass'],
-        ['rsa-sha256', 'pb', DOMAIN, 'pass'],
-      ]);
-      // The one-click unsubscribe header is covered, as RFC 8058 requires.
-      expect(received.raw.toString('latin1')).toMatch(/h=[^;]*list-unsubscribe-post/i);
-    }
-  });
+  it.each([2, 0])(
+    'when digests are sent with DKIM_WORKERS=%i, then each arrives with an RSA and an Ed25519 signature that mailauth verifies',
+    async (workers) => {
+      sink = await startSmtpSink();
+      const mailer = createMailer({
+        smtpUrl: sink.url,
+        outboxDir: '/nonexistent',
+        poolSize: 2,
+        ratePerSec: 0,
+        dkim: { ...keys, workers },
+        logger: createLogger('silent'),
+      });
+      try {
+        await Promise.all(Array.from({ length: 12 }, (_, i) => mailer.sendPrebuilt(message(i))));
+      } finally {
+        mailer.close();
+      }
+      expect(sink.messages).toHaveLength(12);
+      for (const received of sink.messages) {
+        const { results } = await dkimVerify(received.raw, { resolver });
+        expect(results.map((r) => [r.algo, r.selector, r.signingDomain, r.status.result])).toEqual([
+          ['ed25519-sha256', 'pb-ed25519', DOMAIN, 'pass'],
+          ['rsa-sha256', 'pb', DOMAIN, 'pass'],
+        ]);
+        // The one-click unsubscribe header is covered, as RFC 8058 requires.
+        expect(received.raw.toString('latin1')).toMatch(/h=[^;]*list-unsubscribe-post/i);
+      }
+    },
+  );
 
   it('when a signed message is altered in transit, then its signatures fail', async () => {
     const signing = dkimSigning(keys, 1);
     try {
       const m = message(1);
       const signed = Buffer.concat([await signing.sign(m.chunks), ...m.chunks]);
-      const tampered = Buffer.from(signed.toString('latin1').replace('/unsubscribe/1.token', '/unsubscribe/2.token'), 'latin1');
+      const tampered = Buffer.from(
+        signed.toString('latin1').replace('/unsubscribe/1.token', '/unsubscribe/2.token'),
+        'latin1',
+      );
       const { results } = await dkimVerify(tampered, { resolver });
       expect(results.map((r) => r.status.result)).toEqual(['fail', 'fail']);
       const { results: intact } = await dkimVerify(signed, { resolver });
@@ -92,7 +124,10 @@ describe('DKIM signing of digests', () => {
     const [pool, main] = [dkimSigning(keys, 2), dkimSigning(keys, 0)];
     try {
       const messages = Array.from({ length: 6 }, (_, i) => message(i));
-      const [a, b] = await Promise.all([Promise.all(messages.map((m) => pool.sign(m.chunks))), Promise.all(messages.map((m) => main.sign(m.chunks)))]);
+      const [a, b] = await Promise.all([
+        Promise.all(messages.map((m) => pool.sign(m.chunks))),
+        Promise.all(messages.map((m) => main.sign(m.chunks))),
+      ]);
       expect(a.map(String)).toEqual(b.map(String));
       expect(new Set(a.map(String)).size).toBe(6);
     } finally {
@@ -104,4 +139,3 @@ describe('DKIM signing of digests', () => {
     expect(() => dkimSigning({ ...keys, privateKey: keys.ed25519.privateKey }, 1)).toThrow(/RSA key/);
   });
 });
-

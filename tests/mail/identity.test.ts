@@ -14,7 +14,15 @@ describe('identityWarnings', () => {
   });
 
   it('when mail goes to the outbox, then no setting is a problem', () => {
-    expect(identityWarnings({ ...good, SMTP_URL: undefined, PUBLIC_URL: 'http://localhost:3000', MAIL_FROM: 'x@localhost', DKIM_DOMAIN: undefined })).toEqual([]);
+    expect(
+      identityWarnings({
+        ...good,
+        SMTP_URL: undefined,
+        PUBLIC_URL: 'http://localhost:3000',
+        MAIL_FROM: 'x@localhost',
+        DKIM_DOMAIN: undefined,
+      }),
+    ).toEqual([]);
   });
 
   it.each([
@@ -36,12 +44,15 @@ describe('identityWarnings', () => {
 
   it('when DKIM signs for another domain, then DMARC alignment is named', () => {
     expect(identityWarnings({ ...good, DKIM_DOMAIN: 'mailer.example.net' })).toEqual([
-      expect.stringMatching(/^DKIM_DOMAIN mailer\.example\.net is not aligned with MAIL_FROM's domain papers\.example\.org/),
+      expect.stringMatching(
+        /^DKIM_DOMAIN mailer\.example\.net is not aligned with MAIL_FROM's domain papers\.example\.org/,
+      ),
     ]);
   });
 
   it('when DKIM signs for the From domain or a parent or child of it, then it is aligned', () => {
-    for (const d of ['papers.example.org', 'example.org', 'PAPERS.EXAMPLE.ORG']) expect(identityWarnings({ ...good, DKIM_DOMAIN: d })).toEqual([]);
+    for (const d of ['papers.example.org', 'example.org', 'PAPERS.EXAMPLE.ORG'])
+      expect(identityWarnings({ ...good, DKIM_DOMAIN: d })).toEqual([]);
   });
 
   it('when there is no DKIM, then the one-click unsubscribe requirement is named', () => {
@@ -49,6 +60,13 @@ describe('identityWarnings', () => {
   });
 
   it('when everything is wrong at once, then each problem has its own line', () => {
-    expect(identityWarnings({ SMTP_URL: good.SMTP_URL, PUBLIC_URL: 'http://localhost:3000', MAIL_FROM: 'paperboy@localhost', DKIM_DOMAIN: undefined })).toHaveLength(3);
+    expect(
+      identityWarnings({
+        SMTP_URL: good.SMTP_URL,
+        PUBLIC_URL: 'http://localhost:3000',
+        MAIL_FROM: 'paperboy@localhost',
+        DKIM_DOMAIN: undefined,
+      }),
+    ).toHaveLength(3);
   });
 });

@@ -20,8 +20,10 @@ afterEach(async () => {
   await sink.close();
 });
 
-const enqueue = (recipient: string, payload: Record<string, unknown> = { confirmUrl: 'https://papers.example.org/confirm/abc' }) =>
-  t.ctx.mailQueue.enqueue({ kind: 'confirm', recipient, payload, now: clock.now().toISOString() });
+const enqueue = (
+  recipient: string,
+  payload: Record<string, unknown> = { confirmUrl: 'https://papers.example.org/confirm/abc' },
+) => t.ctx.mailQueue.enqueue({ kind: 'confirm', recipient, payload, now: clock.now().toISOString() });
 const rows = () => t.ctx.db.prepare('SELECT recipient, status, attempts, last_error FROM mail_queue ORDER BY id').all();
 
 describe('the confirmation mail queue', () => {
@@ -30,7 +32,9 @@ describe('the confirmation mail queue', () => {
     sink.options.onRcpt = () => (refusals-- > 0 ? { code: 451, message: '4.3.0 try again later' } : undefined);
     enqueue('ada@example.org');
     expect(await sendDueMail(deps)).toBe(0);
-    expect(rows()).toEqual([{ recipient: 'ada@example.org', status: 'queued', attempts: 1, last_error: expect.stringContaining('451') }]);
+    expect(rows()).toEqual([
+      { recipient: 'ada@example.org', status: 'queued', attempts: 1, last_error: expect.stringContaining('451') },
+    ]);
     expect(await sendDueMail(deps)).toBe(0); // not due yet
     clock.advance(queueRetryDelayMs(0));
     expect(await sendDueMail(deps)).toBe(1);
@@ -40,7 +44,8 @@ describe('the confirmation mail queue', () => {
   });
 
   it('when the server refuses one recipient for good (550), then that one fails and the others go out', async () => {
-    sink.options.onRcpt = (addr) => (addr === 'gone@example.org' ? { code: 550, message: '5.1.1 no such user' } : undefined);
+    sink.options.onRcpt = (addr) =>
+      addr === 'gone@example.org' ? { code: 550, message: '5.1.1 no such user' } : undefined;
     enqueue('gone@example.org');
     enqueue('ada@example.org');
     expect(await sendDueMail(deps)).toBe(1);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { listUnsubscribeValue, prepareMessage, renderMessage, type DigestContent, type Recipient } from '../../src/mail/raw-message.ts';
+import {
+  listUnsubscribeValue,
+  prepareMessage,
+  renderMessage,
+  type DigestContent,
+  type Recipient,
+} from '../../src/mail/raw-message.ts';
 import { loadTemplates, personalise } from '../../src/mail/templates.ts';
 import { escapeHtml } from '../../src/html.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
@@ -31,13 +37,22 @@ function content(): DigestContent {
     `<p><a href="{{unsubscribe_url}}">Unsubscribe</a> · <a href="{{preferences_url}}">Preferences</a></p>\n.\n</body></html>`;
   const text =
     `{{unsubscribe_url}}{{preferences_url}}\nTrending ML papers — 2026-11-24\n\n` +
-    Array.from({ length: 20 }, (_, i) => `${i + 1}. 大规模语言模型的推理 ${i} — naïve café 🚀 ${'x'.repeat(i * 10)}  \n`).join('') +
+    Array.from(
+      { length: 20 },
+      (_, i) => `${i + 1}. 大规模语言模型的推理 ${i} — naïve café 🚀 ${'x'.repeat(i * 10)}  \n`,
+    ).join('') +
     `\n.line that starts with a dot\nUnsubscribe: {{unsubscribe_url}}\nPreferences: {{preferences_url}}`;
-  return { subject: 'Trending ML papers — 2026-11-24: 大规模语言模型的推理 and 🚀 “quotes” with a long long tail', html, text };
+  return {
+    subject: 'Trending ML papers — 2026-11-24: 大规模语言模型的推理 and 🚀 “quotes” with a long long tail',
+    html,
+    text,
+  };
 }
 
 const fill = (s: string, r: Recipient, escape: (v: string) => string) =>
-  s.replaceAll('{{unsubscribe_url}}', escape(r.unsubscribeUrl)).replaceAll('{{preferences_url}}', escape(r.preferencesUrl));
+  s
+    .replaceAll('{{unsubscribe_url}}', escape(r.unsubscribeUrl))
+    .replaceAll('{{preferences_url}}', escape(r.preferencesUrl));
 
 /** The same message as sendMail() builds it, as the bytes an SMTP server would receive. */
 async function viaNodemailer(c: DigestContent, r: Recipient): Promise<Buffer> {
@@ -103,8 +118,14 @@ describe('the fast-path digest message', () => {
   });
 
   it('when the digest is the real template (CJK titles, markup), then it reads the same as personalise() sent by nodemailer', async () => {
-    const templates = await loadTemplates({ publicUrl: 'https://papers.example.org', postalAddress: 'Paperboy, 1 Example Street' });
-    const compiled = await templates.compileDigest({ date: '2026-11-24', papers: fixturePapers('2026-11-24').slice(0, 20) });
+    const templates = await loadTemplates({
+      publicUrl: 'https://papers.example.org',
+      postalAddress: 'Paperboy, 1 Example Street',
+    });
+    const compiled = await templates.compileDigest({
+      date: '2026-11-24',
+      papers: fixturePapers('2026-11-24').slice(0, 20),
+    });
     const r = recipient(5);
     const fast = renderMessage(prepareMessage(compiled, settings), r);
     // Personalised already: viaNodemailer's own filling finds no placeholder left.
@@ -147,8 +168,12 @@ describe('the fast-path digest message', () => {
 
   it('when there is no mailto configured, then List-Unsubscribe holds the one-click URL alone', async () => {
     const r = recipient(3);
-    const parsed = await simpleParser(renderMessage(prepareMessage(content(), { ...settings, unsubscribeMailto: undefined }), r).raw);
-    expect(parsed.headerLines.find((h) => h.key === 'list-unsubscribe')?.line.replace(/\r\n\s+/g, ' ')).toBe(`List-Unsubscribe: <${r.unsubscribeUrl}>`);
+    const parsed = await simpleParser(
+      renderMessage(prepareMessage(content(), { ...settings, unsubscribeMailto: undefined }), r).raw,
+    );
+    expect(parsed.headerLines.find((h) => h.key === 'list-unsubscribe')?.line.replace(/\r\n\s+/g, ' ')).toBe(
+      `List-Unsubscribe: <${r.unsubscribeUrl}>`,
+    );
   });
 
   it('when the address is not one plain address, then nothing is rendered (no header injection)', () => {

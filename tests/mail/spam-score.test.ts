@@ -21,15 +21,23 @@ interface Scored {
   report: string;
 }
 
-/** `spamassassin -L -t`: the message back with its report appended; the score is in its "Content analysis details" line. */
+/**
+ * `spamassassin -L -t`: the message back with its report appended; the score is in its "Content analysis details"
+ * line.
+ */
 function score(raw: Buffer): Promise<Scored> {
   return new Promise((resolve, reject) => {
-    const child = execFile(SPAMASSASSIN, ['-L', '-t'], { maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`spamassassin failed: ${err.message}\n${stderr}`));
-      const m = /Content analysis details:\s+\((-?\d+(?:\.\d+)?) points/.exec(stdout);
-      if (!m) return reject(new Error(`no score in spamassassin's output:\n${stdout.slice(-3000)}`));
-      resolve({ points: Number(m[1]), report: stdout.slice(m.index) });
-    });
+    const child = execFile(
+      SPAMASSASSIN,
+      ['-L', '-t'],
+      { maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`spamassassin failed: ${err.message}\n${stderr}`));
+        const m = /Content analysis details:\s+\((-?\d+(?:\.\d+)?) points/.exec(stdout);
+        if (!m) return reject(new Error(`no score in spamassassin's output:\n${stdout.slice(-3000)}`));
+        resolve({ points: Number(m[1]), report: stdout.slice(m.index) });
+      },
+    );
     child.stdin!.end(raw);
   });
 }
@@ -41,7 +49,10 @@ let digest: Buffer;
 let confirmation: Buffer;
 
 beforeAll(async () => {
-  if (!existsSync(SPAMASSASSIN)) throw new Error(`${SPAMASSASSIN} is missing: install Debian's spamassassin package (apt-get install -y spamassassin; .ci/run does)`);
+  if (!existsSync(SPAMASSASSIN))
+    throw new Error(
+      `${SPAMASSASSIN} is missing: install Debian's spamassassin package (apt-get install -y spamassassin; .ci/run does)`,
+    );
   h = await startHarness({ env: ENV });
   freezeFixtureDay(h.ctx);
   seedSubscribers(h.ctx.db, 1);
@@ -50,7 +61,12 @@ beforeAll(async () => {
 
   sink = await startSmtpSink();
   t = await createTestApp({ SMTP_URL: sink.url, ...ENV });
-  await t.app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'email=ada%40example.org' });
+  await t.app.inject({
+    method: 'POST',
+    url: '/subscribe',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'email=ada%40example.org',
+  });
   await sendDueMail(mailQueueDeps(t.ctx, t.templates));
   confirmation = (await sink.waitFor(1))[0]!.raw;
 }, 60_000);
@@ -65,7 +81,10 @@ describe('SpamAssassin scores what Paperboy sends', () => {
   it('when the digest and the confirmation email are scored, then both score 0.0, with no HTML_FONT_LOW_CONTRAST', async () => {
     const [d, c] = await Promise.all([score(digest), score(confirmation)]);
     // SpamAssassin prints -0.0 when only its informational rules (-0.001 each) fire.
-    expect({ digest: Math.abs(d.points), confirmation: Math.abs(c.points) }, `digest:\n${d.report}\nconfirmation:\n${c.report}`).toEqual({ digest: 0, confirmation: 0 });
+    expect(
+      { digest: Math.abs(d.points), confirmation: Math.abs(c.points) },
+      `digest:\n${d.report}\nconfirmation:\n${c.report}`,
+    ).toEqual({ digest: 0, confirmation: 0 });
     expect(d.report + c.report).not.toMatch(/HTML_FONT_LOW_CONTRAST/);
   }, 60_000);
 });

@@ -11,7 +11,9 @@ describe('cutText: a summary ends where a reader expects', () => {
       'We study how the sequence models behind tool-using agents that browse, plan and call tools over many steps trade accuracy for memory across settings and how architectures (e.g. transformers and state-space models) differ at equal cost.';
     const at = text.indexOf('(e.g.');
     const cut = cutText(text, at + 4); // the limit falls inside "(e.g."
-    expect(cut).toBe('We study how the sequence models behind tool-using agents that browse, plan and call tools over many steps trade accuracy for memory across settings and how architectures…');
+    expect(cut).toBe(
+      'We study how the sequence models behind tool-using agents that browse, plan and call tools over many steps trade accuracy for memory across settings and how architectures…',
+    );
     for (let max = at - 5; max < at + 12; max++) {
       expect(len(cutText(text, max))).toBeLessThanOrEqual(max);
       expect(cutText(text, max)).not.toMatch(/\(e\.g|\(…|\(e…/);
@@ -19,12 +21,16 @@ describe('cutText: a summary ends where a reader expects', () => {
   });
 
   it('when whole sentences fill most of the space, then it ends with a full stop and no ellipsis', () => {
-    const text = 'We propose a method for long-context memory. It keeps quality while cutting cost by 7x on seven benchmarks. Code and checkpoints are released.';
-    expect(cutText(text, 110)).toBe('We propose a method for long-context memory. It keeps quality while cutting cost by 7x on seven benchmarks.');
+    const text =
+      'We propose a method for long-context memory. It keeps quality while cutting cost by 7x on seven benchmarks. Code and checkpoints are released.';
+    expect(cutText(text, 110)).toBe(
+      'We propose a method for long-context memory. It keeps quality while cutting cost by 7x on seven benchmarks.',
+    );
   });
 
   it('when a sentence seems to end at "et al." or "Dr.", then that is not taken as its end', () => {
-    const text = 'Our results extend the scaling study of Hoffmann et al. Recent work by Dr. Chen shows the same trend on code reasoning tasks, and we confirm it at larger scale.';
+    const text =
+      'Our results extend the scaling study of Hoffmann et al. Recent work by Dr. Chen shows the same trend on code reasoning tasks, and we confirm it at larger scale.';
     const cut = cutText(text, 80);
     expect(cut).not.toMatch(/(et al\.|Dr\.)$/);
     expect(cut.endsWith('…')).toBe(true);
@@ -32,7 +38,9 @@ describe('cutText: a summary ends where a reader expects', () => {
   });
 
   it('when the text is short enough, then it is kept as it is', () => {
-    expect(cutText('A method for vision-language grounding (e.g. charts).', 300)).toBe('A method for vision-language grounding (e.g. charts).');
+    expect(cutText('A method for vision-language grounding (e.g. charts).', 300)).toBe(
+      'A method for vision-language grounding (e.g. charts).',
+    );
   });
 
   it('when text has no spaces (Chinese) or no boundary at all, then it still fits and never splits an emoji', () => {
@@ -45,7 +53,9 @@ describe('cutText: a summary ends where a reader expects', () => {
   });
 
   it('when a real fixture abstract is cut, then it ends at a sentence or after a whole word, within the limit', () => {
-    const abstracts = ['2026-11-23', '2026-11-24', '2026-11-25'].flatMap((d) => fixturePapers(d)).map((p) => p.abstract.replace(/\s+/g, ' ').trim());
+    const abstracts = ['2026-11-23', '2026-11-24', '2026-11-25']
+      .flatMap((d) => fixturePapers(d))
+      .map((p) => p.abstract.replace(/\s+/g, ' ').trim());
     for (const abstract of abstracts) {
       for (const max of [60, 90, 120]) {
         const cut = cutText(abstract, max);
@@ -65,7 +75,10 @@ describe('the digest card', () => {
     // The card's 300 characters end in "transformers", just after "(e.g. ".
     expect(abstract.indexOf('(e.g.')).toBe(292);
 
-    const { text } = await templates.compileDigest({ date: '2026-11-24', papers: [{ ...paper!, aiSummary: null, abstract }] });
+    const { text } = await templates.compileDigest({
+      date: '2026-11-24',
+      papers: [{ ...paper!, aiSummary: null, abstract }],
+    });
     expect(text).not.toMatch(/\(e\.g/);
     expect(text.replace(/\s+/g, ' ')).toContain('many tasks, comparing architectures…');
   });

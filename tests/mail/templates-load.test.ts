@@ -23,7 +23,10 @@ describe('confirm', () => {
 
   it('when a preferences link is given, then both parts show it', async () => {
     const templates = await loadTemplates(settings);
-    const mail = templates.confirm({ confirmUrl: 'https://papers.example.org/c', preferencesUrl: 'https://papers.example.org/p?a=1&b=2' });
+    const mail = templates.confirm({
+      confirmUrl: 'https://papers.example.org/c',
+      preferencesUrl: 'https://papers.example.org/p?a=1&b=2',
+    });
     expect(mail.html).toContain('href="https://papers.example.org/p?a=1&#38;b=2"');
     expect(mail.text).toContain('Preferences: https://papers.example.org/p?a=1&b=2');
   });
@@ -55,7 +58,9 @@ describe('loadTemplates', () => {
   });
 
   it('when a component sits in the wrong place, then loading fails', async () => {
-    const dir = brokenCopy('confirm.mjml', (s) => s.replace('<mj-section padding="6px 12px">', '<mj-section padding="6px 12px"><mj-text>loose</mj-text>'));
+    const dir = brokenCopy('confirm.mjml', (s) =>
+      s.replace('<mj-section padding="6px 12px">', '<mj-section padding="6px 12px"><mj-text>loose</mj-text>'),
+    );
     await expect(loadTemplates(settings, dir)).rejects.toThrow(/confirm\.mjml does not compile/);
   });
 

@@ -17,7 +17,10 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   const templates = await loadTemplates({ publicUrl, postalAddress: 'Paperboy, 1 Example Street, 10115 Berlin' });
   const compiled = await templates.compileDigest({ date: '2026-11-24', papers });
-  digest = personalise(compiled, { unsubscribeUrl: `${publicUrl}/unsubscribe?t=abc`, preferencesUrl: `${publicUrl}/preferences?t=abc` });
+  digest = personalise(compiled, {
+    unsubscribeUrl: `${publicUrl}/unsubscribe?t=abc`,
+    preferencesUrl: `${publicUrl}/preferences?t=abc`,
+  });
   confirm = templates.confirm({ confirmUrl: `${publicUrl}/confirm?t=abc` });
   browser = await launchChromium();
 });
@@ -81,7 +84,9 @@ describe('the confirmation email in Chromium', () => {
     const { page, requests } = await open(confirm.html, 375, 'light');
     await page.screenshot({ path: new URL('confirm-375-light.png', artifacts).pathname, fullPage: true });
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-    expect(await page.getByRole('link', { name: 'Confirm your subscription' }).getAttribute('href')).toBe(`${publicUrl}/confirm?t=abc`);
+    expect(await page.getByRole('link', { name: 'Confirm your subscription' }).getAttribute('href')).toBe(
+      `${publicUrl}/confirm?t=abc`,
+    );
     expect(requests).toEqual([]);
     await page.close();
   });

@@ -6,7 +6,10 @@ import { escapeHtml } from '../../src/html.ts';
 import { fixturePapers, twentyPapers } from '../support/fixture-papers.ts';
 
 const publicUrl = 'https://papers.example.org';
-const links = { unsubscribeUrl: `${publicUrl}/unsubscribe?s=7&t=abc`, preferencesUrl: `${publicUrl}/preferences?s=7&t=def` };
+const links = {
+  unsubscribeUrl: `${publicUrl}/unsubscribe?s=7&t=abc`,
+  preferencesUrl: `${publicUrl}/preferences?s=7&t=def`,
+};
 
 let templates: Templates;
 beforeAll(async () => {
@@ -39,7 +42,9 @@ describe('compileDigest', () => {
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     // The fixture's markup title shows as text: escaped form present, the raw tags nowhere.
     expect(papers.some((p) => p.title.includes('<b>Bold</b>'))).toBe(true);
-    expect(html).toContain('Why &#60;b&#62;Bold&#60;/b&#62; &#38; &#34;Quoted&#34; Titles Break Naive Templates — 大模型');
+    expect(html).toContain(
+      'Why &#60;b&#62;Bold&#60;/b&#62; &#38; &#34;Quoted&#34; Titles Break Naive Templates — 大模型',
+    );
     expect(html).not.toMatch(/<b>|<i>/);
   });
 
@@ -67,7 +72,14 @@ describe('compileDigest', () => {
     expect(all.length).toBeGreaterThan(10);
     for (const href of all) expect(href).toMatch(/^https:\/\/[^/]+\//);
     const own = all.filter((h) => !/^https:\/\/(huggingface\.co|arxiv\.org|github\.com|example\.org)\//.test(h));
-    expect(own).toEqual(expect.arrayContaining([`${publicUrl}/digests/2026-11-24`, links.preferencesUrl, links.unsubscribeUrl, `${publicUrl}/`]));
+    expect(own).toEqual(
+      expect.arrayContaining([
+        `${publicUrl}/digests/2026-11-24`,
+        links.preferencesUrl,
+        links.unsubscribeUrl,
+        `${publicUrl}/`,
+      ]),
+    );
     for (const h of own) expect(h.startsWith(`${publicUrl}/`)).toBe(true);
     expect(all).toContain(paperPageUrl(papers[0]!.id));
     expect(all).toContain(arxivUrl(papers[0]!.id));
@@ -125,7 +137,12 @@ describe('compileDigest', () => {
   });
 
   it('when a card is built, then it cuts long text, shortens authors and prefers the AI summary', async () => {
-    const long = evilPaper({ title: 'Long', abstract: 'word '.repeat(200), authors: ['A One', 'B Two', 'C Three', 'D Four'], withdrawn: true });
+    const long = evilPaper({
+      title: 'Long',
+      abstract: 'word '.repeat(200),
+      authors: ['A One', 'B Two', 'C Three', 'D Four'],
+      withdrawn: true,
+    });
     const summarised = evilPaper({ title: 'Short', aiSummary: 'The gist in one line.', authors: ['Solo Author'] });
     const { html } = await templates.compileDigest({ date: '2026-11-24', papers: [long, summarised] });
 

@@ -28,15 +28,21 @@ function seed(n: number) {
 /** Runs a shell pipeline as an operator types it; `subscribers` stands for the CLI. */
 function pipeline(command: string) {
   const cli = `"${process.execPath}" --import tsx scripts/subscribers.ts`;
-  const child = spawn('bash', ['-c', `set -o pipefail; ${command.replace('subscribers', cli)}`], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', `set -o pipefail; ${command.replace('subscribers', cli)}`], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   child.stderr.on('data', (d: Buffer) => (stderr += d));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
 }
 
-describe('when the reader of a CLI\'s output goes away early, then the CLI ends quietly', () => {
+describe("when the reader of a CLI's output goes away early, then the CLI ends quietly", () => {
   it('subscribers count | true, the reader gone before the first line: exit 0, nothing on stderr', async () => {
     seed(3);
     // `true` exits at once, so every line count writes meets a closed pipe.

@@ -24,7 +24,10 @@ beforeEach(() => {
 });
 
 /** Runs `tsx scripts/ingest.ts …` as an operator would, on a temp database and the local API. */
-function ingest(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function ingest(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -44,7 +47,8 @@ function ingest(args: string[], env: Record<string, string> = {}): Promise<{ cod
         },
       },
       // A kill (timeout, signal) has no numeric code: -1 so it can never pass for exit 1.
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
 }
@@ -115,7 +119,9 @@ describe('npm run ingest', () => {
     api.script({ status: 404, body: 'no such endpoint' });
     const r = await ingest(['--date', '2026-11-23']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`ingest failed: GET ${api.url}?date=2026-11-23&p=0&limit=100 answered HTTP 404 Not Found: no such endpoint`);
+    expect(r.stderr).toContain(
+      `ingest failed: GET ${api.url}?date=2026-11-23&p=0&limit=100 answered HTTP 404 Not Found: no such endpoint`,
+    );
     expect(storedFor('2026-11-23')).toEqual([]);
   });
 });

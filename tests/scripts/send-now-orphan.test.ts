@@ -47,7 +47,7 @@ function descendants(root: number): number[] {
     if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), pid]);
   }
   const out: number[] = [];
-  for (let queue = [root]; queue.length; ) {
+  for (let queue = [root]; queue.length;) {
     const next = children.get(queue.shift()!) ?? [];
     out.push(...next);
     queue.push(...next);
@@ -106,7 +106,8 @@ function senderUnder(npmPid: number): number | undefined {
   for (const pid of chain) if (!started.includes(pid)) started.push(pid);
   // The node process that runs the script: scripts/run.mjs with its compiled twin, or tsx with the source.
   const runsSendNow = (args: string[]) =>
-    (args.some((a) => a.endsWith('scripts/run.mjs')) && args.includes('send-now')) || (args.some((a) => a.includes('tsx/dist/loader')) && args.some((a) => a.endsWith('scripts/send-now.ts')));
+    (args.some((a) => a.endsWith('scripts/run.mjs')) && args.includes('send-now')) ||
+    (args.some((a) => a.includes('tsx/dist/loader')) && args.some((a) => a.endsWith('scripts/send-now.ts')));
   return chain.filter((pid) => runsSendNow(cmdline(pid))).at(-1);
 }
 

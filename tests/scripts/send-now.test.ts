@@ -58,9 +58,17 @@ async function setup(n: number, env: Record<string, string> = {}, weekly = 0) {
 function ledger(env: { DATABASE_PATH: string }, date = DATE, cadence = 'daily') {
   const db = new Database(env.DATABASE_PATH, { readonly: true });
   try {
-    const run = db.prepare('SELECT id, status, sent, failed, skipped, lease_owner AS leaseOwner FROM send_runs WHERE digest_date = ? AND cadence = ?').get(date, cadence) as { id: number } | undefined;
+    const run = db
+      .prepare(
+        'SELECT id, status, sent, failed, skipped, lease_owner AS leaseOwner FROM send_runs WHERE digest_date = ? AND cadence = ?',
+      )
+      .get(date, cadence) as { id: number } | undefined;
     const rows = Object.fromEntries(
-      (db.prepare('SELECT status, count(*) AS n FROM send_deliveries WHERE run_id = ? GROUP BY status').all(run?.id ?? -1) as { status: string; n: number }[]).map((r) => [r.status, r.n]),
+      (
+        db
+          .prepare('SELECT status, count(*) AS n FROM send_deliveries WHERE run_id = ? GROUP BY status')
+          .all(run?.id ?? -1) as { status: string; n: number }[]
+      ).map((r) => [r.status, r.n]),
     );
     if (run) delete (run as { id?: number }).id;
     return { run, rows };
@@ -94,7 +102,9 @@ describe('send-now', () => {
     const env = await setup(6);
     const r = await runScript('send-now', ['--date', DATE], env);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^2026-11-24: done\n {2}this time: sent 6, skipped 0, failed 0, deferred 0 in [\d.]+ s \([\d.]+ msg\/s\)\n {2}run total: done, sent 6/);
+    expect(r.stdout).toMatch(
+      /^2026-11-24: done\n {2}this time: sent 6, skipped 0, failed 0, deferred 0 in [\d.]+ s \([\d.]+ msg\/s\)\n {2}run total: done, sent 6/,
+    );
     expect(sink!.messages).toHaveLength(6);
   });
 
@@ -109,11 +119,20 @@ describe('send-now', () => {
       SEND_CONNECT_GIVE_UP_SECONDS: '3',
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`SMTP 127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\); retry 1 of 5 in 1 s`));
-    expect(r.stderr).toMatch(new RegExp(`SMTP 127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\); retry 2 of 5 in [\\d.]+ s`));
+    expect(r.stderr).toMatch(
+      new RegExp(`SMTP 127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\); retry 1 of 5 in 1 s`),
+    );
+    expect(r.stderr).toMatch(
+      new RegExp(`SMTP 127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\); retry 2 of 5 in [\\d.]+ s`),
+    );
     // Given up within the limit: the third retry (4 s) never came.
     expect(r.stderr).not.toMatch(/retry [3-5] of 5/);
-    expect(r.stdout).toMatch(new RegExp(`^2026-11-24: failed \\(SMTP server 127\\.0\\.0\\.1:${port} unreachable after 3 attempts \\(gave up after 3 s\\): .*ECONNREFUSED`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^2026-11-24: failed \\(SMTP server 127\\.0\\.0\\.1:${port} unreachable after 3 attempts \\(gave up after 3 s\\): .*ECONNREFUSED`,
+        'm',
+      ),
+    );
     expect(`${r.stdout}${r.stderr}`).not.toContain('hunter2');
   });
 
@@ -129,7 +148,9 @@ describe('send-now', () => {
     expect(readFileSync(preview, 'utf8')).toMatch(/^<!doctype html>/i);
     expect(existsSync(join(dir!, 'out.txt'))).toBe(true);
     expect(d.code).toBe(0);
-    expect(d.stdout).toMatch(/dry run: 3 subscribers would get the digest now, in 1 variants\n {2}3 × 10 papers \(size 10\)/);
+    expect(d.stdout).toMatch(
+      /dry run: 3 subscribers would get the digest now, in 1 variants\n {2}3 × 10 papers \(size 10\)/,
+    );
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/one copy sent to editor@example.org/);
     expect(sink!.messages.map((m) => m.to)).toEqual([['editor@example.org']]);
@@ -140,7 +161,8 @@ describe('send-now', () => {
 
   it('when real mail is set up with a localhost PUBLIC_URL, then the dry run lists the warning and a send says it on stderr before sending', async () => {
     const env = await setup(2, { PUBLIC_URL: 'http://localhost:3000' });
-    const line = 'warning: PUBLIC_URL is http://localhost:3000: readers cannot open its confirm, preferences and unsubscribe links; set the public address';
+    const line =
+      'warning: PUBLIC_URL is http://localhost:3000: readers cannot open its confirm, preferences and unsubscribe links; set the public address';
     const dry = await runScript('send-now', ['--date', DATE, '--dry-run'], env);
     expect(dry.code).toBe(0);
     expect(dry.stdout.split('\n')).toContain(`  ${line}`);
@@ -155,9 +177,16 @@ describe('send-now', () => {
 
   it('when the identity is sound (https, DKIM aligned), then no warning is printed', async () => {
     const key = join(tmpdir(), `dkim-${process.pid}.pem`);
-    writeFileSync(key, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(
+      key,
+      generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
     try {
-      const env = await setup(1, { DKIM_DOMAIN: 'papers.example.org', DKIM_SELECTOR: 'pb', DKIM_PRIVATE_KEY_PATH: key });
+      const env = await setup(1, {
+        DKIM_DOMAIN: 'papers.example.org',
+        DKIM_SELECTOR: 'pb',
+        DKIM_PRIVATE_KEY_PATH: key,
+      });
       const dry = await runScript('send-now', ['--date', DATE, '--dry-run'], env);
       expect(dry.code).toBe(0);
       expect(dry.stdout + dry.stderr).not.toMatch(/warning/i);
@@ -182,7 +211,9 @@ describe('send-now', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const second = await runScript('send-now', ['--date', DATE], env);
     expect(second.code, second.stdout + second.stderr).toBe(0);
-    expect(second.stdout).toMatch(/resumed a cut-off run: \d+ deliveries the previous sender had claimed were queued again/);
+    expect(second.stdout).toMatch(
+      /resumed a cut-off run: \d+ deliveries the previous sender had claimed were queued again/,
+    );
 
     const counts = byRecipient(sink!);
     expect(counts.size).toBe(40);
@@ -215,7 +246,10 @@ describe('send-now', () => {
   it('when two send-now processes start at once, then one sends, the other exits 1 saying who holds the run: no duplicates', async () => {
     // ~3 s of sending (a burst of 10, then 10/s): longer than the two processes' start-ups differ.
     const env = await setup(40, { SEND_RATE_PER_SEC: '10' });
-    const [a, b] = await Promise.all([runScript('send-now', ['--date', DATE], env), runScript('send-now', ['--date', DATE], env)]);
+    const [a, b] = await Promise.all([
+      runScript('send-now', ['--date', DATE], env),
+      runScript('send-now', ['--date', DATE], env),
+    ]);
     expect([a.code, b.code].sort()).toEqual([0, 1]);
     expect((a.code === 1 ? a : b).stdout).toMatch(/busy \(another sender \(.+\) holds this run until/);
     const counts = byRecipient(sink!);
@@ -243,7 +277,9 @@ describe('send-now --weekly', () => {
     expect(readFileSync(preview, 'utf8')).toContain('Week of 23–29 November 2026');
     expect(readFileSync(join(dir!, 'week.txt'), 'utf8')).toMatch(/^1\. .+$/m);
     expect(d.code).toBe(0);
-    expect(d.stdout).toMatch(/^week ending 2026-11-29: dry run: 3 subscribers would get the weekly edition now, in 1 variants/);
+    expect(d.stdout).toMatch(
+      /^week ending 2026-11-29: dry run: 3 subscribers would get the weekly edition now, in 1 variants/,
+    );
     expect(sink!.messages).toHaveLength(0);
     expect(ledger(env, WEEK, 'weekly').run).toBeUndefined();
   });
@@ -267,7 +303,10 @@ describe('send-now --weekly', () => {
     expect(counts.size).toBe(40);
     expect([...counts.values()].reduce((a, n) => a + n - 1, 0)).toBeLessThanOrEqual(6);
     expect(sink!.messages.every((m) => m.parsed.subject === 'Paperboy · Week of 23–29 Nov 2026')).toBe(true);
-    expect(ledger(env, WEEK, 'weekly')).toMatchObject({ run: { status: 'done', sent: 40, leaseOwner: null }, rows: { sent: 40 } });
+    expect(ledger(env, WEEK, 'weekly')).toMatchObject({
+      run: { status: 'done', sent: 40, leaseOwner: null },
+      rows: { sent: 40 },
+    });
     // The daily digest's run is its own, untouched, and goes to the daily subscribers only.
     expect(ledger(env).run).toBeUndefined();
     const daily = await runScript('send-now', ['--date', DATE], env);

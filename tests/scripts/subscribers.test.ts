@@ -10,7 +10,8 @@ import { cli } from '../../scripts/subscribers.ts';
 
 describe('parseCsv', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks, CRLF or LF, and a BOM', () => {
-    const text = '\ufeffemail,keywords\r\n"ada@example.org","llm, ""rl"""\n\nbob@example.org,"multi\nline"\ncyd@example.org,';
+    const text =
+      '\ufeffemail,keywords\r\n"ada@example.org","llm, ""rl"""\n\nbob@example.org,"multi\nline"\ncyd@example.org,';
     expect(parseCsv(text)).toEqual([
       { line: 1, fields: ['email', 'keywords'] },
       { line: 2, fields: ['ada@example.org', 'llm, "rl"'] },
@@ -26,7 +27,9 @@ describe('parseCsv', () => {
 
 describe('planImport', () => {
   it('when rows are valid, then they come out normalised, repeats counted once, unknown columns ignored', () => {
-    const plan = planImport('Email,Name,digest_size,keywords\nAda@Example.org,Ada,5," LLM , Diffusion,llm"\nada@example.org,Ada again,,\nbob@example.org,Bob,,\n');
+    const plan = planImport(
+      'Email,Name,digest_size,keywords\nAda@Example.org,Ada,5," LLM , Diffusion,llm"\nada@example.org,Ada again,,\nbob@example.org,Bob,,\n',
+    );
     expect(plan.problems).toEqual([]);
     expect(plan.rows).toEqual([
       { line: 2, email: 'Ada@Example.org', digestSize: 5, keywords: 'llm,diffusion', cadence: 'daily' },
@@ -37,9 +40,14 @@ describe('planImport', () => {
   });
 
   it('when rows are invalid, then every one is reported with its line number', () => {
-    const plan = planImport('email,digest_size,keywords\nok@example.org,10,\nnot-an-email,10,\nfine@example.org,7,\nalso@example.org,5,"<script>"\nshort@example.org\n');
+    const plan = planImport(
+      'email,digest_size,keywords\nok@example.org,10,\nnot-an-email,10,\nfine@example.org,7,\nalso@example.org,5,"<script>"\nshort@example.org\n',
+    );
     expect(plan.problems).toEqual([
-      { line: 3, message: 'email "not-an-email": That does not look like an email address (for example: ada@example.org).' },
+      {
+        line: 3,
+        message: 'email "not-an-email": That does not look like an email address (for example: ada@example.org).',
+      },
       { line: 4, message: 'digest_size "7": Number of papers must be 5, 10 or 20.' },
       { line: 5, message: expect.stringMatching(/^keywords: Keywords are words of letters and digits/) },
       { line: 6, message: '1 fields, the header has 3' },
@@ -47,7 +55,9 @@ describe('planImport', () => {
   });
 
   it('when there is no email column, then that is the one problem', () => {
-    expect(planImport('address\nada@example.org\n').problems).toEqual([{ line: 1, message: 'no "email" column in the header (found: address)' }]);
+    expect(planImport('address\nada@example.org\n').problems).toEqual([
+      { line: 1, message: 'no "email" column in the header (found: address)' },
+    ]);
   });
 });
 
@@ -81,11 +91,16 @@ describe('npm run subscribers', () => {
   it('when the file has a cadence column, then each row gets its cadence (daily when empty), and the export gives it back', async () => {
     const env = setup();
     const file = join(dir!, 'cadence.csv');
-    writeFileSync(file, 'email,cadence,digest_size\nwk@example.org,Weekly,5\ndy@example.org,daily,\nno@example.org,,\n');
+    writeFileSync(
+      file,
+      'email,cadence,digest_size\nwk@example.org,Weekly,5\ndy@example.org,daily,\nno@example.org,,\n',
+    );
     const imported = await runScript('subscribers', ['import', file], env);
     expect(imported.code, imported.stderr).toBe(0);
     const exported = await runScript('subscribers', ['export'], env);
-    expect(exported.stdout).toBe('email,digest_size,keywords,cadence\nwk@example.org,5,,weekly\ndy@example.org,10,,daily\nno@example.org,10,,daily\n');
+    expect(exported.stdout).toBe(
+      'email,digest_size,keywords,cadence\nwk@example.org,5,,weekly\ndy@example.org,10,,daily\nno@example.org,10,,daily\n',
+    );
     // The export imports again as it was, into another database.
     const first = dir!;
     const other = setup();
@@ -104,7 +119,10 @@ describe('npm run subscribers', () => {
   it('imports a file as confirmed, skips duplicates, then exports, counts, lists and removes', async () => {
     const env = setup();
     const file = join(dir!, 'list.csv');
-    writeFileSync(file, 'email,digest_size,keywords\nada@example.org,5,"llm, rl"\nbob@example.org,,\nADA@example.org,20,\n');
+    writeFileSync(
+      file,
+      'email,digest_size,keywords\nada@example.org,5,"llm, rl"\nbob@example.org,,\nADA@example.org,20,\n',
+    );
     const imported = await runScript('subscribers', ['import', file], env);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/^2 imported as confirmed; 1 repeated in the file \([\d.]+ s\)/);
@@ -118,14 +136,19 @@ describe('npm run subscribers', () => {
       runScript('subscribers', ['count'], env),
       runScript('subscribers', ['list'], env),
     ]);
-    expect(exported.stdout).toBe('email,digest_size,keywords,cadence\nada@example.org,5,"llm,rl",daily\nbob@example.org,10,,daily\ncyd@example.org,10,,daily\n');
+    expect(exported.stdout).toBe(
+      'email,digest_size,keywords,cadence\nada@example.org,5,"llm,rl",daily\nbob@example.org,10,,daily\ncyd@example.org,10,,daily\n',
+    );
     expect(count.stdout).toMatch(/^confirmed {4}3\npending {6}0\nunsubscribed 0\nsuppressed {3}0\ntotal {8}3\n$/);
     expect(listed.stdout.split('\n')[1]).toMatch(/^1\tada@example\.org\tconfirmed\t5\tllm,rl\t\d{4}-/);
 
     const removed = await runScript('subscribers', ['remove', 'bob@example.org'], env);
     expect(removed.code).toBe(0);
     const db = new Database(env.DATABASE_PATH, { readonly: true });
-    expect(db.prepare('SELECT email FROM subscribers ORDER BY id').pluck().all()).toEqual(['ada@example.org', 'cyd@example.org']);
+    expect(db.prepare('SELECT email FROM subscribers ORDER BY id').pluck().all()).toEqual([
+      'ada@example.org',
+      'cyd@example.org',
+    ]);
     db.close();
     expect((await runScript('subscribers', ['remove', 'bob@example.org'], env)).code).toBe(1);
   });
@@ -148,7 +171,14 @@ describe('npm run subscribers', () => {
   it('when 100k rows are imported, then every one arrives, in one transaction', async () => {
     const env = setup();
     const file = join(dir!, 'big.csv');
-    writeFileSync(file, 'email,digest_size,keywords\n' + Array.from({ length: 100_000 }, (_, i) => `user${i}@example.org,${[5, 10, 20][i % 3]},${i % 7 ? '' : '"llm, agents"'}`).join('\n'));
+    writeFileSync(
+      file,
+      'email,digest_size,keywords\n' +
+        Array.from(
+          { length: 100_000 },
+          (_, i) => `user${i}@example.org,${[5, 10, 20][i % 3]},${i % 7 ? '' : '"llm, agents"'}`,
+        ).join('\n'),
+    );
     const r = await runScript('subscribers', ['import', file], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^100000 imported as confirmed/);

@@ -78,7 +78,9 @@ describe('paging', () => {
       return new Response(page, { headers: { 'content-type': 'application/json' } });
     };
     const { source } = makeSource({ pageSize: 2, fetch });
-    await expect(source.fetchDay('2026-11-23')).rejects.toThrow(/more than 5000 papers for 2026-11-23: is the API ignoring "p"\?/);
+    await expect(source.fetchDay('2026-11-23')).rejects.toThrow(
+      /more than 5000 papers for 2026-11-23: is the API ignoring "p"\?/,
+    );
     expect(calls).toBe(2500);
   });
 
@@ -178,7 +180,11 @@ describe('retries', () => {
     expect(papers).toHaveLength(23);
     expect(sleeps).toEqual([7000]);
     expect(api.requests).toHaveLength(2);
-    expect(logs.find((l) => l.msg === 'paper API request failed; retrying')).toMatchObject({ level: 40, reason: 'HTTP 429 Too Many Requests', delayMs: 7000 });
+    expect(logs.find((l) => l.msg === 'paper API request failed; retrying')).toMatchObject({
+      level: 40,
+      reason: 'HTTP 429 Too Many Requests',
+      delayMs: 7000,
+    });
   });
 
   it('when Retry-After is an HTTP date, then the wait runs until that time', async () => {
@@ -202,7 +208,9 @@ describe('retries', () => {
     const { source, sleeps } = makeSource({ retries: 4, retryDelayMs: 1000 });
     const failure = source.fetchDay('2026-11-24');
     await expect(failure).rejects.toThrow(PaperSourceError);
-    await expect(failure).rejects.toThrow(/^GET http:\/\/127\.0\.0\.1:\d+\/api\/daily_papers\?date=2026-11-24&p=0&limit=100 failed after 5 attempts: HTTP 500 Internal Server Error$/);
+    await expect(failure).rejects.toThrow(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/api\/daily_papers\?date=2026-11-24&p=0&limit=100 failed after 5 attempts: HTTP 500 Internal Server Error$/,
+    );
     await expect(failure).rejects.toMatchObject({ detail: { status: 500, attempts: 5 } });
     expect(api.requests).toHaveLength(5);
     expect(sleeps).toEqual([1000, 2000, 4000, 8000]);
@@ -247,7 +255,9 @@ describe('retries', () => {
 
   it('when the API rejects the query (400), then there is no retry', async () => {
     const { source, sleeps } = makeSource();
-    await expect(source.fetchDay('yesterday')).rejects.toThrow(/answered HTTP 400 Bad Request: \{"error":"Invalid query"\}$/);
+    await expect(source.fetchDay('yesterday')).rejects.toThrow(
+      /answered HTTP 400 Bad Request: \{"error":"Invalid query"\}$/,
+    );
     expect(api.requests).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
@@ -259,13 +269,17 @@ describe('bodies that are not a list of papers', () => {
     const { source } = makeSource();
     const failure = source.fetchDay('2026-11-24');
     await expect(failure).rejects.toThrow(PaperSourceError);
-    await expect(failure).rejects.toThrow(/^http:\/\/127\.0\.0\.1:\d+\/api\/daily_papers\?date=2026-11-24&p=0&limit=100: body is not JSON .*"<!DOCTYPE html>/);
+    await expect(failure).rejects.toThrow(
+      /^http:\/\/127\.0\.0\.1:\d+\/api\/daily_papers\?date=2026-11-24&p=0&limit=100: body is not JSON .*"<!DOCTYPE html>/,
+    );
     expect(api.requests).toHaveLength(1);
   });
 
   it('when the body is JSON but not an array, then the error says what it got', async () => {
     api.script({ json: { error: 'Sorry, we are down' } });
     const { source } = makeSource();
-    await expect(source.fetchDay('2026-11-24')).rejects.toThrow(/: expected a JSON array of papers, got object: "\{\\"error\\":\\"Sorry, we are down\\"\}"$/);
+    await expect(source.fetchDay('2026-11-24')).rejects.toThrow(
+      /: expected a JSON array of papers, got object: "\{\\"error\\":\\"Sorry, we are down\\"\}"$/,
+    );
   });
 });

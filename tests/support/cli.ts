@@ -20,24 +20,30 @@ export function startScript(script: string, args: string[], env: Record<string, 
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d));
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return { child, output: () => ({ stdout, stderr }), exited };
 }
 
-export const runScript = (script: string, args: string[], env: Record<string, string>) => startScript(script, args, env).exited;
+export const runScript = (script: string, args: string[], env: Record<string, string>) =>
+  startScript(script, args, env).exited;
 
 /**
  * A script's `cli` run in this process, with what it printed: for --help and usage errors, which
  * stop before any work and need no process of their own (a spawned tsx costs seconds here).
  * One at a time: it captures the console.
  */
-export async function runInProcess(cli: (argv: string[]) => Promise<number>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runInProcess(
+  cli: (argv: string[]) => Promise<number>,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (stderr += `${format(...a)}\n`));
+  const error = vi
+    .spyOn(console, 'error')
+    .mockImplementation((...a: unknown[]) => void (stderr += `${format(...a)}\n`));
   try {
     return { code: await cli(args), stdout, stderr };
   } finally {

@@ -33,7 +33,16 @@ export function seedSubscribers(db: Db, n: number, o: SeedOptions = {}): number[
   return db.transaction(() =>
     Array.from({ length: n }, (_, i) => {
       const email = `${o.prefix ?? 'reader'}${start + i}@example.com`;
-      const row = insert.get(email, o.status ?? 'confirmed', o.digestSize ?? 10, o.keywords ?? '', o.confirmedAt ?? CONFIRMED_AT, CONFIRMED_AT, CONFIRMED_AT, ...(o.cadence ? [o.cadence] : [])) as { id: number };
+      const row = insert.get(
+        email,
+        o.status ?? 'confirmed',
+        o.digestSize ?? 10,
+        o.keywords ?? '',
+        o.confirmedAt ?? CONFIRMED_AT,
+        CONFIRMED_AT,
+        CONFIRMED_AT,
+        ...(o.cadence ? [o.cadence] : []),
+      ) as { id: number };
       return row.id;
     }),
   )();
@@ -47,7 +56,11 @@ export function freezeFixtureDay(ctx: TestContext, date = DATE): Paper[] {
 }
 
 /** Fast retries for tests: the policy's shape as in production, its delays in milliseconds. */
-export const testPolicy = (p: Partial<SendPolicy> = {}): Partial<SendPolicy> => ({ retryBaseMs: 20, leaseMs: 5_000, ...p });
+export const testPolicy = (p: Partial<SendPolicy> = {}): Partial<SendPolicy> => ({
+  retryBaseMs: 20,
+  leaseMs: 5_000,
+  ...p,
+});
 
 export interface Harness {
   ctx: TestContext;
@@ -97,5 +110,11 @@ export function deliveryRows(db: Db, date = DATE) {
       `SELECT d.subscriber_id AS subscriberId, d.status, d.attempts, d.last_reply AS lastReply, d.message_id AS messageId
        FROM send_deliveries d JOIN send_runs r ON r.id = d.run_id WHERE r.digest_date = ? ORDER BY d.subscriber_id`,
     )
-    .all(date) as { subscriberId: number; status: string; attempts: number; lastReply: string | null; messageId: string | null }[];
+    .all(date) as {
+    subscriberId: number;
+    status: string;
+    attempts: number;
+    lastReply: string | null;
+    messageId: string | null;
+  }[];
 }

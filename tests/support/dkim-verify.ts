@@ -16,7 +16,10 @@ export function verifyDkim(raw: Buffer, publicKey: KeyObject): DkimResult {
   const split = text.indexOf('\r\n\r\n');
   const head = split < 0 ? text : text.slice(0, split + 2);
   const body = split < 0 ? '' : text.slice(split + 4);
-  const fields = head.split(/\r\n(?![ \t])/).filter(Boolean).map((f) => ({ name: f.slice(0, f.indexOf(':')), field: f }));
+  const fields = head
+    .split(/\r\n(?![ \t])/)
+    .filter(Boolean)
+    .map((f) => ({ name: f.slice(0, f.indexOf(':')), field: f }));
   const signature = fields.find((f) => f.name.toLowerCase() === 'dkim-signature');
   if (!signature) return { ok: false, reason: 'no DKIM-Signature', tags: {} };
   const tags = Object.fromEntries(

@@ -55,7 +55,10 @@ async function waitForGreeting(port: number, child: ChildProcess, log: () => str
  * not skip (CI installs dovecot-imapd).
  */
 export async function startDovecot(): Promise<Dovecot> {
-  if (!existsSync(DOVECOT)) throw new Error(`${DOVECOT} is missing: the IMAP tests need Debian's dovecot-imapd (apt-get install -y dovecot-imapd)`);
+  if (!existsSync(DOVECOT))
+    throw new Error(
+      `${DOVECOT} is missing: the IMAP tests need Debian's dovecot-imapd (apt-get install -y dovecot-imapd)`,
+    );
   const dir = mkdtempSync(join(tmpdir(), 'paperboy-dovecot-'));
   chmodSync(dir, 0o755);
   for (const sub of ['run', 'state', 'mail']) mkdirSync(join(dir, sub));
@@ -97,7 +100,8 @@ service imap-login {
 }
 `;
   writeFileSync(join(dir, 'dovecot.conf'), config);
-  const log = () => (existsSync(join(dir, 'dovecot.log')) ? readFileSync(join(dir, 'dovecot.log'), 'utf8') : '(no log)');
+  const log = () =>
+    existsSync(join(dir, 'dovecot.log')) ? readFileSync(join(dir, 'dovecot.log'), 'utf8') : '(no log)';
   const child = spawn(DOVECOT, ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -119,7 +123,8 @@ service imap-login {
     pass,
     url: (folder = 'INBOX') => `imap://${user}:${pass}@127.0.0.1:${port}/${encodeURIComponent(folder)}`,
     log,
-    kick: () => void execFileSync('/usr/bin/doveadm', ['-c', join(dir, 'dovecot.conf'), 'kick', user], { stdio: 'ignore' }),
+    kick: () =>
+      void execFileSync('/usr/bin/doveadm', ['-c', join(dir, 'dovecot.conf'), 'kick', user], { stdio: 'ignore' }),
     stop,
   };
 }

@@ -49,7 +49,8 @@ function refuse(target: string): BlockedError {
 }
 
 /** getServers() gives '1.2.3.4', '1.2.3.4:53', '::1' or '[::1]:53'. */
-const serverHost = (s: string) => (s.startsWith('[') ? s.slice(1, s.indexOf(']')) : net.isIP(s) ? s : s.replace(/:\d+$/, ''));
+const serverHost = (s: string) =>
+  s.startsWith('[') ? s.slice(1, s.indexOf(']')) : net.isIP(s) ? s : s.replace(/:\d+$/, '');
 
 type ConnectArgs = unknown[];
 

@@ -44,7 +44,15 @@ const weekends = readFixture('weekend-empty.json') as Record<string, unknown[]>;
  * 400 for a malformed date or limit (the real API caps limit at 100).
  */
 function fixtureReply(date: string | null, p: number, limit: number): { status: number; body: string } {
-  if (date === null || !DATE.test(date) || !Number.isInteger(p) || p < 0 || !Number.isInteger(limit) || limit < 1 || limit > 100) {
+  if (
+    date === null ||
+    !DATE.test(date) ||
+    !Number.isInteger(p) ||
+    p < 0 ||
+    !Number.isInteger(limit) ||
+    limit < 1 ||
+    limit > 100
+  ) {
     return { status: 400, body: JSON.stringify({ error: 'Invalid query' }) };
   }
   const page = fixturePath(`${date}.limit${limit}.p${p}.json`);

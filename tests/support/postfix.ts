@@ -23,8 +23,10 @@ const POSTFIX = '/usr/sbin/postfix';
 
 /** Why Postfix cannot run here, or null when it can. */
 export function postfixUnavailable(): string | null {
-  if (!existsSync(POSTFIX)) return `${POSTFIX} is missing: install Debian's postfix package (apt-get install -y postfix; .ci/run does)`;
-  if (process.getuid?.() !== 0) return 'a private Postfix instance must be started as root (its master runs its daemons as the postfix user)';
+  if (!existsSync(POSTFIX))
+    return `${POSTFIX} is missing: install Debian's postfix package (apt-get install -y postfix; .ci/run does)`;
+  if (process.getuid?.() !== 0)
+    return 'a private Postfix instance must be started as root (its master runs its daemons as the postfix user)';
   return null;
 }
 
@@ -44,7 +46,12 @@ export async function startPostfix(transport: Record<string, string>): Promise<P
   chownSync(data, postfixUser, 0);
   const port = await freePort();
   const maillog = join(dir, 'maillog');
-  writeFileSync(join(conf, 'transport'), Object.entries(transport).map(([domain, to]) => `${domain} ${to}\n`).join(''));
+  writeFileSync(
+    join(conf, 'transport'),
+    Object.entries(transport)
+      .map(([domain, to]) => `${domain} ${to}\n`)
+      .join(''),
+  );
   writeFileSync(
     join(conf, 'main.cf'),
     `compatibility_level = 3.6
@@ -106,7 +113,11 @@ postlog    unix-dgram n - n - 1 postlogd
 `,
   );
   const log = () => (existsSync(maillog) ? readFileSync(maillog, 'utf8') : '(no maillog)');
-  const postfix = (command: string) => execFileSync(POSTFIX, ['-c', conf, command], { stdio: 'pipe', env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  const postfix = (command: string) =>
+    execFileSync(POSTFIX, ['-c', conf, command], {
+      stdio: 'pipe',
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
   try {
     postfix('start');
   } catch (err) {
@@ -115,7 +126,11 @@ postlog    unix-dgram n - n - 1 postlogd
   }
   const pidFile = join(dir, 'queue', 'pid', 'master.pid');
   const url = `smtp://127.0.0.1:${port}`;
-  await waitFor(async () => (await canConnect(port)) || null, 10_000, () => `Postfix's smtpd did not listen on ${url}:\n${log()}`);
+  await waitFor(
+    async () => (await canConnect(port)) || null,
+    10_000,
+    () => `Postfix's smtpd did not listen on ${url}:\n${log()}`,
+  );
   return {
     url,
     port,
@@ -124,7 +139,11 @@ postlog    unix-dgram n - n - 1 postlogd
       try {
         const master = Number(readFileSync(pidFile, 'utf8').trim());
         postfix('stop');
-        await waitFor(() => (isRunning(master) ? null : true), 10_000, () => `Postfix's master (pid ${master}) did not stop`);
+        await waitFor(
+          () => (isRunning(master) ? null : true),
+          10_000,
+          () => `Postfix's master (pid ${master}) did not stop`,
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -152,7 +171,11 @@ async function canConnect(port: number): Promise<boolean> {
 }
 
 /** Polls `check` until it returns a value, or fails with `why()` after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | null> | T | null, timeoutMs: number, why: () => string): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | null> | T | null,
+  timeoutMs: number,
+  why: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -20,7 +20,10 @@ export interface SmtpSinkOptions {
   onData?: (mail: Omit<ReceivedMail, 'parsed'>) => { code: number; message: string } | undefined;
   /** Return true to cut the connection as soon as a message's data starts arriving. */
   dropOnData?: (to: string[]) => boolean;
-  /** A slow server: wait this long before answering each message's data. Read per message, so a test can change it midway. */
+  /**
+   * A slow server: wait this long before answering each message's data. Read per message, so a test can change it
+   * midway.
+   */
   replyDelayMs?: number;
   /** Require AUTH with these credentials (offered on plain connections too, for tests). */
   auth?: { user: string; pass: string; methods?: ('PLAIN' | 'LOGIN')[] };
@@ -53,7 +56,8 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-const smtpError = (e: { code: number; message: string }) => Object.assign(new Error(e.message), { responseCode: e.code });
+const smtpError = (e: { code: number; message: string }) =>
+  Object.assign(new Error(e.message), { responseCode: e.code });
 
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
@@ -78,7 +82,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       connections.open--;
     },
     onAuth(a, _session, cb) {
-      if (!auth || a.username !== auth.user || a.password !== auth.pass) return cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+      if (!auth || a.username !== auth.user || a.password !== auth.pass)
+        return cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
       connections.logins.push({ method: a.method, user: a.username ?? '' });
       cb(null, { user: a.username });
     },
@@ -91,7 +96,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       if (sink.options.dropOnData?.(to)) {
         // Cut when the content starts arriving: the client is mid-DATA (onData runs before 354).
         stream.once('data', () => {
-          for (const c of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections) {
+          for (const c of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> })
+            .connections) {
             if (c.id === session.id) c._socket.destroy();
           }
         });
@@ -139,7 +145,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     async waitFor(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (messages.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} messages, got ${messages.length} after ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`expected ${count} messages, got ${messages.length} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 20));
       }
       return messages;

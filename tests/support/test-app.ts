@@ -27,10 +27,15 @@ export interface TestApp {
 }
 
 /** The real app on a temp database; mail stays queued unless the test sends it. */
-export async function createTestApp(env: Record<string, string> = {}, overrides: ContextOverrides = {}, options: Omit<AppOptions, 'templates'> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  overrides: ContextOverrides = {},
+  options: Omit<AppOptions, 'templates'> = {},
+): Promise<TestApp> {
   const ctx = createTestContext(env, overrides);
   const key = ctx.config.PUBLIC_URL;
-  if (!templatesByUrl.has(key)) templatesByUrl.set(key, loadTemplates({ publicUrl: key, postalAddress: ctx.config.MAIL_POSTAL_ADDRESS }));
+  if (!templatesByUrl.has(key))
+    templatesByUrl.set(key, loadTemplates({ publicUrl: key, postalAddress: ctx.config.MAIL_POSTAL_ADDRESS }));
   const t = await templatesByUrl.get(key)!;
   const app = await buildApp(ctx, { ...options, templates: t });
   return {

@@ -3,13 +3,23 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.ts';
 import { Invalid } from '../../errors.ts';
 import { classifyFailure } from '../classify.ts';
-import { applyProviderBounces, sameSecret, WebhookRefused, type ProviderBounce, type WebhookDeps } from './provider-events.ts';
+import {
+  applyProviderBounces,
+  sameSecret,
+  WebhookRefused,
+  type ProviderBounce,
+  type WebhookDeps,
+} from './provider-events.ts';
 
 /** Mailgun's advice: refuse a signature older than this, and a token seen before. */
 export const MAILGUN_MAX_AGE_MS = 5 * 60_000;
 const MAX_REMEMBERED_TOKENS = 10_000;
 
-const signature = z.object({ timestamp: z.union([z.string(), z.number()]), token: z.string().min(1), signature: z.string().min(1) });
+const signature = z.object({
+  timestamp: z.union([z.string(), z.number()]),
+  token: z.string().min(1),
+  signature: z.string().min(1),
+});
 
 export type MailgunVerifier = ReturnType<typeof createMailgunVerifier>;
 
@@ -26,7 +36,8 @@ export function createMailgunVerifier(signingKey: string, clock: Clock) {
       if (!given.success) throw new WebhookRefused(401, 'no Mailgun signature');
       const { timestamp, token } = given.data;
       const expected = createHmac('sha256', signingKey).update(`${timestamp}${token}`).digest('hex');
-      if (!sameSecret(given.data.signature.toLowerCase(), expected)) throw new WebhookRefused(403, 'the Mailgun signature does not verify');
+      if (!sameSecret(given.data.signature.toLowerCase(), expected))
+        throw new WebhookRefused(403, 'the Mailgun signature does not verify');
       const now = clock.now().getTime();
       if (Math.abs(now - Number(timestamp) * 1000) > MAILGUN_MAX_AGE_MS || !Number.isFinite(Number(timestamp))) {
         throw new WebhookRefused(403, `the Mailgun signature is stale (timestamp ${timestamp})`);

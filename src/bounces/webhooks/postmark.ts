@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { Invalid } from '../../errors.ts';
 import type { BounceKind } from '../events-store.ts';
 import { classifyFailure } from '../classify.ts';
-import { applyProviderBounces, sameSecret, WebhookRefused, type ProviderBounce, type WebhookDeps } from './provider-events.ts';
+import {
+  applyProviderBounces,
+  sameSecret,
+  WebhookRefused,
+  type ProviderBounce,
+  type WebhookDeps,
+} from './provider-events.ts';
 
 /**
  * Postmark signs nothing: it recommends HTTP Basic credentials in the webhook URL (and an IP
@@ -11,7 +17,8 @@ import { applyProviderBounces, sameSecret, WebhookRefused, type ProviderBounce, 
 export function checkPostmarkAuth(authorization: string | undefined, expected: string): void {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
   if (!m) throw new WebhookRefused(401, 'no Basic credentials');
-  if (!sameSecret(Buffer.from(m[1]!, 'base64').toString('utf8'), expected)) throw new WebhookRefused(403, 'wrong Basic credentials');
+  if (!sameSecret(Buffer.from(m[1]!, 'base64').toString('utf8'), expected))
+    throw new WebhookRefused(403, 'wrong Basic credentials');
 }
 
 // The bounce and spam-complaint webhooks share one shape (RecordType tells them apart).
@@ -49,11 +56,21 @@ export function postmarkBounces(e: PostmarkEvent): ProviderBounce[] {
   const type = e.Type ?? e.RecordType;
   const classified = classifyFailure({ diagnostic: [e.Details, e.Description].filter(Boolean).join(' ') });
   const kind = POSTMARK_KINDS[type] ?? classified.decision;
-  const reason = kind === 'complaint' ? 'feedback' : POSTMARK_KINDS[type] ? type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase() : classified.reason;
+  const reason =
+    kind === 'complaint'
+      ? 'feedback'
+      : POSTMARK_KINDS[type]
+        ? type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()
+        : classified.reason;
   return [{ recipient: e.Email, kind, reason, diagnostic: e.Details, envelopeFrom: [], eventId: String(e.ID) }];
 }
 
-export function handlePostmarkCall(deps: WebhookDeps, expectedAuth: string, authorization: string | undefined, body: unknown): { events: number } {
+export function handlePostmarkCall(
+  deps: WebhookDeps,
+  expectedAuth: string,
+  authorization: string | undefined,
+  body: unknown,
+): { events: number } {
   checkPostmarkAuth(authorization, expectedAuth);
   const parsed = postmarkEvent.safeParse(body);
   if (!parsed.success) throw new Invalid('not a Postmark webhook payload');

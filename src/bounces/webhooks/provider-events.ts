@@ -41,10 +41,18 @@ export interface AppliedProviderBounce {
  * (handleReport's rules: our signed VERP address, else our digest's Message-ID, else the
  * recipient's address). A provider's retry of the same event changes nothing.
  */
-export function applyProviderBounces(deps: WebhookDeps, provider: string, bounces: readonly ProviderBounce[]): AppliedProviderBounce[] {
+export function applyProviderBounces(
+  deps: WebhookDeps,
+  provider: string,
+  bounces: readonly ProviderBounce[],
+): AppliedProviderBounce[] {
   const source = { kind: 'webhook' as const, name: provider };
   return bounces.map((b) => {
-    const { target } = reportTarget(deps, { envelopeTo: b.envelopeFrom, ...(b.messageId ? { originalMessageId: b.messageId } : {}) }, source);
+    const { target } = reportTarget(
+      deps,
+      { envelopeTo: b.envelopeFrom, ...(b.messageId ? { originalMessageId: b.messageId } : {}) },
+      source,
+    );
     const applied = applyBounceEvent(deps, {
       subscriberId: target ? target.subscriberId : undefined,
       recipient: b.recipient,
@@ -56,7 +64,13 @@ export function applyProviderBounces(deps: WebhookDeps, provider: string, bounce
       digestDate: target?.digestDate,
       reportKey: `webhook:${provider}:${b.eventId}`,
     });
-    const matchedBy: MatchedBy = target ? (target.subscriberId === null ? null : target.by) : applied.subscriber ? 'address' : null;
+    const matchedBy: MatchedBy = target
+      ? target.subscriberId === null
+        ? null
+        : target.by
+      : applied.subscriber
+        ? 'address'
+        : null;
     return { matchedBy, applied };
   });
 }

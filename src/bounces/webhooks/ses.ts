@@ -21,7 +21,12 @@ const sesNotification = z.object({
       bounceType: z.string(),
       bounceSubType: z.string().optional(),
       bouncedRecipients: z.array(
-        z.object({ emailAddress: z.string(), action: z.string().optional(), status: z.string().optional(), diagnosticCode: z.string().optional() }),
+        z.object({
+          emailAddress: z.string(),
+          action: z.string().optional(),
+          status: z.string().optional(),
+          diagnosticCode: z.string().optional(),
+        }),
       ),
     })
     .optional(),
@@ -48,7 +53,9 @@ const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()
 export function sesBounces(n: SesNotification): ProviderBounce[] {
   const headers = n.mail.headers ?? [];
   const headerValue = (name: string) => headers.find((h) => h.name.toLowerCase() === name)?.value;
-  const envelopeFrom = [n.mail.source, n.mail.commonHeaders?.returnPath, headerValue('return-path')].filter((a): a is string => !!a);
+  const envelopeFrom = [n.mail.source, n.mail.commonHeaders?.returnPath, headerValue('return-path')].filter(
+    (a): a is string => !!a,
+  );
   const common = { envelopeFrom, messageId: n.mail.commonHeaders?.messageId ?? headerValue('message-id') };
   const type = n.notificationType ?? n.eventType;
   if (type === 'Bounce' && n.bounce) {
@@ -56,8 +63,17 @@ export function sesBounces(n: SesNotification): ProviderBounce[] {
     return b.bouncedRecipients.map((r): ProviderBounce => {
       const classified = classifyFailure({ status: r.status, diagnostic: r.diagnosticCode, action: r.action });
       const kind = b.bounceType === 'Permanent' ? 'hard' : b.bounceType === 'Transient' ? 'soft' : classified.decision;
-      const subType = b.bounceSubType && !/^(General|Undetermined)$/.test(b.bounceSubType) ? kebab(b.bounceSubType) : undefined;
-      return { ...common, recipient: r.emailAddress, kind, reason: subType ?? classified.reason, status: r.status, diagnostic: r.diagnosticCode, eventId: b.feedbackId };
+      const subType =
+        b.bounceSubType && !/^(General|Undetermined)$/.test(b.bounceSubType) ? kebab(b.bounceSubType) : undefined;
+      return {
+        ...common,
+        recipient: r.emailAddress,
+        kind,
+        reason: subType ?? classified.reason,
+        status: r.status,
+        diagnostic: r.diagnosticCode,
+        eventId: b.feedbackId,
+      };
     });
   }
   if (type === 'Complaint' && n.complaint) {
@@ -98,7 +114,10 @@ export async function handleSesCall(deps: WebhookDeps, sns: SnsVerifier, body: u
   try {
     notification = sesNotification.parse(JSON.parse(m.Message));
   } catch {
-    deps.logger.warn({ topic: m.TopicArn, messageId: m.MessageId }, 'SES webhook: the SNS message is not an SES notification; ignored');
+    deps.logger.warn(
+      { topic: m.TopicArn, messageId: m.MessageId },
+      'SES webhook: the SNS message is not an SES notification; ignored',
+    );
     return { status: 'ignored' };
   }
   const events = applyProviderBounces(deps, 'ses', sesBounces(notification));

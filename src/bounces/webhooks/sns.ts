@@ -71,7 +71,8 @@ export function createSnsVerifier(opts: SnsVerifierOptions) {
     } catch {
       throw new WebhookRefused(403, `${what} is not a URL`);
     }
-    if (url.protocol !== 'https:' || !hosts.test(url.hostname)) throw new WebhookRefused(403, `${what} is not on an SNS host: ${url.origin}`);
+    if (url.protocol !== 'https:' || !hosts.test(url.hostname))
+      throw new WebhookRefused(403, `${what} is not on an SNS host: ${url.origin}`);
     return url.href;
   }
 
@@ -108,13 +109,20 @@ export function createSnsVerifier(opts: SnsVerifierOptions) {
         }
       }
       const fields = (data ?? {}) as Record<string, unknown>;
-      if (typeof data !== 'object' || !fields.Signature || !fields.SigningCertURL) throw new WebhookRefused(401, 'not a signed SNS message');
+      if (typeof data !== 'object' || !fields.Signature || !fields.SigningCertURL)
+        throw new WebhookRefused(401, 'not a signed SNS message');
       const parsed = snsMessage.safeParse(data);
-      if (!parsed.success) throw new WebhookRefused(403, `not an SNS message: ${parsed.error.issues[0]?.path.join('.')}`);
+      if (!parsed.success)
+        throw new WebhookRefused(403, `not an SNS message: ${parsed.error.issues[0]?.path.join('.')}`);
       const m = parsed.data;
       if (!topics.has(m.TopicArn)) throw new WebhookRefused(403, `topic not in SES_SNS_TOPIC_ARNS: ${m.TopicArn}`);
       const key = await signingKey(snsUrl(m.SigningCertURL, 'SigningCertURL'));
-      const ok = verify(m.SignatureVersion === '1' ? 'RSA-SHA1' : 'RSA-SHA256', Buffer.from(snsStringToSign(m), 'utf8'), key, Buffer.from(m.Signature, 'base64'));
+      const ok = verify(
+        m.SignatureVersion === '1' ? 'RSA-SHA1' : 'RSA-SHA256',
+        Buffer.from(snsStringToSign(m), 'utf8'),
+        key,
+        Buffer.from(m.Signature, 'base64'),
+      );
       if (!ok) throw new WebhookRefused(403, 'the SNS signature does not verify');
       return m;
     },

@@ -19,14 +19,24 @@ export const confirmRoutes =
     app.get('/confirm/:token', async (req, reply) => {
       const { token } = params.parse(req.params);
       const link = checkConfirmLink(deps, token);
-      const page = link.outcome === 'ready' ? confirmPromptPage(link.subscriber.email) : confirmResultPage(link.outcome);
-      return reply.code(STATUS[link.outcome]).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page);
+      const page =
+        link.outcome === 'ready' ? confirmPromptPage(link.subscriber.email) : confirmResultPage(link.outcome);
+      return reply
+        .code(STATUS[link.outcome])
+        .header('cache-control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(page);
     });
 
     app.post('/confirm/:token', { bodyLimit: 1024 }, async (req, reply) => {
       const { token } = params.parse(req.params);
       const result = confirm(deps, token);
-      if (result.outcome === 'confirmed') req.log.info({ subscriberId: result.subscriber.id }, 'subscription confirmed');
-      return reply.code(STATUS[result.outcome]).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(confirmResultPage(result.outcome));
+      if (result.outcome === 'confirmed')
+        req.log.info({ subscriberId: result.subscriber.id }, 'subscription confirmed');
+      return reply
+        .code(STATUS[result.outcome])
+        .header('cache-control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(confirmResultPage(result.outcome));
     });
   };

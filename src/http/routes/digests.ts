@@ -31,13 +31,20 @@ const PAGE_HEADERS = {
   config: {
     securityHeaders: securityHeadersWith({
       useDefaults: false,
-      directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'unsafe-inline'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
     }),
   },
 };
 
 /** An edition's title in the archive and the feed: "Top 10 papers of Tue 24 Nov", "Week of 23–29 Nov 2026". */
-const titleOf = (d: DigestSummary, size: number) => (d.cadence === 'weekly' ? weekLine(d.date) : topLine(Math.min(d.count, size), d.date));
+const titleOf = (d: DigestSummary, size: number) =>
+  d.cadence === 'weekly' ? weekLine(d.date) : topLine(Math.min(d.count, size), d.date);
 
 /**
  * The web archive: "view in browser", the list of past digests and their Atom feed. Weekly
@@ -56,7 +63,10 @@ export function digestRoutes(deps: DigestRoutesDeps) {
     const page = deps.templates
       .compileDigest({ date, papers: digest.papers.slice(0, deps.size), cadence })
       // A reader of the archive has no personal links: both point at the subscribe page.
-      .then((compiled) => personalise(compiled, { unsubscribeUrl: `${deps.publicUrl}/`, preferencesUrl: `${deps.publicUrl}/` }).html);
+      .then(
+        (compiled) =>
+          personalise(compiled, { unsubscribeUrl: `${deps.publicUrl}/`, preferencesUrl: `${deps.publicUrl}/` }).html,
+      );
     page.catch(() => pages.delete(key));
     pages.set(key, page);
     if (pages.size > PAGE_CACHE_SIZE) pages.delete(pages.keys().next().value!);
@@ -65,13 +75,22 @@ export function digestRoutes(deps: DigestRoutesDeps) {
 
   return async function digestsPlugin(app: FastifyInstance) {
     app.get('/digests', PAGE_HEADERS, async (_req, reply) => {
-      const items = deps.digests.list(LIST_LIMIT).map((d) =>
-        d.cadence === 'weekly'
-          ? safe`<li class="card weekly"><a href="/digests/weekly/${d.date}">${weekLine(d.date, 'long')}</a><div class="hint">The week’s top ${Math.min(d.count, deps.size)} — #1: ${d.topTitle}</div></li>`
-          : safe`<li class="card"><a href="/digests/${d.date}">${formatDay(d.date, 'long')}</a><div class="hint">${topLine(Math.min(d.count, deps.size), d.date)} — #1: ${d.topTitle}</div></li>`,
-      );
+      const items = deps.digests
+        .list(LIST_LIMIT)
+        .map((d) =>
+          d.cadence === 'weekly'
+            ? safe`<li class="card weekly"><a href="/digests/weekly/${d.date}">${weekLine(d.date, 'long')}</a><div class="hint">The week’s top ${Math.min(d.count, deps.size)} — #1: ${d.topTitle}</div></li>`
+            : safe`<li class="card"><a href="/digests/${d.date}">${formatDay(d.date, 'long')}</a><div class="hint">${topLine(Math.min(d.count, deps.size), d.date)} — #1: ${d.topTitle}</div></li>`,
+        );
       const body = items.length ? safe`<ul class="digests">${items}</ul>` : safe`<p>No digest has been sent yet.</p>`;
-      return html(reply, 200, layout('Past digests', safe`<h1>Past digests</h1>${body}<p><a href="/digests.atom">Atom feed</a> · <a href="/">Subscribe</a></p>`));
+      return html(
+        reply,
+        200,
+        layout(
+          'Past digests',
+          safe`<h1>Past digests</h1>${body}<p><a href="/digests.atom">Atom feed</a> · <a href="/">Subscribe</a></p>`,
+        ),
+      );
     });
 
     app.get('/digests.atom', async (_req, reply) => {
@@ -123,7 +142,10 @@ function notFound(reply: FastifyReply) {
   return html(
     reply,
     404,
-    layout('No digest that day', safe`<h1>No digest that day</h1><p>There is no digest for that date: weekends are usually quiet, and dates look like 2026-11-24 (a weekly edition’s is the Sunday ending its week).</p><p><a href="/digests">See all past digests</a></p>`),
+    layout(
+      'No digest that day',
+      safe`<h1>No digest that day</h1><p>There is no digest for that date: weekends are usually quiet, and dates look like 2026-11-24 (a weekly edition’s is the Sunday ending its week).</p><p><a href="/digests">See all past digests</a></p>`,
+    ),
   );
 }
 
@@ -133,5 +155,7 @@ function html(reply: FastifyReply, status: number, body: string) {
 
 /** XML text and attribute escaping for the feed; control characters are not allowed in XML at all. */
 function xml(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -23,7 +23,11 @@ export const metricsRoutes = (deps: { token: string | undefined; db: Db; clock: 
 
     app.get('/metrics', async (req, reply) => {
       if (!bearerMatches(req.headers.authorization, token)) {
-        return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').type('text/plain; charset=utf-8').send('A valid bearer token is needed.\n');
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .type('text/plain; charset=utf-8')
+          .send('A valid bearer token is needed.\n');
       }
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });

@@ -38,7 +38,10 @@ export const preferencesRoutes =
       const subscriber = subscriberFromLink(deps, 'preferences', token);
       const parsed = preferencesSchema.safeParse(req.body ?? {});
       if (!parsed.success) {
-        return reply.code(400).type('text/html; charset=utf-8').send(page(subscriber, { error: describeInputError(parsed.error).message }));
+        return reply
+          .code(400)
+          .type('text/html; charset=utf-8')
+          .send(page(subscriber, { error: describeInputError(parsed.error).message }));
       }
       const updated = updatePreferences(deps, token, parsed.data);
       return reply.type('text/html; charset=utf-8').send(page(updated, { saved: true }));

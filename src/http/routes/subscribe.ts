@@ -23,14 +23,21 @@ export const subscribeRoutes =
 
     app.get('/', async (_req, reply) => {
       const sample = deps.sample();
-      return reply.type('text/html; charset=utf-8').send(subscribePage({ defaultSize: deps.subscriptions.defaultDigestSize, sample: sample.papers, ...(sample.date ? { sampleDate: sample.date } : {}) }));
+      return reply.type('text/html; charset=utf-8').send(
+        subscribePage({
+          defaultSize: deps.subscriptions.defaultDigestSize,
+          sample: sample.papers,
+          ...(sample.date ? { sampleDate: sample.date } : {}),
+        }),
+      );
     });
 
     app.post(
       '/subscribe',
       {
         bodyLimit: 8 * 1024,
-        config: deps.ratePerIpPerMinute > 0 ? { rateLimit: { max: deps.ratePerIpPerMinute, timeWindow: '1 minute' } } : {},
+        config:
+          deps.ratePerIpPerMinute > 0 ? { rateLimit: { max: deps.ratePerIpPerMinute, timeWindow: '1 minute' } } : {},
       },
       async (req, reply) => {
         const json = wantsJson(req);
@@ -43,7 +50,19 @@ export const subscribeRoutes =
           return reply
             .code(400)
             .type('text/html; charset=utf-8')
-            .send(subscribePage({ error, defaultSize: deps.subscriptions.defaultDigestSize, values: { email: String(values.email ?? ''), keywords: String(values.keywords ?? ''), digest_size: String(values.digest_size ?? ''), cadence: String(values.cadence ?? '') }, sample: sample.papers }));
+            .send(
+              subscribePage({
+                error,
+                defaultSize: deps.subscriptions.defaultDigestSize,
+                values: {
+                  email: String(values.email ?? ''),
+                  keywords: String(values.keywords ?? ''),
+                  digest_size: String(values.digest_size ?? ''),
+                  cadence: String(values.cadence ?? ''),
+                },
+                sample: sample.papers,
+              }),
+            );
         }
         await subscribe(deps.subscriptions, parsed.data);
         if (json) return reply.code(202).type('application/json; charset=utf-8').send(PENDING);

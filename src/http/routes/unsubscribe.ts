@@ -16,7 +16,9 @@ export const unsubscribeRoutes =
   async (app) => {
     // RFC 8058 allows multipart/form-data as well as urlencoded. The link itself carries everything
     // we need, so the body (List-Unsubscribe=One-Click) is accepted unread, under a tight limit.
-    app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
+      done(null, body),
+    );
 
     app.get('/unsubscribe/:token', async (req, reply) => {
       const { token } = params.parse(req.params);

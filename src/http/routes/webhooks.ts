@@ -23,9 +23,13 @@ export function webhookRouteDeps(ctx: Context, fetchForSns: SnsFetch = snsFetch)
   const c = ctx.config;
   return {
     bounces: handleReportDeps(ctx, parseReport),
-    ses: c.SES_SNS_TOPIC_ARNS ? createSnsVerifier({ fetch: fetchForSns, topics: c.SES_SNS_TOPIC_ARNS.split(',').map((t) => t.trim()) }) : undefined,
+    ses: c.SES_SNS_TOPIC_ARNS
+      ? createSnsVerifier({ fetch: fetchForSns, topics: c.SES_SNS_TOPIC_ARNS.split(',').map((t) => t.trim()) })
+      : undefined,
     postmarkAuth: c.POSTMARK_WEBHOOK_AUTH,
-    mailgun: c.MAILGUN_WEBHOOK_SIGNING_KEY ? createMailgunVerifier(c.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock) : undefined,
+    mailgun: c.MAILGUN_WEBHOOK_SIGNING_KEY
+      ? createMailgunVerifier(c.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock)
+      : undefined,
   };
 }
 
@@ -43,8 +47,11 @@ export const webhookRoutes =
     app.setErrorHandler((err, req, reply) => {
       if (err instanceof WebhookRefused) {
         req.log.warn({ url: req.url, reason: err.message }, 'webhook refused');
-        if (err.status === 401 && req.url.startsWith('/webhooks/postmark')) reply.header('www-authenticate', 'Basic realm="paperboy webhooks"');
-        return reply.code(err.status).send({ error: err.status === 401 ? 'unauthorized' : 'forbidden', message: err.message });
+        if (err.status === 401 && req.url.startsWith('/webhooks/postmark'))
+          reply.header('www-authenticate', 'Basic realm="paperboy webhooks"');
+        return reply
+          .code(err.status)
+          .send({ error: err.status === 401 ? 'unauthorized' : 'forbidden', message: err.message });
       }
       if (err instanceof Invalid) return reply.code(400).send({ error: 'invalid', message: err.message });
       throw err;
@@ -52,12 +59,17 @@ export const webhookRoutes =
 
     const { ses, postmarkAuth, mailgun } = deps;
     // SNS posts its JSON as text/plain, which Fastify reads as a string.
-    if (ses) app.post('/webhooks/ses', { bodyLimit: BODY_LIMIT }, async (req) => handleSesCall(deps.bounces, ses, req.body));
+    if (ses)
+      app.post('/webhooks/ses', { bodyLimit: BODY_LIMIT }, async (req) => handleSesCall(deps.bounces, ses, req.body));
     if (postmarkAuth) {
       app.post('/webhooks/postmark', { bodyLimit: BODY_LIMIT }, async (req) => ({
         status: 'handled',
         ...handlePostmarkCall(deps.bounces, postmarkAuth, req.headers.authorization, req.body),
       }));
     }
-    if (mailgun) app.post('/webhooks/mailgun', { bodyLimit: BODY_LIMIT }, async (req) => ({ status: 'handled', ...handleMailgunCall(deps.bounces, mailgun, req.body) }));
+    if (mailgun)
+      app.post('/webhooks/mailgun', { bodyLimit: BODY_LIMIT }, async (req) => ({
+        status: 'handled',
+        ...handleMailgunCall(deps.bounces, mailgun, req.body),
+      }));
   };

@@ -30,7 +30,11 @@ export function dkimSigning(keys: DkimKeys, workers: number): DkimSigning {
   // Parsed here too, so a bad key fails at start-up, not in a worker mid-send.
   const onThisThread = dkimSigner(keys);
   if (workers === 0) {
-    return { sign: async (message) => Buffer.from(onThisThread(message.length === 1 ? message[0]! : Buffer.concat(message)), 'latin1'), close: async () => {} };
+    return {
+      sign: async (message) =>
+        Buffer.from(onThisThread(message.length === 1 ? message[0]! : Buffer.concat(message)), 'latin1'),
+      close: async () => {},
+    };
   }
   const threads: Thread[] = [];
   let nextId = 0;

@@ -11,33 +11,70 @@ import { createHash, createPrivateKey, sign } from 'node:crypto';
 
 /** nodemailer's default list (RFC 4871 §5.5, plus List-Unsubscribe-Post for RFC 8058). */
 const SIGNED_FIELDS = [
-  'from', 'sender', 'reply-to', 'subject', 'date', 'message-id', 'to', 'cc', 'mime-version', 'content-type',
-  'content-transfer-encoding', 'content-id', 'content-description', 'resent-date', 'resent-from', 'resent-sender',
-  'resent-to', 'resent-cc', 'resent-message-id', 'in-reply-to', 'references', 'list-id', 'list-help',
-  'list-unsubscribe', 'list-unsubscribe-post', 'list-subscribe', 'list-post', 'list-owner', 'list-archive',
+  'from',
+  'sender',
+  'reply-to',
+  'subject',
+  'date',
+  'message-id',
+  'to',
+  'cc',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'content-id',
+  'content-description',
+  'resent-date',
+  'resent-from',
+  'resent-sender',
+  'resent-to',
+  'resent-cc',
+  'resent-message-id',
+  'in-reply-to',
+  'references',
+  'list-id',
+  'list-help',
+  'list-unsubscribe',
+  'list-unsubscribe-post',
+  'list-subscribe',
+  'list-post',
+  'list-owner',
+  'list-archive',
 ];
 
+/** @typedef {{ keySelector: string; privateKey: string }} Ed25519Keys */
 /**
- * @param {{ domainName: string; keySelector: string; privateKey: string; ed25519?: { keySelector: string; privateKey: string } | undefined }} keys
+ * @typedef {{ domainName: string; keySelector: string; privateKey: string; ed25519?: Ed25519Keys | undefined }}
+ *   SignerKeys
+ */
+
+/**
+ * @param {SignerKeys} keys
  * @returns {(message: Buffer) => string}
  */
 export function dkimSigner(keys) {
   // Parsed once: parsing a PEM per message costs about as much as signing.
   const rsa = createPrivateKey(keys.privateKey);
-  if (rsa.asymmetricKeyType !== 'rsa') throw new Error(`DKIM_PRIVATE_KEY_PATH must hold an RSA key, got ${rsa.asymmetricKeyType}`);
+  if (rsa.asymmetricKeyType !== 'rsa')
+    throw new Error(`DKIM_PRIVATE_KEY_PATH must hold an RSA key, got ${rsa.asymmetricKeyType}`);
   const ed = keys.ed25519 ? createPrivateKey(keys.ed25519.privateKey) : null;
-  if (ed && ed.asymmetricKeyType !== 'ed25519') throw new Error(`DKIM_ED25519_KEY_PATH must hold an Ed25519 key, got ${ed.asymmetricKeyType}`);
+  if (ed && ed.asymmetricKeyType !== 'ed25519')
+    throw new Error(`DKIM_ED25519_KEY_PATH must hold an Ed25519 key, got ${ed.asymmetricKeyType}`);
   const domain = tagValue(keys.domainName).toLowerCase();
   return (message) => {
     const split = message.indexOf('\r\n\r\n');
     const head = message.toString('latin1', 0, split === -1 ? message.length : split + 2);
-    const bh = createHash('sha256').update(relaxedBody(split === -1 ? EMPTY : message.subarray(split + 4))).digest('base64');
+    const bh = createHash('sha256')
+      .update(relaxedBody(split === -1 ? EMPTY : message.subarray(split + 4)))
+      .digest('base64');
     const { names, data } = signedHeaders(head);
     let out = '';
     if (ed) {
       const header = unsigned('ed25519-sha256', domain, tagValue(keys.ed25519.keySelector), bh, names);
       // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the data, not the data itself.
-      const digest = createHash('sha256').update(data + relaxedHeader(header), 'latin1').digest();
+      const digest = createHash('sha256')
+        .update(data + relaxedHeader(header), 'latin1')
+        .digest();
       out += withSignature(header, sign(null, digest, ed));
     }
     const header = unsigned('rsa-sha256', domain, tagValue(keys.keySelector), bh, names);
@@ -91,7 +128,11 @@ function signedHeaders(head) {
 function relaxedHeader(field) {
   const colon = field.indexOf(':');
   const name = field.slice(0, colon).trim().toLowerCase();
-  const value = field.slice(colon + 1).replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').trim();
+  const value = field
+    .slice(colon + 1)
+    .replace(/\r\n/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .trim();
   return `${name}:${value}`;
 }
 

@@ -76,10 +76,14 @@ export class SmtpConnection {
   async open(): Promise<void> {
     const { target: t } = this.o;
     const tlsOptions = this.tlsOptions();
-    const socket = t.secure ? tlsConnect({ host: t.host, port: t.port, ...tlsOptions }) : netConnect({ host: t.host, port: t.port });
+    const socket = t.secure
+      ? tlsConnect({ host: t.host, port: t.port, ...tlsOptions })
+      : netConnect({ host: t.host, port: t.port });
     this.attach(socket);
     this.handshaking = t.secure;
-    await this.within(this.o.connectionTimeoutMs, 'Connection timeout', () => this.event(socket, t.secure ? 'secureConnect' : 'connect'));
+    await this.within(this.o.connectionTimeoutMs, 'Connection timeout', () =>
+      this.event(socket, t.secure ? 'secureConnect' : 'connect'),
+    );
     this.handshaking = false;
     socket.setNoDelay(true);
     const greeting = await this.within(this.o.greetingTimeoutMs, 'Greeting never received', () => this.expect());
@@ -142,9 +146,14 @@ export class SmtpConnection {
       if (reply.code === 334) reply = await this.command(b64(auth.user));
       if (reply.code === 334) reply = await this.command(b64(auth.pass));
     } else {
-      throw smtpError(`The server offers no AUTH PLAIN or LOGIN (offered: ${offered.join(' ') || 'none'})`, 'EAUTH', 'AUTH');
+      throw smtpError(
+        `The server offers no AUTH PLAIN or LOGIN (offered: ${offered.join(' ') || 'none'})`,
+        'EAUTH',
+        'AUTH',
+      );
     }
-    if (reply.code !== 235) throw smtpError('Invalid login', 'EAUTH', `AUTH ${offered.includes('PLAIN') ? 'PLAIN' : 'LOGIN'}`, reply);
+    if (reply.code !== 235)
+      throw smtpError('Invalid login', 'EAUTH', `AUTH ${offered.includes('PLAIN') ? 'PLAIN' : 'LOGIN'}`, reply);
   }
 
   private async upgrade(tlsOptions: ConnectionOptions): Promise<void> {
@@ -167,7 +176,9 @@ export class SmtpConnection {
     this.socket = socket;
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => this.read(chunk));
-    socket.on('error', (err: Error & { syscall?: string }) => this.fail(connectionError(err, this.handshaking && !err.syscall ? 'ETLS' : 'ECONNECTION')));
+    socket.on('error', (err: Error & { syscall?: string }) =>
+      this.fail(connectionError(err, this.handshaking && !err.syscall ? 'ETLS' : 'ECONNECTION')),
+    );
     socket.on('close', () => this.fail(smtpError('Connection closed unexpectedly', 'ECONNECTION', 'CONN')));
     socket.on('timeout', () => this.fail(smtpError('Timeout: no reply from the server', 'ETIMEDOUT', 'CONN')));
   }
@@ -198,10 +209,14 @@ export class SmtpConnection {
       const code = Number(line.slice(0, 3));
       const text = this.lines.join('\n');
       this.lines = [];
-      if (!/^[2-5]\d\d$/.test(line.slice(0, 3))) return this.fail(smtpError(`Invalid reply from the server: ${JSON.stringify(text.slice(0, 200))}`, 'EPROTOCOL', 'CONN'));
+      if (!/^[2-5]\d\d$/.test(line.slice(0, 3)))
+        return this.fail(
+          smtpError(`Invalid reply from the server: ${JSON.stringify(text.slice(0, 200))}`, 'EPROTOCOL', 'CONN'),
+        );
       // A reply nothing asked for (typically "421 … closing" on an idle connection): this
       // conversation is over, and taking it as the answer to a later command would be wrong.
-      if (this.owed === 0) return this.fail(sessionError('Unexpected reply from the server', 'EPROTOCOL', 'CONN', { code, text }));
+      if (this.owed === 0)
+        return this.fail(sessionError('Unexpected reply from the server', 'EPROTOCOL', 'CONN', { code, text }));
       this.owed--;
       const reply = { code, text };
       if (this.waiter) {
@@ -258,7 +273,11 @@ export class SmtpConnection {
   /** Why this connection cannot take the message, checked before anything is written. */
   refuses(job: Job): SmtpError | null {
     if (this.maxSize && job.size > this.maxSize) {
-      return smtpError(`Message size ${job.size} exceeds the server's limit of ${this.maxSize}`, 'EMESSAGE', 'MAIL FROM');
+      return smtpError(
+        `Message size ${job.size} exceeds the server's limit of ${this.maxSize}`,
+        'EMESSAGE',
+        'MAIL FROM',
+      );
     }
     return null;
   }
@@ -299,7 +318,8 @@ export class SmtpConnection {
         if (replies.some(isOk)) data = await this.command('DATA');
       }
     }
-    if (!isOk(mail)) return { ok: false, error: smtpError('Mail command failed', 'EENVELOPE', 'MAIL FROM', mail), reset: true };
+    if (!isOk(mail))
+      return { ok: false, error: smtpError('Mail command failed', 'EENVELOPE', 'MAIL FROM', mail), reset: true };
     const accepted = job.envelope.to.filter((_, i) => isOk(replies[i]!));
     const rejected = job.envelope.to.filter((_, i) => !isOk(replies[i]!));
     if (!accepted.length) {
@@ -313,14 +333,23 @@ export class SmtpConnection {
       }
       return { ok: false, error, reset: true };
     }
-    if (data!.code !== 354) return { ok: false, error: smtpError('Data command failed', 'EENVELOPE', 'DATA', data!), reset: true };
+    if (data!.code !== 354)
+      return { ok: false, error: smtpError('Data command failed', 'EENVELOPE', 'DATA', data!), reset: true };
 
     const next = this.pipelining ? this.takeAcceptable(takeNext) : null;
     this.pipelined = next;
     job.contentSent = true;
-    this.write([...job.data, next ? `.\r\n${this.envelopeCommands(next)}` : '.\r\n'], next ? next.envelope.to.length + 3 : 1);
+    this.write(
+      [...job.data, next ? `.\r\n${this.envelopeCommands(next)}` : '.\r\n'],
+      next ? next.envelope.to.length + 3 : 1,
+    );
     const final = await this.expect();
-    if (!isOk(final)) return { ok: false, error: Object.assign(smtpError('Message failed', 'EMESSAGE', 'DATA', final), { rejected }), reset: false };
+    if (!isOk(final))
+      return {
+        ok: false,
+        error: Object.assign(smtpError('Message failed', 'EMESSAGE', 'DATA', final), { rejected }),
+        reset: false,
+      };
     return { ok: true, result: { response: final.text, accepted, rejected } };
   }
 

@@ -20,7 +20,6 @@ export interface SmtpSendResult {
   rejected: string[];
 }
 
-
 /** A message's bytes as one Buffer (segments joined). */
 export const joinedBytes = (raw: SmtpMessage['raw']): Buffer => (Buffer.isBuffer(raw) ? raw : Buffer.concat(raw));
 

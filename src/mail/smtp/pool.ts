@@ -148,7 +148,8 @@ export function createSmtpClient(options: SmtpClientOptions): SmtpClient {
       const { from, to } = message.envelope;
       if (!to.length) return Promise.reject(smtpError('No recipients defined', 'EENVELOPE', 'API'));
       const bad = [from, ...to].find((a) => !ENVELOPE_ADDRESS.test(a));
-      if (bad !== undefined) return Promise.reject(smtpError(`Invalid envelope address ${JSON.stringify(bad)}`, 'EENVELOPE', 'API'));
+      if (bad !== undefined)
+        return Promise.reject(smtpError(`Invalid envelope address ${JSON.stringify(bad)}`, 'EENVELOPE', 'API'));
       if (closing) return Promise.reject(smtpError('The SMTP client is closed', 'ECONNECTION', 'API'));
       const raw = message.raw;
       const data = message.smtpReady ? (Buffer.isBuffer(raw) ? [raw] : raw) : [toSmtpData(joinedBytes(raw))];
@@ -171,7 +172,8 @@ export function createSmtpClient(options: SmtpClientOptions): SmtpClient {
     async close() {
       closing = true;
       clearTimeout(rateTimer);
-      for (const job of queue.splice(0)) job.reject(smtpError('The SMTP client was closed before this message was sent', 'ECONNECTION', 'API'));
+      for (const job of queue.splice(0))
+        job.reject(smtpError('The SMTP client was closed before this message was sent', 'ECONNECTION', 'API'));
       for (const w of idle.splice(0)) w.resolve(null);
       await Promise.all(running);
     },

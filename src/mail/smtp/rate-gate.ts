@@ -1,4 +1,3 @@
-
 /**
  * At most `perSecond` message starts in any window of one second (a quota such as "14/s" is
  * met at every instant, bursts included). For a fractional rate the window stretches: 0.5/s

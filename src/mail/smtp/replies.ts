@@ -79,7 +79,17 @@ interface SmtpErrorLike {
 }
 
 // nodemailer's codes for "never got a usable SMTP conversation" (plus the raw socket errnos).
-const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROTOCOL', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+const CONNECTION_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ETLS',
+  'EPROTOCOL',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+]);
 
 /** A 5yz reply will not change on retry, except 503 ("bad sequence of commands": a client/server hiccup). */
 export const isPermanentReply = (code: number) => code >= 500 && code !== 503;
@@ -103,6 +113,7 @@ export function classifySmtpError(err: unknown): SmtpFailure {
 /** The SMTP reply as recorded in the ledger: the server's own words when there are any. */
 export function describeSmtpError(err: unknown): string {
   const e = (typeof err === 'object' && err !== null ? err : {}) as SmtpErrorLike & { message?: unknown };
-  const text = typeof e.response === 'string' && e.response ? e.response : typeof e.message === 'string' ? e.message : String(err);
+  const text =
+    typeof e.response === 'string' && e.response ? e.response : typeof e.message === 'string' ? e.message : String(err);
   return text.replace(/\s+/g, ' ').slice(0, 500);
 }

@@ -23,7 +23,8 @@ export interface SmtpTarget {
 
 export function parseSmtpUrl(url: string): SmtpTarget {
   const u = new URL(url);
-  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') throw new Error(`not an smtp:// or smtps:// URL: ${u.protocol}`);
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:')
+    throw new Error(`not an smtp:// or smtps:// URL: ${u.protocol}`);
   const secure = u.protocol === 'smtps:';
   const flag = (key: string) => u.searchParams.get(key) === 'true';
   const reject = u.searchParams.get('tls.rejectUnauthorized');

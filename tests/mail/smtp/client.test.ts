@@ -37,22 +37,44 @@ async function start(o: SmtpSinkOptions = {}, c: Partial<SmtpClientOptions> & { 
   return { sink, client };
 }
 
-const simple = (to: string, body = 'Hello.\r\n') =>
-  ({ envelope: { from: FROM, to: [to] }, raw: Buffer.from(`From: ${FROM}\r\nTo: ${to}\r\nSubject: test\r\n\r\n${body}`, 'latin1') });
+const simple = (to: string, body = 'Hello.\r\n') => ({
+  envelope: { from: FROM, to: [to] },
+  raw: Buffer.from(`From: ${FROM}\r\nTo: ${to}\r\nSubject: test\r\n\r\n${body}`, 'latin1'),
+});
 
-const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection'); }, (e: SmtpError) => e);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: SmtpError) => e,
+  );
 
 describe('smtp client: the bytes', () => {
   it('when a digest built by raw-message is sent, then the server receives exactly its bytes, and mailparser reads what was sent', async () => {
     await start();
     const prepared = prepareMessage(
-      { subject: 'Paperboy · Top papers — 大规模语言模型 🚀', html: `<p>${'Scaling “reasoning”. '.repeat(300)}</p><a href="{{unsubscribe_url}}">Unsubscribe</a>`, text: `${'Plain text line.\n'.repeat(200)}Unsubscribe: {{unsubscribe_url}}` },
+      {
+        subject: 'Paperboy · Top papers — 大规模语言模型 🚀',
+        html: `<p>${'Scaling “reasoning”. '.repeat(300)}</p><a href="{{unsubscribe_url}}">Unsubscribe</a>`,
+        text: `${'Plain text line.\n'.repeat(200)}Unsubscribe: {{unsubscribe_url}}`,
+      },
       { from: `Paperboy <${FROM}>`, listId: '"Paperboy daily digest" <daily.papers.example.org>' },
     );
-    const message = renderMessage(prepared, { to: 'reader@example.com', messageId: 'digest.2026-11-24.1@papers.example.org', date: new Date('2026-11-25T07:00:00Z'), unsubscribeUrl: 'https://papers.example.org/unsubscribe/1.abc', preferencesUrl: 'https://papers.example.org/preferences/1.abc' });
+    const message = renderMessage(prepared, {
+      to: 'reader@example.com',
+      messageId: 'digest.2026-11-24.1@papers.example.org',
+      date: new Date('2026-11-25T07:00:00Z'),
+      unsubscribeUrl: 'https://papers.example.org/unsubscribe/1.abc',
+      preferencesUrl: 'https://papers.example.org/preferences/1.abc',
+    });
     expect(message.smtpReady).toBe(true);
     const info = await client!.send({ envelope: message.envelope, raw: message.chunks, smtpReady: message.smtpReady });
-    expect(info).toMatchObject({ response: expect.stringMatching(/^250 /), accepted: ['reader@example.com'], rejected: [] });
+    expect(info).toMatchObject({
+      response: expect.stringMatching(/^250 /),
+      accepted: ['reader@example.com'],
+      rejected: [],
+    });
     const [received] = await sink!.waitFor(1);
     expect(received!.raw.equals(message.raw)).toBe(true);
     const sent = await simpleParser(message.raw);
@@ -73,8 +95,17 @@ describe('smtp client: the bytes', () => {
 
   it('when a digest has a line starting with ".", then it is not marked SMTP-ready and still arrives intact', async () => {
     await start();
-    const prepared = prepareMessage({ subject: 's', html: '<p>x</p>', text: 'Intro\n.hidden dot line\nUnsubscribe: {{unsubscribe_url}}' }, { from: FROM, listId: '<daily.papers.example.org>' });
-    const message = renderMessage(prepared, { to: 'reader@example.com', messageId: 'm.1@papers.example.org', date: new Date(), unsubscribeUrl: 'https://x.example/u', preferencesUrl: 'https://x.example/p' });
+    const prepared = prepareMessage(
+      { subject: 's', html: '<p>x</p>', text: 'Intro\n.hidden dot line\nUnsubscribe: {{unsubscribe_url}}' },
+      { from: FROM, listId: '<daily.papers.example.org>' },
+    );
+    const message = renderMessage(prepared, {
+      to: 'reader@example.com',
+      messageId: 'm.1@papers.example.org',
+      date: new Date(),
+      unsubscribeUrl: 'https://x.example/u',
+      preferencesUrl: 'https://x.example/p',
+    });
     expect(message.smtpReady).toBe(false);
     await client!.send({ envelope: message.envelope, raw: message.chunks, smtpReady: message.smtpReady });
     const [received] = await sink!.waitFor(1);
@@ -85,7 +116,9 @@ describe('smtp client: the bytes', () => {
   it('when a message needs no transparency work, then toSmtpData hands back the same Buffer; otherwise it stuffs every line-initial dot', () => {
     const clean = Buffer.from('a\r\nb.\r\n c\r\n', 'latin1');
     expect(toSmtpData(clean)).toBe(clean);
-    expect(toSmtpData(Buffer.from('.a\r\nb\r\n.\r\n..c', 'latin1')).toString('latin1')).toBe('..a\r\nb\r\n..\r\n...c\r\n');
+    expect(toSmtpData(Buffer.from('.a\r\nb\r\n.\r\n..c', 'latin1')).toString('latin1')).toBe(
+      '..a\r\nb\r\n..\r\n...c\r\n',
+    );
   });
 });
 
@@ -95,19 +128,46 @@ describe('smtp client: the session', () => {
   let cert: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'paperboy-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
     key = readFileSync(join(dir, 'key.pem'), 'utf8');
     cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(['PLAIN', 'LOGIN'] as const)('when the server asks for AUTH %s, then the URL-decoded user and password log in', async (method) => {
-    sink = await startSmtpSink({ auth: { user: 'paper boy@example.org', pass: 'p@ss:w/rd%', methods: [method] } });
-    client = createSmtpClient({ url: `smtp://${encodeURIComponent('paper boy@example.org')}:${encodeURIComponent('p@ss:w/rd%')}@127.0.0.1:${sink.port}`, poolSize: 1, ratePerSec: 0 });
-    await client.send(simple('auth@example.com'));
-    expect(sink.connections.logins).toEqual([{ method, user: 'paper boy@example.org' }]);
-    expect((await sink.waitFor(1))[0]!.user).toBe('paper boy@example.org');
-  });
+  it.each(['PLAIN', 'LOGIN'] as const)(
+    'when the server asks for AUTH %s, then the URL-decoded user and password log in',
+    async (method) => {
+      sink = await startSmtpSink({ auth: { user: 'paper boy@example.org', pass: 'p@ss:w/rd%', methods: [method] } });
+      client = createSmtpClient({
+        url: `smtp://${encodeURIComponent('paper boy@example.org')}:${encodeURIComponent('p@ss:w/rd%')}@127.0.0.1:${sink.port}`,
+        poolSize: 1,
+        ratePerSec: 0,
+      });
+      await client.send(simple('auth@example.com'));
+      expect(sink.connections.logins).toEqual([{ method, user: 'paper boy@example.org' }]);
+      expect((await sink.waitFor(1))[0]!.user).toBe('paper boy@example.org');
+    },
+  );
 
   it('when the password is wrong, then the message fails with EAUTH, which pauses a run (policy)', async () => {
     sink = await startSmtpSink({ auth: { user: 'u', pass: 'right' } });
@@ -132,7 +192,11 @@ describe('smtp client: the session', () => {
 
   it('when the URL says smtps://, then TLS starts with the connection; tls.rejectUnauthorized=false accepts a self-signed certificate', async () => {
     sink = await startSmtpSink({ tls: { key, cert, implicit: true } });
-    client = createSmtpClient({ url: `smtps://127.0.0.1:${sink.port}?tls.rejectUnauthorized=false`, poolSize: 1, ratePerSec: 0 });
+    client = createSmtpClient({
+      url: `smtps://127.0.0.1:${sink.port}?tls.rejectUnauthorized=false`,
+      poolSize: 1,
+      ratePerSec: 0,
+    });
     await client.send(simple('smtps@example.com'));
     expect((await sink.waitFor(1))[0]!.secure).toBe(true);
   });
@@ -148,7 +212,14 @@ describe('smtp client: the session', () => {
 
   it('when the URL has options, then they are read the way nodemailer reads them', () => {
     expect(parseSmtpUrl('smtp://a%40b:c%3Ad@mail.example.org?name=paperboy.example.org&ignoreTLS=true')).toEqual({
-      host: 'mail.example.org', port: 587, secure: false, auth: { user: 'a@b', pass: 'c:d' }, name: 'paperboy.example.org', requireTLS: false, ignoreTLS: true, rejectUnauthorized: null,
+      host: 'mail.example.org',
+      port: 587,
+      secure: false,
+      auth: { user: 'a@b', pass: 'c:d' },
+      name: 'paperboy.example.org',
+      requireTLS: false,
+      ignoreTLS: true,
+      rejectUnauthorized: null,
     });
     expect(parseSmtpUrl('smtps://[::1]')).toMatchObject({ host: '::1', port: 465, secure: true, auth: null });
   });
@@ -184,8 +255,12 @@ describe('smtp client: pipelining', () => {
     client = undefined;
     expect(sink.messages.map((m) => m.to[0]).sort()).toEqual(['p1@example.com', 'p2@example.com', 'p3@example.com']);
     const sent = relay.chunks;
-    expect(sent.some((c) => /^MAIL FROM:<[^>]+>( SIZE=\d+)?\r\nRCPT TO:<p1@example\.com>\r\nDATA\r\n$/.test(c))).toBe(true);
-    expect(sent.filter((c) => /\r\n\.\r\nMAIL FROM:<[^>]+>( SIZE=\d+)?\r\nRCPT TO:<p\d@example\.com>\r\nDATA\r\n$/.test(c))).toHaveLength(2);
+    expect(sent.some((c) => /^MAIL FROM:<[^>]+>( SIZE=\d+)?\r\nRCPT TO:<p1@example\.com>\r\nDATA\r\n$/.test(c))).toBe(
+      true,
+    );
+    expect(
+      sent.filter((c) => /\r\n\.\r\nMAIL FROM:<[^>]+>( SIZE=\d+)?\r\nRCPT TO:<p\d@example\.com>\r\nDATA\r\n$/.test(c)),
+    ).toHaveLength(2);
     expect(sent.at(-1)).toBe('QUIT\r\n');
   });
 
@@ -204,11 +279,22 @@ describe('smtp client: pipelining', () => {
 describe('the mailer in SMTP mode', () => {
   it('when a message comes pre-built, then it goes through the fast client; one built from html/text through nodemailer: two pools', async () => {
     sink = await startSmtpSink();
-    const mailer = createMailer({ smtpUrl: sink.url, outboxDir: '/nonexistent', poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
+    const mailer = createMailer({
+      smtpUrl: sink.url,
+      outboxDir: '/nonexistent',
+      poolSize: 1,
+      ratePerSec: 0,
+      logger: createLogger('silent'),
+    });
     try {
       const raw = await mailer.sendPrebuilt({ ...simple('raw@example.com'), smtpReady: true });
       expect(raw.response).toMatch(/^250 /);
-      const built = await mailer.sendTransactional({ from: FROM, to: 'built@example.com', subject: 'built', text: 'Hello' });
+      const built = await mailer.sendTransactional({
+        from: FROM,
+        to: 'built@example.com',
+        subject: 'built',
+        text: 'Hello',
+      });
       expect(built.messageId).toMatch(/^<.+>$/);
       // A second pre-built message reuses the fast client's connection.
       await mailer.sendPrebuilt(simple('raw2@example.com'));
@@ -224,19 +310,41 @@ describe('the mailer in SMTP mode', () => {
 /** A small digest from the fast-path builder, for subscriber `id` (Message-ID and links carry it). */
 const smallDigest = (id: number) =>
   renderMessage(
-    prepareMessage({ subject: 'Digest', html: '<p>Hi</p><a href="{{unsubscribe_url}}">Unsubscribe</a>', text: 'Hi\nUnsubscribe: {{unsubscribe_url}}' }, { from: `Paperboy <${FROM}>`, listId: '<daily.papers.example.org>' }),
-    { to: 'reader@example.com', messageId: `digest.2026-11-24.${id}@papers.example.org`, date: new Date(), unsubscribeUrl: `https://papers.example.org/u/${id}`, preferencesUrl: `https://papers.example.org/p/${id}` },
+    prepareMessage(
+      {
+        subject: 'Digest',
+        html: '<p>Hi</p><a href="{{unsubscribe_url}}">Unsubscribe</a>',
+        text: 'Hi\nUnsubscribe: {{unsubscribe_url}}',
+      },
+      { from: `Paperboy <${FROM}>`, listId: '<daily.papers.example.org>' },
+    ),
+    {
+      to: 'reader@example.com',
+      messageId: `digest.2026-11-24.${id}@papers.example.org`,
+      date: new Date(),
+      unsubscribeUrl: `https://papers.example.org/u/${id}`,
+      preferencesUrl: `https://papers.example.org/p/${id}`,
+    },
   );
 
 describe('the mailer reports Message-IDs', () => {
-  it('when a pre-built message is sent, then the mailer reports its Message-ID: the builder\'s for a digest, the header\'s for other raw bytes', async () => {
+  it("when a pre-built message is sent, then the mailer reports its Message-ID: the builder's for a digest, the header's for other raw bytes", async () => {
     sink = await startSmtpSink();
-    const mailer = createMailer({ smtpUrl: sink.url, outboxDir: '/nonexistent', poolSize: 1, ratePerSec: 0, logger: createLogger('silent') });
+    const mailer = createMailer({
+      smtpUrl: sink.url,
+      outboxDir: '/nonexistent',
+      poolSize: 1,
+      ratePerSec: 0,
+      logger: createLogger('silent'),
+    });
     try {
       const digest = smallDigest(9);
       expect((await mailer.sendPrebuilt(digest)).messageId).toBe('<digest.2026-11-24.9@papers.example.org>');
       const other = simple('other@example.com');
-      const withHeader = { ...other, raw: Buffer.concat([Buffer.from('Message-ID: <other.1@example.com>\r\n', 'latin1'), other.raw]) };
+      const withHeader = {
+        ...other,
+        raw: Buffer.concat([Buffer.from('Message-ID: <other.1@example.com>\r\n', 'latin1'), other.raw]),
+      };
       expect((await mailer.sendPrebuilt(withHeader)).messageId).toBe('<other.1@example.com>');
       expect((await mailer.sendPrebuilt(simple('none@example.com'))).messageId).toBe('');
     } finally {
@@ -267,16 +375,35 @@ describe('the outbox mailer', () => {
 });
 
 describe('smtp client: failures', () => {
-  it.each([false, true])('when one recipient of several is refused with 550 (pipelining hidden: %s), then that message fails and the others go out on the same connection', async (hidePipelining) => {
-    await start({ hidePipelining, onRcpt: (a) => (a === 'bad@example.com' ? { code: 550, message: '5.1.1 No such user' } : undefined) });
-    const results = await Promise.allSettled(['a', 'b', 'bad', 'c', 'd'].map((n) => client!.send(simple(`${n}@example.com`))));
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-    const err = (results[2] as PromiseRejectedResult).reason as SmtpError;
-    expect(err).toMatchObject({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, permanent: true, response: expect.stringMatching(/^550 5\.1\.1 No such user/) });
-    expect(classifySmtpError(err)).toBe('recipient');
-    expect(sink!.messages.map((m) => m.to[0]).sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com']);
-    expect(sink!.connections.opened).toBe(1);
-  });
+  it.each([false, true])(
+    'when one recipient of several is refused with 550 (pipelining hidden: %s), then that message fails and the others go out on the same connection',
+    async (hidePipelining) => {
+      await start({
+        hidePipelining,
+        onRcpt: (a) => (a === 'bad@example.com' ? { code: 550, message: '5.1.1 No such user' } : undefined),
+      });
+      const results = await Promise.allSettled(
+        ['a', 'b', 'bad', 'c', 'd'].map((n) => client!.send(simple(`${n}@example.com`))),
+      );
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const err = (results[2] as PromiseRejectedResult).reason as SmtpError;
+      expect(err).toMatchObject({
+        code: 'EENVELOPE',
+        command: 'RCPT TO',
+        responseCode: 550,
+        permanent: true,
+        response: expect.stringMatching(/^550 5\.1\.1 No such user/),
+      });
+      expect(classifySmtpError(err)).toBe('recipient');
+      expect(sink!.messages.map((m) => m.to[0]).sort()).toEqual([
+        'a@example.com',
+        'b@example.com',
+        'c@example.com',
+        'd@example.com',
+      ]);
+      expect(sink!.connections.opened).toBe(1);
+    },
+  );
 
   it('when the server answers 451 once, then that send fails as transient, and the next attempt is delivered on the same connection', async () => {
     let tries = 0;
@@ -290,7 +417,9 @@ describe('smtp client: failures', () => {
   });
 
   it('when the server refuses the message after its data (554), then it fails permanently and the connection carries on', async () => {
-    await start({ onData: (m) => (m.to[0] === 'spam@example.com' ? { code: 554, message: '5.6.0 Content rejected' } : undefined) });
+    await start({
+      onData: (m) => (m.to[0] === 'spam@example.com' ? { code: 554, message: '5.6.0 Content rejected' } : undefined),
+    });
     const err = await rejection(client!.send(simple('spam@example.com')));
     expect(err).toMatchObject({ code: 'EMESSAGE', command: 'DATA', responseCode: 554, permanent: true });
     await client!.send(simple('fine@example.com'));
@@ -301,7 +430,11 @@ describe('smtp client: failures', () => {
   it('when nothing listens, then the message fails with ECONNECTION (ECONNREFUSED underneath)', async () => {
     client = createSmtpClient({ url: `smtp://127.0.0.1:${await freePort()}`, poolSize: 2, ratePerSec: 0 });
     const err = await rejection(client.send(simple('nobody@example.com')));
-    expect(err).toMatchObject({ code: 'ECONNECTION', originalCode: 'ECONNREFUSED', message: expect.stringMatching(/ECONNREFUSED/) });
+    expect(err).toMatchObject({
+      code: 'ECONNECTION',
+      originalCode: 'ECONNREFUSED',
+      message: expect.stringMatching(/ECONNREFUSED/),
+    });
     expect(classifySmtpError(err)).toBe('connection');
   });
 
@@ -309,7 +442,12 @@ describe('smtp client: failures', () => {
     const silent = createServer(() => undefined);
     servers.push(silent);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    client = createSmtpClient({ url: `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`, poolSize: 1, ratePerSec: 0, greetingTimeoutMs: 50 });
+    client = createSmtpClient({
+      url: `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      poolSize: 1,
+      ratePerSec: 0,
+      greetingTimeoutMs: 50,
+    });
     const err = await rejection(client.send(simple('slow@example.com')));
     expect(err.code).toBe('ETIMEDOUT');
     expect(classifySmtpError(err)).toBe('connection');
@@ -317,7 +455,10 @@ describe('smtp client: failures', () => {
 
   it('when the server cuts the connection mid-DATA, then that message fails, the one pipelined behind it moves to a new connection, and later ones go out', async () => {
     await start({ dropOnData: (to) => to[0] === 'drop@example.com' });
-    const [dropped, behind] = await Promise.allSettled([client!.send(simple('drop@example.com', 'x'.repeat(200) + '\r\n')), client!.send(simple('behind@example.com'))]);
+    const [dropped, behind] = await Promise.allSettled([
+      client!.send(simple('drop@example.com', 'x'.repeat(200) + '\r\n')),
+      client!.send(simple('behind@example.com')),
+    ]);
     expect(dropped.status).toBe('rejected');
     const err = (dropped as PromiseRejectedResult).reason as SmtpError;
     expect(err.code).toBe('ECONNECTION');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { classifySmtpError, describeSmtpError } from '../../../src/mail/smtp/replies.ts';
 
-const smtp = (responseCode: number, response: string, code = 'EENVELOPE') => Object.assign(new Error(response), { code, responseCode, response });
+const smtp = (responseCode: number, response: string, code = 'EENVELOPE') =>
+  Object.assign(new Error(response), { code, responseCode, response });
 
 describe('classifySmtpError', () => {
   it.each([
