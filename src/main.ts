@@ -50,7 +50,7 @@ try {
   if (!(err instanceof Database.SqliteError)) throw err;
   exitWith(`DATABASE_PATH: cannot use ${config.DATABASE_PATH}: ${err.message} (${err.code})`);
 }
-for (const warning of identityWarnings(config)) logger.warn(warning);
+for (const warning of identityWarnings(config)) logger.warn({ check: 'sending identity' }, warning);
 const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
 // Started once the port is ours: a service that cannot listen sends nothing. A sign-up that
 // comes before it is picked up by the worker's first pass.

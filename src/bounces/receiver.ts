@@ -40,6 +40,8 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
     size: o.maxBytes,
     rejectOversized: true,
     maxClients: MAX_CLIENTS,
+    // The signed recipient decides; the client's reverse DNS name would only cost a lookup per connection.
+    disableReverseLookup: true,
     logger: false,
     onRcptTo(address, _session, cb) {
       if (parseVerpAddress(address.address, deps.secret, deps.bounceDomain)) return cb();

@@ -37,30 +37,14 @@ a{color:var(--accent)}
 `;
 
 export function layout(title: string, body: SafeHtml): string {
-  return `<!doctype html>${html`<html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width,initial-scale=1" />
-      <title>${title} · Paperboy</title>
-      <meta name="color-scheme" content="light dark" />
-      <style>
-        ${new SafeHtml(STYLE)}
-      </style>
-    </head>
-    <body>
-      <main>
-        <header class="brand">
-          <a href="/"><span class="logo">P</span></a
-          ><a href="/">Paperboy</a>
-        </header>
-        ${body}
-        <footer>
-          Paperboy sends one email a day (or one a week) with the trending machine-learning papers from Hugging Face
-          Daily Papers. <a href="/digests">Past digests</a>
-        </footer>
-      </main>
-    </body>
-  </html>`}`;
+  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title} · Paperboy</title><meta name="color-scheme" content="light dark">
+<style>${new SafeHtml(STYLE)}</style></head>
+<body><main><header class="brand"><a href="/"><span class="logo">P</span></a><a href="/">Paperboy</a></header>
+${body}
+<footer>Paperboy sends one email a day (or one a week) with the trending machine-learning papers from Hugging Face Daily Papers. <a href="/digests">Past digests</a></footer>
+</main></body></html>`}`;
 }
 
 export interface SubscribeFormValues {
@@ -78,7 +62,7 @@ export interface SamplePaper {
 
 function sizeOptions(selected: number | string) {
   return DIGEST_SIZES.map(
-    (n) => html`<option value="${n}" ${String(selected) === String(n) ? html` selected` : ''}>${n} papers</option>`,
+    (n) => html`<option value="${n}"${String(selected) === String(n) ? html` selected` : ''}>${n} papers</option>`,
   );
 }
 
@@ -88,12 +72,10 @@ const CADENCE_LABELS: Record<Cadence, string> = { daily: 'Every day', weekly: 'O
 function cadenceField(selected: string | undefined) {
   const options = CADENCES.map(
     (c) =>
-      html`<option value="${c}" ${(selected || 'daily') === c ? html` selected` : ''}>${CADENCE_LABELS[c]}</option>`,
+      html`<option value="${c}"${(selected || 'daily') === c ? html` selected` : ''}>${CADENCE_LABELS[c]}</option>`,
   );
   return html`<label for="cadence">How often</label>
-    <select id="cadence" name="cadence">
-      ${options}
-    </select>`;
+  <select id="cadence" name="cadence">${options}</select>`;
 }
 
 export function subscribePage(opts: {
@@ -108,75 +90,29 @@ export function subscribePage(opts: {
   return layout(
     'Trending ML papers in your inbox',
     html`<h1>The day’s trending ML papers, in your inbox every morning.</h1>
-      <p class="lead">
-        One short email a day with the papers people upvote most on Hugging Face Daily Papers: title, authors, a
-        two-line summary and links to arXiv and code. No tracking, one-click unsubscribe.
-      </p>
-      <form class="card" method="post" action="/subscribe" novalidate>
-        ${opts.error ? html`<p class="error" role="alert" id="form-error">${opts.error.message}</p>` : ''}
-        <label for="email">Your email address</label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          autocomplete="email"
-          required
-          maxlength="254"
-          placeholder="ada@example.org"
-          value="${v.email ?? ''}"
-          ${opts.error?.field === 'email' ? html` aria-invalid="true" aria-describedby="form-error"` : ''}
-        />
-        ${cadenceField(v.cadence)}
-        <div class="row">
-          <div>
-            <label for="digest_size">Papers per email</label>
-            <select id="digest_size" name="digest_size">
-              ${sizeOptions(v.digest_size || opts.defaultSize)}
-            </select>
-          </div>
-          <div>
-            <label for="keywords">Only papers about <span class="hint">(optional, comma-separated)</span></label>
-            <input
-              id="keywords"
-              name="keywords"
-              type="text"
-              maxlength="200"
-              placeholder="e.g. diffusion, agents, speech"
-              value="${v.keywords ?? ''}"
-            />
-          </div>
-        </div>
-        <div class="hp" aria-hidden="true">
-          <label for="website">Leave this empty</label
-          ><input id="website" name="website" type="text" tabindex="-1" autocomplete="off" />
-        </div>
-        <button type="submit">Subscribe</button>
-        <p class="hint">We’ll send one email to confirm it’s you. Nothing arrives until you click its link.</p>
-      </form>
-      <section class="card sample">
-        <h2>
-          What arrives${opts.sampleDate ? html` <span class="hint">(the digest of ${opts.sampleDate})</span>` : ''}
-        </h2>
-        ${
-          opts.sample.length
-            ? html`<ol>
-                ${opts.sample.map(
-                  (p) =>
-                    html`<li>
-                      <strong>${p.title}</strong>
-                      <div class="meta">▲ ${p.upvotes} · ${p.authors}</div>
-                    </li>`,
-                )}
-              </ol>`
-            : html`<ol>
-                <li>
-                  <strong>A paper’s title, linking to its page</strong>
-                  <div class="meta">▲ upvotes · comments · first authors et al.</div>
-                  Two or three lines of its abstract, then links to arXiv, the code and the project page.
-                </li>
-              </ol>`
-        }
-      </section>`,
+<p class="lead">One short email a day with the papers people upvote most on Hugging Face Daily Papers: title, authors, a two-line summary and links to arXiv and code. No tracking, one-click unsubscribe.</p>
+<form class="card" method="post" action="/subscribe" novalidate>
+  ${opts.error ? html`<p class="error" role="alert" id="form-error">${opts.error.message}</p>` : ''}
+  <label for="email">Your email address</label>
+  <input id="email" name="email" type="email" autocomplete="email" required maxlength="254" placeholder="ada@example.org" value="${v.email ?? ''}"${opts.error?.field === 'email' ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
+  ${cadenceField(v.cadence)}
+  <div class="row">
+    <div><label for="digest_size">Papers per email</label>
+    <select id="digest_size" name="digest_size">${sizeOptions(v.digest_size || opts.defaultSize)}</select></div>
+    <div><label for="keywords">Only papers about <span class="hint">(optional, comma-separated)</span></label>
+    <input id="keywords" name="keywords" type="text" maxlength="200" placeholder="e.g. diffusion, agents, speech" value="${v.keywords ?? ''}"></div>
+  </div>
+  <div class="hp" aria-hidden="true"><label for="website">Leave this empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
+  <button type="submit">Subscribe</button>
+  <p class="hint">We’ll send one email to confirm it’s you. Nothing arrives until you click its link.</p>
+</form>
+<section class="card sample"><h2>What arrives${opts.sampleDate ? html` <span class="hint">(the digest of ${opts.sampleDate})</span>` : ''}</h2>
+${
+  opts.sample.length
+    ? html`<ol>${opts.sample.map((p) => html`<li><strong>${p.title}</strong><div class="meta">▲ ${p.upvotes} · ${p.authors}</div></li>`)}</ol>`
+    : html`<ol><li><strong>A paper’s title, linking to its page</strong><div class="meta">▲ upvotes · comments · first authors et al.</div>Two or three lines of its abstract, then links to arXiv, the code and the project page.</li></ol>`
+}
+</section>`,
   );
 }
 
@@ -184,14 +120,8 @@ export function checkInboxPage(): string {
   return layout(
     'Check your inbox',
     html`<h1>Check your inbox</h1>
-      <p class="ok">
-        If that address can receive our digest, a confirmation email is on its way. Click the link in it to start
-        receiving the daily papers.
-      </p>
-      <p>
-        Nothing arrived after a few minutes? Look in the spam folder, or <a href="/">try again</a>. The link is valid
-        for 48 hours.
-      </p>`,
+<p class="ok">If that address can receive our digest, a confirmation email is on its way. Click the link in it to start receiving the daily papers.</p>
+<p>Nothing arrived after a few minutes? Look in the spam folder, or <a href="/">try again</a>. The link is valid for 48 hours.</p>`,
   );
 }
 
@@ -200,9 +130,9 @@ export function confirmPromptPage(email: string): string {
   return layout(
     'Confirm your subscription',
     html`<h1>Confirm your subscription</h1>
-      <p>Start sending the daily digest of trending ML papers to <strong>${email}</strong>.</p>
-      <form method="post"><button type="submit">Confirm my subscription</button></form>
-      <p class="hint">Didn’t ask for this? Close this page: nothing is sent without the button.</p>`,
+<p>Start sending the daily digest of trending ML papers to <strong>${email}</strong>.</p>
+<form method="post"><button type="submit">Confirm my subscription</button></form>
+<p class="hint">Didn’t ask for this? Close this page: nothing is sent without the button.</p>`,
   );
 }
 
@@ -213,34 +143,22 @@ export function confirmResultPage(outcome: 'confirmed' | 'already-confirmed' | '
     case 'confirmed':
       return layout(
         'Subscription confirmed',
-        html`<h1>You’re subscribed</h1>
-          <p class="ok">
-            Your first digest arrives with the next morning’s send (the weekly edition, with the next week’s). Every
-            email has a link to change how often and how many papers you get, or to unsubscribe in one click.
-          </p>`,
+        html`<h1>You’re subscribed</h1><p class="ok">Your first digest arrives with the next morning’s send (the weekly edition, with the next week’s). Every email has a link to change how often and how many papers you get, or to unsubscribe in one click.</p>`,
       );
     case 'already-confirmed':
       return layout(
         'Already confirmed',
-        html`<h1>Already confirmed</h1>
-          <p>
-            This link was used already: your subscription is active. Each digest has links to change your preferences or
-            unsubscribe.
-          </p>`,
+        html`<h1>Already confirmed</h1><p>This link was used already: your subscription is active. Each digest has links to change your preferences or unsubscribe.</p>`,
       );
     case 'expired':
       return layout(
         'Link expired',
-        html`<h1>This link has expired</h1>
-          <p class="error">Confirmation links are valid for 48 hours.</p>
-          ${tryAgain}`,
+        html`<h1>This link has expired</h1><p class="error">Confirmation links are valid for 48 hours.</p>${tryAgain}`,
       );
     case 'invalid':
       return layout(
         'Link not valid',
-        html`<h1>This link is not valid</h1>
-          <p class="error">It may have been used already, replaced by a newer email, or copied incompletely.</p>
-          ${tryAgain}`,
+        html`<h1>This link is not valid</h1><p class="error">It may have been used already, replaced by a newer email, or copied incompletely.</p>${tryAgain}`,
       );
   }
 }
@@ -249,19 +167,15 @@ export function unsubscribePromptPage(email: string): string {
   return layout(
     'Unsubscribe',
     html`<h1>Unsubscribe?</h1>
-      <p>Stop sending the daily digest to <strong>${email}</strong>.</p>
-      <form method="post">
-        <input type="hidden" name="List-Unsubscribe" value="One-Click" /><button type="submit">Unsubscribe</button>
-      </form>`,
+<p>Stop sending the daily digest to <strong>${email}</strong>.</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
   );
 }
 
 export function unsubscribedPage(email: string): string {
   return layout(
     'Unsubscribed',
-    html`<h1>You’re unsubscribed</h1>
-      <p class="ok">${email} will get no more digests.</p>
-      <p>Changed your mind? <a href="/">Subscribe again</a> any time.</p>`,
+    html`<h1>You’re unsubscribed</h1><p class="ok">${email} will get no more digests.</p><p>Changed your mind? <a href="/">Subscribe again</a> any time.</p>`,
   );
 }
 
@@ -288,41 +202,22 @@ export function preferencesPage(opts: {
   return layout(
     'Your preferences',
     html`<h1>Your preferences</h1>
-      <p>For <strong>${opts.email}</strong></p>
-      <form class="card" method="post">
-        ${opts.saved ? html`<p class="ok" role="status">Saved. The next digest follows these settings.</p>` : ''}
-        ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''} ${cadenceField(opts.cadence)}
-        <label for="digest_size">Papers per email</label>
-        <select id="digest_size" name="digest_size">
-          ${sizeOptions(opts.digestSize)}
-        </select>
-        <label for="keywords"
-          >Only papers about <span class="hint">(comma-separated; empty for all papers)</span></label
-        >
-        <input
-          id="keywords"
-          name="keywords"
-          type="text"
-          maxlength="200"
-          value="${opts.keywords}"
-          ${opts.preview.total ? html` aria-describedby="keywords-preview"` : ''}
-        />
-        ${previewLine(opts.keywords, opts.preview)}
-        <button type="submit">Save</button>
-      </form>
-      <form method="post" action="${opts.unsubscribeUrl}">
-        <input type="hidden" name="List-Unsubscribe" value="One-Click" /><button class="secondary" type="submit">
-          Unsubscribe from all emails
-        </button>
-      </form>`,
+<p>For <strong>${opts.email}</strong></p>
+<form class="card" method="post">
+  ${opts.saved ? html`<p class="ok" role="status">Saved. The next digest follows these settings.</p>` : ''}
+  ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
+  ${cadenceField(opts.cadence)}
+  <label for="digest_size">Papers per email</label>
+  <select id="digest_size" name="digest_size">${sizeOptions(opts.digestSize)}</select>
+  <label for="keywords">Only papers about <span class="hint">(comma-separated; empty for all papers)</span></label>
+  <input id="keywords" name="keywords" type="text" maxlength="200" value="${opts.keywords}"${opts.preview.total ? html` aria-describedby="keywords-preview"` : ''}>
+  ${previewLine(opts.keywords, opts.preview)}
+  <button type="submit">Save</button>
+</form>
+<form method="post" action="${opts.unsubscribeUrl}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button class="secondary" type="submit">Unsubscribe from all emails</button></form>`,
   );
 }
 
 export function messagePage(title: string, message: string): string {
-  return layout(
-    title,
-    html`<h1>${title}</h1>
-      <p>${message}</p>
-      <p><a href="/">Back to the front page</a></p>`,
-  );
+  return layout(title, html`<h1>${title}</h1><p>${message}</p><p><a href="/">Back to the front page</a></p>`);
 }

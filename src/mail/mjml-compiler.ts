@@ -33,6 +33,8 @@ function failAll(err: Error) {
 
 function start(): Worker {
   const w = new Worker(new URL('./mjml-worker.mjs', import.meta.url), {
+    // Plain JavaScript: the parent's --import loaders (tsx) are neither needed nor loadable there.
+    execArgv: [],
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB },
   });
   w.on('message', (m: { id: number; html?: string; error?: string }) => {

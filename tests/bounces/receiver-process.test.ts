@@ -34,8 +34,8 @@ describe('npm start with real mail and BOUNCE_SMTP_PORT', () => {
       .output()
       .split('\n')
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: number; msg: string })
-      .filter((l) => l.level === 40)
+      .map((l) => JSON.parse(l) as { level: number; msg: string; check?: string })
+      .filter((l) => l.level === 40 && l.check === 'sending identity')
       .map((l) => l.msg);
     expect(warnings).toEqual([
       expect.stringMatching(/^PUBLIC_URL is http:\/\/localhost:3000: /),

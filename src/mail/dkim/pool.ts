@@ -40,7 +40,8 @@ export function dkimSigning(keys: DkimKeys, workers: number): DkimSigning {
   let nextId = 0;
 
   const spawn = (): Thread => {
-    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: keys });
+    // Plain JavaScript: the parent's --import loaders (tsx) are neither needed nor loadable there.
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: keys, execArgv: [] });
     const thread: Thread = { worker, pending: new Map() };
     // An idle pool keeps no process alive; a thread is referenced while it has work.
     worker.unref();
