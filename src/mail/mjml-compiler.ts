@@ -17,6 +17,8 @@ const IDLE_MS = 500;
 const YOUNG_MB = 4;
 
 interface Pending {
+  /** The thread the compile was sent to: a thread that ends fails its own compiles only. */
+  owner: Worker;
   resolve(html: string): void;
   reject(err: Error): void;
 }
@@ -26,10 +28,15 @@ let idleTimer: NodeJS.Timeout | null = null;
 let nextId = 0;
 const pending = new Map<number, Pending>();
 
-function failAll(err: Error) {
-  for (const p of pending.values()) p.reject(err);
-  pending.clear();
+function failAll(owner: Worker, err: Error) {
+  for (const [id, p] of pending) {
+    if (p.owner !== owner) continue;
+    pending.delete(id);
+    p.reject(err);
+  }
 }
+
+const busy = (w: Worker) => [...pending.values()].some((p) => p.owner === w);
 
 function start(): Worker {
   const w = new Worker(new URL('./mjml-worker.mjs', import.meta.url), {
@@ -43,15 +50,16 @@ function start(): Worker {
     pending.delete(m.id);
     if (m.html !== undefined) p.resolve(m.html);
     else p.reject(new Error(m.error));
-    if (!pending.size) idle(w);
+    if (!busy(w)) idle(w);
   });
   w.on('error', (err) => {
     if (worker === w) worker = null;
-    failAll(new Error(`the MJML thread failed: ${err.message}`, { cause: err }));
+    failAll(w, new Error(`the MJML thread failed: ${err.message}`, { cause: err }));
   });
   w.on('exit', (code) => {
     if (worker === w) worker = null;
-    if (pending.size) failAll(new Error(`the MJML thread exited with code ${code}`));
+    // An idle thread ended by its timer exits with code 1 too, with nothing of its own pending.
+    failAll(w, new Error(`the MJML thread exited with code ${code}`));
   });
   return w;
 }
@@ -61,7 +69,7 @@ function idle(w: Worker) {
   w.unref();
   idleTimer = setTimeout(() => {
     idleTimer = null;
-    if (worker === w && !pending.size) {
+    if (worker === w && !busy(w)) {
       worker = null;
       void w.terminate();
     }
@@ -75,11 +83,11 @@ export function compileMjml(mjml: string): Promise<string> {
     clearTimeout(idleTimer);
     idleTimer = null;
   }
-  worker ??= start();
-  worker.ref();
+  const owner = (worker ??= start());
+  owner.ref();
   const id = nextId++;
   return new Promise<string>((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    worker!.postMessage({ id, mjml });
+    pending.set(id, { owner, resolve, reject });
+    owner.postMessage({ id, mjml });
   });
 }
