@@ -19,6 +19,7 @@ import {
   type ResolveTxt,
 } from '../../src/doctor/checks.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
+import { selfSignedCertificate } from '../support/tls.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -111,30 +112,7 @@ describe('smtp', () => {
   });
 
   it('when the server needs no AUTH and offers STARTTLS, then ok over TLS', async () => {
-    const tlsDir = join(dir, 'tls');
-    mkdirSync(tlsDir);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(tlsDir, 'key.pem'),
-        '-out',
-        join(tlsDir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ],
-      { stdio: 'ignore' },
-    );
-    sink = await startSmtpSink({
-      tls: { key: readFileSync(join(tlsDir, 'key.pem'), 'utf8'), cert: readFileSync(join(tlsDir, 'cert.pem'), 'utf8') },
-    });
+    sink = await startSmtpSink({ tls: selfSignedCertificate('localhost') });
     const r = await checkSmtp(`smtp://127.0.0.1:${sink.port}?tls.rejectUnauthorized=false`, 5_000);
     expect(r).toMatchObject({
       outcome: 'ok',

@@ -1,14 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { createHmac, createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { createSubscriberAdminStore } from '../../src/db/subscriber-admin-store.ts';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
+import { selfSignedCertificate } from '../support/tls.ts';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-bounces';
 const CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem';
@@ -18,34 +15,11 @@ const MAIL_FROM = 'Paperboy <digest@papers.example.org>';
 
 // A signing key and its self-signed certificate, made for this run; a local server stands in for
 // SNS's certificate and SubscribeURL endpoints (the app fetches SNS URLs through it).
-let pki: { key: KeyObject; cert: string; dir: string };
+let pki: { key: KeyObject; cert: string };
 let sns: { server: Server; base: string; hits: string[] };
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'paperboy-sns-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=sns.amazonaws.com',
-    ],
-    { stdio: 'ignore' },
-  );
-  pki = {
-    key: createPrivateKey(readFileSync(join(dir, 'key.pem'))),
-    cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    dir,
-  };
+  const { key, cert } = selfSignedCertificate('sns.amazonaws.com');
+  pki = { key: createPrivateKey(key), cert };
   const hits: string[] = [];
   const server = createServer((req, res) => {
     hits.push(req.url!);
@@ -59,7 +33,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((r) => sns.server.close(r));
-  rmSync(pki.dir, { recursive: true, force: true });
 });
 
 let t: TestApp;

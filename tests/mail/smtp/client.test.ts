@@ -1,5 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { createMailer } from '../../../src/mail/transport.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../../support/smtp-sink.ts';
 import { freePort } from '../../support/server-process.ts';
+import { selfSignedCertificate } from '../../support/tls.ts';
 
 const FROM = 'digest@papers.example.org';
 
@@ -123,36 +123,11 @@ describe('smtp client: the bytes', () => {
 });
 
 describe('smtp client: the session', () => {
-  let dir: string;
   let key: string;
   let cert: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'paperboy-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
-    key = readFileSync(join(dir, 'key.pem'), 'utf8');
-    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    ({ key, cert } = selfSignedCertificate('localhost', 'IP:127.0.0.1,DNS:localhost'));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(['PLAIN', 'LOGIN'] as const)(
     'when the server asks for AUTH %s, then the URL-decoded user and password log in',
