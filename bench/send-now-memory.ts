@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sink } from './sink.ts';
@@ -14,6 +15,8 @@ import { sendDeadlineMs } from './send.ts';
  */
 export interface SendNowMemory {
   n: number;
+  /** The first send after the templates changed: it compiles them (MJML) before sending. */
+  compilesTemplates: boolean;
   /** Peak RSS of the whole process, start-up included, MB. */
   peakMb: number;
   /** From spawning the command to its exit. */
@@ -32,8 +35,13 @@ let dbCounter = 0;
 export async function measureSendNow(
   n: number,
   s: { sink: Sink; dir: string; poolSize: number; papersApiUrl: string },
+  o: { compileTemplates?: boolean } = {},
 ): Promise<SendNowMemory> {
   const dbPath = join(s.dir, `send-now-${n}-${++dbCounter}.sqlite`);
+  // Every send-now of the bench keeps its compiled templates beside its database (src/context.ts).
+  const cacheDir = join(s.dir, 'cache');
+  if (o.compileTemplates) rmSync(cacheDir, { recursive: true, force: true });
+  const compilesTemplates = !existsSync(cacheDir);
   seedSubscribers(dbPath, n);
   await s.sink.reset({ trackRecipients: false });
   const env = {
@@ -79,5 +87,5 @@ export async function measureSendNow(
   if (!kb) throw new Error(`send-now ${n} reported no peak RSS (exit ${code}): ${stderr.slice(0, 300)}`);
   const sink = await s.sink.waitFor(n, 10_000).catch(() => s.sink.stats());
   if (sink.messages !== n) problems.push(`sink got ${sink.messages} messages, expected ${n}`);
-  return { n, peakMb: Number(kb) / 1024, wallMs, sinkMessages: sink.messages, problems };
+  return { n, compilesTemplates, peakMb: Number(kb) / 1024, wallMs, sinkMessages: sink.messages, problems };
 }

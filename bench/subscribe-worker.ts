@@ -38,7 +38,7 @@ async function bareApp(db: Db): Promise<FastifyInstance> {
 async function productApp(dir: string, run: number, abuse: boolean): Promise<{ app: FastifyInstance; close(): void }> {
   const { limitHeapGrowth } = await import('../src/heap.ts');
   limitHeapGrowth();
-  const { createContext } = await import('../src/context.ts');
+  const { createContext, templateSettings } = await import('../src/context.ts');
   const { loadTemplates } = await import('../src/mail/templates.ts');
   const { buildApp } = await import('../src/app.ts');
   const config = loadConfig({
@@ -52,7 +52,7 @@ async function productApp(dir: string, run: number, abuse: boolean): Promise<{ a
     LOG_LEVEL: 'silent',
   });
   const ctx = createContext(config, createLogger('silent'));
-  const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
+  const templates = await loadTemplates(templateSettings(config));
   // No mail queue worker is started: confirmations are queued (the request's job), never sent.
   const app = await buildApp(ctx, { templates });
   return { app, close: () => ctx.close() };

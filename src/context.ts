@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -19,7 +20,7 @@ import type { SendDigestDeps } from './digest/run.ts';
 import { ingestDay } from './domain/ingest.ts';
 import { subscriberLinks } from './domain/tokens.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
-import { loadTemplates, type Templates } from './mail/templates.ts';
+import { loadTemplates, type TemplateSettings, type Templates } from './mail/templates.ts';
 import { senderDomain } from './mail/raw-message.ts';
 import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
 import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
@@ -134,9 +135,16 @@ export function sendPolicyFromConfig(c: Config): SendPolicy {
 }
 
 /** The digest run wired to the context; templates are loaded unless given. */
+/** The templates' settings; compiled templates are kept beside the database (mail/template-cache.ts). */
+export const templateSettings = (c: Config): TemplateSettings => ({
+  publicUrl: c.PUBLIC_URL,
+  postalAddress: c.MAIL_POSTAL_ADDRESS,
+  ...(c.DATABASE_PATH === ':memory:' ? {} : { cacheDir: join(dirname(c.DATABASE_PATH), 'cache') }),
+});
+
 export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<SendDigestDeps> {
   const c = ctx.config;
-  const templates = loaded ?? (await loadTemplates({ publicUrl: c.PUBLIC_URL, postalAddress: c.MAIL_POSTAL_ADDRESS }));
+  const templates = loaded ?? (await loadTemplates(templateSettings(c)));
   const domain = senderDomain(c.MAIL_FROM);
   return {
     ledger: ctx.ledger,
@@ -147,7 +155,7 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     },
     storedDay: (date) => ctx.papers.forDay(date),
     compileDigest: (d) => templates.compileDigest(d),
-    digestAssembler: (date, runPapers, cadence) => templates.digestAssembler(date, runPapers, cadence),
+    digestAssembler: (date, cadence) => templates.digestAssembler(date, cadence),
     mailer: ctx.mailer,
     clock: ctx.clock,
     logger: ctx.logger,

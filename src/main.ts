@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import Database from 'better-sqlite3';
 import { loadConfig, ConfigError, checkHostResolves, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createContext, mailQueueDeps, sendDigestDeps, type Context } from './context.ts';
+import { createContext, mailQueueDeps, sendDigestDeps, templateSettings, type Context } from './context.ts';
 import { loadTemplates } from './mail/templates.ts';
 import { startMailQueueWorker, type MailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
@@ -51,7 +51,7 @@ try {
   exitWith(`DATABASE_PATH: cannot use ${config.DATABASE_PATH}: ${err.message} (${err.code})`);
 }
 for (const warning of identityWarnings(config)) logger.warn({ check: 'sending identity' }, warning);
-const templates = await loadTemplates({ publicUrl: config.PUBLIC_URL, postalAddress: config.MAIL_POSTAL_ADDRESS });
+const templates = await loadTemplates(templateSettings(config));
 // Started once the port is ours: a service that cannot listen sends nothing. A sign-up that
 // comes before it is picked up by the worker's first pass.
 let mailWorker: MailQueueWorker | undefined;

@@ -40,7 +40,7 @@ export async function dryRun(
       recipients++;
     }
   }
-  const assemble = deps.digestAssembler(date, papers, cadence);
+  const assemble = deps.digestAssembler(date, cadence);
   for (const ranked of lists.values()) await assemble(ranked);
   return {
     outcome: papers.length ? 'dry-run' : 'empty',

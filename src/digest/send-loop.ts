@@ -21,12 +21,8 @@ import type { VerpIdentity } from '../bounces/verp.ts';
 
 export interface SendLoopDeps {
   ledger: LedgerStore;
-  /** The run's digests: each paper's card compiled once, every variant assembled (templates.ts). */
-  digestAssembler(
-    date: string,
-    runPapers: readonly Paper[],
-    cadence: Cadence,
-  ): (papers: Paper[]) => Promise<CompiledDigest>;
+  /** The run's digests: each paper's card filled once, every variant assembled (templates.ts). */
+  digestAssembler(date: string, cadence: Cadence): (papers: Paper[]) => Promise<CompiledDigest>;
   mailer: Pick<Mailer, 'sendPrebuilt'> & Partial<Pick<Mailer, 'where'>>;
   clock: Clock;
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
@@ -75,7 +71,7 @@ export async function deliver(
   const session = openLedgerSession(ledger, run.id, { checksPerReading: policy.maxInFlight });
   // Abortable: a signal ends the wait at once (the loop then sees it and stops).
   const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
-  const assemble = deps.digestAssembler(run.digestDate, papers, run.cadence);
+  const assemble = deps.digestAssembler(run.digestDate, run.cadence);
   const variantFor = variantCache(papers, async (ranked) => prepareMessage(await assemble(ranked), deps.message));
   const budget = new FailureWindow(policy.errorBudget);
   // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"

@@ -91,3 +91,15 @@ export function compileMjml(mjml: string): Promise<string> {
     owner.postMessage({ id, mjml });
   });
 }
+
+/** Ends the thread now unless it has work: after a burst of compiles known to be the last, its memory goes at once. */
+export async function endMjmlThread(): Promise<void> {
+  const w = worker;
+  if (!w || busy(w)) return;
+  worker = null;
+  if (idleTimer) {
+    clearTimeout(idleTimer);
+    idleTimer = null;
+  }
+  await w.terminate();
+}

@@ -16,8 +16,9 @@ import {
 } from './paper-text.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import { digestUrl, formatDay, topLine, weekLine } from './edition-names.ts';
-import { cardAssembler, RANK_PLACEHOLDER, splitCards } from './digest-pieces.ts';
-import { compileMjml } from './mjml-compiler.ts';
+import { joinPieces, RANK_PLACEHOLDER, splitAtRank, splitCards, type CardPiece } from './digest-pieces.ts';
+import { compiledTemplates, type Anchors, type CompiledTemplate, type CompiledTemplates } from './template-cache.ts';
+import { compileMjml, endMjmlThread } from './mjml-compiler.ts';
 
 export interface Rendered {
   subject: string;
@@ -27,44 +28,46 @@ export interface Rendered {
 export interface TemplateSettings {
   publicUrl: string;
   postalAddress: string;
+  /** Where the compiled templates are kept between starts (template-cache.ts); none: compiled at every start. */
+  cacheDir?: string;
 }
 export interface SubscriberLinks {
   preferencesUrl: string;
   unsubscribeUrl: string;
 }
 
-/** A digest compiled once for a variant; html/text still hold {{unsubscribe_url}} and {{preferences_url}}. */
+/** A digest built once for a variant; html/text still hold {{unsubscribe_url}} and {{preferences_url}}. */
 export interface CompiledDigest {
   date: string;
   subject: string;
   html: string;
   text: string;
 }
-/** A digest to compile: the daily one of `date`, or the weekly one of the week ending on `date`. */
+/** A digest to build: the daily one of `date`, or the weekly one of the week ending on `date`. */
 export interface DigestContent {
   date: string;
   papers: Paper[];
   cadence?: Cadence;
 }
 
+/**
+ * The emails, filled into templates MJML compiled once (at the first start after they changed, see
+ * template-cache.ts): every call below is string filling, no MJML.
+ */
 export interface Templates {
-  /** Cheap: the MJML was compiled at load time, only the links are filled in. */
   confirm(d: { confirmUrl: string; preferencesUrl?: string }): Rendered;
-  /** Cheap too: to a confirmed address that was signed up again, with its own links. */
+  /** To a confirmed address that was signed up again, with its own links. */
   alreadySubscribed(d: SubscriberLinks): Rendered;
-  /** Compiles MJML (~10–20 ms, blocking): call once per digest variant, then `personalise` per recipient. */
+  /** One digest: previews, test copies, the archive's pages. Then `personalise` per recipient. */
   compileDigest(d: DigestContent): Promise<CompiledDigest>;
   /**
-   * The same digests for one edition, assembled from pieces compiled once (see digest-pieces.ts):
-   * the first call for a paper compiles its card, every other variant is string splicing. For a
-   * run's frozen list (`runPapers`, whose Paper objects every variant shares): its cards are
-   * compiled ahead in batches.
+   * The digests of one edition, as a send builds its variants: each paper's card is filled once
+   * (every variant of a run is ranked from the same frozen list of Paper objects), every variant
+   * is string splicing (see digest-pieces.ts).
    */
-  digestAssembler(
-    date: string,
-    runPapers?: readonly Paper[],
-    cadence?: Cadence,
-  ): (papers: Paper[]) => Promise<CompiledDigest>;
+  digestAssembler(date: string, cadence?: Cadence): (papers: Paper[]) => Promise<CompiledDigest>;
+  /** The same digest compiled by MJML from its filled source (~10–20 ms): what the others are checked against. */
+  referenceDigest(d: DigestContent): Promise<CompiledDigest>;
 }
 
 /** A template that does not compile: thrown by loadTemplates so a broken template fails the boot. */
@@ -78,10 +81,17 @@ export const templatesDir = fileURLToPath(new URL('../../templates/', import.met
 const LATE_PLACEHOLDERS = new Set(['unsubscribe_url', 'preferences_url', 'confirm_url']);
 
 /**
- * Reads every template and compiles each once with sample data and strict validation, so a broken
- * template fails the boot instead of the 7 a.m. send.
+ * Reads every template and compiles each with its placeholders in place, then fills them: MJML
+ * copies the text of mj-text, mj-title and the attributes of mj-button verbatim, so filling after
+ * compiling gives what compiling the filled source gives. That is checked, byte for byte, for
+ * every email and two sample digests whenever the templates are compiled (strict validation),
+ * so a broken template fails the boot instead of the 7 a.m. send.
  */
-export async function loadTemplates(settings: TemplateSettings, dir: string = templatesDir): Promise<Templates> {
+export async function loadTemplates(
+  settings: TemplateSettings,
+  dir: string = templatesDir,
+  mjml: (source: string) => Promise<string> = compileMjml,
+): Promise<Templates> {
   const publicUrl = ownUrl(settings.publicUrl).replace(/\/+$/, '');
   const site = new URL(publicUrl).host;
   const [digestSource, paperSource, confirmSource, alreadySource] = await Promise.all([
@@ -90,35 +100,32 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
     readTemplate(dir, 'confirm.mjml'),
     readTemplate(dir, 'already-subscribed.mjml'),
   ]);
+  const compile = async (name: string, source: string) => {
+    try {
+      return await mjml(source);
+    } catch (err) {
+      throw new TemplateError(`${name} does not compile: ${(err as Error).message}`, { cause: err });
+    }
+  };
   const footerValues = (reason: string, links: string) => ({
     reason,
     links,
     postal: escapeHtml(settings.postalAddress),
   });
 
-  /** The digest's MJML for an edition: the shell values that vary with the list, and the cards. */
-  const digestDocument = (
-    date: string,
-    cadence: Cadence,
-    shell: Record<'title' | 'preheader' | 'intro', string>,
-    cards: string,
-  ) =>
-    fill('digest.mjml', digestSource, {
-      ...shell,
-      // The weekly edition is the daily one with another heading: the same cards, footer and text.
-      heading: escapeHtml(cadence === 'weekly' ? weekLine(date, 'long') : formatDay(date, 'long')),
-      papers: cards,
-      ...footerValues(
-        `You get this email because you subscribed to the Paperboy ${cadence} digest at ${link(`${publicUrl}/`, site)}.`,
-        [
-          link(digestUrl(publicUrl, date, cadence), 'View in browser'),
-          linkToPlaceholder('preferences_url', 'Preferences'),
-          linkToPlaceholder('unsubscribe_url', 'Unsubscribe'),
-        ].join(' · '),
-      ),
-    });
-  const cardsOf = (papers: Paper[], rank: (i: number) => string) =>
-    papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, rank(i)))).join('\n');
+  /** The shell's values for an edition, besides the three that vary with the list. */
+  const editionValues = (date: string, cadence: Cadence, a: Anchors) => ({
+    // The weekly edition is the daily one with another heading: the same cards, footer and text.
+    heading: escapeHtml(cadence === 'weekly' ? weekLine(date, 'long') : formatDay(date, 'long')),
+    ...footerValues(
+      `You get this email because you subscribed to the Paperboy ${cadence} digest at ${link(`${publicUrl}/`, site, a.reason)}.`,
+      [
+        link(digestUrl(publicUrl, date, cadence), 'View in browser', a.links),
+        linkToPlaceholder('preferences_url', 'Preferences', a.links),
+        linkToPlaceholder('unsubscribe_url', 'Unsubscribe', a.links),
+      ].join(' · '),
+    ),
+  });
   /** What depends on the list besides its cards: the subject, the shell's values, the text part. */
   const variant = (date: string, papers: Paper[], cadence: Cadence) => {
     if (papers.length === 0) throw new EmptyDigestError(`no papers for the digest of ${date}`);
@@ -144,124 +151,171 @@ export async function loadTemplates(settings: TemplateSettings, dir: string = te
     });
     return { subject, shell, text };
   };
+  const confirmValues = (withPreferences: boolean, a: Anchors) => ({
+    title: escapeHtml(CONFIRM_SUBJECT),
+    preheader: escapeHtml('One click and your digest of trending ML papers starts.'),
+    heading: escapeHtml('Confirm your subscription'),
+    intro: escapeHtml('One step left before your first digest.'),
+    ...footerValues(
+      `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site, a.reason)}.`,
+      withPreferences ? linkToPlaceholder('preferences_url', 'Preferences', a.links) : '',
+    ),
+  });
+  const alreadyValues = (a: Anchors) => ({
+    title: escapeHtml(ALREADY_SUBJECT),
+    preheader: escapeHtml('Nothing changed: your preferences and unsubscribe links are inside.'),
+    heading: escapeHtml('You’re already subscribed'),
+    intro: escapeHtml('Your digest keeps coming as it is.'),
+    ...footerValues(
+      `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site, a.reason)}, which already gets the digest.`,
+      [
+        linkToPlaceholder('preferences_url', 'Preferences', a.links),
+        linkToPlaceholder('unsubscribe_url', 'Unsubscribe', a.links),
+      ].join(' · '),
+    ),
+  });
 
-  const compileDigest = async ({ date, papers, cadence = 'daily' }: DigestContent): Promise<CompiledDigest> => {
+  const referenceDigest = async ({ date, papers, cadence = 'daily' }: DigestContent): Promise<CompiledDigest> => {
     checkDate(date);
     const v = variant(date, papers, cadence);
-    const html = await compile(
-      'digest.mjml',
-      digestDocument(
-        date,
-        cadence,
-        v.shell,
-        cardsOf(papers, (i) => String(i + 1)),
-      ),
-    );
-    return { date, subject: v.subject, html, text: v.text };
+    // MJML's CSS inlining gives the links their attributes itself.
+    const cards = papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, String(i + 1), {})));
+    const source = fill('digest.mjml', digestSource, {
+      ...v.shell,
+      ...editionValues(date, cadence, {}),
+      papers: cards.join('\n'),
+    });
+    return { date, subject: v.subject, html: await compile('digest.mjml', source), text: v.text };
   };
 
-  const digestAssembler = (date: string, runPapers: readonly Paper[] = [], cadence: Cadence = 'daily') => {
-    checkDate(date);
-    const late = { title: '{{title}}', preheader: '{{preheader}}', intro: '{{intro}}' };
-    const assemble = cardAssembler(async (papers) => {
-      const html = await compile(
-        'digest.mjml',
-        digestDocument(
-          date,
-          cadence,
-          late,
-          cardsOf(papers, () => RANK_PLACEHOLDER),
-        ),
-      );
-      const page = splitCards(html, papers.length);
-      if (!page)
-        throw new TemplateError(
-          'partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once',
-        );
-      return page;
-    }, runPapers);
-    return async (papers: Paper[]): Promise<CompiledDigest> => {
-      const v = variant(date, papers, cadence);
-      return {
-        date,
-        subject: v.subject,
-        html: await assemble(papers, (part) => fillLinks(part, v.shell, (s) => s)),
-        text: v.text,
-      };
+  /** The compiled templates, placeholders and all; the digest cut around its one card. */
+  const build = async (): Promise<CompiledTemplates> => {
+    const [digest, confirm, already] = await Promise.all([
+      compile('digest.mjml', withProbes(digestSource.replace('{{papers}}', () => paperSource))),
+      compile('confirm.mjml', withProbes(confirmSource)),
+      compile('already-subscribed.mjml', withProbes(alreadySource)),
+    ]);
+    const page = splitCards(digest, 1);
+    if (!page)
+      throw new TemplateError('partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once');
+    const [before, after] = page.cards[0]!;
+    const head = learnAnchors(page.head);
+    const tail = learnAnchors(page.tail);
+    return {
+      shell: { head: head.html, tail: tail.html, anchors: { ...head.anchors, ...tail.anchors } },
+      card: learnAnchors(before + RANK_PLACEHOLDER + after),
+      confirm: learnAnchors(confirm),
+      already: learnAnchors(already),
     };
   };
 
-  const confirmHtml = async (withPreferences: boolean) =>
-    compile(
-      'confirm.mjml',
-      fill('confirm.mjml', confirmSource, {
-        title: escapeHtml(CONFIRM_SUBJECT),
-        preheader: escapeHtml('One click and your digest of trending ML papers starts.'),
-        heading: escapeHtml('Confirm your subscription'),
-        intro: escapeHtml('One step left before your first digest.'),
-        ...footerValues(
-          `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site)}.`,
-          withPreferences ? linkToPlaceholder('preferences_url', 'Preferences') : '',
-        ),
-      }),
-    );
-  const alreadyHtml = compile(
-    'already-subscribed.mjml',
-    fill('already-subscribed.mjml', alreadySource, {
-      title: escapeHtml(ALREADY_SUBJECT),
-      preheader: escapeHtml('Nothing changed: your preferences and unsubscribe links are inside.'),
-      heading: escapeHtml('You’re already subscribed'),
-      intro: escapeHtml('Your digest keeps coming as it is.'),
-      ...footerValues(
-        `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site)}, which already gets the digest.`,
-        [linkToPlaceholder('preferences_url', 'Preferences'), linkToPlaceholder('unsubscribe_url', 'Unsubscribe')].join(
-          ' · ',
-        ),
-      ),
-    }),
-  );
-  // Every transactional email and a sample digest are compiled now: this is the strict start-up check.
-  const [confirmWithPreferences, confirmPlain, already] = await Promise.all([
-    confirmHtml(true),
-    confirmHtml(false),
-    alreadyHtml,
-  ]);
-  // The assembled digest must be the compiled one, byte for byte, or the send would differ from the preview.
-  const sample = [samplePaper, { ...samplePaper, id: '2601.00002', githubRepo: null, authors: [] }];
-  const [direct, assembled] = await Promise.all([
-    compileDigest({ date: '2026-01-06', papers: sample }),
-    digestAssembler('2026-01-06')(sample),
-  ]);
-  if (assembled.html !== direct.html)
-    throw new TemplateError('digest.mjml: a digest assembled from compiled cards differs from its direct compile');
-  await compileDigest({ date: '2026-01-04', papers: [samplePaper], cadence: 'weekly' });
+  /** The emails filled into compiled templates. */
+  const filled = (compiled: CompiledTemplates): Templates => {
+    const { shell, card } = compiled;
+    const cardOf = (p: Paper) => {
+      const piece = splitAtRank(fill('partials/paper.mjml', card.html, paperValues(p, RANK_PLACEHOLDER, card.anchors)));
+      // The compiled card has one {{rank}} and every value is escaped, so a paper cannot add one.
+      if (!piece) throw new TemplateError('partials/paper.mjml: a card must hold #{{rank}} once');
+      return piece;
+    };
+    const digestAssembler = (date: string, cadence: Cadence = 'daily') => {
+      checkDate(date);
+      const edition = editionValues(date, cadence, shell.anchors);
+      // A run ranks every variant from the same frozen list of objects: a paper's card is filled once.
+      const cards = new Map<Paper, CardPiece>();
+      return async (papers: Paper[]): Promise<CompiledDigest> => {
+        const v = variant(date, papers, cadence);
+        const values = { ...v.shell, ...edition };
+        const pieces = papers.map((p) => cards.get(p) ?? cards.set(p, cardOf(p)).get(p)!);
+        const html = joinPieces(
+          fill('digest.mjml', shell.head, values),
+          pieces,
+          fill('digest.mjml', shell.tail, values),
+        );
+        return { date, subject: v.subject, html, text: v.text };
+      };
+    };
+    const confirmHtml = (withPreferences: boolean) =>
+      fill('confirm.mjml', compiled.confirm.html, confirmValues(withPreferences, compiled.confirm.anchors));
+    const confirmWithPreferences = confirmHtml(true);
+    const confirmPlain = confirmHtml(false);
+    const already = fill('already-subscribed.mjml', compiled.already.html, alreadyValues(compiled.already.anchors));
+    return {
+      confirm({ confirmUrl, preferencesUrl }: { confirmUrl: string; preferencesUrl?: string }): Rendered {
+        const confirm = ownUrl(confirmUrl);
+        const preferences = preferencesUrl === undefined ? undefined : ownUrl(preferencesUrl);
+        const html = fillLinks(
+          preferences === undefined ? confirmPlain : confirmWithPreferences,
+          { confirm_url: confirm, preferences_url: preferences ?? '' },
+          escapeHtml,
+        );
+        return {
+          subject: CONFIRM_SUBJECT,
+          html,
+          text: confirmText(confirm, preferences, publicUrl, settings.postalAddress),
+        };
+      },
+      alreadySubscribed(links: SubscriberLinks): Rendered {
+        const values = { preferences_url: ownUrl(links.preferencesUrl), unsubscribe_url: ownUrl(links.unsubscribeUrl) };
+        return {
+          subject: ALREADY_SUBJECT,
+          html: fillLinks(already, values, escapeHtml),
+          text: alreadyText(values, publicUrl, settings.postalAddress),
+        };
+      },
+      compileDigest: ({ date, papers, cadence = 'daily' }: DigestContent) => digestAssembler(date, cadence)(papers),
+      digestAssembler,
+      referenceDigest,
+    };
+  };
 
-  return {
-    confirm({ confirmUrl, preferencesUrl }) {
-      const confirm = ownUrl(confirmUrl);
-      const preferences = preferencesUrl === undefined ? undefined : ownUrl(preferencesUrl);
-      const html = fillLinks(
-        preferences === undefined ? confirmPlain : confirmWithPreferences,
-        { confirm_url: confirm, preferences_url: preferences ?? '' },
+  /** After a fresh compile: each email filled in must be MJML's own compile of its filled source. */
+  const check = async (t: Templates) => {
+    const differs = (file: string) =>
+      new TemplateError(
+        `${file}: a placeholder sits where MJML changes text; put it in mj-text, mj-title or an mj-button href`,
+      );
+    const links = {
+      confirmUrl: `${publicUrl}/c?t=1&u=2`,
+      preferencesUrl: `${publicUrl}/p`,
+      unsubscribeUrl: `${publicUrl}/u`,
+    };
+    const direct = async (file: string, source: string, values: Record<string, string>) =>
+      fillLinks(
+        await compile(file, fill(file, source, values)),
+        { confirm_url: links.confirmUrl, preferences_url: links.preferencesUrl, unsubscribe_url: links.unsubscribeUrl },
         escapeHtml,
       );
-      return {
-        subject: CONFIRM_SUBJECT,
-        html,
-        text: confirmText(confirm, preferences, publicUrl, settings.postalAddress),
-      };
-    },
-    alreadySubscribed(links) {
-      const values = { preferences_url: ownUrl(links.preferencesUrl), unsubscribe_url: ownUrl(links.unsubscribeUrl) };
-      return {
-        subject: ALREADY_SUBJECT,
-        html: fillLinks(already, values, escapeHtml),
-        text: alreadyText(values, publicUrl, settings.postalAddress),
-      };
-    },
-    compileDigest,
-    digestAssembler,
+    const [confirmWith, confirmWithout, already] = await Promise.all([
+      direct('confirm.mjml', confirmSource, confirmValues(true, {})),
+      direct('confirm.mjml', confirmSource, confirmValues(false, {})),
+      direct('already-subscribed.mjml', alreadySource, alreadyValues({})),
+    ]);
+    if (t.confirm(links).html !== confirmWith || t.confirm({ confirmUrl: links.confirmUrl }).html !== confirmWithout)
+      throw differs('confirm.mjml');
+    if (t.alreadySubscribed(links).html !== already) throw differs('already-subscribed.mjml');
+    const sample = [samplePaper, { ...samplePaper, id: '2601.00002', githubRepo: null, authors: [] }];
+    for (const d of [
+      { date: '2026-01-06', papers: sample },
+      { date: '2026-01-04', papers: [samplePaper], cadence: 'weekly' as const },
+    ]) {
+      const [reference, assembled] = await Promise.all([t.referenceDigest(d), t.compileDigest(d)]);
+      if (assembled.html !== reference.html) throw differs('digest.mjml');
+    }
   };
+
+  const compiled = await compiledTemplates(
+    [digestSource, paperSource, confirmSource, alreadySource],
+    settings.cacheDir,
+    async () => {
+      const built = await build();
+      await check(filled(built));
+      // Nothing else compiles: a send that compiled its templates first does not keep MJML while it sends.
+      await endMjmlThread();
+      return built;
+    },
+  );
+  return filled(compiled);
 }
 
 /** Fills one recipient's links into a compiled digest: a string substitution, no MJML. */
@@ -279,10 +333,10 @@ export function personalise(d: CompiledDigest, links: { unsubscribeUrl: string; 
 const CONFIRM_SUBJECT = 'Paperboy · Confirm your subscription';
 const ALREADY_SUBJECT = 'Paperboy · You’re already subscribed';
 
-function paperValues(p: Paper, rank: string): Record<string, string> {
+function paperValues(p: Paper, rank: string, a: Anchors): Record<string, string> {
   const links = paperLinks(p)
     .filter((l) => l.label !== 'Paper')
-    .map((l) => link(l.url, l.label))
+    .map((l) => link(l.url, l.label, a.links))
     .join(' · ');
   return {
     rank,
@@ -295,8 +349,27 @@ function paperValues(p: Paper, rank: string): Record<string, string> {
   };
 }
 
-const link = (url: string, label: string) => `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`;
-const linkToPlaceholder = (name: string, label: string) => `<a href="{{${name}}}">${escapeHtml(label)}</a>`;
+const link = (url: string, label: string, attributes = '') =>
+  `<a href="${escapeHtml(url)}"${attributes}>${escapeHtml(label)}</a>`;
+const linkToPlaceholder = (name: string, label: string, attributes = '') =>
+  `<a href="{{${name}}}"${attributes}>${escapeHtml(label)}</a>`;
+
+/**
+ * The values of these placeholders hold links, and MJML's CSS inlining (mj-style inline) gives a
+ * link the styles its place calls for: a link filled in after compiling must carry them already.
+ * Each is compiled holding a probe link, whose attributes are learnt and the placeholder put back.
+ */
+const LINK_SLOTS = /\{\{(reason|links)\}\}/g;
+const PROBE = /<a href="\{\{(reason|links)\}\}"([^>]*)>probe<\/a>/g;
+const withProbes = (source: string) => source.replace(LINK_SLOTS, '<a href="{{$1}}">probe</a>');
+function learnAnchors(html: string): CompiledTemplate {
+  const anchors: Anchors = {};
+  const plain = html.replace(PROBE, (_, slot: keyof Anchors, attributes: string) => {
+    anchors[slot] = attributes;
+    return `{{${slot}}}`;
+  });
+  return { html: plain, anchors };
+}
 const isIsoDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
 function checkDate(date: string): void {
   if (!isIsoDate(date)) throw new Invalid(`digest date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
@@ -351,14 +424,6 @@ async function readInside(dir: string, file: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (err) {
     throw new TemplateError(`cannot read template ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-async function compile(name: string, mjml: string): Promise<string> {
-  try {
-    return await compileMjml(mjml);
-  } catch (err) {
-    throw new TemplateError(`${name} does not compile: ${(err as Error).message}`, { cause: err });
   }
 }
 

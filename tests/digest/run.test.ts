@@ -97,8 +97,8 @@ describe('sendDigest: who gets what', () => {
     freezeFixtureDay(h.ctx);
     let assembled = 0;
     const assembler = h.deps.digestAssembler;
-    h.deps.digestAssembler = (date, runPapers, cadence) => {
-      const assemble = assembler(date, runPapers, cadence);
+    h.deps.digestAssembler = (date, cadence) => {
+      const assemble = assembler(date, cadence);
       return (papers) => (assembled++, assemble(papers));
     };
 

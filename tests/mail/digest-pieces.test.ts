@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Paper } from '../../src/domain/paper.ts';
-import { cardAssembler, splitCards } from '../../src/mail/digest-pieces.ts';
+import { compileMjml } from '../../src/mail/mjml-compiler.ts';
 import { loadTemplates, templatesDir, TemplateError, type Templates } from '../../src/mail/templates.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
 
@@ -57,43 +57,29 @@ describe('digest variants assembled from compiled pieces', () => {
     for (const list of lists) {
       const [assembled, direct] = await Promise.all([
         assemble(list),
-        templates.compileDigest({ date: DATE, papers: list }),
+        templates.referenceDigest({ date: DATE, papers: list }),
       ]);
       expect(assembled.html.length).toBeGreaterThan(10_000);
       expect(assembled).toStrictEqual(direct);
     }
   }, 60_000);
 
-  it('when variants share papers, then each paper card is compiled once per run', async () => {
-    const papers = dayOfPapers().slice(0, 6);
-    const compiled: number[] = [];
-    const split = await templates.digestAssembler(DATE)(papers);
-    // The real pieces, cut from a real assembled page; the counting wrapper only records the batches.
-    const page = splitCards(split.html.replace(/#(\d+)</g, '#{{rank}}<'), papers.length)!;
-    const assemble = cardAssembler(async (batch) => {
-      compiled.push(batch.length);
-      return { head: page.head, tail: page.tail, cards: batch.map((p) => page.cards[papers.indexOf(p)]!) };
+  it('when a send assembles its variants, then MJML compiles nothing: it compiled the templates once, at load', async () => {
+    const papers = dayOfPapers();
+    let compiles = 0;
+    const counted = await loadTemplates(settings, templatesDir, async (source) => {
+      compiles++;
+      return compileMjml(source);
     });
-    const same = (s: string) => s;
-    await Promise.all([
-      assemble(papers.slice(0, 3), same),
-      assemble(papers.slice(1, 4), same),
-      assemble([papers[5]!, papers[0]!], same),
-    ]);
-    await assemble(papers.slice(0, 6).reverse(), same);
-    expect(compiled).toEqual([3, 1, 1, 1]);
-    expect(await assemble(papers, same)).toBe(split.html);
-
-    // Given the run's list, the first compile makes the cards the next variants will want too.
-    compiled.length = 0;
-    const ahead = cardAssembler(async (batch) => {
-      compiled.push(batch.length);
-      return { head: page.head, tail: page.tail, cards: batch.map((p) => page.cards[papers.indexOf(p)]!) };
-    }, papers);
-    await assemble(papers.slice(2, 4), same);
-    expect(await ahead(papers.slice(2, 4), same)).toBe(await assemble(papers.slice(2, 4), same));
-    await ahead(papers.slice(0, 6).reverse(), same);
-    expect(compiled).toEqual([6]);
+    const atLoad = compiles;
+    expect(atLoad).toBeGreaterThan(0);
+    const assemble = counted.digestAssembler(DATE);
+    const variants = await Promise.all(
+      [papers.slice(0, 3), papers.slice(1, 4), papers.slice(0, 20).reverse()].map(assemble),
+    );
+    await counted.compileDigest({ date: DATE, papers: papers.slice(0, 5), cadence: 'weekly' });
+    expect(compiles).toBe(atLoad);
+    expect(variants.map((v) => v.html.match(/class="title"/g)?.length)).toEqual([3, 3, 20]);
   });
 
   it('when a card is not exactly one mj-section, then loading the templates fails instead of a send assembling garbage', async () => {

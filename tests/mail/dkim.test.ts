@@ -48,7 +48,7 @@ beforeAll(async () => {
     postalAddress: 'Paperboy, 1 Example Street',
   });
   const papers = fixturePapers('2026-11-24');
-  const assemble = templates.digestAssembler('2026-11-24', papers);
+  const assemble = templates.digestAssembler('2026-11-24');
   const settings = { from: `Paperboy <digest@${DOMAIN}>`, listId: `"Paperboy daily digest" <daily.${DOMAIN}>` };
   digests = [
     prepareMessage(await assemble(papers.slice(0, 10)), settings),

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The templates as MJML compiled them, kept between starts. Loading MJML costs a process ~40 MB
+ * and each compile ~30 MB more for a moment (README, Benchmarks: memory), yet the compiled HTML
+ * depends only on the template sources and MJML's version: every value is filled in afterwards.
+ * A start that finds them compiled from the same sources by the same MJML loads no MJML at all;
+ * they were checked when they were compiled (templates.ts), so the check holds for them too.
+ */
+/** The attributes MJML's CSS inlining gives a link in each placeholder that holds links (templates.ts). */
+const anchorsSchema = z.object({ reason: z.string().optional(), links: z.string().optional() });
+const templateSchema = z.object({ html: z.string(), anchors: anchorsSchema });
+const compiledSchema = z.object({
+  key: z.string(),
+  /** The digest around its cards, and one card, which still holds {{rank}} (digest-pieces.ts). */
+  shell: z.object({ head: z.string(), tail: z.string(), anchors: anchorsSchema }),
+  card: templateSchema,
+  confirm: templateSchema,
+  already: templateSchema,
+});
+export type Anchors = z.infer<typeof anchorsSchema>;
+export type CompiledTemplate = z.infer<typeof templateSchema>;
+export type CompiledTemplates = Omit<z.infer<typeof compiledSchema>, 'key'>;
+
+const FILE = 'compiled-templates.json';
+/** Bumped when what is stored changes shape or meaning. */
+const FORMAT = 'paperboy-compiled-templates/1';
+const mjmlVersion = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
+
+/** What the templates compile to: read from `cacheDir` when compiled from these sources, else built and kept there. */
+export async function compiledTemplates(
+  sources: readonly string[],
+  cacheDir: string | undefined,
+  build: () => Promise<CompiledTemplates>,
+): Promise<CompiledTemplates> {
+  const hash = createHash('sha256').update(`${FORMAT}\0${mjmlVersion}`);
+  for (const source of sources) hash.update(`\0${source}`);
+  const key = hash.digest('hex');
+  const path = cacheDir === undefined ? undefined : join(cacheDir, FILE);
+  const cached = path === undefined ? null : read(path, key);
+  if (cached) return cached;
+  const built = await build();
+  if (path !== undefined) keep(path, { key, ...built });
+  return built;
+}
+
+function read(path: string, key: string): CompiledTemplates | null {
+  try {
+    const { key: found, ...compiled } = compiledSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+    return found === key ? compiled : null;
+  } catch {
+    // Missing, half-written by a crash, or from an older format: compiled again.
+    return null;
+  }
+}
+
+/** Written beside and renamed, so a start running alongside never reads half a file. */
+function keep(path: string, stored: z.infer<typeof compiledSchema>): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(temp, JSON.stringify(stored));
+    renameSync(temp, path);
+  } catch {
+    // Only a saving: the next start compiles again. The database beside it reports a folder that
+    // cannot be written.
+  }
+}
