@@ -13,17 +13,15 @@ const app = () =>
   Promise.all([
     import('../src/config.ts'),
     import('../src/logger.ts'),
-    import('../src/heap.ts'),
     import('../src/domain/dates.ts'),
     import('../src/context.ts'),
     import('../src/digest/run.ts'),
     import('../src/digest/preview.ts'),
     import('../src/bounces/rates.ts'),
     import('../src/mail/identity.ts'),
-  ]).then(([config, logger, heap, dates, context, run, preview, rates, identity]) => ({
+  ]).then(([config, logger, dates, context, run, preview, rates, identity]) => ({
     ...config,
     ...logger,
-    ...heap,
     ...dates,
     ...context,
     ...run,
@@ -103,9 +101,10 @@ async function main(argv: string[]): Promise<number> {
     setTimeout(() => process.exit(EXIT_FAILED), ORPHAN_GRACE_MS).unref();
   });
 
+  // Before the app loads: its modules' loading would grow V8's young generation already.
+  (await import('../src/heap.ts')).limitHeapGrowth();
   const {
     loadConfig,
-    limitHeapGrowth,
     createContext,
     createLogger,
     defaultDigestDate,
@@ -120,7 +119,6 @@ async function main(argv: string[]): Promise<number> {
   } = await app();
   try {
     const config = loadConfig();
-    limitHeapGrowth();
     const tty = process.stderr.isTTY === true;
     // On a terminal the progress bar tells the story; info logs would break it up.
     ctx = createContext(

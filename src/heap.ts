@@ -1,17 +1,24 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * How far V8 lets the old generation grow past what survived the last full collection before it
- * runs the next one; by default up to 4×. Nearly all of a send's garbage dies young, but what is
- * promoted stays until a full collection, and how much is promoted varies from run to run with
- * V8's own early decisions, so a large send's peak RSS varied widely while its live heap stayed
- * small. Allowing 50 % growth bounds the worst runs at the same CPU per message (the memory rows
- * of the README's benchmark table).
+ * How far V8 lets the heap grow beyond what the program keeps alive. A send keeps little alive
+ * (a window of messages, a batch of ledger rows) and makes a great deal of short-lived garbage,
+ * so V8's defaults size it for a much bigger program (README, Benchmarks: memory):
  *
- * V8 reads this flag each time it sizes the heap after a full collection (not once when the heap
- * is set up), so setting it at start-up is enough. The processes that send call this: the
- * service (`src/main.ts`) and `scripts/send-now.ts` (and the bench's product senders).
+ * - The old generation may grow up to 4× past what survived the last full collection before the
+ *   next one; how much is promoted varies from run to run with V8's own early decisions, so a
+ *   large send's peak RSS varied widely while its live heap stayed small. 50 % bounds it.
+ * - The young generation doubles whenever enough has survived its collections since it last grew,
+ *   which over a long send always happens: it ended at its maximum, 32 MB on Node 20 (64 MB on
+ *   Node 24) of which 1–8 MB was in use. A growth factor of 1 keeps it at its first size (2 MB);
+ *   the send's CPU per message did not move beyond the box's noise.
+ *
+ * V8 reads both each time it resizes a space, not once when the heap is set up, so setting them at
+ * start-up is enough; the earlier, the less the young generation grew while modules loaded. The
+ * processes that send call this: the service (`src/main.ts`) and `scripts/send-now.ts` (and the
+ * bench's product senders).
  */
 export function limitHeapGrowth(): void {
   setFlagsFromString('--heap-growing-percent=50');
+  setFlagsFromString('--semi-space-growth-factor=1');
 }
