@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paperPageUrl, type Paper } from '../domain/paper.ts';
 import { Invalid } from '../errors.ts';
@@ -17,8 +15,12 @@ import {
 import type { Cadence } from '../domain/subscriber-input.ts';
 import { digestUrl, formatDay, topLine, weekLine } from './edition-names.ts';
 import { joinPieces, RANK_PLACEHOLDER, splitAtRank, splitCards, type CardPiece } from './digest-pieces.ts';
-import { compiledTemplates, type Anchors, type CompiledTemplate, type CompiledTemplates } from './template-cache.ts';
+import { compiledTemplates, type Anchors, type CompiledTemplates } from './template-cache.ts';
 import { compileMjml, endMjmlThread } from './mjml-compiler.ts';
+import { fill, fillLinks, learnAnchors, link, linkToPlaceholder, TemplateError, withProbes } from './placeholders.ts';
+import { readTemplate } from './template-files.ts';
+
+export { TemplateError };
 
 export interface Rendered {
   subject: string;
@@ -70,15 +72,10 @@ export interface Templates {
   referenceDigest(d: DigestContent): Promise<CompiledDigest>;
 }
 
-/** A template that does not compile: thrown by loadTemplates so a broken template fails the boot. */
-export class TemplateError extends Error {}
 /** An empty digest is nothing to send; callers must check before compiling. */
 export class EmptyDigestError extends Invalid {}
 
 export const templatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
-
-/** Placeholders filled per recipient, after compilation: they must survive template filling. */
-const LATE_PLACEHOLDERS = new Set(['unsubscribe_url', 'preferences_url', 'confirm_url']);
 
 /**
  * Reads every template and compiles each with its placeholders in place, then fills them: MJML
@@ -324,12 +321,6 @@ export function personalise(d: CompiledDigest, links: { unsubscribeUrl: string; 
   return { subject: d.subject, html: fillLinks(d.html, values, escapeHtml), text: fillLinks(d.text, values, (s) => s) };
 }
 
-/**
- * Escapes text for HTML content and attributes. MJML copies the content of mj-text and the
- * attributes of mj-button verbatim, so this is the only thing between a paper title and markup.
- * `{` is escaped too, so a title can never smuggle in a placeholder that personalise would fill.
- */
-
 const CONFIRM_SUBJECT = 'Paperboy · Confirm your subscription';
 const ALREADY_SUBJECT = 'Paperboy · You’re already subscribed';
 
@@ -349,27 +340,6 @@ function paperValues(p: Paper, rank: string, a: Anchors): Record<string, string>
   };
 }
 
-const link = (url: string, label: string, attributes = '') =>
-  `<a href="${escapeHtml(url)}"${attributes}>${escapeHtml(label)}</a>`;
-const linkToPlaceholder = (name: string, label: string, attributes = '') =>
-  `<a href="{{${name}}}"${attributes}>${escapeHtml(label)}</a>`;
-
-/**
- * The values of these placeholders hold links, and MJML's CSS inlining (mj-style inline) gives a
- * link the styles its place calls for: a link filled in after compiling must carry them already.
- * Each is compiled holding a probe link, whose attributes are learnt and the placeholder put back.
- */
-const LINK_SLOTS = /\{\{(reason|links)\}\}/g;
-const PROBE = /<a href="\{\{(reason|links)\}\}"([^>]*)>probe<\/a>/g;
-const withProbes = (source: string) => source.replace(LINK_SLOTS, '<a href="{{$1}}">probe</a>');
-function learnAnchors(html: string): CompiledTemplate {
-  const anchors: Anchors = {};
-  const plain = html.replace(PROBE, (_, slot: keyof Anchors, attributes: string) => {
-    anchors[slot] = attributes;
-    return `{{${slot}}}`;
-  });
-  return { html: plain, anchors };
-}
 const isIsoDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
 function checkDate(date: string): void {
   if (!isIsoDate(date)) throw new Invalid(`digest date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
@@ -386,45 +356,6 @@ function ownUrl(raw: string): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new Invalid(`not an http(s) URL: ${JSON.stringify(raw)}`);
   return url.href;
-}
-
-/** Fills {{name}} placeholders with trusted, already escaped values; unknown names are template bugs. */
-function fill(name: string, source: string, values: Record<string, string>): string {
-  return source.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => {
-    if (key in values) return values[key]!;
-    if (LATE_PLACEHOLDERS.has(key)) return whole;
-    throw new TemplateError(`${name}: unknown placeholder ${whole}`);
-  });
-}
-
-function fillLinks(s: string, values: Record<string, string>, encode: (v: string) => string): string {
-  return s.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => (key in values ? encode(values[key]!) : whole));
-}
-
-/**
- * Reads a template and inlines its <mj-include>s itself: MJML's own include would read the partial
- * at compile time, after placeholders are filled, so the partials' placeholders would stay empty.
- */
-async function readTemplate(dir: string, file: string): Promise<string> {
-  const source = await readInside(dir, file);
-  const includes = [...source.matchAll(/<mj-include\s+path="([^"]+)"\s*\/>/g)];
-  const partials = await Promise.all(includes.map((m) => readInside(dir, m[1]!)));
-  let i = 0;
-  const inlined = source.replace(/<mj-include\s+path="([^"]+)"\s*\/>/g, () => partials[i++]!);
-  if (inlined.includes('<mj-include'))
-    throw new TemplateError(`${file}: write includes as <mj-include path="./partials/name.mjml" />`);
-  return inlined;
-}
-
-async function readInside(dir: string, file: string): Promise<string> {
-  const path = resolve(dir, file);
-  const rel = relative(resolve(dir), path);
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new TemplateError(`${file}: outside the templates folder`);
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new TemplateError(`cannot read template ${file}: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 /** Exercises every part of the card (all links, et al., long abstract) in the start-up check. */
