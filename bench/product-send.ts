@@ -139,7 +139,7 @@ async function productPath(p: { port: number; poolSize: number; n: number } & Pr
   const mailer = deps.mailer;
   deps.mailer = { sendPrebuilt: (m) => (first.sending(), mailer.sendPrebuilt(m)) };
   return {
-    // The context's own pooled mailer, warmed so the sink's 100 ms greeting per connection is not timed.
+    // The context's own pooled mailer, warmed so opening its connections is not timed.
     prepare: () => warmPool(ctx.mailer, p.poolSize),
     async run() {
       first.start();

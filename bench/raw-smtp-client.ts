@@ -76,8 +76,8 @@ export interface PipelinedClient {
 }
 
 /**
- * Opens `connections` connections and waits for their greetings (smtp-server waits 100 ms before
- * greeting), so the timed part measures only message traffic.
+ * Opens `connections` connections and waits for their greetings, so the timed part measures only
+ * message traffic.
  */
 export async function openPipelinedClient(o: {
   port: number;

@@ -11,7 +11,7 @@ export interface Sender {
 }
 
 /**
- * Fills every connection of the pool once, so the 100 ms greeting delay is not timed. The mailer
+ * Fills every connection of the pool once, so opening connections is not timed. The mailer
  * has two pools (nodemailer for built messages, the fast client for pre-built ones): both are warmed.
  */
 export async function warmPool(
