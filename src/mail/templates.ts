@@ -82,7 +82,8 @@ export const templatesDir = fileURLToPath(new URL('../../templates/', import.met
  * copies the text of mj-text, mj-title and the attributes of mj-button verbatim, so filling after
  * compiling gives what compiling the filled source gives. That is checked, byte for byte, for
  * every email and two sample digests whenever the templates are compiled (strict validation),
- * so a broken template fails the boot instead of the 7 a.m. send.
+ * so a broken template fails the boot instead of the 7 a.m. send. They are compiled once per
+ * change: the compiled set is kept in `settings.cacheDir` (template-cache.ts).
  */
 export async function loadTemplates(
   settings: TemplateSettings,
