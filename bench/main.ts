@@ -164,7 +164,14 @@ async function sendAndMemory(
     results.variantLists = distinctLists(spreadPreferences(p.variantPreferences), p.dayPapers);
     await paired('variants', p.variantsAt, ['product', 'product-variants']);
   }
-  if (p.sections.includes('dkim')) await paired('dkim', p.dkimAt, ['product-dkim-main', 'product-dkim-workers']);
+  if (p.sections.includes('dkim')) {
+    // What DKIM threads buy is the sender's second core, which a receiver costing a third of a
+    // core per message on the same box would hold back: these pairs send to the lean sink.
+    const lean = await startSink('lean');
+    closers.push(() => lean.stop());
+    shared.sink = lean;
+    await paired('dkim', p.dkimAt, ['product-dkim-main', 'product-dkim-workers']);
+  }
 }
 
 // ---- main ----

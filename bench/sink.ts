@@ -1,5 +1,5 @@
 import { startWorker, type Worker } from './ipc.ts';
-import type { SinkStats } from './sink-worker.ts';
+import type { SinkReceiver, SinkStats } from './sink-worker.ts';
 
 export type { SinkStats };
 
@@ -14,8 +14,9 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
-export async function startSink(): Promise<Sink> {
-  const worker: Worker = await startWorker('sink');
+/** The sink process; smtp-server unless the figure is about the sender's own cores (sink-worker.ts). */
+export async function startSink(receiver: SinkReceiver = 'smtp-server'): Promise<Sink> {
+  const worker: Worker = await startWorker(receiver === 'lean' ? 'lean-sink' : 'sink');
   try {
     const { port } = await worker.call<{ port: number }>('listen');
     return {

@@ -7,7 +7,8 @@ import { serve, type Handlers } from './ipc.ts';
 const role = process.argv[2];
 
 const roles: Record<string, () => Promise<Handlers>> = {
-  sink: async () => (await import('./sink-worker.ts')).sinkHandlers(),
+  sink: async () => (await import('./sink-worker.ts')).sinkHandlers('smtp-server'),
+  'lean-sink': async () => (await import('./sink-worker.ts')).sinkHandlers('lean'),
   sender: async () => (await import('./send-worker.ts')).senderHandlers(),
   render: async () => (await import('./render-worker.ts')).renderHandlers(),
   ingest: async () => (await import('./ingest-worker.ts')).ingestHandlers(),
