@@ -201,7 +201,7 @@ export function buildRows(p: Plan, r: Results): Row[] {
       min: 0.9,
       judged: n >= 10_000,
       pct: true,
-      note: `${p.variantPreferences} preferences (3 topics × size 5/10) that rank to ${r.variantLists ?? '?'} distinct digests, assembled from cards compiled once per run`,
+      note: `${p.variantPreferences} preferences (3 topics × size 5/10) that rank to ${r.variantLists ?? '?'} distinct digests, each the compiled templates filled (no MJML in the send)`,
     });
   }
   if (p.sections.includes('dkim')) {
