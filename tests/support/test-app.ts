@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/app.ts';
 import { loadTemplates, type Templates } from '../../src/mail/templates.ts';
 import type { Clock } from '../../src/clock.ts';
-import type { ContextOverrides } from '../../src/context.ts';
+import { templateSettings, type ContextOverrides } from '../../src/context.ts';
 import { createTestContext, type TestContext } from './test-context.ts';
 
 /** A clock the test moves by hand. */
@@ -16,7 +16,7 @@ export class ManualClock implements Clock {
   }
 }
 
-// Compiling templates takes a while; tests share them per PUBLIC_URL.
+// Loaded once per PUBLIC_URL, from the run's compiled templates (compiled-templates.ts).
 const templatesByUrl = new Map<string, Promise<Templates>>();
 
 export interface TestApp {
@@ -34,8 +34,7 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const ctx = createTestContext(env, overrides);
   const key = ctx.config.PUBLIC_URL;
-  if (!templatesByUrl.has(key))
-    templatesByUrl.set(key, loadTemplates({ publicUrl: key, postalAddress: ctx.config.MAIL_POSTAL_ADDRESS }));
+  if (!templatesByUrl.has(key)) templatesByUrl.set(key, loadTemplates(templateSettings(ctx.config)));
   const t = await templatesByUrl.get(key)!;
   const app = await buildApp(ctx, { ...options, templates: t });
   return {
