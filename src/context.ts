@@ -163,7 +163,6 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     bounceAddress: bounceAddressFor(ctx),
     message: {
       from: c.MAIL_FROM,
-      listId: `"Paperboy daily digest" <daily.${domain}>`,
       unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO,
       domain,
     },

@@ -11,6 +11,7 @@ import { openLedgerSession } from './ledger-session.ts';
 import type { Mailer } from './mailer.ts';
 import { connectionRetryWait, FailureWindow, retryDelayMs, type SendPolicy } from './policy.ts';
 import { variantCache } from './variants.ts';
+import { listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
 
 /**
@@ -28,8 +29,8 @@ export interface SendLoopDeps {
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
   /** The signed VERP envelope sender naming one subscriber (and run): a bounce to it names them. */
   bounceAddress(who: VerpIdentity): string;
-  /** From, List-Id, mailto, and the domain our Message-IDs are on. */
-  message: MessageSettings & { domain: string };
+  /** From, mailto, and the domain our Message-IDs and List-Ids are on. */
+  message: Omit<MessageSettings, 'listId'> & { domain: string };
   policy: SendPolicy;
 }
 
@@ -72,7 +73,8 @@ export async function deliver(
   // Abortable: a signal ends the wait at once (the loop then sees it and stops).
   const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
   const assemble = deps.digestAssembler(run.digestDate, run.cadence);
-  const variantFor = variantCache(papers, async (ranked) => prepareMessage(await assemble(ranked), deps.message));
+  const settings = { ...deps.message, listId: listIdFor(run.cadence, deps.message.domain) };
+  const variantFor = variantCache(papers, async (ranked) => prepareMessage(await assemble(ranked), settings));
   const budget = new FailureWindow(policy.errorBudget);
   // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"
   // through a single waker: Promise.race over the window would hang a reaction on every

@@ -8,6 +8,11 @@ export function topLine(count: number, date: string): string {
   return `Top ${count} ${count === 1 ? 'paper' : 'papers'} of ${formatDay(date, 'short')}`;
 }
 
+/** An edition's List-Id (RFC 2919): daily and weekly are two lists, which a reader's filter can tell apart. */
+export function listIdFor(cadence: Cadence, domain: string): string {
+  return `"Paperboy ${cadence} digest" <${cadence}.${domain}>`;
+}
+
 /** Where an edition is in the web archive. */
 export function digestUrl(publicUrl: string, date: string, cadence: Cadence): string {
   return cadence === 'weekly' ? `${publicUrl}/digests/weekly/${date}` : `${publicUrl}/digests/${date}`;

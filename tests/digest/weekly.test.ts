@@ -72,6 +72,10 @@ describe('the weekly edition', () => {
       const id = weekly.find((i) => m.to[0] === `weekly${i}@example.com`)!;
       expect(m.parsed.subject).toBe('Paperboy · Week of 23–29 Nov 2026');
       expect(m.parsed.messageId).toBe(`<weekly.${WEEK}.${id}@papers.example.org>`);
+      // A list of its own: a reader's filter on the daily digest does not catch the weekly one.
+      expect(m.parsed.headerLines.find((l) => l.key === 'list-id')?.line).toBe(
+        'List-Id: "Paperboy weekly digest" <weekly.papers.example.org>',
+      );
       expect(m.parsed.html).toContain('Week of 23–29 November 2026');
       expect(m.parsed.html).toContain('https://papers.example.org/digests/weekly/2026-11-29');
       const numbered = [...(m.parsed.text as string).matchAll(/^(\d+)\. (.+)$/gm)].map((x) => ({
@@ -104,6 +108,9 @@ describe('the weekly edition', () => {
     expect([...byRecipient(h.sink).keys()].sort()).toEqual(daily.map((id) => `daily${id}@example.com`).sort());
     expect(h.sink.messages.every((m) => /^Paperboy · Top 10 papers of Tue 24 Nov$/.test(m.parsed.subject ?? ''))).toBe(
       true,
+    );
+    expect(new Set(h.sink.messages.map((m) => m.parsed.headerLines.find((l) => l.key === 'list-id')?.line))).toEqual(
+      new Set(['List-Id: "Paperboy daily digest" <daily.papers.example.org>']),
     );
     const dry = await dryRun(h.deps, WEEK, 'weekly');
     expect(dry).toMatchObject({ outcome: 'dry-run', cadence: 'weekly', recipients: 3 });
