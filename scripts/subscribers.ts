@@ -19,7 +19,7 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
                     its line number, and then nothing is imported.
   export            the confirmed subscribers as CSV (email,digest_size,keywords,cadence) on stdout:
                     the format import reads
-  list              every subscriber with status, size, keywords and dates
+  list              every subscriber with status, size, keywords, dates and cadence
   count             subscribers per status
   remove EMAIL      erase every trace of the address: its subscription and delivery history,
                     mail queued to it, its outbox files (a suppression stays, as a keyed hash)
@@ -72,10 +72,20 @@ async function main(argv: string[]): Promise<number> {
         return EXIT_OK;
       }
       case 'list': {
-        const out = [['id', 'email', 'status', 'size', 'keywords', 'confirmed_at', 'created_at'].join('\t')];
+        // cadence comes last: scripts that cut the columns by position keep working.
+        const out = [['id', 'email', 'status', 'size', 'keywords', 'confirmed_at', 'created_at', 'cadence'].join('\t')];
         for (const s of store.list({ confirmedOnly: false })) {
           out.push(
-            [s.id, s.email, s.status, s.digestSize, s.keywords || '-', s.confirmedAt ?? '-', s.createdAt].join('\t'),
+            [
+              s.id,
+              s.email,
+              s.status,
+              s.digestSize,
+              s.keywords || '-',
+              s.confirmedAt ?? '-',
+              s.createdAt,
+              s.cadence,
+            ].join('\t'),
           );
           if (out.length >= 10_000) flush(out);
         }

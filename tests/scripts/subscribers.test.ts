@@ -140,7 +140,8 @@ describe('npm run subscribers', () => {
       'email,digest_size,keywords,cadence\nada@example.org,5,"llm,rl",daily\nbob@example.org,10,,daily\ncyd@example.org,10,,daily\n',
     );
     expect(count.stdout).toMatch(/^confirmed {4}3\npending {6}0\nunsubscribed 0\nsuppressed {3}0\ntotal {8}3\n$/);
-    expect(listed.stdout.split('\n')[1]).toMatch(/^1\tada@example\.org\tconfirmed\t5\tllm,rl\t\d{4}-/);
+    expect(listed.stdout.split('\n')[0]).toBe('id\temail\tstatus\tsize\tkeywords\tconfirmed_at\tcreated_at\tcadence');
+    expect(listed.stdout.split('\n')[1]).toMatch(/^1\tada@example\.org\tconfirmed\t5\tllm,rl\t\d{4}-.*\tdaily$/);
 
     const removed = await runScript('subscribers', ['remove', 'bob@example.org'], env);
     expect(removed.code).toBe(0);
