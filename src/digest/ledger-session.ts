@@ -1,4 +1,5 @@
-import type { ClaimedDelivery, DeliveryOutcome, LedgerStore } from './ledger-store.ts';
+import type { ClaimedDelivery, DeliveryOutcome } from './ledger-records.ts';
+import type { LedgerStore } from './ledger-store.ts';
 
 /**
  * How old a reading of the departures count may be when a sender checks a status. Every claim

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Paper } from '../domain/paper.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
-import type { SendRun } from './ledger-store.ts';
+import type { SendRun } from './ledger-records.ts';
 import { deliver, type SendLoopDeps, type SendProgress } from './send-loop.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
 import { dryRun } from './preview.ts';

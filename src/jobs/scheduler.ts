@@ -2,7 +2,8 @@ import cron from 'node-cron';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { LedgerStore, RunStatus } from '../digest/ledger-store.ts';
+import type { LedgerStore } from '../digest/ledger-store.ts';
+import type { RunStatus } from '../digest/ledger-records.ts';
 import {
   defaultWeekEnding,
   digestDateAtWall,

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/db/connection.ts';
 import { migrate, migrationsDir } from '../../src/db/migrate.ts';
-import { createLedgerStore, type DeliveryOutcome } from '../../src/digest/ledger-store.ts';
+import type { DeliveryOutcome } from '../../src/digest/ledger-records.ts';
+import { createLedgerStore } from '../../src/digest/ledger-store.ts';
 import { openLedgerSession } from '../../src/digest/ledger-session.ts';
 import { CONFIRMED_AT, DATE, deliveryRows, NOW, seedSubscribers } from '../support/digest-harness.ts';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { addDays, defaultWeekEnding, todayIn } from '../../src/domain/dates.ts';
-import type { RunStatus } from '../../src/digest/ledger-store.ts';
+import type { RunStatus } from '../../src/digest/ledger-records.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
 import {
   dailySchedule,
