@@ -1,35 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
-import { createTestApp, type TestApp } from '../support/test-app.ts';
+import { describe, expect, it } from 'vitest';
+import { appInChromium, ARTIFACTS } from '../support/browser.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
 
-const ARTIFACTS = 'test-artifacts';
-let t: TestApp;
-let browser: Browser;
-let base: string;
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' });
-  base = await t.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
+const ui = appInChromium();
 
 const cadenceOf = (email: string) =>
-  t.ctx.db.prepare('SELECT cadence FROM subscribers WHERE email = ?').pluck().get(email);
+  ui.t.ctx.db.prepare('SELECT cadence FROM subscribers WHERE email = ?').pluck().get(email);
 
 describe('daily or weekly, in headless Chromium', () => {
   it('when a person picks “once a week” on the form, then they are signed up weekly, and the preferences page shows and changes it', async () => {
-    const page = await browser.newPage({ viewport: { width: 375, height: 812 } });
+    const page = await ui.browser.newPage({ viewport: { width: 375, height: 812 } });
     page.setDefaultTimeout(10_000);
-    await page.goto(`${base}/`);
+    await page.goto(`${ui.base}/`);
     // Daily is the default; the field is labelled.
     expect(await page.locator('#cadence').inputValue()).toBe('daily');
     expect(await page.getByLabel('How often').count()).toBe(1);
@@ -44,15 +27,17 @@ describe('daily or weekly, in headless Chromium', () => {
     expect(await page.locator('h1').textContent()).toBe('Check your inbox');
     expect(cadenceOf('weekly@example.org')).toBe('weekly');
 
-    const { kind, payload } = t.ctx.db
+    const { kind, payload } = ui.t.ctx.db
       .prepare("SELECT kind, payload FROM mail_queue WHERE recipient = 'weekly@example.org'")
       .get() as { kind: string; payload: string };
     const confirmPath = /https:\/\/papers\.example\.org(\/confirm\/[\w-]+)/.exec(
-      renderQueuedMail(t.templates, { kind, payload: JSON.parse(payload) }).text,
+      renderQueuedMail(ui.t.templates, { kind, payload: JSON.parse(payload) }).text,
     )![1]!;
-    await t.app.inject({ method: 'POST', url: confirmPath });
-    const id = t.ctx.subscribers.byEmail('weekly@example.org')!.id;
-    await page.goto(base + new URL(subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, id).preferencesUrl).pathname);
+    await ui.t.app.inject({ method: 'POST', url: confirmPath });
+    const id = ui.t.ctx.subscribers.byEmail('weekly@example.org')!.id;
+    await page.goto(
+      ui.base + new URL(subscriberLinks(ui.t.ctx.config.PUBLIC_URL, ui.t.ctx.secret, id).preferencesUrl).pathname,
+    );
     expect(await page.locator('#cadence').inputValue()).toBe('weekly');
     await page.selectOption('#cadence', 'daily');
     await Promise.all([

@@ -1,49 +1,35 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
-import { createTestApp, type TestApp } from '../support/test-app.ts';
+import { describe, expect, it } from 'vitest';
+import { appInChromium, ARTIFACTS } from '../support/browser.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
 
-const ARTIFACTS = 'test-artifacts';
-let t: TestApp;
-let browser: Browser;
-let base: string;
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' });
+const ui = appInChromium({}, (t) => {
   for (const day of ['2026-11-23', '2026-11-24', '2026-11-25']) t.ctx.papers.upsertMany(fixturePapers(day));
-  base = await t.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
 });
 
 describe('the preferences page in headless Chromium', () => {
   it('when a subscriber changes their keywords, then the count of recent matches beside the field follows, without script', async () => {
-    await t.app.inject({
+    await ui.t.app.inject({
       method: 'POST',
       url: '/subscribe',
       headers: { 'content-type': 'application/json' },
       payload: JSON.stringify({ email: 'ada@example.org', keywords: 'agent' }),
     });
-    const { kind, payload } = t.ctx.db.prepare('SELECT kind, payload FROM mail_queue').get() as {
+    const { kind, payload } = ui.t.ctx.db.prepare('SELECT kind, payload FROM mail_queue').get() as {
       kind: string;
       payload: string;
     };
     const confirmPath = /https:\/\/papers\.example\.org(\/confirm\/[\w-]+)/.exec(
-      renderQueuedMail(t.templates, { kind, payload: JSON.parse(payload) }).text,
+      renderQueuedMail(ui.t.templates, { kind, payload: JSON.parse(payload) }).text,
     )![1]!;
-    await t.app.inject({ method: 'POST', url: confirmPath });
-    const id = t.ctx.subscribers.byEmail('ada@example.org')!.id;
-    const page = await browser.newPage({ viewport: { width: 375, height: 812 } });
+    await ui.t.app.inject({ method: 'POST', url: confirmPath });
+    const id = ui.t.ctx.subscribers.byEmail('ada@example.org')!.id;
+    const page = await ui.browser.newPage({ viewport: { width: 375, height: 812 } });
     page.setDefaultTimeout(10_000);
-    await page.goto(base + new URL(subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, id).preferencesUrl).pathname);
+    await page.goto(
+      ui.base + new URL(subscriberLinks(ui.t.ctx.config.PUBLIC_URL, ui.t.ctx.secret, id).preferencesUrl).pathname,
+    );
     expect(await page.evaluate(() => document.scripts.length)).toBe(0);
 
     const hint = page.locator('#keywords-preview');
