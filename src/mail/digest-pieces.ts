@@ -18,34 +18,22 @@ export const RANK_PLACEHOLDER = '{{rank}}';
 
 /** A card: the HTML before and after its rank. */
 export type CardPiece = readonly [before: string, after: string];
-export interface SplitPage {
-  /** Everything before the first card and after the last. */
-  head: string;
-  tail: string;
-  cards: CardPiece[];
-}
 
 /** The boundary between two top-level sections after MJML merged their conditional comments. */
 const SECTION_SEAM = /(?<=<!--\[if mso \| IE\]><\/td><\/tr><\/table>)(?=<table\b)/;
 
 /**
- * Splits a compiled digest whose `count` cards carry {{rank}} once each; null when the page does
+ * Cuts a compiled digest around its one card, which carries {{rank}} once; null when the page does
  * not have that shape (a card that is not exactly one top-level mj-section, or no rank in it).
  */
-export function splitCards(html: string, count: number): SplitPage | null {
+export function splitCard(html: string): { head: string; card: string; tail: string } | null {
   const pieces = html.split(SECTION_SEAM);
-  const first = pieces.findIndex((p) => p.includes(RANK_PLACEHOLDER));
-  if (first < 0) return null;
-  const cards = pieces.slice(first, first + count);
-  const rest = pieces.slice(first + count);
-  if (cards.length !== count || rest.some((p) => p.includes(RANK_PLACEHOLDER))) return null;
-  const split: CardPiece[] = [];
-  for (const card of cards) {
-    const piece = splitAtRank(card);
-    if (!piece) return null;
-    split.push(piece);
-  }
-  return { head: pieces.slice(0, first).join(''), tail: rest.join(''), cards: split };
+  const at = pieces.findIndex((p) => p.includes(RANK_PLACEHOLDER));
+  if (at < 0) return null;
+  const card = pieces[at]!;
+  const rest = pieces.slice(at + 1);
+  if (!splitAtRank(card) || rest.some((p) => p.includes(RANK_PLACEHOLDER))) return null;
+  return { head: pieces.slice(0, at).join(''), card, tail: rest.join('') };
 }
 
 /** A card's HTML cut at its one {{rank}}; null when it has none or several. */

@@ -14,7 +14,7 @@ import {
 } from './paper-text.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import { digestUrl, formatDay, topLine, weekLine } from './edition-names.ts';
-import { joinPieces, RANK_PLACEHOLDER, splitAtRank, splitCards, type CardPiece } from './digest-pieces.ts';
+import { joinPieces, RANK_PLACEHOLDER, splitAtRank, splitCard, type CardPiece } from './digest-pieces.ts';
 import { compiledTemplates, type Anchors, type CompiledTemplates } from './template-cache.ts';
 import { compileMjml, endMjmlThread } from './mjml-compiler.ts';
 import { fill, fillLinks, learnAnchors, link, linkToPlaceholder, TemplateError, withProbes } from './placeholders.ts';
@@ -193,15 +193,14 @@ export async function loadTemplates(
       compile('confirm.mjml', withProbes(confirmSource)),
       compile('already-subscribed.mjml', withProbes(alreadySource)),
     ]);
-    const page = splitCards(digest, 1);
+    const page = splitCard(digest);
     if (!page)
       throw new TemplateError('partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once');
-    const [before, after] = page.cards[0]!;
     const head = learnAnchors(page.head);
     const tail = learnAnchors(page.tail);
     return {
       shell: { head: head.html, tail: tail.html, anchors: { ...head.anchors, ...tail.anchors } },
-      card: learnAnchors(before + RANK_PLACEHOLDER + after),
+      card: learnAnchors(page.card),
       confirm: learnAnchors(confirm),
       already: learnAnchors(already),
     };
