@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { templateCacheDir } from '../src/mail/template-cache.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sink } from './sink.ts';
@@ -38,8 +39,7 @@ export async function measureSendNow(
   o: { compileTemplates?: boolean } = {},
 ): Promise<SendNowMemory> {
   const dbPath = join(s.dir, `send-now-${n}-${++dbCounter}.sqlite`);
-  // Every send-now of the bench keeps its compiled templates beside its database (src/context.ts).
-  const cacheDir = join(s.dir, 'cache');
+  const cacheDir = templateCacheDir(dbPath)!;
   if (o.compileTemplates) rmSync(cacheDir, { recursive: true, force: true });
   const compilesTemplates = !existsSync(cacheDir);
   seedSubscribers(dbPath, n);

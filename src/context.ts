@@ -1,4 +1,3 @@
-import { dirname, join } from 'node:path';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -21,6 +20,7 @@ import { ingestDay } from './domain/ingest.ts';
 import { subscriberLinks } from './domain/tokens.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
 import { loadTemplates, type TemplateSettings, type Templates } from './mail/templates.ts';
+import { templateCacheDir } from './mail/template-cache.ts';
 import { senderDomain } from './mail/raw-message.ts';
 import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
 import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
@@ -136,11 +136,10 @@ export function sendPolicyFromConfig(c: Config): SendPolicy {
 
 /** The digest run wired to the context; templates are loaded unless given. */
 /** The templates' settings; compiled templates are kept beside the database (mail/template-cache.ts). */
-export const templateSettings = (c: Config): TemplateSettings => ({
-  publicUrl: c.PUBLIC_URL,
-  postalAddress: c.MAIL_POSTAL_ADDRESS,
-  ...(c.DATABASE_PATH === ':memory:' ? {} : { cacheDir: join(dirname(c.DATABASE_PATH), 'cache') }),
-});
+export const templateSettings = (c: Config): TemplateSettings => {
+  const cacheDir = templateCacheDir(c.DATABASE_PATH);
+  return { publicUrl: c.PUBLIC_URL, postalAddress: c.MAIL_POSTAL_ADDRESS, ...(cacheDir ? { cacheDir } : {}) };
+};
 
 export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<SendDigestDeps> {
   const c = ctx.config;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -27,6 +27,13 @@ export type CompiledTemplate = z.infer<typeof templateSchema>;
 export type CompiledTemplates = Omit<z.infer<typeof compiledSchema>, 'key'>;
 
 const FILE = 'compiled-templates.json';
+
+/** Where a service or CLI whose database is `databasePath` keeps them: beside it (none for `:memory:`). */
+export const templateCacheDir = (databasePath: string): string | undefined =>
+  databasePath === ':memory:' ? undefined : join(dirname(databasePath), 'cache');
+
+/** The file in `cacheDir` that holds them. */
+export const compiledTemplatesFile = (cacheDir: string) => join(cacheDir, FILE);
 /** Bumped when what is stored changes shape or meaning. */
 const FORMAT = 'paperboy-compiled-templates/1';
 const mjmlVersion = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
@@ -40,7 +47,7 @@ export async function compiledTemplates(
   const hash = createHash('sha256').update(`${FORMAT}\0${mjmlVersion}`);
   for (const source of sources) hash.update(`\0${source}`);
   const key = hash.digest('hex');
-  const path = cacheDir === undefined ? undefined : join(cacheDir, FILE);
+  const path = cacheDir === undefined ? undefined : compiledTemplatesFile(cacheDir);
   const cached = path === undefined ? null : read(path, key);
   if (cached) return cached;
   const built = await build();

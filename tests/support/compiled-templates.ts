@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compiledTemplatesFile, templateCacheDir } from '../../src/mail/template-cache.ts';
 import { loadTemplates } from '../../src/mail/templates.ts';
 
 /**
@@ -11,19 +12,19 @@ import { loadTemplates } from '../../src/mail/templates.ts';
  * point: tests/mail/template-cache.test.ts, templates-load.test.ts, digest-pieces.test.ts.
  */
 const ENV = 'PAPERBOY_TEST_COMPILED_TEMPLATES';
-const FILE = 'compiled-templates.json';
 
 export default async function compileOnceForTheRun(): Promise<() => void> {
   const dir = mkdtempSync(join(tmpdir(), 'paperboy-test-templates-'));
   await loadTemplates({ publicUrl: 'https://papers.example.org', postalAddress: 'Paperboy', cacheDir: dir });
-  process.env[ENV] = join(dir, FILE);
+  process.env[ENV] = compiledTemplatesFile(dir);
   return () => rmSync(dir, { recursive: true, force: true });
 }
 
-/** Puts the run's compiled templates where a service or CLI with its database in `dataDir` reads them. */
-export function seedCompiledTemplates(dataDir: string): void {
+/** Puts the run's compiled templates where a service or CLI with its database at `databasePath` reads them. */
+export function seedCompiledTemplates(databasePath: string): void {
   const file = process.env[ENV];
-  if (!file) return;
-  mkdirSync(join(dataDir, 'cache'), { recursive: true });
-  copyFileSync(file, join(dataDir, 'cache', FILE));
+  const cacheDir = templateCacheDir(databasePath);
+  if (!file || !cacheDir) return;
+  mkdirSync(cacheDir, { recursive: true });
+  copyFileSync(file, compiledTemplatesFile(cacheDir));
 }

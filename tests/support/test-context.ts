@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createContext, type Context, type ContextOverrides } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -21,7 +21,7 @@ export function testConfig(env: Record<string, string> = {}): { config: Config; 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  if (config.DATABASE_PATH !== ':memory:') seedCompiledTemplates(dirname(config.DATABASE_PATH));
+  seedCompiledTemplates(config.DATABASE_PATH);
   return { config, dir };
 }
 
