@@ -6,15 +6,15 @@
 # promise, and one operator command (`npm run send-now -- --dry-run` for a day served from the
 # recorded paper API fixtures, with one imported subscriber, so the digest is ranked and rendered).
 # Adapted from ../shared/tools/container-check.sh, which only probes /healthz.
-#   usage: .ci/container-check.sh [PORT]    (from anywhere; ../shared beside the repository)
+#   usage: .ci/container-check.sh [PORT]    (from anywhere; ../shared/tools beside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=$(cd ../shared && pwd)
 PORT=${1:-3000}
 API_PORT=$((PORT + 1))
 DAY=2026-11-24
-fixture=$shared/fixtures/hf-daily-papers/$DAY.json
-[ -f "$fixture" ] || { echo "paper API fixture $fixture not found: check out ../shared beside the repository" >&2; exit 1; }
+fixture=tests/fixtures/hf-daily-papers/$DAY.json
+[ -f "$fixture" ] || { echo "paper API fixture $fixture not found in the repository" >&2; exit 1; }
 
 mapfile -t majors < <(sed -nE 's/^FROM[[:space:]]+(docker\.io\/(library\/)?)?node:([0-9]+).*/\3/Ip' Dockerfile | sort -u)
 [ ${#majors[@]} -eq 1 ] || { echo "the Dockerfile's FROM lines should name one node major, found: ${majors[*]:-none}" >&2; exit 1; }

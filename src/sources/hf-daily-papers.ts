@@ -7,7 +7,7 @@ import type { Paper } from '../domain/paper.ts';
 
 /**
  * Client for the Hugging Face Daily Papers API (GET /api/daily_papers?date=YYYY-MM-DD&p=&limit=).
- * The format and its quirks are described in ../shared/fixtures/README.md.
+ * The format and its quirks are described in tests/fixtures/hf-daily-papers/README.md.
  */
 
 export interface SkippedItem {

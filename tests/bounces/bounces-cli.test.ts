@@ -4,11 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { runInProcess, runScript } from '../support/cli.ts';
 import { cli } from '../../scripts/bounces.ts';
+import { BOUNCE_MAIL } from '../support/bounce-fixtures.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
-const FIXTURES = resolve('../shared/fixtures/bounces/mail');
-// The import command needs the classifier (src/bounces/parse-report.ts), written alongside.
-const classifier = existsSync(resolve('src/bounces/parse-report.ts'));
+const FIXTURES = BOUNCE_MAIL;
 
 const dsn = (o: {
   to: string;
@@ -111,7 +110,7 @@ const plain = [
   '',
 ].join('\n');
 
-describe.skipIf(!classifier)('npm run bounces', () => {
+describe('npm run bounces', () => {
   let t: BounceTest | undefined;
   afterEach(() => t?.ctx.close());
 
@@ -256,7 +255,7 @@ describe.skipIf(!classifier)('npm run bounces', () => {
   });
 });
 
-describe.skipIf(!classifier)('npm run bounces: usage', () => {
+describe('npm run bounces: usage', () => {
   it('when the command line is wrong, then it prints usage and exits 2; --help exits 0', async () => {
     const none = await runInProcess(cli, []);
     const noPath = await runInProcess(cli, ['import']);

@@ -1,17 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseReport, type BounceDecision } from '../../src/bounces/parse-report.ts';
-
-// The real reports shared beside the project (a subset of sisimai/set-of-emails, with the
-// decisions its README explains). Missing fixtures must fail the run, not skip it.
-const FIXTURES = path.resolve('../shared/fixtures/bounces');
-
-interface Expected {
-  recipient: string;
-  decision: BounceDecision;
-  reason: string;
-}
+import { parseReport } from '../../src/bounces/parse-report.ts';
+import {
+  bounceMail,
+  bounceMailFiles,
+  expectedDecisions,
+  type ExpectedRecipient as Expected,
+} from '../support/bounce-fixtures.ts';
 
 interface Figures {
   recipients: number;
@@ -39,7 +33,7 @@ async function score(files: string[], expected: Record<string, Expected[]>): Pro
     disagreements: [],
   };
   for (const file of files) {
-    const report = await parseReport(fs.readFileSync(path.join(FIXTURES, 'mail', file)));
+    const report = await parseReport(bounceMail(file));
     const ours = new Map(report.recipients.map((r) => [r.address.toLowerCase(), r.decision]));
     for (const want of expected[file] ?? []) {
       const got = ours.get(want.recipient.toLowerCase());
@@ -70,17 +64,10 @@ async function score(files: string[], expected: Record<string, Expected[]>): Pro
 const pct = (n: number, d: number) => (d ? (100 * n) / d : 0);
 
 describe('the bounce classifier on the real corpus', () => {
-  it('when every message is classified, then the decisions meet the targets of issue 14', async () => {
-    expect(fs.existsSync(path.join(FIXTURES, 'expected.json')), `bounce fixtures missing at ${FIXTURES}`).toBe(true);
-    const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<
-      string,
-      Expected[]
-    >;
-    const files = fs
-      .readdirSync(path.join(FIXTURES, 'mail'))
-      .filter((f) => f.endsWith('.eml'))
-      .sort();
-    expect(files.length).toBeGreaterThan(0);
+  it('when every message is classified, then the decisions meet the agreement targets', async () => {
+    const expected = expectedDecisions();
+    const files = bounceMailFiles();
+    expect(files.length).toBe(Object.keys(expected).length);
 
     const figures = async (subset: string[]) => {
       const f = await score(subset, expected);

@@ -6,15 +6,12 @@ import { handleReportDeps } from '../../src/bounces/handle-report.ts';
 import { createImapStateStore } from '../../src/bounces/imap-state-store.ts';
 import { startImapPoller, type ImapPoller } from '../../src/bounces/imap-poller.ts';
 import { parseReport } from '../../src/bounces/parse-report.ts';
+import { bounceMail, expectedDecisions } from '../support/bounce-fixtures.ts';
 import { startDovecot, type Dovecot } from '../support/dovecot.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
-const fixtures = new URL('../../../shared/fixtures/bounces/', import.meta.url);
-const expected = JSON.parse(readFileSync(new URL('expected.json', fixtures), 'utf8')) as Record<
-  string,
-  { decision: string; recipient: string }[]
->;
-const mail = (file: string) => readFileSync(new URL(`mail/${file}`, fixtures));
+const expected = expectedDecisions();
+const mail = bounceMail;
 
 // A feedback-loop complaint (ARF abuse report) and two hard bounces (RFC 3464 DSNs), each about one recipient.
 const COMPLAINT = 'arf-22.eml';
