@@ -83,6 +83,8 @@ export const configSchema = z.object({
       .default('seen'),
   ),
   BOUNCE_IMAP_POLL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(5).max(86_400).default(60)),
+  // Where the mailbox puts a message it cannot handle (unreadable, too big, too slow); created when missing.
+  BOUNCE_IMAP_QUARANTINE: z.preprocess(emptyAsUndefined, z.string().min(1).default('Paperboy-Quarantine')),
   SES_SNS_TOPIC_ARNS: opt(
     z.string().regex(/^\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*(,\s*arn:[\w-]+:sns:[\w-]+:\d+:[\w.-]+\s*)*$/, {
       error: 'must be SNS topic ARNs separated by commas (arn:aws:sns:eu-west-1:123456789012:ses-bounces)',
@@ -98,6 +100,10 @@ export const configSchema = z.object({
   BOUNCE_SMTP_PORT: opt(z.coerce.number().int().min(0).max(65535)),
   // Reports are small (a DSN quotes the original's headers, at most the whole digest, ~60 KB).
   BOUNCE_MAX_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10_000).default(1_000_000)),
+  // One report's parse on the worker thread; past it the report is quarantined, not retried.
+  BOUNCE_PARSE_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(600_000).default(5000)),
+  // A local Postfix relays every report from one address: raise this when the receiver sits behind one.
+  BOUNCE_SMTP_MAX_PER_CLIENT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1000).default(10)),
   DKIM_DOMAIN: opt(z.string()),
   DKIM_SELECTOR: opt(z.string()),
   DKIM_PRIVATE_KEY_PATH: opt(z.string()),
