@@ -63,7 +63,7 @@ export async function fastPathWithoutDb(p: {
   papersApiUrl: string;
 }): Promise<Sender> {
   limitHeapGrowth();
-  const { digestMessageId } = await import('../src/digest/send-loop.ts');
+  const { signedMessageId } = await import('../src/bounces/message-id.ts');
   const { senderDomain } = await import('../src/mail/raw-message.ts');
   const domain = senderDomain(BENCH_FROM);
   const mailer = createMailer({
@@ -94,7 +94,7 @@ export async function fastPathWithoutDb(p: {
         return mailer.sendPrebuilt(
           renderMessage(prepared, {
             to: recipientFor(i),
-            messageId: digestMessageId(p.date, i + 1, domain),
+            messageId: signedMessageId({ edition: 'digest', date: p.date, id: i + 1 }, BENCH_SECRET, domain),
             date: new Date(),
             ...links,
           }),

@@ -4,7 +4,6 @@ import { createContext, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import { isCalendarDate } from '../src/domain/dates.ts';
-import { parseReport } from '../src/bounces/parse-report.ts';
 import {
   handleReport,
   handleReportDeps,
@@ -17,13 +16,23 @@ import { percent, runRates } from '../src/bounces/rates.ts';
 
 const USAGE = `Usage: npm run bounces -- COMMAND
 
-  import PATH...        read bounce reports, complaints and auto-replies and act on them, each
+  import [--trust-addresses] PATH...
+                        read bounce reports, complaints and auto-replies and act on them, each
                         message as if it had just arrived. PATH: an .eml file, a Maildir folder
                         (new/ and cur/), a folder of .eml files, or an mbox file. Prints one line
                         per message (what it is, whom it concerns, the decision, what changed) and
                         a summary. Reading the same message again changes nothing.
+                        A report acts only through what Paperboy signed (the VERP envelope sender,
+                        the signed Message-ID or unsubscribe link of the returned original);
+                        anything else is recorded as unverified. --trust-addresses: you vouch for
+                        these files (your provider's export), so reports also act by address or
+                        by an unsigned Message-ID, and reports recorded as unverified before are
+                        looked at again.
   list [--since DATE]   the recorded events (tab-separated), oldest first; DATE is YYYY-MM-DD
   stats                 per send run: sent, hard bounces, soft bounces, complaints, and their rates
+  quarantine list       reports set aside (unreadable, over a cap, too slow to parse), tab-separated
+  quarantine show ID    the message as it was received (kept here for 30 days)
+  quarantine delete ID  remove one
   -h, --help            show this help
 
 Policy: a hard bounce suppresses the subscriber at once; a complaint unsubscribes them; soft
@@ -36,16 +45,19 @@ could not be read), 2 usage error.`;
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { since: { type: 'string' } },
+    options: { since: { type: 'string' }, 'trust-addresses': { type: 'boolean' } },
     strict: true,
     allowPositionals: true,
   });
   const [command, ...rest] = positionals;
   if (!command) throw new UsageError('a command is needed');
-  if (!['import', 'list', 'stats'].includes(command))
+  if (!['import', 'list', 'stats', 'quarantine'].includes(command))
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   if (command === 'import' && !rest.length) throw new UsageError('import takes one or more paths');
-  if (command !== 'import' && rest.length) throw new UsageError(`${command} takes no arguments`);
+  if (command === 'quarantine') quarantineArgs(rest);
+  else if (command !== 'import' && rest.length) throw new UsageError(`${command} takes no arguments`);
+  if (values['trust-addresses'] && command !== 'import')
+    throw new UsageError('--trust-addresses applies to import only');
   if (values.since !== undefined && command !== 'list') throw new UsageError('--since applies to list only');
   if (values.since !== undefined && !isCalendarDate(values.since))
     throw new UsageError(`--since must be a real day as YYYY-MM-DD, got ${JSON.stringify(values.since)}`);
@@ -55,8 +67,9 @@ async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     // Each message gets its line on stdout; the per-event info log would only repeat it.
     ctx = createContext(config, createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, 'stderr'));
-    if (command === 'import') return await importPaths(handleReportDeps(ctx, parseReport), rest);
+    if (command === 'import') return await importPaths(handleReportDeps(ctx), rest, values['trust-addresses'] === true);
     if (command === 'list') return listEvents(ctx, values.since ?? '');
+    if (command === 'quarantine') return quarantine(ctx, rest);
     return stats(ctx);
   } catch (err) {
     ctx?.logger.error({ err }, `bounces ${command} failed`);
@@ -67,11 +80,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function importPaths(deps: HandleReportDeps, paths: string[]): Promise<number> {
+async function importPaths(deps: HandleReportDeps, paths: string[], trustAddresses: boolean): Promise<number> {
   const tally = {
     messages: 0,
     unreadable: 0,
     unrecognised: 0,
+    quarantined: 0,
     hard: 0,
     soft: 0,
     complaint: 0,
@@ -80,23 +94,21 @@ async function importPaths(deps: HandleReportDeps, paths: string[]): Promise<num
     unsubscribed: 0,
     repeat: 0,
     nobody: 0,
+    unverified: 0,
   };
   for (const path of paths) {
     try {
       for (const message of readMailPath(path)) {
         tally.messages++;
-        try {
-          const handled = await handleReport(deps, message.raw, { kind: 'import', name: message.name });
-          console.log(`${message.name}: ${describeReport(handled, deps.softLimit)}`);
-          if (!handled.recipients.length) tally.unrecognised++;
-          for (const r of handled.recipients) {
-            tally[r.decision]++;
-            const e = r.applied.effect;
-            if (e === 'suppressed' || e === 'unsubscribed' || e === 'repeat' || e === 'nobody') tally[e]++;
-          }
-        } catch (err) {
-          tally.unreadable++;
-          console.error(`${message.name}: could not be read: ${(err as Error).message}`);
+        const handled = await handleReport(deps, message.raw, { kind: 'import', name: message.name, trustAddresses });
+        console.log(`${message.name}: ${describeReport(handled, deps.softLimit)}`);
+        if (handled.quarantined) tally.quarantined++;
+        else if (!handled.recipients.length) tally.unrecognised++;
+        for (const r of handled.recipients) {
+          tally[r.decision]++;
+          const e = r.applied.effect;
+          if (e === 'suppressed' || e === 'unsubscribed' || e === 'repeat' || e === 'nobody' || e === 'unverified')
+            tally[e]++;
         }
       }
     } catch (err) {
@@ -104,17 +116,27 @@ async function importPaths(deps: HandleReportDeps, paths: string[]): Promise<num
       console.error(`${path}: ${(err as Error).message}`);
     }
   }
-  const t = tally;
-  console.log(
-    `${t.messages} ${t.messages === 1 ? 'message' : 'messages'}: ${t.hard} hard, ${t.soft} soft, ${t.complaint} complaints, ${t.ignore} ignored, ${t.unrecognised} unrecognised; ` +
-      `${t.suppressed} suppressed, ${t.unsubscribed} unsubscribed, ${t.repeat} already handled, ${t.nobody} matched nobody` +
-      (t.unreadable ? `; ${t.unreadable} could not be read` : ''),
+  console.log(importSummary(tally));
+  return tally.unreadable ? EXIT_FAILED : EXIT_OK;
+}
+
+function importSummary(t: Record<string, number>): string {
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  return (
+    `${plural(t.messages!, 'message', 'messages')}: ${t.hard} hard, ${t.soft} soft, ${t.complaint} complaints, ${t.ignore} ignored, ${t.unrecognised} unrecognised; ` +
+    `${t.suppressed} suppressed, ${t.unsubscribed} unsubscribed, ${t.repeat} already handled, ${t.nobody} matched nobody, ` +
+    `${t.unverified} unverified (matched by address only: --trust-addresses acts on them)` +
+    (t.quarantined ? `; ${t.quarantined} quarantined (npm run bounces -- quarantine list)` : '') +
+    (t.unreadable ? `; ${t.unreadable} could not be read` : '')
   );
-  return t.unreadable ? EXIT_FAILED : EXIT_OK;
 }
 
 /** What the message was, whom each recipient concerns, the decision and what it changed. */
 function describeReport(h: HandledReport, softLimit: number): string {
+  if (h.quarantined)
+    return h.quarantined.fresh
+      ? `quarantined: ${h.quarantined.reason}`
+      : `quarantined before (${h.quarantined.reason}), nothing changed`;
   const kind = [h.kind, h.feedbackType].filter(Boolean).join(' ');
   if (!h.recipients.length)
     return h.kind === 'unknown'
@@ -131,7 +153,8 @@ function describeReport(h: HandledReport, softLimit: number): string {
     const why = [r.status, r.reason].filter(Boolean).join(' ');
     return `${r.address || '?'} → ${whom}: ${r.decision}${why ? ` (${why})` : ''}, ${effectText(r, softLimit)}`;
   });
-  return `${kind}: ${parts.join('; ')}`;
+  const dropped = h.droppedRecipients ? `; ${h.droppedRecipients} more recipients not acted on` : '';
+  return `${kind}: ${parts.join('; ')}${dropped}`;
 }
 
 function effectText(r: HandledRecipient, softLimit: number): string {
@@ -140,6 +163,8 @@ function effectText(r: HandledRecipient, softLimit: number): string {
       return 'already handled, nothing changed';
     case 'nobody':
       return 'nothing changed';
+    case 'unverified':
+      return 'unverified (nothing Paperboy signed names them), recorded, nothing changed';
     case 'counted':
       return `counted (latest digests bounced in a row: ${r.applied.softStreak} of ${softLimit})`;
     case 'unchanged':
@@ -153,12 +178,76 @@ const cell = (v: string | number | null | undefined) =>
   v === null || v === undefined || v === '' ? '-' : String(v).replace(/\s+/g, ' ');
 
 function listEvents(ctx: Context, since: string): number {
-  console.log(['created_at', 'kind', 'email', 'status', 'reason', 'digest_date', 'source', 'diagnostic'].join('\t'));
+  const columns = [
+    'created_at',
+    'kind',
+    'email',
+    'status',
+    'reason',
+    'digest_date',
+    'source',
+    'diagnostic',
+    'verified',
+  ];
+  console.log(columns.join('\t'));
   for (const e of ctx.bounces.list(since))
     console.log(
-      [e.createdAt, e.kind, e.email, e.status, e.reason, e.digestDate, e.source, e.diagnostic].map(cell).join('\t'),
+      [
+        e.createdAt,
+        e.kind,
+        e.email,
+        e.status,
+        e.reason,
+        e.digestDate,
+        e.source,
+        e.diagnostic,
+        e.verified ? 'yes' : 'no',
+      ]
+        .map(cell)
+        .join('\t'),
     );
   return EXIT_OK;
+}
+
+function quarantineArgs(rest: string[]): void {
+  const [action, id, ...more] = rest;
+  if (action === 'list' && !id) return;
+  if ((action === 'show' || action === 'delete') && id && !more.length) {
+    if (!/^\d{1,15}$/.test(id))
+      throw new UsageError(`quarantine ${action} takes an ID from quarantine list, got ${JSON.stringify(id)}`);
+    return;
+  }
+  throw new UsageError('quarantine takes list, show ID or delete ID');
+}
+
+function quarantine(ctx: Context, [action, id]: string[]): number {
+  if (action === 'list') {
+    console.log(['id', 'created_at', 'source', 'reason', 'location', 'size'].join('\t'));
+    for (const q of ctx.quarantine.list())
+      console.log([q.id, q.createdAt, q.source, q.reason, q.location, q.size].map(cell).join('\t'));
+    return EXIT_OK;
+  }
+  const n = Number(id);
+  if (action === 'show') {
+    const raw = ctx.quarantine.raw(n);
+    if (raw === undefined) return notQuarantined(n);
+    if (raw === null) {
+      console.error(
+        `quarantine entry ${n} is not kept here (too big to keep, or moved to the mailbox's quarantine folder)`,
+      );
+      return EXIT_FAILED;
+    }
+    process.stdout.write(raw);
+    return EXIT_OK;
+  }
+  if (!ctx.quarantine.remove(n)) return notQuarantined(n);
+  console.log(`quarantine entry ${n} deleted`);
+  return EXIT_OK;
+}
+
+function notQuarantined(id: number): number {
+  console.error(`no quarantine entry ${id} (see npm run bounces -- quarantine list)`);
+  return EXIT_FAILED;
 }
 
 function stats(ctx: Context): number {

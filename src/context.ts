@@ -23,9 +23,12 @@ import { loadTemplates, type TemplateSettings, type Templates } from './mail/tem
 import { templateCacheDir } from './mail/template-cache.ts';
 import { senderDomain } from './mail/raw-message.ts';
 import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
+import { createQuarantineStore, type QuarantineStore } from './bounces/quarantine-store.ts';
+import { createReportParser, type ReportParser } from './bounces/report-parser.ts';
 import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
 import { verpAddress, type VerpIdentity } from './bounces/verp.ts';
 import type { MailQueueDeps } from './mail/mail-queue.ts';
+import { signedMessageId, type MessageIdentity } from './bounces/message-id.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -50,6 +53,10 @@ export interface Context {
   bounces: BounceStore;
   /** Addresses an import must not add back (by keyed hash). */
   suppressions: SuppressionList;
+  /** Reports the bounce intake set aside. */
+  quarantine: QuarantineStore;
+  /** Bounce reports parsed on a worker thread, each within BOUNCE_PARSE_TIMEOUT_MS. */
+  reportParser: ReportParser;
   close(): void;
 }
 
@@ -76,6 +83,7 @@ export function createContext(config: Config, logger: Logger, overrides: Context
   const subscribers = createSubscribersStore(db);
   const clock = overrides.clock ?? systemClock;
   const bounces = createBounceStore(db);
+  const reportParser = createReportParser({ timeoutMs: config.BOUNCE_PARSE_TIMEOUT_MS });
   return {
     config,
     logger,
@@ -92,7 +100,10 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     paperSource: createPaperSource({ baseUrl: config.PAPERS_API_URL, logger }),
     bounces,
     suppressions: createSuppressionList({ store: bounces, subscribers, secret, clock }),
+    quarantine: createQuarantineStore(db),
+    reportParser,
     close() {
+      void reportParser.close();
       mailer.close();
       db.close();
     },
@@ -160,6 +171,7 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     logger: ctx.logger,
     links: (id) => subscriberLinks(c.PUBLIC_URL, ctx.secret, id),
     bounceAddress: bounceAddressFor(ctx),
+    messageId: messageIdFor(ctx),
     message: {
       from: c.MAIL_FROM,
       unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO,
@@ -173,6 +185,10 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
 export const bounceAddressFor = (ctx: Pick<Context, 'config' | 'secret'>) => (who: VerpIdentity) =>
   verpAddress(who, ctx.secret, ctx.config.BOUNCE_DOMAIN);
 
+/** Each message's signed Message-ID (src/bounces/message-id.ts), on MAIL_FROM's domain. */
+export const messageIdFor = (ctx: Pick<Context, 'config' | 'secret'>) => (who: MessageIdentity) =>
+  signedMessageId(who, ctx.secret, senderDomain(ctx.config.MAIL_FROM));
+
 /** The mail queue's worker wired to the context. */
 export function mailQueueDeps(ctx: Context, templates: MailQueueDeps['templates']): MailQueueDeps {
   return {
@@ -182,6 +198,7 @@ export function mailQueueDeps(ctx: Context, templates: MailQueueDeps['templates'
     logger: ctx.logger,
     from: ctx.config.MAIL_FROM,
     bounceAddress: bounceAddressFor(ctx),
+    messageId: messageIdFor(ctx),
     templates,
   };
 }

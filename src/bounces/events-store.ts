@@ -4,6 +4,7 @@ export type BounceKind = 'hard' | 'soft' | 'complaint' | 'ignore';
 
 export interface StoredBounceEvent {
   subscriberId: number | null;
+  verified: boolean;
   kind: BounceKind;
   reason: string;
   status: string | null;
@@ -24,6 +25,8 @@ export interface BounceListing {
   digestDate: string | null;
   source: string;
   diagnostic: string | null;
+  /** False: matched by nothing Paperboy signed; recorded only. */
+  verified: boolean;
 }
 
 /** One send run's outcome as the reports tell it; counts are of distinct subscribers. */
@@ -48,12 +51,18 @@ export function createBounceStore(db: Db) {
     `count(DISTINCT CASE WHEN e.kind = '${kind}' THEN coalesce(e.subscriber_id, e.recipient_hash) END) AS ${as}`;
   const runCounts = `SELECT r.digest_date AS date, r.status AS runStatus, r.sent,
        ${perKind('hard', 'hard')}, ${perKind('soft', 'soft')}, ${perKind('complaint', 'complaints')}
-     FROM send_runs r LEFT JOIN bounce_events e ON e.digest_date = r.digest_date`;
+     FROM send_runs r LEFT JOIN bounce_events e ON e.digest_date = r.digest_date AND e.verified = 1`;
   const s = {
     insert: db.prepare(
-      `INSERT INTO bounce_events (subscriber_id, kind, reason, status, diagnostic, source, digest_date, report_key, recipient_hash, created_at)
-       VALUES (@subscriberId, @kind, @reason, @status, @diagnostic, @source, @digestDate, @reportKey, @recipientHash, @createdAt)
+      `INSERT INTO bounce_events (subscriber_id, verified, kind, reason, status, diagnostic, source, digest_date, report_key, recipient_hash, created_at)
+       VALUES (@subscriberId, @verified, @kind, @reason, @status, @diagnostic, @source, @digestDate, @reportKey, @recipientHash, @createdAt)
        ON CONFLICT (report_key, recipient_hash) DO NOTHING`,
+    ),
+    // The same report again, now vouched for: the event recorded as unverified is acted on.
+    verify: db.prepare(
+      `UPDATE bounce_events SET verified = 1, subscriber_id = @subscriberId, kind = @kind, reason = @reason,
+         status = @status, source = @source, digest_date = @digestDate
+       WHERE report_key = @reportKey AND recipient_hash = @recipientHash AND verified = 0`,
     ),
     softDays: db
       .prepare(
@@ -75,7 +84,7 @@ export function createBounceStore(db: Db) {
       )
       .pluck(),
     list: db.prepare(
-      `SELECT e.created_at AS createdAt, e.kind, s.email, e.status, e.reason, e.digest_date AS digestDate, e.source, e.diagnostic
+      `SELECT e.created_at AS createdAt, e.kind, s.email, e.status, e.reason, e.digest_date AS digestDate, e.source, e.diagnostic, e.verified
        FROM bounce_events e LEFT JOIN subscribers s ON s.id = e.subscriber_id
        WHERE e.created_at >= ? ORDER BY e.created_at, e.id`,
     ),
@@ -85,7 +94,7 @@ export function createBounceStore(db: Db) {
     ),
     unattributed: db.prepare(
       `SELECT kind, count(*) AS n FROM bounce_events
-       WHERE digest_date IS NULL OR digest_date NOT IN (SELECT digest_date FROM send_runs) GROUP BY kind`,
+       WHERE verified = 1 AND (digest_date IS NULL OR digest_date NOT IN (SELECT digest_date FROM send_runs)) GROUP BY kind`,
     ),
     suppression: db.prepare('SELECT reason, created_at AS createdAt FROM suppressions WHERE address_hash = ?'),
     suppress: db.prepare(
@@ -98,12 +107,21 @@ export function createBounceStore(db: Db) {
     /** Runs `fn` in one IMMEDIATE transaction (nested calls join the outer one). */
     transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /** False when this (report, recipient) was recorded before: the event is a repeat. */
-    insert: (e: StoredBounceEvent): boolean => s.insert.run(e).changes === 1,
+    insert: (e: StoredBounceEvent): boolean => s.insert.run({ ...e, verified: e.verified ? 1 : 0 }).changes === 1,
+    /** True when this (report, recipient) had been recorded as unverified and now is verified. */
+    verify: (e: StoredBounceEvent): boolean => {
+      const { verified: _, createdAt: __, diagnostic: ___, ...fields } = e;
+      return s.verify.run(fields).changes === 1;
+    },
     softBounceDays: (subscriberId: number, since: string) => s.softDays.all(subscriberId, since) as string[],
     sentDigestDays: (subscriberId: number, since: string) => s.sentDays.all(subscriberId, since) as string[],
     lastSentDigestDay: (subscriberId: number, since: string) =>
       (s.lastSentDay.get(subscriberId, since) as string | null) ?? undefined,
-    list: (since: string) => s.list.all(since) as BounceListing[],
+    list: (since: string) =>
+      (s.list.all(since) as (Omit<BounceListing, 'verified'> & { verified: number })[]).map((e) => ({
+        ...e,
+        verified: e.verified === 1,
+      })),
     runs: () => s.runs.all() as RunBounceCounts[],
     /** The last run before `date` that sent anything. */
     runBefore: (date: string) => s.runBefore.get(date) as RunBounceCounts | undefined,

@@ -2,34 +2,45 @@ import { createHash } from 'node:crypto';
 import { mailFromDomain } from '../config.ts';
 import type { Context } from '../context.ts';
 import { verifySubscriberToken } from '../domain/tokens.ts';
-import { isCalendarDate } from '../domain/dates.ts';
-import type { BounceReport, ReportKind } from './parse-report.ts';
+import { ReportRefused, type BounceReport, type ReportKind } from './report-types.ts';
+import { ParserCrashed, ParseTimedOut } from './report-parser.ts';
+import { isDigestEdition, parseMessageId } from './message-id.ts';
+import type { QuarantineStore } from './quarantine-store.ts';
 import { applyBounceEvent, type AppliedBounce, type BouncePolicyDeps } from './policy.ts';
 import type { BounceKind } from './events-store.ts';
 import { looksLikeVerpAddress, parseVerpAddress } from './verp.ts';
 
 /**
- * Where a report came from. `import` (files the operator hands over), `imap` (the operator's
- * bounce mailbox) and `webhook` (a provider's call whose signature verified) are trusted: a report
- * there may be matched by what it says inside. Anything else (an SMTP listener anyone can reach)
- * counts only through a signed VERP address. `rcptTo` is the SMTP envelope's recipients, when known.
+ * Where a report came from. `rcptTo` is the SMTP envelope's recipients, when known.
+ * `trustAddresses`: the channel vouches for the report (a provider's signed webhook, or an import
+ * of an export the operator trusts), so a subscriber may be matched by address or by an unsigned
+ * Message-ID. Everywhere else (the receiver and the mailbox, which anyone can mail) only what
+ * Paperboy signed names a subscriber.
  */
 export interface BounceSource {
   kind: 'import' | 'smtp' | 'imap' | 'webhook';
   name: string;
-  rcptTo?: string[];
+  rcptTo?: readonly string[];
+  trustAddresses?: boolean;
+  /** Where a report that cannot be handled ends up: `local` (kept here, the default) or a mailbox folder. */
+  quarantineIn?: string;
 }
 
 export interface HandleReportDeps extends BouncePolicyDeps {
   parseReport: (raw: Buffer) => Promise<BounceReport>;
   /** BOUNCE_DOMAIN: where our VERP addresses live. */
   bounceDomain: string;
-  /** MAIL_FROM's domain: where our digest Message-IDs live. */
+  /** MAIL_FROM's domain: where our Message-IDs live. */
   messageIdDomain: string;
+  /** The address a queued transactional message went to (a signed confirmation Message-ID names its row). */
+  queuedMailRecipient: (queueId: number) => string | undefined;
+  quarantine: Pick<QuarantineStore, 'add'>;
+  /** BOUNCE_MAX_BYTES. */
+  maxBytes: number;
 }
 
-/** The intake wired to the application's context; the parser is passed in (the classifier's parseReport). */
-export function handleReportDeps(ctx: Context, parseReport: HandleReportDeps['parseReport']): HandleReportDeps {
+/** The intake wired to the application's context; the parser defaults to the context's worker thread. */
+export function handleReportDeps(ctx: Context, parseReport?: HandleReportDeps['parseReport']): HandleReportDeps {
   const c = ctx.config;
   return {
     bounces: ctx.bounces,
@@ -39,9 +50,12 @@ export function handleReportDeps(ctx: Context, parseReport: HandleReportDeps['pa
     logger: ctx.logger,
     secret: ctx.secret,
     softLimit: c.BOUNCE_SOFT_LIMIT,
-    parseReport,
+    parseReport: parseReport ?? ((raw) => ctx.reportParser.parse(raw)),
     bounceDomain: c.BOUNCE_DOMAIN,
     messageIdDomain: mailFromDomain(c.MAIL_FROM) ?? c.BOUNCE_DOMAIN,
+    queuedMailRecipient: (id) => ctx.mailQueue.recipientOf(id),
+    quarantine: ctx.quarantine,
+    maxBytes: c.BOUNCE_MAX_BYTES,
   };
 }
 
@@ -63,95 +77,183 @@ export interface HandledReport {
   /** `forged`: sent to an address in our VERP form whose signature does not verify. */
   verp: 'signed' | 'forged' | 'none';
   recipients: HandledRecipient[];
+  /** Failed recipients past the cap, not acted on. */
+  droppedRecipients?: number;
+  /** Set when the report was set aside instead (`fresh` false: it had been before). */
+  quarantined?: { reason: string; fresh: boolean };
 }
 
-/** Whom a whole report is about, when the report says so beyond its recipients' addresses. */
-export interface ReportTarget {
-  subscriberId: number | null;
-  by: Exclude<MatchedBy, 'address'>;
+/** Whom a whole report is about, as far as the report proves it. */
+export interface Identification {
+  /** A subscriber id, null for nobody, or undefined to look each recipient up by address. */
+  subscriberId: number | null | undefined;
+  by: MatchedBy;
   digestDate?: string | undefined;
+  /** True when Paperboy's signature or a vouching channel names the subscriber: only then does a report act. */
+  verified: boolean;
+  verp: HandledReport['verp'];
 }
-
-const TRUSTED_SOURCES: ReadonlySet<BounceSource['kind']> = new Set(['import', 'imap', 'webhook']);
 
 /**
- * One incoming report, handled as if it had just arrived: parsed and classified, each failed
- * recipient matched to a subscriber and put through the policy (applyBounceEvent). Handling the
- * same message again changes nothing.
+ * One incoming report, from any way in (the receiver, the mailbox, an import, a webhook's raw
+ * message): checked against the size cap, parsed on the parser's thread within its time budget,
+ * matched to a subscriber by the trust rule (identify), and each failed recipient put through the
+ * policy (applyBounceEvent). A report that is too big, unreadable or too slow to parse is
+ * quarantined instead, and the caller goes on with the next one. Handling the same message again
+ * changes nothing.
  */
 export async function handleReport(deps: HandleReportDeps, raw: Buffer, source: BounceSource): Promise<HandledReport> {
-  const report = await deps.parseReport(raw);
-  const reportKey = reportKeyOf(raw, report.messageId);
-  const { target, verp } = reportTarget(deps, report, source);
+  const parsed = await parseWithinCaps(deps, raw, source);
+  if ('quarantined' in parsed)
+    return { kind: 'unknown', verp: 'none', recipients: [], quarantined: parsed.quarantined };
+  const { report, reportKey } = parsed;
+  if (report.droppedRecipients)
+    deps.logger.warn(
+      { source: `${source.kind}:${source.name}`, dropped: report.droppedRecipients, kept: report.recipients.length },
+      'bounce report names more recipients than are acted on; the rest are ignored',
+    );
+  const who = identify(deps, report, source);
   const recipients = report.recipients.map((r): HandledRecipient => {
     const applied = applyBounceEvent(deps, {
-      // Without a target, a trusted source's report is matched by the recipient's address.
-      subscriberId: target ? target.subscriberId : undefined,
+      subscriberId: who.subscriberId,
+      verified: who.verified,
       recipient: r.address,
       kind: r.decision,
       reason: r.reason,
       status: r.status,
       diagnostic: r.diagnostic,
       source: `${source.kind}:${source.name}`,
-      digestDate: target?.digestDate,
+      digestDate: who.digestDate,
       reportKey,
     });
-    const matchedBy: MatchedBy = target
-      ? target.subscriberId === null
-        ? null
-        : target.by
-      : applied.subscriber
-        ? 'address'
-        : null;
+    const matchedBy: MatchedBy = applied.subscriber ? (who.subscriberId === undefined ? 'address' : who.by) : null;
     return { address: r.address, decision: r.decision, reason: r.reason, status: r.status, matchedBy, applied };
   });
-  return { kind: report.kind, feedbackType: report.feedbackType, verp, recipients };
+  return {
+    kind: report.kind,
+    feedbackType: report.feedbackType,
+    verp: who.verp,
+    recipients,
+    ...(report.droppedRecipients ? { droppedRecipients: report.droppedRecipients } : {}),
+  };
+}
+
+type Parsed = { report: BounceReport; reportKey: string } | { quarantined: { reason: string; fresh: boolean } };
+
+/** The parsed report, or the reason it was quarantined. */
+async function parseWithinCaps(deps: HandleReportDeps, raw: Buffer, source: BounceSource): Promise<Parsed> {
+  const messageId = headerMessageId(raw);
+  const reportKey = reportKeyOf(raw, messageId);
+  const setAside = (reason: string, keep: boolean): Parsed => ({
+    quarantined: quarantineReport(deps, source, { reportKey, size: raw.length, raw: keep ? raw : null, reason }),
+  });
+  if (raw.length > deps.maxBytes) return setAside(`too big (over BOUNCE_MAX_BYTES, ${deps.maxBytes} bytes)`, false);
+  try {
+    return { report: await deps.parseReport(raw), reportKey };
+  } catch (err) {
+    if (err instanceof ReportRefused) return setAside(err.message, true);
+    if (err instanceof ParseTimedOut) return setAside('parse timed out', true);
+    if (err instanceof ParserCrashed) return setAside(`parser failed: ${err.message}`, true);
+    return setAside(`unreadable: ${(err as Error).message}`.slice(0, 300), true);
+  }
 }
 
 /**
- * The signed VERP address is authoritative: a report sent to one is about that subscriber and
- * no one else, whatever it names inside, and one sent to a forged one is about nobody. Without
- * one, only trusted sources look further: the returned original's Message-ID, then
- * its List-Unsubscribe link; failing those (target undefined), each recipient's address.
+ * Sets a report aside (see QuarantineStore) and logs it once; `fresh` is false when the same
+ * report had been set aside before. Its bytes are kept only where it stays here (`local`).
  */
-export function reportTarget(
-  deps: Omit<HandleReportDeps, 'parseReport'>,
-  report: Pick<BounceReport, 'envelopeTo' | 'originalMessageId' | 'originalListUnsubscribe'>,
+export function quarantineReport(
+  deps: Pick<HandleReportDeps, 'quarantine' | 'clock' | 'logger'>,
   source: BounceSource,
-): { target: ReportTarget | undefined; verp: HandledReport['verp'] } {
+  entry: { reportKey: string; size: number; raw: Buffer | null; reason: string },
+): { reason: string; fresh: boolean } {
+  const location = source.quarantineIn ?? 'local';
+  const fresh = deps.quarantine.add({
+    ...entry,
+    source: `${source.kind}:${source.name}`,
+    location,
+    raw: location === 'local' ? entry.raw : null,
+    createdAt: deps.clock.now().toISOString(),
+  });
+  deps.logger.warn(
+    { source: `${source.kind}:${source.name}`, reason: entry.reason, size: entry.size, location, repeat: !fresh },
+    'bounce report quarantined',
+  );
+  return { reason: entry.reason, fresh };
+}
+
+/**
+ * The trust rule: a report changes a subscriber only through something Paperboy signed. In order:
+ * the signed VERP address (the envelope recipient, a recipient header, or the returned original's
+ * Return-Path, which feedback loops keep), the returned original's signed Message-ID, its
+ * one-click unsubscribe link. A VERP address in our form that does not verify makes the report
+ * about nobody. Failing those, a vouching channel (trustAddresses) may match the old unsigned
+ * Message-ID or each recipient's address; anywhere else such a match is only recorded, as unverified.
+ */
+export function identify(
+  deps: Omit<HandleReportDeps, 'parseReport' | 'quarantine' | 'maxBytes'>,
+  report: Pick<BounceReport, 'envelopeTo' | 'originalMessageId' | 'originalListUnsubscribe' | 'originalReturnPath'>,
+  source: Pick<BounceSource, 'rcptTo' | 'trustAddresses'>,
+): Identification {
+  const verp = verpIdentity(deps, [
+    ...(source.rcptTo ?? []),
+    ...report.envelopeTo,
+    ...(report.originalReturnPath ? [report.originalReturnPath] : []),
+  ]);
+  if (verp) return verp;
+  const trusted = source.trustAddresses === true;
+  const id = report.originalMessageId
+    ? parseMessageId(report.originalMessageId, deps.secret, deps.messageIdDomain)
+    : undefined;
+  if (id?.signed || (id && trusted)) {
+    const subscriberId = isDigestEdition(id.edition) ? id.id : queuedMailSubscriber(deps, id.id);
+    const digestDate = isDigestEdition(id.edition) ? id.date : undefined;
+    return { subscriberId, by: 'message-id', digestDate, verified: id.signed || trusted, verp: 'none' };
+  }
+  for (const link of report.originalListUnsubscribe ?? []) {
+    const token = /\/unsubscribe\/([\w.-]{1,200})/.exec(link)?.[1];
+    const subscriberId = token ? verifySubscriberToken(deps.secret, 'unsubscribe', token) : null;
+    if (subscriberId !== null) return { subscriberId, by: 'list-unsubscribe', verified: true, verp: 'none' };
+  }
+  if (id) return { subscriberId: id.id, by: 'message-id', digestDate: id.date, verified: false, verp: 'none' };
+  return { subscriberId: undefined, by: 'address', verified: trusted, verp: 'none' };
+}
+
+function verpIdentity(deps: Pick<HandleReportDeps, 'secret' | 'bounceDomain'>, addresses: string[]) {
   let forged = false;
-  for (const address of [...(source.rcptTo ?? []), ...report.envelopeTo]) {
+  for (const address of addresses) {
     const who = parseVerpAddress(address, deps.secret, deps.bounceDomain);
-    if (who) return { target: { subscriberId: who.subscriberId, by: 'verp', digestDate: who.runDate }, verp: 'signed' };
+    if (who)
+      return {
+        subscriberId: who.subscriberId,
+        by: 'verp',
+        digestDate: who.runDate,
+        verified: true,
+        verp: 'signed',
+      } as const;
     forged ||= looksLikeVerpAddress(address, deps.bounceDomain);
   }
-  if (forged) return { target: { subscriberId: null, by: 'verp' }, verp: 'forged' };
-  if (!TRUSTED_SOURCES.has(source.kind)) return { target: { subscriberId: null, by: null }, verp: 'none' };
-  const digest = report.originalMessageId
-    ? parseDigestMessageId(report.originalMessageId, deps.messageIdDomain)
-    : undefined;
-  if (digest)
-    return { target: { subscriberId: digest.subscriberId, by: 'message-id', digestDate: digest.date }, verp: 'none' };
-  for (const link of report.originalListUnsubscribe ?? []) {
-    const token = /\/unsubscribe\/([\w.-]+)/.exec(link)?.[1];
-    const id = token ? verifySubscriberToken(deps.secret, 'unsubscribe', token) : null;
-    if (id !== null) return { target: { subscriberId: id, by: 'list-unsubscribe' }, verp: 'none' };
-  }
-  return { target: undefined, verp: 'none' };
+  return forged ? ({ subscriberId: null, by: 'verp', verified: false, verp: 'forged' } as const) : undefined;
+}
+
+/** The subscriber a signed transactional Message-ID names, through its mail queue row; null once that row is gone. */
+function queuedMailSubscriber(deps: Pick<HandleReportDeps, 'queuedMailRecipient' | 'subscribers'>, queueId: number) {
+  const address = deps.queuedMailRecipient(queueId);
+  return (address ? deps.subscribers.byEmail(address)?.id : undefined) ?? null;
 }
 
 /**
- * The subscriber and digest of a Message-ID the digest sender built
- * (`digest.<date>.<subscriber>@<domain>`, or `weekly.<date>.…` for a weekly edition;
- * digestMessageId in src/digest/send-loop.ts).
+ * The Message-ID header of a raw message, read without a MIME parser (the report's key is needed
+ * before parsing, to quarantine what cannot be parsed): the first one in the header section,
+ * unfolded, in angle brackets.
  */
-export function parseDigestMessageId(
-  messageId: string,
-  domain: string,
-): { date: string; subscriberId: number } | undefined {
-  const m = /^<?(?:digest|weekly)\.(\d{4}-\d{2}-\d{2})\.(\d{1,15})@([^>\s]+)>?$/i.exec(messageId.trim());
-  if (!m || m[3]!.toLowerCase() !== domain.toLowerCase() || !isCalendarDate(m[1]!)) return undefined;
-  return { date: m[1]!, subscriberId: Number(m[2]) };
+export function headerMessageId(raw: Buffer): string | undefined {
+  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  const header = end < 0 ? head : head.slice(0, end);
+  const m = /^message-id[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)/im.exec(header);
+  const value = m?.[1]?.replace(/\s+/g, '').replace(/^<|>$/g, '');
+  return value ? `<${value}>` : undefined;
 }
 
 /**

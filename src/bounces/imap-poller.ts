@@ -1,9 +1,8 @@
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
-import { handleReport, handleReportDeps, type HandleReportDeps } from './handle-report.ts';
+import { handleReport, handleReportDeps, quarantineReport, type HandleReportDeps } from './handle-report.ts';
 import { createImapStateStore, type ImapPosition, type ImapStateStore } from './imap-state-store.ts';
-import { parseReport } from './parse-report.ts';
 
 /** What happens to a message once it is handled (BOUNCE_IMAP_AFTER). */
 export type ImapAfter = { action: 'seen' } | { action: 'delete' } | { action: 'move'; folder: string };
@@ -60,6 +59,8 @@ export interface ImapPollerDeps {
 
 export interface ImapPollerOptions {
   url: string;
+  /** BOUNCE_IMAP_QUARANTINE: where a message the intake cannot handle is moved (created when missing). */
+  quarantineFolder: string;
   /** BOUNCE_IMAP_AFTER: `seen`, `delete` or `move:<Folder>`. */
   after: string;
   /** Between two looks at the mailbox when IDLE says nothing (or the server has no IDLE). */
@@ -79,10 +80,12 @@ const FETCH_CHUNK = 20;
 
 /**
  * Reads the bounce mailbox: every message above the last handled UID is handled (handleReport,
- * source `imap:<Folder>`), its UID recorded, then it is marked seen, moved or deleted. New mail
- * is noticed through IDLE, and by a look every `pollMs` anyway. A failure (connection, login,
- * a message that cannot be handled) is logged once, and the session starts again after a
- * growing delay: the poller never throws and never stops the service.
+ * source `imap:<Folder>`), its UID recorded, then it is marked seen, moved or deleted. A message
+ * the intake sets aside (over BOUNCE_MAX_BYTES, unreadable, too slow to parse) is moved to the
+ * quarantine folder instead, and the next one is read: no message can stop the mailbox. New mail
+ * is noticed through IDLE, and by a look every `pollMs` anyway. A failure (connection, login, the
+ * database) is logged once, and the session starts again after a growing delay: the poller never
+ * throws and never stops the service.
  *
  * Exactly once across restarts: the position (UIDVALIDITY, last UID) is recorded after each
  * message, and handleReport changes nothing for a report it has seen, so a crash between the
@@ -120,34 +123,71 @@ export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): 
     else await c.messageMove(range, after.folder, { uid: true });
   }
 
-  /** Handles every message above the recorded position; returns the new position. */
+  /**
+   * Handles every message above the recorded position; returns the new position. Sizes come first,
+   * so a message over BOUNCE_MAX_BYTES is quarantined without being downloaded.
+   */
   async function drain(c: ImapFlow, start: ImapPosition): Promise<ImapPosition> {
     let position = start;
     const found = (await c.search({ uid: `${position.lastUid + 1}:*` }, { uid: true })) || [];
     // `n:*` names the last message even when its UID is below n (RFC 3501 §6.4.8).
     const uids = found.filter((uid) => uid > position.lastUid).sort((a, b) => a - b);
     for (let i = 0; i < uids.length && !stopping; i += FETCH_CHUNK) {
-      const messages = await c.fetchAll(
-        uids.slice(i, i + FETCH_CHUNK).join(','),
-        { uid: true, source: true },
-        { uid: true },
+      const chunk = uids.slice(i, i + FETCH_CHUNK).join(',');
+      const sizes = new Map((await c.fetchAll(chunk, { uid: true, size: true }, { uid: true })).map((m) => [m.uid, m]));
+      const small = [...sizes.values()].filter((m) => (m.size ?? 0) <= deps.intake.maxBytes).map((m) => m.uid);
+      const sources = new Map(
+        small.length
+          ? (await c.fetchAll(small.join(','), { uid: true, source: true }, { uid: true })).map((m) => [
+              m.uid,
+              m.source,
+            ])
+          : [],
       );
-      messages.sort((a, b) => a.uid - b.uid);
-      for (const message of messages) {
+      for (const uid of [...sizes.keys()].sort((a, b) => a - b)) {
         if (stopping) break;
-        if (message.source) {
-          const handled = await handleReport(deps.intake, message.source, { kind: 'imap', name: mailbox.path });
-          log.info(
-            { uid: message.uid, kind: handled.kind, effects: handled.recipients.map((r) => r.applied.effect) },
-            'bounce mailbox: message handled',
-          );
-        }
-        position = { uidValidity: position.uidValidity, lastUid: message.uid };
+        const quarantined = await handleMessage(c, uid, sources.get(uid), sizes.get(uid)?.size ?? 0, position);
+        position = { uidValidity: position.uidValidity, lastUid: uid };
         deps.state.set(mailbox.key, position, deps.intake.clock.now());
-        await applyAfter(c, String(message.uid));
+        if (!quarantined) await applyAfter(c, String(uid));
       }
     }
     return position;
+  }
+
+  /** One message through the intake; a message it sets aside is moved to the quarantine folder (true). */
+  async function handleMessage(
+    c: ImapFlow,
+    uid: number,
+    source: Buffer | undefined,
+    size: number,
+    position: ImapPosition,
+  ): Promise<boolean> {
+    const from = { kind: 'imap', name: mailbox.path, quarantineIn: `imap:${opts.quarantineFolder}` } as const;
+    const handled = source
+      ? await handleReport(deps.intake, source, from)
+      : {
+          quarantined: quarantineReport(deps.intake, from, {
+            reportKey: `imap:${mailbox.key}:${position.uidValidity}:${uid}`,
+            size,
+            raw: null,
+            reason: `too big (over BOUNCE_MAX_BYTES, ${deps.intake.maxBytes} bytes)`,
+          }),
+        };
+    if (handled.quarantined) {
+      await c.messageMove(String(uid), opts.quarantineFolder, { uid: true });
+      log.warn(
+        { uid, reason: handled.quarantined.reason, folder: opts.quarantineFolder },
+        'bounce mailbox: message quarantined',
+      );
+      return true;
+    }
+    if ('kind' in handled)
+      log.info(
+        { uid, kind: handled.kind, effects: handled.recipients.map((r) => r.applied.effect) },
+        'bounce mailbox: message handled',
+      );
+    return false;
   }
 
   /** One connection: open the mailbox, drain it, wait for more, until stopped or broken. */
@@ -165,6 +205,7 @@ export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): 
     });
     await c.connect();
     if (after.action === 'move') await c.mailboxCreate(after.folder);
+    await c.mailboxCreate(opts.quarantineFolder);
     const box = await c.mailboxOpen(mailbox.path);
     const uidValidity = String(box.uidValidity);
     const saved = deps.state.get(mailbox.key);
@@ -229,7 +270,12 @@ export function startBounceMailbox(ctx: Context): ImapPoller | undefined {
   const c = ctx.config;
   if (!c.BOUNCE_IMAP_URL) return undefined;
   return startImapPoller(
-    { intake: handleReportDeps(ctx, parseReport), state: createImapStateStore(ctx.db), logger: ctx.logger },
-    { url: c.BOUNCE_IMAP_URL, after: c.BOUNCE_IMAP_AFTER, pollMs: c.BOUNCE_IMAP_POLL_SECONDS * 1000 },
+    { intake: handleReportDeps(ctx), state: createImapStateStore(ctx.db), logger: ctx.logger },
+    {
+      url: c.BOUNCE_IMAP_URL,
+      after: c.BOUNCE_IMAP_AFTER,
+      quarantineFolder: c.BOUNCE_IMAP_QUARANTINE,
+      pollMs: c.BOUNCE_IMAP_POLL_SECONDS * 1000,
+    },
   );
 }

@@ -15,6 +15,12 @@ export interface BounceEvent {
    * for nobody (a forged VERP address, say), or absent to look `recipient` up by address.
    */
   subscriberId?: number | null;
+  /**
+   * True when the subscriber was named by something Paperboy signed (VERP address, signed
+   * Message-ID, unsubscribe link) or the channel vouches for the report (a provider's signed
+   * webhook, an import the operator trusts). False: recorded as unverified, and nothing changes.
+   */
+  verified: boolean;
   /** The failed address as the report gives it. Stored only as a keyed hash. */
   recipient: string;
   kind: BounceKind;
@@ -32,10 +38,11 @@ export interface BounceEvent {
 
 /**
  * What the event did: `repeat` (this report was handled before: nothing changed), `nobody` (no
- * subscriber matched), `suppressed`, `unsubscribed`, `counted` (a soft bounce below the limit), or
- * `unchanged` (an ignore, or a subscriber already off the list).
+ * subscriber matched), `unverified` (a subscriber matched only by what anyone could write:
+ * recorded, nothing changed), `suppressed`, `unsubscribed`, `counted` (a soft bounce below the
+ * limit), or `unchanged` (an ignore, or a subscriber already off the list).
  */
-export type BounceEffect = 'repeat' | 'nobody' | 'suppressed' | 'unsubscribed' | 'counted' | 'unchanged';
+export type BounceEffect = 'repeat' | 'nobody' | 'unverified' | 'suppressed' | 'unsubscribed' | 'counted' | 'unchanged';
 
 export interface AppliedBounce {
   effect: BounceEffect;
@@ -78,7 +85,9 @@ export function softBounceStreak(sentDays: readonly string[], softDays: readonly
  * hard → suppressed at once; complaint → unsubscribed at once; soft → suppressed once
  * `softLimit` digests in a row within 30 days bounced; ignore → recorded only. Hard bounces,
  * complaints and soft suppressions also go onto the suppression list (by address hash).
- * The same (report, recipient) a second time changes nothing.
+ * The same (report, recipient) a second time changes nothing, except that an event recorded as
+ * unverified is acted on when the same report comes again verified (an operator's trusted import).
+ * An unverified event is recorded about nobody: it changes no subscriber and counts in no rate.
  */
 export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): AppliedBounce {
   const now = deps.clock.now();
@@ -96,8 +105,9 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
       event.digestDate ??
       (subscriber && event.kind !== 'ignore' ? deps.bounces.lastSentDigestDay(subscriber.id, since) : undefined) ??
       null;
-    const fresh = deps.bounces.insert({
-      subscriberId: subscriber?.id ?? null,
+    const row = {
+      subscriberId: event.verified ? (subscriber?.id ?? null) : null,
+      verified: event.verified,
       kind: event.kind,
       reason: event.reason,
       status: event.status || null,
@@ -107,10 +117,12 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
       reportKey: event.reportKey,
       recipientHash: addressHash(deps.secret, event.recipient),
       createdAt: nowIso,
-    });
+    };
+    const fresh = deps.bounces.insert(row) || (event.verified && deps.bounces.verify(row));
     const who = subscriber ? { id: subscriber.id, email: subscriber.email } : null;
     if (!fresh) return { effect: 'repeat', subscriber: who, digestDate };
     if (!subscriber) return { effect: 'nobody', subscriber: null, digestDate };
+    if (!event.verified) return { effect: 'unverified', subscriber: who, digestDate };
     const detail = [event.status, event.reason].filter(Boolean).join(' ');
     switch (event.kind) {
       case 'ignore':
@@ -156,6 +168,7 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
       status: event.status,
       source: event.source,
       digestDate: applied.digestDate,
+      verified: event.verified,
       effect: applied.effect,
     },
     'bounce event',

@@ -66,6 +66,7 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
                 rcptTo,
                 kind: handled.kind,
                 verp: handled.verp,
+                ...(handled.quarantined ? { quarantined: handled.quarantined.reason } : {}),
                 recipients: handled.recipients.map((r) => ({
                   decision: r.decision,
                   status: r.status,

@@ -23,11 +23,25 @@ export interface BounceReport {
   originalMessageId?: string;
   /** URLs from the returned original's List-Unsubscribe header. */
   originalListUnsubscribe?: string[];
+  /** The returned original's Return-Path: our VERP envelope sender, which feedback loops keep. */
+  originalReturnPath?: string;
+  /** Failed recipients past the parser's cap, left out of `recipients`. */
+  droppedRecipients?: number;
   /** ARF Feedback-Type (RFC 5965). */
   feedbackType?: string;
   subject?: string;
   from?: string;
   messageId?: string;
+}
+
+/** A report over one of the parser's caps: it is quarantined, not handled. */
+export class ReportRefused extends Error {
+  constructor(
+    readonly cap: 'parts' | 'depth' | 'size',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface FailureInput {

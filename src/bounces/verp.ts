@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isCalendarDate } from '../domain/dates.ts';
+import { sameMac, shortMac } from './short-mac.ts';
 
 /**
  * VERP: every message goes out with an envelope sender of its own,
@@ -18,28 +18,9 @@ export interface VerpIdentity {
 }
 
 const LOCAL_PREFIX = 'bounces';
-const MAC_BYTES = 10;
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const TOKEN = /^bounces\+(\d{1,15})(?:-(\d{8}))?-([a-z2-7]{16})$/;
 
-function base32(bytes: Buffer): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
-  return out;
-}
-
-const mac = (secret: string, id: number, compactDate: string) =>
-  base32(createHmac('sha256', secret).update(`verp:${id}:${compactDate}`).digest().subarray(0, MAC_BYTES));
+const mac = (secret: string, id: number, compactDate: string) => shortMac(secret, `verp:${id}:${compactDate}`);
 
 /** The envelope sender (MAIL FROM) for one message to one subscriber. */
 export function verpAddress(who: VerpIdentity, secret: string, domain: string): string {
@@ -69,9 +50,7 @@ export function parseVerpAddress(addr: string, secret: string, domain: string): 
   const compact = m[2] ?? '';
   const runDate = compact ? `${compact.slice(0, 4)}-${compact.slice(4, 6)}-${compact.slice(6)}` : undefined;
   if (runDate !== undefined && !isCalendarDate(runDate)) return null;
-  const given = Buffer.from(m[3]!);
-  const expected = Buffer.from(mac(secret, id, compact));
-  if (!timingSafeEqual(given, expected)) return null;
+  if (!sameMac(m[3]!, mac(secret, id, compact))) return null;
   return runDate === undefined ? { subscriberId: id } : { subscriberId: id, runDate };
 }
 

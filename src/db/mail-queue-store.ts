@@ -6,6 +6,8 @@ export interface QueuedMail {
   recipient: string;
   payload: Record<string, unknown>;
   attempts: number;
+  /** When it was queued (ISO 8601). */
+  createdAt: string;
 }
 
 export type MailQueueStore = ReturnType<typeof createMailQueueStore>;
@@ -16,7 +18,7 @@ export function createMailQueueStore(db: Db) {
       `INSERT INTO mail_queue (kind, recipient, payload, next_attempt_at, created_at) VALUES (@kind, @recipient, @payload, @now, @now)`,
     ),
     due: db.prepare(
-      `SELECT id, kind, recipient, payload, attempts FROM mail_queue
+      `SELECT id, kind, recipient, payload, attempts, created_at AS createdAt FROM mail_queue
        WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
     ),
     // A settled message keeps no payload: a confirmation's raw link would still confirm, read from
@@ -27,6 +29,7 @@ export function createMailQueueStore(db: Db) {
     retryLater: db.prepare(
       `UPDATE mail_queue SET attempts = attempts + 1, next_attempt_at = @next, last_error = @error WHERE id = @id`,
     ),
+    recipient: db.prepare('SELECT recipient FROM mail_queue WHERE id = ?').pluck(),
     makeAllDue: db.prepare(`UPDATE mail_queue SET next_attempt_at = ? WHERE status = 'queued' AND next_attempt_at > ?`),
     markFailed: db.prepare(
       `UPDATE mail_queue SET status = 'failed', payload = '{}', attempts = attempts + 1, last_error = @error WHERE id = @id`,
@@ -54,6 +57,8 @@ export function createMailQueueStore(db: Db) {
     retryLater: (id: number, next: string, error: string) => {
       s.retryLater.run({ id, next, error });
     },
+    /** The address a queued message went to, while the queue keeps it (a week after it settled). */
+    recipientOf: (id: number) => s.recipient.get(id) as string | undefined,
     /** Makes every queued message due now: after a restart (often to fix SMTP settings), try at once. */
     makeAllDue: (now: string) => s.makeAllDue.run(now, now).changes,
     markFailed: (id: number, error: string) => {

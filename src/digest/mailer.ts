@@ -27,6 +27,8 @@ export interface TransactionalMessage {
   to: string;
   /** The envelope sender (MAIL FROM), e.g. the recipient's VERP address; absent: `from`'s address. */
   envelopeFrom?: string | undefined;
+  /** Its Message-ID (without angle brackets); absent: the mailer makes one up. */
+  messageId?: string | undefined;
   subject: string;
   html?: string;
   text: string;

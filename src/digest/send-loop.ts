@@ -14,6 +14,7 @@ import { connectionRetryWait, FailureWindow, retryDelayMs, type SendPolicy } fro
 import { variantCache } from './variants.ts';
 import { listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
+import type { MessageIdentity } from '../bounces/message-id.ts';
 
 /**
  * The send loop: claim a batch from the ledger, hand each message to the mailer within a bounded
@@ -30,6 +31,8 @@ export interface SendLoopDeps {
   links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
   /** The signed VERP envelope sender naming one subscriber (and run): a bounce to it names them. */
   bounceAddress(who: VerpIdentity): string;
+  /** The signed Message-ID of one message (src/bounces/message-id.ts): a complaint quoting it names its reader. */
+  messageId(who: MessageIdentity): string;
   /** From, mailto, and the domain our Message-IDs and List-Ids are on. */
   message: Omit<MessageSettings, 'listId'> & { domain: string };
   policy: SendPolicy;
@@ -198,7 +201,7 @@ export async function deliver(
         reply: `no paper of the ${run.cadence === 'weekly' ? 'week' : 'day'} matches their keywords`,
       });
     }
-    const messageId = digestMessageId(run.digestDate, d.subscriberId, deps.message.domain, run.cadence);
+    const messageId = deps.messageId({ edition: digestEdition(run.cadence), date: run.digestDate, id: d.subscriberId });
     const envelopeFrom = deps.bounceAddress({ subscriberId: d.subscriberId, runDate: run.digestDate });
     const message = renderMessage(prepared, {
       to: d.email,
@@ -303,8 +306,7 @@ export async function deliver(
 }
 
 /**
- * The same for every attempt at the same delivery, so a re-sent copy is recognisably the same
- * message (see the in-flight policy in run.ts).
+ * The edition a digest's Message-ID names. The id is the same for every attempt at the same
+ * delivery, so a re-sent copy is recognisably the same message (see the in-flight policy in run.ts).
  */
-export const digestMessageId = (date: string, subscriberId: number, domain: string, cadence: Cadence = 'daily') =>
-  `${cadence === 'weekly' ? 'weekly' : 'digest'}.${date}.${subscriberId}@${domain}`;
+export const digestEdition = (cadence: Cadence) => (cadence === 'weekly' ? 'weekly' : 'digest');

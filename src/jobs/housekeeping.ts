@@ -5,6 +5,7 @@ import type { MailQueueStore } from '../db/mail-queue-store.ts';
 import type { ConfirmationWindowsStore } from '../db/confirmation-windows-store.ts';
 import type { LedgerStore } from '../digest/ledger-store.ts';
 import type { Config } from '../config.ts';
+import { QUARANTINE_DAYS, type QuarantineStore } from '../bounces/quarantine-store.ts';
 import { CONFIRM_TOKEN_TTL_MS } from '../domain/subscriptions.ts';
 
 const HOUR_MS = 3600_000;
@@ -18,6 +19,7 @@ export interface HousekeepingDeps {
   mailQueue: Pick<MailQueueStore, 'expireQueuedBefore' | 'deleteSettledBefore'>;
   confirmationWindows: Pick<ConfirmationWindowsStore, 'pruneBefore'>;
   ledger: Pick<LedgerStore, 'foldDeliveriesBefore'>;
+  quarantine: Pick<QuarantineStore, 'purgeBefore'>;
   config: Pick<Config, 'RETENTION_DAYS'>;
   clock: Clock;
   logger: Logger;
@@ -26,7 +28,7 @@ export interface HousekeepingDeps {
 /**
  * Keeps no address longer than it serves: sign-ups never confirmed and settled transactional mail
  * go after a week, queued confirmations whose link has expired are failed (their payload emptied),
- * the caps' windows go once an hour old, and the first batch of delivery rows of runs finished
+ * the caps' windows go once an hour old, reports quarantined by the bounce intake after 30 days, and the first batch of delivery rows of runs finished
  * RETENTION_DAYS ago is folded into their runs' counts (see foldOldDeliveries). Returns what it removed.
  */
 export function purgeStaleData(deps: HousekeepingDeps) {
@@ -37,6 +39,7 @@ export function purgeStaleData(deps: HousekeepingDeps) {
     expiredMail: deps.mailQueue.expireQueuedBefore(before(CONFIRM_TOKEN_TTL_MS)),
     settledMail: deps.mailQueue.deleteSettledBefore(before(UNCONFIRMED_RETENTION_MS)),
     confirmationWindows: deps.confirmationWindows.pruneBefore(before(HOUR_MS)),
+    quarantinedReports: deps.quarantine.purgeBefore(before(QUARANTINE_DAYS * 24 * HOUR_MS)),
     foldedDeliveries: foldOldDeliveries(deps),
   };
 }

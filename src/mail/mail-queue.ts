@@ -7,6 +7,7 @@ import { Invalid } from '../errors.ts';
 import { isPermanentReply } from './smtp/replies.ts';
 import { retryDelayMs } from '../digest/policy.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
+import type { MessageIdentity } from '../bounces/message-id.ts';
 
 export interface MailQueueDeps {
   store: MailQueueStore;
@@ -16,6 +17,8 @@ export interface MailQueueDeps {
   from: string;
   /** The signed VERP envelope sender of a subscriber's mail (src/bounces/verp.ts). */
   bounceAddress: (who: VerpIdentity) => string;
+  /** The signed Message-ID of one message; for queued mail, its kind, the day it was queued and its row. */
+  messageId: (who: MessageIdentity) => string;
   templates: Pick<Templates, 'confirm' | 'alreadySubscribed'>;
 }
 
@@ -65,6 +68,7 @@ async function sendOne(deps: MailQueueDeps, mail: QueuedMail): Promise<boolean> 
       from: deps.from,
       to: mail.recipient,
       envelopeFrom,
+      messageId: deps.messageId({ edition: mail.kind, date: mail.createdAt.slice(0, 10), id: mail.id }),
       ...renderQueuedMail(deps.templates, mail),
     });
     deps.store.markSent(mail.id, deps.clock.now().toISOString());

@@ -125,9 +125,10 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
  * nodemailer's options for a transactional message: its own envelope sender when given (VERP),
  * and Auto-Submitted (RFC 3834) so vacation responders stay quiet, as on digests.
  */
-function transactionalOptions({ envelopeFrom, ...message }: TransactionalMessage) {
+function transactionalOptions({ envelopeFrom, messageId, ...message }: TransactionalMessage) {
   return {
     ...message,
+    ...(messageId ? { messageId: `<${messageId}>` } : {}),
     ...(envelopeFrom ? { envelope: { from: envelopeFrom, to: [message.to] } } : {}),
     headers: { 'Auto-Submitted': 'auto-generated' },
   };

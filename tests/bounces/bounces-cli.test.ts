@@ -1,9 +1,10 @@
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { runInProcess, runScript } from '../support/cli.ts';
 import { cli } from '../../scripts/bounces.ts';
+import { purgeStaleData } from '../../src/jobs/housekeeping.ts';
 import { BOUNCE_MAIL } from '../support/bounce-fixtures.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
@@ -169,6 +170,7 @@ describe('npm run bounces', () => {
       ].join('\n'),
     );
 
+    // Without the operator's word, only what Paperboy signed acts: ada's VERP address.
     const first = await runScript('bounces', ['import', maildir, mbox], env);
     expect(first.code, first.stderr).toBe(0);
     const lines = first.stdout.trim().split('\n');
@@ -178,30 +180,51 @@ describe('npm run bounces', () => {
         `^${maildir}/new/1\\.mx:2,: dsn: ada\\.old@example\\.org → #${ada} ada@example\\.org \\(by verp\\): hard \\(5\\.1\\.1 [\\w-]+\\), suppressed$`,
       ),
     );
+    const unverified = 'unverified \\(nothing Paperboy signed names them\\), recorded, nothing changed$';
     expect(lines[1]).toMatch(
       new RegExp(
-        `^${maildir}/cur/2\\.mx:2,S: arf abuse: bob@example\\.org → #${bob} bob@example\\.org \\(by message-id\\): complaint \\([\\w-]+\\), unsubscribed$`,
+        `^${maildir}/cur/2\\.mx:2,S: arf abuse: bob@example\\.org → #${bob} bob@example\\.org \\(by message-id\\): complaint \\([\\w-]+\\), ${unverified}`,
       ),
     );
     expect(lines[2]).toMatch(
-      new RegExp(
-        `^${maildir}/cur/3\\.mx:2,S: dsn: kijitora@2jo\\.example\\.jp → #${kij} kijitora@2jo\\.example\\.jp \\(by address\\): hard \\(5\\.1\\.1 [\\w-]+\\), suppressed$`,
-      ),
+      new RegExp(`^${maildir}/cur/3\\.mx:2,S: dsn: kijitora@2jo\\.example\\.jp → .*${unverified}`),
     );
     expect(lines[3]).toMatch(
-      new RegExp(
-        `^${mbox}#1: dsn: cyd@example\\.org → #${cyd} cyd@example\\.org \\(by address\\): soft \\(4\\.2\\.2 [\\w-]+\\), counted`,
-      ),
+      new RegExp(`^${mbox}#1: dsn: cyd@example\\.org → .*: soft \\(4\\.2\\.2 [\\w-]+\\), ${unverified}`),
     );
     expect(lines[4]).toMatch(
-      new RegExp(
-        `^${mbox}#2: autoreply: dan@example\\.org → #${dan} dan@example\\.org \\(by address\\): ignore \\([\\w-]+\\), logged, nothing changed$`,
-      ),
+      new RegExp(`^${mbox}#2: autoreply: dan@example\\.org → .*: ignore \\([\\w-]+\\), ${unverified}`),
     );
     expect(lines[5]).toMatch(new RegExp(`^${mbox}#3: unrecognised`));
     expect(lines[6]).toMatch(
-      /^6 messages: 2 hard, 1 soft, 1 complaints, 1 ignored, 1 unrecognised; 2 suppressed, 1 unsubscribed, 0 already handled, 0 matched nobody$/,
+      /^6 messages: 2 hard, 1 soft, 1 complaints, 1 ignored, 1 unrecognised; 1 suppressed, 0 unsubscribed, 0 already handled, 0 matched nobody, 4 unverified /,
     );
+    expect([t.status(ada!), t.status(bob!), t.status(cyd!), t.status(dan!), t.status(kij!)]).toEqual([
+      'suppressed',
+      'confirmed',
+      'confirmed',
+      'confirmed',
+      'confirmed',
+    ]);
+
+    // The operator vouches for these files: the unverified reports are looked at again, and act.
+    const trusted = await runScript('bounces', ['import', '--trust-addresses', maildir, mbox], env);
+    expect(trusted.code, trusted.stderr).toBe(0);
+    const again1 = trusted.stdout.trim().split('\n');
+    expect(again1[0]).toMatch(/\(by verp\): hard .*, already handled, nothing changed$/);
+    expect(again1[1]).toMatch(
+      new RegExp(`→ #${bob} bob@example\\.org \\(by message-id\\): complaint \\([\\w-]+\\), unsubscribed$`),
+    );
+    expect(again1[2]).toMatch(
+      new RegExp(`→ #${kij} kijitora@2jo\\.example\\.jp \\(by address\\): hard \\(5\\.1\\.1 [\\w-]+\\), suppressed$`),
+    );
+    expect(again1[3]).toMatch(
+      new RegExp(`→ #${cyd} cyd@example\\.org \\(by address\\): soft \\(4\\.2\\.2 [\\w-]+\\), counted`),
+    );
+    expect(again1[4]).toMatch(
+      new RegExp(`→ #${dan} dan@example\\.org \\(by address\\): ignore \\([\\w-]+\\), logged, nothing changed$`),
+    );
+    expect(again1[6]).toMatch(/; 1 suppressed, 1 unsubscribed, 1 already handled, 0 matched nobody, 0 unverified /);
     expect([t.status(ada!), t.status(bob!), t.status(cyd!), t.status(dan!), t.status(kij!)]).toEqual([
       'suppressed',
       'unsubscribed',
@@ -211,7 +234,7 @@ describe('npm run bounces', () => {
     ]);
 
     const events = t.events().length;
-    const again = await runScript('bounces', ['import', mbox, maildir], env);
+    const again = await runScript('bounces', ['import', '--trust-addresses', mbox, maildir], env);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^6 messages: .*; 0 suppressed, 0 unsubscribed, [4-9] already handled, /m);
     expect(again.stdout).not.toMatch(/, (suppressed|unsubscribed|counted[^\n]*)$/m);
@@ -220,7 +243,7 @@ describe('npm run bounces', () => {
     const listed = await runScript('bounces', ['list', '--since', '2026-11-01'], env);
     expect(listed.code).toBe(0);
     const rows = listed.stdout.trim().split('\n');
-    expect(rows[0]).toBe('created_at\tkind\temail\tstatus\treason\tdigest_date\tsource\tdiagnostic');
+    expect(rows[0]).toBe('created_at\tkind\temail\tstatus\treason\tdigest_date\tsource\tdiagnostic\tverified');
     expect(rows).toContainEqual(
       expect.stringMatching(
         new RegExp(
@@ -252,6 +275,82 @@ describe('npm run bounces', () => {
     expect(r.stderr).toContain(`${missing}: ENOENT`);
     expect(r.stdout).toMatch(/arf-02\.eml: arf abuse: /);
     expect(r.stdout).toMatch(/^1 message: .*; 1 could not be read$/m);
+  });
+});
+
+describe('npm run bounces: quarantine', () => {
+  let t: BounceTest | undefined;
+  afterEach(() => t?.ctx.close());
+
+  it('when an import meets an unreadable and an oversized message, then it sets both aside, goes on, and the operator can list, show and delete them', async () => {
+    t = createBounceTest();
+    const env = {
+      DATABASE_PATH: t.ctx.config.DATABASE_PATH,
+      SECRET: t.ctx.secret,
+      MAIL_FROM: t.ctx.config.MAIL_FROM,
+      BOUNCE_MAX_BYTES: '60000',
+    };
+    const dir = join(t.ctx.dir, 'reports');
+    mkdirSync(dir);
+    const parts = Array.from({ length: 1100 }, (_, i) => `--b\nContent-Type: text/plain\n\npart ${i}\n`).join('');
+    writeFileSync(
+      join(dir, '1-poison.eml'),
+      `From: x@mx.example.net\nMessage-ID: <poison@mx>\nContent-Type: multipart/mixed; boundary=b\n\n${parts}--b--\n`,
+    );
+    writeFileSync(join(dir, '2-huge.eml'), `From: x@mx.example.net\nMessage-ID: <huge@mx>\n\n${'y'.repeat(70_000)}\n`);
+    copyFileSync(join(FIXTURES, 'arf-02.eml'), join(dir, '3-arf.eml'));
+
+    const first = await runScript('bounces', ['import', dir], env);
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/1-poison\.eml: quarantined: /);
+    expect(lines[1]).toMatch(/2-huge\.eml: quarantined: too big \(over BOUNCE_MAX_BYTES, 60000 bytes\)$/);
+    expect(lines[2]).toMatch(/3-arf\.eml: arf abuse: /);
+    expect(lines[3]).toMatch(/^3 messages: .*; 2 quarantined \(npm run bounces -- quarantine list\)$/);
+
+    const listed = await runScript('bounces', ['quarantine', 'list'], env);
+    expect(listed.code).toBe(0);
+    const rows = listed.stdout.trim().split('\n');
+    expect(rows[0]).toBe('id\tcreated_at\tsource\treason\tlocation\tsize');
+    expect(rows).toHaveLength(3);
+    const [poisonId, hugeId] = rows.slice(1).map((r) => r.split('\t')[0]!);
+    expect(rows[1]).toMatch(new RegExp(`^${poisonId}\t\\S+\timport:${dir}/1-poison\\.eml\t.+\tlocal\t\\d+$`));
+
+    const shown = await runScript('bounces', ['quarantine', 'show', poisonId!], env);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('Message-ID: <poison@mx>');
+    const notKept = await runScript('bounces', ['quarantine', 'show', hugeId!], env);
+    expect(notKept.code).toBe(1);
+    expect(notKept.stderr).toMatch(/not kept here/);
+
+    // Read again, a quarantined message is recognised and nothing more is recorded.
+    const again = await runScript('bounces', ['import', dir], env);
+    expect(again.stdout).toMatch(/1-poison\.eml: quarantined before \(/);
+    expect(t.ctx.quarantine.list()).toHaveLength(2);
+
+    const deleted = await runScript('bounces', ['quarantine', 'delete', poisonId!], env);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toBe(`quarantine entry ${poisonId} deleted\n`);
+    expect((await runScript('bounces', ['quarantine', 'delete', poisonId!], env)).code).toBe(1);
+    expect(t.ctx.quarantine.list().map((q) => String(q.id))).toEqual([hugeId]);
+  });
+
+  it('when a quarantined report is 30 days old, then housekeeping removes it', () => {
+    t = createBounceTest();
+    const add = (key: string, createdAt: string) =>
+      t!.ctx.quarantine.add({
+        source: 'smtp:receiver',
+        reason: 'parse timed out',
+        location: 'local',
+        reportKey: key,
+        size: 3,
+        raw: Buffer.from('raw'),
+        createdAt,
+      });
+    add('old', '2026-10-25T08:00:00.000Z');
+    add('recent', '2026-10-27T08:00:00.000Z');
+    expect(purgeStaleData(t.ctx).quarantinedReports).toBe(1);
+    expect(t.ctx.quarantine.list().map((q) => q.createdAt)).toEqual(['2026-10-27T08:00:00.000Z']);
   });
 });
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { createImapStateStore } from '../../src/bounces/imap-state-store.ts';
 import { startImapPoller, type ImapPoller } from '../../src/bounces/imap-poller.ts';
 import { parseReport } from '../../src/bounces/parse-report.ts';
 import { bounceMail, expectedDecisions } from '../support/bounce-fixtures.ts';
+import { verpAddress } from '../../src/bounces/verp.ts';
 import { startDovecot, type Dovecot } from '../support/dovecot.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
@@ -46,9 +46,9 @@ async function imap<T>(fn: (c: ImapFlow) => Promise<T>): Promise<T> {
     await c.logout();
   }
 }
-const deliver = (folder: string, ...files: string[]) =>
+const deliver = (folder: string, ...messages: Buffer[]) =>
   imap(async (c) => {
-    for (const f of files) await c.append(folder, mail(f));
+    for (const m of messages) await c.append(folder, m);
   });
 /** UID and flags of every message in `folder`. */
 const listing = (folder: string) =>
@@ -61,6 +61,15 @@ const listing = (folder: string) =>
 
 let t: BounceTest;
 let parsed: string[];
+/**
+ * A real report as the mailbox gets it when it came back to the reader's VERP envelope sender:
+ * the delivering server records that address in Delivered-To.
+ */
+const toVerp = (file: string, subscriberId: number) =>
+  Buffer.concat([
+    Buffer.from(`Delivered-To: ${verpAddress({ subscriberId }, t.ctx.secret, t.ctx.config.BOUNCE_DOMAIN)}\r\n`),
+    mail(file),
+  ]);
 let pollers: ImapPoller[];
 beforeEach(() => {
   t = createBounceTest();
@@ -80,7 +89,7 @@ function poller(folder: string, after: string): ImapPoller {
   });
   const p = startImapPoller(
     { intake, state: createImapStateStore(t.ctx.db), logger: t.ctx.logger },
-    { url: dovecot.url(folder), after, pollMs: 60_000, retryMs: 100 },
+    { url: dovecot.url(folder), after, pollMs: 60_000, retryMs: 100, quarantineFolder: 'Quarantine' },
   );
   pollers.push(p);
   return p;
@@ -100,7 +109,7 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
       'hard',
       'hard',
     ]);
-    await deliver(folder, COMPLAINT, HARD);
+    await deliver(folder, toVerp(COMPLAINT, complainer!), toVerp(HARD, bounced!));
 
     const first = poller(folder, 'seen');
     await vi.waitFor(
@@ -120,7 +129,7 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
 
     // A new poller on the same database: it carries on after UID 2.
     poller(folder, 'seen');
-    await deliver(folder, LATER);
+    await deliver(folder, toVerp(LATER, later!));
     await vi.waitFor(() => expect(t.status(later!)).toBe('suppressed'), { timeout: 20_000, interval: 50 });
     expect(parsed).toHaveLength(3);
     expect(new Set(parsed).size).toBe(3);
@@ -137,7 +146,7 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
     const folder = 'Bounces2';
     await imap((c) => c.mailboxCreate(folder));
     const [complainer, bounced] = t.subscribe(only(COMPLAINT).recipient, only(HARD).recipient);
-    await deliver(folder, COMPLAINT, HARD);
+    await deliver(folder, toVerp(COMPLAINT, complainer!), toVerp(HARD, bounced!));
 
     const first = poller(folder, 'move:Handled');
     await vi.waitFor(async () => expect(await listing('Handled')).toHaveLength(2), { timeout: 20_000, interval: 100 });
@@ -146,7 +155,7 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
     await first.stop();
 
     poller(folder, 'move:Handled');
-    await deliver(folder, HARD);
+    await deliver(folder, toVerp(HARD, bounced!));
     // The same report again, as a new message: handled (parsed), and changes nothing.
     await vi.waitFor(async () => expect(await listing('Handled')).toHaveLength(3), { timeout: 20_000, interval: 100 });
     expect(parsed).toHaveLength(3);
@@ -157,7 +166,7 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
     const folder = 'Bounces3';
     await imap((c) => c.mailboxCreate(folder));
     const [complainer, bounced] = t.subscribe(only(COMPLAINT).recipient, only(HARD).recipient);
-    await deliver(folder, COMPLAINT);
+    await deliver(folder, toVerp(COMPLAINT, complainer!));
     const warnings: string[] = [];
     const logger = pino(
       { level: 'warn' },
@@ -170,7 +179,7 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
     pollers.push(
       startImapPoller(
         { intake, state: createImapStateStore(t.ctx.db), logger },
-        { url: dovecot.url(folder), after: 'seen', pollMs: 60_000, retryMs: 50 },
+        { url: dovecot.url(folder), after: 'seen', pollMs: 60_000, retryMs: 50, quarantineFolder: 'Quarantine' },
       ),
     );
     await vi.waitFor(() => expect(t.status(complainer!)).toBe('unsubscribed'), { timeout: 20_000, interval: 50 });
@@ -179,9 +188,68 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
       timeout: 10_000,
       interval: 50,
     });
-    await deliver(folder, HARD);
+    await deliver(folder, toVerp(HARD, bounced!));
     await vi.waitFor(() => expect(t.status(bounced!)).toBe('suppressed'), { timeout: 20_000, interval: 50 });
     expect(parsed).toHaveLength(2);
+  }, 60_000);
+
+  it('when strangers mail the mailbox reports naming subscribers only by address or an unsigned Message-ID, then nobody changes', async () => {
+    const folder = 'Forged';
+    await imap((c) => c.mailboxCreate(folder));
+    const [complainer, bounced] = t.subscribe(only(COMPLAINT).recipient, only(HARD).recipient);
+    const guessedId = (raw: Buffer) =>
+      Buffer.from(
+        raw
+          .toString('latin1')
+          .replace(/^Message-ID:.*$/im, `Message-ID: <digest.2026-04-22.${bounced}@papers.example.org>`),
+        'latin1',
+      );
+    await deliver(folder, mail(COMPLAINT), mail(HARD), guessedId(mail(LATER)));
+    poller(folder, 'seen');
+    await vi.waitFor(() => expect(parsed).toHaveLength(3), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(() => expect(t.events()).toHaveLength(3), { timeout: 10_000, interval: 50 });
+    expect([t.status(complainer!), t.status(bounced!)]).toEqual(['confirmed', 'confirmed']);
+    expect(t.events().map((e) => [e.subscriber_id, e.verified])).toEqual([
+      [null, 0],
+      [null, 0],
+      [null, 0],
+    ]);
+  }, 60_000);
+
+  it('when a message cannot be parsed or is over BOUNCE_MAX_BYTES, then it goes to the quarantine folder and the next one is handled', async () => {
+    const folder = 'Poison';
+    await imap((c) => c.mailboxCreate(folder));
+    const [bounced] = t.subscribe(only(HARD).recipient);
+    const parts = Array.from({ length: 1100 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`);
+    const poison = Buffer.from(
+      `From: mailer-daemon@mx.example.net\r\nSubject: Undelivered\r\nMessage-ID: <poison@mx>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${parts.join('')}--b--\r\n`,
+    );
+    const huge = Buffer.concat([toVerp(HARD, bounced!), Buffer.alloc(t.ctx.config.BOUNCE_MAX_BYTES, 'x')]);
+    await deliver(folder, poison, huge, toVerp(HARD, bounced!));
+    // The service's own intake: the report parser on its worker thread.
+    pollers.push(
+      startImapPoller(
+        { intake: handleReportDeps(t.ctx), state: createImapStateStore(t.ctx.db), logger: t.ctx.logger },
+        { url: dovecot.url(folder), after: 'seen', pollMs: 60_000, retryMs: 100, quarantineFolder: 'Held' },
+      ),
+    );
+    await vi.waitFor(() => expect(t.status(bounced!)).toBe('suppressed'), { timeout: 30_000, interval: 50 });
+    await vi.waitFor(async () => expect(await listing('Held')).toHaveLength(2), { timeout: 10_000, interval: 100 });
+    expect(await listing(folder)).toEqual([{ uid: 3, seen: true }]);
+    expect(t.ctx.quarantine.list()).toEqual([
+      expect.objectContaining({
+        source: `imap:${folder}`,
+        location: 'imap:Held',
+        reason: expect.stringMatching(/MIME|parts|unreadable/i),
+      }),
+      expect.objectContaining({
+        source: `imap:${folder}`,
+        location: 'imap:Held',
+        reason: expect.stringMatching(/too big/),
+      }),
+    ]);
+    // Nothing of a message moved to the folder is kept here.
+    expect(t.ctx.db.prepare('SELECT count(*) FROM bounce_quarantine WHERE raw IS NOT NULL').pluck().get()).toBe(0);
   }, 60_000);
 
   it('when the server cannot be reached, then the poller logs, retries and stops cleanly, without throwing', async () => {
@@ -192,7 +260,14 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
     );
     const p = startImapPoller(
       { intake: handleReportDeps(t.ctx, parseReport), state: createImapStateStore(t.ctx.db), logger },
-      { url: `imap://u:p@127.0.0.1:1/INBOX`, after: 'seen', pollMs: 1000, retryMs: 20, maxRetryMs: 40 },
+      {
+        url: `imap://u:p@127.0.0.1:1/INBOX`,
+        after: 'seen',
+        pollMs: 1000,
+        retryMs: 20,
+        maxRetryMs: 40,
+        quarantineFolder: 'Quarantine',
+      },
     );
     await vi.waitFor(() => expect(warnings.length).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
     expect(warnings[0]).toMatch(/ECONNREFUSED|connect/i);

@@ -20,6 +20,7 @@ const event = (e: Partial<BounceEvent> & Pick<BounceEvent, 'recipient' | 'kind'>
           : 'vacation',
   source: 'import:test.eml',
   reportKey: `key-${Math.random()}`,
+  verified: true,
   ...e,
 });
 const listed = () =>

@@ -18,6 +18,7 @@ const event = (kind: 'hard' | 'soft' | 'complaint', email: string, digestDate: s
   source: 'import:test',
   digestDate,
   reportKey: `${kind}-${email}-${digestDate}`,
+  verified: true,
 });
 
 describe('run rates', () => {

@@ -18,6 +18,7 @@ export interface BounceTest {
   deps(report?: BounceReport): HandleReportDeps;
   events(): {
     subscriber_id: number | null;
+    verified: number;
     kind: string;
     status: string | null;
     diagnostic: string | null;

@@ -17,6 +17,7 @@ const hard = (email: string) => ({
   status: '5.1.1',
   source: 'import:x.eml',
   reportKey: `k-${email}`,
+  verified: true,
 });
 
 describe('the suppression list survives `subscribers remove` and re-imports', () => {

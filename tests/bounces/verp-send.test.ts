@@ -5,6 +5,7 @@ import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { sendDigest } from '../../src/digest/run.ts';
 import { sendDueMail } from '../../src/mail/mail-queue.ts';
 import { mailQueueDeps } from '../../src/context.ts';
+import { parseMessageId } from '../../src/bounces/message-id.ts';
 import { parseVerpAddress } from '../../src/bounces/verp.ts';
 
 let h: Harness | undefined;
@@ -92,5 +93,16 @@ describe('every message goes out with an envelope sender of its own (VERP)', () 
       },
     ]);
     expect(mails[1]!.parsed.subject).not.toBe(mails[0]!.parsed.subject);
+    // Each carries a signed Message-ID naming its kind, the day it was queued and its queue row:
+    // a complaint that returns only the original's headers still names the reader.
+    const ids = mails.map((m) => parseMessageId(m.parsed.messageId!, t!.ctx.secret, 'papers.example.org'));
+    const today = new Date().toISOString().slice(0, 10);
+    expect(ids).toEqual([
+      { signed: true, edition: 'confirm', date: today, id: expect.any(Number) },
+      { signed: true, edition: 'already-subscribed', date: today, id: expect.any(Number) },
+      { signed: true, edition: 'confirm', date: today, id: expect.any(Number) },
+    ]);
+    expect(new Set(ids.map((i) => i!.id)).size).toBe(3);
+    expect(t.ctx.mailQueue.recipientOf(ids[2]!.id)).toBe('bob@example.org');
   });
 });

@@ -4,6 +4,7 @@ import { variantCache } from '../../src/digest/variants.ts';
 import type { PreparedMessage } from '../../src/mail/raw-message.ts';
 import type { Paper } from '../../src/domain/paper.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
+import { signedMessageId } from '../../src/bounces/message-id.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
 import {
@@ -42,7 +43,9 @@ describe('sendDigest', () => {
       expect(m.from).toBe(verpAddress({ subscriberId: id, runDate: DATE }, h.ctx.secret, 'papers.example.org'));
       expect(m.parsed.from?.value).toEqual([{ name: 'Paperboy', address: 'digest@papers.example.org' }]);
       expect(m.parsed.to).toMatchObject({ text: email });
-      expect(m.parsed.messageId).toBe(`<digest.${DATE}.${id}@papers.example.org>`);
+      // Signed: a complaint that returns it names this reader, and nobody can write one for another.
+      const messageId = signedMessageId({ edition: 'digest', date: DATE, id }, h.ctx.secret, 'papers.example.org');
+      expect(m.parsed.messageId).toBe(`<${messageId}>`);
       expect(m.parsed.text).toContain(`Unsubscribe: ${links.unsubscribeUrl}`);
       expect(m.parsed.html).toContain(`href="${links.preferencesUrl}"`);
       const header = (key: string) => m.parsed.headerLines.find((l) => l.key === key)?.line.replace(/\r\n[ \t]+/g, ' ');

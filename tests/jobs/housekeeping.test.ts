@@ -47,6 +47,7 @@ describe('purgeStaleData', () => {
       expiredMail: 0,
       settledMail: 0,
       confirmationWindows: 2,
+      quarantinedReports: 0,
       foldedDeliveries: 0,
     });
 

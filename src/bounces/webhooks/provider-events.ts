@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../../errors.ts';
-import { reportTarget, type HandleReportDeps, type MatchedBy } from '../handle-report.ts';
+import { identify, type HandleReportDeps, type MatchedBy } from '../handle-report.ts';
 import { applyBounceEvent, type AppliedBounce } from '../policy.ts';
 import type { BounceKind } from '../events-store.ts';
 
@@ -14,7 +14,7 @@ export class WebhookRefused extends DomainError {
   }
 }
 
-export type WebhookDeps = Omit<HandleReportDeps, 'parseReport'>;
+export type WebhookDeps = Omit<HandleReportDeps, 'parseReport' | 'quarantine' | 'maxBytes'>;
 
 /** One recipient's fate as a provider's webhook tells it, already classified. */
 export interface ProviderBounce {
@@ -37,40 +37,34 @@ export interface AppliedProviderBounce {
 }
 
 /**
- * Puts a provider's events through the policy, matched as a report from a trusted source is
- * (handleReport's rules: our signed VERP address, else our digest's Message-ID, else the
- * recipient's address). A provider's retry of the same event changes nothing.
+ * Puts a provider's events through the policy. A provider's signed call vouches for what it says,
+ * so besides our signed identifiers (identify) it may match the recipient's address. A provider's
+ * retry of the same event changes nothing.
  */
 export function applyProviderBounces(
   deps: WebhookDeps,
   provider: string,
   bounces: readonly ProviderBounce[],
 ): AppliedProviderBounce[] {
-  const source = { kind: 'webhook' as const, name: provider };
   return bounces.map((b) => {
-    const { target } = reportTarget(
+    const who = identify(
       deps,
       { envelopeTo: b.envelopeFrom, ...(b.messageId ? { originalMessageId: b.messageId } : {}) },
-      source,
+      { trustAddresses: true },
     );
     const applied = applyBounceEvent(deps, {
-      subscriberId: target ? target.subscriberId : undefined,
+      subscriberId: who.subscriberId,
+      verified: who.verified,
       recipient: b.recipient,
       kind: b.kind,
       reason: b.reason,
       status: b.status,
       diagnostic: b.diagnostic,
       source: `webhook:${provider}`,
-      digestDate: target?.digestDate,
+      digestDate: who.digestDate,
       reportKey: `webhook:${provider}:${b.eventId}`,
     });
-    const matchedBy: MatchedBy = target
-      ? target.subscriberId === null
-        ? null
-        : target.by
-      : applied.subscriber
-        ? 'address'
-        : null;
+    const matchedBy: MatchedBy = applied.subscriber ? (who.subscriberId === undefined ? 'address' : who.by) : null;
     return { matchedBy, applied };
   });
 }
