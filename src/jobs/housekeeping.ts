@@ -28,8 +28,9 @@ export interface HousekeepingDeps {
 /**
  * Keeps no address longer than it serves: sign-ups never confirmed and settled transactional mail
  * go after a week, queued confirmations whose link has expired are failed (their payload emptied),
- * the caps' windows go once an hour old, reports quarantined by the bounce intake after 30 days, and the first batch of delivery rows of runs finished
- * RETENTION_DAYS ago is folded into their runs' counts (see foldOldDeliveries). Returns what it removed.
+ * the caps' windows go once an hour old, reports quarantined by the bounce intake after 30 days,
+ * and the first batch of delivery rows of runs finished RETENTION_DAYS ago is folded into their
+ * runs' counts (see foldOldDeliveries). Returns what it removed.
  */
 export function purgeStaleData(deps: HousekeepingDeps) {
   const now = deps.clock.now().getTime();
