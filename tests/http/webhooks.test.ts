@@ -568,6 +568,62 @@ describe('POST /webhooks/mailgun', () => {
     expect(replay.json().message).toMatch(/used before/);
   });
 
+  it('when a call is dated more than 5 minutes ahead, then refused; one dated 4 minutes ahead is remembered until 5 minutes after its date', async () => {
+    await start();
+    const [ada, bob] = subscribe('ada@example.org', 'bob@example.org');
+    const at = (minutes: number) => new Date(clock.now().getTime() + minutes * 60_000);
+    const failed = (to: string) =>
+      mailgunFailed(to, 'digest@papers.example.org', 'permanent', 550, '5.1.1 no such user', '5.1.1');
+    const tooEarly = await postMailgun(mailgunSigned(failed('ada@example.org'), at(6)));
+    expect(tooEarly.statusCode).toBe(403);
+    expect(tooEarly.json().message).toMatch(/timestamp/);
+
+    const ahead = mailgunSigned(failed('ada@example.org'), at(4));
+    expect((await postMailgun(ahead)).statusCode).toBe(200);
+    // Six minutes on, the call is two minutes old: still fresh, so only the token stops it.
+    clock.advance(6 * 60_000);
+    const replay = await postMailgun({ ...ahead, 'event-data': failed('bob@example.org') });
+    expect(replay.statusCode).toBe(403);
+    expect(replay.json().message).toMatch(/used before/);
+    expect([status(ada!), status(bob!)]).toEqual(['suppressed', 'confirmed']);
+  });
+
+  it('when a used signature comes with another event to the service restarted on the same database, then it is refused', async () => {
+    await start();
+    const [ada, bob] = subscribe('ada@example.org', 'bob@example.org');
+    const first = mailgunSigned(mailgunComplained('ada@example.org', 'x@papers.example.org'));
+    expect((await postMailgun(first)).statusCode).toBe(200);
+    // Mailgun signs the timestamp and token, not the event: a seen signature could carry any event.
+    const restarted = await createTestApp(
+      { MAIL_FROM, MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY, DATABASE_PATH: t.ctx.config.DATABASE_PATH },
+      { clock },
+    );
+    try {
+      const replay = await restarted.app.inject({
+        method: 'POST',
+        url: '/webhooks/mailgun',
+        payload: { ...first, 'event-data': mailgunComplained('bob@example.org', 'x@papers.example.org') },
+      });
+      expect(replay.statusCode).toBe(403);
+      expect(replay.json().message).toMatch(/used before/);
+    } finally {
+      await restarted.close();
+    }
+    expect([status(ada!), status(bob!)]).toEqual(['unsubscribed', 'confirmed']);
+  });
+
+  it('when the time of remembered tokens is up, then they are forgotten', async () => {
+    await start();
+    subscribe('ada@example.org');
+    const remembered = () => t.ctx.db.prepare('SELECT count(*) FROM webhook_tokens').pluck().get();
+    const call = () => postMailgun(mailgunSigned(mailgunComplained('ada@example.org', 'x@papers.example.org')));
+    for (let i = 0; i < 3; i++) expect((await call()).statusCode).toBe(200);
+    expect(remembered()).toBe(3);
+    clock.advance(5 * 60_000 + 1000);
+    expect((await call()).statusCode).toBe(200);
+    expect(remembered()).toBe(1);
+  });
+
   it('when the body is over 256 KB, then 413 and nothing is read', async () => {
     await start();
     const big = mailgunSigned({
