@@ -23,8 +23,11 @@ export interface ImapMailbox {
 }
 
 /**
- * `imaps://user:pass@host[:port]/Folder` (or `imap://`, which upgrades with STARTTLS when the
- * server offers it). `?tls.rejectUnauthorized=false` accepts a self-signed certificate.
+ * `imaps://user:pass@host[:port]/Folder`, or `imap://`, which must upgrade with STARTTLS before it
+ * logs in: a server that does not offer it (or someone on the path who strips the offer) fails
+ * the connection, and the password is not sent. `?ignoreTLS=true` (SMTP_URL's word) logs in over
+ * plain text, for a server on this machine or a trusted network. `?tls.rejectUnauthorized=false`
+ * accepts a self-signed certificate.
  */
 export function imapMailbox(url: string): ImapMailbox {
   const u = new URL(url);
@@ -46,6 +49,7 @@ export function imapMailbox(url: string): ImapMailbox {
     // Enter IDLE soon after a drain (the library waits 15 s), so new reports arrive at once.
     autoIdleDelay: 1000,
   };
+  if (!secure) options.doSTARTTLS = u.searchParams.get('ignoreTLS') !== 'true';
   if (u.searchParams.get('tls.rejectUnauthorized') === 'false') options.tls = { rejectUnauthorized: false };
   return { options, path, key: `${user}@${u.hostname}:${port}/${path}` };
 }

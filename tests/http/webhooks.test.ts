@@ -9,6 +9,11 @@ import { selfSignedCertificate } from '../support/tls.ts';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-bounces';
 const CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem';
+// Certificate names the local stand-in for SNS answers badly: 404, a page that is no PEM, and one
+// the test fetcher sends to a port where nothing listens (a network error).
+const MISSING_CERT = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-404404404404.pem';
+const NOT_PEM_CERT = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0dd0dd0dd0dd.pem';
+const UNREACHABLE_CERT = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-dead0dead0.pem';
 const POSTMARK_AUTH = 'postmark:hook-password-0123';
 const MAILGUN_KEY = 'key-3ax6xnjp29jd6fds4gc373sgvjxteol0';
 const MAIL_FROM = 'Paperboy <digest@papers.example.org>';
@@ -16,20 +21,26 @@ const MAIL_FROM = 'Paperboy <digest@papers.example.org>';
 // A signing key and its self-signed certificate, made for this run; a local server stands in for
 // SNS's certificate and SubscribeURL endpoints (the app fetches SNS URLs through it).
 let pki: { key: KeyObject; cert: string };
-let sns: { server: Server; base: string; hits: string[] };
+let sns: { server: Server; base: string; hits: string[]; closedPort: number };
 beforeAll(async () => {
   const { key, cert } = selfSignedCertificate('sns.amazonaws.com');
   pki = { key: createPrivateKey(key), cert };
   const hits: string[] = [];
   const server = createServer((req, res) => {
     hits.push(req.url!);
-    if (req.url!.endsWith('.pem')) return void res.end(pki.cert);
+    if (req.url === new URL(MISSING_CERT).pathname) res.statusCode = 404;
+    else if (req.url === new URL(NOT_PEM_CERT).pathname) return void res.end('<html>maintenance</html>');
+    else if (req.url!.endsWith('.pem')) return void res.end(pki.cert);
     if (req.url!.includes('Action=ConfirmSubscription')) return void res.end('<ConfirmSubscriptionResponse/>');
     res.statusCode = 404;
     res.end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  sns = { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  sns = { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, closedPort };
 });
 afterAll(async () => {
   await new Promise((r) => sns.server.close(r));
@@ -55,7 +66,8 @@ async function start(
   const snsFetch = (url: string) => {
     fetched.push(url);
     const u = new URL(url);
-    return fetch(`${sns.base}${u.pathname}${u.search}`);
+    const base = url === UNREACHABLE_CERT ? `http://127.0.0.1:${sns.closedPort}` : sns.base;
+    return fetch(`${base}${u.pathname}${u.search}`);
   };
   t = await createTestApp({ MAIL_FROM, ...env }, { clock }, { snsFetch });
   admin = createSubscriberAdminStore(t.ctx.db);
@@ -236,6 +248,97 @@ describe('POST /webhooks/ses (Amazon SNS)', () => {
     expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect((await postSns(good)).statusCode).toBe(200);
     expect(status(ada!)).toBe('suppressed');
+  });
+
+  it.each([
+    ['http://', CERT_URL.replace('https:', 'http:'), /https/],
+    ['user info', CERT_URL.replace('https://', 'https://user:pass@'), /user name/],
+    [
+      'user info hiding the host',
+      'https://sns.eu-west-1.amazonaws.com@evil.example/SimpleNotificationService-abc.pem',
+      /user name/,
+    ],
+    ['another port', CERT_URL.replace('.com/', '.com:8443/'), /port/],
+    ['a host that only starts like SNS', CERT_URL.replace('.com/', '.com.evil.example/'), /host/],
+    ['a host that only ends like SNS', CERT_URL.replace('https://sns.', 'https://notsns.'), /host/],
+    ['an S3 bucket named sns', CERT_URL.replace('sns.eu-west-1.', 'sns.s3.'), /host/],
+    ['a trailing dot', CERT_URL.replace('.com/', '.com./'), /host/],
+    ['another file', 'https://sns.eu-west-1.amazonaws.com/some/other.pem', /path/],
+    ['a folder before the file', CERT_URL.replace('.com/', '.com/x/'), /path/],
+    ['a name that is not hex', 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-xyz.pem', /path/],
+    ['more after .pem', `${CERT_URL}.txt`, /path/],
+    ['a query', `${CERT_URL}?x=1`, /query/],
+    ['a fragment', `${CERT_URL}#x`, /query/],
+    ['not a URL', 'sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem', /not a URL/],
+    ['file:', 'file:///SimpleNotificationService-abc.pem', /https/],
+  ])('when the SigningCertURL has %s, then 403 saying so, and nothing is fetched', async (_what, url, why) => {
+    await start();
+    const [ada] = subscribe('ada@example.org');
+    const signed = snsSigned(sesNotification(sesBounce('ada@example.org', 'digest@papers.example.org')));
+    const res = await postSns({ ...signed, SigningCertURL: url });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().message).toMatch(/SigningCertURL/);
+    expect(res.json().message).toMatch(why);
+    expect(fetched).toEqual([]);
+    expect(sns.hits).toEqual([]);
+    expect(status(ada!)).toBe('confirmed');
+  });
+
+  it('when the SigningCertURL is in a China region or names port 443, then the certificate is fetched and the call handled', async () => {
+    await start();
+    const [ada, bob] = subscribe('ada@example.org', 'bob@example.org');
+    const china = 'https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-3242342098.pem';
+    const port443 = CERT_URL.replace('.com/', '.com:443/');
+    const first = snsSigned(sesNotification(sesBounce('ada@example.org', 'digest@papers.example.org')));
+    const second = snsSigned(sesNotification(sesBounce('bob@example.org', 'digest@papers.example.org')));
+    expect((await postSns({ ...first, SigningCertURL: china })).statusCode).toBe(200);
+    expect((await postSns({ ...second, SigningCertURL: port443 })).statusCode).toBe(200);
+    expect([status(ada!), status(bob!)]).toEqual(['suppressed', 'suppressed']);
+    expect(fetched).toEqual([china, CERT_URL]);
+  });
+
+  it.each([
+    ['cannot be reached', UNREACHABLE_CERT, /could not be fetched/],
+    ['answers 404', MISSING_CERT, /HTTP 404/],
+    ['is not a PEM certificate', NOT_PEM_CERT, /not a PEM certificate/],
+  ])(
+    'when the signing certificate %s, then 403 saying why (never 500), nothing changes, and the next call tries again',
+    async (_what, url, why) => {
+      await start();
+      const [ada] = subscribe('ada@example.org');
+      const signed = {
+        ...snsSigned(sesNotification(sesBounce('ada@example.org', 'x@y.example'))),
+        SigningCertURL: url,
+      };
+      for (const attempt of [1, 2]) {
+        const res = await postSns(signed);
+        expect(res.statusCode).toBe(403);
+        expect(res.json()).toEqual({ error: 'forbidden', message: expect.stringMatching(why) });
+        expect(res.json().message).toContain(url);
+        expect(fetched).toHaveLength(attempt);
+      }
+      expect(status(ada!)).toBe('confirmed');
+      expect(eventCount()).toBe(0);
+    },
+  );
+
+  it('when calls name many different valid certificate URLs, then each is fetched once while cached, and the cache keeps only the latest ones', async () => {
+    await start();
+    subscribe('ada@example.org');
+    const urls = Array.from(
+      { length: 25 },
+      (_, i) => `https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-${(0xa000 + i).toString(16)}.pem`,
+    );
+    const call = async (url: string) => {
+      const signed = snsSigned(sesNotification(sesBounce('ada@example.org', 'digest@papers.example.org')));
+      expect((await postSns({ ...signed, SigningCertURL: url })).statusCode).toBe(200);
+    };
+    for (const url of urls) await call(url);
+    expect(fetched).toEqual(urls);
+    // The latest are still cached; the oldest was dropped to make room, so it is fetched again.
+    await call(urls.at(-1)!);
+    await call(urls[0]!);
+    expect(fetched).toEqual([...urls, urls[0]]);
   });
 
   it('when SNS asks to confirm a subscription to our topic, then the SubscribeURL is visited once; for another topic, never', async () => {
@@ -463,6 +566,62 @@ describe('POST /webhooks/mailgun', () => {
     const replay = await postMailgun(signed);
     expect(replay.statusCode).toBe(403);
     expect(replay.json().message).toMatch(/used before/);
+  });
+
+  it('when a call is dated more than 5 minutes ahead, then refused; one dated 4 minutes ahead is remembered until 5 minutes after its date', async () => {
+    await start();
+    const [ada, bob] = subscribe('ada@example.org', 'bob@example.org');
+    const at = (minutes: number) => new Date(clock.now().getTime() + minutes * 60_000);
+    const failed = (to: string) =>
+      mailgunFailed(to, 'digest@papers.example.org', 'permanent', 550, '5.1.1 no such user', '5.1.1');
+    const tooEarly = await postMailgun(mailgunSigned(failed('ada@example.org'), at(6)));
+    expect(tooEarly.statusCode).toBe(403);
+    expect(tooEarly.json().message).toMatch(/timestamp/);
+
+    const ahead = mailgunSigned(failed('ada@example.org'), at(4));
+    expect((await postMailgun(ahead)).statusCode).toBe(200);
+    // Six minutes on, the call is two minutes old: still fresh, so only the token stops it.
+    clock.advance(6 * 60_000);
+    const replay = await postMailgun({ ...ahead, 'event-data': failed('bob@example.org') });
+    expect(replay.statusCode).toBe(403);
+    expect(replay.json().message).toMatch(/used before/);
+    expect([status(ada!), status(bob!)]).toEqual(['suppressed', 'confirmed']);
+  });
+
+  it('when a used signature comes with another event to the service restarted on the same database, then it is refused', async () => {
+    await start();
+    const [ada, bob] = subscribe('ada@example.org', 'bob@example.org');
+    const first = mailgunSigned(mailgunComplained('ada@example.org', 'x@papers.example.org'));
+    expect((await postMailgun(first)).statusCode).toBe(200);
+    // Mailgun signs the timestamp and token, not the event: a seen signature could carry any event.
+    const restarted = await createTestApp(
+      { MAIL_FROM, MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY, DATABASE_PATH: t.ctx.config.DATABASE_PATH },
+      { clock },
+    );
+    try {
+      const replay = await restarted.app.inject({
+        method: 'POST',
+        url: '/webhooks/mailgun',
+        payload: { ...first, 'event-data': mailgunComplained('bob@example.org', 'x@papers.example.org') },
+      });
+      expect(replay.statusCode).toBe(403);
+      expect(replay.json().message).toMatch(/used before/);
+    } finally {
+      await restarted.close();
+    }
+    expect([status(ada!), status(bob!)]).toEqual(['unsubscribed', 'confirmed']);
+  });
+
+  it('when the time of remembered tokens is up, then they are forgotten', async () => {
+    await start();
+    subscribe('ada@example.org');
+    const remembered = () => t.ctx.db.prepare('SELECT count(*) FROM webhook_tokens').pluck().get();
+    const call = () => postMailgun(mailgunSigned(mailgunComplained('ada@example.org', 'x@papers.example.org')));
+    for (let i = 0; i < 3; i++) expect((await call()).statusCode).toBe(200);
+    expect(remembered()).toBe(3);
+    clock.advance(5 * 60_000 + 1000);
+    expect((await call()).statusCode).toBe(200);
+    expect(remembered()).toBe(1);
   });
 
   it('when the body is over 256 KB, then 413 and nothing is read', async () => {

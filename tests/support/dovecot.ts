@@ -13,7 +13,7 @@ export interface Dovecot {
   port: number;
   user: string;
   pass: string;
-  /** BOUNCE_IMAP_URL for `folder`. */
+  /** BOUNCE_IMAP_URL for `folder` (with `?ignoreTLS=true`: this Dovecot has no TLS). */
   url(folder?: string): string;
   /** Dovecot's own log, for a failing test's message. */
   log(): string;
@@ -121,7 +121,7 @@ service imap-login {
     port,
     user,
     pass,
-    url: (folder = 'INBOX') => `imap://${user}:${pass}@127.0.0.1:${port}/${encodeURIComponent(folder)}`,
+    url: (folder = 'INBOX') => `imap://${user}:${pass}@127.0.0.1:${port}/${encodeURIComponent(folder)}?ignoreTLS=true`,
     log,
     kick: () =>
       void execFileSync('/usr/bin/doveadm', ['-c', join(dir, 'dovecot.conf'), 'kick', user], { stdio: 'ignore' }),

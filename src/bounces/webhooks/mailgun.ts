@@ -10,10 +10,10 @@ import {
   type ProviderBounce,
   type WebhookDeps,
 } from './provider-events.ts';
+import type { WebhookTokensStore } from './webhook-tokens-store.ts';
 
-/** Mailgun's advice: refuse a signature older than this, and a token seen before. */
+/** Mailgun's advice: refuse a signature older than this (or as far ahead), and a token seen before. */
 export const MAILGUN_MAX_AGE_MS = 5 * 60_000;
-const MAX_REMEMBERED_TOKENS = 10_000;
 
 const signature = z.object({
   timestamp: z.union([z.string(), z.number()]),
@@ -24,12 +24,14 @@ const signature = z.object({
 export type MailgunVerifier = ReturnType<typeof createMailgunVerifier>;
 
 /**
- * Mailgun signs each call: signature = hex HMAC-SHA256(signing key, timestamp + token). A call
- * older than 5 minutes, or whose token was already used, is a replay. Tokens are remembered in
- * memory for those 5 minutes (a replay across a restart only repeats events, which change nothing).
+ * Mailgun signs each call: signature = hex HMAC-SHA256(signing key, timestamp + token). It signs
+ * neither the event nor the URL, so a signature seen once (a proxy's log, a leaked request) could
+ * carry any event: a call dated more than 5 minutes from now either way, or whose token was used
+ * before, is refused. A token is remembered in the database until its date plus those 5 minutes,
+ * when its signature is refused as stale anyway, so a restart forgets none still fresh and the
+ * table holds only the last minutes' calls.
  */
-export function createMailgunVerifier(signingKey: string, clock: Clock) {
-  const seen = new Map<string, number>();
+export function createMailgunVerifier(signingKey: string, clock: Clock, tokens: WebhookTokensStore) {
   return {
     verify(body: unknown): void {
       const given = signature.safeParse((body as { signature?: unknown } | null)?.signature);
@@ -38,16 +40,15 @@ export function createMailgunVerifier(signingKey: string, clock: Clock) {
       const expected = createHmac('sha256', signingKey).update(`${timestamp}${token}`).digest('hex');
       if (!sameSecret(given.data.signature.toLowerCase(), expected))
         throw new WebhookRefused(403, 'the Mailgun signature does not verify');
-      const now = clock.now().getTime();
-      if (Math.abs(now - Number(timestamp) * 1000) > MAILGUN_MAX_AGE_MS || !Number.isFinite(Number(timestamp))) {
-        throw new WebhookRefused(403, `the Mailgun signature is stale (timestamp ${timestamp})`);
-      }
-      for (const [t, expires] of seen) {
-        if (expires > now && seen.size <= MAX_REMEMBERED_TOKENS) break;
-        seen.delete(t);
-      }
-      if (seen.has(token)) throw new WebhookRefused(403, 'the Mailgun token was used before (a replay)');
-      seen.set(token, now + MAILGUN_MAX_AGE_MS);
+      const now = clock.now();
+      const signedAt = Number(timestamp) * 1000;
+      if (!/^\d+$/.test(String(timestamp)) || Math.abs(now.getTime() - signedAt) > MAILGUN_MAX_AGE_MS)
+        throw new WebhookRefused(
+          403,
+          `the Mailgun signature's timestamp ${timestamp} is more than 5 minutes from now (${now.toISOString()})`,
+        );
+      if (!tokens.use('mailgun', token, new Date(signedAt + MAILGUN_MAX_AGE_MS), now))
+        throw new WebhookRefused(403, 'the Mailgun token was used before (a replay)');
     },
   };
 }

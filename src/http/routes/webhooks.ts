@@ -7,6 +7,7 @@ import { createSnsVerifier, snsFetch, type SnsFetch, type SnsVerifier } from '..
 import { handleSesCall } from '../../bounces/webhooks/ses.ts';
 import { handlePostmarkCall } from '../../bounces/webhooks/postmark.ts';
 import { createMailgunVerifier, handleMailgunCall, type MailgunVerifier } from '../../bounces/webhooks/mailgun.ts';
+import { createWebhookTokensStore } from '../../bounces/webhooks/webhook-tokens-store.ts';
 import { Invalid } from '../../errors.ts';
 
 export interface WebhookRouteDeps {
@@ -28,7 +29,7 @@ export function webhookRouteDeps(ctx: Context, fetchForSns: SnsFetch = snsFetch)
       : undefined,
     postmarkAuth: c.POSTMARK_WEBHOOK_AUTH,
     mailgun: c.MAILGUN_WEBHOOK_SIGNING_KEY
-      ? createMailgunVerifier(c.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock)
+      ? createMailgunVerifier(c.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock, createWebhookTokensStore(ctx.db))
       : undefined,
   };
 }
