@@ -72,6 +72,7 @@ const bounceReceiver =
         host: config.HOST,
         port: config.BOUNCE_SMTP_PORT,
         maxBytes: config.BOUNCE_MAX_BYTES,
+        maxPerClient: config.BOUNCE_SMTP_MAX_PER_CLIENT,
       });
 const digestDeps = await sendDigestDeps(ctx, templates);
 const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });

@@ -1,6 +1,7 @@
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { handleReport, type HandleReportDeps } from './handle-report.ts';
+import { limitSessions, sessionLimits, type SessionLimits } from './session-limits.ts';
 import { parseVerpAddress } from './verp.ts';
 
 /**
@@ -9,12 +10,15 @@ import { parseVerpAddress } from './verp.ts';
  * forged address is refused at RCPT before any data is read), refuses anything larger than
  * `maxBytes` (552), and hands each message to the report intake with its envelope recipients,
  * which name the subscriber. The operator points the bounce domain's MX, or a Postfix
- * transport, at it (README, Sending domain).
+ * transport, at it (README, Sending domain). Its sessions are limited per client address, in all,
+ * in commands, in messages and in idle time (session-limits.ts); the service sets only the
+ * per-client cap, tests shorten the others.
  */
-export interface BounceReceiverOptions {
+export interface BounceReceiverOptions extends Partial<SessionLimits> {
   host: string;
   port: number;
   maxBytes: number;
+  maxPerClient: number;
 }
 
 export interface BounceReceiver {
@@ -22,9 +26,6 @@ export interface BounceReceiver {
   port: number;
   close(): Promise<void>;
 }
-
-/** Bounded: a listener anyone can reach must not let a crowd of idle connections pile up. */
-const MAX_CLIENTS = 50;
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
@@ -39,7 +40,8 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
     disabledCommands: ['AUTH', 'STARTTLS'],
     size: o.maxBytes,
     rejectOversized: true,
-    maxClients: MAX_CLIENTS,
+    // No maxClients: smtp-server's counts connections not yet greeted, which a burst from one
+    // address fills for everyone. limitSessions below counts the sessions it lets in instead.
     // The signed recipient decides; the client's reverse DNS name would only cost a lookup per connection.
     disableReverseLookup: true,
     logger: false,
@@ -87,6 +89,8 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
       });
     },
   });
+  const limits = sessionLimits(o);
+  limitSessions(server, limits, log);
   // A peer that resets its connection is its own business; anything else is logged, not fatal.
   server.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') log.warn({ err }, 'bounce receiver: connection error');
@@ -99,6 +103,6 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
     });
   });
   const port = (server.server.address() as AddressInfo).port;
-  log.info({ host: o.host, port, maxBytes: o.maxBytes }, 'bounce receiver listening');
+  log.info({ host: o.host, port, maxBytes: o.maxBytes, ...limits }, 'bounce receiver listening');
   return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

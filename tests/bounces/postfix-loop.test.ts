@@ -38,6 +38,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port: receiverPort,
     maxBytes: ctx.config.BOUNCE_MAX_BYTES,
+    maxPerClient: ctx.config.BOUNCE_SMTP_MAX_PER_CLIENT,
   });
 }, 60_000);
 

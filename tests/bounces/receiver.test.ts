@@ -16,6 +16,7 @@ beforeEach(async () => {
     host: '127.0.0.1',
     port: 0,
     maxBytes: MAX_BYTES,
+    maxPerClient: 10,
   });
 });
 afterEach(async () => {
