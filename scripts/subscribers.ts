@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Db } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
+import { createSubscriberAdminStore, type SubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
-import { eraseAddress } from '../src/domain/erasure.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import type { SuppressionList } from '../src/bounces/suppressions.ts';
 
@@ -22,7 +21,8 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
   list              every subscriber with status, size, keywords, dates and cadence
   count             subscribers per status
   remove EMAIL      erase every trace of the address: its subscription and delivery history,
-                    mail queued to it, its outbox files (a suppression stays, as a keyed hash)
+                    mail queued to it, bounce events and quarantined reports about it or quoting
+                    it, its outbox files (a suppression stays, as a keyed hash)
   -h, --help        show this help
 
 Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
@@ -52,15 +52,13 @@ async function main(argv: string[]): Promise<number> {
         import('../src/secret.ts'),
         import('../src/logger.ts'),
       ]);
-      return openSuppressionList(
-        db!,
-        resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')),
-      );
+      const secret = resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr'));
+      return { list: openSuppressionList(db!, secret), secret };
     };
     const csv = () => import('../src/domain/subscriber-import.ts');
     switch (command) {
       case 'import':
-        return importFile(store, await suppressions(), (await csv()).planImport, rest[0]!, config.DIGEST_SIZE);
+        return importFile(store, (await suppressions()).list, (await csv()).planImport, rest[0]!, config.DIGEST_SIZE);
       case 'export': {
         const { csvField } = await csv();
         const out = ['email,digest_size,keywords,cadence'];
@@ -102,24 +100,8 @@ async function main(argv: string[]): Promise<number> {
       }
       default: {
         // 'remove', the one command left; its address was checked with the arguments.
-        const address = email!.data!;
-        (await suppressions()).keepBeforeRemoval(address);
-        const erased = eraseAddress({ admin: store, outboxDir: config.OUTBOX_DIR }, address);
-        if (!erased.checkpointed) {
-          // Every remove truncates the WAL, even one that finds nothing left to erase.
-          console.error(
-            'warning: another process kept reading the database, so old copies may stay in its WAL file until overwritten; run this remove again later',
-          );
-        }
-        if (!erased.found) {
-          console.error(`${address} is not on the list`);
-          return EXIT_FAILED;
-        }
-        const what = erased.subscriber
-          ? 'removed, with its delivery history and mail'
-          : 'not on the list; the mail queued to it removed';
-        console.log(`${address} ${what}${erased.outboxFiles ? ` and ${erased.outboxFiles} outbox file(s)` : ''}`);
-        return EXIT_OK;
+        const { list, secret } = await suppressions();
+        return await remove({ db, store, suppressions: list, secret, config }, email!.data!);
       }
     }
   } catch (err) {
@@ -128,6 +110,47 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     db?.close();
   }
+}
+
+/** `remove`: the database (the bounce tables too) and the outbox. */
+async function remove(
+  deps: { db: Db; store: SubscriberAdminStore; suppressions: SuppressionList; secret: string; config: Config },
+  address: string,
+): Promise<number> {
+  const [{ eraseAddress }, { createBounceErasureStore }] = await Promise.all([
+    import('../src/domain/erasure.ts'),
+    import('../src/bounces/erasure-store.ts'),
+  ]);
+  deps.suppressions.keepBeforeRemoval(address);
+  const erased = eraseAddress(
+    {
+      admin: deps.store,
+      bounces: createBounceErasureStore(deps.db),
+      secret: deps.secret,
+      outboxDir: deps.config.OUTBOX_DIR,
+    },
+    address,
+  );
+  if (!erased.checkpointed) {
+    // Every remove truncates the WAL, even one that finds nothing left to erase.
+    console.error(
+      'warning: another process kept reading the database, so old copies may stay in its WAL file until overwritten; run this remove again later',
+    );
+  }
+  if (erased.found) {
+    const also = [
+      erased.outboxFiles && `${erased.outboxFiles} outbox file(s)`,
+      erased.bounceEvents && `${erased.bounceEvents} bounce event(s)`,
+      erased.quarantined && `${erased.quarantined} quarantined report(s)`,
+    ].filter(Boolean);
+    const what = erased.subscriber
+      ? 'removed, with its delivery history and mail'
+      : 'not on the list; the mail and reports holding it removed';
+    console.log(`${address} ${what}${also.length ? `, and ${also.join(', ')}` : ''}`);
+    return EXIT_OK;
+  }
+  console.error(`${address} is not on the list`);
+  return EXIT_FAILED;
 }
 
 function importFile(
