@@ -22,10 +22,13 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
   count             subscribers per status
   remove EMAIL      erase every trace of the address: its subscription and delivery history,
                     mail queued to it, bounce events and quarantined reports about it or quoting
-                    it, its outbox files (a suppression stays, as a keyed hash)
+                    it, its outbox files (a suppression stays, as a keyed hash); with
+                    BOUNCE_IMAP_URL, also the messages quoting it in the mailbox's
+                    BOUNCE_IMAP_QUARANTINE folder. The bounce mailbox itself is the mail server's
+                    to clean.
   -h, --help        show this help
 
-Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
+Exit status: 0 ok, 1 failed (invalid rows, unknown address, IMAP server out of reach), 2 usage error.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true }).positionals;
@@ -112,7 +115,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `remove`: the database (the bounce tables too) and the outbox. */
+/**
+ * `remove`: the database and the outbox first, then the mailbox's quarantine folder, whose server
+ * may be out of reach: that is reported after the local erasure, which stands.
+ */
 async function remove(
   deps: { db: Db; store: SubscriberAdminStore; suppressions: SuppressionList; secret: string; config: Config },
   address: string,
@@ -147,10 +153,43 @@ async function remove(
       ? 'removed, with its delivery history and mail'
       : 'not on the list; the mail and reports holding it removed';
     console.log(`${address} ${what}${also.length ? `, and ${also.join(', ')}` : ''}`);
-    return EXIT_OK;
+  } else console.error(`${address} is not on the list`);
+  const imapDeleted = deps.config.BOUNCE_IMAP_URL
+    ? await eraseFromMailbox(deps.config.BOUNCE_IMAP_URL, deps.config.BOUNCE_IMAP_QUARANTINE, address)
+    : 0;
+  if (imapDeleted === undefined) return EXIT_FAILED;
+  return erased.found || imapDeleted > 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/**
+ * The messages quoting the address in the mailbox's quarantine folder: how many were deleted, or
+ * undefined when the server could not be reached (said on stderr). Either way, what stays on the
+ * mail server is said too.
+ */
+async function eraseFromMailbox(url: string, folder: string, address: string): Promise<number | undefined> {
+  const [imap, { imapMailbox }] = await Promise.all([
+    import('../src/bounces/imap-quarantine-erasure.ts'),
+    import('../src/bounces/imap-poller.ts'),
+  ]);
+  const mailbox = imapMailbox(url);
+  const where = `${folder} on ${mailbox.options.host}`;
+  let deleted: number | undefined;
+  try {
+    deleted = await imap.eraseFromImapQuarantine(url, folder, address);
+    console.log(
+      deleted
+        ? `IMAP quarantine folder ${where}: ${deleted} message(s) holding the address deleted`
+        : `IMAP quarantine folder ${where}: no message holds the address`,
+    );
+  } catch (err) {
+    console.error(
+      `subscribers remove: IMAP quarantine folder ${where} not cleaned: ${(err as Error).message}; the local erasure is done: run this remove again once the server answers`,
+    );
   }
-  console.error(`${address} is not on the list`);
-  return EXIT_FAILED;
+  console.log(
+    `The bounce mailbox itself (${mailbox.path} on ${mailbox.options.host}) and the mail server's other copies (other folders, backups, logs) are the mail server's to clean: this command does not touch them.`,
+  );
+  return deleted;
 }
 
 function importFile(

@@ -1,9 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { ImapFlow } from 'imapflow';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handleReport } from '../../src/bounces/handle-report.ts';
 import { addressHash } from '../../src/bounces/suppressions.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { runScript } from '../support/cli.ts';
+import { startDovecot, type Dovecot } from '../support/dovecot.ts';
 import { createBounceTest, dsn, recipient, type BounceTest } from './support.ts';
 
 const GONE = 'Erase.Me+papers@example.org';
@@ -113,5 +116,88 @@ describe('subscribers remove, in the bounce tables', () => {
       /not on the list; the mail and reports holding it removed, and 1 bounce event\(s\)$/m,
     );
     expect(t.events()).toEqual([]);
+  });
+});
+
+describe('subscribers remove, in the IMAP quarantine folder', () => {
+  let dovecot: Dovecot;
+  beforeAll(async () => {
+    dovecot = await startDovecot();
+  }, 30_000);
+  afterAll(async () => {
+    await dovecot?.stop();
+  });
+
+  async function imap<T>(fn: (c: ImapFlow) => Promise<T>): Promise<T> {
+    const c = new ImapFlow({
+      host: '127.0.0.1',
+      port: dovecot.port,
+      secure: false,
+      auth: { user: dovecot.user, pass: dovecot.pass },
+      logger: false,
+    });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.logout();
+    }
+  }
+  const message = (subject: string, body: string) =>
+    `From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@papers.example.org\r\nSubject: ${subject}\r\n\r\n${body}\r\n`;
+  /** The subjects of the messages in `folder`; undefined when it does not exist. */
+  const subjects = (folder: string) =>
+    imap(async (c) => {
+      if (!(await c.list()).some((f) => f.path === folder)) return undefined;
+      await c.mailboxOpen(folder);
+      return (await c.fetchAll('1:*', { envelope: true })).map((m) => m.envelope?.subject).sort();
+    });
+
+  it('when the quarantine folder holds a message quoting the address, then only that one is deleted, and the bounce mailbox is left to the mail server', async () => {
+    await imap(async (c) => {
+      await c.mailboxCreate('Paperboy-Quarantine');
+      await c.append('Paperboy-Quarantine', message('quoting', `Final-Recipient: rfc822; ${GONE.toUpperCase()}`));
+      await c.append('Paperboy-Quarantine', message('other', `Final-Recipient: rfc822; ${STAYS}`));
+      await c.append('INBOX', message('inbox', `Final-Recipient: rfc822; ${GONE}`));
+    });
+    t.subscribe(GONE);
+
+    const removed = await remove(GONE, { BOUNCE_IMAP_URL: dovecot.url('INBOX') });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(/removed, with its delivery history and mail$/m);
+    expect(removed.stdout).toMatch(
+      /^IMAP quarantine folder Paperboy-Quarantine on 127\.0\.0\.1: 1 message\(s\) holding the address deleted$/m,
+    );
+    expect(removed.stdout).toMatch(
+      /^The bounce mailbox itself \(INBOX on 127\.0\.0\.1\) .* are the mail server's to clean/m,
+    );
+    expect(await subjects('Paperboy-Quarantine')).toEqual(['other']);
+    expect(await subjects('INBOX')).toEqual(['inbox']);
+  });
+
+  it('when the quarantine folder does not exist, then there is nothing to delete there and it is not created', async () => {
+    t.subscribe(GONE);
+    const removed = await remove(GONE, { BOUNCE_IMAP_URL: dovecot.url('INBOX'), BOUNCE_IMAP_QUARANTINE: 'Never-Made' });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(
+      /^IMAP quarantine folder Never-Made on 127\.0\.0\.1: no message holds the address$/m,
+    );
+    expect(await subjects('Never-Made')).toBeUndefined();
+  });
+
+  it('when the IMAP server cannot be reached, then the local erasure is done and remove fails, saying so', async () => {
+    const [gone] = t.subscribe(GONE);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+    const removed = await remove(GONE, { BOUNCE_IMAP_URL: `imap://bounces:secret@127.0.0.1:${port}/INBOX` });
+    expect(removed.code).toBe(1);
+    expect(removed.stdout).toMatch(/removed, with its delivery history and mail$/m);
+    expect(removed.stderr).toMatch(
+      /^subscribers remove: IMAP quarantine folder Paperboy-Quarantine on 127\.0\.0\.1 not cleaned: .+; the local erasure is done/m,
+    );
+    expect(t.status(gone!)).toBeUndefined();
   });
 });
