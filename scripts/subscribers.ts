@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Db } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { createSubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
+import { createSubscriberAdminStore, type SubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
-import { eraseAddress } from '../src/domain/erasure.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import type { SuppressionList } from '../src/bounces/suppressions.ts';
 
@@ -22,10 +21,14 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
   list              every subscriber with status, size, keywords, dates and cadence
   count             subscribers per status
   remove EMAIL      erase every trace of the address: its subscription and delivery history,
-                    mail queued to it, its outbox files (a suppression stays, as a keyed hash)
+                    mail queued to it, bounce events and quarantined reports about it or quoting
+                    it, its outbox files (a suppression stays, as a keyed hash); with
+                    BOUNCE_IMAP_URL, also the messages quoting it in the mailbox's
+                    BOUNCE_IMAP_QUARANTINE folder. The bounce mailbox itself is the mail server's
+                    to clean.
   -h, --help        show this help
 
-Exit status: 0 ok, 1 failed (invalid rows, unknown address), 2 usage error.`;
+Exit status: 0 ok, 1 failed (invalid rows, unknown address, IMAP server out of reach), 2 usage error.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true }).positionals;
@@ -52,15 +55,13 @@ async function main(argv: string[]): Promise<number> {
         import('../src/secret.ts'),
         import('../src/logger.ts'),
       ]);
-      return openSuppressionList(
-        db!,
-        resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr')),
-      );
+      const secret = resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr'));
+      return { list: openSuppressionList(db!, secret), secret };
     };
     const csv = () => import('../src/domain/subscriber-import.ts');
     switch (command) {
       case 'import':
-        return importFile(store, await suppressions(), (await csv()).planImport, rest[0]!, config.DIGEST_SIZE);
+        return importFile(store, (await suppressions()).list, (await csv()).planImport, rest[0]!, config.DIGEST_SIZE);
       case 'export': {
         const { csvField } = await csv();
         const out = ['email,digest_size,keywords,cadence'];
@@ -102,24 +103,8 @@ async function main(argv: string[]): Promise<number> {
       }
       default: {
         // 'remove', the one command left; its address was checked with the arguments.
-        const address = email!.data!;
-        (await suppressions()).keepBeforeRemoval(address);
-        const erased = eraseAddress({ admin: store, outboxDir: config.OUTBOX_DIR }, address);
-        if (!erased.checkpointed) {
-          // Every remove truncates the WAL, even one that finds nothing left to erase.
-          console.error(
-            'warning: another process kept reading the database, so old copies may stay in its WAL file until overwritten; run this remove again later',
-          );
-        }
-        if (!erased.found) {
-          console.error(`${address} is not on the list`);
-          return EXIT_FAILED;
-        }
-        const what = erased.subscriber
-          ? 'removed, with its delivery history and mail'
-          : 'not on the list; the mail queued to it removed';
-        console.log(`${address} ${what}${erased.outboxFiles ? ` and ${erased.outboxFiles} outbox file(s)` : ''}`);
-        return EXIT_OK;
+        const { list, secret } = await suppressions();
+        return await remove({ db, store, suppressions: list, secret, config }, email!.data!);
       }
     }
   } catch (err) {
@@ -128,6 +113,83 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     db?.close();
   }
+}
+
+/**
+ * `remove`: the database and the outbox first, then the mailbox's quarantine folder, whose server
+ * may be out of reach: that is reported after the local erasure, which stands.
+ */
+async function remove(
+  deps: { db: Db; store: SubscriberAdminStore; suppressions: SuppressionList; secret: string; config: Config },
+  address: string,
+): Promise<number> {
+  const [{ eraseAddress }, { createBounceErasureStore }] = await Promise.all([
+    import('../src/domain/erasure.ts'),
+    import('../src/bounces/erasure-store.ts'),
+  ]);
+  deps.suppressions.keepBeforeRemoval(address);
+  const erased = eraseAddress(
+    {
+      admin: deps.store,
+      bounces: createBounceErasureStore(deps.db),
+      secret: deps.secret,
+      outboxDir: deps.config.OUTBOX_DIR,
+    },
+    address,
+  );
+  if (!erased.checkpointed) {
+    // Every remove truncates the WAL, even one that finds nothing left to erase.
+    console.error(
+      'warning: another process kept reading the database, so old copies may stay in its WAL file until overwritten; run this remove again later',
+    );
+  }
+  if (erased.found) {
+    const also = [
+      erased.outboxFiles && `${erased.outboxFiles} outbox file(s)`,
+      erased.bounceEvents && `${erased.bounceEvents} bounce event(s)`,
+      erased.quarantined && `${erased.quarantined} quarantined report(s)`,
+    ].filter(Boolean);
+    const what = erased.subscriber
+      ? 'removed, with its delivery history and mail'
+      : 'not on the list; the mail and reports holding it removed';
+    console.log(`${address} ${what}${also.length ? `, and ${also.join(', ')}` : ''}`);
+  } else console.error(`${address} is not on the list`);
+  const imapDeleted = deps.config.BOUNCE_IMAP_URL
+    ? await eraseFromMailbox(deps.config.BOUNCE_IMAP_URL, deps.config.BOUNCE_IMAP_QUARANTINE, address)
+    : 0;
+  if (imapDeleted === undefined) return EXIT_FAILED;
+  return erased.found || imapDeleted > 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/**
+ * The messages quoting the address in the mailbox's quarantine folder: how many were deleted, or
+ * undefined when the server could not be reached (said on stderr). Either way, what stays on the
+ * mail server is said too.
+ */
+async function eraseFromMailbox(url: string, folder: string, address: string): Promise<number | undefined> {
+  const [imap, { imapMailbox }] = await Promise.all([
+    import('../src/bounces/imap-quarantine-erasure.ts'),
+    import('../src/bounces/imap-poller.ts'),
+  ]);
+  const mailbox = imapMailbox(url);
+  const where = `${folder} on ${mailbox.options.host}`;
+  let deleted: number | undefined;
+  try {
+    deleted = await imap.eraseFromImapQuarantine(url, folder, address);
+    console.log(
+      deleted
+        ? `IMAP quarantine folder ${where}: ${deleted} message(s) holding the address deleted`
+        : `IMAP quarantine folder ${where}: no message holds the address`,
+    );
+  } catch (err) {
+    console.error(
+      `subscribers remove: IMAP quarantine folder ${where} not cleaned: ${(err as Error).message}; the local erasure is done: run this remove again once the server answers`,
+    );
+  }
+  console.log(
+    `The bounce mailbox itself (${mailbox.path} on ${mailbox.options.host}) and the mail server's other copies (other folders, backups, logs) are the mail server's to clean: this command does not touch them.`,
+  );
+  return deleted;
 }
 
 function importFile(

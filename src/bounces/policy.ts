@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { Subscriber, SubscribersStore } from '../db/subscribers-store.ts';
 import { addDays } from '../domain/dates.ts';
 import type { BounceKind, BounceStore } from './events-store.ts';
+import { maskAddresses } from './mask-addresses.ts';
 import { addressHash, type SuppressionList } from './suppressions.ts';
 
 /** Soft bounces count towards suppression over this many days. */
@@ -111,7 +112,8 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
       kind: event.kind,
       reason: event.reason,
       status: event.status || null,
-      diagnostic: event.diagnostic || null,
+      // Masked here, where every way in passes: an erased address must not come back in a late report.
+      diagnostic: event.diagnostic ? maskAddresses(event.diagnostic) : null,
       source: event.source,
       digestDate,
       reportKey: event.reportKey,
