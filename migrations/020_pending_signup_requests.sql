@@ -21,3 +21,10 @@ INSERT INTO pending_signup_requests (token_hash, subscriber_id, digest_size, key
 -- The subscriber row no longer holds a token (the column stays: SQLite cannot drop a UNIQUE column).
 UPDATE subscribers SET confirm_token_hash = NULL WHERE confirm_token_hash IS NOT NULL;
 
+-- Confirmation emails the caps held back, by the cap that held them (GET /metrics), kept here so
+-- a restart does not reset them.
+CREATE TABLE confirmations_capped (
+  scope  TEXT PRIMARY KEY CHECK (scope IN ('address', 'domain')),
+  n      INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO confirmations_capped (scope, n) VALUES ('address', 0), ('domain', 0);

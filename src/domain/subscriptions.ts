@@ -2,7 +2,7 @@ import type { GroupCommit } from '../db/group-commit.ts';
 import type { SignupSettings, SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
 import type { MailQueueStore } from '../db/mail-queue-store.ts';
 import type { SuppressionList } from '../bounces/suppressions.ts';
-import type { ConfirmationWindowsStore, ConfirmWindow } from '../db/confirmation-windows-store.ts';
+import type { CapScope, ConfirmationWindowsStore, ConfirmWindow } from '../db/confirmation-windows-store.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { NotFound } from '../errors.ts';
@@ -53,16 +53,8 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
   }
   const now = deps.clock.now();
   const queued = await deps.writes.run(() => {
+    if (!takeConfirmWindows(deps, input.email, now)) return false;
     const existing = deps.subscribers.byEmail(input.email);
-    const windows = nextConfirmWindows(deps, input.email, now);
-    if ('capped' in windows) {
-      deps.logger.warn(
-        { subscriberId: existing?.id, cap: windows.capped },
-        `subscribe: confirmation cap reached for a ${windows.capped}, no email queued`,
-      );
-      return false;
-    }
-    for (const [key, window] of windows.next) deps.confirmationWindows.save(key, window);
     // A confirmed subscriber keeps their subscription and preferences: only their own links change
     // them. They get those links, under the same caps as confirmations.
     if (existing?.status === 'confirmed') {
@@ -121,27 +113,45 @@ function requestConfirmation(
 export const mailboxWindowKey = (email: string) => `mailbox:${mailboxOf(email).mailbox}`;
 
 /**
- * The caps' windows after one more confirmation email to `email` (its mailbox's, its domain's),
- * or which cap is full. Checked together so a capped sign-up counts against neither.
+ * Counts one more confirmation email to `email` against its mailbox's cap and its domain's, or,
+ * when either is full, holds it back: false, counted, and warned about once per domain an hour.
+ * Checked together so a capped sign-up counts against neither.
  */
-function nextConfirmWindows(
-  deps: SubscriptionDeps,
-  email: string,
-  now: Date,
-): { next: [string, ConfirmWindow][] } | { capped: 'mailbox' | 'domain' } {
+function takeConfirmWindows(deps: SubscriptionDeps, email: string, now: Date): boolean {
   const { domain } = mailboxOf(email);
-  const caps: [string, number, 'mailbox' | 'domain'][] = [
-    [mailboxWindowKey(email), deps.confirmationsPerAddressPerHour, 'mailbox'],
+  const caps: [string, number, CapScope][] = [
+    [mailboxWindowKey(email), deps.confirmationsPerAddressPerHour, 'address'],
   ];
   if (deps.confirmationsPerDomainPerHour > 0 && isDomainCapped(domain))
     caps.push([`domain:${domain}`, deps.confirmationsPerDomainPerHour, 'domain']);
   const next: [string, ConfirmWindow][] = [];
-  for (const [key, cap, kind] of caps) {
+  for (const [key, cap, scope] of caps) {
     const window = nextConfirmWindow(deps.confirmationWindows.get(key), now, cap);
-    if (!window) return { capped: kind };
+    if (!window) {
+      holdBack(deps, scope, cap, domain, now);
+      return false;
+    }
     next.push([key, window]);
   }
-  return { next };
+  for (const [key, window] of next) deps.confirmationWindows.save(key, window);
+  return true;
+}
+
+/**
+ * A capped sign-up gets the same answer as any other, so only the operator can see it: every one
+ * is counted (GET /metrics), and a warning names the domain — never the address — once an hour,
+ * however many are held back.
+ */
+function holdBack(deps: SubscriptionDeps, scope: CapScope, perHour: number, domain: string, now: Date): void {
+  deps.confirmationWindows.countCapped(scope);
+  const key = `warning:${scope}:${domain}`;
+  const warning = nextConfirmWindow(deps.confirmationWindows.get(key), now, 1);
+  if (!warning) return;
+  deps.confirmationWindows.save(key, warning);
+  deps.logger.warn(
+    { cap: scope, domain, perHour },
+    `subscribe: per-${scope} confirmation cap reached at ${domain}, emails held back (warned once an hour per domain)`,
+  );
 }
 
 /**
