@@ -1,14 +1,20 @@
 import type { Db } from './connection.ts';
 
-/** The confirmation emails sent to one mailbox or domain in the hour since `start`. */
+/**
+ * The confirmation emails sent to one mailbox or domain in the hour since `start`; or, for a
+ * warning's key, the warnings logged about a cap in that hour.
+ */
 export interface ConfirmWindow {
   start: string;
   count: number;
 }
 
+/** Which cap held a confirmation back: the one per mailbox (CONFIRMATIONS_PER_ADDRESS_PER_HOUR) or per domain. */
+export type CapScope = 'address' | 'domain';
+
 export type ConfirmationWindowsStore = ReturnType<typeof createConfirmationWindowsStore>;
 
-/** Every SQL statement on confirmation_windows (the confirmation caps), prepared once. */
+/** Every SQL statement on confirmation_windows and confirmations_capped (the confirmation caps), prepared once. */
 export function createConfirmationWindowsStore(db: Db) {
   const s = {
     get: db.prepare('SELECT start, count FROM confirmation_windows WHERE key = ?'),
@@ -18,6 +24,7 @@ export function createConfirmationWindowsStore(db: Db) {
     ),
     remove: db.prepare('DELETE FROM confirmation_windows WHERE key = ?'),
     pruneBefore: db.prepare('DELETE FROM confirmation_windows WHERE start < ?'),
+    countCapped: db.prepare('UPDATE confirmations_capped SET n = n + 1 WHERE scope = ?'),
   };
   return {
     get: (key: string) => s.get.get(key) as ConfirmWindow | undefined,
@@ -27,5 +34,9 @@ export function createConfirmationWindowsStore(db: Db) {
     remove: (key: string) => s.remove.run(key).changes,
     /** Windows that started before `iso` count for nothing any more. */
     pruneBefore: (iso: string) => s.pruneBefore.run(iso).changes,
+    /** One more confirmation email held back by the cap of this scope. */
+    countCapped: (scope: CapScope) => {
+      s.countCapped.run(scope);
+    },
   };
 }

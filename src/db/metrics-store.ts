@@ -30,6 +30,7 @@ export function createMetricsStore(db: Db) {
   const s = {
     subscribers: db.prepare('SELECT status, count(*) AS n FROM subscribers GROUP BY status'),
     events: db.prepare('SELECT event, n FROM subscriber_event_counts'),
+    capped: db.prepare('SELECT scope, n FROM confirmations_capped'),
     // Finished runs have nothing pending; counting the rest of the list is only worth it for open ones.
     recentRuns: db.prepare(
       `SELECT r.digest_date AS digestDate, r.cadence, r.status, r.sent, r.failed, r.skipped,
@@ -53,6 +54,7 @@ export function createMetricsStore(db: Db) {
   return {
     subscribersByStatus: () => s.subscribers.all() as { status: string; n: number }[],
     subscriberEvents: () => s.events.all() as { event: string; n: number }[],
+    confirmationsCapped: () => s.capped.all() as { scope: string; n: number }[],
     recentRuns: (limit: number) => s.recentRuns.all(limit) as RunCounts[],
     lastRun: () => s.lastRun.get() as LastRun | undefined,
     mailQueueByStatus: () => s.mailQueue.all() as { status: string; n: number }[],

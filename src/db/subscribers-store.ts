@@ -40,36 +40,70 @@ const COLUMNS = 'id, email, status, digest_size, keywords, cadence, confirm_sent
 
 export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
 
-/** A new double opt-in: preferences and the confirmation token's hash. */
-interface OptIn {
+/** The settings one sign-up asked for. */
+export interface SignupSettings {
   digestSize: number;
   keywords: string;
   cadence: Cadence;
-  hash: string;
+}
+
+/** One sign-up request for a pending subscriber: its confirmation email and what it asked for. */
+export interface SignupRequest extends SignupSettings {
+  subscriberId: number;
+  sentAt: string;
+}
+
+/** A new double opt-in: the first request's settings, shown until a link confirms its own. */
+interface OptIn extends SignupSettings {
   now: string;
 }
 
-/** Every SQL statement on the subscribers table, prepared once. */
+/** The statements on pending_signup_requests (one row per confirmation link of a pending subscriber), prepared once. */
+function createSignupRequests(db: Db) {
+  const s = {
+    add: db.prepare(
+      `INSERT INTO pending_signup_requests (token_hash, subscriber_id, digest_size, keywords, cadence, sent_at)
+       VALUES (@hash, @subscriberId, @digestSize, @keywords, @cadence, @sentAt)`,
+    ),
+    byHash: db.prepare(
+      `SELECT subscriber_id AS subscriberId, digest_size AS digestSize, keywords, cadence, sent_at AS sentAt
+       FROM pending_signup_requests WHERE token_hash = ?`,
+    ),
+    deleteOf: db.prepare('DELETE FROM pending_signup_requests WHERE subscriber_id = ?'),
+    deleteBefore: db.prepare('DELETE FROM pending_signup_requests WHERE sent_at < ?'),
+  };
+  return {
+    addRequest: (r: SignupRequest & { hash: string }) => {
+      s.add.run(r);
+    },
+    /** The sign-up request a confirmation token's hash names, if it is still kept. */
+    request: (hash: string) => s.byHash.get(hash) as SignupRequest | undefined,
+    /** Deletes the sign-up requests whose confirmation email went out before `iso`. */
+    deleteRequestsBefore: (iso: string) => s.deleteBefore.run(iso).changes,
+    // Once one link confirmed, the others are links to a confirmed subscription: nothing to keep.
+    deleteRequestsOf: (subscriberId: number) => s.deleteOf.run(subscriberId).changes,
+  };
+}
+
+/** Every SQL statement on the subscribers table and its sign-up requests, prepared once. */
 export function createSubscribersStore(db: Db) {
   const s = {
     byEmail: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE email = ?`),
     byId: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE id = ?`),
-    byConfirmHash: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE confirm_token_hash = ?`),
     // Ids come from the sequence, never max(id) + 1: an erased subscriber's links must not reach a newcomer.
     insertPending: db.prepare(
-      `INSERT INTO subscribers (id, email, status, digest_size, keywords, cadence, confirm_token_hash, confirm_sent_at, created_at, updated_at)
-       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @cadence, @hash, @now, @now, @now)
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, cadence, confirm_sent_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @cadence, @now, @now, @now)
        RETURNING id`,
     ),
     deleteRow: db.prepare('DELETE FROM subscribers WHERE id = ?'),
-    // Signing up again while pending restarts the opt-in on the same row (no link was ever emailed to it).
-    restartOptIn: db.prepare(
-      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, cadence = @cadence, confirm_token_hash = @hash,
-         confirm_sent_at = @now, updated_at = @now
-       WHERE id = @id AND status = 'pending'`,
+    // Signing up again while pending adds a request; the row's settings stay until a link confirms.
+    noteConfirmationSent: db.prepare(
+      `UPDATE subscribers SET confirm_sent_at = @now, updated_at = @now WHERE id = @id AND status = 'pending'`,
     ),
     confirm: db.prepare(
-      `UPDATE subscribers SET status = 'confirmed', confirmed_at = @now, updated_at = @now
+      `UPDATE subscribers SET status = 'confirmed', confirmed_at = @now, updated_at = @now,
+         digest_size = @digestSize, keywords = @keywords, cadence = @cadence
        WHERE id = @id AND status = 'pending'`,
     ),
     unsubscribe: db.prepare(
@@ -88,13 +122,20 @@ export function createSubscribersStore(db: Db) {
     ),
   };
 
+  const { deleteRequestsOf, ...requests } = createSignupRequests(db);
+
   const one = (row: unknown) => (row ? toSubscriber(row as Row) : undefined);
   const insertPending = (p: OptIn & { email: string }) => (s.insertPending.get(p) as { id: number }).id;
+  const confirm = db.transaction((id: number, now: string, settings: SignupSettings) => {
+    const { digestSize, keywords, cadence } = settings;
+    const confirmed = s.confirm.run({ id, now, digestSize, keywords, cadence }).changes;
+    deleteRequestsOf(id);
+    return confirmed === 1;
+  });
 
   return {
     byEmail: (email: string) => one(s.byEmail.get(email)),
     byId: (id: number) => one(s.byId.get(id)),
-    byConfirmHash: (hash: string) => one(s.byConfirmHash.get(hash)),
     insertPending,
     /**
      * Signing up again after an unsubscribe or a suppression is a new subscription: a new row, so a
@@ -106,10 +147,15 @@ export function createSubscribersStore(db: Db) {
       s.deleteRow.run(id);
       return insertPending(rest);
     },
-    restartOptIn: (p: OptIn & { id: number }) => {
-      s.restartOptIn.run(p);
+    noteConfirmationSent: (id: number, now: string) => {
+      s.noteConfirmationSent.run({ id, now });
     },
-    confirm: (id: number, now: string) => s.confirm.run({ id, now }).changes === 1,
+    ...requests,
+    /**
+     * Confirms a pending subscriber, with the settings of the request whose link did it, and drops
+     * all of their requests. False when they were not pending.
+     */
+    confirm: (id: number, now: string, settings: SignupSettings) => confirm(id, now, settings),
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
     suppress: (id: number, now: string) => s.suppress.run({ id, now }).changes === 1,
     /** Deletes the sign-ups still pending whose last confirmation email went out before `iso`. */

@@ -1,12 +1,18 @@
 import type { GroupCommit } from '../db/group-commit.ts';
-import type { SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
+import type { SignupSettings, SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
 import type { MailQueueStore } from '../db/mail-queue-store.ts';
 import type { SuppressionList } from '../bounces/suppressions.ts';
-import type { ConfirmationWindowsStore, ConfirmWindow } from '../db/confirmation-windows-store.ts';
+import type { CapScope, ConfirmationWindowsStore, ConfirmWindow } from '../db/confirmation-windows-store.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { NotFound } from '../errors.ts';
-import { hashConfirmToken, newConfirmToken, subscriberLinks, verifySubscriberToken } from './tokens.ts';
+import {
+  hashConfirmToken,
+  newConfirmToken,
+  subscriberLinks,
+  verifyConfirmToken,
+  verifySubscriberToken,
+} from './tokens.ts';
 import { isDomainCapped, mailboxOf } from './mailbox.ts';
 import type { DigestSize, PreferencesInput, SubscribeInput } from './subscriber-input.ts';
 
@@ -35,10 +41,10 @@ export interface SubscriptionDeps {
 }
 
 /**
- * Starts (or restarts) a double opt-in. Whatever the address's state — new, pending, confirmed,
- * unsubscribed — the caller learns nothing: it returns nothing, and does the same kind of work.
- * Resolves once the sign-up and its email (a confirmation, or "you're already subscribed" with
- * their links to a confirmed address) are committed.
+ * Starts a double opt-in, or adds a request to one that is pending. Whatever the address's state —
+ * new, pending, confirmed, unsubscribed — the caller learns nothing: it returns nothing, and does
+ * the same kind of work. Resolves once the sign-up and its email (a confirmation, or "you're
+ * already subscribed" with their links to a confirmed address) are committed.
  */
 export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): Promise<void> {
   if (input.website) {
@@ -47,16 +53,8 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
   }
   const now = deps.clock.now();
   const queued = await deps.writes.run(() => {
+    if (!takeConfirmWindows(deps, input.email, now)) return false;
     const existing = deps.subscribers.byEmail(input.email);
-    const windows = nextConfirmWindows(deps, input.email, now);
-    if ('capped' in windows) {
-      deps.logger.warn(
-        { subscriberId: existing?.id, cap: windows.capped },
-        `subscribe: confirmation cap reached for a ${windows.capped}, no email queued`,
-      );
-      return false;
-    }
-    for (const [key, window] of windows.next) deps.confirmationWindows.save(key, window);
     // A confirmed subscriber keeps their subscription and preferences: only their own links change
     // them. They get those links, under the same caps as confirmations.
     if (existing?.status === 'confirmed') {
@@ -69,62 +67,91 @@ export async function subscribe(deps: SubscriptionDeps, input: SubscribeInput): 
       });
       return true;
     }
-    const { token, hash } = newConfirmToken();
-    // A pending sign-up keeps what was asked before; a new subscription after an unsubscribe starts
-    // from the form alone, not from whatever the old subscription's links last set.
-    const pending = existing?.status === 'pending' ? existing : undefined;
-    const prefs = {
-      digestSize: input.digest_size ?? pending?.digestSize ?? deps.defaultDigestSize,
-      keywords: input.keywords ?? pending?.keywords ?? '',
-      cadence: input.cadence ?? pending?.cadence ?? 'daily',
-      hash,
-      now: now.toISOString(),
-    };
-    let subscriberId: number;
-    if (!existing) subscriberId = deps.subscribers.insertPending({ email: input.email, ...prefs });
-    else if (existing.status !== 'pending')
-      subscriberId = deps.subscribers.replaceWithPending({ id: existing.id, email: input.email, ...prefs });
-    else {
-      deps.subscribers.restartOptIn({ id: existing.id, ...prefs });
-      subscriberId = existing.id;
-    }
-    // The subscriber's id names them in the email's envelope sender (VERP), for its bounce.
-    deps.mailQueue.enqueue({
-      kind: 'confirm',
-      recipient: input.email,
-      payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}`, subscriberId },
-      now: prefs.now,
-    });
+    requestConfirmation(deps, input, existing, now.toISOString());
     return true;
   });
   if (queued) deps.onMailQueued?.();
+}
+
+/**
+ * One confirmation email for a new or pending address, its link naming a request that holds this
+ * sign-up's settings alone: whoever asks again for a pending address gets a link of their own,
+ * and the earlier links keep theirs. A new subscription after an unsubscribe starts from the form
+ * alone, not from whatever the old subscription's links last set.
+ */
+function requestConfirmation(
+  deps: SubscriptionDeps,
+  input: SubscribeInput,
+  existing: Subscriber | undefined,
+  now: string,
+): void {
+  const settings = {
+    digestSize: input.digest_size ?? deps.defaultDigestSize,
+    keywords: input.keywords ?? '',
+    cadence: input.cadence ?? 'daily',
+  };
+  let subscriberId: number;
+  if (!existing) subscriberId = deps.subscribers.insertPending({ email: input.email, ...settings, now });
+  else if (existing.status !== 'pending')
+    subscriberId = deps.subscribers.replaceWithPending({ id: existing.id, email: input.email, ...settings, now });
+  else {
+    deps.subscribers.noteConfirmationSent(existing.id, now);
+    subscriberId = existing.id;
+  }
+  const { token, hash } = newConfirmToken(deps.secret, subscriberId);
+  deps.subscribers.addRequest({ hash, subscriberId, ...settings, sentAt: now });
+  // The subscriber's id names them in the email's envelope sender (VERP), for its bounce.
+  deps.mailQueue.enqueue({
+    kind: 'confirm',
+    recipient: input.email,
+    payload: { confirmUrl: `${deps.publicUrl}/confirm/${token}`, subscriberId },
+    now,
+  });
 }
 
 /** The window key of a mailbox's cap; erasing an address deletes its window. */
 export const mailboxWindowKey = (email: string) => `mailbox:${mailboxOf(email).mailbox}`;
 
 /**
- * The caps' windows after one more confirmation email to `email` (its mailbox's, its domain's),
- * or which cap is full. Checked together so a capped sign-up counts against neither.
+ * Counts one more confirmation email to `email` against its mailbox's cap and its domain's, or,
+ * when either is full, holds it back: false, counted, and warned about once per domain an hour.
+ * Checked together so a capped sign-up counts against neither.
  */
-function nextConfirmWindows(
-  deps: SubscriptionDeps,
-  email: string,
-  now: Date,
-): { next: [string, ConfirmWindow][] } | { capped: 'mailbox' | 'domain' } {
+function takeConfirmWindows(deps: SubscriptionDeps, email: string, now: Date): boolean {
   const { domain } = mailboxOf(email);
-  const caps: [string, number, 'mailbox' | 'domain'][] = [
-    [mailboxWindowKey(email), deps.confirmationsPerAddressPerHour, 'mailbox'],
+  const caps: [string, number, CapScope][] = [
+    [mailboxWindowKey(email), deps.confirmationsPerAddressPerHour, 'address'],
   ];
   if (deps.confirmationsPerDomainPerHour > 0 && isDomainCapped(domain))
     caps.push([`domain:${domain}`, deps.confirmationsPerDomainPerHour, 'domain']);
   const next: [string, ConfirmWindow][] = [];
-  for (const [key, cap, kind] of caps) {
+  for (const [key, cap, scope] of caps) {
     const window = nextConfirmWindow(deps.confirmationWindows.get(key), now, cap);
-    if (!window) return { capped: kind };
+    if (!window) {
+      holdBack(deps, scope, cap, domain, now);
+      return false;
+    }
     next.push([key, window]);
   }
-  return { next };
+  for (const [key, window] of next) deps.confirmationWindows.save(key, window);
+  return true;
+}
+
+/**
+ * A capped sign-up gets the same answer as any other, so only the operator can see it: every one
+ * is counted (GET /metrics), and a warning names the domain — never the address — once an hour,
+ * however many are held back.
+ */
+function holdBack(deps: SubscriptionDeps, scope: CapScope, perHour: number, domain: string, now: Date): void {
+  deps.confirmationWindows.countCapped(scope);
+  const key = `warning:${scope}:${domain}`;
+  const warning = nextConfirmWindow(deps.confirmationWindows.get(key), now, 1);
+  if (!warning) return;
+  deps.confirmationWindows.save(key, warning);
+  deps.logger.warn(
+    { cap: scope, domain, perHour },
+    `subscribe: per-${scope} confirmation cap reached at ${domain}, emails held back (warned once an hour per domain)`,
+  );
 }
 
 /**
@@ -144,34 +171,43 @@ export type ConfirmOutcome =
   | { outcome: 'invalid' };
 
 export type ConfirmLinkState =
-  Exclude<ConfirmOutcome, { outcome: 'confirmed' }> | { outcome: 'ready'; subscriber: Subscriber };
+  | Exclude<ConfirmOutcome, { outcome: 'confirmed' }>
+  | { outcome: 'ready'; subscriber: Subscriber; settings: SignupSettings };
 
-type ConfirmDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock'>;
+type ConfirmDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;
 
 /**
  * What a confirmation link would do, without doing it: opening the link (GET) only shows this,
- * because mail filters open every link of an incoming email to scan it.
+ * because mail filters open every link of an incoming email to scan it. A link whose request is
+ * gone is told apart by the subscriber its signature names: confirmed (by this link or another),
+ * or still pending, so its request expired.
  */
 export function checkConfirmLink(deps: ConfirmDeps, token: string): ConfirmLinkState {
   if (!/^[\w-]{32}$/.test(token)) return { outcome: 'invalid' };
-  const subscriber = deps.subscribers.byConfirmHash(hashConfirmToken(token));
+  const request = deps.subscribers.request(hashConfirmToken(token));
+  const id = request ? request.subscriberId : verifyConfirmToken(deps.secret, token);
+  const subscriber = id === null ? undefined : deps.subscribers.byId(id);
   if (!subscriber) return { outcome: 'invalid' };
   if (subscriber.status === 'confirmed') return { outcome: 'already-confirmed' };
   if (subscriber.status !== 'pending') return { outcome: 'invalid' };
+  if (!request) return { outcome: 'expired' };
   const now = deps.clock.now();
-  const sentAt = Date.parse(subscriber.confirmSentAt ?? '');
-  if (!(now.getTime() - sentAt <= CONFIRM_TOKEN_TTL_MS)) return { outcome: 'expired' };
-  return { outcome: 'ready', subscriber };
+  if (!(now.getTime() - Date.parse(request.sentAt) <= CONFIRM_TOKEN_TTL_MS)) return { outcome: 'expired' };
+  const { digestSize, keywords, cadence } = request;
+  return { outcome: 'ready', subscriber, settings: { digestSize, keywords, cadence } };
 }
 
-/** Single use: the token confirms a pending address once, within 48 hours of being sent. */
+/**
+ * Single use: the token confirms a pending address once, within 48 hours of being sent, with the
+ * settings its own sign-up asked for.
+ */
 export function confirm(deps: ConfirmDeps & Pick<SubscriptionDeps, 'suppressions'>, token: string): ConfirmOutcome {
   const link = checkConfirmLink(deps, token);
   if (link.outcome !== 'ready') return link;
-  deps.subscribers.confirm(link.subscriber.id, deps.clock.now().toISOString());
+  deps.subscribers.confirm(link.subscriber.id, deps.clock.now().toISOString(), link.settings);
   // The owner of the address asked for mail again: an earlier bounce or complaint no longer holds.
   deps.suppressions.lift(link.subscriber.email);
-  return { outcome: 'confirmed', subscriber: { ...link.subscriber, status: 'confirmed' } };
+  return { outcome: 'confirmed', subscriber: { ...link.subscriber, ...link.settings, status: 'confirmed' } };
 }
 
 type LinkDeps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;

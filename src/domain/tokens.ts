@@ -6,7 +6,10 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
  *   the subscriber's row exists, so every email sent to someone still subscribed keeps a working
  *   unsubscribe link. A row is one subscription: erasure deletes it, and signing up again after an
  *   unsubscribe makes a new one; ids are never reused (migration 012), so old links die with it;
- * - confirmation tokens are random and single-use; only their SHA-256 is stored.
+ * - confirmation tokens name one sign-up request: the subscriber's id, a random nonce and an HMAC
+ *   of both. Only their SHA-256 is stored, beside the request's settings, so the settings a link
+ *   applies are the ones stored for it, whatever is done to the link. The signed id still tells a
+ *   link whose request is gone (used or expired) from one that was never issued.
  */
 export type LinkPurpose = 'unsubscribe' | 'preferences';
 
@@ -27,9 +30,28 @@ export function verifySubscriberToken(secret: string, purpose: LinkPurpose, toke
   return given.length === expected.length && timingSafeEqual(given, expected) ? id : null;
 }
 
-export function newConfirmToken(): { token: string; hash: string } {
-  const token = randomBytes(24).toString('base64url');
+const ID_BYTES = 6;
+const NONCE_BYTES = 8;
+const CONFIRM_MAC_BYTES = 10;
+
+const confirmMac = (secret: string, idAndNonce: Buffer) =>
+  createHmac('sha256', secret).update('confirm:').update(idAndNonce).digest().subarray(0, CONFIRM_MAC_BYTES);
+
+/** A new confirmation token for a sign-up request of subscriber `id`, and the hash to store for it. */
+export function newConfirmToken(secret: string, id: number): { token: string; hash: string } {
+  const idAndNonce = Buffer.concat([Buffer.alloc(ID_BYTES), randomBytes(NONCE_BYTES)]);
+  idAndNonce.writeUIntBE(id, 0, ID_BYTES);
+  const token = Buffer.concat([idAndNonce, confirmMac(secret, idAndNonce)]).toString('base64url');
   return { token, hash: hashConfirmToken(token) };
+}
+
+/** The subscriber id a confirmation token was signed for, or null; compared in constant time. */
+export function verifyConfirmToken(secret: string, token: string): number | null {
+  const bytes = Buffer.from(token, 'base64url');
+  if (bytes.length !== ID_BYTES + NONCE_BYTES + CONFIRM_MAC_BYTES || bytes.toString('base64url') !== token) return null;
+  const idAndNonce = bytes.subarray(0, ID_BYTES + NONCE_BYTES);
+  const given = bytes.subarray(ID_BYTES + NONCE_BYTES);
+  return timingSafeEqual(given, confirmMac(secret, idAndNonce)) ? idAndNonce.readUIntBE(0, ID_BYTES) : null;
 }
 
 export const hashConfirmToken = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -7,6 +7,7 @@ export const RECENT_RUNS = 14;
 
 const SUBSCRIBER_STATUSES = ['pending', 'confirmed', 'unsubscribed', 'suppressed'];
 const SUBSCRIBER_EVENTS = ['signup', 'confirmation', 'unsubscribe', 'suppression', 'import'];
+const CAP_SCOPES = ['address', 'domain'];
 const QUEUE_STATUSES = ['queued', 'failed'];
 const BOUNCE_KINDS = ['hard', 'soft', 'complaint', 'ignore'];
 const RUN_OUTCOMES = ['sent', 'failed', 'skipped', 'pending'] as const;
@@ -63,6 +64,8 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
       for (const [event, n] of byKey(SUBSCRIBER_EVENTS, store.subscriberEvents(), 'event')) this.inc({ event }, n);
     },
   });
+
+  confirmationCapMetrics(store, registers);
 
   new Gauge({
     name: 'paperboy_digest_run_recipients',
@@ -127,6 +130,20 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
       http.observe({ method, route: route ?? 'unmatched', status_class: `${Math.floor(status / 100)}xx` }, ms / 1000);
     },
   };
+}
+
+/** Kept in the database (migrations/020), counted where a cap holds a confirmation email back. */
+function confirmationCapMetrics(store: MetricsStore, registers: Registry[]): void {
+  new Counter({
+    name: 'paperboy_confirmations_capped_total',
+    help: 'Confirmation (or "already subscribed") emails not sent because a cap was full, by the cap: per address (mailbox) or per domain.',
+    labelNames: ['scope'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [scope, n] of byKey(CAP_SCOPES, store.confirmationsCapped(), 'scope')) this.inc({ scope }, n);
+    },
+  });
 }
 
 /** The run worked on last: its date and status, when it started and ended, how long it took. */

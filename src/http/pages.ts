@@ -125,14 +125,25 @@ export function checkInboxPage(): string {
   );
 }
 
-/** The confirmation link's page: one button, a plain form posting back to the same URL. */
-export function confirmPromptPage(email: string): string {
+/**
+ * The confirmation link's page: one button, a plain form posting back to the same URL. Each sign-up
+ * has a link of its own, so the page shows what this one asked for before anything is applied.
+ */
+export function confirmPromptPage(
+  email: string,
+  asked: { digestSize: number; keywords: string; cadence: Cadence },
+): string {
   return layout(
     'Confirm your subscription',
     html`<h1>Confirm your subscription</h1>
-<p>Start sending the daily digest of trending ML papers to <strong>${email}</strong>.</p>
+<p>Start sending trending ML papers to <strong>${email}</strong>, as this sign-up asked:</p>
+<ul>
+  <li>How often: ${CADENCE_LABELS[asked.cadence]}</li>
+  <li>Papers per email: ${asked.digestSize}</li>
+  <li>Only papers about: ${asked.keywords ? asked.keywords.split(',').join(', ') : 'any topic'}</li>
+</ul>
 <form method="post"><button type="submit">Confirm my subscription</button></form>
-<p class="hint">Didn’t ask for this? Close this page: nothing is sent without the button.</p>`,
+<p class="hint">Didn’t ask for this, or not like this? Close this page: nothing is sent without the button. Each sign-up’s email has its own link.</p>`,
   );
 }
 
@@ -158,7 +169,7 @@ export function confirmResultPage(outcome: 'confirmed' | 'already-confirmed' | '
     case 'invalid':
       return layout(
         'Link not valid',
-        html`<h1>This link is not valid</h1><p class="error">It may have been used already, replaced by a newer email, or copied incompletely.</p>${tryAgain}`,
+        html`<h1>This link is not valid</h1><p class="error">It may have been copied incompletely, or the sign-up it was for has ended.</p>${tryAgain}`,
       );
   }
 }

@@ -15,7 +15,7 @@ export const UNCONFIRMED_RETENTION_MS = 7 * 24 * HOUR_MS;
 export const FOLD_BATCH = 10_000;
 
 export interface HousekeepingDeps {
-  subscribers: Pick<SubscribersStore, 'deletePendingBefore'>;
+  subscribers: Pick<SubscribersStore, 'deletePendingBefore' | 'deleteRequestsBefore'>;
   mailQueue: Pick<MailQueueStore, 'expireQueuedBefore' | 'deleteSettledBefore'>;
   confirmationWindows: Pick<ConfirmationWindowsStore, 'pruneBefore'>;
   ledger: Pick<LedgerStore, 'foldDeliveriesBefore'>;
@@ -27,16 +27,18 @@ export interface HousekeepingDeps {
 
 /**
  * Keeps no address longer than it serves: sign-ups never confirmed and settled transactional mail
- * go after a week, queued confirmations whose link has expired are failed (their payload emptied),
- * the caps' windows go once an hour old, reports quarantined by the bounce intake after 30 days,
- * and the first batch of delivery rows of runs finished RETENTION_DAYS ago is folded into their
- * runs' counts (see foldOldDeliveries). Returns what it removed.
+ * go after a week, sign-up requests whose link has expired go (with the settings they asked for),
+ * queued confirmations whose link has expired are failed (their payload emptied), the caps' windows
+ * go once an hour old, reports quarantined by the bounce intake after 30 days, and the first batch
+ * of delivery rows of runs finished RETENTION_DAYS ago is folded into their runs' counts (see
+ * foldOldDeliveries). Returns what it removed.
  */
 export function purgeStaleData(deps: HousekeepingDeps) {
   const now = deps.clock.now().getTime();
   const before = (ms: number) => new Date(now - ms).toISOString();
   return {
     unconfirmedSignUps: deps.subscribers.deletePendingBefore(before(UNCONFIRMED_RETENTION_MS)),
+    expiredSignupRequests: deps.subscribers.deleteRequestsBefore(before(CONFIRM_TOKEN_TTL_MS)),
     expiredMail: deps.mailQueue.expireQueuedBefore(before(CONFIRM_TOKEN_TTL_MS)),
     settledMail: deps.mailQueue.deleteSettledBefore(before(UNCONFIRMED_RETENTION_MS)),
     confirmationWindows: deps.confirmationWindows.pruneBefore(before(HOUR_MS)),

@@ -59,7 +59,7 @@ describe('every message goes out with an envelope sender of its own (VERP)', () 
       });
     await subscribe('ada@example.org');
     const ada = t.ctx.subscribers.byEmail('ada@example.org')!;
-    t.ctx.subscribers.confirm(ada.id, new Date().toISOString());
+    t.ctx.subscribers.confirm(ada.id, new Date().toISOString(), ada);
     await subscribe('ada@example.org'); // already subscribed
     await subscribe('bob@example.org');
     const bob = t.ctx.subscribers.byEmail('bob@example.org')!;

@@ -120,6 +120,30 @@ describe('subscribers remove', () => {
     ).toBe(1);
   });
 
+  it('when a pending address has several sign-up requests, then remove leaves none of them and none of their settings', async () => {
+    t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' });
+    const app = t;
+    for (const keywords of ['quokkaformer', 'wombatnet'])
+      await app.app.inject({
+        method: 'POST',
+        url: '/subscribe',
+        headers: FORM,
+        payload: new URLSearchParams({ email: GONE, keywords }).toString(),
+      });
+    await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=stays%40example.org' });
+    const requests = () => app.ctx.db.prepare('SELECT count(*) FROM pending_signup_requests').pluck().get();
+    expect(requests()).toBe(3);
+    expect(filesHolding(app, 'wombatnet').length).toBeGreaterThan(0);
+
+    const removed = await runScript('subscribers', ['remove', GONE], {
+      DATABASE_PATH: app.ctx.config.DATABASE_PATH,
+      OUTBOX_DIR: app.ctx.config.OUTBOX_DIR,
+    });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(requests()).toBe(1);
+    for (const trace of [GONE, 'erase.me', 'quokkaformer', 'wombatnet']) expect(filesHolding(app, trace)).toEqual([]);
+  });
+
   it('when another process holds an old snapshot open, then remove still erases but warns that the WAL was not truncated', async () => {
     t = await createTestApp({ SUBSCRIBE_RATE_PER_IP: '0' });
     const app = t;

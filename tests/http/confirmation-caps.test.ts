@@ -2,6 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { mailboxOf } from '../../src/domain/mailbox.ts';
+import { subscribe } from '../../src/domain/subscriptions.ts';
+import { subscriptionDeps } from '../../src/context.ts';
+import { createLogger } from '../../src/logger.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -123,5 +126,68 @@ describe('the confirmation cap per domain', () => {
 
   it('defaults to 50 an hour', () => {
     expect(loadConfig({}).CONFIRMATIONS_PER_DOMAIN_PER_HOUR).toBe(50);
+  });
+});
+
+describe('when a cap holds a confirmation back', () => {
+  /** Signs addresses up through the domain function, with its log lines captured. */
+  async function capturing(env: Record<string, string>) {
+    const { app, clock } = await start(env);
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('info', 'stdout', {
+      destination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    });
+    const deps = { ...subscriptionDeps(app.ctx), logger };
+    const signUp = async (...emails: string[]) => {
+      for (const email of emails) await subscribe(deps, { email });
+    };
+    const warnings = () => lines.filter((l) => l.level === 40);
+    return { app, clock, signUp, warnings };
+  }
+
+  it('when the domain cap fires again and again, then one warning per domain per hour names the domain and the cap', async () => {
+    const { clock, signUp, warnings } = await capturing({ CONFIRMATIONS_PER_DOMAIN_PER_HOUR: '2' });
+    await signUp('a@small.example', 'b@small.example');
+    expect(warnings()).toEqual([]);
+    await signUp('c@small.example', 'd@small.example', 'e@small.example');
+    await signUp('a@other.example', 'b@other.example', 'c@other.example', 'd@other.example');
+    expect(warnings()).toHaveLength(2);
+    expect(warnings()[0]).toMatchObject({ cap: 'domain', domain: 'small.example', perHour: 2 });
+    expect(warnings()[1]).toMatchObject({ cap: 'domain', domain: 'other.example' });
+
+    clock.advance(30 * 60_000);
+    await signUp('f@small.example');
+    expect(warnings()).toHaveLength(2);
+    // The next hour: a fresh window lets two emails through, then the cap fires and warns again.
+    clock.advance(31 * 60_000);
+    await signUp('g@small.example', 'h@small.example', 'i@small.example', 'j@small.example');
+    expect(warnings()).toHaveLength(3);
+    expect(warnings()[2]).toMatchObject({ cap: 'domain', domain: 'small.example' });
+  });
+
+  it('when the per-address cap fires, then it warns once per domain per hour without the address', async () => {
+    const { clock, signUp, warnings } = await capturing({ CONFIRMATIONS_PER_ADDRESS_PER_HOUR: '1' });
+    await signUp('victim@example.org', 'victim+1@example.org', 'victim+2@example.org', 'other@example.org');
+    await signUp('other+1@example.org');
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ cap: 'address', domain: 'example.org', perHour: 1 });
+    expect(JSON.stringify(warnings())).not.toContain('@');
+    clock.advance(3600_000);
+    await signUp('victim+3@example.org', 'victim+4@example.org');
+    expect(warnings()).toHaveLength(2);
+  });
+
+  it('when emails are held back, then each one is counted by the cap that held it', async () => {
+    const { app, signUp } = await capturing({
+      CONFIRMATIONS_PER_ADDRESS_PER_HOUR: '1',
+      CONFIRMATIONS_PER_DOMAIN_PER_HOUR: '3',
+    });
+    await signUp('x@small.example', 'x+1@small.example', 'x+2@small.example');
+    await signUp('y@small.example', 'z@small.example', 'w@small.example', 'v@small.example');
+    const counts = app.ctx.db.prepare('SELECT scope, n FROM confirmations_capped ORDER BY scope').all();
+    expect(counts).toEqual([
+      { scope: 'address', n: 2 },
+      { scope: 'domain', n: 2 },
+    ]);
   });
 });

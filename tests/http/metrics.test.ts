@@ -101,6 +101,25 @@ describe('GET /metrics: what it says', () => {
     expect(text).toContain('# TYPE paperboy_subscriber_events_total counter');
   });
 
+  it('when the confirmation caps hold emails back, then paperboy_confirmations_capped_total counts them by scope', async () => {
+    const { app } = await start({
+      METRICS_TOKEN: TOKEN,
+      CONFIRMATIONS_PER_ADDRESS_PER_HOUR: '1',
+      CONFIRMATIONS_PER_DOMAIN_PER_HOUR: '2',
+    });
+    const before = await scrape(app);
+    expect(before).toContain('# TYPE paperboy_confirmations_capped_total counter');
+    expect(sample(before, 'paperboy_confirmations_capped_total', { scope: 'address' })).toBe(0);
+    expect(sample(before, 'paperboy_confirmations_capped_total', { scope: 'domain' })).toBe(0);
+
+    for (const email of ['ada@small.example', 'ada+1@small.example', 'bob@small.example', 'eve@small.example'])
+      expect((await subscribe(app, email)).statusCode).toBe(202);
+    expect((await subscribe(app, 'zoe@small.example')).statusCode).toBe(202);
+    const text = await scrape(app);
+    expect(sample(text, 'paperboy_confirmations_capped_total', { scope: 'address' })).toBe(1);
+    expect(sample(text, 'paperboy_confirmations_capped_total', { scope: 'domain' })).toBe(2);
+  });
+
   it('when digest runs exist, then each recent run has its counts and the last run its date, status and duration', async () => {
     const { app, ctx } = await start();
     const addRun = ctx.db.prepare(

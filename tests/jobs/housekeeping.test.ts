@@ -40,10 +40,11 @@ describe('purgeStaleData', () => {
     clock.advance(3 * DAY_MS);
     await signUp('recent@example.org');
 
-    // Day 3: nothing is old enough but the two mailboxes' cap windows from day 0 (the domain's
-    // window restarted with recent@).
+    // Day 3: nothing is old enough but never@'s sign-up request (its link expired on day 2) and
+    // the two mailboxes' cap windows from day 0 (the domain's window restarted with recent@).
     expect(purgeStaleData({ ...app.ctx, clock })).toEqual({
       unconfirmedSignUps: 0,
+      expiredSignupRequests: 1,
       expiredMail: 0,
       settledMail: 0,
       confirmationWindows: 2,

@@ -14,13 +14,15 @@ const STATUS = { confirmed: 200, 'already-confirmed': 200, ready: 200, expired: 
  * unguessable, so a form posting back to it needs no other CSRF defence.
  */
 export const confirmRoutes =
-  (deps: Pick<SubscriptionDeps, 'subscribers' | 'suppressions' | 'clock'>): FastifyPluginAsync =>
+  (deps: Pick<SubscriptionDeps, 'subscribers' | 'suppressions' | 'clock' | 'secret'>): FastifyPluginAsync =>
   async (app) => {
     app.get('/confirm/:token', async (req, reply) => {
       const { token } = params.parse(req.params);
       const link = checkConfirmLink(deps, token);
       const page =
-        link.outcome === 'ready' ? confirmPromptPage(link.subscriber.email) : confirmResultPage(link.outcome);
+        link.outcome === 'ready'
+          ? confirmPromptPage(link.subscriber.email, link.settings)
+          : confirmResultPage(link.outcome);
       return reply
         .code(STATUS[link.outcome])
         .header('cache-control', 'no-store')
