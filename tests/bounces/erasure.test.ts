@@ -46,6 +46,7 @@ function oldEvent(subscriberId: number | null, recipient: string, diagnostic: st
     status: '4.2.2',
     diagnostic,
     source: 'import:old.mbox',
+    verified: true,
     digestDate: null,
     reportKey,
     recipientHash: hash(recipient),
@@ -67,7 +68,11 @@ describe('subscribers remove, in the bounce tables', () => {
     const [gone, stays] = t.subscribe(GONE, STAYS);
     // Through the intake: a hard bounce for the subscriber, and a report about the address that
     // reached the open SMTP listener without a VERP address (matched to nobody).
-    await handleReport(t.deps(dsn([recipient(GONE, 'hard')])), report('a'), { kind: 'import', name: 'b.eml' });
+    await handleReport(t.deps(dsn([recipient(GONE, 'hard')])), report('a'), {
+      kind: 'import',
+      name: 'b.eml',
+      trustAddresses: true,
+    });
     await handleReport(t.deps(dsn([recipient(GONE, 'soft')])), report('b'), { kind: 'smtp', name: 'receiver' });
     // Rows from before masking: the subscriber's own, an unmatched one and another subscriber's
     // that quote the address, and one of the other subscriber's that does not.

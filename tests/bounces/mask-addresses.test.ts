@@ -78,7 +78,11 @@ describe('the bounce intake', () => {
         diagnostic: '452 4.2.2 <stranger@example.net> (forwarded to "Someone Else"@example.com) full',
       }),
     ]);
-    await handleReport(t.deps(report), Buffer.from('Subject: x\r\n\r\nreport\r\n'), { kind: 'import', name: 'a.eml' });
+    await handleReport(t.deps(report), Buffer.from('Subject: x\r\n\r\nreport\r\n'), {
+      kind: 'import',
+      name: 'a.eml',
+      trustAddresses: true,
+    });
     expect(t.events().map((e) => [e.subscriber_id, e.diagnostic])).toEqual([
       [ada, '550 5.1.1 <…@Example.org>: Recipient address rejected: User unknown'],
       [null, '452 4.2.2 <…@example.net> (forwarded to …@example.com) full'],
