@@ -280,6 +280,11 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     throw new ConfigError(
       'invalid configuration: DKIM_ED25519_KEY_PATH is a second signature: set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH too',
     );
+  // Both listen on HOST (port 0 picks a free port for each).
+  if (c.BOUNCE_SMTP_PORT === c.PORT && c.PORT !== 0)
+    throw new ConfigError(
+      `invalid configuration: BOUNCE_SMTP_PORT and PORT are both ${c.PORT}: the bounce receiver and the web service need a port each`,
+    );
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   const bounceDomain = c.BOUNCE_DOMAIN ?? mailFromDomain(c.MAIL_FROM);
   if (!bounceDomain)
