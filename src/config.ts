@@ -41,7 +41,8 @@ export const configSchema = z.object({
   // An unreachable SMTP server: the daily job retries this many times (waits doubling from
   // SEND_RETRY_BASE_MS), send-now gives up sooner when it has not reached the server at all.
   SEND_CONNECT_RETRIES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(20).default(3)),
-  SEND_CONNECT_GIVE_UP_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(120)),
+  // At most a day: it becomes a timer, and a longer one would not wait at all.
+  SEND_CONNECT_GIVE_UP_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(86_400).default(120)),
   OUTBOX_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data/outbox')),
   MAIL_FROM: z.preprocess(
     emptyAsUndefined,
