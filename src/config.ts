@@ -41,7 +41,8 @@ export const configSchema = z.object({
   // An unreachable SMTP server: the daily job retries this many times (waits doubling from
   // SEND_RETRY_BASE_MS), send-now gives up sooner when it has not reached the server at all.
   SEND_CONNECT_RETRIES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(20).default(3)),
-  SEND_CONNECT_GIVE_UP_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(120)),
+  // At most a day: it becomes a timer, and a longer one would not wait at all.
+  SEND_CONNECT_GIVE_UP_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(86_400).default(120)),
   OUTBOX_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data/outbox')),
   MAIL_FROM: z.preprocess(
     emptyAsUndefined,
@@ -279,6 +280,11 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
   if (c.DKIM_ED25519_KEY_PATH && dkim === 0)
     throw new ConfigError(
       'invalid configuration: DKIM_ED25519_KEY_PATH is a second signature: set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH too',
+    );
+  // Both listen on HOST (port 0 picks a free port for each).
+  if (c.BOUNCE_SMTP_PORT === c.PORT && c.PORT !== 0)
+    throw new ConfigError(
+      `invalid configuration: BOUNCE_SMTP_PORT and PORT are both ${c.PORT}: the bounce receiver and the web service need a port each`,
     );
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   const bounceDomain = c.BOUNCE_DOMAIN ?? mailFromDomain(c.MAIL_FROM);

@@ -12,9 +12,8 @@ import { startHousekeeping } from './jobs/housekeeping.ts';
 import { limitHeapGrowth } from './heap.ts';
 import { startBounceMailbox } from './bounces/imap-poller.ts';
 import { identityWarnings } from './mail/identity.ts';
-import { startBounceReceiver } from './bounces/receiver.ts';
+import { startBounceReceiver, type BounceReceiver } from './bounces/receiver.ts';
 import { handleReportDeps } from './bounces/handle-report.ts';
-import { parseReport } from './bounces/parse-report.ts';
 
 /**
  * How long a shutdown may take before the process exits anyway (status 1). Work in flight is
@@ -57,23 +56,32 @@ const templates = await loadTemplates(templateSettings(config));
 let mailWorker: MailQueueWorker | undefined;
 const app = await buildApp(ctx, { templates, onMailQueued: () => mailWorker?.kick() });
 
+// The bounce receiver binds before HTTP: a port either of them cannot have stops the start
+// before the web service answers anyone.
+let bounceReceiver: BounceReceiver | undefined;
+if (config.BOUNCE_SMTP_PORT !== undefined) {
+  try {
+    // The service's intake: reports parsed on the report parser's thread, never on this one.
+    bounceReceiver = await startBounceReceiver(handleReportDeps(ctx), {
+      host: config.HOST,
+      port: config.BOUNCE_SMTP_PORT,
+      maxBytes: config.BOUNCE_MAX_BYTES,
+      maxPerClient: config.BOUNCE_SMTP_MAX_PER_CLIENT,
+    });
+  } catch (err) {
+    const line = listenProblem(err as NodeJS.ErrnoException, config, 'BOUNCE_SMTP_PORT', config.BOUNCE_SMTP_PORT);
+    if (!line) throw err;
+    exitWith(line, ctx);
+  }
+}
 try {
   await app.listen({ port: config.PORT, host: config.HOST });
 } catch (err) {
-  const line = listenProblem(err as NodeJS.ErrnoException, config);
+  const line = listenProblem(err as NodeJS.ErrnoException, config, 'PORT', config.PORT);
   if (!line) throw err;
   exitWith(line, ctx);
 }
 mailWorker = startMailQueueWorker(mailQueueDeps(ctx, templates));
-const bounceReceiver =
-  config.BOUNCE_SMTP_PORT === undefined
-    ? undefined
-    : await startBounceReceiver(handleReportDeps(ctx, parseReport), {
-        host: config.HOST,
-        port: config.BOUNCE_SMTP_PORT,
-        maxBytes: config.BOUNCE_MAX_BYTES,
-        maxPerClient: config.BOUNCE_SMTP_MAX_PER_CLIENT,
-      });
 const digestDeps = await sendDigestDeps(ctx, templates);
 const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
 const housekeeping = startHousekeeping(ctx);
@@ -101,11 +109,17 @@ closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => 
   logger.info('stopped');
 });
 
-/** The operator's fix for a failed listen, in one line; undefined for anything else. */
-function listenProblem(err: NodeJS.ErrnoException, c: Config): string | undefined {
+/** The operator's fix for a failed listen on `setting`'s port, in one line; undefined for anything else. */
+function listenProblem(
+  err: NodeJS.ErrnoException,
+  c: Config,
+  setting: 'PORT' | 'BOUNCE_SMTP_PORT',
+  port: number,
+): string | undefined {
   if (err.code === 'EADDRINUSE')
-    return `PORT ${c.PORT} is in use on ${c.HOST}: stop the other program or choose another PORT`;
-  if (err.code === 'EACCES') return `PORT ${c.PORT} needs privileges this user lacks: choose a PORT above 1023`;
+    return `${setting} ${port} is in use on ${c.HOST}: stop the other program or choose another ${setting}`;
+  if (err.code === 'EACCES')
+    return `${setting} ${port} needs privileges this user lacks: choose a ${setting} above 1023`;
   if (err.code === 'EADDRNOTAVAIL') return `invalid configuration: HOST: ${c.HOST} is not an address of this machine`;
   return undefined;
 }

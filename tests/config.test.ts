@@ -28,6 +28,7 @@ describe('loadConfig', () => {
     [{ DIGEST_TZ: 'Mars/Olympus' }, /DIGEST_TZ: must be an IANA time zone/],
     [{ WEEKLY_DAY: 'mon' }, /WEEKLY_DAY: must be a day name: sunday, monday/],
     [{ SECRET: 'short' }, /SECRET: must be at least 32 characters/],
+    [{ SEND_CONNECT_GIVE_UP_SECONDS: '86401' }, /SEND_CONNECT_GIVE_UP_SECONDS: /],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: /],
     [{ DKIM_DOMAIN: 'example.org' }, /DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together/],
     [{ BOUNCE_IMAP_URL: 'pop3://u:p@mail.example.org' }, /BOUNCE_IMAP_URL: must look like imaps:/],

@@ -41,8 +41,11 @@ export interface SendResult {
 }
 
 export interface Mailer {
-  /** One pre-built message; resolves on the server's reply, rejects with an SmtpError. */
-  sendPrebuilt(message: PrebuiltMessage): Promise<SendResult>;
+  /**
+   * One pre-built message; resolves on the server's reply, rejects with an SmtpError. Aborting
+   * `signal` gives up on it while no SMTP session is open for it yet (see SmtpClient.send).
+   */
+  sendPrebuilt(message: PrebuiltMessage, signal?: AbortSignal): Promise<SendResult>;
   /** One transactional message, built (and DKIM-signed when configured) by the mailer. */
   sendTransactional(message: TransactionalMessage): Promise<SendResult>;
   close(): void;

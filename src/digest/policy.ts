@@ -17,8 +17,9 @@ export interface SendPolicy {
   /** Rounds of "the SMTP server can't be reached" before the run fails (SEND_CONNECT_RETRIES). */
   connectionRetries: number;
   /**
-   * An interactive send (send-now) gives up on a server it has not reached once in this many ms
-   * (SEND_CONNECT_GIVE_UP_SECONDS), shortening the waits to fit; unset, the retries above decide.
+   * An interactive send (send-now) gives up on a server it has not got a message through to in
+   * this many ms (SEND_CONNECT_GIVE_UP_SECONDS): the waits are shortened to fit, and an attempt
+   * still opening its session then is cut off (`openingLimitMs`); unset, the retries above decide.
    */
   connectGiveUpMs?: number | undefined;
   errorBudget: ErrorBudget;
@@ -64,6 +65,28 @@ export function connectionRetryWait(
   if (policy.connectGiveUpMs === undefined || o.delivered) return wait;
   const left = policy.connectGiveUpMs - o.elapsedMs;
   return left > 0 ? Math.min(wait, Math.ceil(left)) : null;
+}
+
+/**
+ * The last retry may start at the give-up deadline (its wait shortened to fit): it still gets
+ * this long to open its session, or the whole give-up time when that is shorter.
+ */
+export const LAST_ATTEMPT_MS = 5_000;
+
+/**
+ * How long a message handed to the mailer now may wait for its SMTP session (connect, greeting,
+ * EHLO, STARTTLS, AUTH) before it is given up on; undefined leaves it to the connection's own
+ * timeouts. Under a give-up time, before anything has gone through, the deadline bounds the
+ * attempts themselves, not only the waits between them: a server that accepts connections and
+ * then never answers would otherwise hold each one for its full timeouts.
+ */
+export function openingLimitMs(
+  policy: Pick<SendPolicy, 'connectGiveUpMs'>,
+  o: { elapsedMs: number; delivered: boolean },
+): number | undefined {
+  if (policy.connectGiveUpMs === undefined || o.delivered) return undefined;
+  // Whole milliseconds: AbortSignal.timeout takes nothing else.
+  return Math.max(Math.ceil(policy.connectGiveUpMs - o.elapsedMs), Math.min(LAST_ATTEMPT_MS, policy.connectGiveUpMs));
 }
 
 export interface ErrorBudget {

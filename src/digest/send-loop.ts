@@ -10,7 +10,7 @@ import type { ClaimedDelivery, DeliveryOutcome, SendRun } from './ledger-records
 import type { LedgerStore } from './ledger-store.ts';
 import { openLedgerSession } from './ledger-session.ts';
 import type { Mailer } from './mailer.ts';
-import { connectionRetryWait, FailureWindow, retryDelayMs, type SendPolicy } from './policy.ts';
+import { connectionRetryWait, FailureWindow, openingLimitMs, retryDelayMs, type SendPolicy } from './policy.ts';
 import { variantCache } from './variants.ts';
 import { listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
@@ -110,7 +110,7 @@ export async function deliver(
   let stop: Stop | undefined;
   // Connection trouble is handled per round, not per message: the window's worth of failures
   // that one outage produces counts once.
-  let connectionError: { reply: string; code: string } | undefined;
+  let connectionError: ConnectionTrouble | undefined;
   let connectionRounds = 0;
   const startedAt = performance.now();
 
@@ -148,7 +148,9 @@ export async function deliver(
     const kind = classifySmtpError(err);
     if (kind === 'connection') {
       const e = err as Partial<SmtpError>;
-      connectionError = { reply, code: e.originalCode ?? e.code ?? 'error' };
+      // The round's first error that says what the server did speaks for the round.
+      if (!connectionError?.serverDid)
+        connectionError = { reply, code: e.originalCode ?? e.code ?? 'error', serverDid: e.serverDid };
       return settle({ subscriberId: d.subscriberId, kind: 'released', reply });
     }
     connectionRounds = 0;
@@ -212,7 +214,8 @@ export async function deliver(
     });
     started++;
     inFlight++;
-    deps.mailer.sendPrebuilt(message).then(
+    const limitMs = openingLimitMs(policy, { elapsedMs: performance.now() - startedAt, delivered: result.sent > 0 });
+    deps.mailer.sendPrebuilt(message, limitMs === undefined ? undefined : AbortSignal.timeout(limitMs)).then(
       (info) =>
         answer(() => {
           connectionRounds = 0;
@@ -254,12 +257,13 @@ export async function deliver(
         const elapsedMs = performance.now() - startedAt;
         const wait = connectionRetryWait(++connectionRounds, policy, { elapsedMs, delivered: result.sent > 0 });
         const where = deps.mailer.where ? ` ${deps.mailer.where}` : '';
+        const what = troubleInWords(connectionError);
         if (wait === null) {
-          const gaveUp =
-            connectionRounds <= policy.connectionRetries ? ` (gave up after ${Math.round(elapsedMs / 1000)} s)` : '';
+          const attempts = `${connectionRounds} attempt${connectionRounds === 1 ? '' : 's'}`;
+          const detail = connectionError.serverDid ? '' : `: ${connectionError.reply}`;
           halt({
             status: 'failed',
-            reason: `SMTP server${where} unreachable after ${connectionRounds} attempts${gaveUp}: ${connectionError.reply}`,
+            reason: `SMTP server${where} ${what}: gave up after ${attempts} in ${Math.round(elapsedMs / 1000)} s${detail}`,
           });
           break;
         }
@@ -272,7 +276,7 @@ export async function deliver(
             of: policy.connectionRetries,
             waitMs: wait,
           },
-          `SMTP${where} unreachable (${connectionError.code}); retry ${connectionRounds} of ${policy.connectionRetries} in ${seconds} s`,
+          `SMTP${where} ${what}; retry ${connectionRounds} of ${policy.connectionRetries} in ${seconds} s`,
         );
         connectionError = undefined;
         await sleep(wait, signal);
@@ -304,6 +308,16 @@ export async function deliver(
     }
   }
 }
+
+/** A round of connection failures: the reply recorded, the error's code, what the server did (when known). */
+interface ConnectionTrouble {
+  reply: string;
+  code: string;
+  serverDid: string | undefined;
+}
+
+/** "refused the connection (ECONNREFUSED)", "accepted the connection but never greeted (ETIMEDOUT)", … */
+const troubleInWords = (t: ConnectionTrouble) => `${t.serverDid ?? 'unreachable'} (${t.code})`;
 
 /**
  * The edition a digest's Message-ID names. The id is the same for every attempt at the same

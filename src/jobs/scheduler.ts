@@ -159,9 +159,9 @@ const MAX_RETRY_DELAY_MS = 3600_000;
  * The digest jobs: at start-up and then every minute they ask `dueRun` (daily) and `dueWeekly`
  * what is owed and send it, so a run missed while down, skipped by a clock change, or failed on
  * an outage is sent as soon as it can be, once. Failed runs wait (doubling) before they are tried
- * again; a run another sender holds is left until its lease lapses. One send at a time in this
- * process (on WEEKLY_DAY the daily digest goes first, the weekly edition right after); across
- * processes the run's lease keeps each run to one sender.
+ * again; a run another sender holds is left until its lease lapses; a run is sent at most once
+ * per check. One send at a time in this process (on WEEKLY_DAY the daily digest goes first, the
+ * weekly edition right after); across processes the run's lease keeps each run to one sender.
  */
 export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Scheduler {
   const { DIGEST_CRON: expression, DIGEST_TZ: timeZone, WEEKLY_DAY: weeklyDay } = ctx.config;
@@ -224,18 +224,22 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
     }
   };
 
-  const check = (why: string, after?: Cadence) => {
+  /**
+   * Sends the first edition owed that this check has not sent yet. The other edition may be owed
+   * at the same minute (WEEKLY_DAY): it goes next. One that was sent waits for the next check even
+   * if its run still looks owed (a ledger write that did not land), so it cannot loop on the relay.
+   */
+  const check = (why: string, sent: ReadonlySet<Cadence> = new Set()) => {
     if (current || stopping.signal.aborted) return;
     const now = ctx.clock.now();
     for (const { cadence, due: dueAt, log } of editions) {
-      if (cadence === after) continue;
+      if (sent.has(cadence)) continue;
       const due = dueAt(now);
       const last = backoff.get(cadence);
       if (!due || (last?.date === due.date && now.getTime() < last.notBefore)) continue;
       current = send(cadence, log, due.date, last?.date === due.date ? 'retry' : why).finally(() => {
         current = undefined;
-        // The other edition may be owed at the same minute (WEEKLY_DAY): it goes next.
-        check(why, cadence);
+        check(why, new Set([...sent, cadence]));
       });
       return;
     }

@@ -104,12 +104,12 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
       const info = await transport.sendMail(transactionalOptions(message));
       return { messageId: info.messageId, response: info.response };
     },
-    async sendPrebuilt(message) {
+    async sendPrebuilt(message, signal) {
       const prebuilt = smtpMessage(message);
       // Signing adds headers in front; the rest of the bytes, and so smtpReady, are unchanged.
       const segments = Buffer.isBuffer(prebuilt.raw) ? [prebuilt.raw] : prebuilt.raw;
       const signed = dkim ? { ...prebuilt, raw: [await dkim.sign(segments), ...segments] } : prebuilt;
-      const info = await fast.send(signed);
+      const info = await fast.send(signed, signal);
       // The builder knows the Message-ID; only a raw message from elsewhere has its header read.
       return { messageId: message.messageId ?? messageIdOf(prebuilt.raw), response: info.response };
     },

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -52,6 +52,31 @@ async function expectOneLine(env: Record<string, string>, line: RegExp) {
   return r;
 }
 
+/** Another program's listener on `port`. */
+async function holdPort(port: number): Promise<Server> {
+  const other = createServer();
+  await new Promise<void>((resolve, reject) => other.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return other;
+}
+
+/** How many connections to `port` were accepted while `run` was under way (one attempt at a time). */
+async function acceptedWhile(port: number, run: Promise<unknown>): Promise<number> {
+  let over = false;
+  const ended = () => (over = true);
+  run.then(ended, ended);
+  let accepted = 0;
+  while (!over) {
+    accepted += await new Promise<number>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(1)));
+      socket.once('error', () => resolve(0));
+    });
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await run;
+  return accepted;
+}
+
 describe('when start-up meets a bad setting, then it says so in one line naming it, exits 1, and nothing listens', () => {
   it('DIGEST_CRON that is not a cron expression', async () => {
     await expectOneLine({ DIGEST_CRON: '61 7 * * *' }, /^invalid configuration: DIGEST_CRON: /);
@@ -92,6 +117,45 @@ describe('when start-up meets a bad setting, then it says so in one line naming 
     await new Promise<void>((resolve) => other.listen(port, '127.0.0.1', resolve));
     try {
       await expectOneLine({ PORT: String(port) }, new RegExp(`^PORT ${port} is in use`));
+    } finally {
+      other.close();
+    }
+  });
+
+  it('BOUNCE_SMTP_PORT that another program listens on: said before HTTP listens', async () => {
+    const [port, bouncePort] = [await freePort(), await freePort()];
+    const other = await holdPort(bouncePort);
+    try {
+      const run = expectOneLine(
+        { PORT: String(port), BOUNCE_SMTP_PORT: String(bouncePort) },
+        new RegExp(`^BOUNCE_SMTP_PORT ${bouncePort} is in use on 127\\.0\\.0\\.1: `),
+      );
+      expect(await acceptedWhile(port, run)).toBe(0);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('BOUNCE_SMTP_PORT equal to PORT', async () => {
+    const port = String(await freePort());
+    await expectOneLine(
+      { PORT: port, BOUNCE_SMTP_PORT: port },
+      new RegExp(`^invalid configuration: BOUNCE_SMTP_PORT and PORT are both ${port}`),
+    );
+  });
+
+  it('PORT that another program listens on, with BOUNCE_SMTP_PORT free: the receiver bound first, and it goes with the exit', async () => {
+    const [port, bouncePort] = [await freePort(), await freePort()];
+    const other = await holdPort(port);
+    try {
+      const r = await startService({ PORT: String(port), BOUNCE_SMTP_PORT: String(bouncePort) });
+      expect(r.stderr.trimEnd().split('\n'), r.stderr).toEqual([
+        `PORT ${port} is in use on 127.0.0.1: stop the other program or choose another PORT`,
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).not.toMatch(/Server listening|paperboy is running/);
+      // The receiver's port went with the process: another program can have it.
+      (await holdPort(bouncePort)).close();
     } finally {
       other.close();
     }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { connectionRetryWait, FailureWindow, retryDelayMs } from '../../src/digest/policy.ts';
+import {
+  connectionRetryWait,
+  FailureWindow,
+  LAST_ATTEMPT_MS,
+  openingLimitMs,
+  retryDelayMs,
+} from '../../src/digest/policy.ts';
 
 describe('retryDelayMs', () => {
   it('doubles per attempt from the base, up to the cap', () => {
@@ -59,5 +65,19 @@ describe('connectionRetryWait: an unreachable SMTP server', () => {
     expect(
       connectionRetryWait(3, { ...patient, connectGiveUpMs: 120_000 }, { elapsedMs: 600_000, delivered: true }),
     ).toBe(240_000);
+  });
+});
+
+describe('openingLimitMs: how long an attempt may take to open its session', () => {
+  it('when send-now has a limit, then an attempt gets the time left, and the last one (at the deadline) a few seconds', () => {
+    const interactive = { connectGiveUpMs: 120_000 };
+    expect(openingLimitMs(interactive, { elapsedMs: 80_000.4, delivered: false })).toBe(40_000);
+    expect(openingLimitMs(interactive, { elapsedMs: 120_000, delivered: false })).toBe(LAST_ATTEMPT_MS);
+    // A limit shorter than that is the whole allowance.
+    expect(openingLimitMs({ connectGiveUpMs: 3000 }, { elapsedMs: 3000, delivered: false })).toBe(3000);
+  });
+  it('when there is no limit (the daily job) or a message has gone through, then the connection’s own timeouts decide', () => {
+    expect(openingLimitMs({}, { elapsedMs: 0, delivered: false })).toBeUndefined();
+    expect(openingLimitMs({ connectGiveUpMs: 120_000 }, { elapsedMs: 0, delivered: true })).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { sendDigestDeps } from '../../src/context.ts';
 import { sendDigest } from '../../src/digest/run.ts';
@@ -149,7 +150,9 @@ describe('sendDigest against SMTP trouble', () => {
     expect(failed).toMatchObject({
       outcome: 'failed',
       sent: 0,
-      reason: expect.stringMatching(/^SMTP server 127\.0\.0\.1:\d+ unreachable after 3 attempts: .*ECONNREFUSED/),
+      reason: expect.stringMatching(
+        /^SMTP server 127\.0\.0\.1:\d+ refused the connection \(ECONNREFUSED\): gave up after 3 attempts in \d+ s$/,
+      ),
     });
     expect(h.ctx.ledger.byDate(DATE)).toMatchObject({ status: 'failed', lastError: failed.reason });
     expect(h.ctx.ledger.deliveryCounts(h.ctx.ledger.byDate(DATE)!.id)).toMatchObject({ sending: 0, sent: 0 });
@@ -159,6 +162,72 @@ describe('sendDigest against SMTP trouble', () => {
     h.deps.mailer = live;
     expect(await sendDigest(h.deps, { date: DATE })).toMatchObject({ outcome: 'done', sent: 12 });
     everyoneOnce(h, 12);
+  });
+
+  describe('a server that is there but stalls, under a give-up deadline (which bounds the attempts too)', () => {
+    const GIVE_UP_MS = 3000;
+
+    /**
+     * Sends the run to a TCP server on 127.0.0.1 that does `onConnection` and nothing else, through
+     * the service's own mailer and its timeouts (10 s for a greeting, 30 s for a reply).
+     */
+    async function sendToStallingServer(onConnection: (socket: Socket) => void) {
+      h = await startHarness({ policy: { connectionRetries: 5, retryBaseMs: 500, connectGiveUpMs: GIVE_UP_MS } });
+      seedSubscribers(h.ctx.db, 6);
+      freezeFixtureDay(h.ctx);
+      const sockets = new Set<Socket>();
+      const server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+        onConnection(socket);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const mailer = createMailer({
+        smtpUrl: `smtp://127.0.0.1:${port}`,
+        outboxDir: h.ctx.dir,
+        poolSize: 2,
+        ratePerSec: 0,
+        logger: h.ctx.logger,
+      });
+      h.deps.mailer = mailer;
+      try {
+        const result = await sendDigest(h.deps, { date: DATE });
+        return { result, port };
+      } finally {
+        mailer.close();
+        for (const socket of sockets) socket.destroy();
+        server.close();
+      }
+    }
+
+    /** The seconds the reason says the send took before it gave up. */
+    const reportedSeconds = (reason: string | undefined) => Number(/ in (\d+) s\b/.exec(reason ?? '')?.[1]);
+
+    it('when it accepts the connection but never greets, then the run fails in time, saying so', async () => {
+      const { result, port } = await sendToStallingServer(() => undefined);
+      expect(result).toMatchObject({
+        outcome: 'failed',
+        sent: 0,
+        reason: expect.stringMatching(
+          new RegExp(`^SMTP server 127\\.0\\.0\\.1:${port} accepted the connection but never greeted .*gave up after`),
+        ),
+      });
+      expect(reportedSeconds(result.reason)).toBeLessThanOrEqual(GIVE_UP_MS / 1000 + 10);
+      expect(deliveryRows(h!.ctx.db).every((r) => r.attempts === 0 && r.status === 'pending')).toBe(true);
+    });
+
+    it('when it greets, then stops answering after EHLO, then the run fails in time, saying so', async () => {
+      const { result, port } = await sendToStallingServer((socket) => socket.write('220 stall.example ESMTP\r\n'));
+      expect(result).toMatchObject({
+        outcome: 'failed',
+        sent: 0,
+        reason: expect.stringMatching(
+          new RegExp(`^SMTP server 127\\.0\\.0\\.1:${port} greeted, then stopped answering after EHLO .*gave up after`),
+        ),
+      });
+      expect(reportedSeconds(result.reason)).toBeLessThanOrEqual(GIVE_UP_MS / 1000 + 10);
+    });
   });
 
   it('when two senders start the same run at once, then one sends and the other stands back: no duplicates', async () => {

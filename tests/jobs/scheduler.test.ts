@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addDays, defaultWeekEnding, todayIn } from '../../src/domain/dates.ts';
 import type { RunStatus } from '../../src/digest/ledger-records.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
@@ -239,6 +239,8 @@ describe('startScheduler', () => {
 
   it('when the daily and the weekly edition are both due on WEEKLY_DAY, then both are sent, one after the other', async () => {
     const calls: string[] = [];
+    const daily: Record<string, RunStatus> = {};
+    const weekly: Record<string, RunStatus> = {};
     let sending = 0;
     let overlapped = false;
     scheduler = startScheduler(
@@ -246,7 +248,7 @@ describe('startScheduler', () => {
         config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
         clock: { now: () => new Date('2026-11-30T07:00:00Z') },
         logger: quiet,
-        ledger: ledger({}, {}),
+        ledger: ledger(daily, weekly),
       },
       {
         send: async ({ date, cadence }) => {
@@ -255,6 +257,7 @@ describe('startScheduler', () => {
           await new Promise((r) => setTimeout(r, 30));
           sending--;
           calls.push(`${cadence} ${date}`);
+          (cadence === 'daily' ? daily : weekly)[date] = 'done';
           return result('done');
         },
       },
@@ -262,6 +265,42 @@ describe('startScheduler', () => {
     await expect.poll(() => calls.length).toBe(2);
     expect(calls.sort()).toEqual(['daily 2026-11-29', 'weekly 2026-11-29']);
     expect(overlapped).toBe(false);
+  });
+
+  it('when a send returns but its run is still owed (a ledger write that did not land), then it is tried again at the next check, not at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const calls: string[] = [];
+      const daily: Record<string, RunStatus> = {};
+      const weekly: Record<string, RunStatus> = {};
+      scheduler = startScheduler(
+        {
+          config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+          clock: { now: () => new Date('2026-11-30T07:00:00Z') },
+          logger: quiet,
+          // Records nothing, so both editions stay owed…
+          ledger: ledger(daily, weekly),
+        },
+        {
+          send: async ({ date, cadence }) => {
+            calls.push(cadence);
+            // …except past a ceiling, so that a scheduler which loops stops and fails this test.
+            if (calls.length >= 10) daily[date] = weekly[date] = 'done';
+            return result('done');
+          },
+          checkEveryMs: 60_000,
+        },
+      );
+      // The start-up check and what follows from it, with no check due: one attempt per edition.
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls.sort()).toEqual(['daily', 'weekly']);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(calls.sort()).toEqual(['daily', 'daily', 'weekly', 'weekly']);
+    } finally {
+      await scheduler?.stop();
+      scheduler = undefined;
+      vi.useRealTimers();
+    }
   });
 
   it('when the service starts later in the week after missing WEEKLY_DAY, then the week is sent to weekly subscribers only, from the recorded week', async () => {

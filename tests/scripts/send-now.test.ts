@@ -120,16 +120,16 @@ describe('send-now', () => {
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      new RegExp(`SMTP 127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\); retry 1 of 5 in 1 s`),
+      new RegExp(`SMTP 127\\.0\\.0\\.1:${port} refused the connection \\(ECONNREFUSED\\); retry 1 of 5 in 1 s`),
     );
     expect(r.stderr).toMatch(
-      new RegExp(`SMTP 127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\); retry 2 of 5 in [\\d.]+ s`),
+      new RegExp(`SMTP 127\\.0\\.0\\.1:${port} refused the connection \\(ECONNREFUSED\\); retry 2 of 5 in [\\d.]+ s`),
     );
     // Given up within the limit: the third retry (4 s) never came.
     expect(r.stderr).not.toMatch(/retry [3-5] of 5/);
     expect(r.stdout).toMatch(
       new RegExp(
-        `^2026-11-24: failed \\(SMTP server 127\\.0\\.0\\.1:${port} unreachable after 3 attempts \\(gave up after 3 s\\): .*ECONNREFUSED`,
+        `^2026-11-24: failed \\(SMTP server 127\\.0\\.0\\.1:${port} refused the connection \\(ECONNREFUSED\\): gave up after 3 attempts in 3 s\\)`,
         'm',
       ),
     );

@@ -3,7 +3,16 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { hostname } from 'node:os';
 import type { SmtpTarget } from './url.ts';
 import type { SmtpMessage, SmtpSendResult } from './message.ts';
-import { connectionError, isOk, sessionError, smtpError, type Reply, type SmtpError } from './replies.ts';
+import {
+  connectionError,
+  isOk,
+  openingConduct,
+  sessionError,
+  smtpError,
+  type OpeningStep,
+  type Reply,
+  type SmtpError,
+} from './replies.ts';
 
 /**
  * One SMTP connection: opening (connect, greeting, EHLO, STARTTLS, AUTH), then messages, each
@@ -51,6 +60,9 @@ export class SmtpConnection {
   private owed = 1;
   /** Socket errors during a TLS handshake are ETLS unless the network itself failed. */
   private handshaking = false;
+  /** Where opening the session is (or stopped); `isOpening` until open() has settled. */
+  private step: OpeningStep = 'connect';
+  private isOpening = true;
   private quitting = false;
   private extensions = new Map<string, string>();
   pipelining = false;
@@ -73,7 +85,25 @@ export class SmtpConnection {
 
   // -- opening: connect, greeting, EHLO, STARTTLS, AUTH --
 
+  /** Opens the session; a failure says what the server had done by then (`serverDid`). */
   async open(): Promise<void> {
+    try {
+      await this.openSession();
+    } catch (err) {
+      const e = err as SmtpError;
+      e.serverDid ??= openingConduct(this.step, e);
+      throw e;
+    } finally {
+      this.isOpening = false;
+    }
+  }
+
+  /** Ends an opening still under way (its caller gave up waiting), as a timeout at the step it is on. */
+  abandonOpening(): void {
+    if (this.isOpening) this.fail(smtpError(`Gave up waiting at ${this.step}`, 'ETIMEDOUT', 'CONN'));
+  }
+
+  private async openSession(): Promise<void> {
     const { target: t } = this.o;
     const tlsOptions = this.tlsOptions();
     const socket = t.secure
@@ -86,12 +116,14 @@ export class SmtpConnection {
     );
     this.handshaking = false;
     socket.setNoDelay(true);
+    this.step = 'greeting';
     const greeting = await this.within(this.o.greetingTimeoutMs, 'Greeting never received', () => this.expect());
     if (greeting.code !== 220) throw sessionError('The server refused the session', 'ECONNECTION', 'CONN', greeting);
     socket.setTimeout(this.o.socketTimeoutMs);
 
     await this.ehlo();
     if (!t.secure && !t.ignoreTLS && this.extensions.has('STARTTLS')) {
+      this.step = 'STARTTLS';
       const reply = await this.command('STARTTLS');
       if (reply.code !== 220) throw smtpError('STARTTLS failed', 'ETLS', 'STARTTLS', reply);
       await this.upgrade(tlsOptions);
@@ -99,7 +131,10 @@ export class SmtpConnection {
     } else if (!t.secure && t.requireTLS) {
       throw smtpError('The server does not offer STARTTLS and the URL says requireTLS', 'ETLS', 'STARTTLS');
     }
-    if (t.auth) await this.authenticate(t.auth);
+    if (t.auth) {
+      this.step = 'AUTH';
+      await this.authenticate(t.auth);
+    }
     this.pipelining = this.extensions.has('PIPELINING');
     this.maxSize = Number(this.extensions.get('SIZE')) || 0;
   }
@@ -115,6 +150,7 @@ export class SmtpConnection {
   }
 
   private async ehlo(): Promise<void> {
+    this.step = 'EHLO';
     const name = this.o.target.name ?? ehloName(this.socket);
     let reply = await this.command(`EHLO ${name}`);
     if (!isOk(reply)) {

@@ -28,7 +28,12 @@ export interface SmtpClientOptions {
 }
 
 export interface SmtpClient {
-  send(message: SmtpMessage): Promise<SmtpSendResult>;
+  /**
+   * One message. Aborting `signal` gives up on it while it waits for a connection or while its
+   * connection is still opening (it fails saying what the server had done by then); once the
+   * session is open, the message goes out.
+   */
+  send(message: SmtpMessage, signal?: AbortSignal): Promise<SmtpSendResult>;
   /** Ends every connection with QUIT once its message in flight is answered; queued messages fail. */
   close(): Promise<void>;
 }
@@ -50,6 +55,8 @@ export function createSmtpClient(options: SmtpClientOptions): SmtpClient {
   const connections = new Set<SmtpConnection>();
   const idle: { conn: SmtpConnection; resolve(job: Job | null): void }[] = [];
   const running = new Set<Promise<void>>();
+  /** Each connection still opening, by the job it was opened for. */
+  const opening = new Map<Job, SmtpConnection>();
   let rateTimer: NodeJS.Timeout | undefined;
   let closing = false;
 
@@ -109,7 +116,22 @@ export function createSmtpClient(options: SmtpClientOptions): SmtpClient {
     queue.unshift(job);
   };
 
+  /** Gives up on `job` when `signal` aborts while it waits for a connection or its connection opens. */
+  const giveUpOn = (job: Job, signal: AbortSignal) => {
+    const onAbort = () => {
+      const i = queue.indexOf(job);
+      if (i === -1) return opening.get(job)?.abandonOpening();
+      queue.splice(i, 1);
+      job.reject(smtpError('Given up while waiting for a connection', 'ECONNECTION', 'API'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const { resolve, reject } = job;
+    job.resolve = (r) => (signal.removeEventListener('abort', onAbort), resolve(r));
+    job.reject = (e) => (signal.removeEventListener('abort', onAbort), reject(e));
+  };
+
   async function drive(conn: SmtpConnection, first: Job): Promise<void> {
+    opening.set(first, conn);
     try {
       await conn.open();
     } catch (err) {
@@ -118,6 +140,8 @@ export function createSmtpClient(options: SmtpClientOptions): SmtpClient {
       // one by one (the sender's retry policy decides what then), it does not loop here.
       first.reject(err as SmtpError);
       return;
+    } finally {
+      opening.delete(first);
     }
     let job: Job | null = first;
     let envelopeWritten = false;
@@ -144,19 +168,20 @@ export function createSmtpClient(options: SmtpClientOptions): SmtpClient {
   }
 
   return {
-    send(message) {
+    send(message, signal) {
       const { from, to } = message.envelope;
       if (!to.length) return Promise.reject(smtpError('No recipients defined', 'EENVELOPE', 'API'));
       const bad = [from, ...to].find((a) => !ENVELOPE_ADDRESS.test(a));
       if (bad !== undefined)
         return Promise.reject(smtpError(`Invalid envelope address ${JSON.stringify(bad)}`, 'EENVELOPE', 'API'));
       if (closing) return Promise.reject(smtpError('The SMTP client is closed', 'ECONNECTION', 'API'));
+      if (signal?.aborted) return Promise.reject(smtpError('Given up before it was sent', 'ECONNECTION', 'API'));
       const raw = message.raw;
       const data = message.smtpReady ? (Buffer.isBuffer(raw) ? [raw] : raw) : [toSmtpData(joinedBytes(raw))];
       let size = 0;
       for (const d of data) size += d.length;
       return new Promise<SmtpSendResult>((resolve, reject) => {
-        queue.push({
+        const job: Job = {
           envelope: { from, to: [...to] },
           data,
           size,
@@ -165,7 +190,9 @@ export function createSmtpClient(options: SmtpClientOptions): SmtpClient {
           reject,
           contentSent: false,
           moved: false,
-        });
+        };
+        if (signal) giveUpOn(job, signal);
+        queue.push(job);
         pump();
       });
     },

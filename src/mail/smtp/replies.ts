@@ -16,6 +16,33 @@ export interface SmtpError extends Error {
   /** The socket's own code (ECONNREFUSED, ECONNRESET, …) when `code` is ECONNECTION. */
   originalCode?: string;
   rejected?: string[];
+  /** Opening the session failed: what the server had done by then, in words (`openingConduct`). */
+  serverDid?: string;
+}
+
+/** The steps of opening a session, in order; STARTTLS covers its TLS handshake. */
+export type OpeningStep = 'connect' | 'greeting' | 'EHLO' | 'STARTTLS' | 'AUTH';
+
+/**
+ * What the server did when opening a session failed at `step`, for the operator: a server that
+ * refuses connections is down or elsewhere; one that takes them and then goes quiet is there but
+ * stuck (or is not an SMTP server), and the two are fixed in different places.
+ */
+export function openingConduct(step: OpeningStep, err: SmtpError): string {
+  if (err.response) return `refused the session at ${step}: ${err.response.split('\n')[0]}`;
+  if (err.code === 'ETIMEDOUT') {
+    if (step === 'connect') return 'did not answer the connection attempt';
+    if (step === 'greeting') return 'accepted the connection but never greeted';
+    return `greeted, then stopped answering after ${step}`;
+  }
+  if (err.code === 'ECONNECTION') {
+    if (step === 'connect')
+      return err.originalCode === 'ECONNREFUSED' ? 'refused the connection' : 'could not be reached';
+    if (step === 'greeting') return 'accepted the connection, then closed it without a greeting';
+    return `greeted, then closed the connection after ${step}`;
+  }
+  // TLS that cannot be agreed on, a reply that is not SMTP: the error's own words say more.
+  return `failed at ${step}: ${err.message}`;
 }
 
 export interface Reply {

@@ -409,6 +409,7 @@ describe('smtp client: failures', () => {
       code: 'ECONNECTION',
       originalCode: 'ECONNREFUSED',
       message: expect.stringMatching(/ECONNREFUSED/),
+      serverDid: 'refused the connection',
     });
     expect(classifySmtpError(err)).toBe('connection');
   });
@@ -425,7 +426,35 @@ describe('smtp client: failures', () => {
     });
     const err = await rejection(client.send(simple('slow@example.com')));
     expect(err.code).toBe('ETIMEDOUT');
+    expect(err.serverDid).toBe('accepted the connection but never greeted');
     expect(classifySmtpError(err)).toBe('connection');
+  });
+
+  it('when messages are given up on while their connection waits for a greeting, then the one it was opened for fails saying so, and the one queued behind fails too', async () => {
+    let connected!: () => void;
+    const arrived = new Promise<void>((resolve) => (connected = resolve));
+    const silent = createServer(() => connected());
+    servers.push(silent);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    // The service's own timeouts (10 s for the greeting): only the signal ends the wait.
+    client = createSmtpClient({
+      url: `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      poolSize: 1,
+      ratePerSec: 0,
+    });
+    const giveUp = new AbortController();
+    const opening = rejection(client.send(simple('first@example.com'), giveUp.signal));
+    const queued = rejection(client.send(simple('second@example.com'), giveUp.signal));
+    await arrived;
+    // Accepted here; a moment more for the client to see its side of the connection complete.
+    await new Promise((r) => setTimeout(r, 50));
+    giveUp.abort();
+    expect(await opening).toMatchObject({
+      code: 'ETIMEDOUT',
+      serverDid: 'accepted the connection but never greeted',
+    });
+    expect(await queued).toMatchObject({ code: 'ECONNECTION', message: 'Given up while waiting for a connection' });
+    expect(classifySmtpError(await queued)).toBe('connection');
   });
 
   it('when the server cuts the connection mid-DATA, then that message fails, the one pipelined behind it moves to a new connection, and later ones go out', async () => {
