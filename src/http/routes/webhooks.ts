@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../../context.ts';
 import { handleReportDeps } from '../../bounces/handle-report.ts';
-import { parseReport } from '../../bounces/parse-report.ts';
 import { WebhookRefused, type WebhookDeps } from '../../bounces/webhooks/provider-events.ts';
 import { createSnsVerifier, snsFetch, type SnsFetch, type SnsVerifier } from '../../bounces/webhooks/sns.ts';
 import { handleSesCall } from '../../bounces/webhooks/ses.ts';
@@ -23,7 +22,7 @@ export interface WebhookRouteDeps {
 export function webhookRouteDeps(ctx: Context, fetchForSns: SnsFetch = snsFetch): WebhookRouteDeps {
   const c = ctx.config;
   return {
-    bounces: handleReportDeps(ctx, parseReport),
+    bounces: handleReportDeps(ctx),
     ses: c.SES_SNS_TOPIC_ARNS
       ? createSnsVerifier({ fetch: fetchForSns, topics: c.SES_SNS_TOPIC_ARNS.split(',').map((t) => t.trim()) })
       : undefined,
