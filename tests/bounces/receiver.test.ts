@@ -135,4 +135,47 @@ describe('the bounce receiver (SMTP, BOUNCE_SMTP_PORT)', () => {
     await deliver(verp(bob!), dsnFor('bob@example.org', 2));
     expect([t.status(ada!), t.status(bob!)]).toEqual(['confirmed', 'suppressed']);
   });
+
+  it("when someone mails their own signed address a report naming other subscribers, then only that address's subscriber is concerned", async () => {
+    const [mallory, ada, bob, cyd] = t.subscribe(
+      'mallory@example.net',
+      'ada@example.org',
+      'bob@example.org',
+      'cyd@example.org',
+    );
+    // Three Final-Recipient groups, the victims' addresses and a guessed digest Message-ID inside.
+    const groups = ['ada@example.org', 'bob@example.org', 'cyd@example.org']
+      .map((a) => `Final-Recipient: rfc822; ${a}\r\nAction: failed\r\nStatus: 5.1.1\r\n`)
+      .join('\r\n');
+    const report = dsnFor('ada@example.org')
+      .replace(/Final-Recipient:[\s\S]*?(?=\r\n\r\n--b1--)/, groups)
+      .replace(
+        '--b1--',
+        `--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <digest.2026-11-24.${bob}@papers.example.org>\r\n\r\n--b1--`,
+      );
+    await deliver(verp(mallory!), report);
+    expect([t.status(mallory!), t.status(ada!), t.status(bob!), t.status(cyd!)]).toEqual([
+      'suppressed',
+      'confirmed',
+      'confirmed',
+      'confirmed',
+    ]);
+    expect(new Set(t.events().map((e) => e.subscriber_id))).toEqual(new Set([mallory]));
+  });
+
+  it('when a report cannot be parsed, then it is accepted, kept in the local quarantine, and the next report is handled', async () => {
+    const [ada, bob] = t.subscribe('ada@example.org', 'bob@example.org');
+    const parts = Array.from({ length: 1100 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\n${i}\r\n`).join('');
+    const poison = `From: x@mx.example.net\r\nMessage-ID: <poison@mx>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${parts}--b--\r\n`;
+    const info = await deliver(verp(ada!), poison);
+    expect(info.response).toMatch(/^250/);
+    expect(t.ctx.quarantine.list()).toEqual([
+      expect.objectContaining({ source: 'smtp:receiver', location: 'local', size: Buffer.byteLength(poison) }),
+    ]);
+    expect(t.ctx.quarantine.raw(t.ctx.quarantine.list()[0]!.id)?.toString()).toContain('Message-ID: <poison@mx>');
+    expect(t.status(ada!)).toBe('confirmed');
+
+    await deliver(verp(bob!), dsnFor('bob@example.org', 3));
+    expect(t.status(bob!)).toBe('suppressed');
+  });
 });
