@@ -103,6 +103,7 @@ async function importPaths(deps: HandleReportDeps, paths: string[], trustAddress
         const handled = await handleReport(deps, message.raw, { kind: 'import', name: message.name, trustAddresses });
         console.log(`${message.name}: ${describeReport(handled, deps.softLimit)}`);
         if (handled.quarantined) tally.quarantined++;
+        if (handled.unsubscribed?.changed) tally.unsubscribed++;
         else if (!handled.recipients.length) tally.unrecognised++;
         for (const r of handled.recipients) {
           tally[r.decision]++;
@@ -133,6 +134,9 @@ function importSummary(t: Record<string, number>): string {
 
 /** What the message was, whom each recipient concerns, the decision and what it changed. */
 function describeReport(h: HandledReport, softLimit: number): string {
+  if (h.unsubscribed)
+    return `unsubscribe request to #${h.unsubscribed.subscriberId}'s address: ${h.unsubscribed.changed ? 'unsubscribed' : 'already off the list'}`;
+  if (h.refused) return `not taken: ${h.refused}`;
   if (h.quarantined)
     return h.quarantined.fresh
       ? `quarantined: ${h.quarantined.reason}`

@@ -84,6 +84,8 @@ export const configSchema = z.object({
       .default('seen'),
   ),
   BOUNCE_IMAP_POLL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(5).max(86_400).default(60)),
+  // Where feedback loops (Yahoo, Microsoft) send complaints: the receiver and the mailbox take ARF reports there.
+  BOUNCE_FBL_ADDRESS: opt(z.email({ error: 'must be an email address such as fbl@bounces.example.org' })),
   // Where the mailbox puts a message it cannot handle (unreadable, too big, too slow); created when missing.
   BOUNCE_IMAP_QUARANTINE: z.preprocess(emptyAsUndefined, z.string().min(1).default('Paperboy-Quarantine')),
   SES_SNS_TOPIC_ARNS: opt(

@@ -27,6 +27,7 @@ import { createQuarantineStore, type QuarantineStore } from './bounces/quarantin
 import { createReportParser, type ReportParser } from './bounces/report-parser.ts';
 import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
 import { verpAddress, type VerpIdentity } from './bounces/verp.ts';
+import { unsubscribeAddress } from './bounces/unsubscribe-address.ts';
 import type { MailQueueDeps } from './mail/mail-queue.ts';
 import { signedMessageId, type MessageIdentity } from './bounces/message-id.ts';
 
@@ -169,7 +170,7 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     mailer: ctx.mailer,
     clock: ctx.clock,
     logger: ctx.logger,
-    links: (id) => subscriberLinks(c.PUBLIC_URL, ctx.secret, id),
+    links: readerLinksFor(ctx),
     bounceAddress: bounceAddressFor(ctx),
     messageId: messageIdFor(ctx),
     message: {
@@ -180,6 +181,20 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     policy: sendPolicyFromConfig(c),
   };
 }
+
+/**
+ * A reader's personal links. While Paperboy reads its own mail (the receiver or the mailbox) and
+ * no MAIL_UNSUBSCRIBE_MAILTO is set, the List-Unsubscribe mailto is the reader's own signed
+ * unsubscribe+<token>@BOUNCE_DOMAIN (src/bounces/unsubscribe-address.ts).
+ */
+export const readerLinksFor = (ctx: Pick<Context, 'config' | 'secret'>) => {
+  const c = ctx.config;
+  const ownMailto = !c.MAIL_UNSUBSCRIBE_MAILTO && (c.BOUNCE_SMTP_PORT !== undefined || c.BOUNCE_IMAP_URL !== undefined);
+  return (id: number) => ({
+    ...subscriberLinks(c.PUBLIC_URL, ctx.secret, id),
+    ...(ownMailto ? { unsubscribeMailto: unsubscribeAddress(id, ctx.secret, c.BOUNCE_DOMAIN) } : {}),
+  });
+};
 
 /** Each message's own envelope sender (VERP, src/bounces/verp.ts), signed with SECRET. */
 export const bounceAddressFor = (ctx: Pick<Context, 'config' | 'secret'>) => (who: VerpIdentity) =>

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { mailFromDomain } from '../config.ts';
 import type { Context } from '../context.ts';
 import { verifySubscriberToken } from '../domain/tokens.ts';
+import { envelopeRecipients, headerMessageId } from './raw-header.ts';
+import { parseUnsubscribeAddress } from './unsubscribe-address.ts';
 import { ReportRefused, type BounceReport, type ReportKind } from './report-types.ts';
 import { ParserCrashed, ParseTimedOut } from './report-parser.ts';
 import { isDigestEdition, parseMessageId } from './message-id.ts';
@@ -37,6 +39,8 @@ export interface HandleReportDeps extends BouncePolicyDeps {
   quarantine: Pick<QuarantineStore, 'add'>;
   /** BOUNCE_MAX_BYTES. */
   maxBytes: number;
+  /** BOUNCE_FBL_ADDRESS: where feedback loops send complaints; only ARF reports are taken there. */
+  fblAddress?: string | undefined;
 }
 
 /** The intake wired to the application's context; the parser defaults to the context's worker thread. */
@@ -56,6 +60,7 @@ export function handleReportDeps(ctx: Context, parseReport?: HandleReportDeps['p
     queuedMailRecipient: (id) => ctx.mailQueue.recipientOf(id),
     quarantine: ctx.quarantine,
     maxBytes: c.BOUNCE_MAX_BYTES,
+    fblAddress: c.BOUNCE_FBL_ADDRESS,
   };
 }
 
@@ -72,7 +77,8 @@ export interface HandledRecipient {
 }
 
 export interface HandledReport {
-  kind: ReportKind;
+  /** `unsubscribe`: a message to a reader's own unsubscribe address, not a report. */
+  kind: ReportKind | 'unsubscribe';
   feedbackType?: string | undefined;
   /** `forged`: sent to an address in our VERP form whose signature does not verify. */
   verp: 'signed' | 'forged' | 'none';
@@ -81,6 +87,10 @@ export interface HandledReport {
   droppedRecipients?: number;
   /** Set when the report was set aside instead (`fresh` false: it had been before). */
   quarantined?: { reason: string; fresh: boolean };
+  /** A message to a reader's unsubscribe address: whom it named, and whether that changed anything. */
+  unsubscribed?: { subscriberId: number; changed: boolean };
+  /** Why the message is not taken where it was sent (anything but a feedback report to BOUNCE_FBL_ADDRESS). */
+  refused?: string;
 }
 
 /** Whom a whole report is about, as far as the report proves it. */
@@ -103,10 +113,16 @@ export interface Identification {
  * changes nothing.
  */
 export async function handleReport(deps: HandleReportDeps, raw: Buffer, source: BounceSource): Promise<HandledReport> {
+  const sentTo = envelopeRecipients(raw, source.rcptTo);
+  const unsubscribed = unsubscribeByMail(deps, sentTo, source);
+  if (unsubscribed) return unsubscribed;
   const parsed = await parseWithinCaps(deps, raw, source);
   if ('quarantined' in parsed)
     return { kind: 'unknown', verp: 'none', recipients: [], quarantined: parsed.quarantined };
   const { report, reportKey } = parsed;
+  const fbl = deps.fblAddress?.toLowerCase();
+  if (fbl && sentTo.length && sentTo.every((a) => a === fbl) && report.kind !== 'arf')
+    return { kind: report.kind, verp: 'none', recipients: [], refused: 'only feedback reports (ARF) are taken here' };
   if (report.droppedRecipients)
     deps.logger.warn(
       { source: `${source.kind}:${source.name}`, dropped: report.droppedRecipients, kept: report.recipients.length },
@@ -136,6 +152,25 @@ export async function handleReport(deps: HandleReportDeps, raw: Buffer, source: 
     recipients,
     ...(report.droppedRecipients ? { droppedRecipients: report.droppedRecipients } : {}),
   };
+}
+
+/**
+ * A message whose envelope recipient is a reader's signed unsubscribe address (any subject, any
+ * body, any sender) unsubscribes that reader, as the one-click link does. Only the envelope counts:
+ * every bounce that quotes a digest carries the address inside.
+ */
+function unsubscribeByMail(deps: HandleReportDeps, sentTo: string[], source: BounceSource): HandledReport | undefined {
+  for (const address of sentTo) {
+    const subscriberId = parseUnsubscribeAddress(address, deps.secret, deps.bounceDomain);
+    if (subscriberId === null) continue;
+    const changed = deps.subscribers.unsubscribe(subscriberId, deps.clock.now().toISOString());
+    deps.logger.info(
+      { subscriberId, source: `${source.kind}:${source.name}`, changed },
+      'unsubscribed by email to the List-Unsubscribe address',
+    );
+    return { kind: 'unsubscribe', verp: 'none', recipients: [], unsubscribed: { subscriberId, changed } };
+  }
+  return undefined;
 }
 
 type Parsed = { report: BounceReport; reportKey: string } | { quarantined: { reason: string; fresh: boolean } };
@@ -240,20 +275,6 @@ function verpIdentity(deps: Pick<HandleReportDeps, 'secret' | 'bounceDomain'>, a
 function queuedMailSubscriber(deps: Pick<HandleReportDeps, 'queuedMailRecipient' | 'subscribers'>, queueId: number) {
   const address = deps.queuedMailRecipient(queueId);
   return (address ? deps.subscribers.byEmail(address)?.id : undefined) ?? null;
-}
-
-/**
- * The Message-ID header of a raw message, read without a MIME parser (the report's key is needed
- * before parsing, to quarantine what cannot be parsed): the first one in the header section,
- * unfolded, in angle brackets.
- */
-export function headerMessageId(raw: Buffer): string | undefined {
-  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('latin1');
-  const end = head.search(/\r?\n\r?\n/);
-  const header = end < 0 ? head : head.slice(0, end);
-  const m = /^message-id[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)/im.exec(header);
-  const value = m?.[1]?.replace(/\s+/g, '').replace(/^<|>$/g, '');
-  return value ? `<${value}>` : undefined;
 }
 
 /**

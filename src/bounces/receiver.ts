@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { handleReport, type HandleReportDeps } from './handle-report.ts';
 import { limitSessions, sessionLimits, type SessionLimits } from './session-limits.ts';
 import { parseVerpAddress } from './verp.ts';
+import { parseUnsubscribeAddress } from './unsubscribe-address.ts';
 
 /**
  * The bounce receiver: an SMTP server for the bounce domain's mail, and nothing else. It takes
- * a message only for recipients that are signed VERP addresses (so it never relays, and a
- * forged address is refused at RCPT before any data is read), refuses anything larger than
+ * a message only for our own recipients (isOurAddress: so it never relays, and a forged address
+ * is refused at RCPT before any data is read), refuses anything larger than
  * `maxBytes` (552), and hands each message to the report intake with its envelope recipients,
  * which name the subscriber. The operator points the bounce domain's MX, or a Postfix
  * transport, at it (README, Sending domain). Its sessions are limited per client address, in all,
@@ -25,6 +26,19 @@ export interface BounceReceiver {
   /** The port it listens on (the one asked for, or the one picked for port 0). */
   port: number;
   close(): Promise<void>;
+}
+
+/**
+ * The recipients the receiver takes: signed VERP addresses (bounces), readers' signed unsubscribe
+ * addresses, and BOUNCE_FBL_ADDRESS (feedback loops). Anything else is refused at RCPT, so it never
+ * relays and a forged address never reaches the intake.
+ */
+function isOurAddress(deps: HandleReportDeps, address: string): boolean {
+  return (
+    parseVerpAddress(address, deps.secret, deps.bounceDomain) !== null ||
+    parseUnsubscribeAddress(address, deps.secret, deps.bounceDomain) !== null ||
+    (deps.fblAddress !== undefined && address.toLowerCase() === deps.fblAddress.toLowerCase())
+  );
 }
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
@@ -46,7 +60,7 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
     disableReverseLookup: true,
     logger: false,
     onRcptTo(address, _session, cb) {
-      if (parseVerpAddress(address.address, deps.secret, deps.bounceDomain)) return cb();
+      if (isOurAddress(deps, address.address)) return cb();
       cb(smtpError(550, '5.1.1 No such recipient here'));
     },
     onData(stream: SMTPServerDataStream, session, cb) {
@@ -69,6 +83,8 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
                 kind: handled.kind,
                 verp: handled.verp,
                 ...(handled.quarantined ? { quarantined: handled.quarantined.reason } : {}),
+                ...(handled.unsubscribed ? { unsubscribed: handled.unsubscribed } : {}),
+                ...(handled.refused ? { refused: handled.refused } : {}),
                 recipients: handled.recipients.map((r) => ({
                   decision: r.decision,
                   status: r.status,
@@ -78,7 +94,7 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
               },
               'bounce receiver: report handled',
             );
-            cb();
+            cb(handled.refused ? smtpError(550, `5.7.1 ${handled.refused}`) : undefined);
           },
           (err: unknown) => {
             // Our fault (the database, a bug), not the sender's: 451 makes its MTA try again later.

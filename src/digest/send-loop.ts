@@ -28,7 +28,8 @@ export interface SendLoopDeps {
   digestAssembler(date: string, cadence: Cadence): (papers: Paper[]) => Promise<CompiledDigest>;
   mailer: Pick<Mailer, 'sendPrebuilt'> & Partial<Pick<Mailer, 'where'>>;
   clock: Clock;
-  links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string };
+  /** A reader's personal links, and their own unsubscribe address when Paperboy reads one. */
+  links(subscriberId: number): { unsubscribeUrl: string; preferencesUrl: string; unsubscribeMailto?: string };
   /** The signed VERP envelope sender naming one subscriber (and run): a bounce to it names them. */
   bounceAddress(who: VerpIdentity): string;
   /** The signed Message-ID of one message (src/bounces/message-id.ts): a complaint quoting it names its reader. */

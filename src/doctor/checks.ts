@@ -35,7 +35,23 @@ export async function runChecks(config: Config, deps: DoctorDeps): Promise<Check
     config.SMTP_URL ? await checkSmtp(config.SMTP_URL, deps.timeoutMs) : checkOutbox(config.OUTBOX_DIR),
     await checkPublicUrl(config.PUBLIC_URL, deps.timeoutMs),
     await checkDkim(config, deps.resolveTxt),
+    checkUnsubscribeMailto(config),
   ];
+}
+
+/** Who reads the List-Unsubscribe mailto: Gmail and Yahoo expect requests honoured within two days. */
+export function checkUnsubscribeMailto(
+  config: Pick<Config, 'MAIL_UNSUBSCRIBE_MAILTO' | 'BOUNCE_SMTP_PORT' | 'BOUNCE_IMAP_URL' | 'BOUNCE_DOMAIN'>,
+): CheckResult {
+  const name = 'unsubscribe';
+  if (config.MAIL_UNSUBSCRIBE_MAILTO)
+    return ok(
+      name,
+      `List-Unsubscribe offers mailto:${config.MAIL_UNSUBSCRIBE_MAILTO}; Paperboy does not read it: requests sent there must be honoured by you (within two days)`,
+    );
+  if (config.BOUNCE_SMTP_PORT !== undefined || config.BOUNCE_IMAP_URL)
+    return ok(name, `each reader's own unsubscribe+<token>@${config.BOUNCE_DOMAIN}, read by Paperboy`);
+  return skip(name, 'no mailto offered (set BOUNCE_SMTP_PORT or BOUNCE_IMAP_URL to offer one Paperboy reads)');
 }
 
 /**

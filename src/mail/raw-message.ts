@@ -45,6 +45,8 @@ export interface Recipient {
   date: Date;
   unsubscribeUrl: string;
   preferencesUrl: string;
+  /** This reader's own unsubscribe address, offered instead of the settings' `unsubscribeMailto`. */
+  unsubscribeMailto?: string | undefined;
   /**
    * The envelope sender (MAIL FROM) of this copy: its VERP address, so a bounce names this
    * recipient. Absent: MAIL_FROM's address. The From header is the same either way.
@@ -213,7 +215,10 @@ function slotValue(slot: SlotName, r: Recipient, to: string, prepared: PreparedM
     case 'message-id':
       return `Message-ID: <${r.messageId}>${CRLF}`;
     case 'list-unsubscribe':
-      return structuredHeader('List-Unsubscribe', listUnsubscribeValue(r.unsubscribeUrl, prepared.unsubscribeMailto));
+      return structuredHeader(
+        'List-Unsubscribe',
+        listUnsubscribeValue(r.unsubscribeUrl, r.unsubscribeMailto ?? prepared.unsubscribeMailto),
+      );
     case 'text:unsubscribe':
       return qpPiece(r.unsubscribeUrl);
     case 'text:preferences':

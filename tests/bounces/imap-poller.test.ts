@@ -7,6 +7,8 @@ import { startImapPoller, type ImapPoller } from '../../src/bounces/imap-poller.
 import { parseReport } from '../../src/bounces/parse-report.ts';
 import { bounceMail, expectedDecisions } from '../support/bounce-fixtures.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
+import { unsubscribeAddress } from '../../src/bounces/unsubscribe-address.ts';
+import { signedMessageId } from '../../src/bounces/message-id.ts';
 import { startDovecot, type Dovecot } from '../support/dovecot.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
@@ -250,6 +252,41 @@ describe('the bounce mailbox poller against a real IMAP server', () => {
     ]);
     // Nothing of a message moved to the folder is kept here.
     expect(t.ctx.db.prepare('SELECT count(*) FROM bounce_quarantine WHERE raw IS NOT NULL').pluck().get()).toBe(0);
+  }, 60_000);
+
+  it("when the mailbox gets a message for a reader's unsubscribe address, or a complaint for the FBL address, then each reader is unsubscribed", async () => {
+    const folder = 'Requests';
+    await imap((c) => c.mailboxCreate(folder));
+    const [ada, bob] = t.subscribe('ada@example.org', 'bob@example.org');
+    const domain = t.ctx.config.BOUNCE_DOMAIN;
+    const request = `Delivered-To: ${unsubscribeAddress(ada!, t.ctx.secret, domain)}\r\nFrom: ada@example.org\r\nSubject: stop\r\nMessage-ID: <req1@example.org>\r\n\r\nplease\r\n`;
+    // A feedback loop's complaint: the original's signed Message-ID names Bob.
+    const complaint = mail(COMPLAINT)
+      .toString('latin1')
+      .replace(/^(Message-ID:\s*)<[^>]*>(\s*)$/gim, (line, head: string, tail: string, at: number, all: string) =>
+        at > all.search(/^Content-Type:\s*(message\/rfc822|text\/rfc822-headers)/im)
+          ? `${head}<${signedMessageId({ edition: 'digest', date: '2026-11-24', id: bob! }, t.ctx.secret, 'papers.example.org')}>${tail}`
+          : line,
+      );
+    await deliver(
+      folder,
+      Buffer.from(request),
+      Buffer.concat([Buffer.from(`Delivered-To: fbl@${domain}\r\n`), Buffer.from(complaint, 'latin1')]),
+    );
+    pollers.push(
+      startImapPoller(
+        {
+          intake: { ...handleReportDeps(t.ctx, parseReport), fblAddress: `fbl@${domain}` },
+          state: createImapStateStore(t.ctx.db),
+          logger: t.ctx.logger,
+        },
+        { url: dovecot.url(folder), after: 'seen', pollMs: 60_000, retryMs: 100, quarantineFolder: 'Quarantine' },
+      ),
+    );
+    await vi.waitFor(() => expect([t.status(ada!), t.status(bob!)]).toEqual(['unsubscribed', 'unsubscribed']), {
+      timeout: 20_000,
+      interval: 50,
+    });
   }, 60_000);
 
   it('when the server cannot be reached, then the poller logs, retries and stops cleanly, without throwing', async () => {

@@ -4,6 +4,8 @@ import { startBounceReceiver, type BounceReceiver } from '../../src/bounces/rece
 import { handleReportDeps } from '../../src/bounces/handle-report.ts';
 import { parseReport } from '../../src/bounces/parse-report.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
+import { unsubscribeAddress } from '../../src/bounces/unsubscribe-address.ts';
+import { signedMessageId } from '../../src/bounces/message-id.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
 
 const MAX_BYTES = 1_000_000;
@@ -11,7 +13,10 @@ const MAX_BYTES = 1_000_000;
 let t: BounceTest;
 let receiver: BounceReceiver;
 beforeEach(async () => {
-  t = createBounceTest({ BOUNCE_DOMAIN: 'bounce.papers.example.org' });
+  t = createBounceTest({
+    BOUNCE_DOMAIN: 'bounce.papers.example.org',
+    BOUNCE_FBL_ADDRESS: 'fbl@bounce.papers.example.org',
+  });
   receiver = await startBounceReceiver(handleReportDeps(t.ctx, parseReport), {
     host: '127.0.0.1',
     port: 0,
@@ -177,5 +182,71 @@ describe('the bounce receiver (SMTP, BOUNCE_SMTP_PORT)', () => {
 
     await deliver(verp(bob!), dsnFor('bob@example.org', 3));
     expect(t.status(bob!)).toBe('suppressed');
+  });
+
+  it("when anyone mails a reader's unsubscribe address, then that reader is unsubscribed; the address quoted inside a bounce unsubscribes nobody", async () => {
+    const [ada, bob] = t.subscribe('ada@example.org', 'bob@example.org');
+    const adaUnsubscribe = unsubscribeAddress(ada!, t.ctx.secret, 'bounce.papers.example.org');
+    // A bounce of Bob's digest that quotes Ada's List-Unsubscribe (a forward, say): a report about Bob.
+    const quoting = dsnFor('bob@example.org', 4).replace(
+      '--b1--',
+      `--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nList-Unsubscribe: <mailto:${adaUnsubscribe}?subject=unsubscribe>\r\n\r\n--b1--`,
+    );
+    await deliver(verp(bob!), quoting);
+    expect(t.status(ada!)).toBe('confirmed');
+
+    const info = await deliver(
+      adaUnsubscribe.toUpperCase(),
+      'From: someone@example.net\r\nSubject: please\r\n\r\nanything\r\n',
+    );
+    expect(info.response).toMatch(/^250/);
+    expect(t.status(ada!)).toBe('unsubscribed');
+    const forged = adaUnsubscribe.replace(/[a-z2-7]{4}@/, 'aaaa@');
+    expect(await refusal(deliver(forged, 'Subject: x\r\n\r\ny\r\n'))).toEqual(
+      expect.objectContaining({ code: 550, command: 'RCPT TO' }),
+    );
+  });
+
+  it('when a feedback loop sends a complaint to BOUNCE_FBL_ADDRESS, then the signed Message-ID it returns names the reader; anything else there is refused', async () => {
+    const [ada] = t.subscribe('ada@example.org');
+    const messageId = signedMessageId(
+      { edition: 'digest', date: '2026-11-24', id: ada! },
+      t.ctx.secret,
+      'papers.example.org',
+    );
+    const arf = [
+      'From: feedback@yahoo.example',
+      'To: fbl@bounce.papers.example.org',
+      'Subject: Complaint',
+      'Message-ID: <arf1@yahoo.example>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=feedback-report; boundary="f"',
+      '',
+      '--f',
+      'Content-Type: text/plain',
+      '',
+      'A complaint about a message from your domain.',
+      '--f',
+      'Content-Type: message/feedback-report',
+      '',
+      'Feedback-Type: abuse',
+      'User-Agent: Yahoo!-Mail-Feedback/2.0',
+      'Version: 1',
+      '--f',
+      'Content-Type: text/rfc822-headers',
+      '',
+      'From: Paperboy <digest@papers.example.org>',
+      'To: redacted@yahoo.example',
+      `Message-ID: <${messageId}>`,
+      'Subject: Paperboy',
+      '',
+      '--f--',
+      '',
+    ].join('\r\n');
+    await deliver('fbl@bounce.papers.example.org', arf);
+    expect(t.status(ada!)).toBe('unsubscribed');
+    expect(
+      await refusal(deliver('FBL@bounce.papers.example.org', 'From: x@example.net\r\nSubject: hi\r\n\r\nhello\r\n')),
+    ).toEqual(expect.objectContaining({ refused: true, code: 550 }));
   });
 });

@@ -5,6 +5,7 @@ import type { PreparedMessage } from '../../src/mail/raw-message.ts';
 import type { Paper } from '../../src/domain/paper.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { signedMessageId } from '../../src/bounces/message-id.ts';
+import { unsubscribeAddress } from '../../src/bounces/unsubscribe-address.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
 import {
@@ -25,6 +26,34 @@ afterEach(async () => {
 });
 
 describe('sendDigest', () => {
+  it("when Paperboy reads its own mail and no MAIL_UNSUBSCRIBE_MAILTO is set, then List-Unsubscribe offers each reader's signed unsubscribe address", async () => {
+    h = await startHarness({ now: () => NOW, env: { BOUNCE_SMTP_PORT: '0' } });
+    const ids = seedSubscribers(h.ctx.db, 2);
+    freezeFixtureDay(h.ctx);
+    await sendDigest(h.deps, { date: DATE });
+    for (const id of ids) {
+      const m = h.sink.messages.find((x) => x.to[0] === `reader${id}@example.com`)!;
+      const { unsubscribeUrl } = subscriberLinks('https://papers.example.org', h.ctx.secret, id);
+      const mailto = unsubscribeAddress(id, h.ctx.secret, 'papers.example.org');
+      expect(m.parsed.headerLines.find((l) => l.key === 'list-unsubscribe')?.line.replace(/\r\n[ \t]+/g, ' ')).toBe(
+        `List-Unsubscribe: <${unsubscribeUrl}>, <mailto:${mailto}?subject=unsubscribe>`,
+      );
+    }
+  });
+
+  it('when MAIL_UNSUBSCRIBE_MAILTO is set, then it keeps its meaning: that address is offered to every reader', async () => {
+    h = await startHarness({
+      now: () => NOW,
+      env: { BOUNCE_SMTP_PORT: '0', MAIL_UNSUBSCRIBE_MAILTO: 'unsub@papers.example.org' },
+    });
+    seedSubscribers(h.ctx.db, 1);
+    freezeFixtureDay(h.ctx);
+    await sendDigest(h.deps, { date: DATE });
+    expect(h.sink.messages[0]!.parsed.headerLines.find((l) => l.key === 'list-unsubscribe')?.line).toMatch(
+      /<mailto:unsub@papers\.example\.org\?subject=unsubscribe>$/,
+    );
+  });
+
   it('when N subscribers are confirmed, then exactly N messages arrive, each with its own links and the list headers', async () => {
     h = await startHarness({ now: () => NOW });
     const ids = seedSubscribers(h.ctx.db, 25);

@@ -12,6 +12,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import {
   checkDatabase,
   checkDkim,
+  checkUnsubscribeMailto,
   checkOutbox,
   checkPublicUrl,
   checkSmtp,
@@ -254,5 +255,29 @@ describe('dkim', () => {
       outcome: 'fail',
       detail: expect.stringMatching(/^DKIM_PRIVATE_KEY_PATH /),
     });
+  });
+});
+
+describe('checkUnsubscribeMailto', () => {
+  const base = {
+    MAIL_UNSUBSCRIBE_MAILTO: undefined,
+    BOUNCE_SMTP_PORT: undefined,
+    BOUNCE_IMAP_URL: undefined,
+    BOUNCE_DOMAIN: 'bounces.example.org',
+  };
+  it('when MAIL_UNSUBSCRIBE_MAILTO is set, then it says Paperboy does not read it', () => {
+    expect(
+      checkUnsubscribeMailto({ ...base, MAIL_UNSUBSCRIBE_MAILTO: 'unsub@example.org', BOUNCE_SMTP_PORT: 2525 }),
+    ).toEqual({
+      name: 'unsubscribe',
+      outcome: 'ok',
+      detail: expect.stringMatching(/mailto:unsub@example\.org; Paperboy does not read it/),
+    });
+  });
+  it("when Paperboy reads its own mail, then each reader's signed address is offered", () => {
+    expect(checkUnsubscribeMailto({ ...base, BOUNCE_IMAP_URL: 'imaps://u:p@imap.example.org/INBOX' }).detail).toBe(
+      "each reader's own unsubscribe+<token>@bounces.example.org, read by Paperboy",
+    );
+    expect(checkUnsubscribeMailto(base).outcome).toBe('skip');
   });
 });

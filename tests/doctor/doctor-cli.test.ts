@@ -60,6 +60,7 @@ describe('npm run doctor', () => {
       'ok   smtp',
       'ok   public url',
       'skip dkim',
+      'skip unsubscribe',
     ]);
     expect(sink.messages).toHaveLength(0);
   });
