@@ -264,7 +264,7 @@ describe('npm run bounces', () => {
     const subscribers = await runScript('subscribers', ['list'], env);
     expect(subscribers.stdout).toMatch(new RegExp(`^${ada}\\tada@example\\.org\\tsuppressed\\t`, 'm'));
     expect(subscribers.stdout).toMatch(new RegExp(`^${bob}\\tbob@example\\.org\\tunsubscribed\\t`, 'm'));
-  });
+  }, 90_000);
 
   it('when a path cannot be read, then the others are still imported and it exits 1', async () => {
     t = createBounceTest();
@@ -333,7 +333,7 @@ describe('npm run bounces: quarantine', () => {
     expect(deleted.stdout).toBe(`quarantine entry ${poisonId} deleted\n`);
     expect((await runScript('bounces', ['quarantine', 'delete', poisonId!], env)).code).toBe(1);
     expect(t.ctx.quarantine.list().map((q) => String(q.id))).toEqual([hugeId]);
-  });
+  }, 90_000);
 
   it('when a quarantined report is 30 days old, then housekeeping removes it', () => {
     t = createBounceTest();
