@@ -235,20 +235,27 @@ function isSender(value: string): boolean {
   return parsed.length === 1 && /^[^@\s]+@[^@\s]+$/.test(parsed[0]!.address);
 }
 
-/** A problem with the DKIM key file, in words, or undefined when it holds a usable private key. */
-function dkimKeyProblem(path: string): string | undefined {
+/**
+ * A problem with a DKIM key file, in words, or undefined when it holds a usable private key of the
+ * type its setting names (DKIM_PRIVATE_KEY_PATH: RSA; DKIM_ED25519_KEY_PATH: Ed25519).
+ */
+function dkimKeyProblem(path: string, type: 'rsa' | 'ed25519'): string | undefined {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
   } catch (err) {
     return `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   }
+  let found: string | undefined;
   try {
-    createPrivateKey(pem);
-    return undefined;
+    found = createPrivateKey(pem).asymmetricKeyType;
   } catch {
     return `${path} is not a private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)`;
   }
+  const want = type === 'rsa' ? 'an RSA' : 'an Ed25519';
+  return found === type
+    ? undefined
+    : `${path} holds ${found ? `a key of type ${found}` : 'an unknown key'}, not ${want} private key`;
 }
 
 /** The process environment, plus ./.env when there is one (variables already set win). */
@@ -277,12 +284,14 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
       'invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three or none',
     );
   }
-  const keyProblem = c.DKIM_PRIVATE_KEY_PATH && dkimKeyProblem(c.DKIM_PRIVATE_KEY_PATH);
+  const keyProblem = c.DKIM_PRIVATE_KEY_PATH && dkimKeyProblem(c.DKIM_PRIVATE_KEY_PATH, 'rsa');
   if (keyProblem) throw new ConfigError(`invalid configuration: DKIM_PRIVATE_KEY_PATH: ${keyProblem}`);
   if (c.DKIM_ED25519_KEY_PATH && dkim === 0)
     throw new ConfigError(
       'invalid configuration: DKIM_ED25519_KEY_PATH is a second signature: set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH too',
     );
+  const edProblem = c.DKIM_ED25519_KEY_PATH && dkimKeyProblem(c.DKIM_ED25519_KEY_PATH, 'ed25519');
+  if (edProblem) throw new ConfigError(`invalid configuration: DKIM_ED25519_KEY_PATH: ${edProblem}`);
   // Both listen on HOST (port 0 picks a free port for each).
   if (c.BOUNCE_SMTP_PORT === c.PORT && c.PORT !== 0)
     throw new ConfigError(

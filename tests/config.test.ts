@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../src/config.ts';
 
 describe('loadConfig', () => {
@@ -40,5 +44,38 @@ describe('loadConfig', () => {
   ])('when %o, then start-up stops naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('loadConfig: the DKIM keys are checked before anything starts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paperboy-dkim-keys-'));
+  const write = (name: string, type: 'rsa' | 'ed25519') => {
+    const { privateKey } =
+      type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 1024 }) : generateKeyPairSync('ed25519');
+    const path = join(dir, name);
+    writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    return path;
+  };
+  const rsa = write('rsa.pem', 'rsa');
+  const ed = write('ed.pem', 'ed25519');
+  const env = (keys: Record<string, string>) => ({ DKIM_DOMAIN: 'example.org', DKIM_SELECTOR: 'pb', ...keys });
+
+  it('when each key file holds the type its setting names, then the configuration loads', () => {
+    expect(loadConfig(env({ DKIM_PRIVATE_KEY_PATH: rsa, DKIM_ED25519_KEY_PATH: ed })).DKIM_ED25519_KEY_PATH).toBe(ed);
+  });
+
+  it('when a key file holds the other type, then one line names the setting and what it holds', () => {
+    expect(() => loadConfig(env({ DKIM_PRIVATE_KEY_PATH: ed }))).toThrow(
+      /^invalid configuration: DKIM_PRIVATE_KEY_PATH: .*ed\.pem holds a key of type ed25519, not an RSA private key$/,
+    );
+    expect(() => loadConfig(env({ DKIM_PRIVATE_KEY_PATH: rsa, DKIM_ED25519_KEY_PATH: rsa }))).toThrow(
+      /^invalid configuration: DKIM_ED25519_KEY_PATH: .*rsa\.pem holds a key of type rsa, not an Ed25519 private key$/,
+    );
+  });
+
+  it('when the Ed25519 key file cannot be read, then one line says so', () => {
+    expect(() => loadConfig(env({ DKIM_PRIVATE_KEY_PATH: rsa, DKIM_ED25519_KEY_PATH: join(dir, 'nope.pem') }))).toThrow(
+      ConfigError,
+    );
   });
 });

@@ -102,6 +102,20 @@ describe('when start-up meets a bad setting, then it says so in one line naming 
     );
   });
 
+  it('DKIM_ED25519_KEY_PATH naming no file', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    writeFileSync(join(dir, 'rsa.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await expectOneLine(
+      {
+        DKIM_DOMAIN: 'example.org',
+        DKIM_SELECTOR: 'pb',
+        DKIM_PRIVATE_KEY_PATH: join(dir, 'rsa.pem'),
+        DKIM_ED25519_KEY_PATH: join(dir, 'missing-ed25519.pem'),
+      },
+      /^invalid configuration: DKIM_ED25519_KEY_PATH: cannot read .*missing-ed25519\.pem \(ENOENT\)/,
+    );
+  });
+
   it('HOST that is neither an address nor a host name', async () => {
     await expectOneLine({ HOST: 'http://0.0.0.0' }, /^invalid configuration: HOST: /);
   });
