@@ -1,4 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { dkimPublicKey } from '../../src/doctor/checks.ts';
@@ -220,5 +223,73 @@ describe('what a digest signature covers, and for how long', () => {
     for (const line of signatures.flatMap((f) => f.split('\r\n'))) expect(line.length).toBeLessThanOrEqual(78);
     // Folded, not cut short: each has a whole signature.
     expect(signatureTags(raw).map((t) => Buffer.from(t.b!, 'base64').length)).toEqual([64, 256]);
+  });
+});
+
+describe('DKIM signing of transactional mail', () => {
+  const confirmation = {
+    from: `Paperboy <digest@${DOMAIN}>`,
+    to: 'new.reader@example.com',
+    messageId: `confirm.2026-11-24.9@${DOMAIN}`,
+    subject: 'Paperboy · Confirm your subscription',
+    html: '<p>Open the link to confirm.</p>',
+    text: 'Open the link to confirm.',
+  };
+  const results = async (raw: Buffer) => (await dkimVerify(raw, { resolver })).results;
+
+  /** Both signatures pass, oversigned, with x=; a Subject put in front breaks them. */
+  const expectOurSignatures = async (raw: Buffer) => {
+    expect((await results(raw)).map((r) => [r.algo, r.status.result])).toEqual([
+      ['ed25519-sha256', 'pass'],
+      ['rsa-sha256', 'pass'],
+    ]);
+    for (const tags of signatureTags(raw)) {
+      expect(tags.h!.split(':').filter((n) => n === 'subject')).toHaveLength(2);
+      expect(tags.h!.split(':')).toContain('reply-to');
+      expect(Number(tags.x) - Number(tags.t)).toBe(604800);
+    }
+    const injected = Buffer.concat([Buffer.from('Subject: Your account is locked\r\n'), raw]);
+    expect((await results(injected)).map((r) => r.status.result)).toEqual(['fail', 'fail']);
+  };
+
+  it('when a transactional message goes out over SMTP, then it carries the digests’ signatures', async () => {
+    sink = await startSmtpSink();
+    const mailer = createMailer({
+      smtpUrl: sink.url,
+      outboxDir: '/nonexistent',
+      poolSize: 1,
+      ratePerSec: 0,
+      dkim: { ...keys, workers: 1 },
+      logger: createLogger('silent'),
+    });
+    try {
+      await mailer.sendTransactional(confirmation);
+    } finally {
+      mailer.close();
+    }
+    expect(sink.messages).toHaveLength(1);
+    expect(sink.messages[0]!.parsed.messageId).toBe(`<${confirmation.messageId}>`);
+    await expectOurSignatures(sink.messages[0]!.raw);
+  });
+
+  it('when mail is written to the outbox, then transactional mail and digests carry the same signatures', async () => {
+    const outboxDir = mkdtempSync(join(tmpdir(), 'paperboy-dkim-outbox-'));
+    const mailer = createMailer({
+      outboxDir,
+      poolSize: 1,
+      ratePerSec: 0,
+      dkim: { ...keys, workers: 0 },
+      logger: createLogger('silent'),
+    });
+    try {
+      await mailer.sendTransactional(confirmation);
+      await mailer.sendPrebuilt(message(2));
+      const files = readdirSync(outboxDir);
+      expect(files).toHaveLength(2);
+      for (const file of files) await expectOurSignatures(readFileSync(join(outboxDir, file)));
+    } finally {
+      mailer.close();
+      rmSync(outboxDir, { recursive: true, force: true });
+    }
   });
 });
