@@ -9,7 +9,10 @@ import { createHash, createPrivateKey, sign } from 'node:crypto';
  * of the message (the message's bytes are not touched).
  */
 
-/** nodemailer's default list (RFC 4871 §5.5, plus List-Unsubscribe-Post for RFC 8058). */
+/**
+ * nodemailer's default list (RFC 4871 §5.5, plus List-Unsubscribe-Post for RFC 8058), and
+ * Feedback-ID: Gmail's feedback loop trusts it only under the sender's DKIM signature.
+ */
 const SIGNED_FIELDS = [
   'from',
   'sender',
@@ -40,6 +43,7 @@ const SIGNED_FIELDS = [
   'list-post',
   'list-owner',
   'list-archive',
+  'feedback-id',
 ];
 
 /**
@@ -61,6 +65,7 @@ const OVERSIGNED = new Set([
   'list-post',
   'list-owner',
   'list-archive',
+  'feedback-id',
 ]);
 
 /** x= (RFC 6376 §3.5): a signature is good for seven days, long enough for any retry queue. */
