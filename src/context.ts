@@ -177,6 +177,8 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
       from: c.MAIL_FROM,
       unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO,
       domain,
+      // The sender id of Feedback-IDs: the signing domain, the one verified in Gmail Postmaster Tools.
+      feedbackDomain: c.DKIM_DOMAIN?.toLowerCase() ?? domain,
     },
     policy: sendPolicyFromConfig(c),
   };

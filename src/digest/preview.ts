@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { personalise, type Rendered } from '../mail/templates.ts';
 import { prepareMessage, renderMessage } from '../mail/raw-message.ts';
-import { listIdFor } from '../mail/edition-names.ts';
+import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
 import type { Paper } from '../domain/paper.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import { parseKeywords, rankPapers } from '../domain/ranking.ts';
@@ -94,6 +94,7 @@ export async function sendTestCopy(
   const prepared = prepareMessage(await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }), {
     ...deps.message,
     listId: listIdFor(o.cadence ?? 'daily', deps.message.domain),
+    feedbackId: feedbackIdFor(o.cadence ?? 'daily', o.date, deps.message.feedbackDomain),
   });
   const messageId = `test.${o.date}.${randomBytes(6).toString('hex')}@${deps.message.domain}`;
   const info = await deps.mailer.sendPrebuilt(

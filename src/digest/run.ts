@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Paper } from '../domain/paper.ts';
+import { droppedPaperLinks } from '../domain/paper-links.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
 import type { SendRun } from './ledger-records.ts';
@@ -179,6 +180,7 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
       return finishWith('empty');
     }
 
+    logDroppedLinks(papers, log);
     const stop = await deliver(deps, ledger.byId(run.id), papers, opts, signal, result, log);
     if (stop.status === 'paused' || stop.status === 'failed') {
       ledger.setStatus(run.id, stop.status, clock.now(), stop.reason);
@@ -199,4 +201,14 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
     clearInterval(renew);
     ledger.releaseLease(run.id, owner, clock.now());
   }
+}
+
+/** Each link the emails of this edition leave out (domain/paper-links.ts): the paper itself is sent without it. */
+function logDroppedLinks(papers: Paper[], log: Logger): void {
+  for (const p of papers)
+    for (const d of droppedPaperLinks(p))
+      log.warn(
+        { paper: p.id, title: p.title, link: d.field, url: d.url, reason: d.reason },
+        'a link from the paper data is left out of the digest',
+      );
 }

@@ -12,7 +12,7 @@ import { openLedgerSession } from './ledger-session.ts';
 import type { Mailer } from './mailer.ts';
 import { connectionRetryWait, FailureWindow, openingLimitMs, retryDelayMs, type SendPolicy } from './policy.ts';
 import { variantCache } from './variants.ts';
-import { listIdFor } from '../mail/edition-names.ts';
+import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
 import type { MessageIdentity } from '../bounces/message-id.ts';
 
@@ -34,8 +34,8 @@ export interface SendLoopDeps {
   bounceAddress(who: VerpIdentity): string;
   /** The signed Message-ID of one message (src/bounces/message-id.ts): a complaint quoting it names its reader. */
   messageId(who: MessageIdentity): string;
-  /** From, mailto, and the domain our Message-IDs and List-Ids are on. */
-  message: Omit<MessageSettings, 'listId'> & { domain: string };
+  /** From, mailto, the domain our Message-IDs and List-Ids are on, and the one Feedback-IDs name (the DKIM domain). */
+  message: Omit<MessageSettings, 'listId' | 'feedbackId'> & { domain: string; feedbackDomain: string };
   policy: SendPolicy;
 }
 
@@ -78,7 +78,11 @@ export async function deliver(
   // Abortable: a signal ends the wait at once (the loop then sees it and stops).
   const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
   const assemble = deps.digestAssembler(run.digestDate, run.cadence);
-  const settings = { ...deps.message, listId: listIdFor(run.cadence, deps.message.domain) };
+  const settings = {
+    ...deps.message,
+    listId: listIdFor(run.cadence, deps.message.domain),
+    feedbackId: feedbackIdFor(run.cadence, run.digestDate, deps.message.feedbackDomain),
+  };
   const variantFor = variantCache(papers, async (ranked) => prepareMessage(await assemble(ranked), settings));
   const budget = new FailureWindow(policy.errorBudget);
   // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"

@@ -13,6 +13,15 @@ export function listIdFor(cadence: Cadence, domain: string): string {
   return `"Paperboy ${cadence} digest" <${cadence}.${domain}>`;
 }
 
+/**
+ * An edition's Feedback-ID ("daily:2026-11-24:paperboy:papers.example.org"): Gmail Postmaster's
+ * feedback loop splits the spam rate by each field, read from the right, so each edition and
+ * day gets its own figure under one sender id. The edition is named as in its List-Id.
+ */
+export function feedbackIdFor(cadence: Cadence, date: string, domain: string): string {
+  return `${cadence}:${date}:paperboy:${domain}`;
+}
+
 /** Where an edition is in the web archive. */
 export function digestUrl(publicUrl: string, date: string, cadence: Cadence): string {
   return cadence === 'weekly' ? `${publicUrl}/digests/weekly/${date}` : `${publicUrl}/digests/${date}`;

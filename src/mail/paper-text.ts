@@ -1,4 +1,5 @@
 import { arxivUrl, paperPageUrl, type Paper } from '../domain/paper.ts';
+import { safePaperLink } from '../domain/paper-links.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import { cutText } from './cut-text.ts';
 
@@ -8,18 +9,16 @@ import { cutText } from './cut-text.ts';
 /** How long a card's text may be before it is cut: about three lines at 600 px. */
 const ABSTRACT_MAX_CHARS = 300;
 const AUTHORS_SHOWN = 3;
-/** The paper's outside links, https only: anything else (http, javascript:, junk) is dropped. */
+/** The paper's pages on Hugging Face and arXiv, then the links from the paper data that safePaperLink lets through. */
 export function paperLinks(p: Paper): { label: string; url: string }[] {
-  const candidates = [
-    { label: 'Paper', url: paperPageUrl(p.id) },
-    { label: 'arXiv', url: arxivUrl(p.id) },
+  const fromData = [
     { label: 'Code', url: p.githubRepo },
     { label: 'Project page', url: p.projectPage },
-  ];
-  return candidates.flatMap(({ label, url }) => {
-    const safe = url === null ? null : httpsUrl(url);
-    return safe === null ? [] : [{ label, url: safe }];
+  ].flatMap(({ label, url }) => {
+    const safe = url === null ? undefined : safePaperLink(url);
+    return safe === undefined ? [] : [{ label, url: safe }];
   });
+  return [{ label: 'Paper', url: paperPageUrl(p.id) }, { label: 'arXiv', url: arxivUrl(p.id) }, ...fromData];
 }
 
 export function statsLine(p: Paper): string {
@@ -135,11 +134,3 @@ function textValue(s: string): string {
 
 export const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-function httpsUrl(raw: string): string | null {
-  try {
-    const url = new URL(raw);
-    return url.protocol === 'https:' ? url.href : null;
-  } catch {
-    return null;
-  }
-}

@@ -34,6 +34,8 @@ export interface MessageSettings {
   from: string;
   /** The List-Id value, e.g. '"Paperboy daily digest" <daily.papers.example.org>' (RFC 2919). */
   listId: string;
+  /** The Feedback-ID value (edition-names.ts), e.g. "daily:2026-11-24:paperboy:papers.example.org". */
+  feedbackId?: string | undefined;
   /** When set, List-Unsubscribe also offers mailto:<this>?subject=unsubscribe. */
   unsubscribeMailto?: string | undefined;
 }
@@ -115,6 +117,7 @@ export function prepareMessage(content: DigestContent, settings: MessageSettings
     slot('list-unsubscribe'),
     structuredHeader('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'),
     structuredHeader('List-Id', settings.listId),
+    settings.feedbackId ? structuredHeader('Feedback-ID', settings.feedbackId) : '',
     // RFC 3834: vacation responders and other automatic answerers stay quiet.
     structuredHeader('Auto-Submitted', 'auto-generated'),
     structuredHeader('MIME-Version', '1.0'),

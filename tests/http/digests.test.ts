@@ -48,6 +48,17 @@ describe('digest archive routes', () => {
   });
 
   describe('GET /digests/:date', () => {
+    it('when a paper’s links from the paper data break the link rule, then the archive page shows the paper without them', async () => {
+      const [first, ...rest] = fixturePapers('2026-11-24');
+      const paper = { ...first!, githubRepo: 'https://t.co/abc', projectPage: 'https://github.com@evil.example/x' };
+      ctx.digests.save('2026-11-22', [paper, ...rest]);
+      const res = await app.inject('/digests/2026-11-22');
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain(`>${escapeHtml(paper.title)}</a>`);
+      expect(res.body).not.toContain('t.co/abc');
+      expect(res.body).not.toContain('evil.example');
+    });
+
     it('when the day was sent, then it shows that digest with generic links, compiled once', async () => {
       const res = await app.inject('/digests/2026-11-24');
       expect(res.statusCode).toBe(200);

@@ -28,4 +28,19 @@ describe('alreadySubscribed', () => {
       }),
     ).toThrow(/not an http\(s\) URL/);
   });
+
+  it('when rendered, then it opens with its preheader, hidden like the confirmation email’s', async () => {
+    const templates = await loadTemplates({ publicUrl: 'https://papers.example.org', postalAddress: 'Paperboy' });
+    const links = { preferencesUrl: 'https://papers.example.org/p', unsubscribeUrl: 'https://papers.example.org/u' };
+    const preheader = (html: string) =>
+      /<div class="preheader" style="display:none;[^"]*">([^<]*)<\/div>/.exec(html)?.[1];
+
+    expect(preheader(templates.confirm({ confirmUrl: 'https://papers.example.org/c' }).html)).toBe(
+      'One click and your digest of trending ML papers starts.',
+    );
+    const { html } = templates.alreadySubscribed(links);
+    expect(preheader(html)).toBe('Nothing changed: your preferences and unsubscribe links are inside.');
+    // Before the header and the text, so it is what an inbox shows beside the subject.
+    expect(html.indexOf('class="preheader"')).toBeLessThan(html.indexOf('<table', html.indexOf('<body')));
+  });
 });

@@ -20,6 +20,28 @@ describe('cutText: a summary ends where a reader expects', () => {
     }
   });
 
+  it.each([
+    ['Retrieval, e.g. BM25 or dense retrievers, helps long-context models on all datasets.', 'Retrieval…'],
+    ['Decoding, i.e. sampling at low temperature, improves reasoning in every setting we tried.', 'Decoding…'],
+    ['Encoders (e.g. ViT and ConvNeXt) are compared at equal cost on twelve benchmarks.', 'Encoders…'],
+    ['Encoders (i.e., ViT and ConvNeXt) are compared at equal cost on twelve benchmarks.', 'Encoders…'],
+  ])(
+    'when the limit falls in or just after "e.g.", "i.e." or "(e.g." and no word ends near it, then "%s" ends at the word before',
+    (text, cut) => {
+      const abbreviation = /\(?[ei]\.[ge]\.,? /.exec(text)!;
+      const end = abbreviation.index + abbreviation[0].length;
+      // From the abbreviation's first letter to just after it (the limit counts the "…").
+      for (let max = abbreviation.index + 2; max <= end + 1; max++)
+        expect([max, cutText(text, max)]).toEqual([max, cut]);
+    },
+  );
+
+  it('when a sentence starting with "E.g." reaches the limit, then the summary ends at the sentence before', () => {
+    const text = 'We study splatting at scale. E.g. thin structures break it, and fog makes it worse still.';
+    const at = text.indexOf('E.g.');
+    for (let max = at + 2; max <= at + 6; max++) expect(cutText(text, max)).toBe('We study splatting at scale.');
+  });
+
   it('when whole sentences fill most of the space, then it ends with a full stop and no ellipsis', () => {
     const text =
       'We propose a method for long-context memory. It keeps quality while cutting cost by 7x on seven benchmarks. Code and checkpoints are released.';

@@ -8,6 +8,6 @@ declare module 'mailauth/lib/dkim/verify.js' {
   }
   export function dkimVerify(
     input: Buffer,
-    options?: { resolver?: (name: string, rr: string) => Promise<string[][]> },
+    options?: { resolver?: (name: string, rr: string) => Promise<string[][]>; curTime?: Date },
   ): Promise<{ results: DkimResult[] }>;
 }

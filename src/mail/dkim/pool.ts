@@ -32,7 +32,7 @@ export function dkimSigning(keys: DkimKeys, workers: number): DkimSigning {
   if (workers === 0) {
     return {
       sign: async (message) =>
-        Buffer.from(onThisThread(message.length === 1 ? message[0]! : Buffer.concat(message)), 'latin1'),
+        Buffer.from(onThisThread(message.length === 1 ? message[0]! : Buffer.concat(message), signedAt()), 'latin1'),
       close: async () => {},
     };
   }
@@ -78,7 +78,10 @@ export function dkimSigning(keys: DkimKeys, workers: number): DkimSigning {
         thread.pending.set(id, { resolve, reject });
         // The joined copy is ours alone: its memory moves to the thread instead of being copied again.
         const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length;
-        thread.worker.postMessage({ id, message: bytes }, own ? [bytes.buffer as ArrayBuffer] : []);
+        thread.worker.postMessage(
+          { id, message: bytes, signedAt: signedAt() },
+          own ? [bytes.buffer as ArrayBuffer] : [],
+        );
       });
     },
     async close() {
@@ -88,6 +91,9 @@ export function dkimSigning(keys: DkimKeys, workers: number): DkimSigning {
     },
   };
 }
+
+/** t= of a signature: read here, on the sending thread, so a message is stamped the same wherever it is signed. */
+const signedAt = () => Math.floor(Date.now() / 1000);
 
 /** One copy of the message for a thread (the segments are shared between recipients and must not move). */
 function joined(message: readonly Buffer[]): Buffer {

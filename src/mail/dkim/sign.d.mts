@@ -8,5 +8,8 @@ export interface DkimKeys {
   ed25519?: { keySelector: string; privateKey: string } | undefined;
 }
 
-/** Returns the DKIM-Signature header(s), CRLF-terminated, to put in front of the message. */
-export function dkimSigner(keys: DkimKeys): (message: Buffer) => string;
+/**
+ * Returns the DKIM-Signature header(s), CRLF-terminated, to put in front of the message; `signedAt` (seconds since
+ * the epoch) is its t=, and x= is seven days later.
+ */
+export function dkimSigner(keys: DkimKeys): (message: Buffer, signedAt: number) => string;

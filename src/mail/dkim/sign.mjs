@@ -9,7 +9,10 @@ import { createHash, createPrivateKey, sign } from 'node:crypto';
  * of the message (the message's bytes are not touched).
  */
 
-/** nodemailer's default list (RFC 4871 §5.5, plus List-Unsubscribe-Post for RFC 8058). */
+/**
+ * nodemailer's default list (RFC 4871 §5.5, plus List-Unsubscribe-Post for RFC 8058), and
+ * Feedback-ID: Gmail's feedback loop trusts it only under the sender's DKIM signature.
+ */
 const SIGNED_FIELDS = [
   'from',
   'sender',
@@ -40,7 +43,36 @@ const SIGNED_FIELDS = [
   'list-post',
   'list-owner',
   'list-archive',
+  'feedback-id',
 ];
+
+/**
+ * Named in h= once more than they occur (RFC 6376 §5.4.2, §8.15): a copy added on the way (a
+ * second Subject a reader's client may show, a Reply-To we never set) breaks the signature
+ * instead of riding on it.
+ */
+const OVERSIGNED = new Set([
+  'from',
+  'subject',
+  'to',
+  'cc',
+  'reply-to',
+  'list-id',
+  'list-help',
+  'list-unsubscribe',
+  'list-unsubscribe-post',
+  'list-subscribe',
+  'list-post',
+  'list-owner',
+  'list-archive',
+  'feedback-id',
+]);
+
+/** x= (RFC 6376 §3.5): a signature is good for seven days, long enough for any retry queue. */
+const VALID_SECONDS = 7 * 24 * 60 * 60;
+
+/** RFC 5322 §2.1.1: lines of at most 78 characters, CRLF not counted. */
+const WIDTH = 78;
 
 /** @typedef {{ keySelector: string; privateKey: string }} Ed25519Keys */
 /**
@@ -50,7 +82,7 @@ const SIGNED_FIELDS = [
 
 /**
  * @param {SignerKeys} keys
- * @returns {(message: Buffer) => string}
+ * @returns {(message: Buffer, signedAt: number) => string} `signedAt` in seconds since the epoch (t=)
  */
 export function dkimSigner(keys) {
   // Parsed once: parsing a PEM per message costs about as much as signing.
@@ -61,67 +93,112 @@ export function dkimSigner(keys) {
   if (ed && ed.asymmetricKeyType !== 'ed25519')
     throw new Error(`DKIM_ED25519_KEY_PATH must hold an Ed25519 key, got ${ed.asymmetricKeyType}`);
   const domain = tagValue(keys.domainName).toLowerCase();
-  return (message) => {
+  return (message, signedAt) => {
     const split = message.indexOf('\r\n\r\n');
     const head = message.toString('latin1', 0, split === -1 ? message.length : split + 2);
     const bh = createHash('sha256')
       .update(relaxedBody(split === -1 ? EMPTY : message.subarray(split + 4)))
       .digest('base64');
     const { names, data } = signedHeaders(head);
+    const t = Math.floor(signedAt);
+    const tags = (algorithm, selector) => [
+      'v=1',
+      `a=${algorithm}`,
+      'c=relaxed/relaxed',
+      `d=${domain}`,
+      `s=${tagValue(selector)}`,
+      `t=${t}`,
+      `x=${t + VALID_SECONDS}`,
+      `bh=${bh}`,
+      `h=${names.join(':')}`,
+    ];
     let out = '';
     if (ed) {
-      const header = unsigned('ed25519-sha256', domain, tagValue(keys.ed25519.keySelector), bh, names);
+      const header = unsigned(tags('ed25519-sha256', keys.ed25519.keySelector));
       // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the data, not the data itself.
       const digest = createHash('sha256')
-        .update(data + relaxedHeader(header), 'latin1')
+        .update(data + relaxedHeader(header.text), 'latin1')
         .digest();
       out += withSignature(header, sign(null, digest, ed));
     }
-    const header = unsigned('rsa-sha256', domain, tagValue(keys.keySelector), bh, names);
-    out += withSignature(header, sign('sha256', Buffer.from(data + relaxedHeader(header), 'latin1'), rsa));
+    const header = unsigned(tags('rsa-sha256', keys.keySelector));
+    out += withSignature(header, sign('sha256', Buffer.from(data + relaxedHeader(header.text), 'latin1'), rsa));
     return out;
   };
 }
 
-/** The header with an empty b=, folded as it will be sent: the signature covers exactly this. */
-function unsigned(algorithm, domain, selector, bh, names) {
-  const h = foldList(names);
-  return `DKIM-Signature: v=1; a=${algorithm}; c=relaxed/relaxed; d=${domain}; s=${selector};\r\n bh=${bh};\r\n h=${h};\r\n b=`;
-}
-
-/** b= is the last tag: its value and the folding inside it are what a verifier removes. */
-function withSignature(header, signature) {
-  const b = signature.toString('base64');
-  const lines = [b.slice(0, 72)];
-  for (let i = 72; i < b.length; i += 74) lines.push(b.slice(i, i + 74));
-  return `${header}${lines.join('\r\n  ')}\r\n`;
-}
-
-/** Header names joined by ":", folded before a name when a line would pass 76 characters. */
-function foldList(names) {
-  let out = '';
-  let line = 3; // " h="
-  for (const [i, name] of names.entries()) {
-    const piece = i ? `:${name}` : name;
-    if (line + piece.length > 74 && i) {
-      out += '\r\n  ';
-      line = 2;
+/**
+ * The header with an empty b=, folded as it will be sent: the signature covers exactly this. A
+ * fold (CRLF and a space) goes before a tag, or inside h= before a ":", that would pass WIDTH;
+ * `column` is where b='s value starts.
+ */
+function unsigned(tags) {
+  let text = 'DKIM-Signature:';
+  let column = text.length;
+  const put = (piece, separator) => {
+    if (column + separator.length + piece.length > WIDTH) {
+      text += '\r\n ';
+      column = 1;
+    } else {
+      text += separator;
+      column += separator.length;
     }
-    out += piece;
-    line += piece.length;
+    text += piece;
+    column += piece.length;
+  };
+  for (const tag of tags) {
+    const parts = tag.startsWith('h=') ? tag.split(/(?=:)/) : [tag];
+    parts.forEach((part, i) => put(i === parts.length - 1 ? `${part};` : part, i === 0 ? ' ' : ''));
   }
-  return out;
+  put('b=', ' ');
+  return { text, column };
 }
 
-/** The canonical data of the signed fields (the last instance of each, RFC 6376 §5.4.2) and their names. */
+/**
+ * b= is the last tag: its value, folded to fill each line to WIDTH, and the folding inside it
+ * are what a verifier removes, so the signed text above stays as it was signed.
+ */
+function withSignature({ text, column }, signature) {
+  const b = signature.toString('base64');
+  let out = text;
+  let room = WIDTH - column;
+  for (let at = 0; at < b.length;) {
+    if (room <= 0) {
+      out += '\r\n ';
+      room = WIDTH - 1;
+    }
+    out += b.slice(at, at + room);
+    at += room;
+    room = 0;
+  }
+  return `${out}\r\n`;
+}
+
+/**
+ * The signed fields' names, in h= order, and their canonical data. A name listed n times signs
+ * its n instances from the bottom up (RFC 6376 §5.4.2); a listing with no instance left signs
+ * "none", which is what oversigning adds. A field that is not oversigned signs its last instance.
+ */
 function signedHeaders(head) {
-  const last = new Map();
+  const fields = new Map();
   for (const field of head.split(/\r\n(?![ \t])/)) {
     const colon = field.indexOf(':');
-    if (colon > 0) last.set(field.slice(0, colon).trim().toLowerCase(), field);
+    if (colon <= 0) continue;
+    const name = field.slice(0, colon).trim().toLowerCase();
+    fields.set(name, [...(fields.get(name) ?? []), field]);
   }
-  const names = SIGNED_FIELDS.filter((n) => last.has(n));
-  return { names, data: names.map((n) => `${relaxedHeader(last.get(n))}\r\n`).join('') };
+  const names = [];
+  let data = '';
+  for (const name of SIGNED_FIELDS) {
+    const found = fields.get(name) ?? [];
+    const listings = OVERSIGNED.has(name) ? found.length + 1 : Math.min(found.length, 1);
+    for (let i = 0; i < listings; i++) {
+      names.push(name);
+      const field = found[found.length - 1 - i];
+      if (field) data += `${relaxedHeader(field)}\r\n`;
+    }
+  }
+  return { names, data };
 }
 
 /** RFC 6376 §3.4.2: lower-case name, unfolded, runs of SP/HTAB as one SP, none at the ends or by the colon. */

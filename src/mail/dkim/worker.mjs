@@ -4,9 +4,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { dkimSigner } from './sign.mjs';
 
 const sign = dkimSigner(workerData);
-parentPort.on('message', ({ id, message }) => {
+parentPort.on('message', ({ id, message, signedAt }) => {
   try {
-    parentPort.postMessage({ id, header: sign(Buffer.from(message.buffer, message.byteOffset, message.byteLength)) });
+    const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    parentPort.postMessage({ id, header: sign(bytes, signedAt) });
   } catch (err) {
     parentPort.postMessage({ id, error: String(err && err.message ? err.message : err) });
   }
