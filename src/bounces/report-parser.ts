@@ -41,112 +41,124 @@ interface Reply {
 }
 
 export function createReportParser(o: ReportParserOptions): ReportParser {
-  const idleMs = o.idleMs ?? 30_000;
-  const queue: Job[] = [];
-  let worker: Worker | undefined;
-  let ready = false;
-  let current: { id: number; job: Job; timer: NodeJS.Timeout } | undefined;
-  let idleTimer: NodeJS.Timeout | undefined;
-  let nextId = 0;
-  let closed = false;
+  return new ThreadParser(o);
+}
 
-  /** The report in the thread is over: its answer is given, and the next one goes in. */
-  function settle(outcome: { report: BounceReport } | { error: Error }) {
-    if (!current) return;
-    const { job, timer } = current;
-    clearTimeout(timer);
-    current = undefined;
-    if ('report' in outcome) job.resolve(outcome.report);
-    else job.reject(outcome.error);
-    dispatch();
+/** One worker thread at a time, one report in it at a time, the rest queued in arrival order. */
+class ThreadParser implements ReportParser {
+  private readonly queue: Job[] = [];
+  private worker: Worker | undefined;
+  private ready = false;
+  private current: { id: number; job: Job; timer: NodeJS.Timeout } | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private nextId = 0;
+  private closed = false;
+
+  private readonly o: ReportParserOptions;
+
+  constructor(o: ReportParserOptions) {
+    this.o = o;
   }
 
-  function end(w: Worker) {
-    if (worker !== w) return;
-    worker = undefined;
-    ready = false;
-    void w.terminate();
+  parse(raw: Buffer): Promise<BounceReport> {
+    if (this.closed) return Promise.reject(new Error('the report parser is closed'));
+    return new Promise<BounceReport>((resolve, reject) => {
+      this.queue.push({ raw, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    const err = new Error('the report parser is closed');
+    for (const job of this.queue.splice(0)) job.reject(err);
+    if (this.current) this.settle({ error: err });
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+
+  /** The next report into the thread, once it is free and ready; a thread is started when there is none. */
+  private dispatch() {
+    if (this.closed || this.current) return;
+    const job = this.queue.shift();
+    if (!job) return this.goIdle();
+    clearTimeout(this.idleTimer);
+    const w = (this.worker ??= this.spawn());
+    w.ref();
+    if (!this.ready) {
+      this.queue.unshift(job);
+      return;
+    }
+    const id = this.nextId++;
+    const timer = setTimeout(() => {
+      this.end(w);
+      this.settle({ error: new ParseTimedOut(`parsing took longer than ${this.o.timeoutMs} ms`) });
+    }, this.o.timeoutMs);
+    this.current = { id, job, timer };
+    w.postMessage({ id, raw: job.raw });
+  }
+
+  /** The report in the thread is over: its answer is given, and the next one goes in. */
+  private settle(outcome: { report: BounceReport } | { error: Error }) {
+    if (!this.current) return;
+    const { job, timer } = this.current;
+    clearTimeout(timer);
+    this.current = undefined;
+    if ('report' in outcome) job.resolve(outcome.report);
+    else job.reject(outcome.error);
+    this.dispatch();
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(new URL('./parse-worker.mjs', import.meta.url), {
+      // Plain JavaScript: the parent's --import loaders are not loadable there (the thread loads tsx itself).
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: this.o.heapMb ?? 256 },
+    });
+    w.on('message', (m: Reply) => this.answer(m));
+    w.on('error', (err) => this.lost(w, new ParserCrashed(`the report parser failed: ${err.message}`, { cause: err })));
+    w.on('exit', (code) => this.lost(w, new ParserCrashed(`the report parser exited with code ${code}`)));
+    return w;
+  }
+
+  private answer(m: Reply) {
+    if (m.ready) {
+      this.ready = true;
+      return this.dispatch();
+    }
+    if (!this.current || m.id !== this.current.id) return;
+    if (m.report) this.settle({ report: m.report });
+    else this.settle({ error: m.cap ? new ReportRefused(m.cap, m.error ?? m.cap) : new Error(m.error) });
   }
 
   /**
    * The thread ended on its own: the report in it fails; a thread that never became ready fails the
    * waiting reports too (it would fail them all again), and the next report starts a new one.
    */
-  function lost(w: Worker, err: Error) {
-    if (worker !== w) return;
-    const starting = !ready;
-    end(w);
-    if (current) settle({ error: err });
-    else if (starting) for (const job of queue.splice(0)) job.reject(err);
+  private lost(w: Worker, err: Error) {
+    if (this.worker !== w) return;
+    const starting = !this.ready;
+    this.end(w);
+    if (this.current) this.settle({ error: err });
+    else if (starting) for (const job of this.queue.splice(0)) job.reject(err);
   }
 
-  function spawn(): Worker {
-    const w = new Worker(new URL('./parse-worker.mjs', import.meta.url), {
-      // Plain JavaScript: the parent's --import loaders are not loadable there (the thread loads tsx itself).
-      execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: o.heapMb ?? 256 },
-    });
-    w.on('message', (m: Reply) => {
-      if (m.ready) {
-        ready = true;
-        return dispatch();
-      }
-      if (!current || m.id !== current.id) return;
-      if (m.report) settle({ report: m.report });
-      else settle({ error: m.cap ? new ReportRefused(m.cap, m.error ?? m.cap) : new Error(m.error) });
-    });
-    w.on('error', (err) => lost(w, new ParserCrashed(`the report parser failed: ${err.message}`, { cause: err })));
-    w.on('exit', (code) => lost(w, new ParserCrashed(`the report parser exited with code ${code}`)));
-    return w;
+  private end(w: Worker) {
+    if (this.worker !== w) return;
+    this.worker = undefined;
+    this.ready = false;
+    void w.terminate();
   }
 
-  function dispatch() {
-    if (closed || current) return;
-    const job = queue.shift();
-    if (!job) return goIdle();
-    clearTimeout(idleTimer);
-    worker ??= spawn();
-    worker.ref();
-    if (!ready) {
-      queue.unshift(job);
-      return;
-    }
-    const id = nextId++;
-    const w = worker;
-    const timer = setTimeout(() => {
-      end(w);
-      settle({ error: new ParseTimedOut(`parsing took longer than ${o.timeoutMs} ms`) });
-    }, o.timeoutMs);
-    current = { id, job, timer };
-    w.postMessage({ id, raw: job.raw });
-  }
-
-  function goIdle() {
-    const w = worker;
+  /** No work: the thread no longer keeps the process alive, and ends unless more comes soon. */
+  private goIdle() {
+    const w = this.worker;
     if (!w) return;
     w.unref();
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => end(w), idleMs);
-    idleTimer.unref();
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.end(w), this.o.idleMs ?? 30_000);
+    this.idleTimer.unref();
   }
-
-  return {
-    parse(raw) {
-      if (closed) return Promise.reject(new Error('the report parser is closed'));
-      return new Promise<BounceReport>((resolve, reject) => {
-        queue.push({ raw, resolve, reject });
-        dispatch();
-      });
-    },
-    async close() {
-      closed = true;
-      clearTimeout(idleTimer);
-      const err = new Error('the report parser is closed');
-      for (const job of queue.splice(0)) job.reject(err);
-      if (current) settle({ error: err });
-      const w = worker;
-      worker = undefined;
-      if (w) await w.terminate();
-    },
-  };
 }
