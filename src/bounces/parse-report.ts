@@ -245,6 +245,7 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     ?.join(',')
     .match(/<[^>]+>/g)
     ?.map((u) => u.slice(1, -1));
+  const returnPath = findAddresses((original && first(original, 'return-path')) ?? '')[0];
 
   const base: BounceReport = {
     kind: 'unknown',
@@ -254,6 +255,7 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
       ? { originalMessageId: first(original, 'message-id')!.replace(/^<|>$/g, '').trim() }
       : {}),
     ...(listUnsubscribe?.length ? { originalListUnsubscribe: listUnsubscribe } : {}),
+    ...(returnPath ? { originalReturnPath: returnPath } : {}),
     ...(mail.subject ? { subject: mail.subject } : {}),
     ...(from ? { from } : {}),
     ...(mail.messageId ? { messageId: mail.messageId } : {}),
@@ -293,13 +295,14 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   if (originalPart && /^content-type:\s*multipart\/report/im.test(headerBlock(originalText ?? ''))) {
     const inner = await parseReport(originalPart.content);
     if (inner.recipients.length) {
-      const { kind, recipients, originalMessageId, originalListUnsubscribe } = inner;
+      const { kind, recipients, originalMessageId, originalListUnsubscribe, originalReturnPath } = inner;
       return {
         ...base,
         kind,
         recipients,
         ...(originalMessageId ? { originalMessageId } : {}),
         ...(originalListUnsubscribe ? { originalListUnsubscribe } : {}),
+        ...(originalReturnPath ? { originalReturnPath } : {}),
       };
     }
   }

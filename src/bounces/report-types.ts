@@ -23,6 +23,11 @@ export interface BounceReport {
   originalMessageId?: string;
   /** URLs from the returned original's List-Unsubscribe header. */
   originalListUnsubscribe?: string[];
+  /**
+   * The address in the returned original's Return-Path: its envelope sender. Feedback-loop
+   * reports hide the recipient but keep it, and ours is a signed VERP address.
+   */
+  originalReturnPath?: string;
   /** ARF Feedback-Type (RFC 5965). */
   feedbackType?: string;
   subject?: string;

@@ -191,6 +191,43 @@ describe('parseReport', () => {
     expect(dmarc.recipients).toEqual([{ address: 'cy@example.com', decision: 'ignore', reason: 'auth-failure' }]);
   });
 
+  it("when a feedback-loop report hides the recipient, then the returned original's Return-Path is given", async () => {
+    const report = await parseReport(
+      [
+        'From: feedbackloop@isp.example',
+        'To: fbl@papers.example.org',
+        'Subject: complaint about message from 192.0.2.7',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="J"',
+        '',
+        '--J',
+        'Content-Type: message/feedback-report',
+        '',
+        'Feedback-Type: abuse',
+        'Version: 1',
+        '',
+        '--J',
+        'Content-Type: message/rfc822',
+        '',
+        'Return-Path: <bounces+s1.k2Vd@papers.example.org>',
+        'From: digest@papers.example.org',
+        'To: [redacted]',
+        'Message-ID: <digest.2026-11-29.8@papers.example.org>',
+        '',
+        'Hello',
+        '',
+        '--J--',
+        '',
+      ].join('\r\n'),
+    );
+    expect(report).toMatchObject({
+      kind: 'arf',
+      recipients: [],
+      originalReturnPath: 'bounces+s1.k2Vd@papers.example.org',
+      originalMessageId: 'digest.2026-11-29.8@papers.example.org',
+    });
+  });
+
   it('when an out-of-office reply arrives, then it is an auto-reply to ignore', async () => {
     const reply = await parseReport(
       [
