@@ -1,7 +1,15 @@
 import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
 import { classifyFailure, commandOf, findRule, matchRule, pickStatus } from './classify.ts';
 import { detectFormat, type ReportFormat } from './formats.ts';
-import { findAddresses, scrapeFailures, splitReturnedOriginal, textAbout, type ScrapedFailure } from './text-report.ts';
+import {
+  FAILURE_TEXT_LIMIT,
+  findAddresses,
+  ReportLines,
+  scrapeFailures,
+  splitReturnedOriginal,
+  textAbout,
+  type ScrapedFailure,
+} from './text-report.ts';
 import type { BounceReport, FailedRecipient } from './report-types.ts';
 import type { BounceRule } from './rules.ts';
 
@@ -42,18 +50,22 @@ const headerBlock = (text: string) => text.split(/\r?\n\r?\n/, 1)[0] ?? '';
 function deliveryStatusGroups(body: string): Fields[] {
   const groups: Fields[] = [];
   let current: string[] = [];
+  // The recipient fields the current group has lines starting with ('final', 'original').
+  let recipientFields = new Set<string>();
   const flush = () => {
     const fields = parseFields(current.join('\n'));
     if (fields.has('final-recipient') || fields.has('original-recipient') || fields.has('x-actual-recipient'))
       groups.push(fields);
     current = [];
+    recipientFields = new Set();
   };
   for (const line of body.split(/\r?\n/)) {
-    const starts = /^(final|original)-recipient\s*:/i.exec(line);
-    const field = starts?.[1]?.toLowerCase();
-    const seen = field !== undefined && current.some((l) => l.toLowerCase().startsWith(`${field}-recipient`));
-    if (line.trim() === '' || seen) flush();
-    if (line.trim() !== '') current.push(line);
+    const field = /^(final|original)-recipient\s*:/i.exec(line)?.[1]?.toLowerCase();
+    if (line.trim() === '' || (field !== undefined && recipientFields.has(field))) flush();
+    if (line.trim() === '') continue;
+    current.push(line);
+    const starts = /^(final|original)-recipient/i.exec(line)?.[1]?.toLowerCase();
+    if (starts) recipientFields.add(starts);
   }
   flush();
   return groups;
@@ -77,7 +89,11 @@ interface Evidence {
   verdict?: BounceRule | undefined;
 }
 
-function failure({ address, status, diagnostic, action, moreText, about, format, verdict }: Evidence): FailedRecipient {
+function failure(evidence: Evidence): FailedRecipient {
+  const { address, status, action, about, format, verdict } = evidence;
+  // Only the first words are read (FAILURE_TEXT_LIMIT), however many a report gives one recipient.
+  const diagnostic = evidence.diagnostic?.slice(0, FAILURE_TEXT_LIMIT);
+  const moreText = evidence.moreText.slice(0, FAILURE_TEXT_LIMIT);
   let said = diagnostic;
   const rules = verdict ? [verdict] : (format?.rules ?? []);
   // A bare code or a wrapper ("550 Requested action not taken") decided nothing: read the human part too.
@@ -104,36 +120,39 @@ function failure({ address, status, diagnostic, action, moreText, about, format,
   };
 }
 
-function dsnRecipients(body: string, report: string, format: ReportFormat | undefined): FailedRecipient[] {
-  const out: FailedRecipient[] = [];
+/** The address a delivery-status group reports a failure for, if it does. */
+function failedAddress(group: Fields): string | undefined {
+  // A Final-Recipient without a dotted domain ("@lmtp.host:user@server") is an internal name.
+  const final = fieldAddress(first(group, 'final-recipient'));
+  const address =
+    (final && /@[^@]+\.[^@]+$/.test(final) ? final : undefined) ??
+    fieldAddress(first(group, 'original-recipient')) ??
+    fieldAddress(first(group, 'x-actual-recipient')) ??
+    final;
+  const action = first(group, 'action');
+  return action && /^(delivered|relayed|expanded)/i.test(action) ? undefined : address;
+}
+
+function dsnRecipients(body: string, report: ReportLines, format: ReportFormat | undefined): FailedRecipient[] {
+  const groups = new Map<string, { address: string; group: Fields }>();
   for (const group of deliveryStatusGroups(body)) {
-    // A Final-Recipient without a dotted domain ("@lmtp.host:user@server") is an internal name.
-    const final = fieldAddress(first(group, 'final-recipient'));
-    const address =
-      (final && /@[^@]+\.[^@]+$/.test(final) ? final : undefined) ??
-      fieldAddress(first(group, 'original-recipient')) ??
-      fieldAddress(first(group, 'x-actual-recipient')) ??
-      final;
-    const action = first(group, 'action');
-    if (!address || (action && /^(delivered|relayed|expanded)/i.test(action))) continue;
-    const diagnostic = first(group, 'diagnostic-code')?.replace(/^[\w-]+\s*;\s*/, '');
-    const status = first(group, 'status')?.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0];
-    if (out.some((r) => r.address.toLowerCase() === address.toLowerCase())) continue;
-    const about = textAbout(report, address);
-    out.push(
-      failure({
-        address,
-        status,
-        diagnostic,
-        action,
-        about,
-        format,
-        moreText: [about, format?.verdictLine?.(report)].filter(Boolean).join('\n'),
-        verdict: format?.groupVerdict?.((name) => first(group, name)),
-      }),
-    );
+    const address = failedAddress(group);
+    if (address && !groups.has(address.toLowerCase())) groups.set(address.toLowerCase(), { address, group });
   }
-  return out;
+  const verdictLine = format?.verdictLine?.(report.text);
+  return [...groups.values()].map(({ address, group }) => {
+    const about = textAbout(report, address);
+    return failure({
+      address,
+      status: first(group, 'status')?.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0],
+      diagnostic: first(group, 'diagnostic-code')?.replace(/^[\w-]+\s*;\s*/, ''),
+      action: first(group, 'action'),
+      about,
+      format,
+      moreText: [about, verdictLine].filter(Boolean).join('\n'),
+      verdict: format?.groupVerdict?.((name) => first(group, name)),
+    });
+  });
 }
 
 // RFC 5965 §3.5 feedback types: auth-failure is a DMARC/DKIM report about the sender; not-spam un-reports.
@@ -194,7 +213,7 @@ const rawBody = (raw: Buffer | string) => {
 
 /** The failed recipients of a report without a delivery-status part, from its text first. */
 function textFailures(
-  report: string,
+  report: ReportLines,
   notRecipients: string[],
   failedHeader: string | undefined,
   original: Fields | undefined,
@@ -203,18 +222,30 @@ function textFailures(
   if (scraped.length) return scraped;
   // Exim names the failed addresses in a header of its own, also when its text shows only a local part.
   const exim = findAddresses(failedHeader ?? '');
-  if (exim.length) return exim.map((address) => ({ address, diagnostic: textAbout(report, address) || report }));
+  if (exim.length) return exim.map((address) => ({ address, diagnostic: textAbout(report, address) || report.text }));
   // Nothing named in the prose (a carrier's "could not be delivered to mobile"): the original's
   // addressee, from its To or the "for <…>" of its first Received.
   const receivedFor = (original?.get('received') ?? []).map(
     (r) => /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)/i.exec(r)?.[1] ?? '',
   );
   const addressee = findAddresses([...(original?.get('to') ?? []), ...receivedFor].join(','))[0];
-  return addressee ? [{ address: addressee, diagnostic: report }] : [];
+  return addressee ? [{ address: addressee, diagnostic: report.text }] : [];
 }
 
 const ORIGINAL_TYPES = /^(message\/(rfc822|global)|text\/rfc822-headers|message\/(rfc822|global)-headers)$/i;
 const COMPLAINT_SUBJECT = /complaint about message from|abuse report|feedback report|spam report/i;
+
+/** The URLs in <> of a List-Unsubscribe value, read in one pass (an unclosed '<' is not rescanned to the end). */
+function bracketed(value: string): string[] {
+  const urls: string[] = [];
+  for (let open = value.indexOf('<'); open >= 0;) {
+    const close = value.indexOf('>', open + 1);
+    if (close < 0) break;
+    if (close > open + 1) urls.push(value.slice(open + 1, close));
+    open = value.indexOf('<', close + 1);
+  }
+  return urls;
+}
 
 /** Parses one bounce, complaint or auto-reply as received, and classifies each failed recipient. */
 export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
@@ -234,17 +265,14 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   const part = (type: RegExp): Attachment | undefined => mail.attachments.find((a) => type.test(a.contentType));
 
   const text = mail.text?.trim() || (mail.html || mail.attachments.length ? '' : rawBody(raw));
-  const { report, original: quoted } = splitReturnedOriginal(text);
+  const split = splitReturnedOriginal(text);
+  const report = new ReportLines(split.report);
   const originalPart = part(ORIGINAL_TYPES);
   const originalText = originalPart
     ? originalPart.content.toString('utf8')
-    : (rawPart(raw, /message\/(rfc822|global)|text\/rfc822-headers/) ?? quoted);
+    : (rawPart(raw, /message\/(rfc822|global)|text\/rfc822-headers/) ?? split.original);
   const original = originalText ? parseFields(headerBlock(originalText.replace(/^\s+/, ''))) : undefined;
-  const listUnsubscribe = original
-    ?.get('list-unsubscribe')
-    ?.join(',')
-    .match(/<[^>]+>/g)
-    ?.map((u) => u.slice(1, -1));
+  const listUnsubscribe = bracketed(original?.get('list-unsubscribe')?.join(',') ?? '');
   const returnPath = findAddresses((original && first(original, 'return-path')) ?? '')[0];
 
   const base: BounceReport = {
@@ -254,7 +282,7 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     ...(original?.has('message-id')
       ? { originalMessageId: first(original, 'message-id')!.replace(/^<|>$/g, '').trim() }
       : {}),
-    ...(listUnsubscribe?.length ? { originalListUnsubscribe: listUnsubscribe } : {}),
+    ...(listUnsubscribe.length ? { originalListUnsubscribe: listUnsubscribe } : {}),
     ...(returnPath ? { originalReturnPath: returnPath } : {}),
     ...(mail.subject ? { subject: mail.subject } : {}),
     ...(from ? { from } : {}),
@@ -268,7 +296,7 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     headers: rawHeader,
     subject: mail.subject ?? '',
     from: header('from') ?? '',
-    text: report,
+    text: report.text,
   });
 
   const feedback = part(/^message\/feedback-report$/i);
@@ -285,7 +313,7 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   const dsnBody =
     deliveryStatus?.content.toString('utf8') ??
     rawPart(raw, /message\/(global-)?delivery-status/) ??
-    (/^final-recipient\s*:/im.test(report) ? report : undefined);
+    (/^final-recipient\s*:/im.test(report.text) ? report.text : undefined);
   if (dsnBody) {
     const recipients = dsnRecipients(dsnBody, report, format);
     if (recipients.length) return { ...base, kind: 'dsn', recipients };
@@ -315,10 +343,9 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
   const notRecipients = [...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))].filter(
     (a): a is string => Boolean(a),
   );
-  const ownWay = format?.recipients?.(report) ?? [];
+  const ownWay = format?.recipients?.(report.text) ?? [];
   const scraped = ownWay.length ? ownWay : textFailures(report, notRecipients, header('x-failed-recipients'), original);
-  const recipients = scraped.map((s) =>
-    failure({ address: s.address, diagnostic: s.diagnostic, moreText: `${report}\n${mail.subject ?? ''}`, format }),
-  );
+  const moreText = `${report.text}\n${mail.subject ?? ''}`;
+  const recipients = scraped.map((s) => failure({ address: s.address, diagnostic: s.diagnostic, moreText, format }));
   return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };
 }
