@@ -10,10 +10,11 @@ import {
   textAbout,
   type ScrapedFailure,
 } from './text-report.ts';
-import type { BounceReport, FailedRecipient } from './report-types.ts';
+import { ReportRefused, type BounceReport, type FailedRecipient } from './report-types.ts';
 import type { BounceRule } from './rules.ts';
 
 export type { BounceDecision, BounceReport, FailedRecipient, ReportKind } from './report-types.ts';
+export { ReportRefused } from './report-types.ts';
 export { classifyFailure } from './classify.ts';
 
 type Fields = Map<string, string[]>;
@@ -120,6 +121,20 @@ function failure(evidence: Evidence): FailedRecipient {
   };
 }
 
+// A report may name thousands of failed recipients; each costs a classification, so only the
+// first ones are read and the rest counted.
+const MAX_RECIPIENTS = 100;
+
+interface Capped<T> {
+  kept: T[];
+  dropped: number;
+}
+
+const capped = <T>(all: T[]): Capped<T> => ({
+  kept: all.slice(0, MAX_RECIPIENTS),
+  dropped: Math.max(0, all.length - MAX_RECIPIENTS),
+});
+
 /** The address a delivery-status group reports a failure for, if it does. */
 function failedAddress(group: Fields): string | undefined {
   // A Final-Recipient without a dotted domain ("@lmtp.host:user@server") is an internal name.
@@ -133,14 +148,15 @@ function failedAddress(group: Fields): string | undefined {
   return action && /^(delivered|relayed|expanded)/i.test(action) ? undefined : address;
 }
 
-function dsnRecipients(body: string, report: ReportLines, format: ReportFormat | undefined): FailedRecipient[] {
+function dsnRecipients(body: string, report: ReportLines, format: ReportFormat | undefined): Capped<FailedRecipient> {
   const groups = new Map<string, { address: string; group: Fields }>();
   for (const group of deliveryStatusGroups(body)) {
     const address = failedAddress(group);
     if (address && !groups.has(address.toLowerCase())) groups.set(address.toLowerCase(), { address, group });
   }
   const verdictLine = format?.verdictLine?.(report.text);
-  return [...groups.values()].map(({ address, group }) => {
+  const { kept, dropped } = capped([...groups.values()]);
+  const recipients = kept.map(({ address, group }) => {
     const about = textAbout(report, address);
     return failure({
       address,
@@ -153,19 +169,22 @@ function dsnRecipients(body: string, report: ReportLines, format: ReportFormat |
       verdict: format?.groupVerdict?.((name) => first(group, name)),
     });
   });
+  return { kept: recipients, dropped };
 }
 
 // RFC 5965 §3.5 feedback types: auth-failure is a DMARC/DKIM report about the sender; not-spam un-reports.
 const NOT_A_COMPLAINT = /^(auth-failure|not-spam)$/i;
 
-function arfRecipients(feedbackType: string, rcptTo: string[], original: Fields | undefined): FailedRecipient[] {
+function arfRecipients(feedbackType: string, rcptTo: string[], original: Fields | undefined): Capped<FailedRecipient> {
   const addresses = rcptTo.length ? rcptTo : findAddresses((original?.get('to') ?? []).join(', '));
   const ignore = NOT_A_COMPLAINT.test(feedbackType);
-  return [...new Set(addresses)].map((address) => ({
+  const { kept, dropped } = capped([...new Set(addresses)]);
+  const recipients = kept.map((address) => ({
     address,
     decision: ignore ? ('ignore' as const) : ('complaint' as const),
     reason: ignore ? feedbackType.toLowerCase() : 'feedback',
   }));
+  return { kept: recipients, dropped };
 }
 
 // RFC 3834 marks and the subjects of the big providers' out-of-office replies.
@@ -217,23 +236,48 @@ function textFailures(
   notRecipients: string[],
   failedHeader: string | undefined,
   original: Fields | undefined,
-): ScrapedFailure[] {
+): Capped<ScrapedFailure> {
   const scraped = scrapeFailures(report, new Set(notRecipients.map((a) => a.toLowerCase())));
-  if (scraped.length) return scraped;
+  if (scraped.length) return capped(scraped);
   // Exim names the failed addresses in a header of its own, also when its text shows only a local part.
-  const exim = findAddresses(failedHeader ?? '');
-  if (exim.length) return exim.map((address) => ({ address, diagnostic: textAbout(report, address) || report.text }));
+  const exim = capped(findAddresses(failedHeader ?? ''));
+  if (exim.kept.length) {
+    const kept = exim.kept.map((address) => ({ address, diagnostic: textAbout(report, address) || report.text }));
+    return { kept, dropped: exim.dropped };
+  }
   // Nothing named in the prose (a carrier's "could not be delivered to mobile"): the original's
   // addressee, from its To or the "for <…>" of its first Received.
   const receivedFor = (original?.get('received') ?? []).map(
     (r) => /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)/i.exec(r)?.[1] ?? '',
   );
   const addressee = findAddresses([...(original?.get('to') ?? []), ...receivedFor].join(','))[0];
-  return addressee ? [{ address: addressee, diagnostic: report.text }] : [];
+  return { kept: addressee ? [{ address: addressee, diagnostic: report.text }] : [], dropped: 0 };
 }
 
 const ORIGINAL_TYPES = /^(message\/(rfc822|global)|text\/rfc822-headers|message\/(rfc822|global)-headers)$/i;
 const COMPLAINT_SUBJECT = /complaint about message from|abuse report|feedback report|spam report/i;
+
+// mailparser builds a node for each MIME part (and gives up past a thousand); reports have a few.
+const MAX_MIME_PARTS = 200;
+// A relay may return the report it got inside its own; reports nested deeper are not read.
+const MAX_FORWARDS = 3;
+const DECLARED_BOUNDARY = /boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))/gi;
+
+/** The MIME parts of a message counted on its source: the lines opening one ("--" and a declared boundary). */
+function countMimeParts(source: string): number {
+  const boundaries = new Set([...source.matchAll(DECLARED_BOUNDARY)].map((m) => m[1] ?? m[2]));
+  let parts = 0;
+  for (const line of source.matchAll(/^--(.*)$/gm)) if (boundaries.has(line[1]!.trimEnd())) parts++;
+  return parts;
+}
+
+function refuseOverCaps(raw: Buffer | string, forwards: number): void {
+  if (forwards > MAX_FORWARDS)
+    throw new ReportRefused('depth', `report forwarded inside more than ${MAX_FORWARDS} other reports`);
+  const parts = countMimeParts(sourceOf(raw));
+  if (parts > MAX_MIME_PARTS)
+    throw new ReportRefused('parts', `report has ${parts} MIME parts, more than ${MAX_MIME_PARTS}`);
+}
 
 /** The URLs in <> of a List-Unsubscribe value, read in one pass (an unclosed '<' is not rescanned to the end). */
 function bracketed(value: string): string[] {
@@ -247,13 +291,18 @@ function bracketed(value: string): string[] {
   return urls;
 }
 
-/** Parses one bounce, complaint or auto-reply as received, and classifies each failed recipient. */
-export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
-  const mail = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true, skipTextToHtml: true });
-  const header = (name: string) => {
-    const line = mail.headerLines.find((h) => h.key === name)?.line;
-    return line?.slice(line.indexOf(':') + 1).trim();
-  };
+/** What a report carries about the message it returns (the original), from a part or its quoted text. */
+function returnedOriginal(mail: ParsedMail, raw: Buffer | string, quoted: string | undefined) {
+  const part = mail.attachments.find((a) => ORIGINAL_TYPES.test(a.contentType));
+  const text = part
+    ? part.content.toString('utf8')
+    : (rawPart(raw, /message\/(rfc822|global)|text\/rfc822-headers/) ?? quoted);
+  const fields = text ? parseFields(headerBlock(text.replace(/^\s+/, ''))) : undefined;
+  return { part, text, fields };
+}
+
+/** What every kind of report says: its envelope, its own headers, and the original's identity. */
+function reportBase(mail: ParsedMail, original: Fields | undefined): BounceReport {
   const envelopeTo = [
     ...new Set(
       mail.headerLines
@@ -262,20 +311,9 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     ),
   ];
   const from = mail.from?.value[0]?.address;
-  const part = (type: RegExp): Attachment | undefined => mail.attachments.find((a) => type.test(a.contentType));
-
-  const text = mail.text?.trim() || (mail.html || mail.attachments.length ? '' : rawBody(raw));
-  const split = splitReturnedOriginal(text);
-  const report = new ReportLines(split.report);
-  const originalPart = part(ORIGINAL_TYPES);
-  const originalText = originalPart
-    ? originalPart.content.toString('utf8')
-    : (rawPart(raw, /message\/(rfc822|global)|text\/rfc822-headers/) ?? split.original);
-  const original = originalText ? parseFields(headerBlock(originalText.replace(/^\s+/, ''))) : undefined;
   const listUnsubscribe = bracketed(original?.get('list-unsubscribe')?.join(',') ?? '');
   const returnPath = findAddresses((original && first(original, 'return-path')) ?? '')[0];
-
-  const base: BounceReport = {
+  return {
     kind: 'unknown',
     recipients: [],
     envelopeTo,
@@ -288,6 +326,33 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     ...(from ? { from } : {}),
     ...(mail.messageId ? { messageId: mail.messageId } : {}),
   };
+}
+
+const withDropped = (dropped: number) => (dropped ? { droppedRecipients: dropped } : {});
+
+/**
+ * Parses one bounce, complaint or auto-reply as received, and classifies each failed recipient
+ * (the first MAX_RECIPIENTS; droppedRecipients counts the rest). Throws ReportRefused for a
+ * message over a cap on its shape; mailparser's own errors pass through.
+ */
+export function parseReport(raw: Buffer | string): Promise<BounceReport> {
+  return parseForwarded(raw, 0);
+}
+
+async function parseForwarded(raw: Buffer | string, forwards: number): Promise<BounceReport> {
+  refuseOverCaps(raw, forwards);
+  const mail = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true, skipTextToHtml: true });
+  const header = (name: string) => {
+    const line = mail.headerLines.find((h) => h.key === name)?.line;
+    return line?.slice(line.indexOf(':') + 1).trim();
+  };
+  const part = (type: RegExp): Attachment | undefined => mail.attachments.find((a) => type.test(a.contentType));
+
+  const text = mail.text?.trim() || (mail.html || mail.attachments.length ? '' : rawBody(raw));
+  const split = splitReturnedOriginal(text);
+  const report = new ReportLines(split.report);
+  const { part: originalPart, text: originalText, fields: original } = returnedOriginal(mail, raw, split.original);
+  const base = reportBase(mail, original);
 
   const rawHeader = (name: string) =>
     mail.headerLines.filter((h) => h.key === name).map((h) => h.line.slice(h.line.indexOf(':') + 1).trim());
@@ -306,7 +371,8 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     const rcptTo = ['original-rcpt-to', 'removal-recipient']
       .flatMap((name) => fields.get(name) ?? [])
       .flatMap(findAddresses);
-    return { ...base, kind: 'arf', feedbackType, recipients: arfRecipients(feedbackType, rcptTo, original) };
+    const { kept, dropped } = arfRecipients(feedbackType, rcptTo, original);
+    return { ...base, kind: 'arf', feedbackType, recipients: kept, ...withDropped(dropped) };
   }
 
   const deliveryStatus = part(/^message\/(global-)?delivery-status$/i);
@@ -315,37 +381,46 @@ export async function parseReport(raw: Buffer | string): Promise<BounceReport> {
     rawPart(raw, /message\/(global-)?delivery-status/) ??
     (/^final-recipient\s*:/im.test(report.text) ? report.text : undefined);
   if (dsnBody) {
-    const recipients = dsnRecipients(dsnBody, report, format);
-    if (recipients.length) return { ...base, kind: 'dsn', recipients };
+    const { kept, dropped } = dsnRecipients(dsnBody, report, format);
+    if (kept.length) return { ...base, kind: 'dsn', recipients: kept, ...withDropped(dropped) };
   }
 
   // A report forwarded as an attachment (a relay returning the DSN it got): read the inner one.
   if (originalPart && /^content-type:\s*multipart\/report/im.test(headerBlock(originalText ?? ''))) {
-    const inner = await parseReport(originalPart.content);
-    if (inner.recipients.length) {
-      const { kind, recipients, originalMessageId, originalListUnsubscribe, originalReturnPath } = inner;
-      return {
-        ...base,
-        kind,
-        recipients,
-        ...(originalMessageId ? { originalMessageId } : {}),
-        ...(originalListUnsubscribe ? { originalListUnsubscribe } : {}),
-        ...(originalReturnPath ? { originalReturnPath } : {}),
-      };
-    }
+    const inner = await parseForwarded(originalPart.content, forwards + 1);
+    if (inner.recipients.length) return { ...base, ...fromInnerReport(inner) };
   }
 
   if (isAutoReply(mail, header)) {
-    const recipients: FailedRecipient[] = from ? [{ address: from, decision: 'ignore', reason: 'vacation' }] : [];
+    const recipients: FailedRecipient[] = base.from
+      ? [{ address: base.from, decision: 'ignore', reason: 'vacation' }]
+      : [];
     return { ...base, kind: 'autoreply', recipients };
   }
 
-  const notRecipients = [...envelopeTo, from, ...findAddresses((original?.get('from') ?? []).join(','))].filter(
-    (a): a is string => Boolean(a),
-  );
+  const notRecipients = [
+    ...base.envelopeTo,
+    base.from,
+    ...findAddresses((original?.get('from') ?? []).join(',')),
+  ].filter((a): a is string => Boolean(a));
   const ownWay = format?.recipients?.(report.text) ?? [];
-  const scraped = ownWay.length ? ownWay : textFailures(report, notRecipients, header('x-failed-recipients'), original);
+  const { kept, dropped } = ownWay.length
+    ? capped(ownWay)
+    : textFailures(report, notRecipients, header('x-failed-recipients'), original);
   const moreText = `${report.text}\n${mail.subject ?? ''}`;
-  const recipients = scraped.map((s) => failure({ address: s.address, diagnostic: s.diagnostic, moreText, format }));
-  return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients };
+  const recipients = kept.map((s) => failure({ address: s.address, diagnostic: s.diagnostic, moreText, format }));
+  return { ...base, kind: recipients.length ? 'dsn' : 'unknown', recipients, ...withDropped(dropped) };
+}
+
+/** What an outer report takes from the report forwarded inside it. */
+function fromInnerReport(inner: BounceReport): Partial<BounceReport> {
+  const { kind, recipients, droppedRecipients, originalMessageId, originalListUnsubscribe, originalReturnPath } = inner;
+  return {
+    kind,
+    recipients,
+    ...withDropped(droppedRecipients ?? 0),
+    ...(originalMessageId ? { originalMessageId } : {}),
+    ...(originalListUnsubscribe ? { originalListUnsubscribe } : {}),
+    ...(originalReturnPath ? { originalReturnPath } : {}),
+  };
 }

@@ -17,6 +17,8 @@ export interface BounceReport {
   kind: ReportKind;
   /** One entry per failed recipient; complaints and auto-replies: the reporting/original recipient. */
   recipients: FailedRecipient[];
+  /** How many more failed recipients the report named beyond the ones returned (a cap bounds the work per report). */
+  droppedRecipients?: number;
   /** Addresses the report was sent to (To/Delivered-To/X-Original-To/Envelope-To): where a VERP address appears. */
   envelopeTo: string[];
   /** Message-ID of the returned original, when the report carries it. */
@@ -46,4 +48,15 @@ export interface FailureInput {
 export interface FailureDecision {
   decision: BounceDecision;
   reason: string;
+}
+
+/** A report the parser will not read: it exceeds a cap on its shape (MIME parts, forwarding depth, size). */
+export class ReportRefused extends Error {
+  override name = 'ReportRefused';
+  constructor(
+    readonly cap: 'parts' | 'depth' | 'size',
+    message: string,
+  ) {
+    super(message);
+  }
 }
