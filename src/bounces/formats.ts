@@ -62,7 +62,7 @@ const MDA_LINE =
   /^(mail\.local|procmail|maildrop|vdelivermail|vdeliver): .*|^your message to \S+ was automatically rejected:.*$/im;
 
 // Office 365 relays through Outlook.com's hosts but words its reports (and verdicts) its own way.
-const OFFICE365_HOST = /.+\.(outbound\.protection|prod)\.outlook\.com\b/;
+const OFFICE365_HOST = /.\.(outbound\.protection|prod)\.outlook\.com\b/;
 const isOffice365 = (c: ReportClues) =>
   [
     c.subject.includes('Undeliverable:'),
@@ -79,6 +79,28 @@ const isOffice365 = (c: ReportClues) =>
     ].map((name) => c.header(name) !== undefined),
   ].filter(Boolean).length >= 2;
 
+// "… unknown recipient or mailbox unavailable -> 550 <a@b.c>: …": the rest of the line is the remote's reply.
+const OFFICE365_UNKNOWN_RECIPIENT = /unknown recipient or mailbox unavailable ->(.+)/gi;
+
+// Yahoo's "<a@b>:" heading line (spaces around it, not line breaks: a regex letting \s span
+// lines rescans every blank line from each line start).
+const YAHOO_HEADING = /^[^\S\r\n\u2028\u2029]*<[^<>\s]+>:[^\S\r\n\u2028\u2029]*$/m;
+
+const LINE_BREAK = /\r\n|[\n\r\u2028\u2029]/;
+const lastLine = (text: string) => text.split(LINE_BREAK).pop() ?? '';
+
+/**
+ * Whether a line of the text has a '<', then an '@', then a '>', each with something between
+ * (/<.+@.+>/, but found with one look per line rather than a rescan from each '<' and '@').
+ */
+function quotesAddress(text: string): boolean {
+  return text.split(LINE_BREAK).some((line) => {
+    const open = line.indexOf('<');
+    const at = open < 0 ? -1 : line.indexOf('@', open + 2);
+    return at >= 0 && line.lastIndexOf('>') >= at + 2;
+  });
+}
+
 export const REPORT_FORMATS: readonly ReportFormat[] = [
   {
     // McAfee's e-mail gateway quotes the remote reply without stage or code.
@@ -87,7 +109,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     rules: [
       hard(
         'user-unknown',
-        /user \(.+@.+\) unknown\.|550 unknown user \S+@\S+|550 <.+?@.+?>\.+ user not exist|no such user/i,
+        /user \([^()@]+@[^()]+\) unknown\.|550 unknown user \S+@\S+|550 <[^<>@]+@[^<>]+>\.+ user not exist|no such user/i,
       ),
     ],
   },
@@ -98,7 +120,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
       /mailer-daemon@messagelabs\.com/i.test(c.from) &&
       c.subject.startsWith('Mail Delivery Failure'),
     rules: [
-      hard('user-unknown', /542 .+ rejected|no such user/i),
+      hard('user-unknown', /542 .{1,200}? rejected|no such user/i),
       soft('authentication', /please turn on smtp authentication in your mail client/i),
     ],
   },
@@ -145,8 +167,8 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     detect: (c) => Boolean(c.header('x-mlserver')) && /-admin@/i.test(c.from),
     recipients: (text) =>
       text.split(/\r?\n/).flatMap((line) => {
-        const address = /<([^\s<>]+@[^\s<>]+)>\.\s*$/.exec(line)?.[1];
-        return address ? [{ address, diagnostic: text.trim() }] : [];
+        const address = /<([^\s<>]+)>\.\s*$/.exec(line)?.[1];
+        return address && /.@./.test(address) ? [{ address, diagnostic: text.trim() }] : [];
       }),
     rules: [soft('list-refused')],
   },
@@ -160,7 +182,9 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     name: 'office365',
     detect: isOffice365,
     command: (diagnostic) =>
-      /unknown recipient or mailbox unavailable ->.+@.+\.[a-z]+/i.test(diagnostic) ? 'RCPT' : undefined,
+      [...diagnostic.matchAll(OFFICE365_UNKNOWN_RECIPIENT)].some((m) => /^.[^@]*@.+\.[a-z]/i.test(m[1]!))
+        ? 'RCPT'
+        : undefined,
     rules: [
       { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.10$/ },
       { reason: 'not-accept', decision: 'hard', status: /^5\.7\.510$/ },
@@ -216,7 +240,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     // but uses other words, so it is left to the general table).
     name: 'exim',
     detect: (c) =>
-      !/@.+\.mail\.ru>?$/i.test(c.from) &&
+      !/^[^@]*@.+\.mail\.ru>?$/i.test(lastLine(c.from)) &&
       [
         /^"?Mail Delivery System/.test(c.from),
         /^<\w{7}-\w{6}-\w{2}@/.test(c.header('message-id') ?? ''),
@@ -256,7 +280,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     // recipient in <> only when it refused RCPT TO.
     name: 'yahoo',
     detect: (c) => Boolean(c.header('x-ymailisg')),
-    command: (diagnostic) => (/<.+@.+>/.test(diagnostic.replace(/^\s*<[^<>\s]+>:\s*$/m, '')) ? 'RCPT' : undefined),
+    command: (diagnostic) => (quotesAddress(diagnostic.replace(YAHOO_HEADING, '')) ? 'RCPT' : undefined),
   },
   {
     // Local delivery agents behind a Sendmail (mail.local, procmail, maildrop, vpopmail, vmailmgr, Dovecot).

@@ -17,31 +17,24 @@ export interface BounceReport {
   kind: ReportKind;
   /** One entry per failed recipient; complaints and auto-replies: the reporting/original recipient. */
   recipients: FailedRecipient[];
+  /** How many more failed recipients the report named beyond the ones returned (a cap bounds the work per report). */
+  droppedRecipients?: number;
   /** Addresses the report was sent to (To/Delivered-To/X-Original-To/Envelope-To): where a VERP address appears. */
   envelopeTo: string[];
   /** Message-ID of the returned original, when the report carries it. */
   originalMessageId?: string;
   /** URLs from the returned original's List-Unsubscribe header. */
   originalListUnsubscribe?: string[];
-  /** The returned original's Return-Path: our VERP envelope sender, which feedback loops keep. */
+  /**
+   * The address in the returned original's Return-Path: its envelope sender. Feedback-loop
+   * reports hide the recipient but keep it, and ours is a signed VERP address.
+   */
   originalReturnPath?: string;
-  /** Failed recipients past the parser's cap, left out of `recipients`. */
-  droppedRecipients?: number;
   /** ARF Feedback-Type (RFC 5965). */
   feedbackType?: string;
   subject?: string;
   from?: string;
   messageId?: string;
-}
-
-/** A report over one of the parser's caps: it is quarantined, not handled. */
-export class ReportRefused extends Error {
-  constructor(
-    readonly cap: 'parts' | 'depth' | 'size',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface FailureInput {
@@ -55,4 +48,15 @@ export interface FailureInput {
 export interface FailureDecision {
   decision: BounceDecision;
   reason: string;
+}
+
+/** A report the parser will not read: it exceeds a cap on its shape (MIME parts, forwarding depth, size). */
+export class ReportRefused extends Error {
+  override name = 'ReportRefused';
+  constructor(
+    readonly cap: 'parts' | 'depth' | 'size',
+    message: string,
+  ) {
+    super(message);
+  }
 }

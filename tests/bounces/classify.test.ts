@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, parseReport } from '../../src/bounces/parse-report.ts';
+import { classifyFailure, parseReport, ReportRefused } from '../../src/bounces/parse-report.ts';
 
 describe('classifyFailure', () => {
   it('when the refusal is about the sender (5.7.1 blocked), then the reader is kept', () => {
@@ -189,6 +189,79 @@ describe('parseReport', () => {
     expect(abuse.recipients).toEqual([{ address: 'cy@example.com', decision: 'complaint', reason: 'feedback' }]);
     const dmarc = await parseReport(arf('auth-failure'));
     expect(dmarc.recipients).toEqual([{ address: 'cy@example.com', decision: 'ignore', reason: 'auth-failure' }]);
+  });
+
+  it("when a feedback-loop report hides the recipient, then the returned original's Return-Path is given", async () => {
+    const report = await parseReport(
+      [
+        'From: feedbackloop@isp.example',
+        'To: fbl@papers.example.org',
+        'Subject: complaint about message from 192.0.2.7',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="J"',
+        '',
+        '--J',
+        'Content-Type: message/feedback-report',
+        '',
+        'Feedback-Type: abuse',
+        'Version: 1',
+        '',
+        '--J',
+        'Content-Type: message/rfc822',
+        '',
+        'Return-Path: <bounces+s1.k2Vd@papers.example.org>',
+        'From: digest@papers.example.org',
+        'To: [redacted]',
+        'Message-ID: <digest.2026-11-29.8@papers.example.org>',
+        '',
+        'Hello',
+        '',
+        '--J--',
+        '',
+      ].join('\r\n'),
+    );
+    expect(report).toMatchObject({
+      kind: 'arf',
+      recipients: [],
+      originalReturnPath: 'bounces+s1.k2Vd@papers.example.org',
+      originalMessageId: 'digest.2026-11-29.8@papers.example.org',
+    });
+  });
+
+  it('when a relay returns a DSN inside its own report, then the inner recipients are read; nested deeper than the cap, the report is refused', async () => {
+    // Each level in base64, so only reading it finds the one inside.
+    const wrap = (inner: string, boundary: string) =>
+      [
+        'From: MAILER-DAEMON@relay.example.net',
+        'To: bounces@papers.example.org',
+        'Subject: Returned mail',
+        'MIME-Version: 1.0',
+        `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+        '',
+        `--${boundary}`,
+        'Content-Type: message/rfc822',
+        'Content-Transfer-Encoding: base64',
+        '',
+        Buffer.from(inner).toString('base64'),
+        `--${boundary}--`,
+        '',
+      ].join('\r\n');
+    const nested = (depth: number) => Array.from({ length: depth }, (_, i) => `W${i}`).reduce(wrap, dsn);
+    expect((await parseReport(nested(3))).recipients).toEqual([
+      expect.objectContaining({ address: 'ada@example.com', decision: 'hard' }),
+      expect.objectContaining({ address: 'bob@example.com', decision: 'soft' }),
+    ]);
+    const refused: unknown = await parseReport(nested(4)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ReportRefused);
+    expect(refused).toMatchObject({ cap: 'depth' });
+  });
+
+  it('when mailparser cannot read a message (a header over its size limit), then its own error comes out', async () => {
+    const error: unknown = await parseReport(
+      `From: a@example.com\r\nX-Big: ${'a'.repeat(1_100_000)}\r\n\r\nx\r\n`,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(ReportRefused);
   });
 
   it('when an out-of-office reply arrives, then it is an auto-reply to ignore', async () => {
