@@ -10,6 +10,7 @@ import { startPapersApi, type PapersApi } from './papers-api.ts';
 import { measureSend, type SenderKind, type SendShared } from './send.ts';
 import { distinctLists, spreadPreferences } from './fixtures.ts';
 import { measureStartup } from './startup.ts';
+import { measureIntake } from './intake.ts';
 import { measureSendNow } from './send-now-memory.ts';
 import { measureSubscribe, type LoadResult } from './subscribe.ts';
 import type { RenderResult } from './render-worker.ts';
@@ -279,6 +280,12 @@ async function main(argv: string[]): Promise<number> {
       } finally {
         await api.close();
       }
+    });
+  }
+
+  if (p.sections.includes('intake')) {
+    await runSection(results, 'intake', async () => {
+      results.intake = await measureIntake(dir, p.intakeReports);
     });
   }
 

@@ -3,21 +3,33 @@ import type { SenderKind } from './send.ts';
 
 export const USAGE = `Usage: npm run bench -- [--quick | --full] [--only LIST] [--pool N]
 
-Measures the send path, memory, rendering, POST /subscribe and ingest, each against a baseline
+Measures the send path, memory, rendering, POST /subscribe, ingest and the bounce intake, each against a baseline
 measured in the same run, prints one table and writes the figures as JSON to
 data/bench-results/<timestamp>.json. Every server runs on 127.0.0.1, each measured piece in a
 child process of its own. Not part of npm test.
 
   --quick      a short run (~1-2 min): send 1k, memory 1k and 10k, short loads
   --full       adds the 100k send (with baselines) and a 1M-subscriber memory run (long: ~15 min)
-  --only LIST  comma-separated sections: render,send,memory,variants,dkim,startup,subscribe,ingest (default: all)
+  --only LIST  comma-separated sections: render,send,memory,variants,dkim,startup,subscribe,ingest,intake
+               (default: all)
   --pool N     SMTP pool size for the product and every baseline (default: 5, SMTP_POOL_SIZE's default)
   -h, --help   show this help
 
 Exit status: 0 all targets met, 1 a target missed or a section failed, 2 usage error.`;
 
-export type Section = 'render' | 'send' | 'memory' | 'variants' | 'dkim' | 'startup' | 'subscribe' | 'ingest';
-const SECTIONS: Section[] = ['render', 'send', 'memory', 'variants', 'dkim', 'startup', 'subscribe', 'ingest'];
+export type Section =
+  'render' | 'send' | 'memory' | 'variants' | 'dkim' | 'startup' | 'subscribe' | 'ingest' | 'intake';
+const SECTIONS: Section[] = [
+  'render',
+  'send',
+  'memory',
+  'variants',
+  'dkim',
+  'startup',
+  'subscribe',
+  'ingest',
+  'intake',
+];
 
 export interface Plan {
   mode: 'quick' | 'default' | 'full';
@@ -48,6 +60,8 @@ export interface Plan {
   pairedRounds: number;
   /** startup: timed starts per command (the table shows medians). */
   startupReps: number;
+  /** intake: reports replayed into the bounce receiver. */
+  intakeReports: number;
 }
 
 export function plan(argv: string[]): Plan | { help: true } | { error: string } {
@@ -101,6 +115,7 @@ export function plan(argv: string[]): Plan | { help: true } | { error: string } 
       subscribeConnections: 10,
       subscribeReps: 1,
       ingestRuns: 3,
+      intakeReports: 2000,
     };
   }
   return {
@@ -124,5 +139,6 @@ export function plan(argv: string[]): Plan | { help: true } | { error: string } 
     // loads per server, and the medians.
     subscribeReps: 3,
     ingestRuns: 7,
+    intakeReports: 10_000,
   };
 }

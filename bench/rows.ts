@@ -4,6 +4,8 @@ import type { SendNowMemory } from './send-now-memory.ts';
 import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
 import type { StartupResult } from './startup.ts';
+import type { IntakeResult } from './intake.ts';
+import { intakeRows } from './rows-intake.ts';
 import { fmt, medianBy, verdict, type Row } from './report.ts';
 import type { Plan } from './plan.ts';
 import { appRows } from './rows-app.ts';
@@ -19,6 +21,7 @@ export interface Results {
   subscribe: LoadResult[];
   ingest?: IngestResult;
   startup?: StartupResult;
+  intake?: IntakeResult;
   /** os.availableParallelism() of the bench's machine (the default DKIM_WORKERS). */
   cores?: number;
   /** How many distinct digests the many-variants send's preferences rank to. */
@@ -247,6 +250,8 @@ export function buildRows(p: Plan, r: Results): Row[] {
       `1k subscribers, the day refreshed from the local papers API, ranked, its digest assembled; medians of ${x.reps}`,
     );
   }
+
+  if (r.intake) rows.push(...intakeRows(r.intake));
 
   if (p.sections.includes('memory')) {
     const peak = (n: number) => r.sendNow.find((m) => m.n === n && !m.compilesTemplates);
