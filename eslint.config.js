@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'test-artifacts/'] },
+  { ignores: ['node_modules/', 'data/', 'test-artifacts/', 'dist/', 'dist.*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

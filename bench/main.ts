@@ -126,16 +126,12 @@ async function sendAndMemory(
       }
     }
   }
-  // First a send that compiles the templates (as the first after an upgrade does), then the sizes.
-  const memoryRuns: { n: number; compileTemplates?: boolean }[] = wantMemory
-    ? [{ n: 1000, compileTemplates: true }, ...p.memorySizes.map((n) => ({ n }))]
-    : [];
-  for (const { n, compileTemplates } of memoryRuns) {
+  for (const n of wantMemory ? p.memorySizes : []) {
     try {
-      const m = await measureSendNow(n, shared, { compileTemplates });
+      const m = await measureSendNow(n, shared);
       results.sendNow.push(m);
       log(
-        `  memory: send-now ${fmt.n(n)}${m.compilesTemplates ? ' (compiles the templates)' : ''}: peak RSS ${fmt.mb(m.peakMb)}, ${fmt.ms(m.wallMs)} wall${m.problems.length ? ` PROBLEMS: ${m.problems.join('; ')}` : ''}`,
+        `  memory: send-now ${fmt.n(n)}: peak RSS ${fmt.mb(m.peakMb)}, ${fmt.ms(m.wallMs)} wall${m.problems.length ? ` PROBLEMS: ${m.problems.join('; ')}` : ''}`,
       );
     } catch (err) {
       const message = (err as Error).message;

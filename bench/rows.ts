@@ -240,7 +240,7 @@ export function buildRows(p: Plan, r: Results): Row[] {
       'npm run send-now -- --help',
       x.helpMs,
       true,
-      `medians of ${x.reps}, wall time to exit; through tsx (as before scripts/run.mjs): ${fmt.ms(x.helpTsxMs)} (${fmt.ratio(x.helpTsxMs / x.npmVersionMs)})`,
+      `medians of ${x.reps}, wall time to exit; through tsx, from the sources: ${fmt.ms(x.helpTsxMs)} (${fmt.ratio(x.helpTsxMs / x.npmVersionMs)})`,
     );
     start('npm run subscribers -- count', x.countMs, true, `1k subscribers; medians of ${x.reps}`);
     start(
@@ -254,20 +254,8 @@ export function buildRows(p: Plan, r: Results): Row[] {
   if (r.intake) rows.push(...intakeRows(r.intake));
 
   if (p.sections.includes('memory')) {
-    const peak = (n: number) => r.sendNow.find((m) => m.n === n && !m.compilesTemplates);
+    const peak = (n: number) => r.sendNow.find((m) => m.n === n);
     const base = peak(1000);
-    const compiling = r.sendNow.find((m) => m.compilesTemplates);
-    if (compiling)
-      rows.push({
-        section: 'memory',
-        figure: `npm run send-now peak RSS, ${fmt.n(compiling.n)}, first send after the templates changed`,
-        value: fmt.mb(compiling.peakMb),
-        baseline: base ? `${fmt.mb(base.peakMb)} @1k` : '—',
-        ratio: base ? fmt.ratio(compiling.peakMb / base.peakMb) : '—',
-        target: '',
-        result: compiling.problems.length ? 'FAIL' : '—',
-        note: `compiles the templates with MJML on a thread of its own, ended before the send starts; every later start reads them compiled (src/mail/template-cache.ts); ${fmt.ms(compiling.wallMs)} from spawn to exit${compiling.problems.length ? `; PROBLEMS: ${compiling.problems.join('; ')}` : ''}`,
-      });
     for (const n of p.memorySizes) {
       const m = peak(n);
       const ratio = m && base ? m.peakMb / base.peakMb : null;
@@ -294,7 +282,7 @@ export function buildRows(p: Plan, r: Results): Row[] {
         result,
         ...(m
           ? {
-              note: `node scripts/run.mjs send-now (precompiled, no tsx), the whole process's maxRSS; ${fmt.ms(m.wallMs)} from spawn to exit${m.problems.length ? `; PROBLEMS: ${m.problems.join('; ')}` : ''}`,
+              note: `node scripts/launch.mjs send-now (dist/, no tsx), the whole process's maxRSS; ${fmt.ms(m.wallMs)} from spawn to exit${m.problems.length ? `; PROBLEMS: ${m.problems.join('; ')}` : ''}`,
             }
           : {}),
       });

@@ -1,6 +1,4 @@
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { templateCacheDir } from '../src/mail/template-cache.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sink } from './sink.ts';
@@ -8,16 +6,14 @@ import { BENCH_DATE, BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, seedSubscribers
 import { sendDeadlineMs } from './send.ts';
 
 /**
- * Peak memory of a send as an operator starts one: `node scripts/run.mjs send-now` (what
- * `npm run send-now` runs: the precompiled JavaScript, no tsx), a process of its own over a
+ * Peak memory of a send as an operator starts one: `node scripts/launch.mjs send-now` (what
+ * `npm run send-now` runs: dist/, the compiled build, no tsx), a process of its own over a
  * database seeded with n confirmed subscribers, into the bench's SMTP sink. Its peak resident set
  * is the kernel's count for the process (getrusage's maxRSS), which a preloaded module reports
  * as the process exits: nothing of the bench runs inside it.
  */
 export interface SendNowMemory {
   n: number;
-  /** The first send after the templates changed: it compiles them (MJML) before sending. */
-  compilesTemplates: boolean;
   /** Peak RSS of the whole process, start-up included, MB. */
   peakMb: number;
   /** From spawning the command to its exit. */
@@ -36,12 +32,8 @@ let dbCounter = 0;
 export async function measureSendNow(
   n: number,
   s: { sink: Sink; dir: string; poolSize: number; papersApiUrl: string },
-  o: { compileTemplates?: boolean } = {},
 ): Promise<SendNowMemory> {
   const dbPath = join(s.dir, `send-now-${n}-${++dbCounter}.sqlite`);
-  const cacheDir = templateCacheDir(dbPath)!;
-  if (o.compileTemplates) rmSync(cacheDir, { recursive: true, force: true });
-  const compilesTemplates = !existsSync(cacheDir);
   seedSubscribers(dbPath, n);
   await s.sink.reset({ trackRecipients: false });
   const env = {
@@ -61,7 +53,7 @@ export async function measureSendNow(
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', PRELOAD, join(root, 'scripts', 'run.mjs'), 'send-now', '--date', BENCH_DATE],
+      ['--import', PRELOAD, join(root, 'scripts', 'launch.mjs'), 'send-now', '--date', BENCH_DATE],
       {
         cwd: root,
         env,
@@ -87,5 +79,5 @@ export async function measureSendNow(
   if (!kb) throw new Error(`send-now ${n} reported no peak RSS (exit ${code}): ${stderr.slice(0, 300)}`);
   const sink = await s.sink.waitFor(n, 10_000).catch(() => s.sink.stats());
   if (sink.messages !== n) problems.push(`sink got ${sink.messages} messages, expected ${n}`);
-  return { n, compilesTemplates, peakMb: Number(kb) / 1024, wallMs, sinkMessages: sink.messages, problems };
+  return { n, peakMb: Number(kb) / 1024, wallMs, sinkMessages: sink.messages, problems };
 }

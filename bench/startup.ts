@@ -8,7 +8,7 @@ import { medianBy } from './report.ts';
  * Cold start of the operator's commands, as an operator types them: wall time from spawning
  * `npm run …` to its exit (these commands print their answer and exit), medians of `reps`, each
  * against `npm --version` (npm's own start-up) measured in the same loop. A first run of each
- * command is not timed: it compiles what changed (scripts/run.mjs), once per change.
+ * command is not timed: it builds dist/ when its inputs changed (scripts/launch.mjs).
  */
 export interface StartupResult {
   reps: number;
@@ -16,7 +16,7 @@ export interface StartupResult {
   helpMs: number;
   countMs: number;
   dryRunMs: number;
-  /** The same --help through tsx, as the npm scripts ran before scripts/run.mjs. */
+  /** The same --help through tsx, from the sources. */
   helpTsxMs: number;
 }
 

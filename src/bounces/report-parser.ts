@@ -14,6 +14,15 @@ export interface ReportParser {
   close(): Promise<void>;
 }
 
+/**
+ * The parser module the thread loads, as this one was loaded: compiled JavaScript in dist/,
+ * TypeScript when run from the sources (tsx, vitest).
+ */
+const parserModule = new URL(
+  import.meta.url.endsWith('.ts') ? './parse-report.ts' : './parse-report.js',
+  import.meta.url,
+).href;
+
 export class ParseTimedOut extends Error {}
 /** The thread died under a report (out of memory, a crash): the report is quarantined like a timeout. */
 export class ParserCrashed extends Error {}
@@ -113,8 +122,10 @@ class ThreadParser implements ReportParser {
 
   private spawn(): Worker {
     const w = new Worker(new URL('./parse-worker.mjs', import.meta.url), {
-      // Plain JavaScript: the parent's --import loaders are not loadable there (the thread loads tsx itself).
+      // Plain JavaScript: the parent's --import loaders are not loadable there (the thread loads tsx itself
+      // when it is given the TypeScript).
       execArgv: [],
+      workerData: { parserModule },
       resourceLimits: { maxOldGenerationSizeMb: this.o.heapMb ?? 256 },
     });
     w.on('message', (m: Reply) => this.answer(m));

@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /**
- * The templates as MJML compiled them, kept between starts. Loading MJML costs a process ~40 MB
- * and each compile ~30 MB more for a moment (README, Benchmarks: memory), yet the compiled HTML
- * depends only on the template sources and MJML's version: every value is filled in afterwards.
- * A start that finds them compiled from the same sources by the same MJML loads no MJML at all;
- * they were checked when they were compiled (templates.ts), so the check holds for them too.
+ * The templates as MJML compiled them: by `npm run build` into dist/, or, run from the sources,
+ * kept between starts. Loading MJML costs a process ~40 MB and each compile ~30 MB more for a
+ * moment (README, Benchmarks: memory), yet the compiled HTML depends only on the template
+ * sources and MJML's version: every value is filled in afterwards. A start that finds them
+ * compiled from the same sources by the same MJML loads no MJML at all; they were checked when
+ * they were compiled (templates.ts), so the check holds for them too.
  */
 /** The attributes MJML's CSS inlining gives a link in each placeholder that holds links (templates.ts). */
 const anchorsSchema = z.object({ reason: z.string().optional(), links: z.string().optional() });
@@ -34,16 +36,27 @@ export const templateCacheDir = (databasePath: string): string | undefined =>
 
 /** The file in `cacheDir` that holds them. */
 export const compiledTemplatesFile = (cacheDir: string) => join(cacheDir, FILE);
+/**
+ * Where `npm run build` puts them: in dist/, beside this module's compiled twin, compiled from the
+ * templates copied beside them by the same build (scripts/build.mjs). Run from the sources, there
+ * is no such file.
+ */
+export const builtTemplatesFile = fileURLToPath(new URL(`../../${FILE}`, import.meta.url));
 /** Bumped when what is stored changes shape or meaning. */
 const FORMAT = 'paperboy-compiled-templates/1';
-const mjmlVersion = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
 
-/** What the templates compile to: read from `cacheDir` when compiled from these sources, else built and kept there. */
+/**
+ * What the templates compile to: the build's (a production install has no MJML to compile them
+ * with); else read from `cacheDir` when compiled from these sources, else built and kept there.
+ */
 export async function compiledTemplates(
   sources: readonly string[],
   cacheDir: string | undefined,
   build: () => Promise<CompiledTemplates>,
 ): Promise<CompiledTemplates> {
+  const shipped = read(builtTemplatesFile);
+  if (shipped) return shipped;
+  const mjmlVersion = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
   const hash = createHash('sha256').update(`${FORMAT}\0${mjmlVersion}`);
   for (const source of sources) hash.update(`\0${source}`);
   const key = hash.digest('hex');
@@ -55,10 +68,11 @@ export async function compiledTemplates(
   return built;
 }
 
-function read(path: string, key: string): CompiledTemplates | null {
+/** The set kept in `path`, when it was compiled from the sources `key` stands for (any, when no key is given). */
+function read(path: string, key?: string): CompiledTemplates | null {
   try {
     const { key: found, ...compiled } = compiledSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
-    return found === key ? compiled : null;
+    return key === undefined || found === key ? compiled : null;
   } catch {
     // Missing, half-written by a crash, or from an older format: compiled again.
     return null;

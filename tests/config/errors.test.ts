@@ -13,10 +13,10 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** `npm start` (tsx src/main.ts) on a fresh folder plus `env`, to its exit (or 30 s). */
+/** `npm start` (scripts/launch.mjs: the service from dist/) on a fresh folder plus `env`, to its exit (or 30 s). */
 async function startService(env: Record<string, string>) {
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(process.execPath, [...projectNode, 'src/main.ts'], {
+  const child = spawn(process.execPath, [...projectNode, 'scripts/launch.mjs', 'start'], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',

@@ -15,7 +15,7 @@ const doctor = (args: string[], env: Record<string, string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
-      [...projectNode, 'scripts/doctor.ts', ...args],
+      [...projectNode, 'scripts/launch.mjs', 'doctor', ...args],
       { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
     );

@@ -100,14 +100,12 @@ async function startSendNow(): Promise<{ npmPid: number; asked: () => boolean }>
   return { npmPid: npm.pid!, asked: () => asked };
 }
 
-/** npm → sh → tsx → node: the node running scripts/send-now.ts under tsx's loader, once it is there. */
+/** npm → sh → node: the node running scripts/launch.mjs send-now, once it is there. */
 function senderUnder(npmPid: number): number | undefined {
   const chain = descendants(npmPid);
   for (const pid of chain) if (!started.includes(pid)) started.push(pid);
-  // The node process that runs the script: scripts/run.mjs with its compiled twin, or tsx with the source.
   const runsSendNow = (args: string[]) =>
-    (args.some((a) => a.endsWith('scripts/run.mjs')) && args.includes('send-now')) ||
-    (args.some((a) => a.includes('tsx/dist/loader')) && args.some((a) => a.endsWith('scripts/send-now.ts')));
+    args.some((a) => a.endsWith('scripts/launch.mjs')) && args.includes('send-now');
   return chain.filter((pid) => runsSendNow(cmdline(pid))).at(-1);
 }
 

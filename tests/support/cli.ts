@@ -9,9 +9,9 @@ export interface ScriptRun {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
-/** Starts `npm run <script>` as an operator would (scripts/run.mjs, a clean environment plus `env`). */
+/** Starts `npm run <script>` as an operator would (scripts/launch.mjs, a clean environment plus `env`). */
 export function startScript(script: string, args: string[], env: Record<string, string>): ScriptRun {
-  const child = spawn(process.execPath, [...projectNode, 'scripts/run.mjs', script, ...args], {
+  const child = spawn(process.execPath, [...projectNode, 'scripts/launch.mjs', script, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

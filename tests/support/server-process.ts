@@ -27,10 +27,10 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** `npm start` as an operator runs it (tsx src/main.ts), on the given environment. */
+/** `npm start` as an operator runs it (scripts/launch.mjs: the service from dist/), on the given environment. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...projectNode, 'src/main.ts'], {
+  const child = spawn(process.execPath, [...projectNode, 'scripts/launch.mjs', 'start'], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
