@@ -36,8 +36,11 @@ const USAGE = `Usage: npm run bounces -- COMMAND
   -h, --help            show this help
 
 Policy: a hard bounce suppresses the subscriber at once; a complaint unsubscribes them; soft
-bounces suppress after BOUNCE_SOFT_LIMIT digests in a row bounced within 30 days; auto-replies
-are logged only. Suppressed addresses stay off imports until their owner signs up again.
+bounces about the mailbox (full, disabled, greylisting given up) suppress after
+BOUNCE_SOFT_LIMIT digests in a row bounced within 30 days; refusals about the sender (spam,
+reputation, blocklists, policy, authentication, rate limits) and delay warnings are recorded and
+never held against the reader; auto-replies are logged only. Suppressed addresses stay off
+imports until their owner signs up again (or npm run subscribers -- unsuppress ADDRESS).
 
 Exit status: 0 ok (unrecognised messages are reported, not fatal), 1 failed (a path or message
 could not be read), 2 usage error.`;
@@ -90,6 +93,8 @@ async function importPaths(deps: HandleReportDeps, paths: string[], trustAddress
     soft: 0,
     complaint: 0,
     ignore: 0,
+    sender: 0,
+    delayed: 0,
     suppressed: 0,
     unsubscribed: 0,
     repeat: 0,
@@ -123,7 +128,7 @@ async function importPaths(deps: HandleReportDeps, paths: string[], trustAddress
 function importSummary(t: Record<string, number>): string {
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   return (
-    `${plural(t.messages!, 'message', 'messages')}: ${t.hard} hard, ${t.soft} soft, ${t.complaint} complaints, ${t.ignore} ignored, ${t.unrecognised} unrecognised; ` +
+    `${plural(t.messages!, 'message', 'messages')}: ${t.hard} hard, ${t.soft} soft, ${t.complaint} complaints, ${t.sender} refused for the sender's reasons, ${t.delayed} delayed, ${t.ignore} ignored, ${t.unrecognised} unrecognised; ` +
     `${t.suppressed} suppressed, ${t.unsubscribed} unsubscribed, ${t.repeat} already handled, ${t.nobody} matched nobody, ` +
     `${t.unverified} unverified (matched by address only: --trust-addresses acts on them)` +
     (t.quarantined ? `; ${t.quarantined} quarantined (npm run bounces -- quarantine list)` : '') +
@@ -167,6 +172,12 @@ function effectText(r: HandledRecipient, softLimit: number): string {
       return 'unverified (nothing Paperboy signed names them), recorded, nothing changed';
     case 'counted':
       return `counted (latest digests bounced in a row: ${r.applied.softStreak} of ${softLimit})`;
+    case 'recorded':
+      return r.decision === 'sender'
+        ? "recorded against the receiving domain, not the reader (the sender's reputation or setup)"
+        : r.decision === 'delayed'
+          ? 'recorded, not counted (delivery goes on)'
+          : 'recorded, not counted (not about the mailbox)';
     case 'unchanged':
       return r.decision === 'ignore' ? 'logged, nothing changed' : 'already off the list';
     default:

@@ -9,7 +9,7 @@ const SUBSCRIBER_STATUSES = ['pending', 'confirmed', 'unsubscribed', 'suppressed
 const SUBSCRIBER_EVENTS = ['signup', 'confirmation', 'unsubscribe', 'suppression', 'import'];
 const CAP_SCOPES = ['address', 'domain'];
 const QUEUE_STATUSES = ['queued', 'failed'];
-const BOUNCE_KINDS = ['hard', 'soft', 'complaint', 'ignore'];
+const BOUNCE_KINDS = ['hard', 'soft', 'complaint', 'ignore', 'sender', 'delayed'];
 const RUN_OUTCOMES = ['sent', 'failed', 'skipped', 'pending'] as const;
 
 export interface Metrics {
@@ -106,7 +106,7 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
 
   new Counter({
     name: 'paperboy_bounces_total',
-    help: 'Bounce and complaint reports received, by kind (hard, soft, complaint, ignore).',
+    help: 'Bounce and complaint reports received, by kind (hard, soft, complaint, ignore, sender, delayed).',
     labelNames: ['kind'],
     registers,
     collect() {

@@ -39,8 +39,8 @@ describe('run rates', () => {
     applyBounceEvent(deps, event('hard', 'stranger@example.org', '2026-11-23'));
 
     expect(t.ctx.bounces.runs()).toEqual([
-      { date: '2026-11-23', runStatus: 'done', sent: 50, hard: 1, soft: 1, complaints: 0 },
-      { date: '2026-11-22', runStatus: 'done', sent: 100, hard: 6, soft: 0, complaints: 1 },
+      { date: '2026-11-23', runStatus: 'done', sent: 50, failed: 0, hard: 1, soft: 1, complaints: 0, sender: 0 },
+      { date: '2026-11-22', runStatus: 'done', sent: 100, failed: 0, hard: 6, soft: 0, complaints: 1, sender: 0 },
     ]);
     const before23 = previousRunSummary(t.ctx.bounces, '2026-11-23');
     expect(before23[0]).toBe(
@@ -57,7 +57,16 @@ describe('run rates', () => {
   });
 
   it('when a run sits exactly on a threshold, then it is not above it', () => {
-    const r = runRates({ date: '2026-11-22', runStatus: 'done', sent: 1000, hard: 50, soft: 0, complaints: 3 });
+    const r = runRates({
+      date: '2026-11-22',
+      runStatus: 'done',
+      sent: 1000,
+      failed: 0,
+      hard: 50,
+      soft: 0,
+      complaints: 3,
+      sender: 0,
+    });
     expect(r.alarms).toEqual([]);
     expect(runRates({ ...r, hard: 51, complaints: 4 }).alarms).toEqual(['hard', 'complaints']);
     expect(describeRates(runRates({ ...r, sent: 0 }))[0]).toMatch(/sent 0, hard bounces 50 \(0\.0 %\)/);
