@@ -68,3 +68,19 @@ export function providerDecision(said: 'hard' | 'soft' | undefined, classified: 
   if (classified.decision === 'sender' || classified.decision === 'delayed') return classified.decision;
   return said ?? classified.decision;
 }
+
+/**
+ * The relay's reply refusing one recipient during our own send (at RCPT TO, or after DATA), read
+ * as a report's Diagnostic-Code would be: one rule for every way in. `command` is the client's
+ * (`RCPT TO`, `DATA`).
+ */
+export function classifyRelayReply(reply: string, command: string | undefined): FailureDecision & { status?: string } {
+  const stage = /^RCPT\b/i.test(command ?? '') ? 'RCPT' : /^DATA\b/i.test(command ?? '') ? 'DATA' : undefined;
+  const status = pickStatus(undefined, reply);
+  const judged = classifyFailure({
+    diagnostic: reply,
+    ...(status ? { status } : {}),
+    ...(stage ? { command: stage } : {}),
+  });
+  return { ...judged, ...(status ? { status } : {}) };
+}
