@@ -13,6 +13,9 @@ import {
 } from '../src/bounces/handle-report.ts';
 import { readMailPath } from '../src/bounces/mail-files.ts';
 import { percent, runRates } from '../src/bounces/rates.ts';
+import { refusedReaders } from '../src/bounces/refusals.ts';
+import { SOFT_WINDOW_DAYS } from '../src/bounces/policy.ts';
+import { addDays } from '../src/domain/dates.ts';
 
 const USAGE = `Usage: npm run bounces -- COMMAND
 
@@ -29,7 +32,11 @@ const USAGE = `Usage: npm run bounces -- COMMAND
                         by an unsigned Message-ID, and reports recorded as unverified before are
                         looked at again.
   list [--since DATE]   the recorded events (tab-separated), oldest first; DATE is YYYY-MM-DD
-  stats                 per send run: sent, hard bounces, soft bounces, complaints, and their rates
+  stats                 per send run: sent, hard bounces, soft bounces, complaints, and their rates,
+                        failed and refused for the sender's reasons; then the refusals about the
+                        sender of the last 30 days per receiving domain and reason, and the readers
+                        refused for the same such reason on every digest for 30 days (listed for
+                        you to judge; nothing is done to them)
   quarantine list       reports set aside (unreadable, over a cap, too slow to parse), tab-separated
   quarantine show ID    the message as it was received (kept here for 30 days)
   quarantine delete ID  remove one
@@ -262,9 +269,9 @@ function notQuarantined(id: number): number {
 }
 
 function stats(ctx: Context): number {
-  console.log(
-    ['run', 'sent', 'hard', 'soft', 'complaints', 'hard_rate', 'soft_rate', 'complaint_rate', 'alarm'].join('\t'),
-  );
+  // New columns go last: scripts that cut the columns by position keep working.
+  const columns = ['run', 'sent', 'hard', 'soft', 'complaints', 'hard_rate', 'soft_rate', 'complaint_rate', 'alarm'];
+  console.log([...columns, 'failed', 'sender'].join('\t'));
   for (const run of ctx.bounces.runs()) {
     const r = runRates(run);
     const alarm = r.alarms.map((a) => (a === 'hard' ? 'HARD BOUNCES' : 'COMPLAINTS')).join(', ');
@@ -279,6 +286,8 @@ function stats(ctx: Context): number {
         percent(r.softRate),
         percent(r.complaintRate, 2),
         alarm,
+        r.failed,
+        r.sender,
       ]
         .map(cell)
         .join('\t'),
@@ -287,9 +296,38 @@ function stats(ctx: Context): number {
   const loose = ctx.bounces.unattributed();
   if (Object.keys(loose).length)
     console.log(
-      ['(no run)', '-', loose.hard ?? 0, loose.soft ?? 0, loose.complaint ?? 0, '-', '-', '-', '-'].join('\t'),
+      [
+        '(no run)',
+        '-',
+        loose.hard ?? 0,
+        loose.soft ?? 0,
+        loose.complaint ?? 0,
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        loose.sender ?? 0,
+      ].join('\t'),
     );
+  senderStats(ctx);
   return EXIT_OK;
+}
+
+/** The refusals about the sender per receiving domain, and the readers refused on every digest for 30 days. */
+function senderStats(ctx: Context): void {
+  const today = ctx.clock.now().toISOString().slice(0, 10);
+  const refusals = ctx.bounces.senderRefusals(`${addDays(today, -SOFT_WINDOW_DAYS)}T00:00:00.000Z`);
+  if (refusals.length) {
+    console.log(['', ['refused_by', 'reason', 'refusals', 'readers', 'last_digest'].join('\t')].join('\n'));
+    for (const r of refusals)
+      console.log([r.domain || '(unknown)', r.reason, r.refusals, r.readers, r.last].map(cell).join('\t'));
+  }
+  const readers = refusedReaders(ctx.bounces, today);
+  if (readers.length) {
+    console.log(['', ['refused_reader', 'domain', 'reason', 'digests', 'since'].join('\t')].join('\n'));
+    for (const r of readers) console.log([r.email, r.domain, r.reason, r.digests, r.since].map(cell).join('\t'));
+  }
 }
 
 /** The whole CLI, --help and usage errors included: the tests run it in their own process. */

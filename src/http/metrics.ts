@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricsStore } from '../db/metrics-store.ts';
 import type { Clock } from '../clock.ts';
+import { BIG_PROVIDERS, providerLabel } from '../bounces/domains.ts';
 
 /** Runs reported one by one: a label per digest date, bounded so the series do not pile up. */
 export const RECENT_RUNS = 14;
@@ -112,6 +113,22 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
     collect() {
       this.reset();
       for (const [kind, n] of byKey(BOUNCE_KINDS, store.bouncesByKind(), 'kind')) this.inc({ kind }, n);
+    },
+  });
+
+  new Counter({
+    name: 'paperboy_sender_refusals_total',
+    help: 'Refusals about the sender (spam, reputation, blocklists, policy, authentication, rate limits) by receiving domain: the big mailbox providers by name, the rest as other.',
+    labelNames: ['domain'],
+    registers,
+    collect() {
+      this.reset();
+      const byLabel = new Map([...BIG_PROVIDERS, 'other'].map((d) => [d, 0]));
+      for (const r of store.senderRefusalsByDomain()) {
+        const label = providerLabel(r.domain);
+        byLabel.set(label, byLabel.get(label)! + r.n);
+      }
+      for (const [domain, n] of byLabel) this.inc({ domain }, n);
     },
   });
 

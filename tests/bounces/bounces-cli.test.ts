@@ -258,7 +258,7 @@ describe('npm run bounces', () => {
     const stats = await runScript('bounces', ['stats'], env);
     expect(stats.code).toBe(0);
     expect(stats.stdout.split('\n')[0]).toBe(
-      'run\tsent\thard\tsoft\tcomplaints\thard_rate\tsoft_rate\tcomplaint_rate\talarm',
+      'run\tsent\thard\tsoft\tcomplaints\thard_rate\tsoft_rate\tcomplaint_rate\talarm\tfailed\tsender',
     );
 
     const subscribers = await runScript('subscribers', ['list'], env);

@@ -120,4 +120,61 @@ describe("send-now's summary", () => {
     );
     expect(sink.messages).toHaveLength(18);
   });
+
+  it("when receivers refused digests for the sender's reasons, then the summary says plainly it is the sending domain, not the readers, for this run and the previous one", async () => {
+    sink = await startSmtpSink({
+      onRcpt: (a) =>
+        a.endsWith('@gmail.com')
+          ? { code: 550, message: '5.7.1 Our system has detected spam in this message' }
+          : undefined,
+    });
+    const env = {
+      SMTP_URL: sink.url,
+      MAIL_FROM: 'Paperboy <digest@papers.example.org>',
+      PUBLIC_URL: 'https://papers.example.org',
+      SECRET: 'test-secret-test-secret-test-secret-0123',
+      SMTP_POOL_SIZE: '1',
+    };
+    const t = testConfig(env);
+    dir = t.dir;
+    const ctx = createContext(t.config, createLogger('silent'));
+    const readers = seedSubscribers(ctx.db, 3);
+    const gmail = seedSubscribers(ctx.db, 3, { domain: 'gmail.com' });
+    freezeFixtureDay(ctx as Parameters<typeof freezeFixtureDay>[0]);
+    const run = ctx.db
+      .prepare(
+        "INSERT INTO send_runs (digest_date, status, started_at, sent, updated_at) VALUES ('2026-11-23', 'done', '2026-11-23T07:00:00Z', 6, '2026-11-23T07:00:00Z') RETURNING id",
+      )
+      .get() as { id: number };
+    for (const id of [...readers, ...gmail])
+      ctx.db
+        .prepare("INSERT INTO send_deliveries (run_id, subscriber_id, status) VALUES (?, ?, 'sent')")
+        .run(run.id, id);
+    // The previous run's refusals came back as reports, after the relay had taken the digests.
+    const deps = handleReportDeps(ctx, () => Promise.reject(new Error('unused')));
+    for (const id of readers.slice(0, 2))
+      applyBounceEvent(deps, {
+        ...event('hard', ctx.subscribers.byId(id)!.email, '2026-11-23'),
+        kind: 'sender',
+        reason: 'authentication',
+        subscriberId: id,
+      });
+    ctx.close();
+
+    const r = await runScript('send-now', ['--date', DATE], {
+      ...env,
+      DATABASE_PATH: t.config.DATABASE_PATH,
+      OUTBOX_DIR: t.config.OUTBOX_DIR,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^2026-11-24: done\n/);
+    expect(r.stdout).toContain(
+      "\n  gmail.com refused 3 digests as spam: this is the sending domain's reputation, not your readers\n",
+    );
+    expect(r.stdout).toContain(
+      "\n  2026-11-23: example.com refused 2 digests for failed authentication (SPF, DKIM, DMARC): this is the sending domain's DNS and signing setup, not your readers",
+    );
+    expect(r.stdout).toMatch(/previous run 2026-11-23: sent 6, .*, refused for the sender's reasons 2\n/);
+    expect(sink.messages).toHaveLength(3);
+  });
 });
