@@ -1,7 +1,9 @@
 import type { Db } from '../db/connection.ts';
+import type { BounceDecision } from './report-types.ts';
 import { MAILBOX_REASONS } from './rules.ts';
 
-export type BounceKind = 'hard' | 'soft' | 'complaint' | 'ignore' | 'sender' | 'delayed';
+/** An event's kind: the classifier's decision (report-types.ts). */
+export type BounceKind = BounceDecision;
 
 export interface StoredBounceEvent {
   subscriberId: number | null;

@@ -216,21 +216,7 @@ export async function deliver(
     if (judged?.decision !== 'sender') budget.add(true);
     const spent = budget.exceeded();
     if (spent) halt({ status: 'paused', reason: `error budget spent: ${spent}; last reply: ${reply}` });
-    if (judged) {
-      const { decision, reason, status } = judged;
-      const { subscriberId, email } = d;
-      const reportKey = `smtp:send:${run.id}:${subscriberId}`;
-      deps.recordRefusal({
-        subscriberId,
-        email,
-        digestDate: run.digestDate,
-        reportKey,
-        decision,
-        reason,
-        status,
-        reply,
-      });
-    }
+    if (judged) deps.recordRefusal(relayRefusal(run, d, judged, reply));
     settle({ subscriberId: d.subscriberId, kind: 'failed', reply });
   };
 
@@ -377,11 +363,25 @@ export async function deliver(
   }
 }
 
+type JudgedReply = FailureDecision & { status?: string };
+
 /** What the relay's reply to one message says, when it said anything: read by the bounce classifier. */
-function judgeReply(err: unknown): (FailureDecision & { status?: string }) | undefined {
+function judgeReply(err: unknown): JudgedReply | undefined {
   const e = err as Partial<SmtpError>;
   return typeof e.responseCode === 'number' && e.response ? classifyRelayReply(e.response, e.command) : undefined;
 }
+
+/** A delivery's final refusal, for the bounce policy: one event per delivery of the run. */
+const relayRefusal = (run: SendRun, d: ClaimedDelivery, judged: JudgedReply, reply: string): RelayRefusal => ({
+  subscriberId: d.subscriberId,
+  email: d.email,
+  digestDate: run.digestDate,
+  reportKey: `smtp:send:${run.id}:${d.subscriberId}`,
+  decision: judged.decision,
+  reason: judged.reason,
+  status: judged.status,
+  reply,
+});
 
 /**
  * Everything else went out; what is left is for domains that refused us too often in a row. The run
