@@ -13,6 +13,9 @@ import {
 } from '../src/bounces/handle-report.ts';
 import { readMailPath } from '../src/bounces/mail-files.ts';
 import { percent, runRates } from '../src/bounces/rates.ts';
+import { refusedReaders } from '../src/bounces/refusals.ts';
+import { SOFT_WINDOW_DAYS } from '../src/bounces/policy.ts';
+import { addDays } from '../src/domain/dates.ts';
 
 const USAGE = `Usage: npm run bounces -- COMMAND
 
@@ -29,15 +32,22 @@ const USAGE = `Usage: npm run bounces -- COMMAND
                         by an unsigned Message-ID, and reports recorded as unverified before are
                         looked at again.
   list [--since DATE]   the recorded events (tab-separated), oldest first; DATE is YYYY-MM-DD
-  stats                 per send run: sent, hard bounces, soft bounces, complaints, and their rates
+  stats                 per send run: sent, hard bounces, soft bounces, complaints, and their rates,
+                        failed and refused for the sender's reasons; then the refusals about the
+                        sender of the last 30 days per receiving domain and reason, and the readers
+                        refused for the same such reason on every digest for 30 days (listed for
+                        you to judge; nothing is done to them)
   quarantine list       reports set aside (unreadable, over a cap, too slow to parse), tab-separated
   quarantine show ID    the message as it was received (kept here for 30 days)
   quarantine delete ID  remove one
   -h, --help            show this help
 
 Policy: a hard bounce suppresses the subscriber at once; a complaint unsubscribes them; soft
-bounces suppress after BOUNCE_SOFT_LIMIT digests in a row bounced within 30 days; auto-replies
-are logged only. Suppressed addresses stay off imports until their owner signs up again.
+bounces about the mailbox (full, disabled, greylisting given up) suppress after
+BOUNCE_SOFT_LIMIT digests in a row bounced within 30 days; refusals about the sender (spam,
+reputation, blocklists, policy, authentication, rate limits) and delay warnings are recorded and
+never held against the reader; auto-replies are logged only. Suppressed addresses stay off
+imports until their owner signs up again (or npm run subscribers -- unsuppress ADDRESS).
 
 Exit status: 0 ok (unrecognised messages are reported, not fatal), 1 failed (a path or message
 could not be read), 2 usage error.`;
@@ -90,6 +100,8 @@ async function importPaths(deps: HandleReportDeps, paths: string[], trustAddress
     soft: 0,
     complaint: 0,
     ignore: 0,
+    sender: 0,
+    delayed: 0,
     suppressed: 0,
     unsubscribed: 0,
     repeat: 0,
@@ -124,7 +136,7 @@ async function importPaths(deps: HandleReportDeps, paths: string[], trustAddress
 function importSummary(t: Record<string, number>): string {
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   return (
-    `${plural(t.messages!, 'message', 'messages')}: ${t.hard} hard, ${t.soft} soft, ${t.complaint} complaints, ${t.ignore} ignored, ${t.unrecognised} unrecognised; ` +
+    `${plural(t.messages!, 'message', 'messages')}: ${t.hard} hard, ${t.soft} soft, ${t.complaint} complaints, ${t.sender} refused for the sender's reasons, ${t.delayed} delayed, ${t.ignore} ignored, ${t.unrecognised} unrecognised; ` +
     `${t.suppressed} suppressed, ${t.unsubscribed} unsubscribed, ${t.repeat} already handled, ${t.nobody} matched nobody, ` +
     `${t.unverified} unverified (matched by address only: --trust-addresses acts on them)` +
     (t.quarantined ? `; ${t.quarantined} quarantined (npm run bounces -- quarantine list)` : '') +
@@ -171,6 +183,12 @@ function effectText(r: HandledRecipient, softLimit: number): string {
       return 'unverified (nothing Paperboy signed names them), recorded, nothing changed';
     case 'counted':
       return `counted (latest digests bounced in a row: ${r.applied.softStreak} of ${softLimit})`;
+    case 'recorded':
+      return r.decision === 'sender'
+        ? "recorded against the receiving domain, not the reader (the sender's reputation or setup)"
+        : r.decision === 'delayed'
+          ? 'recorded, not counted (delivery goes on)'
+          : 'recorded, not counted (not about the mailbox)';
     case 'unchanged':
       return r.decision === 'ignore' ? 'logged, nothing changed' : 'already off the list';
     default:
@@ -255,9 +273,9 @@ function notQuarantined(id: number): number {
 }
 
 function stats(ctx: Context): number {
-  console.log(
-    ['run', 'sent', 'hard', 'soft', 'complaints', 'hard_rate', 'soft_rate', 'complaint_rate', 'alarm'].join('\t'),
-  );
+  // New columns go last: scripts that cut the columns by position keep working.
+  const columns = ['run', 'sent', 'hard', 'soft', 'complaints', 'hard_rate', 'soft_rate', 'complaint_rate', 'alarm'];
+  console.log([...columns, 'failed', 'sender'].join('\t'));
   for (const run of ctx.bounces.runs()) {
     const r = runRates(run);
     const alarm = r.alarms.map((a) => (a === 'hard' ? 'HARD BOUNCES' : 'COMPLAINTS')).join(', ');
@@ -272,6 +290,8 @@ function stats(ctx: Context): number {
         percent(r.softRate),
         percent(r.complaintRate, 2),
         alarm,
+        r.failed,
+        r.sender,
       ]
         .map(cell)
         .join('\t'),
@@ -280,9 +300,38 @@ function stats(ctx: Context): number {
   const loose = ctx.bounces.unattributed();
   if (Object.keys(loose).length)
     console.log(
-      ['(no run)', '-', loose.hard ?? 0, loose.soft ?? 0, loose.complaint ?? 0, '-', '-', '-', '-'].join('\t'),
+      [
+        '(no run)',
+        '-',
+        loose.hard ?? 0,
+        loose.soft ?? 0,
+        loose.complaint ?? 0,
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        loose.sender ?? 0,
+      ].join('\t'),
     );
+  senderStats(ctx);
   return EXIT_OK;
+}
+
+/** The refusals about the sender per receiving domain, and the readers refused on every digest for 30 days. */
+function senderStats(ctx: Context): void {
+  const today = ctx.clock.now().toISOString().slice(0, 10);
+  const refusals = ctx.bounces.senderRefusals(`${addDays(today, -SOFT_WINDOW_DAYS)}T00:00:00.000Z`);
+  if (refusals.length) {
+    console.log(['', ['refused_by', 'reason', 'refusals', 'readers', 'last_digest'].join('\t')].join('\n'));
+    for (const r of refusals)
+      console.log([r.domain || '(unknown)', r.reason, r.refusals, r.readers, r.last].map(cell).join('\t'));
+  }
+  const readers = refusedReaders(ctx.bounces, today);
+  if (readers.length) {
+    console.log(['', ['refused_reader', 'domain', 'reason', 'digests', 'since'].join('\t')].join('\n'));
+    for (const r of readers) console.log([r.email, r.domain, r.reason, r.digests, r.since].map(cell).join('\t'));
+  }
 }
 
 /** The whole CLI, --help and usage errors included: the tests run it in their own process. */

@@ -18,8 +18,9 @@ const app = () =>
     import('../src/digest/run.ts'),
     import('../src/digest/preview.ts'),
     import('../src/bounces/rates.ts'),
+    import('../src/bounces/refusals.ts'),
     import('../src/mail/identity.ts'),
-  ]).then(([config, logger, dates, context, run, preview, rates, identity]) => ({
+  ]).then(([config, logger, dates, context, run, preview, rates, refusals, identity]) => ({
     ...config,
     ...logger,
     ...dates,
@@ -27,6 +28,7 @@ const app = () =>
     ...run,
     ...preview,
     ...rates,
+    ...refusals,
     ...identity,
   }));
 
@@ -116,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
     dryRun,
     sendDigest,
     previousRunSummary,
+    describeSenderRefusals,
   } = await app();
   try {
     const config = loadConfig();
@@ -169,7 +172,14 @@ async function main(argv: string[]): Promise<number> {
     progress.end();
     const listed = args['dry-run'] ? warnings : [];
     console.log(
-      [summary(result), ...[...listed, ...previousRunSummary(ctx.bounces, date)].map((line) => `  ${line}`)].join('\n'),
+      [
+        summary(result),
+        ...[
+          ...listed,
+          ...describeSenderRefusals(result.senderRefusals ?? []),
+          ...previousRunSummary(ctx.bounces, date),
+        ].map((line) => `  ${line}`),
+      ].join('\n'),
     );
     return result.outcome === 'done' ||
       result.outcome === 'empty' ||

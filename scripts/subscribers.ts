@@ -7,6 +7,7 @@ import { createSubscriberAdminStore, type SubscriberAdminStore } from '../src/db
 import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import type { SuppressionList } from '../src/bounces/suppressions.ts';
+import type { Logger } from '../src/logger.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
 
@@ -26,19 +27,25 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
                     BOUNCE_IMAP_URL, also the messages quoting it in the mailbox's
                     BOUNCE_IMAP_QUARANTINE folder. The bounce mailbox itself is the mail server's
                     to clean.
+  unsuppress EMAIL  undo a wrong suppression by bounces: the reader gets digests again, the
+                    address leaves the suppression list, and their soft bounces count afresh from
+                    today. Never for someone who complained or unsubscribed: only they can sign
+                    up again, through the form.
   -h, --help        show this help
 
-Exit status: 0 ok, 1 failed (invalid rows, unknown address, IMAP server out of reach), 2 usage error.`;
+Exit status: 0 ok, 1 failed (invalid rows, unknown address, IMAP server out of reach, an address
+that cannot be unsuppressed), 2 usage error.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true }).positionals;
   if (!command) throw new UsageError('a command is needed');
-  if (!['import', 'export', 'list', 'count', 'remove'].includes(command))
+  if (!['import', 'export', 'list', 'count', 'remove', 'unsuppress'].includes(command))
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  const byAddress = command === 'remove' || command === 'unsuppress';
   const [expected, what] =
-    command === 'import' ? [1, 'one file'] : command === 'remove' ? [1, 'one address'] : [0, 'no arguments'];
+    command === 'import' ? [1, 'one file'] : byAddress ? [1, 'one address'] : [0, 'no arguments'];
   if (rest.length !== expected) throw new UsageError(`${command} takes ${what}`);
-  const email = command === 'remove' ? emailSchema.safeParse(rest[0]) : undefined;
+  const email = byAddress ? emailSchema.safeParse(rest[0]) : undefined;
   if (email && !email.success) throw new UsageError(`not an email address: ${JSON.stringify(rest[0])}`);
 
   let db: Db | undefined;
@@ -47,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     db = openDatabase(config.DATABASE_PATH);
     migrate(db);
     const store = createSubscriberAdminStore(db);
-    // Only import and remove need SECRET (suppressed addresses are kept as keyed hashes).
+    // Only import, remove and unsuppress need SECRET (suppressed addresses are kept as keyed hashes).
     // Imported only by the commands that use them: `count` and `list` start without them.
     const suppressions = async () => {
       const [{ openSuppressionList }, { resolveSecret }, { createLogger }] = await Promise.all([
@@ -55,8 +62,9 @@ async function main(argv: string[]): Promise<number> {
         import('../src/secret.ts'),
         import('../src/logger.ts'),
       ]);
-      const secret = resolveSecret(config.SECRET, config.DATABASE_PATH, createLogger(config.LOG_LEVEL, 'stderr'));
-      return { list: openSuppressionList(db!, secret), secret };
+      const logger = createLogger(config.LOG_LEVEL, 'stderr');
+      const secret = resolveSecret(config.SECRET, config.DATABASE_PATH, logger);
+      return { list: openSuppressionList(db!, secret), secret, logger };
     };
     const csv = () => import('../src/domain/subscriber-import.ts');
     switch (command) {
@@ -100,6 +108,10 @@ async function main(argv: string[]): Promise<number> {
           console.log(`${status.padEnd(13)}${counts[status] ?? 0}`);
         console.log(`${'total'.padEnd(13)}${total}`);
         return EXIT_OK;
+      }
+      case 'unsuppress': {
+        const { list, logger } = await suppressions();
+        return await restore(db, list, logger, email!.data!);
       }
       default: {
         // 'remove', the one command left; its address was checked with the arguments.
@@ -159,6 +171,35 @@ async function remove(
     : 0;
   if (imapDeleted === undefined) return EXIT_FAILED;
   return erased.found || imapDeleted > 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/** `unsuppress`: a reader suppressed by bounces gets digests again; refused for a complaint or an unsubscribe. */
+async function restore(db: Db, suppressions: SuppressionList, logger: Logger, address: string): Promise<number> {
+  const [{ unsuppress }, { createBounceStore }, { createSubscribersStore }, { systemClock }, { DomainError }] =
+    await Promise.all([
+      import('../src/bounces/unsuppress.ts'),
+      import('../src/bounces/events-store.ts'),
+      import('../src/db/subscribers-store.ts'),
+      import('../src/clock.ts'),
+      import('../src/errors.ts'),
+    ]);
+  const deps = {
+    bounces: createBounceStore(db),
+    subscribers: createSubscribersStore(db),
+    suppressions,
+    clock: systemClock,
+    logger,
+  };
+  try {
+    const r = unsuppress(deps, address);
+    const was = r.was ? ` (suppressed for: ${r.was})` : '';
+    console.log(`${r.email} is ${r.status} again${was}; their bounces count afresh from ${r.countedFrom}`);
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    console.error(`subscribers unsuppress: ${err.message}`);
+    return EXIT_FAILED;
+  }
 }
 
 /**

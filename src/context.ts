@@ -30,6 +30,8 @@ import { verpAddress, type VerpIdentity } from './bounces/verp.ts';
 import { unsubscribeAddress } from './bounces/unsubscribe-address.ts';
 import type { MailQueueDeps } from './mail/mail-queue.ts';
 import { signedMessageId, type MessageIdentity } from './bounces/message-id.ts';
+import { applyBounceEvent } from './bounces/policy.ts';
+import type { RelayRefusal } from './digest/send-loop.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -181,6 +183,7 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
       feedbackDomain: c.DKIM_DOMAIN?.toLowerCase() ?? domain,
     },
     policy: sendPolicyFromConfig(c),
+    recordRefusal: recordRefusalFor(ctx),
   };
 }
 
@@ -197,6 +200,31 @@ export const readerLinksFor = (ctx: Pick<Context, 'config' | 'secret'>) => {
     ...(ownMailto ? { unsubscribeMailto: unsubscribeAddress(id, ctx.secret, c.BOUNCE_DOMAIN) } : {}),
   });
 };
+
+/**
+ * The relay's refusal of one recipient during a send, as a bounce event: verified (the relay
+ * answered our own send, for the subscriber we sent to), through the same policy as a report.
+ */
+export const recordRefusalFor =
+  (ctx: Context) =>
+  (r: RelayRefusal): void => {
+    const { bounces, subscribers, suppressions, clock, logger, secret } = ctx;
+    applyBounceEvent(
+      { bounces, subscribers, suppressions, clock, logger, secret, softLimit: ctx.config.BOUNCE_SOFT_LIMIT },
+      {
+        subscriberId: r.subscriberId,
+        verified: true,
+        recipient: r.email,
+        kind: r.decision,
+        reason: r.reason,
+        status: r.status,
+        diagnostic: r.reply,
+        source: 'smtp:send',
+        digestDate: r.digestDate,
+        reportKey: r.reportKey,
+      },
+    );
+  };
 
 /** Each message's own envelope sender (VERP, src/bounces/verp.ts), signed with SECRET. */
 export const bounceAddressFor = (ctx: Pick<Context, 'config' | 'secret'>) => (who: VerpIdentity) =>

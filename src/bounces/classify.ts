@@ -1,5 +1,5 @@
 import { BOUNCE_RULES, type BounceRule } from './rules.ts';
-import type { FailureDecision, FailureInput } from './report-types.ts';
+import type { BounceDecision, FailureDecision, FailureInput } from './report-types.ts';
 
 // An RFC 3463 code, not the tail of an IP address or a version number.
 const STATUS_IN_TEXT = /(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)/;
@@ -48,11 +48,39 @@ export function findRule(input: FailureInput): BounceRule {
  * `formatRules` are the phrase table of the report's format, when it was recognised.
  */
 export function classifyFailure(input: FailureInput, formatRules: readonly BounceRule[] = []): FailureDecision {
-  if (input.action && /^\s*(delayed|relayed|delivered|expanded)\b/i.test(input.action)) {
+  const action = input.action && /^\s*(delayed|relayed|delivered|expanded)\b/i.exec(input.action);
+  if (action) {
     // RFC 3464 §2.3.3: only 'failed' is final; a delay says nothing lasting about the address.
-    return { decision: 'soft', reason: 'delayed' };
+    return { decision: 'delayed', reason: action[1]!.toLowerCase() };
   }
   // A mail system's own wording (see formats.ts) says more than the general table can.
   const { decision, reason } = matchRule(input, formatRules) ?? findRule(input);
   return { decision, reason };
+}
+
+/**
+ * The decision for a failure a provider's webhook reports: `said` is the provider's own verdict
+ * (`hard`: the address is bad, `soft`: a passing failure), undefined when it gives none. A refusal
+ * the server's words put on the sender, or a delay, is that whatever the provider calls it (some
+ * call every 5xx permanent, spam blocks included); otherwise the provider's verdict stands.
+ */
+export function providerDecision(said: 'hard' | 'soft' | undefined, classified: FailureDecision): BounceDecision {
+  if (classified.decision === 'sender' || classified.decision === 'delayed') return classified.decision;
+  return said ?? classified.decision;
+}
+
+/**
+ * The relay's reply refusing one recipient during our own send (at RCPT TO, or after DATA), read
+ * as a report's Diagnostic-Code would be: one rule for every way in. `command` is the client's
+ * (`RCPT TO`, `DATA`).
+ */
+export function classifyRelayReply(reply: string, command: string | undefined): FailureDecision & { status?: string } {
+  const stage = /^RCPT\b/i.test(command ?? '') ? 'RCPT' : /^DATA\b/i.test(command ?? '') ? 'DATA' : undefined;
+  const status = pickStatus(undefined, reply);
+  const judged = classifyFailure({
+    diagnostic: reply,
+    ...(status ? { status } : {}),
+    ...(stage ? { command: stage } : {}),
+  });
+  return { ...judged, ...(status ? { status } : {}) };
 }

@@ -43,6 +43,11 @@ const soft = (reason: string, phrase?: RegExp): BounceRule => ({
   decision: 'soft',
   ...(phrase ? { phrase } : {}),
 });
+const sender = (reason: string, phrase?: RegExp): BounceRule => ({
+  reason,
+  decision: 'sender',
+  ...(phrase ? { phrase } : {}),
+});
 
 // PowerMTA classifies each failure itself (X-PowerMTA-BounceCategory); the rest are soft.
 const POWERMTA_CATEGORIES: Readonly<Record<string, BounceRule>> = {
@@ -51,10 +56,10 @@ const POWERMTA_CATEGORIES: Readonly<Record<string, BounceRule>> = {
   'inactive-mailbox': soft('suspended'),
   'message-expired': soft('expired'),
   'no-answer-from-host': soft('network-error'),
-  'policy-related': soft('policy'),
+  'policy-related': sender('policy'),
   'quota-issues': soft('mailbox-full'),
   'routing-errors': soft('system-error'),
-  'spam-related': soft('spam'),
+  'spam-related': sender('spam'),
 };
 
 // A local delivery agent's own line ("mail.local: unknown user: x", "maildrop: maildir over quota.").
@@ -121,7 +126,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
       c.subject.startsWith('Mail Delivery Failure'),
     rules: [
       hard('user-unknown', /542 .{1,200}? rejected|no such user/i),
-      soft('authentication', /please turn on smtp authentication in your mail client/i),
+      sender('authentication', /please turn on smtp authentication in your mail client/i),
     ],
   },
   {
@@ -157,7 +162,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
       soft('filtered', /mailbox does not exist/i),
       soft('message-too-big', /message too large/i),
       soft('mailbox-full', /mailbox full/i),
-      soft('spam', /message content rejected/i),
+      sender('spam', /message content rejected/i),
     ],
   },
   {
@@ -170,7 +175,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
         const address = /<([^\s<>]+)>\.\s*$/.exec(line)?.[1];
         return address && /.@./.test(address) ? [{ address, diagnostic: text.trim() }] : [];
       }),
-    rules: [soft('list-refused')],
+    rules: [sender('list-refused')],
   },
   {
     name: 'powermta',
@@ -190,7 +195,7 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
       { reason: 'not-accept', decision: 'hard', status: /^5\.7\.510$/ },
       {
         reason: 'blocked',
-        decision: 'soft',
+        decision: 'sender',
         status:
           /^(4\.7\.(26|[56]\d\d|8[5-9]\d)|5\.7\.(1|1[23]|124|13[3-6]|23|25|50\d|51[12]|57|60[6-9]|6[1-4]\d|7[0-4]\d))$/,
       },

@@ -3,7 +3,9 @@ import type { Logger } from '../logger.ts';
 import type { Subscriber, SubscribersStore } from '../db/subscribers-store.ts';
 import { addDays } from '../domain/dates.ts';
 import type { BounceKind, BounceStore } from './events-store.ts';
+import { recipientDomain } from './domains.ts';
 import { maskAddresses } from './mask-addresses.ts';
+import { MAILBOX_REASONS } from './rules.ts';
 import { addressHash, type SuppressionList } from './suppressions.ts';
 
 /** Soft bounces count towards suppression over this many days. */
@@ -29,7 +31,7 @@ export interface BounceEvent {
   reason: string;
   status?: string | undefined;
   diagnostic?: string | undefined;
-  /** `<kind>:<name>`, e.g. `import:bounces.mbox`, `webhook:ses`. */
+  /** `<kind>:<name>`, e.g. `import:bounces.mbox`, `webhook:ses`, `smtp:send` (the relay's reply to our own send). */
   source: string;
   /** The digest it is about, when the report says (VERP, returned Message-ID). */
   digestDate?: string | undefined;
@@ -40,10 +42,13 @@ export interface BounceEvent {
 /**
  * What the event did: `repeat` (this report was handled before: nothing changed), `nobody` (no
  * subscriber matched), `unverified` (a subscriber matched only by what anyone could write:
- * recorded, nothing changed), `suppressed`, `unsubscribed`, `counted` (a soft bounce below the
- * limit), or `unchanged` (an ignore, or a subscriber already off the list).
+ * recorded, nothing changed), `suppressed`, `unsubscribed`, `counted` (a soft bounce about the
+ * mailbox, below the limit), `recorded` (kept, held against no one: a refusal about the sender, a
+ * delay, a soft bounce not about the mailbox), or `unchanged` (an ignore, or a subscriber already
+ * off the list).
  */
-export type BounceEffect = 'repeat' | 'nobody' | 'unverified' | 'suppressed' | 'unsubscribed' | 'counted' | 'unchanged';
+export type BounceEffect =
+  'repeat' | 'nobody' | 'unverified' | 'suppressed' | 'unsubscribed' | 'counted' | 'recorded' | 'unchanged';
 
 export interface AppliedBounce {
   effect: BounceEffect;
@@ -83,16 +88,17 @@ export function softBounceStreak(sentDays: readonly string[], softDays: readonly
 
 /**
  * Records one event and applies the policy, in one transaction:
- * hard → suppressed at once; complaint → unsubscribed at once; soft → suppressed once
- * `softLimit` digests in a row within 30 days bounced; ignore → recorded only. Hard bounces,
- * complaints and soft suppressions also go onto the suppression list (by address hash).
- * The same (report, recipient) a second time changes nothing, except that an event recorded as
- * unverified is acted on when the same report comes again verified (an operator's trusted import).
- * An unverified event is recorded about nobody: it changes no subscriber and counts in no rate.
+ * hard → suppressed at once; complaint → unsubscribed at once; soft about the mailbox (full,
+ * disabled for a while, greylisting given up) → suppressed once `softLimit` digests in a row within
+ * 30 days bounced so; sender (a refusal about the sender), delayed, another soft bounce, ignore →
+ * recorded only. Hard bounces, complaints and soft suppressions also go onto the suppression list
+ * (by address hash). The same (report, recipient) a second time changes nothing, except that an
+ * event recorded as unverified is acted on when the same report comes again verified (an
+ * operator's trusted import). An unverified event is recorded about nobody: it changes no
+ * subscriber and counts in no rate.
  */
 export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): AppliedBounce {
-  const now = deps.clock.now();
-  const nowIso = now.toISOString();
+  const nowIso = deps.clock.now().toISOString();
   const since = addDays(nowIso.slice(0, 10), -SOFT_WINDOW_DAYS);
   const applied = deps.bounces.transaction((): AppliedBounce => {
     const subscriber =
@@ -118,6 +124,7 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
       digestDate,
       reportKey: event.reportKey,
       recipientHash: addressHash(deps.secret, event.recipient),
+      domain: recipientDomain(event.recipient),
       createdAt: nowIso,
     };
     const fresh = deps.bounces.insert(row) || (event.verified && deps.bounces.verify(row));
@@ -125,42 +132,7 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
     if (!fresh) return { effect: 'repeat', subscriber: who, digestDate };
     if (!subscriber) return { effect: 'nobody', subscriber: null, digestDate };
     if (!event.verified) return { effect: 'unverified', subscriber: who, digestDate };
-    const detail = [event.status, event.reason].filter(Boolean).join(' ');
-    switch (event.kind) {
-      case 'ignore':
-        return { effect: 'unchanged', subscriber: who, digestDate };
-      case 'hard':
-        deps.suppressions.add(subscriber.email, `hard bounce: ${detail} (${event.source})`);
-        return {
-          effect: deps.subscribers.suppress(subscriber.id, nowIso) ? 'suppressed' : 'unchanged',
-          subscriber: who,
-          digestDate,
-        };
-      case 'complaint':
-        deps.suppressions.add(subscriber.email, `complaint: ${event.reason} (${event.source})`);
-        return {
-          effect: deps.subscribers.unsubscribe(subscriber.id, nowIso) ? 'unsubscribed' : 'unchanged',
-          subscriber: who,
-          digestDate,
-        };
-      case 'soft': {
-        const softStreak = softBounceStreak(
-          deps.bounces.sentDigestDays(subscriber.id, since),
-          deps.bounces.softBounceDays(subscriber.id, since),
-        );
-        if (softStreak < deps.softLimit) return { effect: 'counted', subscriber: who, digestDate, softStreak };
-        deps.suppressions.add(
-          subscriber.email,
-          `soft bounces on ${softStreak} digests in a row: ${detail} (${event.source})`,
-        );
-        return {
-          effect: deps.subscribers.suppress(subscriber.id, nowIso) ? 'suppressed' : 'unchanged',
-          subscriber: who,
-          digestDate,
-          softStreak,
-        };
-      }
-    }
+    return { ...act(deps, subscriber, event, { nowIso, since }), subscriber: who, digestDate };
   });
   deps.logger.info(
     {
@@ -176,4 +148,42 @@ export function applyBounceEvent(deps: BouncePolicyDeps, event: BounceEvent): Ap
     'bounce event',
   );
   return applied;
+}
+
+/** What a verified, fresh event about a subscriber does to them (inside applyBounceEvent's transaction). */
+function act(
+  deps: BouncePolicyDeps,
+  subscriber: Pick<Subscriber, 'id' | 'email'>,
+  event: BounceEvent,
+  at: { nowIso: string; since: string },
+): Pick<AppliedBounce, 'effect' | 'softStreak'> {
+  const detail = [event.status, event.reason].filter(Boolean).join(' ');
+  const suppress = (why: string) => {
+    deps.suppressions.add(subscriber.email, why);
+    return deps.subscribers.suppress(subscriber.id, at.nowIso) ? 'suppressed' : 'unchanged';
+  };
+  switch (event.kind) {
+    case 'ignore':
+      return { effect: 'unchanged' };
+    case 'sender':
+    case 'delayed':
+      return { effect: 'recorded' };
+    case 'hard':
+      return { effect: suppress(`hard bounce: ${detail} (${event.source})`) };
+    case 'complaint':
+      deps.suppressions.add(subscriber.email, `complaint: ${event.reason} (${event.source})`);
+      return { effect: deps.subscribers.unsubscribe(subscriber.id, at.nowIso) ? 'unsubscribed' : 'unchanged' };
+    case 'soft': {
+      if (!MAILBOX_REASONS.includes(event.reason)) return { effect: 'recorded' };
+      const softStreak = softBounceStreak(
+        deps.bounces.sentDigestDays(subscriber.id, at.since),
+        deps.bounces.softBounceDays(subscriber.id, at.since),
+      );
+      if (softStreak < deps.softLimit) return { effect: 'counted', softStreak };
+      return {
+        effect: suppress(`soft bounces on ${softStreak} digests in a row: ${detail} (${event.source})`),
+        softStreak,
+      };
+    }
+  }
 }

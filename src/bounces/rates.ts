@@ -1,4 +1,5 @@
 import type { BounceStore, RunBounceCounts } from './events-store.ts';
+import { describeSenderRefusals } from './refusals.ts';
 
 /**
  * The thresholds mailbox providers hold bulk senders to: above 5 % hard bounces or 0.3 % spam
@@ -16,8 +17,13 @@ export interface RunRates extends RunBounceCounts {
   alarms: ('hard' | 'complaints')[];
 }
 
+/**
+ * Rates out of the digests tried (sent, or refused by the relay while sending): a 5.1.1 the relay
+ * answered at RCPT is as much a hard bounce as one a report returns later.
+ */
 export function runRates(c: RunBounceCounts): RunRates {
-  const rate = (n: number) => (c.sent > 0 ? n / c.sent : 0);
+  const tried = c.sent + c.failed;
+  const rate = (n: number) => (tried > 0 ? n / tried : 0);
   const r = { ...c, hardRate: rate(c.hard), softRate: rate(c.soft), complaintRate: rate(c.complaints) };
   const alarms: RunRates['alarms'] = [];
   if (r.hardRate > HARD_BOUNCE_ALARM) alarms.push('hard');
@@ -35,8 +41,10 @@ export function previousRunRates(store: Pick<BounceStore, 'runBefore'>, date: st
 
 /** Lines for a summary: the rates, and a loud warning for each threshold crossed. */
 export function describeRates(r: RunRates, label = 'previous run'): string[] {
+  const failed = r.failed ? `, failed ${r.failed}` : '';
+  const sender = r.sender ? `, refused for the sender's reasons ${r.sender}` : '';
   const lines = [
-    `${label} ${r.date}: sent ${r.sent}, hard bounces ${r.hard} (${percent(r.hardRate)}), soft ${r.soft} (${percent(r.softRate)}), complaints ${r.complaints} (${percent(r.complaintRate, 2)})`,
+    `${label} ${r.date}: sent ${r.sent}${failed}, hard bounces ${r.hard} (${percent(r.hardRate)}), soft ${r.soft} (${percent(r.softRate)}), complaints ${r.complaints} (${percent(r.complaintRate, 2)})${sender}`,
   ];
   if (r.alarms.includes('hard')) {
     lines.push(
@@ -51,8 +59,12 @@ export function describeRates(r: RunRates, label = 'previous run'): string[] {
   return lines;
 }
 
-/** send-now's closing lines: the previous run's rates and warnings, or nothing before a first run. */
-export function previousRunSummary(store: Pick<BounceStore, 'runBefore'>, date: string): string[] {
+/**
+ * send-now's closing lines: the previous run's rates and warnings, and which receiving domains
+ * refused it for the sender's reasons; nothing before a first run.
+ */
+export function previousRunSummary(store: Pick<BounceStore, 'runBefore' | 'runRefusals'>, date: string): string[] {
   const r = previousRunRates(store, date);
-  return r ? describeRates(r) : [];
+  if (!r) return [];
+  return [...describeRates(r), ...describeSenderRefusals(store.runRefusals(r.date)).map((l) => `${r.date}: ${l}`)];
 }

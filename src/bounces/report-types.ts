@@ -1,5 +1,9 @@
-/** What a newsletter does about one failed recipient (see the bounce fixtures' README for the policy). */
-export type BounceDecision = 'hard' | 'soft' | 'complaint' | 'ignore';
+/**
+ * What a newsletter does about one failed recipient (see the bounce fixtures' README for the policy):
+ * `sender` is a refusal about the sender (reputation, spam, policy, authentication, rate, the
+ * sender's address), never held against the reader; `delayed` is a warning that delivery goes on.
+ */
+export type BounceDecision = 'hard' | 'soft' | 'complaint' | 'ignore' | 'sender' | 'delayed';
 export type ReportKind = 'dsn' | 'arf' | 'autoreply' | 'unknown';
 
 export interface FailedRecipient {

@@ -111,6 +111,14 @@ const HOST_UNKNOWN = any(
 );
 
 /**
+ * The soft reasons about the mailbox itself (full or over quota, disabled for a while, greylisting
+ * given up on): only these count towards a soft-bounce suppression. The other soft failures (a
+ * delivery that expired, the network, the receiving host's own faults, a message too big) say
+ * nothing lasting about the reader's address.
+ */
+export const MAILBOX_REASONS: readonly string[] = ['mailbox-full', 'suspended', 'greylisted'];
+
+/**
  * Ordered: the specific before the general, the text before the bare code.
  *
  * Why text first: servers wrap every refusal in "550" or "5.0.0", and many put a sender-side
@@ -124,7 +132,7 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // report", Sendmail's "still undelivered") is not a verdict on the address yet.
   {
     reason: 'delayed',
-    decision: 'soft',
+    decision: 'delayed',
     phrase: any(
       'temporary failure report',
       'only a temporary',
@@ -139,14 +147,14 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // Orange and La Poste number their verdicts ("550 5.1.1 ofr_416", "LPN007_416"): 416 and 418
   // are "no such mailbox", every other number is about the sender, the content or the volume.
   { reason: 'user-unknown', decision: 'hard', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_|\d{3}[-_])41[68]\b/ },
-  { reason: 'provider-code', decision: 'soft', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_\d{3}|\d{3}[-_]\d{3})\b/ },
+  { reason: 'provider-code', decision: 'sender', phrase: /\b(lpn|lpnaaa|ofr|ouk)(_\d{3}|\d{3}[-_]\d{3})\b/ },
   // GoDaddy's numbered refusals ("… too many recipients this hour. IB607") are all about the
   // sending host (reputation, volume, SPF, content), also when the reply says 5.1.1.
-  { reason: 'provider-code', decision: 'soft', phrase: /\sib\d{3}\b/ },
+  { reason: 'provider-code', decision: 'sender', phrase: /\sib\d{3}\b/ },
   // Cox's (CXBL, IPBL0001, URLBL011…) and Spectrum's (AUP#1260) codes: all about the sender.
   {
     reason: 'provider-code',
-    decision: 'soft',
+    decision: 'sender',
     phrase: /\b(cxbl|cxthrt|cxmj|cxdns|cxsndr|cxsmtp|cxcnct|cxmxrt|cdrbl|ipbl\d{4,5}|urlbl\d{3,4})\b|aup#[-a-z]*\d{4}/,
   },
   // Tencent QQ's directory answer carries its help link; its other "mailbox" answers are rate limits.
@@ -228,9 +236,11 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
       'has been suspended',
     ),
   },
+  // Greylisting given up on (RFC 6647): the mailbox's own host kept deferring the mail.
+  { reason: 'greylisted', decision: 'soft', phrase: any('greylist', 'graylist') },
 
-  // --- About the sender, its IP, its content or its volume: never a reason to drop the reader
-  // (a table of its own: sender-rules.ts).
+  // --- About the sender, its IP, its content or its volume: the `sender` kind, never held
+  // against the reader (a table of its own: sender-rules.ts).
   ...SENDER_RULES,
 
   // --- The address cannot receive mail: suppress. -----------------------------------------
@@ -356,14 +366,15 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'message-too-big', decision: 'soft', status: /^[45]\.(2\.3|3\.4)$/ },
   { reason: 'suspended', decision: 'soft', status: /^[45]\.2\.1$/ },
   { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.[1345]$/ },
-  { reason: 'host-unknown', decision: 'hard', status: /^5\.1\.[28]$/ },
+  { reason: 'host-unknown', decision: 'hard', status: /^5\.1\.2$/ },
   { reason: 'has-moved', decision: 'hard', status: /^5\.1\.6$/ },
   // x.4.4 "unable to route": permanent when the domain has no MX nor address at all.
   { reason: 'host-unknown', decision: 'hard', status: /^5\.4\.4$/ },
   { reason: 'not-accept', decision: 'hard', status: /^5\.1\.10$/ },
   { reason: 'expired', decision: 'soft', status: /^[45]\.4\.7$/ },
   { reason: 'network-error', decision: 'soft', status: /^[45]\.4\.\d+$/ },
-  { reason: 'blocked', decision: 'soft', status: /^[45]\.7\.\d+$/ },
+  // x.7.x is "security or policy status" (RFC 3463): about the sender, not the address.
+  { reason: 'blocked', decision: 'sender', status: /^[45]\.7\.\d+$/ },
   { reason: 'system-error', decision: 'soft', status: /^[45]\.3\.\d+$/ },
   { reason: 'rejected', decision: 'soft', status: /^5\./ },
   { reason: 'temporary', decision: 'soft', status: /^4\./ },

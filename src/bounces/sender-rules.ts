@@ -5,14 +5,17 @@ export const any = (...phrases: string[]): RegExp => new RegExp(phrases.join('|'
 
 /**
  * The rows of the bounce rule table (rules.ts) that say a refusal is about the sender, its IP,
- * its content or its volume: never a reason to drop the reader, whatever the code (a 5.x.x about
- * the sender is the trap a "suppress on 5xx" classifier falls into). They sit in the table after
- * the mailbox's passing problems and before the rows that suppress.
+ * its content or its volume: the `sender` kind, never held against the reader, whatever the code
+ * (a 5.x.x about the sender is the trap a "suppress on 5xx" classifier falls into). They sit in
+ * the table after the mailbox's passing problems and before the rows that suppress; the last
+ * rows are the receiving host's own faults, soft.
  */
 export const SENDER_RULES: readonly BounceRule[] = [
+  // RFC 3463 x.1.7 and x.1.8: the sender's address (its syntax, its domain), whatever the words.
+  { reason: 'sender-address', decision: 'sender', status: /^[45]\.1\.[78]$/ },
   {
     reason: 'relay-denied',
-    decision: 'soft',
+    decision: 'sender',
     phrase: any(
       'relay(ing)? (access )?(denied|not permitted|prohibited|not allowed)',
       'unable to relay',
@@ -37,7 +40,7 @@ export const SENDER_RULES: readonly BounceRule[] = [
   // DMARC/SPF/DKIM, TLS and authentication (RFC 7372: x.7.20-x.7.27): the sender's setup.
   {
     reason: 'authentication',
-    decision: 'soft',
+    decision: 'sender',
     phrase: any(
       'dmarc',
       '\\bspf\\b',
@@ -56,7 +59,7 @@ export const SENDER_RULES: readonly BounceRule[] = [
   },
   {
     reason: 'spam',
-    decision: 'soft',
+    decision: 'sender',
     phrase: any(
       'spam',
       '\\bjunk',
@@ -78,7 +81,7 @@ export const SENDER_RULES: readonly BounceRule[] = [
   // Rate and volume limits of the provider (Gmail "receiving mail at a rate", Yahoo "TS0x").
   {
     reason: 'rate-limited',
-    decision: 'soft',
+    decision: 'sender',
     phrase: any(
       'rate (limit|that prevents|exceeded)',
       'at a rate',
@@ -91,14 +94,12 @@ export const SENDER_RULES: readonly BounceRule[] = [
       'limit exceeded',
       'unexpected volume',
       'tss?0[0-9]',
-      'greylist',
-      'graylist',
     ),
   },
   // Reputation, blocklists and reverse DNS of the sending host.
   {
     reason: 'blocked',
-    decision: 'soft',
+    decision: 'sender',
     phrase: any(
       'block(ed|list)',
       'black ?list',
@@ -162,7 +163,7 @@ export const SENDER_RULES: readonly BounceRule[] = [
   // The sender address itself was refused (MAIL FROM stage).
   {
     reason: 'sender-rejected',
-    decision: 'soft',
+    decision: 'sender',
     phrase: any(
       'sender (address )?(rejected|denied|refused|blocked|not allowed|is not allowed)',
       'domain of sender',
@@ -206,7 +207,7 @@ export const SENDER_RULES: readonly BounceRule[] = [
   },
   {
     reason: 'policy',
-    decision: 'soft',
+    decision: 'sender',
     phrase: any(
       'polic(y|ies)',
       'prohibited',

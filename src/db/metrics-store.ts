@@ -50,6 +50,9 @@ export function createMetricsStore(db: Db) {
     ),
     oldestQueued: db.prepare(`SELECT min(created_at) FROM mail_queue WHERE status = 'queued'`).pluck(),
     bounces: db.prepare('SELECT kind, count(*) AS n FROM bounce_events GROUP BY kind'),
+    senderRefusals: db.prepare(
+      `SELECT coalesce(domain, '') AS domain, count(*) AS n FROM bounce_events WHERE kind = 'sender' GROUP BY domain`,
+    ),
   };
   return {
     subscribersByStatus: () => s.subscribers.all() as { status: string; n: number }[],
@@ -60,5 +63,7 @@ export function createMetricsStore(db: Db) {
     mailQueueByStatus: () => s.mailQueue.all() as { status: string; n: number }[],
     oldestQueuedAt: () => s.oldestQueued.get() as string | null,
     bouncesByKind: () => s.bounces.all() as { kind: string; n: number }[],
+    /** Refusals about the sender per receiving domain ('' for events recorded before domains were kept). */
+    senderRefusalsByDomain: () => s.senderRefusals.all() as { domain: string; n: number }[],
   };
 }

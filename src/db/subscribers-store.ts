@@ -115,6 +115,13 @@ export function createSubscribersStore(db: Db) {
     suppress: db.prepare(
       `UPDATE subscribers SET status = 'suppressed', updated_at = @now WHERE id = @id AND status IN ('confirmed', 'pending')`,
     ),
+    // An operator undoing a bounce suppression: back to what they were (confirmed, or pending when
+    // they never confirmed), their bounces counting afresh from today's digests.
+    unsuppress: db.prepare(
+      `UPDATE subscribers SET status = CASE WHEN confirmed_at IS NULL THEN 'pending' ELSE 'confirmed' END,
+         bounces_counted_from = substr(@now, 1, 10), updated_at = @now
+       WHERE id = @id AND status = 'suppressed'`,
+    ),
     // Never confirmed: the address was never shown to want our mail, so it is not kept.
     deletePendingBefore: db.prepare(`DELETE FROM subscribers WHERE status = 'pending' AND confirm_sent_at < ?`),
     setPreferences: db.prepare(
@@ -158,6 +165,7 @@ export function createSubscribersStore(db: Db) {
     confirm: (id: number, now: string, settings: SignupSettings) => confirm(id, now, settings),
     unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
     suppress: (id: number, now: string) => s.suppress.run({ id, now }).changes === 1,
+    unsuppress: (id: number, now: string) => s.unsuppress.run({ id, now }).changes === 1,
     /** Deletes the sign-ups still pending whose last confirmation email went out before `iso`. */
     deletePendingBefore: (iso: string) => s.deletePendingBefore.run(iso).changes,
     setPreferences: (p: { id: number; digestSize: number; keywords: string; cadence: Cadence; now: string }) => {

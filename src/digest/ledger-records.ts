@@ -36,8 +36,6 @@ export interface ClaimedDelivery {
   keywords: string;
   /** Including this one. */
   attempts: number;
-  /** Hard bounces in a row before this run: a delivered digest clears them. */
-  hardBounces: number;
   /** The subscriber's status when claimed ('confirmed' for first attempts). */
   status: string;
 }
@@ -46,7 +44,7 @@ export interface ClaimedDelivery {
 export type DeliveryOutcome =
   | { subscriberId: number; kind: 'sent'; reply: string; messageId: string }
   | { subscriberId: number; kind: 'skipped'; reply: string }
-  | { subscriberId: number; kind: 'failed'; reply: string; hardBounce: boolean }
+  | { subscriberId: number; kind: 'failed'; reply: string }
   | { subscriberId: number; kind: 'deferred'; reply: string; nextAttemptAt: string }
   /** Back to pending as if never tried: the run stopped before it went out (shutdown, pause). */
   | { subscriberId: number; kind: 'released'; reply?: string };

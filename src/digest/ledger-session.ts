@@ -42,9 +42,12 @@ export function openLedgerSession(
     return c;
   };
   return {
-    /** Up to `limit` deliveries: retries due first, then first attempts (LedgerStore.claimBatch). */
-    claim(now: Date, limit: number): ClaimedDelivery[] {
-      const { retries, fresh, departures: n } = ledger.claimBatch(id, now, limit);
+    /**
+     * Up to `limit` deliveries: retries due first (none to the `held` domains), then first
+     * attempts (LedgerStore.claimBatch).
+     */
+    claim(now: Date, limit: number, held: readonly string[] = []): ClaimedDelivery[] {
+      const { retries, fresh, departures: n } = ledger.claimBatch(id, now, limit, held);
       seen(n);
       for (const d of retries) claimed.set(d.subscriberId, { d, departures: n });
       for (const d of fresh) {

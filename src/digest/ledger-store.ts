@@ -9,12 +9,21 @@ import {
   type RunStatus,
   type SendRun,
 } from './ledger-records.ts';
-import { SUPPRESS_AFTER_HARD_BOUNCES } from './policy.ts';
 
 export type LedgerStore = ReturnType<typeof createLedgerStore>;
 
 /** The condition of the partial index send_deliveries_open (migration 008). */
 const OPEN = "status IN ('pending', 'sending')";
+
+/**
+ * An address column's domain, as recipientDomain (src/bounces/domains.ts) reads it: after the last
+ * '@' (rtrim drops every trailing character other than '@'), lower-cased.
+ */
+const DOMAIN_OF = (column: string) =>
+  `lower(substr(${column}, length(rtrim(${column}, replace(${column}, '@', ''))) + 1))`;
+
+/** Deliveries whose subscriber's domain is in the JSON array @held (domains backed off in this send). */
+const NOT_HELD = `${DOMAIN_OF('s.email')} NOT IN (SELECT value FROM json_each(@held))`;
 
 /**
  * The ledger: runs, their lease, and one delivery row per (run, subscriber), written when the
@@ -72,11 +81,19 @@ export function createLedgerStore(db: Db) {
         `SELECT count(*) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`,
       )
       .pluck(),
-    // Deliveries due again (released, deferred, or left 'sending' by a crashed sender), oldest first.
+    countPendingNotHeld: db
+      .prepare(
+        `SELECT count(*) FROM send_deliveries d INDEXED BY send_deliveries_open JOIN subscribers s ON s.id = d.subscriber_id
+         WHERE d.run_id = @id AND d.${OPEN} AND d.status = 'pending' AND ${NOT_HELD}`,
+      )
+      .pluck(),
+    // Deliveries due again (released, deferred, or left 'sending' by a crashed sender), oldest first;
+    // none of a domain backed off in this send.
     due: db.prepare(
-      `SELECT d.subscriber_id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, d.attempts + 1 AS attempts, s.hard_bounces AS hardBounces, s.status
+      `SELECT d.subscriber_id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, d.attempts + 1 AS attempts, s.status
        FROM send_deliveries d INDEXED BY send_deliveries_open JOIN subscribers s ON s.id = d.subscriber_id
        WHERE d.run_id = @id AND d.${OPEN} AND d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= @now)
+         AND ${NOT_HELD}
        ORDER BY d.subscriber_id LIMIT @limit`,
     ),
     // The rows \`due\` just returned, in one statement: the same condition up to the last id it
@@ -85,11 +102,16 @@ export function createLedgerStore(db: Db) {
       `UPDATE send_deliveries INDEXED BY send_deliveries_open SET status = 'sending', attempts = attempts + 1, updated_at = @now
        WHERE run_id = @id AND ${OPEN} AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @now) AND subscriber_id <= @last`,
     ),
+    // The same when some domains are held back: their deliveries in that range stay pending.
+    markSendingIds: db.prepare(
+      `UPDATE send_deliveries SET status = 'sending', attempts = attempts + 1, updated_at = @now
+       WHERE run_id = @id AND subscriber_id IN (SELECT value FROM json_each(@ids))`,
+    ),
     // The run's next subscribers after the cursor, walking the subscribers index (status, id):
     // no scan of the whole list. Those with a row already are left out: after a resume, the
     // range between the mark and the old cursor holds some that were written.
     nextAudience: db.prepare(
-      `SELECT id AS subscriberId, email, digest_size AS digestSize, keywords, 1 AS attempts, hard_bounces AS hardBounces, status FROM subscribers s
+      `SELECT id AS subscriberId, email, digest_size AS digestSize, keywords, 1 AS attempts, status FROM subscribers s
        WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff AND cadence = @cadence
          AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
        ORDER BY id LIMIT @limit`,
@@ -100,6 +122,12 @@ export function createLedgerStore(db: Db) {
     nextDue: db
       .prepare(
         `SELECT min(next_attempt_at) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`,
+      )
+      .pluck(),
+    nextDueNotHeld: db
+      .prepare(
+        `SELECT min(d.next_attempt_at) FROM send_deliveries d INDEXED BY send_deliveries_open JOIN subscribers s ON s.id = d.subscriber_id
+         WHERE d.run_id = @id AND d.${OPEN} AND d.status = 'pending' AND ${NOT_HELD}`,
       )
       .pluck(),
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
@@ -119,13 +147,6 @@ export function createLedgerStore(db: Db) {
          settled_through = max(settled_through, ?), updated_at = ?
        WHERE id = ?`,
     ),
-    hardBounce: db.prepare(
-      `UPDATE subscribers SET hard_bounces = hard_bounces + 1, updated_at = @now,
-         status = CASE WHEN status = 'confirmed' AND hard_bounces + 1 >= ${SUPPRESS_AFTER_HARD_BOUNCES} THEN 'suppressed' ELSE status END
-       WHERE id = @subscriberId`,
-    ),
-    // "Repeated" hard bounces means in a row: one delivered digest clears the count.
-    clearBounces: db.prepare('UPDATE subscribers SET hard_bounces = 0 WHERE id = ? AND hard_bounces > 0'),
     deliveryCounts: db.prepare('SELECT status, count(*) AS n FROM send_deliveries WHERE run_id = ? GROUP BY status'),
     // Only finished runs: a failed or paused one is resumed later, and its rows are what keeps
     // it from sending anyone twice. Both dates must be old: the bounce rule reads recent days.
@@ -154,9 +175,11 @@ export function createLedgerStore(db: Db) {
   const byId = (id: number) => toRun(s.byId.get(id) as RunRow);
 
   /** Retries due (moved to 'sending') first, then first attempts for the next subscribers. */
-  const claim = db.transaction((id: number, now: string, limit: number) => {
-    const retries = s.due.all({ id, now, limit }) as ClaimedDelivery[];
-    if (retries.length) s.markSending.run({ id, now, last: retries[retries.length - 1]!.subscriberId });
+  const claim = db.transaction((id: number, now: string, limit: number, held: readonly string[]) => {
+    const retries = s.due.all({ id, now, limit, held: JSON.stringify(held) }) as ClaimedDelivery[];
+    if (retries.length && held.length)
+      s.markSendingIds.run({ id, now, ids: JSON.stringify(retries.map((d) => d.subscriberId)) });
+    else if (retries.length) s.markSending.run({ id, now, last: retries[retries.length - 1]!.subscriberId });
     const run = byId(id);
     const room = limit - retries.length;
     let fresh: ClaimedDelivery[] = [];
@@ -200,7 +223,6 @@ export function createLedgerStore(db: Db) {
         switch (o.kind) {
           case 'sent':
             write(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now);
-            if (d.hardBounces) s.clearBounces.run(o.subscriberId);
             sent++;
             break;
           case 'skipped':
@@ -209,7 +231,6 @@ export function createLedgerStore(db: Db) {
             break;
           case 'failed':
             write(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now);
-            if (o.hardBounce) s.hardBounce.run({ subscriberId: o.subscriberId, now });
             failed++;
             break;
           case 'deferred':
@@ -280,15 +301,17 @@ export function createLedgerStore(db: Db) {
     },
     /**
      * Up to `limit` deliveries, in one transaction: first those due again (released, deferred,
-     * or reset after a crash, moved to 'sending'), then first attempts for the next subscribers
-     * in id order who were confirmed before the cut-off; with the departures count as of then.
+     * or reset after a crash, moved to 'sending'), except those to the `held` domains, then first
+     * attempts for the next subscribers in id order who were confirmed before the cut-off; with
+     * the departures count as of then.
      */
     claimBatch(
       id: number,
       now: Date,
       limit: number,
+      held: readonly string[] = [],
     ): { retries: ClaimedDelivery[]; fresh: ClaimedDelivery[]; departures: number } {
-      return claim.immediate(id, now.toISOString(), limit);
+      return claim.immediate(id, now.toISOString(), limit, held);
     },
     /**
      * Writes outcomes of claimed deliveries (each with its claim) in one transaction, moves the
@@ -310,12 +333,16 @@ export function createLedgerStore(db: Db) {
     subscriberStatus(subscriberId: number): string | undefined {
       return s.subscriberStatus.get(subscriberId) as string | undefined;
     },
-    /** When the earliest deferred delivery falls due, or null if nothing is pending. */
-    nextDue(id: number): string | null {
-      return s.nextDue.get(id) as string | null;
+    /** When the earliest deferred delivery (not to a `held` domain) falls due, or null if none is pending. */
+    nextDue(id: number, held: readonly string[] = []): string | null {
+      return (held.length ? s.nextDueNotHeld.get({ id, held: JSON.stringify(held) }) : s.nextDue.get(id)) as
+        string | null;
     },
-    pendingCount(id: number): number {
-      return s.countPending.get(id) as number;
+    /** Deliveries waiting, those to the `held` domains left out. */
+    pendingCount(id: number, held: readonly string[] = []): number {
+      return (
+        held.length ? s.countPendingNotHeld.get({ id, held: JSON.stringify(held) }) : s.countPending.get(id)
+      ) as number;
     },
     /** Subscribers of the run not enqueued yet: for progress estimates. */
     remainingAudience(id: number): number {

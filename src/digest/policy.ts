@@ -26,9 +26,6 @@ export interface SendPolicy {
   leaseMs: number;
 }
 
-/** After this many runs that ended in a hard bounce (in a row), the address is suppressed (the ledger applies it). */
-export const SUPPRESS_AFTER_HARD_BOUNCES = 3;
-
 /**
  * The feed answers `[]` for a day it has not populated yet, the same as for a day without papers.
  * Weekends have none, so an empty Saturday or Sunday (UTC, the feed's days) is final at once; an
@@ -134,5 +131,81 @@ export class FailureWindow {
       return `${this.failures} of the last ${this.budget.window} deliveries failed (budget ${Math.round(this.budget.maxRatio * 100)}%)`;
     }
     return null;
+  }
+}
+
+/** A receiving domain that refuses this many deliveries in a row for the sender's reasons is backed off. */
+export const DOMAIN_BACKOFF_AFTER = 25;
+
+/** Final refusals about the sender from one receiving domain, for one reason. */
+export interface SenderRefusalCount {
+  domain: string;
+  reason: string;
+  refusals: number;
+}
+
+/** A domain backed off in this send: how many of its deliveries were held back for the next attempt. */
+export interface BackedOffDomain {
+  domain: string;
+  /** The reason of the refusal that backed it off. */
+  reason: string;
+  held: number;
+}
+
+/**
+ * Refusals about the sender (spam, reputation, policy, rate limits) per receiving domain, in this
+ * send. They fail the recipient refused, never count in the error budget (they say nothing about
+ * the list) and never count against a reader; but a domain that refuses `limit` deliveries in a
+ * row is blocking us, and sending it the rest would only hammer the block: it is backed off, and
+ * its remaining deliveries wait for the next attempt. A delivery it accepts ends the row.
+ */
+export class DomainBackoff {
+  private readonly rows = new Map<string, number>();
+  private readonly tally = new Map<string, SenderRefusalCount>();
+  private readonly off = new Map<string, BackedOffDomain>();
+
+  constructor(private readonly limit = DOMAIN_BACKOFF_AFTER) {}
+
+  /**
+   * A refusal about the sender (`final`: the delivery failed, rather than being deferred); true
+   * when it backs the domain off.
+   */
+  refused(domain: string, reason: string, final: boolean): boolean {
+    if (final) {
+      const key = `${domain} ${reason}`;
+      const t = this.tally.get(key) ?? { domain, reason, refusals: 0 };
+      t.refusals++;
+      this.tally.set(key, t);
+    }
+    const row = (this.rows.get(domain) ?? 0) + 1;
+    this.rows.set(domain, row);
+    if (row < this.limit || this.off.has(domain)) return false;
+    this.off.set(domain, { domain, reason, held: 0 });
+    return true;
+  }
+
+  delivered(domain: string): void {
+    this.rows.delete(domain);
+  }
+
+  /** True (and counted) when a delivery to `domain` is to be held back. */
+  holds(domain: string): boolean {
+    const off = this.off.get(domain);
+    if (off) off.held++;
+    return off !== undefined;
+  }
+
+  /** The domains backed off so far. */
+  domains(): string[] {
+    return [...this.off.keys()];
+  }
+
+  backedOff(): BackedOffDomain[] {
+    return [...this.off.values()];
+  }
+
+  /** Final refusals per domain and reason, most first. */
+  refusals(): SenderRefusalCount[] {
+    return [...this.tally.values()].sort((a, b) => b.refusals - a.refusals);
   }
 }

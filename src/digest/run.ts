@@ -6,7 +6,7 @@ import { droppedPaperLinks } from '../domain/paper-links.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
 import type { SendRun } from './ledger-records.ts';
-import { deliver, type SendLoopDeps, type SendProgress } from './send-loop.ts';
+import { deliver, type SendCounts, type SendLoopDeps, type SendProgress } from './send-loop.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
 import { dryRun } from './preview.ts';
 import { emptyDayFinalAt } from './policy.ts';
@@ -86,6 +86,10 @@ export interface SendDigestResult {
   deferred: number;
   /** Deliveries re-opened because a previous sender died with them in flight. */
   resumedInFlight: number;
+  /** This invocation's final refusals about the sender, per receiving domain and reason. */
+  senderRefusals?: SendCounts['senderRefusals'];
+  /** Domains backed off in this invocation (too many refusals in a row), their deliveries left for the next attempt. */
+  backedOff?: SendCounts['backedOff'];
   /** The run's totals after this invocation. */
   run?: Pick<SendRun, 'status' | 'sent' | 'failed' | 'skipped' | 'startedAt'>;
   /** Dry run: who would get it, per variant. */

@@ -10,11 +10,24 @@ import type { ClaimedDelivery, DeliveryOutcome, SendRun } from './ledger-records
 import type { LedgerStore } from './ledger-store.ts';
 import { openLedgerSession } from './ledger-session.ts';
 import type { Mailer } from './mailer.ts';
-import { connectionRetryWait, FailureWindow, openingLimitMs, retryDelayMs, type SendPolicy } from './policy.ts';
+import {
+  connectionRetryWait,
+  DOMAIN_BACKOFF_AFTER,
+  DomainBackoff,
+  FailureWindow,
+  openingLimitMs,
+  retryDelayMs,
+  type BackedOffDomain,
+  type SendPolicy,
+  type SenderRefusalCount,
+} from './policy.ts';
 import { variantCache } from './variants.ts';
 import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
 import type { MessageIdentity } from '../bounces/message-id.ts';
+import { classifyRelayReply } from '../bounces/classify.ts';
+import { recipientDomain } from '../bounces/domains.ts';
+import type { BounceDecision, FailureDecision } from '../bounces/report-types.ts';
 
 /**
  * The send loop: claim a batch from the ledger, hand each message to the mailer within a bounded
@@ -37,6 +50,25 @@ export interface SendLoopDeps {
   /** From, mailto, the domain our Message-IDs and List-Ids are on, and the one Feedback-IDs name (the DKIM domain). */
   message: Omit<MessageSettings, 'listId' | 'feedbackId'> & { domain: string; feedbackDomain: string };
   policy: SendPolicy;
+  /**
+   * Records the relay's final answer refusing one recipient as a bounce event (source `smtp:send`),
+   * through the same policy as a report: a 5.1.1 suppresses, a refusal about the sender does not.
+   */
+  recordRefusal(r: RelayRefusal): void;
+}
+
+/** The relay refused one recipient of a run for good (at RCPT TO or after DATA), as the bounce classifier reads it. */
+export interface RelayRefusal {
+  subscriberId: number;
+  email: string;
+  digestDate: string;
+  /** The same for every reading of this delivery's refusal: one event per delivery. */
+  reportKey: string;
+  decision: BounceDecision;
+  reason: string;
+  status?: string | undefined;
+  /** The relay's reply, on one line. */
+  reply: string;
 }
 
 export interface SendProgress {
@@ -56,6 +88,10 @@ export interface SendCounts {
   failed: number;
   skipped: number;
   deferred: number;
+  /** Set when the send ends: final refusals about the sender, per receiving domain and reason. */
+  senderRefusals?: SenderRefusalCount[];
+  /** Set when the send ends: the domains backed off, whose deliveries wait for the next attempt. */
+  backedOff?: BackedOffDomain[];
 }
 
 /** The longest a reply waits for its ledger write when fewer than `recordBatch` are pending. */
@@ -85,6 +121,7 @@ export async function deliver(
   };
   const variantFor = variantCache(papers, async (ranked) => prepareMessage(await assemble(ranked), settings));
   const budget = new FailureWindow(policy.errorBudget);
+  const backoff = new DomainBackoff();
   // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"
   // through a single waker: Promise.race over the window would hang a reaction on every
   // in-flight promise at each wait.
@@ -159,11 +196,20 @@ export async function deliver(
       return settle({ subscriberId: d.subscriberId, kind: 'released', reply });
     }
     connectionRounds = 0;
-    if (kind === 'policy') {
+    const judged = judgeReply(err);
+    // The relay refusing us (at MAIL FROM or AUTH, or refusing to relay at all) refuses everyone.
+    if (kind === 'policy' || judged?.reason === 'relay-denied') {
       halt({ status: 'paused', reason: `SMTP policy rejection (our sending setup, not the recipient): ${reply}` });
       return settle({ subscriberId: d.subscriberId, kind: 'released', reply });
     }
-    if (kind === 'transient' && d.attempts < policy.maxAttempts) {
+    const final = !(kind === 'transient' && d.attempts < policy.maxAttempts);
+    const domain = recipientDomain(d.email);
+    if (judged?.decision === 'sender' && backoff.refused(domain, judged.reason, final))
+      log.warn(
+        { domain, reason: judged.reason, reply },
+        `${domain} refused ${DOMAIN_BACKOFF_AFTER} deliveries in a row for the sender's reasons: backed off, its other deliveries wait for the next attempt`,
+      );
+    if (!final) {
       result.deferred++;
       const nextAttemptAt = new Date(
         clock.now().getTime() + retryDelayMs(d.attempts, policy.retryBaseMs),
@@ -171,10 +217,12 @@ export async function deliver(
       return settle({ subscriberId: d.subscriberId, kind: 'deferred', reply, nextAttemptAt });
     }
     result.failed++;
-    budget.add(true);
+    // A refusal about the sender says nothing about the list: the domain's own row watches those.
+    if (judged?.decision !== 'sender') budget.add(true);
     const spent = budget.exceeded();
     if (spent) halt({ status: 'paused', reason: `error budget spent: ${spent}; last reply: ${reply}` });
-    settle({ subscriberId: d.subscriberId, kind: 'failed', reply, hardBounce: kind === 'recipient' });
+    if (judged) deps.recordRefusal(relayRefusal(run, d, judged, reply));
+    settle({ subscriberId: d.subscriberId, kind: 'failed', reply });
   };
 
   /** Hands one claimed delivery to the mailer; a promise only while its variant compiles. */
@@ -185,6 +233,8 @@ export async function deliver(
       result.skipped++;
       return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `subscriber is ${status ?? 'gone'}` });
     }
+    if (backoff.holds(recipientDomain(d.email)))
+      return settle({ subscriberId: d.subscriberId, kind: 'released', reply: 'held back: its domain refused us' });
     const variant = variantFor(d.digestSize, d.keywords);
     // Compiled already, as for nearly every message: handed over in this same turn. Awaiting it
     // let the connection whose reply had just made room look for a message to pipeline before
@@ -226,6 +276,7 @@ export async function deliver(
           connectionRounds = 0;
           result.sent++;
           budget.add(false);
+          backoff.delivered(recipientDomain(d.email));
           settle({ subscriberId: d.subscriberId, kind: 'sent', reply: info.response, messageId });
         }),
       (err: unknown) => answer(() => onReply(d, err)),
@@ -240,6 +291,7 @@ export async function deliver(
     await drain();
     for (const d of queue) settle({ subscriberId: d.subscriberId, kind: 'released' });
     flush();
+    Object.assign(result, { senderRefusals: backoff.refusals(), backedOff: backoff.backedOff() });
   }
   if (replyError) throw replyError;
   return stop!; // the loop only ends through halt()
@@ -293,16 +345,18 @@ export async function deliver(
       }
       if (!queue.length) {
         flush();
-        queue = session.claim(clock.now(), policy.batchSize);
+        const held = backoff.domains();
+        queue = session.claim(clock.now(), policy.batchSize, held);
         if (!queue.length) {
           if (inFlight) {
             await answered();
             continue;
           }
           flush();
-          if (ledger.byId(run.id).enqueueDone && ledger.pendingCount(run.id) === 0) return halt({ status: 'done' });
+          if (ledger.byId(run.id).enqueueDone && ledger.pendingCount(run.id, held) === 0)
+            return halt(held.length ? heldBack(backoff, ledger.pendingCount(run.id)) : { status: 'done' });
           // Only deferred deliveries are left: wait until the first falls due.
-          const due = ledger.nextDue(run.id);
+          const due = ledger.nextDue(run.id, held);
           const wait = due ? Date.parse(due) - clock.now().getTime() : policy.retryBaseMs;
           await sleep(Math.max(10, wait), signal);
           continue;
@@ -312,6 +366,38 @@ export async function deliver(
       if (compiling) await compiling;
     }
   }
+}
+
+type JudgedReply = FailureDecision & { status?: string };
+
+/** What the relay's reply to one message says, when it said anything: read by the bounce classifier. */
+function judgeReply(err: unknown): JudgedReply | undefined {
+  const e = err as Partial<SmtpError>;
+  return typeof e.responseCode === 'number' && e.response ? classifyRelayReply(e.response, e.command) : undefined;
+}
+
+/** A delivery's final refusal, for the bounce policy: one event per delivery of the run. */
+const relayRefusal = (run: SendRun, d: ClaimedDelivery, judged: JudgedReply, reply: string): RelayRefusal => ({
+  subscriberId: d.subscriberId,
+  email: d.email,
+  digestDate: run.digestDate,
+  reportKey: `smtp:send:${run.id}:${d.subscriberId}`,
+  decision: judged.decision,
+  reason: judged.reason,
+  status: judged.status,
+  reply,
+});
+
+/**
+ * Everything else went out; what is left is for domains that refused us too often in a row. The run
+ * is failed, so the next attempt (the scheduler's retry, or send-now) tries them again, later.
+ */
+function heldBack(backoff: DomainBackoff, waiting: number): Stop {
+  const domains = backoff.backedOff().map((o) => `${o.domain} (${o.reason})`);
+  return {
+    status: 'failed',
+    reason: `${domains.join(', ')} refused ${DOMAIN_BACKOFF_AFTER} deliveries in a row for the sender's reasons: backed off; ${waiting} of their deliveries wait for the next attempt`,
+  };
 }
 
 /** A round of connection failures: the reply recorded, the error's code, what the server did (when known). */

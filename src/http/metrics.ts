@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricsStore } from '../db/metrics-store.ts';
 import type { Clock } from '../clock.ts';
+import { BIG_PROVIDERS, providerLabel } from '../bounces/domains.ts';
 
 /** Runs reported one by one: a label per digest date, bounded so the series do not pile up. */
 export const RECENT_RUNS = 14;
@@ -9,7 +10,7 @@ const SUBSCRIBER_STATUSES = ['pending', 'confirmed', 'unsubscribed', 'suppressed
 const SUBSCRIBER_EVENTS = ['signup', 'confirmation', 'unsubscribe', 'suppression', 'import'];
 const CAP_SCOPES = ['address', 'domain'];
 const QUEUE_STATUSES = ['queued', 'failed'];
-const BOUNCE_KINDS = ['hard', 'soft', 'complaint', 'ignore'];
+const BOUNCE_KINDS = ['hard', 'soft', 'complaint', 'ignore', 'sender', 'delayed'];
 const RUN_OUTCOMES = ['sent', 'failed', 'skipped', 'pending'] as const;
 
 export interface Metrics {
@@ -106,12 +107,28 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
 
   new Counter({
     name: 'paperboy_bounces_total',
-    help: 'Bounce and complaint reports received, by kind (hard, soft, complaint, ignore).',
+    help: 'Bounce and complaint reports received, by kind (hard, soft, complaint, ignore, sender, delayed).',
     labelNames: ['kind'],
     registers,
     collect() {
       this.reset();
       for (const [kind, n] of byKey(BOUNCE_KINDS, store.bouncesByKind(), 'kind')) this.inc({ kind }, n);
+    },
+  });
+
+  new Counter({
+    name: 'paperboy_sender_refusals_total',
+    help: 'Refusals about the sender (spam, reputation, blocklists, policy, authentication, rate limits) by receiving domain: the big mailbox providers by name, the rest as other.',
+    labelNames: ['domain'],
+    registers,
+    collect() {
+      this.reset();
+      const byLabel = new Map([...BIG_PROVIDERS, 'other'].map((d) => [d, 0]));
+      for (const r of store.senderRefusalsByDomain()) {
+        const label = providerLabel(r.domain);
+        byLabel.set(label, byLabel.get(label)! + r.n);
+      }
+      for (const [domain, n] of byLabel) this.inc({ domain }, n);
     },
   });
 

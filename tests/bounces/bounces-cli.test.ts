@@ -197,7 +197,7 @@ describe('npm run bounces', () => {
     );
     expect(lines[5]).toMatch(new RegExp(`^${mbox}#3: unrecognised`));
     expect(lines[6]).toMatch(
-      /^6 messages: 2 hard, 1 soft, 1 complaints, 1 ignored, 1 unrecognised; 1 suppressed, 0 unsubscribed, 0 already handled, 0 matched nobody, 4 unverified /,
+      /^6 messages: 2 hard, 1 soft, 1 complaints, 0 refused for the sender's reasons, 0 delayed, 1 ignored, 1 unrecognised; 1 suppressed, 0 unsubscribed, 0 already handled, 0 matched nobody, 4 unverified /,
     );
     expect([t.status(ada!), t.status(bob!), t.status(cyd!), t.status(dan!), t.status(kij!)]).toEqual([
       'suppressed',
@@ -258,7 +258,7 @@ describe('npm run bounces', () => {
     const stats = await runScript('bounces', ['stats'], env);
     expect(stats.code).toBe(0);
     expect(stats.stdout.split('\n')[0]).toBe(
-      'run\tsent\thard\tsoft\tcomplaints\thard_rate\tsoft_rate\tcomplaint_rate\talarm',
+      'run\tsent\thard\tsoft\tcomplaints\thard_rate\tsoft_rate\tcomplaint_rate\talarm\tfailed\tsender',
     );
 
     const subscribers = await runScript('subscribers', ['list'], env);

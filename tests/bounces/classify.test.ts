@@ -2,24 +2,59 @@ import { describe, expect, it } from 'vitest';
 import { classifyFailure, parseReport, ReportRefused } from '../../src/bounces/parse-report.ts';
 
 describe('classifyFailure', () => {
-  it('when the refusal is about the sender (5.7.1 blocked), then the reader is kept', () => {
+  it('when the refusal is about the sender (5.7.1 blocked), then it is a sender refusal', () => {
     expect(
       classifyFailure({
         status: '5.7.1',
         diagnostic: '550 5.7.1 Service unavailable; client host [192.0.2.1] blocked using bl.example.net',
       }),
-    ).toEqual({ decision: 'soft', reason: 'blocked' });
+    ).toEqual({ decision: 'sender', reason: 'blocked' });
   });
-  it('when the message is refused as spam (554), then the reader is kept', () => {
-    expect(classifyFailure({ diagnostic: '554 Message rejected: spam detected' }).decision).toBe('soft');
+  it('when the message is refused as spam (554), then it is a sender refusal', () => {
+    expect(classifyFailure({ diagnostic: '554 Message rejected: spam detected' })).toEqual({
+      decision: 'sender',
+      reason: 'spam',
+    });
   });
-  it('when DMARC refuses the sender under a 5.7.x code, then the reader is kept', () => {
+  it('when DMARC refuses the sender under a 5.7.x code, then it is a sender refusal', () => {
     expect(
       classifyFailure({
         status: '5.7.26',
         diagnostic: "550 5.7.26 Unauthenticated email from example.org is not accepted due to domain's DMARC policy",
       }),
-    ).toEqual({ decision: 'soft', reason: 'authentication' });
+    ).toEqual({ decision: 'sender', reason: 'authentication' });
+  });
+  it.each([
+    ['5.1.7', '553 5.1.7 The sender address <bounces+1@x> is not a valid RFC-5321 address'],
+    ['5.1.8', '553 5.1.8 <bounces+1@bounce.example.org>... Domain of sender address does not exist'],
+    [undefined, '550 5.1.8 Host unknown'],
+  ])('when the code says the sender address is bad (%s), then it is a sender refusal', (status, diagnostic) => {
+    expect(classifyFailure({ status, diagnostic }).decision).toBe('sender');
+  });
+  it.each([
+    ['5.7.1', '554 5.7.1 <pia@example.com>: Recipient address rejected: Access denied', 'RCPT', 'policy'],
+    [undefined, '421 4.7.28 Our system has detected an unusual rate of unsolicited mail', undefined, 'spam'],
+    [undefined, '450 4.7.1 Client host rejected: too many connections, slow down', 'RCPT', 'rate-limited'],
+    ['5.7.1', '550 5.7.1 Message rejected by policy', 'DATA', 'policy'],
+    ['5.7.1', '550 5.7.1 No reason given', undefined, 'blocked'],
+  ])(
+    'when the relay answers %s "%s" at %s, then it is a sender refusal (%s)',
+    (status, diagnostic, command, reason) => {
+      expect(classifyFailure({ status, diagnostic, ...(command ? { command } : {}) })).toEqual({
+        decision: 'sender',
+        reason,
+      });
+    },
+  );
+  it('when greylisting was given up on, then it is a soft bounce about the mailbox', () => {
+    expect(
+      classifyFailure({
+        action: 'failed',
+        status: '4.7.1',
+        diagnostic:
+          '450 4.7.1 <ada@example.com>: Recipient address rejected: Greylisted, see https://postgrey.schweikert.ch/',
+      }),
+    ).toEqual({ decision: 'soft', reason: 'greylisted' });
   });
   it('when the mailbox does not exist (5.1.1), then it is a hard bounce', () => {
     expect(
@@ -52,8 +87,8 @@ describe('classifyFailure', () => {
     ['5.1.0', '550 5.1.0 Sender rejected'],
     ['5.2.0', '550 5.2.0 Mail rejete. Mail rejected. ofr_506 [506]'],
     ['5.1.1', '550 5.1.1 <ada@example.com> - 203.0.113.222 has sent to too many recipients this hour. IB607'],
-  ])('when a provider refuses the sender (%s %s), then the reader is kept', (status, diagnostic) => {
-    expect(classifyFailure({ status, diagnostic }).decision).toBe('soft');
+  ])('when a provider refuses the sender (%s %s), then it is a sender refusal', (status, diagnostic) => {
+    expect(classifyFailure({ status, diagnostic }).decision).toBe('sender');
   });
   it('when Orange or I.UA number their verdict "no such mailbox", then it is hard even without an address code', () => {
     expect(classifyFailure({ status: '5.0.0', diagnostic: '550 5.0.0 Mail rejete. ofr_416 [416]' })).toEqual({
@@ -75,8 +110,15 @@ describe('classifyFailure', () => {
     expect(classifyFailure({ status: '5.1.2', diagnostic: 'Host or domain name not found' }).decision).toBe('hard');
     expect(classifyFailure({ status: '4.0.0', diagnostic: 'DNS Error: Domain name not found' }).decision).toBe('soft');
   });
-  it('when the report only says the delivery is delayed, then it is soft', () => {
-    expect(classifyFailure({ action: 'delayed', status: '4.4.7' })).toEqual({ decision: 'soft', reason: 'delayed' });
+  it('when the report only says the delivery is delayed, then it is a delay', () => {
+    expect(classifyFailure({ action: 'delayed', status: '4.4.7' })).toEqual({ decision: 'delayed', reason: 'delayed' });
+    expect(classifyFailure({ action: 'relayed', status: '2.0.0' })).toEqual({ decision: 'delayed', reason: 'relayed' });
+  });
+  it.each([
+    'This is the mail system at host mx.example.net. ####### THIS IS A WARNING ONLY. YOU DO NOT NEED TO RESEND YOUR MESSAGE. ####### Delivery attempts will continue to be made',
+    'Warning: message still undelivered after 4 hours. Will keep trying until message is 5 days old',
+  ])('when a warning says the server is still trying ("%s"), then it is a delay', (diagnostic) => {
+    expect(classifyFailure({ status: '4.4.1', diagnostic }).decision).toBe('delayed');
   });
 });
 
@@ -134,7 +176,7 @@ describe('parseReport', () => {
         decision: 'hard',
         reason: 'user-unknown',
       }),
-      expect.objectContaining({ address: 'bob@example.com', status: '5.7.1', decision: 'soft', reason: 'blocked' }),
+      expect.objectContaining({ address: 'bob@example.com', status: '5.7.1', decision: 'sender', reason: 'blocked' }),
     ]);
     expect(report.envelopeTo).toEqual(['bounces+s1.abc@papers.example.org']);
     expect(report.originalMessageId).toBe('digest.2026-11-29.42@papers.example.org');
@@ -453,7 +495,7 @@ describe('parseReport', () => {
           'X-PowerMTA-BounceCategory: spam-related',
         ]),
       ),
-    ).toBe('soft');
+    ).toBe('sender');
   });
 
   it("when the failed address listed under Exim's heading is also the report's addressee, then it is still the failed recipient", async () => {
@@ -478,10 +520,10 @@ describe('parseReport', () => {
         '',
       ].join('\n'),
     );
-    expect(report.recipients).toEqual([expect.objectContaining({ address: 'jo@example.fr', decision: 'soft' })]);
+    expect(report.recipients).toEqual([expect.objectContaining({ address: 'jo@example.fr', decision: 'sender' })]);
   });
 
-  it('when an fml list server refuses a post, then the list address is reported and the decision is soft', async () => {
+  it('when an fml list server refuses a post, then the list address is reported as refusing the sender', async () => {
     const report = await parseReport(
       [
         'From: list-admin@example.org',
@@ -498,7 +540,7 @@ describe('parseReport', () => {
       ].join('\n'),
     );
     expect(report.recipients).toEqual([
-      expect.objectContaining({ address: 'list@example.org', decision: 'soft', reason: 'list-refused' }),
+      expect.objectContaining({ address: 'list@example.org', decision: 'sender', reason: 'list-refused' }),
     ]);
   });
 
@@ -567,7 +609,7 @@ describe('parseReport', () => {
     expect((await office365('5.7.510')).recipients).toEqual([
       expect.objectContaining({ decision: 'hard', reason: 'not-accept' }),
     ]);
-    expect((await office365('5.7.509')).recipients).toEqual([expect.objectContaining({ decision: 'soft' })]);
+    expect((await office365('5.7.509')).recipients).toEqual([expect.objectContaining({ decision: 'sender' })]);
   });
 
   it('when nothing in a message names a recipient, then the list is empty and the kind is still set', async () => {

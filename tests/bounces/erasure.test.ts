@@ -48,6 +48,7 @@ function oldEvent(subscriberId: number | null, recipient: string, diagnostic: st
     source: 'import:old.mbox',
     verified: true,
     digestDate: null,
+    domain: null,
     reportKey,
     recipientHash: hash(recipient),
     createdAt: '2026-11-20T08:00:00.000Z',

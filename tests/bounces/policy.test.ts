@@ -14,7 +14,7 @@ const event = (e: Partial<BounceEvent> & Pick<BounceEvent, 'recipient' | 'kind'>
     e.kind === 'hard'
       ? 'userunknown'
       : e.kind === 'soft'
-        ? 'mailboxfull'
+        ? 'mailbox-full'
         : e.kind === 'complaint'
           ? 'feedback'
           : 'vacation',
@@ -189,6 +189,65 @@ describe('the soft-bounce rule (BOUNCE_SOFT_LIMIT digests in a row within 30 day
     for (const d of ['2026-11-22', '2026-11-23']) t.sentRun(d, [ada!]);
     soft('ada@example.org', '2026-11-22');
     expect(soft('ada@example.org', '2026-11-23').effect).toBe('suppressed');
+  });
+});
+
+describe('refusals about the sender, delays, and soft bounces not about the mailbox', () => {
+  const dates = ['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24'];
+  const on = (email: string, date: string, e: Pick<BounceEvent, 'kind' | 'reason'>) =>
+    applyBounceEvent(t.deps(), event({ recipient: email, digestDate: date, reportKey: `${email}-${date}`, ...e }));
+
+  it('when every digest is refused as spam, then the reader stays, and each refusal is kept with the receiving domain', () => {
+    const [ada] = t.subscribe('ada@Example.ORG');
+    for (const d of dates) {
+      t.sentRun(d, [ada!]);
+      expect(on('ada@Example.ORG', d, { kind: 'sender', reason: 'spam' }).effect).toBe('recorded');
+    }
+    expect(t.status(ada!)).toBe('confirmed');
+    expect(t.ctx.suppressions.reasonFor('ada@example.org')).toBeUndefined();
+    expect(t.ctx.db.prepare('SELECT kind, domain FROM bounce_events').all()).toEqual(
+      dates.map(() => ({ kind: 'sender', domain: 'example.org' })),
+    );
+  });
+
+  it('when delay warnings come for every digest, then they are recorded and never counted', () => {
+    const [ada] = t.subscribe('ada@example.org');
+    for (const d of dates) {
+      t.sentRun(d, [ada!]);
+      expect(on('ada@example.org', d, { kind: 'delayed', reason: 'delayed' }).effect).toBe('recorded');
+    }
+    expect(t.status(ada!)).toBe('confirmed');
+  });
+
+  it('when soft bounces are not about the mailbox (expired, network), then they are recorded and never counted', () => {
+    const [ada] = t.subscribe('ada@example.org');
+    for (const [i, d] of dates.entries()) {
+      t.sentRun(d, [ada!]);
+      const reason = i % 2 ? 'expired' : 'network-error';
+      expect(on('ada@example.org', d, { kind: 'soft', reason }).effect).toBe('recorded');
+    }
+    expect(t.status(ada!)).toBe('confirmed');
+  });
+
+  it('when refusals about the sender come between soft bounces about the mailbox, then they neither count nor break the row', () => {
+    const [ada] = t.subscribe('ada@example.org');
+    const plan: Pick<BounceEvent, 'kind' | 'reason'>[] = [
+      { kind: 'soft', reason: 'mailbox-full' },
+      { kind: 'soft', reason: 'suspended' },
+      { kind: 'sender', reason: 'blocked' },
+      { kind: 'soft', reason: 'greylisted' },
+    ];
+    const effects = plan.map((e, i) => {
+      // The refused digest was never handed over: a refusal at RCPT leaves a failed delivery, not a sent one.
+      if (e.kind !== 'sender') t.sentRun(dates[i]!, [ada!]);
+      return on('ada@example.org', dates[i]!, e);
+    });
+    expect(effects.map((a) => [a.effect, a.softStreak])).toEqual([
+      ['counted', 1],
+      ['counted', 2],
+      ['recorded', undefined],
+      ['suppressed', 3],
+    ]);
   });
 });
 

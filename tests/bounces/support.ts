@@ -76,7 +76,7 @@ export const recipient = (
     decision === 'hard'
       ? 'userunknown'
       : decision === 'soft'
-        ? 'mailboxfull'
+        ? 'mailbox-full'
         : decision === 'complaint'
           ? 'feedback'
           : 'vacation',

@@ -32,7 +32,15 @@ describe('SES notifications', () => {
     ['Permanent', 'Suppressed', '5.1.1', 'Amazon SES has suppressed sending to this address', ['hard', 'suppressed']],
     ['Permanent', 'OnAccountSuppressionList', '5.1.1', '', ['hard', 'on-account-suppression-list']],
     ['Transient', 'MailboxFull', '4.2.2', 'smtp; 452 4.2.2 Mailbox full', ['soft', 'mailbox-full']],
-    ['Transient', 'General', '5.7.1', 'smtp; 550 5.7.1 blocked by policy', ['soft', 'blocked']],
+    ['Transient', 'General', '5.7.1', 'smtp; 550 5.7.1 blocked by policy', ['sender', 'blocked']],
+    [
+      'Permanent',
+      'General',
+      '5.7.1',
+      'smtp; 550 5.7.1 Our system has detected that this message is likely unsolicited mail',
+      ['sender', 'spam'],
+    ],
+    ['Transient', 'ContentRejected', '5.7.1', 'smtp; 554 5.7.1 Message content rejected', ['sender', 'spam']],
     [
       'Undetermined',
       'Undetermined',
@@ -40,7 +48,7 @@ describe('SES notifications', () => {
       'smtp; 550 5.1.1 <ada@example.org>: Recipient address rejected: User unknown',
       ['hard', 'user-unknown'],
     ],
-    ['Undetermined', 'Undetermined', '5.7.1', 'smtp; 554 5.7.1 message looks like spam', ['soft', 'spam']],
+    ['Undetermined', 'Undetermined', '5.7.1', 'smtp; 554 5.7.1 message looks like spam', ['sender', 'spam']],
   ])('when a %s/%s bounce says %s, then %o', (type, subType, status, diagnostic, expected) => {
     expect(kinds(sesBounces(sesBounce(type, subType, status, diagnostic)))).toEqual([expected]);
   });
@@ -81,8 +89,11 @@ describe('Postmark webhooks', () => {
   it.each([
     ['HardBounce', '', ['hard', 'hard-bounce']],
     ['BadEmailAddress', '', ['hard', 'bad-email-address']],
-    ['SoftBounce', 'smtp;452 4.2.2 mailbox full', ['soft', 'soft-bounce']],
+    ['SoftBounce', 'smtp;452 4.2.2 mailbox full', ['soft', 'mailbox-full']],
     ['Transient', '', ['soft', 'transient']],
+    ['HardBounce', 'smtp;550 5.7.1 Message rejected as spam', ['sender', 'spam']],
+    ['Blocked', 'smtp;554 5.7.1 Service unavailable; Client host blocked', ['sender', 'blocked']],
+    ['DMARCPolicy', '', ['sender', 'dmarcpolicy']],
     ['AutoResponder', 'I am on holiday', ['ignore', 'auto-responder']],
     ['Unknown', 'smtp;550 5.2.2 mailbox is full', ['soft', 'mailbox-full']],
   ])('when the type is %s, then %o', (type, details, expected) => {
@@ -114,7 +125,14 @@ describe('Mailgun events', () => {
       '5.1.1 The email account that you tried to reach does not exist',
       ['hard', 'user-unknown'],
     ],
-    ['permanent', 'bounce', 554, '5.7.1 Service unavailable; client host blocked using Spamhaus', ['soft', 'spam']],
+    ['permanent', 'bounce', 554, '5.7.1 Service unavailable; client host blocked using Spamhaus', ['sender', 'spam']],
+    [
+      'temporary',
+      'generic',
+      421,
+      '4.7.0 [TSS04] Messages temporarily deferred due to user complaints',
+      ['sender', 'rate-limited'],
+    ],
     ['permanent', 'suppress-bounce', 605, 'Not delivering to previously bounced address', ['hard', 'suppressed']],
     [
       'temporary',

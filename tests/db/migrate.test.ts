@@ -117,3 +117,71 @@ describe('migration 014 (cadence)', () => {
     db.close();
   });
 });
+
+describe('migration 022 (bounce kinds)', () => {
+  it('when bounce_events is rebuilt for the sender and delayed kinds, then every event, its verified flag and the indexes are kept, and soft events about the sender or a delay take their kind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paperboy-mig-'));
+    const before = join(dir, 'migrations');
+    mkdirSync(before);
+    for (const f of readdirSync(migrationsDir).filter((f) => f < '022'))
+      copyFileSync(join(migrationsDir, f), join(before, f));
+    const db = openDatabase(join(dir, 'db.sqlite'));
+    migrate(db, before);
+    const now = '2026-11-25T07:00:00.000Z';
+    const ada = (
+      db
+        .prepare(
+          `INSERT INTO subscribers (email, status, confirmed_at, created_at, updated_at) VALUES ('ada@example.org', 'confirmed', ?, ?, ?) RETURNING id`,
+        )
+        .get(now, now, now) as { id: number }
+    ).id;
+    const event = db.prepare(
+      `INSERT INTO bounce_events (id, subscriber_id, verified, kind, reason, status, source, digest_date, report_key, recipient_hash, created_at)
+       VALUES (?, ?, ?, ?, ?, '5.0.0', 'imap:INBOX', '2026-11-24', ?, 'h', ?)`,
+    );
+    const rows: [number, number | null, number, string, string][] = [
+      [3, ada, 1, 'hard', 'user-unknown'],
+      [5, ada, 1, 'soft', 'mailbox-full'],
+      [8, ada, 0, 'soft', 'spam'],
+      [9, null, 1, 'soft', 'blocked'],
+      [12, ada, 1, 'soft', 'delayed'],
+      [13, ada, 1, 'complaint', 'feedback'],
+    ];
+    for (const [id, subscriber, verified, kind, reason] of rows)
+      event.run(id, subscriber, verified, kind, reason, `report-${id}`, now);
+
+    expect(migrate(db)).toEqual(['022_bounce_kinds.sql']);
+    expect(
+      db.prepare('SELECT id, subscriber_id, verified, kind, reason, domain FROM bounce_events ORDER BY id').all(),
+    ).toEqual([
+      { id: 3, subscriber_id: ada, verified: 1, kind: 'hard', reason: 'user-unknown', domain: null },
+      { id: 5, subscriber_id: ada, verified: 1, kind: 'soft', reason: 'mailbox-full', domain: null },
+      { id: 8, subscriber_id: ada, verified: 0, kind: 'sender', reason: 'spam', domain: null },
+      { id: 9, subscriber_id: null, verified: 1, kind: 'sender', reason: 'blocked', domain: null },
+      { id: 12, subscriber_id: ada, verified: 1, kind: 'delayed', reason: 'delayed', domain: null },
+      { id: 13, subscriber_id: ada, verified: 1, kind: 'complaint', reason: 'feedback', domain: null },
+    ]);
+    expect(
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'bounce_events' ORDER BY name")
+        .pluck()
+        .all(),
+    ).toEqual([
+      'bounce_events_created',
+      'bounce_events_digest',
+      'bounce_events_kind_domain',
+      'bounce_events_subscriber',
+      'sqlite_autoindex_bounce_events_1',
+    ]);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    // The same report and recipient once; the new kinds allowed, others refused.
+    expect(() => event.run(99, ada, 1, 'soft', 'x', 'report-3', now)).toThrow(/UNIQUE/);
+    expect(() => event.run(100, ada, 1, 'bounced', 'x', 'report-100', now)).toThrow(/CHECK/);
+    event.run(101, ada, 1, 'sender', 'spam', 'report-101', now);
+    // Erasing the subscriber still erases their events.
+    db.prepare('DELETE FROM subscribers WHERE id = ?').run(ada);
+    expect(db.prepare('SELECT id FROM bounce_events').pluck().all()).toEqual([9]);
+    expect(db.prepare('SELECT bounces_counted_from FROM subscribers').all()).toEqual([]);
+    db.close();
+  });
+});

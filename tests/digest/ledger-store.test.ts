@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/db/connection.ts';
 import { migrate, migrationsDir } from '../../src/db/migrate.ts';
-import type { DeliveryOutcome } from '../../src/digest/ledger-records.ts';
 import { createLedgerStore } from '../../src/digest/ledger-store.ts';
 import { openLedgerSession } from '../../src/digest/ledger-session.ts';
 import { CONFIRMED_AT, DATE, deliveryRows, NOW, seedSubscribers } from '../support/digest-harness.ts';
@@ -59,7 +58,6 @@ describe('ledger store: claiming and recording', () => {
       digestSize: 10,
       keywords: '',
       attempts: 1,
-      hardBounces: 0,
       status: 'confirmed',
     });
     const second = session.claim(NOW, 3);
@@ -72,7 +70,7 @@ describe('ledger store: claiming and recording', () => {
     expect(deliveryRows(ctx.db)).toEqual([]);
   });
 
-  it('when outcomes are recorded, then rows, run counts, the mark and bounce counts change together', () => {
+  it('when outcomes are recorded, then rows, run counts and the mark change together', () => {
     const [a, b, c, d, e] = seedSubscribers(ctx.db, 5) as [number, number, number, number, number];
     const run = ctx.ledger.open(DATE, NOW);
     const session = openLedgerSession(ctx.ledger, run.id);
@@ -80,7 +78,7 @@ describe('ledger store: claiming and recording', () => {
     session.record(
       [
         { subscriberId: a, kind: 'sent', reply: '250 ok', messageId: 'm1' },
-        { subscriberId: b, kind: 'failed', reply: '550 5.1.1 unknown', hardBounce: true },
+        { subscriberId: b, kind: 'failed', reply: '550 5.1.1 unknown' },
         { subscriberId: c, kind: 'skipped', reply: 'subscriber is unsubscribed' },
         { subscriberId: d, kind: 'deferred', reply: '451 later', nextAttemptAt: later(60_000).toISOString() },
         { subscriberId: e, kind: 'released' },
@@ -96,7 +94,6 @@ describe('ledger store: claiming and recording', () => {
       ['pending', 1, '451 later', null],
       ['pending', 0, null, null],
     ]);
-    expect(ctx.db.prepare('SELECT hard_bounces FROM subscribers WHERE id = ?').pluck().get(b)).toBe(1);
     // The deferred one is not due yet; the released one is.
     expect(session.claim(NOW, 10).map((x) => x.subscriberId)).toEqual([e]);
     const [retry] = session.claim(later(60_000), 10);
@@ -140,25 +137,40 @@ describe('ledger store: claiming and recording', () => {
     expect(deliveryRows(ctx.db)).toEqual([]);
   });
 
-  it('when an address hard-bounces in three runs in a row, then it is suppressed; a delivery in between resets the count', () => {
-    const [id] = seedSubscribers(ctx.db, 1) as [number];
-    const deliver = (date: string, outcome: DeliveryOutcome) => {
-      const session = openLedgerSession(ctx.ledger, ctx.ledger.open(date, NOW).id);
-      session.claim(NOW, 1);
-      session.record([outcome], NOW);
-    };
-    const bounce = (date: string) =>
-      deliver(date, { subscriberId: id, kind: 'failed', reply: '550', hardBounce: true });
-    const status = () => ctx.db.prepare('SELECT status, hard_bounces AS n FROM subscribers WHERE id = ?').get(id);
-    bounce('2026-11-20');
-    bounce('2026-11-21');
-    deliver('2026-11-22', { subscriberId: id, kind: 'sent', reply: '250', messageId: 'x' });
-    expect(status()).toEqual({ status: 'confirmed', n: 0 });
-    bounce('2026-11-23');
-    bounce('2026-11-24');
-    expect(status()).toEqual({ status: 'confirmed', n: 2 });
-    bounce('2026-11-25');
-    expect(status()).toEqual({ status: 'suppressed', n: 3 });
+  it('when some domains are held back, then their deliveries due again are left pending, and the counts leave them out', () => {
+    const [a, b, c, d] = seedSubscribers(ctx.db, 4) as [number, number, number, number];
+    ctx.db.prepare("UPDATE subscribers SET email = 'ada@Blocked.example' WHERE id = ?").run(b);
+    ctx.db.prepare("UPDATE subscribers SET email = 'odd@name@blocked.example' WHERE id = ?").run(d);
+    const run = ctx.ledger.open(DATE, NOW);
+    const session = openLedgerSession(ctx.ledger, run.id);
+    session.claim(NOW, 10);
+    const soon = later(60_000).toISOString();
+    session.record(
+      [a, b, c, d].map((id) => ({
+        subscriberId: id,
+        kind: 'deferred' as const,
+        reply: '451 later',
+        nextAttemptAt: soon,
+      })),
+      NOW,
+    );
+    const held = ['blocked.example'];
+    expect(ctx.ledger.pendingCount(run.id)).toBe(4);
+    expect(ctx.ledger.pendingCount(run.id, held)).toBe(2);
+    expect(ctx.ledger.nextDue(run.id, held)).toBe(soon);
+    const claimed = session.claim(later(60_000), 10, held);
+    expect(claimed.map((x) => x.subscriberId)).toEqual([a, c]);
+    // Only the claimed ones moved to 'sending': the held ones wait, untouched, for the next attempt.
+    const rows = deliveryRows(ctx.db);
+    expect(rows.map((r) => [r.subscriberId, r.status, r.attempts])).toEqual([
+      [a, 'sending', 2],
+      [b, 'pending', 1],
+      [c, 'sending', 2],
+      [d, 'pending', 1],
+    ]);
+    expect(ctx.ledger.pendingCount(run.id, held)).toBe(0);
+    expect(ctx.ledger.nextDue(run.id, held)).toBeNull();
+    expect(session.claim(later(60_000), 10).map((x) => x.subscriberId)).toEqual([b, d]);
   });
 
   it('when a sender died between claiming and recording, then resume hands back exactly what it never wrote', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DomainBackoff,
   connectionRetryWait,
   FailureWindow,
   LAST_ATTEMPT_MS,
@@ -79,5 +80,39 @@ describe('openingLimitMs: how long an attempt may take to open its session', () 
   it('when there is no limit (the daily job) or a message has gone through, then the connection’s own timeouts decide', () => {
     expect(openingLimitMs({}, { elapsedMs: 0, delivered: false })).toBeUndefined();
     expect(openingLimitMs({ connectGiveUpMs: 120_000 }, { elapsedMs: 0, delivered: true })).toBeUndefined();
+  });
+});
+
+describe('DomainBackoff: refusals about the sender, per receiving domain', () => {
+  it('when a domain refuses 25 deliveries in a row, then the 25th backs it off, and its next deliveries are held and counted', () => {
+    const b = new DomainBackoff();
+    for (let i = 1; i < 25; i++) expect(b.refused('gmail.com', 'spam', true)).toBe(false);
+    expect(b.holds('gmail.com')).toBe(false);
+    expect(b.refused('gmail.com', 'spam', true)).toBe(true);
+    // Refusals still in flight when it was backed off do not back it off again.
+    expect(b.refused('gmail.com', 'spam', true)).toBe(false);
+    expect([b.holds('gmail.com'), b.holds('gmail.com'), b.holds('example.org')]).toEqual([true, true, false]);
+    expect(b.domains()).toEqual(['gmail.com']);
+    expect(b.backedOff()).toEqual([{ domain: 'gmail.com', reason: 'spam', held: 2 }]);
+    expect(b.refusals()).toEqual([{ domain: 'gmail.com', reason: 'spam', refusals: 26 }]);
+  });
+
+  it('when the domain accepts a delivery in between, then the row starts again; other domains have rows of their own', () => {
+    const b = new DomainBackoff(3);
+    b.refused('gmail.com', 'spam', true);
+    b.refused('gmail.com', 'spam', true);
+    b.delivered('gmail.com');
+    b.refused('gmail.com', 'spam', true);
+    expect(b.refused('yahoo.com', 'rate-limited', false)).toBe(false);
+    expect(b.refused('gmail.com', 'blocked', true)).toBe(false);
+    expect(b.refused('gmail.com', 'blocked', true)).toBe(true);
+    expect(b.backedOff()).toEqual([{ domain: 'gmail.com', reason: 'blocked', held: 0 }]);
+  });
+
+  it('when a refusal only defers the delivery, then it counts in the row but not among the digests refused', () => {
+    const b = new DomainBackoff(2);
+    b.refused('yahoo.com', 'rate-limited', false);
+    expect(b.refused('yahoo.com', 'rate-limited', false)).toBe(true);
+    expect(b.refusals()).toEqual([]);
   });
 });

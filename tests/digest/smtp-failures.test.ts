@@ -27,6 +27,13 @@ afterEach(async () => {
   h = undefined;
 });
 
+const statuses = (h: Harness) =>
+  h.ctx.db.prepare('SELECT status FROM subscribers ORDER BY id').pluck().all() as string[];
+const bounceEvents = (h: Harness) =>
+  h.ctx.db
+    .prepare('SELECT subscriber_id, kind, reason, status, digest_date, source FROM bounce_events ORDER BY id')
+    .all();
+
 const everyoneOnce = (h: Harness, n: number) => {
   const counts = byRecipient(h.sink);
   expect(counts.size).toBe(n);
@@ -53,7 +60,7 @@ describe('sendDigest against SMTP trouble', () => {
     expect(deliveryRows(h.ctx.db).map((r) => [r.status, r.attempts])).toEqual(Array(6).fill(['sent', 3]));
   });
 
-  it('when 4xx replies never stop, then each delivery fails after its bounded attempts', async () => {
+  it('when 4xx replies never stop, then each delivery fails after its bounded attempts, and the last reply is a soft bounce of that digest', async () => {
     h = await startHarness({
       sink: { onRcpt: () => ({ code: 452, message: '4.2.2 Mailbox full' }) },
       policy: { maxAttempts: 3 },
@@ -66,11 +73,29 @@ describe('sendDigest against SMTP trouble', () => {
       ['failed', 3],
       ['failed', 3],
     ]);
-    // Not a hard bounce: the address stays as it was.
-    expect(h.ctx.db.prepare('SELECT max(hard_bounces) FROM subscribers').pluck().get()).toBe(0);
+    // Not a hard bounce: the addresses stay; each full mailbox counts once for this digest.
+    expect(statuses(h)).toEqual(['confirmed', 'confirmed']);
+    expect(bounceEvents(h)).toEqual([
+      {
+        subscriber_id: 1,
+        kind: 'soft',
+        reason: 'mailbox-full',
+        status: '4.2.2',
+        digest_date: DATE,
+        source: 'smtp:send',
+      },
+      {
+        subscriber_id: 2,
+        kind: 'soft',
+        reason: 'mailbox-full',
+        status: '4.2.2',
+        digest_date: DATE,
+        source: 'smtp:send',
+      },
+    ]);
   });
 
-  it('when one recipient is refused with 550, then that one fails (a hard bounce) and the rest are delivered', async () => {
+  it('when one recipient is refused with 550 5.1.1, then that one fails and is suppressed at once, as a hard bounce event of the run; the rest are delivered', async () => {
     h = await startHarness({
       sink: { onRcpt: (a) => (a === 'reader3@example.com' ? { code: 550, message: '5.1.1 No such user' } : undefined) },
     });
@@ -84,9 +109,130 @@ describe('sendDigest against SMTP trouble', () => {
       attempts: 1,
       lastReply: expect.stringMatching(/^550 5\.1\.1 No such user/),
     });
-    expect(
-      h.ctx.db.prepare("SELECT hard_bounces FROM subscribers WHERE email = 'reader3@example.com'").pluck().get(),
-    ).toBe(1);
+    expect(statuses(h)[2]).toBe('suppressed');
+    expect(bounceEvents(h)).toEqual([
+      {
+        subscriber_id: 3,
+        kind: 'hard',
+        reason: 'user-unknown',
+        status: '5.1.1',
+        digest_date: DATE,
+        source: 'smtp:send',
+      },
+    ]);
+    expect(h.ctx.suppressions.reasonFor('reader3@example.com')?.reason).toMatch(
+      /^hard bounce: 5\.1\.1 user-unknown \(smtp:send\)/,
+    );
+    expect(h.ctx.bounces.runs()).toEqual([
+      expect.objectContaining({ date: DATE, sent: 7, failed: 1, hard: 1, sender: 0 }),
+    ]);
+  });
+
+  it('when the relay refuses one recipient for a reason about the sender (554 5.7.1 Access denied), then that recipient fails, the run ends done, the reader stays, and a resume sends nothing again', async () => {
+    h = await startHarness({
+      sink: {
+        onRcpt: (a) =>
+          a === 'reader5@example.com'
+            ? { code: 554, message: '5.7.1 <reader5@example.com>: Recipient address rejected: Access denied' }
+            : undefined,
+      },
+    });
+    seedSubscribers(h.ctx.db, 30);
+    freezeFixtureDay(h.ctx);
+    const result = await sendDigest(h.deps, { date: DATE });
+    expect(result).toMatchObject({
+      outcome: 'done',
+      sent: 29,
+      failed: 1,
+      senderRefusals: [{ domain: 'example.com', reason: 'policy', refusals: 1 }],
+      backedOff: [],
+    });
+    expect(deliveryRows(h.ctx.db)[4]).toMatchObject({
+      status: 'failed',
+      lastReply: expect.stringMatching(/^554 5\.7\.1 /),
+    });
+    expect(statuses(h).every((s) => s === 'confirmed')).toBe(true);
+    expect(bounceEvents(h)).toEqual([
+      { subscriber_id: 5, kind: 'sender', reason: 'policy', status: '5.7.1', digest_date: DATE, source: 'smtp:send' },
+    ]);
+    expect(h.ctx.db.prepare('SELECT domain FROM bounce_events').pluck().get()).toBe('example.com');
+    expect(await sendDigest(h.deps, { date: DATE })).toMatchObject({
+      outcome: 'done',
+      reason: 'already sent',
+      sent: 0,
+    });
+    everyoneOnce(h, 29);
+  });
+
+  it('when the relay refuses the sender itself at MAIL FROM, then the run pauses at once and the recipient stays pending', async () => {
+    let refusing = true;
+    h = await startHarness({
+      sink: {
+        onMailFrom: () =>
+          refusing ? { code: 553, message: '5.7.1 Sender address rejected: not owned by user' } : undefined,
+      },
+    });
+    seedSubscribers(h.ctx.db, 10);
+    freezeFixtureDay(h.ctx);
+    const paused = await sendDigest(h.deps, { date: DATE });
+    expect(paused).toMatchObject({
+      outcome: 'paused',
+      failed: 0,
+      reason: expect.stringMatching(/policy rejection.*553 5\.7\.1 Sender address rejected/),
+    });
+    expect(bounceEvents(h)).toEqual([]);
+    expect(deliveryRows(h.ctx.db).every((r) => r.status === 'pending' && r.attempts === 0)).toBe(true);
+    refusing = false;
+    expect(await sendDigest(h.deps, { date: DATE })).toMatchObject({ outcome: 'done', sent: 10 });
+  });
+
+  it('when many recipients at many domains are refused as spam, then none counts in the error budget: the run ends done', async () => {
+    h = await startHarness({
+      sink: { onData: () => ({ code: 550, message: '5.7.1 Message rejected as spam' }) },
+      policy: { errorBudget: { maxConsecutive: 5, maxRatio: 0.1, window: 200 } },
+    });
+    for (let i = 0; i < 12; i++) seedSubscribers(h.ctx.db, 1, { domain: `d${i}.example` });
+    freezeFixtureDay(h.ctx);
+    const result = await sendDigest(h.deps, { date: DATE });
+    expect(result).toMatchObject({ outcome: 'done', sent: 0, failed: 12 });
+    expect(result.senderRefusals).toHaveLength(12);
+    expect(statuses(h).every((s) => s === 'confirmed')).toBe(true);
+    expect(h.ctx.db.prepare("SELECT count(*) FROM bounce_events WHERE kind = 'sender'").pluck().get()).toBe(12);
+  });
+
+  it('when one domain refuses 25 deliveries in a row as spam, then it is backed off: its other recipients stay pending for the next attempt, the others are delivered, and the next attempt sends them', async () => {
+    let blocking = true;
+    h = await startHarness({
+      sink: {
+        onData: (m) =>
+          blocking && m.to[0]!.endsWith('@blocked.example')
+            ? { code: 550, message: '5.7.1 Message rejected as spam' }
+            : undefined,
+      },
+    });
+    seedSubscribers(h.ctx.db, 40, { domain: 'blocked.example' });
+    seedSubscribers(h.ctx.db, 10, { prefix: 'other', domain: 'example.org' });
+    freezeFixtureDay(h.ctx);
+    const result = await sendDigest(h.deps, { date: DATE });
+    const refused = result.failed;
+    // The window in flight when the 25th refusal came may add a few more.
+    expect(refused).toBeGreaterThanOrEqual(25);
+    expect(refused).toBeLessThanOrEqual(25 + h.deps.policy.maxInFlight);
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      sent: 10,
+      reason: `blocked.example (spam) refused 25 deliveries in a row for the sender's reasons: backed off; ${40 - refused} of their deliveries wait for the next attempt`,
+      backedOff: [{ domain: 'blocked.example', reason: 'spam', held: 40 - refused }],
+      senderRefusals: [{ domain: 'blocked.example', reason: 'spam', refusals: refused }],
+    });
+    expect(h.ctx.ledger.byDate(DATE)?.status).toBe('failed');
+    expect(byRecipient(h.sink).size).toBe(10);
+    expect(statuses(h).every((s) => s === 'confirmed')).toBe(true);
+    expect(deliveryRows(h.ctx.db).filter((r) => r.status === 'pending')).toHaveLength(40 - refused);
+
+    blocking = false;
+    expect(await sendDigest(h.deps, { date: DATE })).toMatchObject({ outcome: 'done', sent: 40 - refused, failed: 0 });
+    expect(byRecipient(h.sink).size).toBe(50 - refused);
   });
 
   it('when the server rejects us on policy (5.7.x), then the run pauses, and resumes when run again', async () => {

@@ -236,4 +236,28 @@ describe('GET /metrics: what it says', () => {
     insert.run('complaint', 'report-4');
     expect(sample(await scrape(app), 'paperboy_bounces_total', { kind: 'complaint' })).toBe(2);
   });
+
+  it("when receivers refuse us for the sender's reasons, then the refusals are counted per big provider by name and the rest as other", async () => {
+    const { app, ctx } = await start();
+    const insert = ctx.db.prepare(
+      `INSERT INTO bounce_events (kind, reason, source, report_key, recipient_hash, domain, created_at) VALUES (?, 'spam', 'smtp:send', ?, 'h', ?, '2026-11-25T09:00:00.000Z')`,
+    );
+    const refusals: [string, string | null][] = [
+      ['sender', 'gmail.com'],
+      ['sender', 'gmail.com'],
+      ['sender', 'outlook.com'],
+      ['sender', 'small-isp.example'],
+      ['sender', 'another.example'],
+      ['sender', null],
+      ['soft', 'gmail.com'],
+    ];
+    for (const [i, [kind, domain]] of refusals.entries()) insert.run(kind, `report-${i}`, domain);
+    const text = await scrape(app);
+    expect(sample(text, 'paperboy_sender_refusals_total', { domain: 'gmail.com' })).toBe(2);
+    expect(sample(text, 'paperboy_sender_refusals_total', { domain: 'outlook.com' })).toBe(1);
+    expect(sample(text, 'paperboy_sender_refusals_total', { domain: 'yahoo.com' })).toBe(0);
+    expect(sample(text, 'paperboy_sender_refusals_total', { domain: 'other' })).toBe(3);
+    expect(text).not.toContain('small-isp.example');
+    expect(sample(text, 'paperboy_bounces_total', { kind: 'sender' })).toBe(6);
+  });
 });

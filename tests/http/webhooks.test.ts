@@ -534,7 +534,7 @@ describe('POST /webhooks/mailgun', () => {
     expect(t.ctx.db.prepare('SELECT kind FROM bounce_events ORDER BY id').pluck().all()).toEqual([
       'hard',
       'complaint',
-      'soft',
+      'sender',
     ]);
   });
 

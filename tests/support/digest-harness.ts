@@ -19,6 +19,8 @@ export interface SeedOptions {
   confirmedAt?: string;
   status?: 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed';
   prefix?: string;
+  /** The addresses' domain; example.com unless given. */
+  domain?: string;
   cadence?: 'daily' | 'weekly';
 }
 
@@ -32,7 +34,7 @@ export function seedSubscribers(db: Db, n: number, o: SeedOptions = {}): number[
   const start = (db.prepare('SELECT count(*) FROM subscribers').pluck().get() as number) + 1;
   return db.transaction(() =>
     Array.from({ length: n }, (_, i) => {
-      const email = `${o.prefix ?? 'reader'}${start + i}@example.com`;
+      const email = `${o.prefix ?? 'reader'}${start + i}@${o.domain ?? 'example.com'}`;
       const row = insert.get(
         email,
         o.status ?? 'confirmed',

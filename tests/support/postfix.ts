@@ -30,8 +30,21 @@ export function postfixUnavailable(): string | null {
   return null;
 }
 
+export interface PostfixOptions {
+  /**
+   * Refusals of smtpd at RCPT TO, per address, as access(5) actions: e.g.
+   * `{ 'gone@mx.test': '550 5.1.1 User unknown', 'pia@mx.test': 'REJECT Access denied' }`.
+   */
+  recipientAccess?: Record<string, string>;
+  /** delay_warning_time: a delay notice goes to the sender once a message waited this long. */
+  delayWarning?: string;
+}
+
 /** `transport` maps domains to Postfix transports, e.g. { 'dead.test': 'error:5.1.1 mailbox unavailable' }. */
-export async function startPostfix(transport: Record<string, string>): Promise<PostfixInstance> {
+export async function startPostfix(
+  transport: Record<string, string>,
+  o: PostfixOptions = {},
+): Promise<PostfixInstance> {
   const missing = postfixUnavailable();
   if (missing) throw new Error(missing);
   const dir = mkdtempSync(join(tmpdir(), 'paperboy-postfix-'));
@@ -53,6 +66,12 @@ export async function startPostfix(transport: Record<string, string>): Promise<P
       .join(''),
   );
   writeFileSync(
+    join(conf, 'recipient_access'),
+    Object.entries(o.recipientAccess ?? {})
+      .map(([address, action]) => `${address} ${action}\n`)
+      .join(''),
+  );
+  writeFileSync(
     join(conf, 'main.cf'),
     `compatibility_level = 3.6
 queue_directory = ${dir}/queue
@@ -69,7 +88,8 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
-# Accept mail for the error transport's domains, so Postfix itself bounces it with a DSN
+smtpd_recipient_restrictions = check_recipient_access texthash:${conf}/recipient_access
+${o.delayWarning ? `delay_warning_time = ${o.delayWarning}\n` : ''}# Accept mail for the error transport's domains, so Postfix itself bounces it with a DSN
 # (otherwise smtpd refuses those recipients at RCPT and no DSN is ever written).
 smtpd_reject_unlisted_recipient = no
 alias_maps =

@@ -14,6 +14,8 @@ export interface ReceivedMail {
 }
 
 export interface SmtpSinkOptions {
+  /** Return an SMTP error to refuse the sender (MAIL FROM) of a message. */
+  onMailFrom?: (address: string) => { code: number; message: string } | undefined;
   /** Return an SMTP error to refuse a recipient (e.g. { code: 550, message: '5.1.1 no such user' }). */
   onRcpt?: (address: string) => { code: number; message: string } | undefined;
   /** Return an SMTP error to refuse a whole message after its data arrived. */
@@ -86,6 +88,10 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         return cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
       connections.logins.push({ method: a.method, user: a.username ?? '' });
       cb(null, { user: a.username });
+    },
+    onMailFrom(address: SMTPServerAddress, _session, cb) {
+      const refusal = sink.options.onMailFrom?.(address.address);
+      cb(refusal ? smtpError(refusal) : undefined);
     },
     onRcptTo(address: SMTPServerAddress, _session, cb) {
       const refusal = sink.options.onRcpt?.(address.address);

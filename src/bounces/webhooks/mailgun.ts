@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../clock.ts';
 import { Invalid } from '../../errors.ts';
-import { classifyFailure } from '../classify.ts';
+import { classifyFailure, providerDecision } from '../classify.ts';
 import {
   applyProviderBounces,
   sameSecret,
@@ -75,10 +75,10 @@ const mailgunEvent = z.object({
 type MailgunEvent = z.infer<typeof mailgunEvent>['event-data'];
 
 /**
- * `failed` with severity `temporary` is soft. `permanent` is any 5xx, sender-side refusals
- * (spam, reputation, DMARC) included, so the classifier decides from the reply, and only an
- * address it finds bad is hard; `suppress-bounce` (Mailgun did not even try: the address bounced
- * before) is hard. `complained` unsubscribes.
+ * `failed` with severity `temporary` is soft, unless the reply is about the sender. `permanent`
+ * is any 5xx, sender-side refusals (spam, reputation, DMARC) included, so the classifier decides
+ * from the reply, and only an address it finds bad is hard; `suppress-bounce` (Mailgun did not
+ * even try: the address bounced before) is hard. `complained` unsubscribes.
  */
 export function mailgunBounces(e: MailgunEvent): ProviderBounce[] {
   if (!e.recipient) return [];
@@ -94,10 +94,11 @@ export function mailgunBounces(e: MailgunEvent): ProviderBounce[] {
   const status = ds?.['enhanced-code'] ?? (ds?.code !== undefined ? String(ds.code) : undefined);
   const diagnostic = [ds?.message, ds?.description].filter(Boolean).join(' ') || undefined;
   const classified = classifyFailure({ status, diagnostic });
-  const more = { status: ds?.['enhanced-code'], diagnostic };
-  if (e.severity !== 'permanent') return [{ ...common, ...more, kind: 'soft', reason: classified.reason }];
+  const more = { status: ds?.['enhanced-code'], diagnostic, reason: classified.reason };
+  if (e.severity !== 'permanent') return [{ ...common, ...more, kind: providerDecision('soft', classified) }];
   if (e.reason === 'suppress-bounce') return [{ ...common, ...more, kind: 'hard', reason: 'suppressed' }];
-  return [{ ...common, ...more, kind: classified.decision === 'hard' ? 'hard' : 'soft', reason: classified.reason }];
+  const said = classified.decision === 'hard' ? 'hard' : 'soft';
+  return [{ ...common, ...more, kind: providerDecision(said, classified) }];
 }
 
 export function handleMailgunCall(deps: WebhookDeps, verifier: MailgunVerifier, body: unknown): { events: number } {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Invalid } from '../../errors.ts';
 import type { BounceKind } from '../events-store.ts';
-import { classifyFailure } from '../classify.ts';
+import { classifyFailure, providerDecision } from '../classify.ts';
 import {
   applyProviderBounces,
   sameSecret,
@@ -32,17 +32,13 @@ const postmarkEvent = z.object({
 });
 type PostmarkEvent = z.infer<typeof postmarkEvent>;
 
-// Postmark's bounce types (its "Bounce API" table) whose meaning is plain; the rest go to the classifier.
+// Postmark's bounce types (its "Bounce API" table) whose meaning is plain; the rest go to the
+// classifier. Its spam notices, blocks and DMARC refusals are about the sender.
 const POSTMARK_KINDS: Record<string, BounceKind> = {
-  HardBounce: 'hard',
-  BadEmailAddress: 'hard',
   SpamComplaint: 'complaint',
-  SoftBounce: 'soft',
-  Transient: 'soft',
-  DnsError: 'soft',
-  SpamNotification: 'soft',
-  Blocked: 'soft',
-  DMARCPolicy: 'soft',
+  SpamNotification: 'sender',
+  Blocked: 'sender',
+  DMARCPolicy: 'sender',
   AutoResponder: 'ignore',
   AddressChange: 'ignore',
   Subscribe: 'ignore',
@@ -51,16 +47,27 @@ const POSTMARK_KINDS: Record<string, BounceKind> = {
   ManuallyDeactivated: 'ignore',
 };
 
+// Postmark's verdicts on the address: the server's words still decide whether it was about the
+// sender (a "hard bounce" for spam), and which passing failure it was (a full mailbox counts).
+const POSTMARK_SAID: Record<string, 'hard' | 'soft'> = {
+  HardBounce: 'hard',
+  BadEmailAddress: 'hard',
+  SoftBounce: 'soft',
+  Transient: 'soft',
+  DnsError: 'soft',
+};
+
 export function postmarkBounces(e: PostmarkEvent): ProviderBounce[] {
   if ((e.RecordType !== 'Bounce' && e.RecordType !== 'SpamComplaint') || !e.Email || e.ID === undefined) return [];
   const type = e.Type ?? e.RecordType;
   const classified = classifyFailure({ diagnostic: [e.Details, e.Description].filter(Boolean).join(' ') });
-  const kind = POSTMARK_KINDS[type] ?? classified.decision;
+  const kind = POSTMARK_KINDS[type] ?? providerDecision(POSTMARK_SAID[type], classified);
+  const typeName = type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
   const reason =
     kind === 'complaint'
       ? 'feedback'
-      : POSTMARK_KINDS[type]
-        ? type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()
+      : POSTMARK_KINDS[type] || (POSTMARK_SAID[type] && (kind === 'hard' || classified.reason === 'undetermined'))
+        ? typeName
         : classified.reason;
   return [{ recipient: e.Email, kind, reason, diagnostic: e.Details, envelopeFrom: [], eventId: String(e.ID) }];
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { classifyFailure } from '../classify.ts';
+import { classifyFailure, providerDecision } from '../classify.ts';
 import { applyProviderBounces, type ProviderBounce, type WebhookDeps } from './provider-events.ts';
 import type { SnsVerifier } from './sns.ts';
 
@@ -45,10 +45,11 @@ const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()
 
 /**
  * SES says hard or soft itself: `Permanent` (General, NoEmail, Suppressed,
- * OnAccountSuppressionList) is hard, `Transient` soft; only `Undetermined` is left to the
- * classifier, from the recipient's status and the server's words. Complaints unsubscribe, except
- * the feedback types that are not one (RFC 5965: auth-failure is about our DKIM/SPF, not-spam
- * takes a report back).
+ * OnAccountSuppressionList) is hard, `Transient` soft, unless the server's words put the refusal
+ * on the sender (SES calls a spam block permanent too); `Undetermined` is left to the classifier,
+ * from the recipient's status and the server's words. Complaints unsubscribe, except the feedback
+ * types that are not one (RFC 5965: auth-failure is about our DKIM/SPF, not-spam takes a report
+ * back).
  */
 export function sesBounces(n: SesNotification): ProviderBounce[] {
   const headers = n.mail.headers ?? [];
@@ -62,14 +63,18 @@ export function sesBounces(n: SesNotification): ProviderBounce[] {
     const b = n.bounce;
     return b.bouncedRecipients.map((r): ProviderBounce => {
       const classified = classifyFailure({ status: r.status, diagnostic: r.diagnosticCode, action: r.action });
-      const kind = b.bounceType === 'Permanent' ? 'hard' : b.bounceType === 'Transient' ? 'soft' : classified.decision;
+      const said = b.bounceType === 'Permanent' ? 'hard' : b.bounceType === 'Transient' ? 'soft' : undefined;
       const subType =
         b.bounceSubType && !/^(General|Undetermined)$/.test(b.bounceSubType) ? kebab(b.bounceSubType) : undefined;
+      // SES's own verdict on the address (NoEmail, Suppressed, MailboxFull, …) stands; a general
+      // one, or a refusal of the content, is read from the server's words too.
+      const ownVerdict = subType !== undefined && !/^(content|attachment)-rejected$/.test(subType);
+      const kind = ownVerdict && said ? said : providerDecision(said, classified);
       return {
         ...common,
         recipient: r.emailAddress,
         kind,
-        reason: subType ?? classified.reason,
+        reason: kind === 'sender' || kind === 'delayed' ? classified.reason : (subType ?? classified.reason),
         status: r.status,
         diagnostic: r.diagnosticCode,
         eventId: b.feedbackId,

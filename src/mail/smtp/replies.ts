@@ -84,18 +84,19 @@ export function connectionError(err: Error & { code?: string }, code = 'ECONNECT
 export const isOk = (r: Reply) => r.code >= 200 && r.code < 300;
 
 /**
- * What a failed send means, for whoever decides what to do about it (the digest's send loop, the
- * mail queue): pure decisions, tested on their own.
+ * What a failed send means, for whoever decides what to do about it (the digest's send loop):
+ * pure decisions, tested on their own.
  *
  * - connection: the server could not be reached or dropped us. Nothing is wrong with the message
  *   or the recipient, so the delivery goes back untouched and the whole run waits and tries
  *   again, a bounded number of times, then fails (to be resumed later).
  * - transient: a 4xx reply (greylisting, throttling, mailbox busy). Deferred with backoff, up to
  *   a bounded number of attempts, then failed.
- * - recipient: a 5xx reply about this recipient (no such user, mailbox disabled). Failed at once,
- *   counted as a hard bounce; repeated hard bounces suppress the address.
- * - policy: a 5.7.x rejection or failed authentication: our problem (relay denied, DKIM/SPF,
- *   blocked sender), not the recipient's, and it will hit everyone. The run pauses.
+ * - recipient: a 5xx reply to one message's recipient or content (at RCPT TO or after DATA).
+ *   That recipient fails; the bounce classifier tells what the reply was about (no such user,
+ *   or a refusal about the sender such as spam or policy).
+ * - policy: the relay refused the sender itself (a 5xx at MAIL FROM, failed or missing
+ *   authentication): our sending setup, and it will hit everyone. The run pauses.
  */
 export type SmtpFailure = 'connection' | 'transient' | 'recipient' | 'policy';
 
@@ -103,6 +104,7 @@ interface SmtpErrorLike {
   code?: unknown;
   responseCode?: unknown;
   response?: unknown;
+  command?: unknown;
 }
 
 // nodemailer's codes for "never got a usable SMTP conversation" (plus the raw socket errnos).
@@ -125,11 +127,11 @@ export function classifySmtpError(err: unknown): SmtpFailure {
   const e = (typeof err === 'object' && err !== null ? err : {}) as SmtpErrorLike;
   const code = typeof e.code === 'string' ? e.code : '';
   const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined;
-  const text = typeof e.response === 'string' ? e.response : '';
+  const command = typeof e.command === 'string' ? e.command : '';
   if (code === 'EAUTH') return 'policy';
   if (reply !== undefined && isPermanentReply(reply)) {
-    // RFC 3463 enhanced status 5.7.x is "security or policy status"; 530/535 are auth required/failed.
-    if (/(^|\s)5\.7\.\d{1,3}\b/.test(text) || reply === 530 || reply === 535) return 'policy';
+    // 530/535: authentication required or failed, whatever the command it answered.
+    if (/^MAIL\b/i.test(command) || reply === 530 || reply === 535) return 'policy';
     return 'recipient';
   }
   if (reply !== undefined && reply >= 400) return 'transient';

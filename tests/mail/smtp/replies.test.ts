@@ -1,17 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { classifySmtpError, describeSmtpError } from '../../../src/mail/smtp/replies.ts';
 
-const smtp = (responseCode: number, response: string, code = 'EENVELOPE') =>
-  Object.assign(new Error(response), { code, responseCode, response });
+const smtp = (responseCode: number, response: string, code = 'EENVELOPE', command = 'RCPT TO') =>
+  Object.assign(new Error(response), { code, responseCode, response, command });
 
 describe('classifySmtpError', () => {
   it.each([
     [smtp(550, '550 5.1.1 <x@example.com>: Recipient address rejected: User unknown'), 'recipient'],
     [smtp(552, '552 5.2.2 Mailbox full'), 'recipient'],
-    [smtp(554, '554 5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org'), 'policy'],
-    [smtp(550, '550 5.7.26 Unauthenticated email from example.org is not accepted due to DMARC policy'), 'policy'],
-    [smtp(535, '535 Authentication credentials invalid', 'EAUTH'), 'policy'],
+    // About the sender, but refused for this recipient: the recipient fails, the run goes on.
+    [smtp(554, '554 5.7.1 <pia@example.com>: Recipient address rejected: Access denied'), 'recipient'],
+    [smtp(550, '550 5.7.26 Unauthenticated email from example.org is not accepted due to DMARC policy'), 'recipient'],
+    [smtp(554, '554 5.7.1 Message rejected as spam', 'EMESSAGE', 'DATA'), 'recipient'],
+    [
+      smtp(553, '553 5.7.1 <digest@example.org>: Sender address rejected: not owned by user', 'EENVELOPE', 'MAIL FROM'),
+      'policy',
+    ],
+    [smtp(554, '554 5.7.1 Service unavailable; Client host blocked', 'EENVELOPE', 'MAIL FROM'), 'policy'],
+    [smtp(535, '535 Authentication credentials invalid', 'EAUTH', 'AUTH PLAIN'), 'policy'],
     [smtp(530, '530 Must issue a STARTTLS command first'), 'policy'],
+    [smtp(451, '451 4.3.0 Temporary lookup failure', 'EENVELOPE', 'MAIL FROM'), 'transient'],
     [smtp(451, '451 4.7.1 Greylisted, try again later'), 'transient'],
     [smtp(421, '421 4.7.0 Too many connections', 'EPROTOCOL'), 'transient'],
     [smtp(503, '503 5.5.1 Bad sequence of commands'), 'transient'],
