@@ -116,7 +116,7 @@ export function buildRows(p: Plan, r: Results): Row[] {
     const roundCeiling = (round: number | undefined) =>
       fastest(inRound('nodemailer-raw', round), inRound('pipelined-raw', round));
     const vsCeiling = pairedRatio(runsOf('product', n), roundCeiling);
-    // Judged from 10k subscribers up (issue 16): a 1k send is half a second in a fresh process.
+    // Judged from 10k subscribers up: a 1k send is half a second in a fresh process, mostly fixed costs.
     const ceilingJudged = n >= 10_000;
     rows.push({
       section,
@@ -259,7 +259,7 @@ export function buildRows(p: Plan, r: Results): Row[] {
     for (const n of p.memorySizes) {
       const m = peak(n);
       const ratio = m && base ? m.peakMb / base.peakMb : null;
-      // Issue 16: at most 130 MB at 1k and at 100k; issue 6: flat, 100k and 1M within 1.3× of 1k.
+      // The targets: at most 130 MB at 1k and at 100k, and flat: 100k and 1M within 1.3× of 1k.
       const capped = n === 1000 || n === 100_000;
       const flat = n >= 100_000;
       const result =
