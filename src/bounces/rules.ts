@@ -365,7 +365,9 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'mailbox-full', decision: 'soft', status: /^[45]\.2\.2$/ },
   { reason: 'message-too-big', decision: 'soft', status: /^[45]\.(2\.3|3\.4)$/ },
   { reason: 'suspended', decision: 'soft', status: /^[45]\.2\.1$/ },
-  { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.[1345]$/ },
+  // RFC 3463: x.1.x is about the address (x.1.0 included); x.1.5 says it is valid, x.1.7/x.1.8
+  // are the sender's (sender-rules.ts), x.1.9 is about the next hop's software.
+  { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.[0134]$/ },
   { reason: 'host-unknown', decision: 'hard', status: /^5\.1\.2$/ },
   { reason: 'has-moved', decision: 'hard', status: /^5\.1\.6$/ },
   // x.4.4 "unable to route": permanent when the domain has no MX nor address at all.
@@ -373,6 +375,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'not-accept', decision: 'hard', status: /^5\.1\.10$/ },
   { reason: 'expired', decision: 'soft', status: /^[45]\.4\.7$/ },
   { reason: 'network-error', decision: 'soft', status: /^[45]\.4\.\d+$/ },
+  // RFC 7293: the mailbox or its domain changed owner since the reader gave it: not theirs any more.
+  { reason: 'has-moved', decision: 'hard', status: /^5\.7\.1[78]$/ },
   // x.7.x is "security or policy status" (RFC 3463): about the sender, not the address.
   { reason: 'blocked', decision: 'sender', status: /^[45]\.7\.\d+$/ },
   { reason: 'system-error', decision: 'soft', status: /^[45]\.3\.\d+$/ },
