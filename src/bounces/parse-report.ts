@@ -106,8 +106,12 @@ function failure(evidence: Evidence): FailedRecipient {
     said = [said, moreText].filter(Boolean).join('\n');
   }
   const command = format?.command?.(said ?? '') ?? commandOf(about ?? '');
+  // After DATA the address had been accepted: a Status code the remote's reply does not carry is
+  // the reporting MTA's reading of its words (Sendmail makes "550 User unknown" 5.1.1), not the
+  // remote's verdict on the address.
+  const judged = command === 'DATA' && diagnostic && !pickStatus(undefined, diagnostic) ? undefined : status;
   const { decision, reason } = classifyFailure(
-    { status, diagnostic: said, action, ...(command ? { command } : {}) },
+    { status: judged, diagnostic: said, action, ...(command ? { command } : {}) },
     rules,
   );
   const code = pickStatus(status, said);

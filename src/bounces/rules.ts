@@ -239,6 +239,15 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // Greylisting given up on (RFC 6647): the mailbox's own host kept deferring the mail.
   { reason: 'greylisted', decision: 'soft', phrase: any('greylist', 'graylist') },
 
+  // Microsoft's edge refuses a recipient its directory does not know with "5.4.1 Recipient
+  // address rejected: Access denied" (its published NDR codes), words the policy rows would take.
+  {
+    reason: 'user-unknown',
+    decision: 'hard',
+    status: /^5\.4\.1$/,
+    phrase: /recipient address rejected: access denied/,
+  },
+
   // --- About the sender, its IP, its content or its volume: the `sender` kind, never held
   // against the reader (a table of its own: sender-rules.ts).
   ...SENDER_RULES,
@@ -295,6 +304,11 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
       'resolver\\.adr\\.(ex)?recipnotfound',
       // Exchange 2003's code for "Unknown Recipient".
       '000c05a6',
+      // "The (destination) e-mail address does not exist", "no such user" (Japanese).
+      '(メール)?アドレスは存在しません',
+      'ユーザー?(は|が)存在しません',
+      '該当するユーザー?(は|が)(存在しません|いません)',
+      '宛先不明',
     ),
   },
   // RFC 3463 x.1.x is about the address; at RCPT TO the server judged the address itself.
