@@ -1,6 +1,7 @@
 import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
 import { classifyFailure, commandOf, findRule, matchRule, pickStatus } from './classify.ts';
 import { detectFormat, type ReportFormat } from './formats.ts';
+import { sesReport } from './ses-report.ts';
 import {
   FAILURE_TEXT_LIMIT,
   findAddresses,
@@ -367,6 +368,9 @@ async function parseForwarded(raw: Buffer | string, forwards: number): Promise<B
     from: header('from') ?? '',
     text: report.text,
   });
+
+  const ses = sesReport(text);
+  if (ses) return { ...base, ...ses, recipients: capped(ses.recipients ?? []).kept };
 
   const feedback = part(/^message\/feedback-report$/i);
   if (feedback || (COMPLAINT_SUBJECT.test(mail.subject ?? '') && original && !part(/delivery-status/i))) {
