@@ -325,7 +325,7 @@ async function main(argv: string[]): Promise<number> {
       2,
     ) + '\n',
   );
-  // The same figures as markdown, ready for the README's Benchmarks section.
+  // The same figures as markdown, ready for bench/README.md.
   const md = file.replace(/\.json$/, '.md');
   writeFileSync(
     md,

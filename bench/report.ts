@@ -77,7 +77,7 @@ export function renderTable(rows: Row[]): string {
   return [...out, ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
 }
 
-/** The same table as GitHub markdown, for the README. */
+/** The same table as GitHub markdown, for bench/README.md. */
 export function renderMarkdown(rows: Row[]): string {
   const out = ['| figure | value | baseline | ratio | target | result |', '|---|---:|---:|---:|---:|:---:|'];
   for (const r of rows)

@@ -7,12 +7,15 @@ import { medianBy } from './report.ts';
 /**
  * Cold start of the operator's commands, as an operator types them: wall time from spawning
  * `npm run …` to its exit (these commands print their answer and exit), medians of `reps`, each
- * against `npm --version` (npm's own start-up) measured in the same loop. A first run of each
- * command is not timed: it builds dist/ when its inputs changed (scripts/launch.mjs).
+ * against `npm run env` (npm, a shell and a tiny program: what any `npm run` costs before our code
+ * runs) measured in the same loop, `npm --version` beside it. A first run of each command is not
+ * timed: it builds dist/ when its inputs changed (scripts/launch.mjs).
  */
 export interface StartupResult {
   reps: number;
   npmVersionMs: number;
+  /** `npm run env`: npm, a shell and a tiny program — what every `npm run` costs before our code runs. */
+  npmRunEnvMs: number;
   helpMs: number;
   countMs: number;
   dryRunMs: number;
@@ -51,6 +54,7 @@ export async function measureStartup(dir: string, papersApiUrl: string, reps: nu
     });
   const commands = {
     npmVersionMs: ['npm', ['--version']],
+    npmRunEnvMs: ['npm', ['run', '-s', 'env']],
     helpMs: ['npm', ['run', '-s', 'send-now', '--', '--help']],
     countMs: ['npm', ['run', '-s', 'subscribers', '--', 'count']],
     dryRunMs: ['npm', ['run', '-s', 'send-now', '--', '--dry-run', '--date', BENCH_DATE]],
@@ -65,6 +69,7 @@ export async function measureStartup(dir: string, papersApiUrl: string, reps: nu
   return {
     reps,
     npmVersionMs: median('npmVersionMs'),
+    npmRunEnvMs: median('npmRunEnvMs'),
     helpMs: median('helpMs'),
     countMs: median('countMs'),
     dryRunMs: median('dryRunMs'),

@@ -1,4 +1,4 @@
--- Daily or weekly (issue 15): a subscriber picks a cadence, and each cadence has its own runs and
+-- Daily or weekly: a subscriber picks a cadence, and each cadence has its own runs and
 -- its own frozen rankings, so a run is (digest date, cadence): the weekly edition ending on a
 -- Sunday and that Sunday's daily digest are two runs.
 ALTER TABLE subscribers ADD COLUMN cadence TEXT NOT NULL DEFAULT 'daily' CHECK (cadence IN ('daily', 'weekly'));

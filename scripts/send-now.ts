@@ -8,7 +8,7 @@ import type { SendDigestResult } from '../src/digest/run.ts';
 import type { SendProgress } from '../src/digest/send-loop.ts';
 
 // The app is imported once the arguments are checked: --help and a usage error answer without
-// loading MJML, nodemailer and the database (README, Benchmarks: cold start).
+// loading MJML, nodemailer and the database (bench/README.md: start-up).
 const app = () =>
   Promise.all([
     import('../src/config.ts'),

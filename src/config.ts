@@ -101,7 +101,7 @@ export const configSchema = z.object({
   ),
   // The bounce receiver (src/bounces/receiver.ts): an SMTP listener on HOST, only when a port is given.
   BOUNCE_SMTP_PORT: opt(z.coerce.number().int().min(0).max(65535)),
-  // Reports are small (a DSN quotes the original's headers, at most the whole digest, ~60 KB).
+  // Reports are small: a DSN quotes the original's headers, at most the whole digest.
   BOUNCE_MAX_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10_000).default(1_000_000)),
   // One report's parse on the worker thread; past it the report is quarantined, not retried.
   BOUNCE_PARSE_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(600_000).default(5000)),
@@ -112,7 +112,7 @@ export const configSchema = z.object({
   DKIM_PRIVATE_KEY_PATH: opt(z.string()),
   // A second signature, ed25519-sha256 (RFC 8463), under the selector <DKIM_SELECTOR>-ed25519.
   DKIM_ED25519_KEY_PATH: opt(z.string()),
-  // Threads that sign digests (an RSA signature is ~10x the rest of a message's CPU); 0 signs on the main thread.
+  // Threads that sign digests (an RSA signature outweighs the rest of a message's CPU); 0 signs on the main thread.
   DKIM_WORKERS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(64).default(availableParallelism())),
   SECRET: opt(z.string().min(32, { error: 'must be at least 32 characters (try: openssl rand -hex 32)' })),
   PAPERS_API_URL: z.preprocess(
@@ -168,8 +168,8 @@ export type Config = z.infer<typeof configSchema> & { PUBLIC_URL: string; BOUNCE
 export class ConfigError extends Error {}
 
 function isTimeZone(tz: string): boolean {
-  // The first Intl.DateTimeFormat of a process loads ICU's zone data (~50-90 ms of every CLI's
-  // start); the default needs no check.
+  // The first Intl.DateTimeFormat of a process loads ICU's zone data, a noticeable part of every
+  // CLI's start; the default needs no check.
   if (tz === 'UTC') return true;
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });

@@ -193,6 +193,13 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
     rules: [
       { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.10$/ },
       { reason: 'not-accept', decision: 'hard', status: /^5\.7\.510$/ },
+      // Its edge refuses a recipient its directory does not know this way, not a network fault.
+      {
+        reason: 'user-unknown',
+        decision: 'hard',
+        status: /^5\.4\.1$/,
+        phrase: /recipient address rejected: access denied/i,
+      },
       {
         reason: 'blocked',
         decision: 'sender',

@@ -1,6 +1,8 @@
 import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
 import { classifyFailure, commandOf, findRule, matchRule, pickStatus } from './classify.ts';
 import { detectFormat, type ReportFormat } from './formats.ts';
+import { decodeUnlabelled } from './charsets.ts';
+import { sesReport } from './ses-report.ts';
 import {
   FAILURE_TEXT_LIMIT,
   findAddresses,
@@ -106,8 +108,12 @@ function failure(evidence: Evidence): FailedRecipient {
     said = [said, moreText].filter(Boolean).join('\n');
   }
   const command = format?.command?.(said ?? '') ?? commandOf(about ?? '');
+  // After DATA the address had been accepted: a Status code the remote's reply does not carry is
+  // the reporting MTA's reading of its words (Sendmail makes "550 User unknown" 5.1.1), not the
+  // remote's verdict on the address.
+  const judged = command === 'DATA' && diagnostic && !pickStatus(undefined, diagnostic) ? undefined : status;
   const { decision, reason } = classifyFailure(
-    { status, diagnostic: said, action, ...(command ? { command } : {}) },
+    { status: judged, diagnostic: said, action, ...(command ? { command } : {}) },
     rules,
   );
   const code = pickStatus(status, said);
@@ -191,7 +197,14 @@ function arfRecipients(feedbackType: string, rcptTo: string[], original: Fields 
 const AUTOREPLY_SUBJECT =
   /^\s*(auto(matic|matische)?[ _-]?(reply|response|antwort|respons)|autorespon|out of (the )?office|away from|away until|on vacation|vacation|abwesend|abwesenheit|absence|absent|r[ée]ponse automatique|risposta automatica|respuesta autom[áa]tica|自動応答|自動返信|auto:)/i;
 
-function isAutoReply(mail: ParsedMail, header: (name: string) => string | undefined): boolean {
+// What only a failure report says: an SMTP reply with its enhanced code, or the words of a failed delivery.
+const FAILURE_WORDS =
+  /\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b|undeliver|(not|never) (been |be )?(accepted|delivered)|could not (be )?deliver|delivery (has )?failed|permanent (error|failure)/i;
+
+function isAutoReply(mail: ParsedMail, header: (name: string) => string | undefined, text: string): boolean {
+  // A report of a format we do not know may carry an auto-reply's marks (RFC 3834 §5 asks DSNs to):
+  // its words decide, so a failure is never taken for an out-of-office note.
+  if (FAILURE_WORDS.test(text)) return false;
   if (header('x-autoreply') || header('x-autorespond') || /auto[_-]?reply/i.test(header('precedence') ?? ''))
     return true;
   if (AUTOREPLY_SUBJECT.test(mail.subject ?? '')) return true;
@@ -339,8 +352,9 @@ export function parseReport(raw: Buffer | string): Promise<BounceReport> {
   return parseForwarded(raw, 0);
 }
 
-async function parseForwarded(raw: Buffer | string, forwards: number): Promise<BounceReport> {
-  refuseOverCaps(raw, forwards);
+async function parseForwarded(given: Buffer | string, forwards: number): Promise<BounceReport> {
+  refuseOverCaps(given, forwards);
+  const raw = decodeUnlabelled(given);
   const mail = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true, skipTextToHtml: true });
   const header = (name: string) => {
     const line = mail.headerLines.find((h) => h.key === name)?.line;
@@ -363,6 +377,9 @@ async function parseForwarded(raw: Buffer | string, forwards: number): Promise<B
     from: header('from') ?? '',
     text: report.text,
   });
+
+  const ses = sesReport(text);
+  if (ses) return { ...base, ...ses, recipients: capped(ses.recipients ?? []).kept };
 
   const feedback = part(/^message\/feedback-report$/i);
   if (feedback || (COMPLAINT_SUBJECT.test(mail.subject ?? '') && original && !part(/delivery-status/i))) {
@@ -391,7 +408,7 @@ async function parseForwarded(raw: Buffer | string, forwards: number): Promise<B
     if (inner.recipients.length) return { ...base, ...fromInnerReport(inner) };
   }
 
-  if (isAutoReply(mail, header)) {
+  if (isAutoReply(mail, header, report.text)) {
     const recipients: FailedRecipient[] = base.from
       ? [{ address: base.from, decision: 'ignore', reason: 'vacation' }]
       : [];
@@ -401,6 +418,7 @@ async function parseForwarded(raw: Buffer | string, forwards: number): Promise<B
   const notRecipients = [
     ...base.envelopeTo,
     base.from,
+    base.originalMessageId,
     ...findAddresses((original?.get('from') ?? []).join(',')),
   ].filter((a): a is string => Boolean(a));
   const ownWay = format?.recipients?.(report.text) ?? [];

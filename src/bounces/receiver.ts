@@ -11,7 +11,7 @@ import { parseUnsubscribeAddress } from './unsubscribe-address.ts';
  * is refused at RCPT before any data is read), refuses anything larger than
  * `maxBytes` (552), and hands each message to the report intake with its envelope recipients,
  * which name the subscriber. The operator points the bounce domain's MX, or a Postfix
- * transport, at it (README, Sending domain). Its sessions are limited per client address, in all,
+ * transport, at it (docs/deliverability.md, Sending domain). Its sessions are limited per client address, in all,
  * in commands, in messages and in idle time (session-limits.ts); the service sets only the
  * per-client cap, tests shorten the others.
  */

@@ -239,6 +239,15 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   // Greylisting given up on (RFC 6647): the mailbox's own host kept deferring the mail.
   { reason: 'greylisted', decision: 'soft', phrase: any('greylist', 'graylist') },
 
+  // Microsoft's edge refuses a recipient its directory does not know with "5.4.1 Recipient
+  // address rejected: Access denied" (its published NDR codes), words the policy rows would take.
+  {
+    reason: 'user-unknown',
+    decision: 'hard',
+    status: /^5\.4\.1$/,
+    phrase: /recipient address rejected: access denied/,
+  },
+
   // --- About the sender, its IP, its content or its volume: the `sender` kind, never held
   // against the reader (a table of its own: sender-rules.ts).
   ...SENDER_RULES,
@@ -295,6 +304,11 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
       'resolver\\.adr\\.(ex)?recipnotfound',
       // Exchange 2003's code for "Unknown Recipient".
       '000c05a6',
+      // "The (destination) e-mail address does not exist", "no such user" (Japanese).
+      '(メール)?アドレスは存在しません',
+      'ユーザー?(は|が)存在しません',
+      '該当するユーザー?(は|が)(存在しません|いません)',
+      '宛先不明',
     ),
   },
   // RFC 3463 x.1.x is about the address; at RCPT TO the server judged the address itself.
@@ -365,7 +379,9 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'mailbox-full', decision: 'soft', status: /^[45]\.2\.2$/ },
   { reason: 'message-too-big', decision: 'soft', status: /^[45]\.(2\.3|3\.4)$/ },
   { reason: 'suspended', decision: 'soft', status: /^[45]\.2\.1$/ },
-  { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.[1345]$/ },
+  // RFC 3463: x.1.x is about the address (x.1.0 included); x.1.5 says it is valid, x.1.7/x.1.8
+  // are the sender's (sender-rules.ts), x.1.9 is about the next hop's software.
+  { reason: 'user-unknown', decision: 'hard', status: /^5\.1\.[0134]$/ },
   { reason: 'host-unknown', decision: 'hard', status: /^5\.1\.2$/ },
   { reason: 'has-moved', decision: 'hard', status: /^5\.1\.6$/ },
   // x.4.4 "unable to route": permanent when the domain has no MX nor address at all.
@@ -373,6 +389,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = [
   { reason: 'not-accept', decision: 'hard', status: /^5\.1\.10$/ },
   { reason: 'expired', decision: 'soft', status: /^[45]\.4\.7$/ },
   { reason: 'network-error', decision: 'soft', status: /^[45]\.4\.\d+$/ },
+  // RFC 7293: the mailbox or its domain changed owner since the reader gave it: not theirs any more.
+  { reason: 'has-moved', decision: 'hard', status: /^5\.7\.1[78]$/ },
   // x.7.x is "security or policy status" (RFC 3463): about the sender, not the address.
   { reason: 'blocked', decision: 'sender', status: /^[45]\.7\.\d+$/ },
   { reason: 'system-error', decision: 'soft', status: /^[45]\.3\.\d+$/ },

@@ -11,8 +11,20 @@ export const any = (...phrases: string[]): RegExp => new RegExp(phrases.join('|'
  * rows are the receiving host's own faults, soft.
  */
 export const SENDER_RULES: readonly BounceRule[] = [
-  // RFC 3463 x.1.7 and x.1.8: the sender's address (its syntax, its domain), whatever the words.
-  { reason: 'sender-address', decision: 'sender', status: /^[45]\.1\.[78]$/ },
+  // RFC 3463 x.1.7 and x.1.8, RFC 7505 x.7.27 (a null MX): the sender's address, whatever the words.
+  { reason: 'sender-address', decision: 'sender', status: /^[45]\.(1\.[78]|7\.27)$/ },
+  // The same codes, and x.7.20-x.7.26 (RFC 7372: DKIM, SPF, reverse DNS, DMARC), quoted in the
+  // reply under a field code that says less ("Status: 5.1.1" for "550 5.7.26 … user unknown").
+  {
+    reason: 'sender-address',
+    decision: 'sender',
+    phrase: /(?<![\d.])[45]\.(?:1\.[78]|7\.27)(?![\d.]*\d)/,
+  },
+  {
+    reason: 'authentication',
+    decision: 'sender',
+    phrase: /(?<![\d.])[45]\.7\.2[0-6](?![\d.]*\d)/,
+  },
   {
     reason: 'relay-denied',
     decision: 'sender',

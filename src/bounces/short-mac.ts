@@ -32,3 +32,16 @@ export const sameMac = (given: string, expected: string): boolean => {
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 };
+
+/**
+ * The local part of an address on `domain`, lowercased, as a report or an SMTP envelope gives it
+ * (angle brackets, any case); null for an address on another domain. Signed tokens live there.
+ */
+export function localPartOn(addr: string, domain: string): string | null {
+  const a = addr
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .toLowerCase();
+  const at = a.lastIndexOf('@');
+  return at < 0 || a.slice(at + 1) !== domain.toLowerCase() ? null : a.slice(0, at);
+}

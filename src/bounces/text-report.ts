@@ -241,6 +241,21 @@ export interface ScrapedFailure {
 // A line that ends naming the sender ("A message sent by", "From:"): an address under it is the sender's.
 const SENDER_LABEL = /\b(sent by|from|sender)\s*(?::\s*)?$/i;
 
+// Fields that carry message ids (<local@host>), which have an address's shape but name no one.
+const MESSAGE_ID_FIELD =
+  /^\s*(?:original[- ]message[- ]id|resent-message-id|message[- ]id|references|in-reply-to)\s*:/i;
+
+/** The message ids (lower-cased) in a report's Message-ID, References and In-Reply-To lines and their continuations. */
+function messageIds(report: ReportLines): Set<string> {
+  const ids = new Set<string>();
+  let inField = false;
+  report.lines.forEach((line, index) => {
+    inField = MESSAGE_ID_FIELD.test(line) || (inField && /^[ \t]/.test(line) && !report.blank(index));
+    if (inField) for (const id of report.addresses(index)) ids.add(id.toLowerCase());
+  });
+  return ids;
+}
+
 /**
  * The failed recipients named in a report's text. `notRecipients` holds addresses known to be
  * someone else (the report's sender and addressee, the original's sender) so a sender quoted
@@ -248,6 +263,7 @@ const SENDER_LABEL = /\b(sent by|from|sender)\s*(?::\s*)?$/i;
  */
 export function scrapeFailures(report: ReportLines, notRecipients: ReadonlySet<string>): ScrapedFailure[] {
   const { lines } = report;
+  const ids = messageIds(report);
   const isOther = (address: string) =>
     notRecipients.has(address.toLowerCase()) ||
     /^(postmaster|mailer-daemon|abuse|support|help|noreply|no-reply)@/i.test(address);
@@ -268,12 +284,13 @@ export function scrapeFailures(report: ReportLines, notRecipients: ReadonlySet<s
         .replace(/\s+/g, ' '),
     );
     for (const address of addresses) {
+      if (ids.has(address.toLowerCase())) continue;
       if ((announced || !isOther(address)) && report.leadsWith(index, address)) starts.push({ line: index, address });
     }
   });
   if (starts.length === 0) {
     // Some reports (a list server, a carrier) name the address only inside a sentence.
-    const first = findAddresses(report.text).find((a) => !isOther(a));
+    const first = findAddresses(report.text).find((a) => !isOther(a) && !ids.has(a.toLowerCase()));
     return first ? [{ address: first, diagnostic: report.text.trim() }] : [];
   }
   const byAddress = new Map<string, ScrapedFailure>();

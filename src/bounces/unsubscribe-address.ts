@@ -1,4 +1,4 @@
-import { sameMac, shortMac } from './short-mac.ts';
+import { localPartOn, sameMac, shortMac } from './short-mac.ts';
 
 /**
  * The `mailto:` of a digest's List-Unsubscribe when Paperboy reads its own mail (the receiver or
@@ -18,13 +18,8 @@ export function unsubscribeAddress(subscriberId: number, secret: string, domain:
 
 /** The subscriber an unsubscribe address names, or null when it is not one of ours or does not verify. */
 export function parseUnsubscribeAddress(addr: string, secret: string, domain: string): number | null {
-  const a = addr
-    .trim()
-    .replace(/^<(.*)>$/, '$1')
-    .toLowerCase();
-  const at = a.lastIndexOf('@');
-  if (at < 0 || a.slice(at + 1) !== domain.toLowerCase()) return null;
-  const m = TOKEN.exec(a.slice(0, at));
+  const local = localPartOn(addr, domain);
+  const m = local === null ? null : TOKEN.exec(local);
   if (!m) return null;
   const id = Number(m[1]);
   return sameMac(m[2]!, mac(secret, id)) ? id : null;

@@ -1,5 +1,5 @@
 import { isCalendarDate } from '../domain/dates.ts';
-import { sameMac, shortMac } from './short-mac.ts';
+import { localPartOn, sameMac, shortMac } from './short-mac.ts';
 
 /**
  * VERP: every message goes out with an envelope sender of its own,
@@ -38,13 +38,8 @@ export function verpAddress(who: VerpIdentity, secret: string, domain: string): 
  * Takes the address as a report or an SMTP envelope gives it (angle brackets, any case).
  */
 export function parseVerpAddress(addr: string, secret: string, domain: string): VerpIdentity | null {
-  const a = addr
-    .trim()
-    .replace(/^<(.*)>$/, '$1')
-    .toLowerCase();
-  const at = a.lastIndexOf('@');
-  if (at < 0 || a.slice(at + 1) !== domain.toLowerCase()) return null;
-  const m = TOKEN.exec(a.slice(0, at));
+  const local = localPartOn(addr, domain);
+  const m = local === null ? null : TOKEN.exec(local);
   if (!m) return null;
   const id = Number(m[1]);
   const compact = m[2] ?? '';
@@ -56,9 +51,5 @@ export function parseVerpAddress(addr: string, secret: string, domain: string): 
 
 /** True for an address in our VERP form on `domain`, whether or not its MAC verifies. */
 export function looksLikeVerpAddress(addr: string, domain: string): boolean {
-  const a = addr
-    .trim()
-    .replace(/^<(.*)>$/, '$1')
-    .toLowerCase();
-  return a.startsWith(`${LOCAL_PREFIX}+`) && a.endsWith(`@${domain.toLowerCase()}`);
+  return localPartOn(addr, domain)?.startsWith(`${LOCAL_PREFIX}+`) ?? false;
 }

@@ -9,7 +9,7 @@ export function openDatabase(path: string): Db {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode survives a crash of the process (kill -9); only power loss can drop the
-  // last commits. FULL costs an fsync per commit (~6x slower inserts on this disk).
+  // last commits. FULL costs an fsync per commit, which makes inserts several times slower.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   // Deleted rows are overwritten with zeros instead of lingering in free pages: erasing an address
@@ -18,7 +18,7 @@ export function openDatabase(path: string): Db {
   db.pragma('busy_timeout = 5000');
   // SQLite's own default page cache, 2 MB (better-sqlite3 raises it to 16 MB). A send reads the list
   // and writes its ledger in id order, each page about once, so the bigger cache only held pages it
-  // was done with: ~8–15 MB of a 100k send's peak RSS (README, Benchmarks: memory).
+  // was done with (docs/architecture.md, what the hot paths cost).
   db.pragma('cache_size = -2000');
   return db;
 }

@@ -4,8 +4,8 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
 
 /**
  * Group commit for small write transactions from concurrent requests. A commit costs far more than
- * a sign-up's few row writes (~150 µs here: WAL frames for every page touched, and now and then a
- * checkpoint with two fsyncs), so the transactions that arrive in the same turn of the event loop
+ * a sign-up's few row writes (WAL frames for every page touched, and now and then a checkpoint with
+ * two fsyncs), so the transactions that arrive in the same turn of the event loop
  * share one: each runs in a savepoint of its own (its error undoes only its writes and rejects
  * only its promise), and all are committed at once before any promise resolves. Nothing is
  * acknowledged before it is durable.

@@ -3,8 +3,8 @@ import type { LedgerStore } from './ledger-store.ts';
 
 /**
  * How old a reading of the departures count may be when a sender checks a status. Every claim
- * and ledger write reads the count inside its transaction (~1 µs there; ~5 µs as a statement of
- * its own, as much as the rest of a message's bookkeeping), so while sending it is mostly free.
+ * and ledger write reads the count inside its transaction, where it is nearly free; as a
+ * statement of its own it would cost as much as the rest of a message's bookkeeping.
  */
 export const DEPARTURES_FRESH_MS = 20;
 

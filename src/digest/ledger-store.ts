@@ -68,7 +68,7 @@ function prepareRunStatements(db: Db) {
     // Rows a previous holder left 'sending' may or may not have gone out; see run.ts.
     // INDEXED BY here and below: without statistics the planner walks the primary key
     // (run_id, subscriber_id), i.e. every row of the run, sent ones included, for the few
-    // pending or sending ones (~300 µs at 5k rows, growing with the list). The partial index
+    // pending or sending ones (a cost growing with the list). The partial index
     // holds open rows only, and SQLite uses it only when the query repeats its condition (OPEN).
     resetSending: db.prepare(
       `UPDATE send_deliveries INDEXED BY send_deliveries_open SET status = 'pending', updated_at = @now

@@ -26,9 +26,10 @@ import { emptyDayFinalAt } from './policy.ts';
  * moment of the crash can be duplicated: those awaiting the server's reply (≤ `maxInFlight`,
  * 2 × the SMTP pool) and those whose reply had arrived but was not yet written (≤ `recordBatch`,
  * 4 × the pool) — at most 6 × SMTP_POOL_SIZE messages (30 by default), never a claim batch.
- * Replies are written in batches because a commit costs ~100–150 µs of blocked event loop
- * whatever it holds (WAL frames, page writes): ~7 µs per message in batches of twenty, on top of
- * ~8 µs for the message's own writes and reads; a reply waits at most 20 ms for its batch. A
+ * Replies are written in batches because a commit blocks the event loop for far longer than a
+ * message's own writes and reads, whatever it holds (WAL frames, page writes); shared by a batch
+ * it costs little per message (docs/architecture.md, what the hot paths cost). A reply waits at
+ * most 20 ms for its batch. A
  * duplicate carries the same Message-ID as the original (it is derived from the date and the
  * subscriber), so mail stores that collapse equal Message-IDs show it once.
  *

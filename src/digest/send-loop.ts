@@ -380,7 +380,7 @@ class SendLoop {
     const variant = this.variantFor(d.digestSize, d.keywords);
     // Compiled already, as for nearly every message: handed over in this same turn. Awaiting it
     // let the connection whose reply had just made room look for a message to pipeline before
-    // this one was queued, and ~5 % of messages paid an extra round trip.
+    // this one was queued, and a share of messages paid an extra round trip.
     if (!(variant instanceof Promise)) return this.sendVariant(d, variant);
     return variant.then(
       (prepared) => this.sendVariant(d, prepared),

@@ -27,8 +27,8 @@ export type SecurityHeaders = ReturnType<typeof helmet>;
 
 /**
  * The headers with a route's own CSP in place of the app's. Built once, when the routes are
- * declared: helmet parses its options when it is built, ~50 µs of CPU a time (@fastify/helmet
- * built one per request, a third of a sign-up's cost).
+ * declared: helmet parses its options (the CSP directives) each time it is built, which per
+ * request was a large share of a sign-up's cost (docs/architecture.md, what the hot paths cost).
  */
 export function securityHeadersWith(contentSecurityPolicy: HelmetOptions['contentSecurityPolicy']): SecurityHeaders {
   return helmet({ ...SECURITY_HEADERS, contentSecurityPolicy });

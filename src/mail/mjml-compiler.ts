@@ -2,17 +2,17 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * MJML to HTML on a thread that lives only while there are templates to compile. MJML and the
- * HTML tooling it loads take ~40 MB of a process's memory and a compile briefly ~30 MB more, yet
- * a send compiles only at its start (the start-up check, then its cards, a batch at a time):
- * on the main thread that memory stayed for the whole send (README, Benchmarks: memory). The
- * thread ends once it has been idle for IDLE_MS, so a burst of compiles starts it once (~0.5 s,
- * MJML's own load time, which the main thread paid before).
+ * HTML tooling it loads take much of a process's memory, and a compile briefly more, yet a send
+ * compiles only at its start (the start-up check, then its cards, a batch at a time): on the main
+ * thread that memory stayed for the whole send (docs/architecture.md, what the hot paths cost).
+ * The thread ends once it has been idle for IDLE_MS, so a burst of compiles starts it, and pays
+ * MJML's load time, once.
  */
 const IDLE_MS = 500;
 /**
  * The thread's young generation, through Node's resourceLimits: a compile's garbage dies young,
- * and V8's default (up to 3 × 16 MB) only lets it pile up before collecting (measured: peak RSS
- * of a send 8–10 MB lower at 4 MB than at the default, compile time unchanged within noise).
+ * and V8's default only lets it pile up before collecting: a small one lowers a send's peak RSS
+ * without slowing the compile (docs/architecture.md, what the hot paths cost).
  */
 const YOUNG_MB = 4;
 

@@ -6,8 +6,9 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { escapeHtml } from '../html.ts';
 
 /**
- * The digest's fast path. Asking nodemailer to build a 55 KB MIME message costs ~2.3 ms of CPU,
- * per recipient; here the message is built and encoded once per digest variant, as a list of
+ * The digest's fast path. Asking nodemailer to build a digest's MIME message per recipient is the
+ * costliest step of a send (docs/architecture.md, what the hot paths cost); here the message is
+ * built and encoded once per digest variant, as a list of
  * ready byte segments, and each recipient's copy is those segments joined around the few values
  * that differ: To, Date, Message-ID, List-Unsubscribe and the two personal links.
  *
@@ -151,7 +152,7 @@ export function prepareMessage(content: DigestContent, settings: MessageSettings
 }
 
 /**
- * One recipient's copy: the prepared segments around this recipient's values. Joining 55 KB per
+ * One recipient's copy: the prepared segments around this recipient's values. Joining a whole digest per
  * recipient (allocation, copy, garbage) is left to whoever needs one Buffer: the SMTP client
  * writes the segments as they are, in one writev.
  */
@@ -178,7 +179,7 @@ export function renderMessage(prepared: PreparedMessage, r: Recipient): RawMessa
  * A class, so `raw` is a getter on the prototype. As an object literal's own getter it cost a
  * closure per message plus an accessor pair that V8 puts straight into the old generation; that
  * pair kept each message's segments alive through young-generation collections, so a send
- * promoted ~1 MB of dead messages per collection (and their Buffers waited for a full GC).
+ * promoted dead messages at every collection (and their Buffers waited for a full GC).
  * A copy of the message (spread, nodemailer's options) has no `raw`: it carries `chunks`.
  */
 class RecipientMessage implements RawMessage {

@@ -7,8 +7,8 @@ import { z } from 'zod';
 
 /**
  * The templates as MJML compiled them: by `npm run build` into dist/, or, run from the sources,
- * kept between starts. Loading MJML costs a process ~40 MB and each compile ~30 MB more for a
- * moment (README, Benchmarks: memory), yet the compiled HTML depends only on the template
+ * kept between starts. Loading MJML and compiling with it cost a process much memory
+ * (docs/architecture.md, what the hot paths cost), yet the compiled HTML depends only on the template
  * sources and MJML's version: every value is filled in afterwards. A start that finds them
  * compiled from the same sources by the same MJML loads no MJML at all; they were checked when
  * they were compiled (templates.ts), so the check holds for them too.

@@ -68,7 +68,7 @@ export interface Templates {
    * is string splicing (see digest-pieces.ts).
    */
   digestAssembler(date: string, cadence?: Cadence): (papers: Paper[]) => Promise<CompiledDigest>;
-  /** The same digest compiled by MJML from its filled source (~10–20 ms): what the others are checked against. */
+  /** The same digest compiled by MJML from its filled source (slow): what the others are checked against. */
   referenceDigest(d: DigestContent): Promise<CompiledDigest>;
 }
 

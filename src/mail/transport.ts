@@ -75,7 +75,7 @@ export function nodemailerSmtpOptions(o: Pick<MailerOptions, 'poolSize' | 'rateP
     url: smtpUrl,
     pool: true,
     maxConnections: o.poolSize,
-    // Reconnecting every 100 messages (the default) costs ~100 ms each time.
+    // Reconnecting every 100 messages (the default) stalls the pool each time.
     maxMessages: 10_000,
     ...TIMEOUTS,
     ...rate,
@@ -84,7 +84,7 @@ export function nodemailerSmtpOptions(o: Pick<MailerOptions, 'poolSize' | 'rateP
 
 /**
  * Two pools to the same server. Pre-built messages (the digests) go through our own pipelined
- * client, cheaper per message than nodemailer's raw path (README, Benchmarks); transactional mail
+ * client, cheaper per message than nodemailer's raw path (bench/README.md); transactional mail
  * built from html/text stays on nodemailer. Each pool opens
  * its connections only when it has mail to send, so a digest run uses the fast one alone. The
  * rate limit is per pool: transactional mail is a trickle beside a digest run.

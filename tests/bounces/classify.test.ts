@@ -291,7 +291,7 @@ describe('parseReport', () => {
     const nested = (depth: number) => Array.from({ length: depth }, (_, i) => `W${i}`).reduce(wrap, dsn);
     expect((await parseReport(nested(3))).recipients).toEqual([
       expect.objectContaining({ address: 'ada@example.com', decision: 'hard' }),
-      expect.objectContaining({ address: 'bob@example.com', decision: 'soft' }),
+      expect.objectContaining({ address: 'bob@example.com', decision: 'sender' }),
     ]);
     const refused: unknown = await parseReport(nested(4)).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ReportRefused);

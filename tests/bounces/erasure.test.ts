@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handleReport } from '../../src/bounces/handle-report.ts';
 import { addressHash } from '../../src/bounces/suppressions.ts';
@@ -134,21 +134,7 @@ describe('subscribers remove, in the IMAP quarantine folder', () => {
     await dovecot?.stop();
   });
 
-  async function imap<T>(fn: (c: ImapFlow) => Promise<T>): Promise<T> {
-    const c = new ImapFlow({
-      host: '127.0.0.1',
-      port: dovecot.port,
-      secure: false,
-      auth: { user: dovecot.user, pass: dovecot.pass },
-      logger: false,
-    });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.logout();
-    }
-  }
+  const imap = <T>(fn: (c: ImapFlow) => Promise<T>): Promise<T> => dovecot.session(fn);
   const message = (subject: string, body: string) =>
     `From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@papers.example.org\r\nSubject: ${subject}\r\n\r\n${body}\r\n`;
   /** The subjects of the messages in `folder`; undefined when it does not exist. */

@@ -1,4 +1,4 @@
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handleReportDeps } from '../../src/bounces/handle-report.ts';
@@ -33,21 +33,7 @@ afterAll(async () => {
   await dovecot?.stop();
 });
 
-async function imap<T>(fn: (c: ImapFlow) => Promise<T>): Promise<T> {
-  const c = new ImapFlow({
-    host: '127.0.0.1',
-    port: dovecot.port,
-    secure: false,
-    auth: { user: dovecot.user, pass: dovecot.pass },
-    logger: false,
-  });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.logout();
-  }
-}
+const imap = <T>(fn: (c: ImapFlow) => Promise<T>): Promise<T> => dovecot.session(fn);
 const deliver = (folder: string, ...messages: Buffer[]) =>
   imap(async (c) => {
     for (const m of messages) await c.append(folder, m);

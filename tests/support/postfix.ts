@@ -38,6 +38,8 @@ export interface PostfixOptions {
   recipientAccess?: Record<string, string>;
   /** delay_warning_time: a delay notice goes to the sender once a message waited this long. */
   delayWarning?: string;
+  /** More main.cf settings, e.g. `{ maximal_queue_lifetime: '0' }`. */
+  settings?: Record<string, string>;
 }
 
 /** `transport` maps domains to Postfix transports, e.g. { 'dead.test': 'error:5.1.1 mailbox unavailable' }. */
@@ -106,7 +108,9 @@ maximal_backoff_time = 2s
 maillog_file_prefixes = ${dir}
 maillog_file = ${maillog}
 import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C
-`,
+${Object.entries(o.settings ?? {})
+  .map(([name, value]) => `${name} = ${value}\n`)
+  .join('')}`,
   );
   // chroot off throughout: the queue lives in a temp folder, not under /var/spool.
   writeFileSync(

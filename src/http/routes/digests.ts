@@ -22,7 +22,7 @@ export interface DigestRoutesDeps {
 const dateParams = z.object({ date: z.iso.date() });
 const LIST_LIMIT = 365;
 const FEED_LIMIT = 30;
-/** Compiled pages kept in memory: a frozen digest never changes, and compiling blocks ~20 ms. */
+/** Compiled pages kept in memory: a frozen digest never changes, and compiling one blocks the event loop. */
 const PAGE_CACHE_SIZE = 60;
 
 // The pages carry outside text (titles, abstracts): escaped, and no script may run even if not;

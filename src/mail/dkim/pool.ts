@@ -2,9 +2,9 @@ import { Worker } from 'node:worker_threads';
 import { dkimSigner, type DkimKeys } from './sign.mjs';
 
 /**
- * DKIM signing off the event loop. An RSA-2048 signature costs ~1.5 ms of CPU against ~0.15 ms
- * for everything else a digest message needs, so one thread tops out near 1,000 signed messages
- * a second; a small pool of worker threads (DKIM_WORKERS, the cores by default) signs while the
+ * DKIM signing off the event loop. An RSA-2048 signature costs several times the CPU of
+ * everything else a digest message needs (docs/architecture.md, what the hot paths cost), so one
+ * thread caps the send rate; a small pool of worker threads (DKIM_WORKERS, the cores by default) signs while the
  * main thread keeps the SMTP connections fed. A message is signed inside the mailer's
  * sendPrebuilt, between the send loop's claim and the server's reply, so the loop's in-flight
  * bound and the ledger's exactly-once bookkeeping see no difference. `0` signs on the main thread.

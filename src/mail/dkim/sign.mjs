@@ -221,8 +221,9 @@ const LF = 0x0a;
 
 /**
  * RFC 6376 §3.4.4: no SP/HTAB at line ends, runs of them as one SP, no empty lines at the end,
- * a CRLF at the end of a body that is not empty. One pass over the bytes: the regular expressions
- * this replaced cost ~5x as much on a 50 KB digest (QP keeps the HTML's indentation runs).
+ * a CRLF at the end of a body that is not empty. One pass over the bytes rather than regular
+ * expressions: a digest's quoted-printable body keeps the HTML's indentation runs, which make
+ * repeated regex passes costly.
  * @param {Buffer} body
  */
 function relaxedBody(body) {
