@@ -55,6 +55,39 @@ Exit status: 0 done (or nothing left to do), 1 failed, paused or stopped early, 
 const ORPHAN_GRACE_MS = 30_000;
 
 async function main(argv: string[]): Promise<number> {
+  const options = await parseOptions(argv);
+  const stop = stopOnSignals();
+  // Before the app loads: its modules' loading would grow V8's young generation already.
+  (await import('../src/heap.ts')).limitHeapGrowth();
+  const loaded = await app();
+  let ctx: Context | undefined;
+  try {
+    const config = loaded.loadConfig();
+    const tty = process.stderr.isTTY === true;
+    // On a terminal the progress bar tells the story; info logs would break it up.
+    ctx = loaded.createContext(
+      config,
+      loaded.createLogger(
+        tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL,
+        'stderr',
+        { development: config.NODE_ENV !== 'production' },
+      ),
+    );
+    return await sendNow(loaded, ctx, options, stop.signal, tty);
+  } catch (err) {
+    ctx?.logger.error({ err }, 'send-now failed');
+    console.error(`send-now failed: ${(err as Error).message}`);
+    return EXIT_FAILED;
+  } finally {
+    ctx?.close();
+  }
+}
+
+type App = Awaited<ReturnType<typeof app>>;
+type Options = Awaited<ReturnType<typeof parseOptions>>;
+
+/** The arguments, checked: one mode at most, a Sunday for --weekly --date, a positive --limit. */
+async function parseOptions(argv: string[]) {
   const args = parseArgs({
     args: argv,
     options: {
@@ -82,10 +115,16 @@ async function main(argv: string[]): Promise<number> {
   const modes = [args['dry-run'], args.to !== undefined, args.preview !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError('--dry-run, --to and --preview are separate modes: give one');
   if (modes && limit !== undefined) throw new UsageError('--limit applies to a real send only');
+  return { ...args, cadence, limit, to: to?.success ? to.data : undefined };
+}
 
-  let ctx: Context | undefined;
+/**
+ * First signal: stop taking work, let in-flight messages finish and be recorded. Second: give up.
+ * When the launcher is gone, nobody is left to read the summary or to send a second signal: stop
+ * as on the first one, and exit regardless once the messages in flight had their time.
+ */
+function stopOnSignals(): AbortController {
   const stop = new AbortController();
-  // First signal: stop taking work, let in-flight messages finish and be recorded. Second: give up.
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(EXIT_FAILED);
     console.error(`\nsend-now: ${signal}: finishing the messages in flight, then stopping (again to quit at once)`);
@@ -93,8 +132,6 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  // Nobody is left to read the summary or to send a second signal: stop as on the first one, and
-  // exit regardless once the messages in flight had their time.
   onLauncherExit(() => {
     console.error(
       'send-now: the process that started this one is gone: finishing the messages in flight, then stopping',
@@ -102,98 +139,69 @@ async function main(argv: string[]): Promise<number> {
     stop.abort(new Error('launcher gone'));
     setTimeout(() => process.exit(EXIT_FAILED), ORPHAN_GRACE_MS).unref();
   });
+  return stop;
+}
 
-  // Before the app loads: its modules' loading would grow V8's young generation already.
-  (await import('../src/heap.ts')).limitHeapGrowth();
-  const {
-    loadConfig,
-    createContext,
-    createLogger,
-    defaultDigestDate,
-    defaultWeekEnding,
-    identityWarnings,
-    sendDigestDeps,
-    renderDigest,
-    sendTestCopy,
-    dryRun,
-    sendDigest,
-    previousRunSummary,
-    describeSenderRefusals,
-  } = await app();
-  try {
-    const config = loadConfig();
-    const tty = process.stderr.isTTY === true;
-    // On a terminal the progress bar tells the story; info logs would break it up.
-    ctx = createContext(
-      config,
-      createLogger(tty && ['info', 'debug', 'trace'].includes(config.LOG_LEVEL) ? 'warn' : config.LOG_LEVEL, 'stderr', {
-        development: config.NODE_ENV !== 'production',
-      }),
-    );
-    const date =
-      args.date ??
-      (args.weekly
-        ? defaultWeekEnding(ctx.clock.now(), config.DIGEST_TZ, config.WEEKLY_DAY)
-        : defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ));
-    const edition = args.weekly ? `week ending ${date}` : date;
-    // Settings that break real mail for readers: said before anything is sent, and listed by a dry run.
-    const warnings = identityWarnings(config).map((w) => `warning: ${w}`);
-    if (args.preview === undefined && !args['dry-run']) for (const w of warnings) console.error(w);
-    const deps = await sendDigestDeps(ctx);
-    // Someone is waiting at a terminal: a server that cannot be reached at all is reported soon.
-    if (config.SEND_CONNECT_GIVE_UP_SECONDS > 0)
-      deps.policy.connectGiveUpMs = config.SEND_CONNECT_GIVE_UP_SECONDS * 1000;
+/** The mode asked for: a preview, a test copy, a dry run, or the send. */
+async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tty: boolean): Promise<number> {
+  const { config } = ctx;
+  const { cadence, limit } = o;
+  const date =
+    o.date ??
+    (o.weekly
+      ? a.defaultWeekEnding(ctx.clock.now(), config.DIGEST_TZ, config.WEEKLY_DAY)
+      : a.defaultDigestDate(ctx.clock.now(), config.DIGEST_TZ));
+  const edition = o.weekly ? `week ending ${date}` : date;
+  // Settings that break real mail for readers: said before anything is sent, and listed by a dry run.
+  const warnings = a.identityWarnings(config).map((w) => `warning: ${w}`);
+  if (o.preview === undefined && !o['dry-run']) for (const w of warnings) console.error(w);
+  const deps = await a.sendDigestDeps(ctx);
+  // Someone is waiting at a terminal: a server that cannot be reached at all is reported soon.
+  if (config.SEND_CONNECT_GIVE_UP_SECONDS > 0) deps.policy.connectGiveUpMs = config.SEND_CONNECT_GIVE_UP_SECONDS * 1000;
 
-    if (args.preview !== undefined) {
-      const rendered = await renderDigest(deps, { date, digestSize: config.DIGEST_SIZE, cadence });
-      if (!rendered) return report(`${edition}: no papers, nothing to preview`, EXIT_OK);
-      const textFile = args.preview.replace(/(\.html?)?$/i, '.txt');
-      writeFileSync(args.preview, rendered.html);
-      writeFileSync(textFile, rendered.text);
-      return report(`${edition}: "${rendered.subject}" written to ${args.preview} and ${textFile}`, EXIT_OK);
-    }
-    if (to?.success) {
-      const subscriber = ctx.subscribers.byEmail(to.data);
-      const sent = await sendTestCopy(deps, {
-        date,
-        to: to.data,
-        digestSize: subscriber?.digestSize ?? config.DIGEST_SIZE,
-        subscriberId: subscriber?.id,
-        cadence,
-      });
-      if (!sent) return report(`${edition}: no papers, nothing sent`, EXIT_OK);
-      return report(`${edition}: one copy sent to ${to.data} (${sent.messageId}): ${sent.response}`, EXIT_OK);
-    }
-
-    const progress = progressReporter(tty);
-    const result = args['dry-run']
-      ? await dryRun(deps, date, cadence)
-      : await sendDigest(deps, { date, cadence, limit, signal: stop.signal, onProgress: progress.update });
-    progress.end();
-    const listed = args['dry-run'] ? warnings : [];
-    console.log(
-      [
-        summary(result),
-        ...[
-          ...listed,
-          ...describeSenderRefusals(result.senderRefusals ?? []),
-          ...previousRunSummary(ctx.bounces, date),
-        ].map((line) => `  ${line}`),
-      ].join('\n'),
-    );
-    return result.outcome === 'done' ||
-      result.outcome === 'empty' ||
-      result.outcome === 'dry-run' ||
-      (result.outcome === 'incomplete' && limit !== undefined && !stop.signal.aborted)
-      ? EXIT_OK
-      : EXIT_FAILED;
-  } catch (err) {
-    ctx?.logger.error({ err }, 'send-now failed');
-    console.error(`send-now failed: ${(err as Error).message}`);
-    return EXIT_FAILED;
-  } finally {
-    ctx?.close();
+  if (o.preview !== undefined) {
+    const rendered = await a.renderDigest(deps, { date, digestSize: config.DIGEST_SIZE, cadence });
+    if (!rendered) return report(`${edition}: no papers, nothing to preview`, EXIT_OK);
+    const textFile = o.preview.replace(/(\.html?)?$/i, '.txt');
+    writeFileSync(o.preview, rendered.html);
+    writeFileSync(textFile, rendered.text);
+    return report(`${edition}: "${rendered.subject}" written to ${o.preview} and ${textFile}`, EXIT_OK);
   }
+  if (o.to !== undefined) {
+    const subscriber = ctx.subscribers.byEmail(o.to);
+    const sent = await a.sendTestCopy(deps, {
+      date,
+      to: o.to,
+      digestSize: subscriber?.digestSize ?? config.DIGEST_SIZE,
+      subscriberId: subscriber?.id,
+      cadence,
+    });
+    if (!sent) return report(`${edition}: no papers, nothing sent`, EXIT_OK);
+    return report(`${edition}: one copy sent to ${o.to} (${sent.messageId}): ${sent.response}`, EXIT_OK);
+  }
+
+  const progress = progressReporter(tty);
+  const result = o['dry-run']
+    ? await a.dryRun(deps, date, cadence)
+    : await a.sendDigest(deps, { date, cadence, limit, signal, onProgress: progress.update });
+  progress.end();
+  const listed = o['dry-run'] ? warnings : [];
+  console.log(
+    [
+      summary(result),
+      ...[
+        ...listed,
+        ...a.describeSenderRefusals(result.senderRefusals ?? []),
+        ...a.previousRunSummary(ctx.bounces, date),
+      ].map((line) => `  ${line}`),
+    ].join('\n'),
+  );
+  return result.outcome === 'done' ||
+    result.outcome === 'empty' ||
+    result.outcome === 'dry-run' ||
+    (result.outcome === 'incomplete' && limit !== undefined && !signal.aborted)
+    ? EXIT_OK
+    : EXIT_FAILED;
 }
 
 function report(line: string, code: number): number {

@@ -70,45 +70,12 @@ async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'import':
         return importFile(store, (await suppressions()).list, (await csv()).planImport, rest[0]!, config.DIGEST_SIZE);
-      case 'export': {
-        const { csvField } = await csv();
-        const out = ['email,digest_size,keywords,cadence'];
-        for (const s of store.list({ confirmedOnly: true })) {
-          out.push(`${csvField(s.email)},${s.digestSize},${csvField(s.keywords)},${s.cadence}`);
-          if (out.length >= 10_000) flush(out);
-        }
-        flush(out);
-        return EXIT_OK;
-      }
-      case 'list': {
-        // cadence comes last: scripts that cut the columns by position keep working.
-        const out = [['id', 'email', 'status', 'size', 'keywords', 'confirmed_at', 'created_at', 'cadence'].join('\t')];
-        for (const s of store.list({ confirmedOnly: false })) {
-          out.push(
-            [
-              s.id,
-              s.email,
-              s.status,
-              s.digestSize,
-              s.keywords || '-',
-              s.confirmedAt ?? '-',
-              s.createdAt,
-              s.cadence,
-            ].join('\t'),
-          );
-          if (out.length >= 10_000) flush(out);
-        }
-        flush(out);
-        return EXIT_OK;
-      }
-      case 'count': {
-        const counts = store.counts();
-        const total = Object.values(counts).reduce((a, b) => a + b, 0);
-        for (const status of ['confirmed', 'pending', 'unsubscribed', 'suppressed'])
-          console.log(`${status.padEnd(13)}${counts[status] ?? 0}`);
-        console.log(`${'total'.padEnd(13)}${total}`);
-        return EXIT_OK;
-      }
+      case 'export':
+        return exportConfirmed(store, (await csv()).csvField);
+      case 'list':
+        return listAll(store);
+      case 'count':
+        return printCounts(store);
       case 'unsuppress': {
         const { list, logger } = await suppressions();
         return await restore(db, list, logger, email!.data!);
@@ -125,6 +92,43 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     db?.close();
   }
+}
+
+/** `export`: the confirmed subscribers as CSV, in the columns `import` reads. */
+function exportConfirmed(store: SubscriberAdminStore, csvField: (value: string) => string): number {
+  const out = ['email,digest_size,keywords,cadence'];
+  for (const s of store.list({ confirmedOnly: true })) {
+    out.push(`${csvField(s.email)},${s.digestSize},${csvField(s.keywords)},${s.cadence}`);
+    if (out.length >= 10_000) flush(out);
+  }
+  flush(out);
+  return EXIT_OK;
+}
+
+/** `list`: every subscriber, tab-separated. */
+function listAll(store: SubscriberAdminStore): number {
+  // cadence comes last: scripts that cut the columns by position keep working.
+  const out = [['id', 'email', 'status', 'size', 'keywords', 'confirmed_at', 'created_at', 'cadence'].join('\t')];
+  for (const s of store.list({ confirmedOnly: false })) {
+    out.push(
+      [s.id, s.email, s.status, s.digestSize, s.keywords || '-', s.confirmedAt ?? '-', s.createdAt, s.cadence].join(
+        '\t',
+      ),
+    );
+    if (out.length >= 10_000) flush(out);
+  }
+  flush(out);
+  return EXIT_OK;
+}
+
+/** `count`: subscribers per status, and in all. */
+function printCounts(store: SubscriberAdminStore): number {
+  const counts = store.counts();
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  for (const status of ['confirmed', 'pending', 'unsubscribed', 'suppressed'])
+    console.log(`${status.padEnd(13)}${counts[status] ?? 0}`);
+  console.log(`${'total'.padEnd(13)}${total}`);
+  return EXIT_OK;
 }
 
 /**

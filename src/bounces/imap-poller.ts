@@ -97,76 +97,170 @@ const FETCH_CHUNK = 20;
  * the record) are moved or deleted when the next session starts.
  */
 export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): ImapPoller {
-  const mailbox = imapMailbox(opts.url);
-  const after = parseImapAfter(opts.after);
-  const retryMs = opts.retryMs ?? 1000;
-  const maxRetryMs = opts.maxRetryMs ?? 5 * 60_000;
-  const log = deps.logger.child({ mailbox: mailbox.key });
-  let stopping = false;
-  let wake: (() => void) | undefined;
-  let client: ImapFlow | undefined;
+  return new MailboxReader(deps, opts);
+}
+
+/** The poller: sessions one after another, each draining the mailbox, until stopped. */
+class MailboxReader implements ImapPoller {
+  private deps: ImapPollerDeps;
+  private opts: ImapPollerOptions;
+  private mailbox: ImapMailbox;
+  private after: ImapAfter;
+  private log: Logger;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private client: ImapFlow | undefined;
+  private running: Promise<void>;
+
+  constructor(deps: ImapPollerDeps, opts: ImapPollerOptions) {
+    this.deps = deps;
+    this.opts = opts;
+    this.mailbox = imapMailbox(opts.url);
+    this.after = parseImapAfter(opts.after);
+    this.log = deps.logger.child({ mailbox: this.mailbox.key });
+    this.running = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    // A session stuck on a silent server ends with its connection.
+    const force = setTimeout(() => this.client?.close(), 5000);
+    await this.running;
+    clearTimeout(force);
+  }
+
+  private async run(): Promise<void> {
+    const retryMs = this.opts.retryMs ?? 1000;
+    const maxRetryMs = this.opts.maxRetryMs ?? 5 * 60_000;
+    let failures = 0;
+    while (!this.stopping) {
+      const c = new ImapFlow(this.mailbox.options);
+      this.client = c;
+      try {
+        await this.session(c, () => {
+          failures = 0;
+        });
+      } catch (err) {
+        if (this.stopping) break;
+        failures++;
+        const delay = Math.min(retryMs * 2 ** (failures - 1), maxRetryMs);
+        this.log.warn(
+          { reason: (err as Error).message, failures, retryInMs: delay },
+          'bounce mailbox: session failed, retrying',
+        );
+        await this.pause(delay);
+      } finally {
+        c.close();
+        this.client = undefined;
+      }
+    }
+  }
 
   /** Resolves after `ms`, when woken (new mail, stop), or rejects when the connection closes. */
-  async function pause(ms: number, closed?: Promise<never>): Promise<void> {
+  private async pause(ms: number, closed?: Promise<never>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const woken = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, ms);
-      wake = resolve;
+      this.wake = resolve;
     });
     try {
       await Promise.race(closed ? [woken, closed] : [woken]);
     } finally {
       clearTimeout(timer);
-      wake = undefined;
+      this.wake = undefined;
     }
   }
 
-  async function applyAfter(c: ImapFlow, range: string): Promise<void> {
-    if (after.action === 'seen') await c.messageFlagsAdd(range, ['\\Seen'], { uid: true });
-    else if (after.action === 'delete') await c.messageDelete(range, { uid: true });
-    else await c.messageMove(range, after.folder, { uid: true });
+  /** One connection: open the mailbox, drain it, wait for more, until stopped or broken. */
+  private async session(c: ImapFlow, connected: () => void): Promise<void> {
+    let closedReason = 'the server closed the connection';
+    c.on('error', (err: Error) => {
+      closedReason = err.message;
+    });
+    const closed = new Promise<never>((_, reject) => c.once('close', () => reject(new Error(closedReason))));
+    closed.catch(() => undefined);
+    let newMail = false;
+    c.on('exists', () => {
+      newMail = true;
+      this.wake?.();
+    });
+    let position = await this.open(c);
+    while (!this.stopping) {
+      newMail = false;
+      position = await this.drain(c, position);
+      connected();
+      if (!this.stopping && !newMail) await this.pause(this.opts.pollMs, closed);
+    }
+    await c.logout();
+  }
+
+  /** Connects, creates the folders, opens the mailbox; returns the position to read from. */
+  private async open(c: ImapFlow): Promise<ImapPosition> {
+    const { after, mailbox, opts, log } = this;
+    await c.connect();
+    if (after.action === 'move') await c.mailboxCreate(after.folder);
+    await c.mailboxCreate(opts.quarantineFolder);
+    const box = await c.mailboxOpen(mailbox.path);
+    const uidValidity = String(box.uidValidity);
+    const saved = this.deps.state.get(mailbox.key);
+    const position: ImapPosition = saved?.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0 };
+    if (saved && saved.uidValidity !== uidValidity)
+      log.warn(
+        { was: saved.uidValidity, now: uidValidity },
+        'bounce mailbox: UIDVALIDITY changed, reading it from the start',
+      );
+    // Finish what the last session handled but had not moved or deleted yet.
+    if (after.action !== 'seen' && position.lastUid > 0) await this.applyAfter(c, `1:${position.lastUid}`);
+    log.info({ uidValidity, lastUid: position.lastUid, after: opts.after }, 'bounce mailbox: connected');
+    return position;
   }
 
   /**
    * Handles every message above the recorded position; returns the new position. Sizes come first,
    * so a message over BOUNCE_MAX_BYTES is quarantined without being downloaded.
    */
-  async function drain(c: ImapFlow, start: ImapPosition): Promise<ImapPosition> {
+  private async drain(c: ImapFlow, start: ImapPosition): Promise<ImapPosition> {
+    const { deps, mailbox } = this;
     let position = start;
     const found = (await c.search({ uid: `${position.lastUid + 1}:*` }, { uid: true })) || [];
     // `n:*` names the last message even when its UID is below n (RFC 3501 §6.4.8).
     const uids = found.filter((uid) => uid > position.lastUid).sort((a, b) => a - b);
-    for (let i = 0; i < uids.length && !stopping; i += FETCH_CHUNK) {
-      const chunk = uids.slice(i, i + FETCH_CHUNK).join(',');
-      const sizes = new Map((await c.fetchAll(chunk, { uid: true, size: true }, { uid: true })).map((m) => [m.uid, m]));
-      const small = [...sizes.values()].filter((m) => (m.size ?? 0) <= deps.intake.maxBytes).map((m) => m.uid);
-      const sources = new Map(
-        small.length
-          ? (await c.fetchAll(small.join(','), { uid: true, source: true }, { uid: true })).map((m) => [
-              m.uid,
-              m.source,
-            ])
-          : [],
-      );
+    for (let i = 0; i < uids.length && !this.stopping; i += FETCH_CHUNK) {
+      const { sizes, sources } = await this.fetchChunk(c, uids.slice(i, i + FETCH_CHUNK).join(','));
       for (const uid of [...sizes.keys()].sort((a, b) => a - b)) {
-        if (stopping) break;
-        const quarantined = await handleMessage(c, uid, sources.get(uid), sizes.get(uid)?.size ?? 0, position);
+        if (this.stopping) break;
+        const quarantined = await this.handleMessage(c, uid, sources.get(uid), sizes.get(uid) ?? 0, position);
         position = { uidValidity: position.uidValidity, lastUid: uid };
         deps.state.set(mailbox.key, position, deps.intake.clock.now());
-        if (!quarantined) await applyAfter(c, String(uid));
+        if (!quarantined) await this.applyAfter(c, String(uid));
       }
     }
     return position;
   }
 
+  /** The sizes of a chunk's messages, and the sources of those within BOUNCE_MAX_BYTES. */
+  private async fetchChunk(c: ImapFlow, chunk: string) {
+    const fetched = await c.fetchAll(chunk, { uid: true, size: true }, { uid: true });
+    const sizes = new Map(fetched.map((m) => [m.uid, m.size ?? 0]));
+    const small = [...sizes].filter(([, size]) => size <= this.deps.intake.maxBytes).map(([uid]) => uid);
+    const sources = new Map(
+      small.length
+        ? (await c.fetchAll(small.join(','), { uid: true, source: true }, { uid: true })).map((m) => [m.uid, m.source])
+        : [],
+    );
+    return { sizes, sources };
+  }
+
   /** One message through the intake; a message it sets aside is moved to the quarantine folder (true). */
-  async function handleMessage(
+  private async handleMessage(
     c: ImapFlow,
     uid: number,
     source: Buffer | undefined,
     size: number,
     position: ImapPosition,
   ): Promise<boolean> {
+    const { deps, mailbox, opts, log } = this;
     const from = { kind: 'imap', name: mailbox.path, quarantineIn: `imap:${opts.quarantineFolder}` } as const;
     const handled = source
       ? await handleReport(deps.intake, source, from)
@@ -194,79 +288,12 @@ export function startImapPoller(deps: ImapPollerDeps, opts: ImapPollerOptions): 
     return false;
   }
 
-  /** One connection: open the mailbox, drain it, wait for more, until stopped or broken. */
-  async function session(c: ImapFlow, connected: () => void): Promise<void> {
-    let closedReason = 'the server closed the connection';
-    c.on('error', (err: Error) => {
-      closedReason = err.message;
-    });
-    const closed = new Promise<never>((_, reject) => c.once('close', () => reject(new Error(closedReason))));
-    closed.catch(() => undefined);
-    let newMail = false;
-    c.on('exists', () => {
-      newMail = true;
-      wake?.();
-    });
-    await c.connect();
-    if (after.action === 'move') await c.mailboxCreate(after.folder);
-    await c.mailboxCreate(opts.quarantineFolder);
-    const box = await c.mailboxOpen(mailbox.path);
-    const uidValidity = String(box.uidValidity);
-    const saved = deps.state.get(mailbox.key);
-    let position: ImapPosition = saved?.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0 };
-    if (saved && saved.uidValidity !== uidValidity)
-      log.warn(
-        { was: saved.uidValidity, now: uidValidity },
-        'bounce mailbox: UIDVALIDITY changed, reading it from the start',
-      );
-    // Finish what the last session handled but had not moved or deleted yet.
-    if (after.action !== 'seen' && position.lastUid > 0) await applyAfter(c, `1:${position.lastUid}`);
-    log.info({ uidValidity, lastUid: position.lastUid, after: opts.after }, 'bounce mailbox: connected');
-    while (!stopping) {
-      newMail = false;
-      position = await drain(c, position);
-      connected();
-      if (!stopping && !newMail) await pause(opts.pollMs, closed);
-    }
-    await c.logout();
+  private async applyAfter(c: ImapFlow, range: string): Promise<void> {
+    const { after } = this;
+    if (after.action === 'seen') await c.messageFlagsAdd(range, ['\\Seen'], { uid: true });
+    else if (after.action === 'delete') await c.messageDelete(range, { uid: true });
+    else await c.messageMove(range, after.folder, { uid: true });
   }
-
-  async function run(): Promise<void> {
-    let failures = 0;
-    while (!stopping) {
-      const c = new ImapFlow(mailbox.options);
-      client = c;
-      try {
-        await session(c, () => {
-          failures = 0;
-        });
-      } catch (err) {
-        if (stopping) break;
-        failures++;
-        const delay = Math.min(retryMs * 2 ** (failures - 1), maxRetryMs);
-        log.warn(
-          { reason: (err as Error).message, failures, retryInMs: delay },
-          'bounce mailbox: session failed, retrying',
-        );
-        await pause(delay);
-      } finally {
-        c.close();
-        client = undefined;
-      }
-    }
-  }
-
-  const running = run();
-  return {
-    async stop() {
-      stopping = true;
-      wake?.();
-      // A session stuck on a silent server ends with its connection.
-      const force = setTimeout(() => client?.close(), 5000);
-      await running;
-      clearTimeout(force);
-    },
-  };
 }
 
 /** The poller of BOUNCE_IMAP_URL, started for the service; undefined when it is not set. */

@@ -32,7 +32,17 @@ const NOT_HELD = `${DOMAIN_OF('s.email')} NOT IN (SELECT value FROM json_each(@h
  * sender pays one commit per batch, not one per message.
  */
 export function createLedgerStore(db: Db) {
-  const s = {
+  const s: Statements = { ...prepareRunStatements(db), ...prepareClaimStatements(db), ...prepareHistoryStatements(db) };
+  return { ...runMethods(db, s), ...sendMethods(db, s), ...historyMethods(db, s) };
+}
+
+type Statements = ReturnType<typeof prepareRunStatements> &
+  ReturnType<typeof prepareClaimStatements> &
+  ReturnType<typeof prepareHistoryStatements>;
+
+/** The run rows: creating, leasing, counting, resuming. */
+function prepareRunStatements(db: Db) {
+  return {
     byDate: db.prepare('SELECT * FROM send_runs WHERE digest_date = ? AND cadence = ?'),
     byId: db.prepare('SELECT * FROM send_runs WHERE id = ?'),
     insertRun: db.prepare(
@@ -76,6 +86,26 @@ export function createLedgerStore(db: Db) {
       `UPDATE send_runs SET enqueued_through = settled_through, enqueue_done = 0, updated_at = @now
        WHERE id = @id AND settled_through < enqueued_through`,
     ),
+    advanceCursor: db.prepare(
+      `UPDATE send_runs SET enqueued_through = @through, enqueue_done = @done, updated_at = @now WHERE id = @id`,
+    ),
+    addCounts: db.prepare(
+      `UPDATE send_runs SET sent = sent + ?, failed = failed + ?, skipped = skipped + ?,
+         settled_through = max(settled_through, ?), updated_at = ?
+       WHERE id = ?`,
+    ),
+    remainingAudience: db
+      .prepare(
+        `SELECT count(*) FROM subscribers s JOIN send_runs r ON r.id = ?
+         WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
+      )
+      .pluck(),
+  };
+}
+
+/** What a claim reads and marks: deliveries due again, the next of the audience, statuses. */
+function prepareClaimStatements(db: Db) {
+  return {
     countPending: db
       .prepare(
         `SELECT count(*) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`,
@@ -116,9 +146,6 @@ export function createLedgerStore(db: Db) {
          AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
        ORDER BY id LIMIT @limit`,
     ),
-    advanceCursor: db.prepare(
-      `UPDATE send_runs SET enqueued_through = @through, enqueue_done = @done, updated_at = @now WHERE id = @id`,
-    ),
     nextDue: db
       .prepare(
         `SELECT min(next_attempt_at) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`,
@@ -133,6 +160,12 @@ export function createLedgerStore(db: Db) {
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
     // Moves when a confirmed subscriber stops being one (migration 010's triggers).
     departures: db.prepare('SELECT n FROM subscriber_departures WHERE id = 1').pluck(),
+  };
+}
+
+/** Deliveries' outcomes as written, and what reads or folds them afterwards. */
+function prepareHistoryStatements(db: Db) {
+  return {
     // A delivery's outcome: the first write of a first attempt, an update of a retried one.
     // Positional parameters: binding an object of named ones costs more than the write itself.
     write: db.prepare(
@@ -141,11 +174,6 @@ export function createLedgerStore(db: Db) {
        ON CONFLICT (run_id, subscriber_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
          next_attempt_at = excluded.next_attempt_at, last_reply = coalesce(excluded.last_reply, last_reply),
          message_id = excluded.message_id, updated_at = excluded.updated_at`,
-    ),
-    addCounts: db.prepare(
-      `UPDATE send_runs SET sent = sent + ?, failed = failed + ?, skipped = skipped + ?,
-         settled_through = max(settled_through, ?), updated_at = ?
-       WHERE id = ?`,
     ),
     deliveryCounts: db.prepare('SELECT status, count(*) AS n FROM send_deliveries WHERE run_id = ? GROUP BY status'),
     // Only finished runs: a failed or paused one is resumed later, and its rows are what keeps
@@ -161,112 +189,25 @@ export function createLedgerStore(db: Db) {
       `DELETE FROM send_deliveries WHERE run_id = @id
          AND subscriber_id IN (SELECT subscriber_id FROM send_deliveries WHERE run_id = @id ORDER BY subscriber_id LIMIT @limit)`,
     ),
-    remainingAudience: db
-      .prepare(
-        `SELECT count(*) FROM subscribers s JOIN send_runs r ON r.id = ?
-         WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
-      )
-      .pluck(),
     audience: db.prepare(
       `SELECT id, email, digest_size AS digestSize, keywords FROM subscribers WHERE status = 'confirmed' AND cadence = ? ORDER BY id`,
     ),
   };
+}
 
-  const byId = (id: number) => toRun(s.byId.get(id) as RunRow);
-
-  /** Retries due (moved to 'sending') first, then first attempts for the next subscribers. */
-  const claim = db.transaction((id: number, now: string, limit: number, held: readonly string[]) => {
-    const retries = s.due.all({ id, now, limit, held: JSON.stringify(held) }) as ClaimedDelivery[];
-    if (retries.length && held.length)
-      s.markSendingIds.run({ id, now, ids: JSON.stringify(retries.map((d) => d.subscriberId)) });
-    else if (retries.length) s.markSending.run({ id, now, last: retries[retries.length - 1]!.subscriberId });
-    const run = byId(id);
-    const room = limit - retries.length;
-    let fresh: ClaimedDelivery[] = [];
-    if (room > 0 && !run.enqueueDone) {
-      fresh = s.nextAudience.all({
-        id,
-        after: run.enqueuedThrough,
-        cutoff: run.startedAt,
-        cadence: run.cadence,
-        limit: room,
-      }) as ClaimedDelivery[];
-      const through = fresh.length ? fresh[fresh.length - 1]!.subscriberId : run.enqueuedThrough;
-      s.advanceCursor.run({ id, through, done: fresh.length < room ? 1 : 0, now });
-    }
-    return { retries, fresh, departures: s.departures.get() as number };
-  });
-
-  // A subscriber erased since the claim took their history with them, and the foreign key
-  // refuses their row: nothing is written for them (checked on failure, not on every row).
-  const write = (
-    ...row: [number, number, DeliveryStatus, number, string | null, string | null, string | null, string]
-  ) => {
-    try {
-      s.write.run(...row);
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw err;
-    }
-  };
-
-  const record = db.transaction(
-    (
-      id: number,
-      settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[],
-      settledThrough: number,
-      now: string,
-    ) => {
-      let sent = 0;
-      let failed = 0;
-      let skipped = 0;
-      for (const [o, d] of settled) {
-        switch (o.kind) {
-          case 'sent':
-            write(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now);
-            sent++;
-            break;
-          case 'skipped':
-            write(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now);
-            skipped++;
-            break;
-          case 'failed':
-            write(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now);
-            failed++;
-            break;
-          case 'deferred':
-            write(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now);
-            break;
-          case 'released':
-            // Never tried: the attempt does not count.
-            write(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now);
-            break;
-        }
-      }
-      s.addCounts.run(sent, failed, skipped, settledThrough, now, id);
-      return s.departures.get() as number;
-    },
-  );
-
-  const fold = db.transaction((before: string, limit: number): number => {
-    let folded = 0;
-    for (let id; folded < limit && (id = s.foldable.get({ before }) as number | undefined) !== undefined;) {
-      folded += s.foldBatch.run({ id, limit: limit - folded }).changes;
-    }
-    return folded;
-  });
-
+/** A run's life: opened, leased, its status set, resumed after a sender died. */
+function runMethods(db: Db, s: Statements) {
   const resume = db.transaction((id: number, now: string): number => {
     const unsettled = s.countUnsettled.get(id) as number;
     s.rewindCursor.run({ id, now });
     return unsettled + s.resetSending.run({ id, now }).changes;
   });
-
   return {
     byDate(date: string, cadence: Cadence = 'daily'): SendRun | undefined {
       const row = s.byDate.get(date, cadence) as RunRow | undefined;
       return row ? toRun(row) : undefined;
     },
-    byId,
+    byId: (id: number) => toRun(s.byId.get(id) as RunRow),
     /** The run for the date and cadence, created 'running' with `now` as its cut-off if there was none. */
     open(date: string, now: Date, cadence: Cadence = 'daily'): SendRun {
       const at = now.toISOString();
@@ -299,6 +240,14 @@ export function createLedgerStore(db: Db) {
     resume(id: number, now: Date): number {
       return resume.immediate(id, now.toISOString());
     },
+  };
+}
+
+/** What a sender does with a run's deliveries: claims them, records their outcomes, asks what is left. */
+function sendMethods(db: Db, s: Statements) {
+  const claim = claimTransaction(db, s);
+  const record = recordTransaction(db, s);
+  return {
     /**
      * Up to `limit` deliveries, in one transaction: first those due again (released, deferred,
      * or reset after a crash, moved to 'sending'), except those to the `held` domains, then first
@@ -348,6 +297,19 @@ export function createLedgerStore(db: Db) {
     remainingAudience(id: number): number {
       return s.remainingAudience.get(id) as number;
     },
+  };
+}
+
+/** Who would receive a run, the outcomes' counts, and the folding of old rows. */
+function historyMethods(db: Db, s: Statements) {
+  const fold = db.transaction((before: string, limit: number): number => {
+    let folded = 0;
+    for (let id; folded < limit && (id = s.foldable.get({ before }) as number | undefined) !== undefined;) {
+      folded += s.foldBatch.run({ id, limit: limit - folded }).changes;
+    }
+    return folded;
+  });
+  return {
     /** Everyone confirmed now with that cadence, in id order, streamed (a dry run's audience). */
     audience(
       cadence: Cadence = 'daily',
@@ -373,4 +335,82 @@ export function createLedgerStore(db: Db) {
       return counts;
     },
   };
+}
+
+/** Retries due (moved to 'sending') first, then first attempts for the next subscribers. */
+function claimTransaction(db: Db, s: Statements) {
+  return db.transaction((id: number, now: string, limit: number, held: readonly string[]) => {
+    const retries = s.due.all({ id, now, limit, held: JSON.stringify(held) }) as ClaimedDelivery[];
+    if (retries.length && held.length)
+      s.markSendingIds.run({ id, now, ids: JSON.stringify(retries.map((d) => d.subscriberId)) });
+    else if (retries.length) s.markSending.run({ id, now, last: retries[retries.length - 1]!.subscriberId });
+    const run = toRun(s.byId.get(id) as RunRow);
+    const room = limit - retries.length;
+    let fresh: ClaimedDelivery[] = [];
+    if (room > 0 && !run.enqueueDone) {
+      fresh = s.nextAudience.all({
+        id,
+        after: run.enqueuedThrough,
+        cutoff: run.startedAt,
+        cadence: run.cadence,
+        limit: room,
+      }) as ClaimedDelivery[];
+      const through = fresh.length ? fresh[fresh.length - 1]!.subscriberId : run.enqueuedThrough;
+      s.advanceCursor.run({ id, through, done: fresh.length < room ? 1 : 0, now });
+    }
+    return { retries, fresh, departures: s.departures.get() as number };
+  });
+}
+
+/** Writes a batch of outcomes and adds them to the run's counts; returns the departures count as of then. */
+function recordTransaction(db: Db, s: Statements) {
+  // A subscriber erased since the claim took their history with them, and the foreign key
+  // refuses their row: nothing is written for them (checked on failure, not on every row).
+  const write = (
+    ...row: [number, number, DeliveryStatus, number, string | null, string | null, string | null, string]
+  ) => {
+    try {
+      s.write.run(...row);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw err;
+    }
+  };
+
+  return db.transaction(
+    (
+      id: number,
+      settled: readonly (readonly [DeliveryOutcome, ClaimedDelivery])[],
+      settledThrough: number,
+      now: string,
+    ) => {
+      let sent = 0;
+      let failed = 0;
+      let skipped = 0;
+      for (const [o, d] of settled) {
+        switch (o.kind) {
+          case 'sent':
+            write(id, o.subscriberId, 'sent', d.attempts, null, o.reply, o.messageId, now);
+            sent++;
+            break;
+          case 'skipped':
+            write(id, o.subscriberId, 'skipped', d.attempts, null, o.reply, null, now);
+            skipped++;
+            break;
+          case 'failed':
+            write(id, o.subscriberId, 'failed', d.attempts, null, o.reply, null, now);
+            failed++;
+            break;
+          case 'deferred':
+            write(id, o.subscriberId, 'pending', d.attempts, o.nextAttemptAt, o.reply, null, now);
+            break;
+          case 'released':
+            // Never tried: the attempt does not count.
+            write(id, o.subscriberId, 'pending', d.attempts - 1, null, o.reply ?? null, null, now);
+            break;
+        }
+      }
+      s.addCounts.run(sent, failed, skipped, settledThrough, now, id);
+      return s.departures.get() as number;
+    },
+  );
 }

@@ -6,7 +6,7 @@ import { droppedPaperLinks } from '../domain/paper-links.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
 import type { SendRun } from './ledger-records.ts';
-import { deliver, type SendCounts, type SendLoopDeps, type SendProgress } from './send-loop.ts';
+import { deliver, type SendCounts, type SendLoopDeps, type SendProgress, type Stop } from './send-loop.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
 import { dryRun } from './preview.ts';
 import { emptyDayFinalAt } from './policy.ts';
@@ -116,96 +116,159 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
     resumedInFlight: 0,
     durationMs: 0,
   };
-  const finishWith = (outcome: SendOutcome, reason?: string) => {
-    const run = ledger.byDate(opts.date, cadence);
-    Object.assign(result, { outcome, durationMs: Math.round(performance.now() - started) }, reason ? { reason } : {});
-    if (run)
-      result.run = {
-        status: run.status,
-        sent: run.sent,
-        failed: run.failed,
-        skipped: run.skipped,
-        startedAt: run.startedAt,
-      };
-    return result;
-  };
+  const finishWith = ({ outcome, reason }: Ending) => finish(deps, result, started, outcome, reason);
 
   let run = ledger.open(opts.date, clock.now(), cadence);
-  if (run.status === 'done') return finishWith('done', 'already sent');
+  if (run.status === 'done') return finishWith({ outcome: 'done', reason: 'already sent' });
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   if (!ledger.takeLease(run.id, owner, clock.now(), deps.policy.leaseMs)) {
     run = ledger.byId(run.id);
-    return finishWith('busy', `another sender (${run.leaseOwner}) holds this run until ${run.leaseExpiresAt}`);
+    const reason = `another sender (${run.leaseOwner}) holds this run until ${run.leaseExpiresAt}`;
+    return finishWith({ outcome: 'busy', reason });
   }
-
-  // Losing the lease (this process stalled past its expiry and someone took over) stops the send.
-  const lost = new AbortController();
-  const renew = setInterval(
-    () => {
-      if (!ledger.renewLease(run.id, owner, clock.now(), deps.policy.leaseMs))
-        lost.abort(new Error('lost the lease on this run'));
-    },
-    Math.max(50, deps.policy.leaseMs / 3),
-  );
-  renew.unref();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, lost.signal]) : lost.signal;
-
+  const lease = keepLease(deps, run.id, owner);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, lease.lost]) : lease.lost;
   try {
-    result.resumedInFlight = ledger.resume(run.id, clock.now());
-    if (result.resumedInFlight)
-      log.warn(
-        { count: result.resumedInFlight },
-        'resuming a run cut off mid-send: deliveries the previous sender had claimed are queued again (those it had in flight may arrive twice)',
-      );
-    ledger.setStatus(run.id, 'running', clock.now());
-
-    let papers: Paper[];
-    try {
-      papers = await frozenRanking(deps, opts.date, { save: true, stop: signal, cadence });
-    } catch (err) {
-      if (signal.aborted) return finishWith('incomplete', 'stopped while fetching the papers');
-      const reason = `papers for ${opts.date} unavailable: ${(err as Error).message}`;
-      ledger.setStatus(run.id, 'failed', clock.now(), reason);
-      log.error({ err }, 'digest run failed: paper source unavailable; the next attempt retries');
-      return finishWith('failed', reason);
-    }
-    if (papers.length === 0) {
-      const finalAt = emptyDayFinalAt(opts.date);
-      if (finalAt && clock.now() < finalAt) {
-        const reason = `no papers for ${opts.date} yet: a weekday the feed may not have filled; not taken as empty before ${finalAt.toISOString()}`;
-        ledger.setStatus(run.id, 'failed', clock.now(), reason);
-        log.warn(
-          { until: finalAt.toISOString() },
-          'no papers yet for this weekday: the run is failed and will be tried again',
-        );
-        return finishWith('failed', reason);
-      }
-      ledger.setStatus(run.id, 'empty', clock.now());
-      log.info('no papers for this edition: nothing sent');
-      return finishWith('empty');
-    }
-
-    logDroppedLinks(papers, log);
-    const stop = await deliver(deps, ledger.byId(run.id), papers, opts, signal, result, log);
-    if (stop.status === 'paused' || stop.status === 'failed') {
-      ledger.setStatus(run.id, stop.status, clock.now(), stop.reason);
-      log.error({ reason: stop.reason }, `digest run ${stop.status}`);
-      return finishWith(stop.status, stop.reason);
-    }
-    if (stop.status === 'done') {
-      ledger.setStatus(run.id, 'done', clock.now());
-      log.info({ sent: result.sent, failed: result.failed, skipped: result.skipped }, 'digest run done');
-      return finishWith('done');
-    }
-    ledger.setStatus(run.id, 'running', clock.now(), stop.reason);
-    return finishWith('incomplete', stop.reason);
+    return finishWith(await sendLeasedRun(deps, run.id, { ...opts, cadence }, signal, result, log));
   } catch (err) {
     ledger.setStatus(run.id, 'failed', clock.now(), (err as Error).message);
     throw err;
   } finally {
-    clearInterval(renew);
-    ledger.releaseLease(run.id, owner, clock.now());
+    lease.release();
   }
+}
+
+/** How an invocation ended, and why when it did not end 'done'. */
+interface Ending {
+  outcome: SendOutcome;
+  reason?: string | undefined;
+}
+
+/** Completes the result: the outcome, the time taken, and the run's totals after this invocation. */
+function finish(
+  deps: SendDigestDeps,
+  result: SendDigestResult,
+  started: number,
+  outcome: SendOutcome,
+  reason?: string,
+): SendDigestResult {
+  const run = deps.ledger.byDate(result.date, result.cadence);
+  Object.assign(result, { outcome, durationMs: Math.round(performance.now() - started) }, reason ? { reason } : {});
+  if (run)
+    result.run = {
+      status: run.status,
+      sent: run.sent,
+      failed: run.failed,
+      skipped: run.skipped,
+      startedAt: run.startedAt,
+    };
+  return result;
+}
+
+/**
+ * Renews the run's lease while sending. Losing it (this process stalled past its expiry and
+ * someone took over) aborts `lost`, which stops the send.
+ */
+function keepLease(deps: SendDigestDeps, runId: number, owner: string) {
+  const { ledger, clock, policy } = deps;
+  const lost = new AbortController();
+  const renew = setInterval(
+    () => {
+      if (!ledger.renewLease(runId, owner, clock.now(), policy.leaseMs))
+        lost.abort(new Error('lost the lease on this run'));
+    },
+    Math.max(50, policy.leaseMs / 3),
+  );
+  renew.unref();
+  return {
+    lost: lost.signal,
+    release(): void {
+      clearInterval(renew);
+      ledger.releaseLease(runId, owner, clock.now());
+    },
+  };
+}
+
+/** Sends a run whose lease this process holds: resumes it, freezes its papers, delivers, records how it stopped. */
+async function sendLeasedRun(
+  deps: SendDigestDeps,
+  runId: number,
+  opts: SendDigestOptions & { cadence: Cadence },
+  signal: AbortSignal,
+  result: SendDigestResult,
+  log: Logger,
+): Promise<Ending> {
+  const { ledger, clock } = deps;
+  result.resumedInFlight = ledger.resume(runId, clock.now());
+  if (result.resumedInFlight)
+    log.warn(
+      { count: result.resumedInFlight },
+      'resuming a run cut off mid-send: deliveries the previous sender had claimed are queued again (those it had in flight may arrive twice)',
+    );
+  ledger.setStatus(runId, 'running', clock.now());
+  const papers = await papersOfRun(deps, runId, opts.date, opts.cadence, signal, log);
+  if (!Array.isArray(papers)) return papers;
+  logDroppedLinks(papers, log);
+  const stop = await deliver(deps, ledger.byId(runId), papers, opts, signal, result, log);
+  return recordStop(deps, runId, stop, result, log);
+}
+
+/** The run's frozen ranking; or how the run ends when there is none to send (source down, an empty day). */
+async function papersOfRun(
+  deps: SendDigestDeps,
+  runId: number,
+  date: string,
+  cadence: Cadence,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<Paper[] | Ending> {
+  const { ledger, clock } = deps;
+  let papers: Paper[];
+  try {
+    papers = await frozenRanking(deps, date, { save: true, stop: signal, cadence });
+  } catch (err) {
+    if (signal.aborted) return { outcome: 'incomplete', reason: 'stopped while fetching the papers' };
+    const reason = `papers for ${date} unavailable: ${(err as Error).message}`;
+    ledger.setStatus(runId, 'failed', clock.now(), reason);
+    log.error({ err }, 'digest run failed: paper source unavailable; the next attempt retries');
+    return { outcome: 'failed', reason };
+  }
+  return papers.length ? papers : endEmptyDay(deps, runId, date, log);
+}
+
+/** No papers: final for a weekend or a weekday long over; a recent weekday's feed may still fill. */
+function endEmptyDay(deps: SendDigestDeps, runId: number, date: string, log: Logger): Ending {
+  const { ledger, clock } = deps;
+  const finalAt = emptyDayFinalAt(date);
+  if (finalAt && clock.now() < finalAt) {
+    const reason = `no papers for ${date} yet: a weekday the feed may not have filled; not taken as empty before ${finalAt.toISOString()}`;
+    ledger.setStatus(runId, 'failed', clock.now(), reason);
+    log.warn(
+      { until: finalAt.toISOString() },
+      'no papers yet for this weekday: the run is failed and will be tried again',
+    );
+    return { outcome: 'failed', reason };
+  }
+  ledger.setStatus(runId, 'empty', clock.now());
+  log.info('no papers for this edition: nothing sent');
+  return { outcome: 'empty' };
+}
+
+/** Records on the run why the send loop stopped. */
+function recordStop(deps: SendDigestDeps, runId: number, stop: Stop, result: SendCounts, log: Logger): Ending {
+  const { ledger, clock } = deps;
+  if (stop.status === 'paused' || stop.status === 'failed') {
+    ledger.setStatus(runId, stop.status, clock.now(), stop.reason);
+    log.error({ reason: stop.reason }, `digest run ${stop.status}`);
+    return { outcome: stop.status, reason: stop.reason };
+  }
+  if (stop.status === 'done') {
+    ledger.setStatus(runId, 'done', clock.now());
+    log.info({ sent: result.sent, failed: result.failed, skipped: result.skipped }, 'digest run done');
+    return { outcome: 'done' };
+  }
+  ledger.setStatus(runId, 'running', clock.now(), stop.reason);
+  return { outcome: 'incomplete', reason: stop.reason };
 }
 
 /** Each link the emails of this edition leave out (domain/paper-links.ts): the paper itself is sent without it. */

@@ -8,7 +8,7 @@ import { classifySmtpError, describeSmtpError, type SmtpError } from '../mail/sm
 import type { Paper } from '../domain/paper.ts';
 import type { ClaimedDelivery, DeliveryOutcome, SendRun } from './ledger-records.ts';
 import type { LedgerStore } from './ledger-store.ts';
-import { openLedgerSession } from './ledger-session.ts';
+import { openLedgerSession, type LedgerSession } from './ledger-session.ts';
 import type { Mailer } from './mailer.ts';
 import {
   connectionRetryWait,
@@ -99,160 +99,303 @@ const RECORD_DELAY_MS = 20;
 
 export type Stop = { status: 'done' } | { status: 'incomplete' | 'paused' | 'failed'; reason: string };
 
+type SendOptions = { limit?: number | undefined; onProgress?: ((p: SendProgress) => void) | undefined };
+
 /** The send loop: claim a batch, send with a bounded window, record replies in batches. */
 export async function deliver(
   deps: SendLoopDeps,
   run: SendRun,
   papers: Paper[],
-  opts: { limit?: number | undefined; onProgress?: ((p: SendProgress) => void) | undefined },
+  opts: SendOptions,
   signal: AbortSignal,
   result: SendCounts,
   log: Logger,
 ): Promise<Stop> {
-  const { ledger, clock, policy } = deps;
-  const session = openLedgerSession(ledger, run.id, { checksPerReading: policy.maxInFlight });
-  // Abortable: a signal ends the wait at once (the loop then sees it and stops).
-  const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
-  const assemble = deps.digestAssembler(run.digestDate, run.cadence);
-  const settings = {
-    ...deps.message,
-    listId: listIdFor(run.cadence, deps.message.domain),
-    feedbackId: feedbackIdFor(run.cadence, run.digestDate, deps.message.feedbackDomain),
-  };
-  const variantFor = variantCache(papers, async (ranked) => prepareMessage(await assemble(ranked), settings));
-  const budget = new FailureWindow(policy.errorBudget);
-  const backoff = new DomainBackoff();
-  // Messages handed to the mailer and not answered yet. The loop waits for "one more answered"
-  // through a single waker: Promise.race over the window would hang a reaction on every
-  // in-flight promise at each wait.
-  let inFlight = 0;
-  let wake: (() => void) | null = null;
-  let replyError: unknown = null;
-  const answered = () => new Promise<void>((resolve) => (wake = resolve));
-  const drain = async () => {
-    while (inFlight) await answered();
-  };
+  return new SendLoop(deps, run, papers, opts, signal, result, log).deliver();
+}
+
+/**
+ * Messages handed to the mailer and not answered yet. The loop waits for "one more answered"
+ * through a single waker: Promise.race over the window would hang a reaction on every in-flight
+ * promise at each wait.
+ */
+class InFlightWindow {
+  size = 0;
+  private wake: (() => void) | null = null;
+  // A ledger write that failed while handling a reply: the loop rethrows it.
+  private failure: unknown = null;
+
+  /** Counts one sending message until its reply has been handled by `onSent` or `onFailed`. */
+  track<T>(sending: Promise<T>, onSent: (value: T) => void, onFailed: (err: unknown) => void): void {
+    this.size++;
+    sending.then(
+      (value) => this.answer(() => onSent(value)),
+      (err: unknown) => this.answer(() => onFailed(err)),
+    );
+  }
+
+  /** Resolves once the next reply has been handled. */
+  nextReply(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  /** Resolves once every message in flight has been answered. */
+  async drain(): Promise<void> {
+    while (this.size) await this.nextReply();
+  }
+
+  rethrow(): void {
+    if (this.failure) throw this.failure;
+  }
+
   /** Handles one reply, then lets the loop know a place in the window is free. */
-  const answer = (handle: () => void) => {
+  private answer(handle: () => void): void {
     try {
       handle();
     } catch (err) {
-      // A ledger write that failed: the loop rethrows it.
-      replyError ??= err;
+      this.failure ??= err;
     }
-    inFlight--;
-    const w = wake;
-    wake = null;
+    this.size--;
+    const w = this.wake;
+    this.wake = null;
     w?.();
-  };
-  let queue: ClaimedDelivery[] = [];
-  let outcomes: DeliveryOutcome[] = [];
-  let flushTimer: NodeJS.Timeout | undefined;
-  let started = 0;
-  let stop: Stop | undefined;
+  }
+}
+
+/** Outcomes waiting for their ledger write: written `batch` at a time, or after RECORD_DELAY_MS. */
+class OutcomeBatch {
+  private session: LedgerSession;
+  private clock: Clock;
+  private batch: number;
+  private written: () => void;
+  private outcomes: DeliveryOutcome[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(session: LedgerSession, clock: Clock, batch: number, written: () => void) {
+    this.session = session;
+    this.clock = clock;
+    this.batch = batch;
+    this.written = written;
+  }
+
+  settle(o: DeliveryOutcome): void {
+    this.outcomes.push(o);
+    if (this.outcomes.length >= this.batch) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), RECORD_DELAY_MS);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.outcomes.length) return;
+    this.session.record(this.outcomes, this.clock.now());
+    this.outcomes = [];
+    this.written();
+  }
+}
+
+/** A round of connection failures: the reply recorded, the error's code, what the server did (when known). */
+interface ConnectionTrouble {
+  reply: string;
+  code: string;
+  serverDid: string | undefined;
+}
+
+/** One invocation of the send loop over one run; each method is one step of it. */
+class SendLoop {
+  private deps: SendLoopDeps;
+  private run: SendRun;
+  private opts: SendOptions;
+  private signal: AbortSignal;
+  private result: SendCounts;
+  private log: Logger;
+  private session: LedgerSession;
+  private variantFor: ReturnType<typeof variantCache>;
+  private budget: FailureWindow;
+  private backoff = new DomainBackoff();
+  private window = new InFlightWindow();
+  private outcomes: OutcomeBatch;
+  private queue: ClaimedDelivery[] = [];
+  private started = 0;
+  private stop: Stop | undefined;
   // Connection trouble is handled per round, not per message: the window's worth of failures
   // that one outage produces counts once.
-  let connectionError: ConnectionTrouble | undefined;
-  let connectionRounds = 0;
-  const startedAt = performance.now();
+  private connectionError: ConnectionTrouble | undefined;
+  private connectionRounds = 0;
+  private startedAt = performance.now();
+  // Deliveries settled by earlier attempts, and the run's size, for progress reports.
+  private before: number;
+  private total: number;
 
-  const before = run.sent + run.failed + run.skipped;
-  const total = before + ledger.pendingCount(run.id) + ledger.remainingAudience(run.id);
-  const progress = () =>
-    opts.onProgress?.({
-      date: run.digestDate,
-      done: before + result.sent + result.failed + result.skipped,
-      total,
-      sent: result.sent,
-      failed: result.failed,
-      skipped: result.skipped,
-    });
+  constructor(
+    deps: SendLoopDeps,
+    run: SendRun,
+    papers: Paper[],
+    opts: SendOptions,
+    signal: AbortSignal,
+    result: SendCounts,
+    log: Logger,
+  ) {
+    this.deps = deps;
+    this.run = run;
+    this.opts = opts;
+    this.signal = signal;
+    this.result = result;
+    this.log = log;
+    const { ledger, policy } = deps;
+    this.session = openLedgerSession(ledger, run.id, { checksPerReading: policy.maxInFlight });
+    this.variantFor = variantCache(papers, variantBuilder(deps, run));
+    this.budget = new FailureWindow(policy.errorBudget);
+    this.outcomes = new OutcomeBatch(this.session, deps.clock, policy.recordBatch, () => this.report());
+    this.before = run.sent + run.failed + run.skipped;
+    this.total = this.before + ledger.pendingCount(run.id) + ledger.remainingAudience(run.id);
+  }
 
-  const flush = () => {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (!outcomes.length) return;
-    session.record(outcomes, clock.now());
-    outcomes = [];
-    progress();
-  };
-  const settle = (o: DeliveryOutcome) => {
-    outcomes.push(o);
-    if (outcomes.length >= policy.recordBatch) flush();
-    else flushTimer ??= setTimeout(flush, RECORD_DELAY_MS);
-  };
-  const halt = (s: Stop) => {
-    stop ??= s;
-  };
+  async deliver(): Promise<Stop> {
+    try {
+      await this.loop();
+    } finally {
+      // Stopping, or an error (a template that fails to compile): finish what is in flight, record
+      // it, and hand back what was claimed but never started.
+      await this.window.drain();
+      for (const d of this.queue) this.outcomes.settle({ subscriberId: d.subscriberId, kind: 'released' });
+      this.outcomes.flush();
+      Object.assign(this.result, { senderRefusals: this.backoff.refusals(), backedOff: this.backoff.backedOff() });
+    }
+    this.window.rethrow();
+    return this.stop!; // the loop only ends through halt()
+  }
 
-  const onReply = (d: ClaimedDelivery, err: unknown) => {
-    const reply = describeSmtpError(err);
-    const kind = classifySmtpError(err);
-    if (kind === 'connection') {
-      const e = err as Partial<SmtpError>;
-      // The round's first error that says what the server did speaks for the round.
-      if (!connectionError?.serverDid)
-        connectionError = { reply, code: e.originalCode ?? e.code ?? 'error', serverDid: e.serverDid };
-      return settle({ subscriberId: d.subscriberId, kind: 'released', reply });
+  private async loop(): Promise<void> {
+    while (!this.stop) {
+      this.window.rethrow();
+      if (this.stopRequested()) break;
+      if (this.connectionError) {
+        await this.retryConnection();
+        continue;
+      }
+      if (this.window.size >= this.deps.policy.maxInFlight) {
+        await this.window.nextReply();
+        continue;
+      }
+      if (!this.queue.length && !(await this.claim())) continue;
+      const compiling = this.send(this.queue.shift()!);
+      if (compiling) await compiling;
     }
-    connectionRounds = 0;
-    const judged = judgeReply(err);
-    // The relay refusing us (at MAIL FROM or AUTH, or refusing to relay at all) refuses everyone.
-    if (kind === 'policy' || judged?.reason === 'relay-denied') {
-      halt({ status: 'paused', reason: `SMTP policy rejection (our sending setup, not the recipient): ${reply}` });
-      return settle({ subscriberId: d.subscriberId, kind: 'released', reply });
+  }
+
+  private halt(s: Stop): void {
+    this.stop ??= s;
+  }
+
+  /** Halts for a stopping signal or the invocation's message limit; true when it did. */
+  private stopRequested(): boolean {
+    if (this.signal.aborted) {
+      this.halt({ status: 'incomplete', reason: `stopped: ${(this.signal.reason as Error)?.message ?? 'signal'}` });
+      return true;
     }
-    const final = !(kind === 'transient' && d.attempts < policy.maxAttempts);
-    const domain = recipientDomain(d.email);
-    if (judged?.decision === 'sender' && backoff.refused(domain, judged.reason, final))
-      log.warn(
-        { domain, reason: judged.reason, reply },
-        `${domain} refused ${DOMAIN_BACKOFF_AFTER} deliveries in a row for the sender's reasons: backed off, its other deliveries wait for the next attempt`,
-      );
-    if (!final) {
-      result.deferred++;
-      const nextAttemptAt = new Date(
-        clock.now().getTime() + retryDelayMs(d.attempts, policy.retryBaseMs),
-      ).toISOString();
-      return settle({ subscriberId: d.subscriberId, kind: 'deferred', reply, nextAttemptAt });
+    const { limit } = this.opts;
+    if (limit !== undefined && this.started >= limit) {
+      this.halt({ status: 'incomplete', reason: `limit of ${limit} messages reached` });
+      return true;
     }
-    result.failed++;
-    // A refusal about the sender says nothing about the list: the domain's own row watches those.
-    if (judged?.decision !== 'sender') budget.add(true);
-    const spent = budget.exceeded();
-    if (spent) halt({ status: 'paused', reason: `error budget spent: ${spent}; last reply: ${reply}` });
-    if (judged) deps.recordRefusal(relayRefusal(run, d, judged, reply));
-    settle({ subscriberId: d.subscriberId, kind: 'failed', reply });
-  };
+    return false;
+  }
+
+  /** Lets the window drain (its messages are failing the same way), then waits to try again, or gives up. */
+  private async retryConnection(): Promise<void> {
+    const { policy, mailer } = this.deps;
+    await this.window.drain();
+    this.outcomes.flush();
+    // Read after the drain: a later failure of the round may say better what the server did.
+    const trouble = this.connectionError!;
+    const elapsedMs = performance.now() - this.startedAt;
+    const rounds = ++this.connectionRounds;
+    const wait = connectionRetryWait(rounds, policy, { elapsedMs, delivered: this.result.sent > 0 });
+    const where = mailer.where ? ` ${mailer.where}` : '';
+    const what = troubleInWords(trouble);
+    if (wait === null) {
+      const attempts = `${rounds} attempt${rounds === 1 ? '' : 's'}`;
+      const detail = trouble.serverDid ? '' : `: ${trouble.reply}`;
+      const seconds = Math.round(elapsedMs / 1000);
+      return this.halt({
+        status: 'failed',
+        reason: `SMTP server${where} ${what}: gave up after ${attempts} in ${seconds} s${detail}`,
+      });
+    }
+    const seconds = wait >= 10_000 ? Math.round(wait / 1000) : Math.round(wait / 100) / 10;
+    this.log.warn(
+      { smtp: mailer.where, error: trouble.reply, retry: rounds, of: policy.connectionRetries, waitMs: wait },
+      `SMTP${where} ${what}; retry ${rounds} of ${policy.connectionRetries} in ${seconds} s`,
+    );
+    this.connectionError = undefined;
+    await sleep(wait, this.signal);
+  }
+
+  /**
+   * Claims the next batch into the queue. False when there was none: the loop then goes round
+   * again after a reply, or after the first deferred delivery falls due, or has halted.
+   */
+  private async claim(): Promise<boolean> {
+    const { ledger, clock, policy } = this.deps;
+    this.outcomes.flush();
+    const held = this.backoff.domains();
+    this.queue = this.session.claim(clock.now(), policy.batchSize, held);
+    if (this.queue.length) return true;
+    if (this.window.size) {
+      await this.window.nextReply();
+      return false;
+    }
+    this.outcomes.flush();
+    const id = this.run.id;
+    if (ledger.byId(id).enqueueDone && ledger.pendingCount(id, held) === 0) {
+      this.halt(held.length ? heldBack(this.backoff, ledger.pendingCount(id)) : { status: 'done' });
+      return false;
+    }
+    // Only deferred deliveries are left: wait until the first falls due.
+    const due = ledger.nextDue(id, held);
+    const wait = due ? Date.parse(due) - clock.now().getTime() : policy.retryBaseMs;
+    await sleep(Math.max(10, wait), this.signal);
+    return false;
+  }
 
   /** Hands one claimed delivery to the mailer; a promise only while its variant compiles. */
-  const send = (d: ClaimedDelivery): Promise<void> | void => {
+  private send(d: ClaimedDelivery): Promise<void> | void {
     // Checked right before sending: an unsubscribe that landed after the batch was claimed counts.
-    const status = session.statusNow(d.subscriberId);
+    const status = this.session.statusNow(d.subscriberId);
     if (status !== 'confirmed') {
-      result.skipped++;
-      return settle({ subscriberId: d.subscriberId, kind: 'skipped', reply: `subscriber is ${status ?? 'gone'}` });
+      this.result.skipped++;
+      return this.outcomes.settle({
+        subscriberId: d.subscriberId,
+        kind: 'skipped',
+        reply: `subscriber is ${status ?? 'gone'}`,
+      });
     }
-    if (backoff.holds(recipientDomain(d.email)))
-      return settle({ subscriberId: d.subscriberId, kind: 'released', reply: 'held back: its domain refused us' });
-    const variant = variantFor(d.digestSize, d.keywords);
+    if (this.backoff.holds(recipientDomain(d.email)))
+      return this.outcomes.settle({
+        subscriberId: d.subscriberId,
+        kind: 'released',
+        reply: 'held back: its domain refused us',
+      });
+    const variant = this.variantFor(d.digestSize, d.keywords);
     // Compiled already, as for nearly every message: handed over in this same turn. Awaiting it
     // let the connection whose reply had just made room look for a message to pipeline before
     // this one was queued, and a share of messages paid an extra round trip.
-    if (!(variant instanceof Promise)) return sendVariant(d, variant);
+    if (!(variant instanceof Promise)) return this.sendVariant(d, variant);
     return variant.then(
-      (prepared) => sendVariant(d, prepared),
+      (prepared) => this.sendVariant(d, prepared),
       (err: unknown) => {
-        settle({ subscriberId: d.subscriberId, kind: 'released' });
+        this.outcomes.settle({ subscriberId: d.subscriberId, kind: 'released' });
         throw err;
       },
     );
-  };
+  }
 
-  const sendVariant = (d: ClaimedDelivery, prepared: PreparedMessage | null): void => {
+  private sendVariant(d: ClaimedDelivery, prepared: PreparedMessage | null): void {
+    const { deps, run } = this;
     if (!prepared) {
-      result.skipped++;
-      return settle({
+      this.result.skipped++;
+      return this.outcomes.settle({
         subscriberId: d.subscriberId,
         kind: 'skipped',
         reply: `no paper of the ${run.cadence === 'weekly' ? 'week' : 'day'} matches their keywords`,
@@ -263,109 +406,107 @@ export async function deliver(
     const message = renderMessage(prepared, {
       to: d.email,
       messageId,
-      date: clock.now(),
+      date: deps.clock.now(),
       envelopeFrom,
       ...deps.links(d.subscriberId),
     });
-    started++;
-    inFlight++;
-    const limitMs = openingLimitMs(policy, { elapsedMs: performance.now() - startedAt, delivered: result.sent > 0 });
-    deps.mailer.sendPrebuilt(message, limitMs === undefined ? undefined : AbortSignal.timeout(limitMs)).then(
-      (info) =>
-        answer(() => {
-          connectionRounds = 0;
-          result.sent++;
-          budget.add(false);
-          backoff.delivered(recipientDomain(d.email));
-          settle({ subscriberId: d.subscriberId, kind: 'sent', reply: info.response, messageId });
-        }),
-      (err: unknown) => answer(() => onReply(d, err)),
+    this.started++;
+    const limitMs = openingLimitMs(deps.policy, {
+      elapsedMs: performance.now() - this.startedAt,
+      delivered: this.result.sent > 0,
+    });
+    this.window.track(
+      deps.mailer.sendPrebuilt(message, limitMs === undefined ? undefined : AbortSignal.timeout(limitMs)),
+      (info) => this.onSent(d, messageId, info.response),
+      (err) => this.onFailed(d, err),
     );
-  };
-
-  try {
-    await loop();
-  } finally {
-    // Stopping, or an error (a template that fails to compile): finish what is in flight, record
-    // it, and hand back what was claimed but never started.
-    await drain();
-    for (const d of queue) settle({ subscriberId: d.subscriberId, kind: 'released' });
-    flush();
-    Object.assign(result, { senderRefusals: backoff.refusals(), backedOff: backoff.backedOff() });
   }
-  if (replyError) throw replyError;
-  return stop!; // the loop only ends through halt()
 
-  async function loop(): Promise<void> {
-    while (!stop) {
-      if (replyError) throw replyError;
-      if (signal.aborted) {
-        halt({ status: 'incomplete', reason: `stopped: ${(signal.reason as Error)?.message ?? 'signal'}` });
-        break;
-      }
-      if (opts.limit !== undefined && started >= opts.limit) {
-        halt({ status: 'incomplete', reason: `limit of ${opts.limit} messages reached` });
-        break;
-      }
-      if (connectionError) {
-        // Let the window drain (its messages are failing the same way), then wait and try again.
-        await drain();
-        flush();
-        const elapsedMs = performance.now() - startedAt;
-        const wait = connectionRetryWait(++connectionRounds, policy, { elapsedMs, delivered: result.sent > 0 });
-        const where = deps.mailer.where ? ` ${deps.mailer.where}` : '';
-        const what = troubleInWords(connectionError);
-        if (wait === null) {
-          const attempts = `${connectionRounds} attempt${connectionRounds === 1 ? '' : 's'}`;
-          const detail = connectionError.serverDid ? '' : `: ${connectionError.reply}`;
-          halt({
-            status: 'failed',
-            reason: `SMTP server${where} ${what}: gave up after ${attempts} in ${Math.round(elapsedMs / 1000)} s${detail}`,
-          });
-          break;
-        }
-        const seconds = wait >= 10_000 ? Math.round(wait / 1000) : Math.round(wait / 100) / 10;
-        log.warn(
-          {
-            smtp: deps.mailer.where,
-            error: connectionError.reply,
-            retry: connectionRounds,
-            of: policy.connectionRetries,
-            waitMs: wait,
-          },
-          `SMTP${where} ${what}; retry ${connectionRounds} of ${policy.connectionRetries} in ${seconds} s`,
-        );
-        connectionError = undefined;
-        await sleep(wait, signal);
-        continue;
-      }
-      if (inFlight >= policy.maxInFlight) {
-        await answered();
-        continue;
-      }
-      if (!queue.length) {
-        flush();
-        const held = backoff.domains();
-        queue = session.claim(clock.now(), policy.batchSize, held);
-        if (!queue.length) {
-          if (inFlight) {
-            await answered();
-            continue;
-          }
-          flush();
-          if (ledger.byId(run.id).enqueueDone && ledger.pendingCount(run.id, held) === 0)
-            return halt(held.length ? heldBack(backoff, ledger.pendingCount(run.id)) : { status: 'done' });
-          // Only deferred deliveries are left: wait until the first falls due.
-          const due = ledger.nextDue(run.id, held);
-          const wait = due ? Date.parse(due) - clock.now().getTime() : policy.retryBaseMs;
-          await sleep(Math.max(10, wait), signal);
-          continue;
-        }
-      }
-      const compiling = send(queue.shift()!);
-      if (compiling) await compiling;
+  private onSent(d: ClaimedDelivery, messageId: string, reply: string): void {
+    this.connectionRounds = 0;
+    this.result.sent++;
+    this.budget.add(false);
+    this.backoff.delivered(recipientDomain(d.email));
+    this.outcomes.settle({ subscriberId: d.subscriberId, kind: 'sent', reply, messageId });
+  }
+
+  private onFailed(d: ClaimedDelivery, err: unknown): void {
+    const reply = describeSmtpError(err);
+    const kind = classifySmtpError(err);
+    if (kind === 'connection') return this.onConnectionTrouble(d, err, reply);
+    this.connectionRounds = 0;
+    const judged = judgeReply(err);
+    // The relay refusing us (at MAIL FROM or AUTH, or refusing to relay at all) refuses everyone.
+    if (kind === 'policy' || judged?.reason === 'relay-denied') {
+      this.halt({ status: 'paused', reason: `SMTP policy rejection (our sending setup, not the recipient): ${reply}` });
+      return this.outcomes.settle({ subscriberId: d.subscriberId, kind: 'released', reply });
     }
+    const final = !(kind === 'transient' && d.attempts < this.deps.policy.maxAttempts);
+    this.watchDomain(d, judged, reply, final);
+    if (final) this.onRefused(d, judged, reply);
+    else this.onDeferred(d, reply);
   }
+
+  private onConnectionTrouble(d: ClaimedDelivery, err: unknown, reply: string): void {
+    const e = err as Partial<SmtpError>;
+    // The round's first error that says what the server did speaks for the round.
+    if (!this.connectionError?.serverDid)
+      this.connectionError = { reply, code: e.originalCode ?? e.code ?? 'error', serverDid: e.serverDid };
+    this.outcomes.settle({ subscriberId: d.subscriberId, kind: 'released', reply });
+  }
+
+  /** Counts a refusal about the sender against the recipient's domain, and says when that backs it off. */
+  private watchDomain(d: ClaimedDelivery, judged: JudgedReply | undefined, reply: string, final: boolean): void {
+    const domain = recipientDomain(d.email);
+    if (judged?.decision === 'sender' && this.backoff.refused(domain, judged.reason, final))
+      this.log.warn(
+        { domain, reason: judged.reason, reply },
+        `${domain} refused ${DOMAIN_BACKOFF_AFTER} deliveries in a row for the sender's reasons: backed off, its other deliveries wait for the next attempt`,
+      );
+  }
+
+  private onDeferred(d: ClaimedDelivery, reply: string): void {
+    const { clock, policy } = this.deps;
+    this.result.deferred++;
+    const nextAttemptAt = new Date(clock.now().getTime() + retryDelayMs(d.attempts, policy.retryBaseMs)).toISOString();
+    this.outcomes.settle({ subscriberId: d.subscriberId, kind: 'deferred', reply, nextAttemptAt });
+  }
+
+  private onRefused(d: ClaimedDelivery, judged: JudgedReply | undefined, reply: string): void {
+    this.result.failed++;
+    // A refusal about the sender says nothing about the list: the domain's own row watches those.
+    if (judged?.decision !== 'sender') this.budget.add(true);
+    const spent = this.budget.exceeded();
+    if (spent) this.halt({ status: 'paused', reason: `error budget spent: ${spent}; last reply: ${reply}` });
+    if (judged) this.deps.recordRefusal(relayRefusal(this.run, d, judged, reply));
+    this.outcomes.settle({ subscriberId: d.subscriberId, kind: 'failed', reply });
+  }
+
+  private report(): void {
+    const { result } = this;
+    this.opts.onProgress?.({
+      date: this.run.digestDate,
+      done: this.before + result.sent + result.failed + result.skipped,
+      total: this.total,
+      sent: result.sent,
+      failed: result.failed,
+      skipped: result.skipped,
+    });
+  }
+}
+
+/** Abortable: a signal ends the wait at once (the loop then sees it and stops). */
+const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }).catch(() => undefined);
+
+/** Builds a variant's message: its digest from the ranked papers, with the edition's List-Id and Feedback-ID. */
+function variantBuilder(deps: SendLoopDeps, run: SendRun): (ranked: Paper[]) => Promise<PreparedMessage> {
+  const assemble = deps.digestAssembler(run.digestDate, run.cadence);
+  const settings = {
+    ...deps.message,
+    listId: listIdFor(run.cadence, deps.message.domain),
+    feedbackId: feedbackIdFor(run.cadence, run.digestDate, deps.message.feedbackDomain),
+  };
+  return async (ranked) => prepareMessage(await assemble(ranked), settings);
 }
 
 type JudgedReply = FailureDecision & { status?: string };
@@ -398,13 +539,6 @@ function heldBack(backoff: DomainBackoff, waiting: number): Stop {
     status: 'failed',
     reason: `${domains.join(', ')} refused ${DOMAIN_BACKOFF_AFTER} deliveries in a row for the sender's reasons: backed off; ${waiting} of their deliveries wait for the next attempt`,
   };
-}
-
-/** A round of connection failures: the reply recorded, the error's code, what the server did (when known). */
-interface ConnectionTrouble {
-  reply: string;
-  code: string;
-  serverDid: string | undefined;
 }
 
 /** "refused the connection (ECONNREFUSED)", "accepted the connection but never greeted (ETIMEDOUT)", … */

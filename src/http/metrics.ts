@@ -43,6 +43,32 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
 
+  subscriberMetrics(store, registers);
+  confirmationCapMetrics(store, registers);
+  runRecipientMetrics(store, registers);
+  lastRunMetrics(store, registers);
+  mailQueueMetrics(store, clock, registers);
+  bounceMetrics(store, registers);
+
+  const http = new Histogram({
+    name: 'paperboy_http_request_duration_seconds',
+    help: 'Time to answer HTTP requests, by route pattern and status class.',
+    labelNames: ['method', 'route', 'status_class'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+
+  return {
+    registry,
+    observeRequest(method, route, status, ms) {
+      // Unmatched paths share one label: scanners probing random URLs must not mint series.
+      http.observe({ method, route: route ?? 'unmatched', status_class: `${Math.floor(status / 100)}xx` }, ms / 1000);
+    },
+  };
+}
+
+/** Subscribers by status now, and what happened to them since the database was created. */
+function subscriberMetrics(store: MetricsStore, registers: Registry[]): void {
   new Gauge({
     name: 'paperboy_subscribers',
     help: 'Subscribers by status.',
@@ -65,88 +91,6 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
       for (const [event, n] of byKey(SUBSCRIBER_EVENTS, store.subscriberEvents(), 'event')) this.inc({ event }, n);
     },
   });
-
-  confirmationCapMetrics(store, registers);
-
-  new Gauge({
-    name: 'paperboy_digest_run_recipients',
-    help: `Recipients of each of the last ${RECENT_RUNS} digest runs by outcome; pending is what is left to send while a run is open.`,
-    labelNames: ['digest_date', 'cadence', 'outcome'],
-    registers,
-    collect() {
-      this.reset();
-      for (const run of store.recentRuns(RECENT_RUNS)) {
-        for (const outcome of RUN_OUTCOMES)
-          this.set({ digest_date: run.digestDate, cadence: run.cadence, outcome }, run[outcome]);
-      }
-    },
-  });
-
-  lastRunMetrics(store, registers);
-
-  new Gauge({
-    name: 'paperboy_mail_queue_messages',
-    help: 'Transactional emails (confirmations) waiting to be sent (queued) or given up on (failed).',
-    labelNames: ['status'],
-    registers,
-    collect() {
-      for (const [status, n] of byKey(QUEUE_STATUSES, store.mailQueueByStatus(), 'status')) this.set({ status }, n);
-    },
-  });
-
-  // An age rather than a timestamp: an empty queue reads 0, which no "older than" alert mistakes for 1970.
-  new Gauge({
-    name: 'paperboy_mail_queue_oldest_age_seconds',
-    help: 'How long the oldest email still waiting in the mail queue has waited (0 when none waits).',
-    registers,
-    collect() {
-      const oldest = store.oldestQueuedAt();
-      this.set(oldest ? Math.max(0, clock.now().getTime() / 1000 - seconds(oldest)) : 0);
-    },
-  });
-
-  new Counter({
-    name: 'paperboy_bounces_total',
-    help: 'Bounce and complaint reports received, by kind (hard, soft, complaint, ignore, sender, delayed).',
-    labelNames: ['kind'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [kind, n] of byKey(BOUNCE_KINDS, store.bouncesByKind(), 'kind')) this.inc({ kind }, n);
-    },
-  });
-
-  new Counter({
-    name: 'paperboy_sender_refusals_total',
-    help: 'Refusals about the sender (spam, reputation, blocklists, policy, authentication, rate limits) by receiving domain: the big mailbox providers by name, the rest as other.',
-    labelNames: ['domain'],
-    registers,
-    collect() {
-      this.reset();
-      const byLabel = new Map([...BIG_PROVIDERS, 'other'].map((d) => [d, 0]));
-      for (const r of store.senderRefusalsByDomain()) {
-        const label = providerLabel(r.domain);
-        byLabel.set(label, byLabel.get(label)! + r.n);
-      }
-      for (const [domain, n] of byLabel) this.inc({ domain }, n);
-    },
-  });
-
-  const http = new Histogram({
-    name: 'paperboy_http_request_duration_seconds',
-    help: 'Time to answer HTTP requests, by route pattern and status class.',
-    labelNames: ['method', 'route', 'status_class'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers,
-  });
-
-  return {
-    registry,
-    observeRequest(method, route, status, ms) {
-      // Unmatched paths share one label: scanners probing random URLs must not mint series.
-      http.observe({ method, route: route ?? 'unmatched', status_class: `${Math.floor(status / 100)}xx` }, ms / 1000);
-    },
-  };
 }
 
 /** Kept in the database (migrations/020), counted where a cap holds a confirmation email back. */
@@ -159,6 +103,23 @@ function confirmationCapMetrics(store: MetricsStore, registers: Registry[]): voi
     collect() {
       this.reset();
       for (const [scope, n] of byKey(CAP_SCOPES, store.confirmationsCapped(), 'scope')) this.inc({ scope }, n);
+    },
+  });
+}
+
+/** The recent runs' recipients by outcome. */
+function runRecipientMetrics(store: MetricsStore, registers: Registry[]): void {
+  new Gauge({
+    name: 'paperboy_digest_run_recipients',
+    help: `Recipients of each of the last ${RECENT_RUNS} digest runs by outcome; pending is what is left to send while a run is open.`,
+    labelNames: ['digest_date', 'cadence', 'outcome'],
+    registers,
+    collect() {
+      this.reset();
+      for (const run of store.recentRuns(RECENT_RUNS)) {
+        for (const outcome of RUN_OUTCOMES)
+          this.set({ digest_date: run.digestDate, cadence: run.cadence, outcome }, run[outcome]);
+      }
     },
   });
 }
@@ -204,6 +165,60 @@ function lastRunMetrics(store: MetricsStore, registers: Registry[]): void {
       this.reset();
       const run = store.lastRun();
       if (run) this.set(seconds(run.finishedAt ?? run.updatedAt) - seconds(run.startedAt));
+    },
+  });
+}
+
+/** The transactional mail queue: what waits or failed, and how long the oldest has waited. */
+function mailQueueMetrics(store: MetricsStore, clock: Clock, registers: Registry[]): void {
+  new Gauge({
+    name: 'paperboy_mail_queue_messages',
+    help: 'Transactional emails (confirmations) waiting to be sent (queued) or given up on (failed).',
+    labelNames: ['status'],
+    registers,
+    collect() {
+      for (const [status, n] of byKey(QUEUE_STATUSES, store.mailQueueByStatus(), 'status')) this.set({ status }, n);
+    },
+  });
+
+  // An age rather than a timestamp: an empty queue reads 0, which no "older than" alert mistakes for 1970.
+  new Gauge({
+    name: 'paperboy_mail_queue_oldest_age_seconds',
+    help: 'How long the oldest email still waiting in the mail queue has waited (0 when none waits).',
+    registers,
+    collect() {
+      const oldest = store.oldestQueuedAt();
+      this.set(oldest ? Math.max(0, clock.now().getTime() / 1000 - seconds(oldest)) : 0);
+    },
+  });
+}
+
+/** Bounce reports by kind, and refusals about the sender by receiving provider. */
+function bounceMetrics(store: MetricsStore, registers: Registry[]): void {
+  new Counter({
+    name: 'paperboy_bounces_total',
+    help: 'Bounce and complaint reports received, by kind (hard, soft, complaint, ignore, sender, delayed).',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [kind, n] of byKey(BOUNCE_KINDS, store.bouncesByKind(), 'kind')) this.inc({ kind }, n);
+    },
+  });
+
+  new Counter({
+    name: 'paperboy_sender_refusals_total',
+    help: 'Refusals about the sender (spam, reputation, blocklists, policy, authentication, rate limits) by receiving domain: the big mailbox providers by name, the rest as other.',
+    labelNames: ['domain'],
+    registers,
+    collect() {
+      this.reset();
+      const byLabel = new Map([...BIG_PROVIDERS, 'other'].map((d) => [d, 0]));
+      for (const r of store.senderRefusalsByDomain()) {
+        const label = providerLabel(r.domain);
+        byLabel.set(label, byLabel.get(label)! + r.n);
+      }
+      for (const [domain, n] of byLabel) this.inc({ domain }, n);
     },
   });
 }

@@ -164,10 +164,24 @@ const MAX_RETRY_DELAY_MS = 3600_000;
  * weekly edition right after); across processes the run's lease keeps each run to one sender.
  */
 export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Scheduler {
+  const scheduler = new DigestScheduler(ctx, deps);
+  scheduler.start();
+  return scheduler;
+}
+
+/** One edition the scheduler sends: what it owes now, and its own log. */
+interface Edition {
+  cadence: Cadence;
+  due: (now: Date) => DueRun | null;
+  log: Logger;
+}
+
+/** The daily and the weekly edition, with the weekly one's cron expression. */
+function editionsOf(ctx: SchedulerContext): { editions: [Edition, Edition]; weeklyExpression: string } {
   const { DIGEST_CRON: expression, DIGEST_TZ: timeZone, WEEKLY_DAY: weeklyDay } = ctx.config;
   const daily = dailySchedule(expression);
   const weekly = dailySchedule(weeklyCron(expression, weeklyDay));
-  const editions: { cadence: Cadence; due: (now: Date) => DueRun | null; log: Logger }[] = [
+  const editions: [Edition, Edition] = [
     {
       cadence: 'daily',
       due: (now) => dueRun(now, timeZone, daily, (date) => ctx.ledger.byDate(date, 'daily')?.status),
@@ -179,18 +193,83 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
       log: ctx.logger.child({ job: 'weekly-digest' }),
     },
   ];
-  const retryDelayMs = deps.retryDelayMs ?? 10 * 60_000;
-  const stopping = new AbortController();
-  let current: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  /** Per edition: the last date tried and when it may be tried again. */
-  const backoff = new Map<Cadence, { date: string; failures: number; notBefore: number }>();
+  return { editions, weeklyExpression: weekly.expression };
+}
 
-  const send = async (cadence: Cadence, log: Logger, date: string, why: string) => {
-    const last = backoff.get(cadence);
+/** Per edition: the last date tried and when it may be tried again. */
+type Backoff = { date: string; failures: number; notBefore: number };
+
+class DigestScheduler implements Scheduler {
+  private ctx: SchedulerContext;
+  private deps: SchedulerDeps;
+  private editions: [Edition, Edition];
+  private weeklyExpression: string;
+  private retryDelayMs: number;
+  private stopping = new AbortController();
+  private current: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private backoff = new Map<Cadence, Backoff>();
+
+  constructor(ctx: SchedulerContext, deps: SchedulerDeps) {
+    this.ctx = ctx;
+    this.deps = deps;
+    ({ editions: this.editions, weeklyExpression: this.weeklyExpression } = editionsOf(ctx));
+    this.retryDelayMs = deps.retryDelayMs ?? 10 * 60_000;
+  }
+
+  start(): void {
+    const { DIGEST_CRON: expression, DIGEST_TZ: timeZone } = this.ctx.config;
+    this.check('catch-up');
+    this.next();
+    this.editions[0].log.info({ cron: expression, timeZone }, 'daily digest scheduled');
+    this.editions[1].log.info({ cron: this.weeklyExpression, timeZone }, 'weekly digest scheduled');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort(new Error('the scheduler is stopping'));
+    clearTimeout(this.timer);
+    await this.current;
+  }
+
+  /**
+   * Sends the first edition owed that this check has not sent yet. The other edition may be owed
+   * at the same minute (WEEKLY_DAY): it goes next. One that was sent waits for the next check even
+   * if its run still looks owed (a ledger write that did not land), so it cannot loop on the relay.
+   */
+  private check(why: string, sent: ReadonlySet<Cadence> = new Set()): void {
+    if (this.current || this.stopping.signal.aborted) return;
+    const now = this.ctx.clock.now();
+    for (const { cadence, due: dueAt, log } of this.editions) {
+      if (sent.has(cadence)) continue;
+      const due = dueAt(now);
+      const last = this.backoff.get(cadence);
+      if (!due || (last?.date === due.date && now.getTime() < last.notBefore)) continue;
+      this.current = this.send(cadence, log, due.date, last?.date === due.date ? 'retry' : why).finally(() => {
+        this.current = undefined;
+        this.check(why, new Set([...sent, cadence]));
+      });
+      return;
+    }
+  }
+
+  private next(): void {
+    if (this.stopping.signal.aborted) return;
+    const now = this.ctx.clock.now().getTime();
+    this.timer = setTimeout(
+      () => {
+        this.check('scheduled');
+        this.next();
+      },
+      this.deps.checkEveryMs ?? MINUTE_MS - (now % MINUTE_MS) + 100,
+    );
+    this.timer.unref();
+  }
+
+  private async send(cadence: Cadence, log: Logger, date: string, why: string): Promise<void> {
+    const last = this.backoff.get(cadence);
     log.info({ date, why, attempt: (last?.date === date ? last.failures : 0) + 1 }, 'digest send starting');
     try {
-      const result = await deps.send({ date, cadence, signal: stopping.signal });
+      const result = await this.deps.send({ date, cadence, signal: this.stopping.signal });
       const level = result.outcome === 'failed' || result.outcome === 'paused' ? 'error' : 'info';
       log[level](
         {
@@ -203,71 +282,36 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
         },
         'digest send finished',
       );
-      const failures = last?.date === date ? last.failures + 1 : 1;
-      const leaseExpiresAt = ctx.ledger.byDate(date, cadence)?.leaseExpiresAt;
-      const wait = retryAfterMs(
-        result,
-        ctx.clock.now(),
-        leaseExpiresAt,
-        Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** (failures - 1)),
-      );
-      if (wait === null) backoff.delete(cadence);
-      else backoff.set(cadence, { date, failures, notBefore: ctx.clock.now().getTime() + wait });
-      if (wait !== null && !stopping.signal.aborted) log.warn({ date, inMs: wait }, 'digest send will be retried');
+      this.scheduleRetry(cadence, log, date, last, result);
     } catch (err) {
       log.error({ err, date }, 'digest send crashed');
-      backoff.set(cadence, {
+      this.backoff.set(cadence, {
         date,
         failures: (last?.failures ?? 0) + 1,
-        notBefore: ctx.clock.now().getTime() + retryDelayMs,
+        notBefore: this.ctx.clock.now().getTime() + this.retryDelayMs,
       });
     }
-  };
+  }
 
-  /**
-   * Sends the first edition owed that this check has not sent yet. The other edition may be owed
-   * at the same minute (WEEKLY_DAY): it goes next. One that was sent waits for the next check even
-   * if its run still looks owed (a ledger write that did not land), so it cannot loop on the relay.
-   */
-  const check = (why: string, sent: ReadonlySet<Cadence> = new Set()) => {
-    if (current || stopping.signal.aborted) return;
-    const now = ctx.clock.now();
-    for (const { cadence, due: dueAt, log } of editions) {
-      if (sent.has(cadence)) continue;
-      const due = dueAt(now);
-      const last = backoff.get(cadence);
-      if (!due || (last?.date === due.date && now.getTime() < last.notBefore)) continue;
-      current = send(cadence, log, due.date, last?.date === due.date ? 'retry' : why).finally(() => {
-        current = undefined;
-        check(why, new Set([...sent, cadence]));
-      });
-      return;
-    }
-  };
-
-  const next = () => {
-    if (stopping.signal.aborted) return;
-    const now = ctx.clock.now().getTime();
-    timer = setTimeout(
-      () => {
-        check('scheduled');
-        next();
-      },
-      deps.checkEveryMs ?? MINUTE_MS - (now % MINUTE_MS) + 100,
+  /** After a send that did not finish the run: when the edition may be tried again (doubling). */
+  private scheduleRetry(
+    cadence: Cadence,
+    log: Logger,
+    date: string,
+    last: Backoff | undefined,
+    result: SendDigestResult,
+  ): void {
+    const { ctx } = this;
+    const failures = last?.date === date ? last.failures + 1 : 1;
+    const leaseExpiresAt = ctx.ledger.byDate(date, cadence)?.leaseExpiresAt;
+    const wait = retryAfterMs(
+      result,
+      ctx.clock.now(),
+      leaseExpiresAt,
+      Math.min(MAX_RETRY_DELAY_MS, this.retryDelayMs * 2 ** (failures - 1)),
     );
-    timer.unref();
-  };
-
-  check('catch-up');
-  next();
-  editions[0]!.log.info({ cron: expression, timeZone }, 'daily digest scheduled');
-  editions[1]!.log.info({ cron: weekly.expression, timeZone }, 'weekly digest scheduled');
-
-  return {
-    async stop() {
-      stopping.abort(new Error('the scheduler is stopping'));
-      clearTimeout(timer);
-      await current;
-    },
-  };
+    if (wait === null) this.backoff.delete(cadence);
+    else this.backoff.set(cadence, { date, failures, notBefore: ctx.clock.now().getTime() + wait });
+    if (wait !== null && !this.stopping.signal.aborted) log.warn({ date, inMs: wait }, 'digest send will be retried');
+  }
 }

@@ -90,42 +90,86 @@ export async function loadTemplates(
   dir: string = templatesDir,
   mjml: (source: string) => Promise<string> = compileMjml,
 ): Promise<Templates> {
-  const publicUrl = ownUrl(settings.publicUrl).replace(/\/+$/, '');
-  const site = new URL(publicUrl).host;
-  const [digestSource, paperSource, confirmSource, alreadySource] = await Promise.all([
+  const values = new EmailValues(settings);
+  const sources = await readSources(dir);
+  const compile = compilerOf(mjml);
+  const referenceDigest = referenceDigester(sources, values, compile);
+  const compiled = await compiledTemplates(
+    [sources.digest, sources.paper, sources.confirm, sources.already],
+    settings.cacheDir,
+    async () => {
+      const built = await buildTemplates(sources, compile);
+      await checkTemplates(fillTemplates(built, values, referenceDigest), sources, values, compile);
+      // Nothing else compiles: a send that compiled its templates first does not keep MJML while it sends.
+      await endMjmlThread();
+      return built;
+    },
+  );
+  return fillTemplates(compiled, values, referenceDigest);
+}
+
+/** The MJML sources of the templates. */
+interface Sources {
+  digest: string;
+  paper: string;
+  confirm: string;
+  already: string;
+}
+
+async function readSources(dir: string): Promise<Sources> {
+  const [digest, paper, confirm, already] = await Promise.all([
     readTemplate(dir, 'digest.mjml'),
     readTemplate(dir, 'partials/paper.mjml'),
     readTemplate(dir, 'confirm.mjml'),
     readTemplate(dir, 'already-subscribed.mjml'),
   ]);
-  const compile = async (name: string, source: string) => {
+  return { digest, paper, confirm, already };
+}
+
+type Compile = (name: string, source: string) => Promise<string>;
+
+/** MJML, its failures named after the template. */
+function compilerOf(mjml: (source: string) => Promise<string>): Compile {
+  return async (name, source) => {
     try {
       return await mjml(source);
     } catch (err) {
       throw new TemplateError(`${name} does not compile: ${(err as Error).message}`, { cause: err });
     }
   };
-  const footerValues = (reason: string, links: string) => ({
-    reason,
-    links,
-    postal: escapeHtml(settings.postalAddress),
-  });
+}
+
+/** The values the templates' placeholders take, besides the papers' cards and the recipient's links. */
+class EmailValues {
+  readonly publicUrl: string;
+  readonly postalAddress: string;
+  private site: string;
+
+  constructor(settings: TemplateSettings) {
+    this.publicUrl = ownUrl(settings.publicUrl).replace(/\/+$/, '');
+    this.postalAddress = settings.postalAddress;
+    this.site = new URL(this.publicUrl).host;
+  }
 
   /** The shell's values for an edition, besides the three that vary with the list. */
-  const editionValues = (date: string, cadence: Cadence, a: Anchors) => ({
-    // The weekly edition is the daily one with another heading: the same cards, footer and text.
-    heading: escapeHtml(cadence === 'weekly' ? weekLine(date, 'long') : formatDay(date, 'long')),
-    ...footerValues(
-      `You get this email because you subscribed to the Paperboy ${cadence} digest at ${link(`${publicUrl}/`, site, a.reason)}.`,
-      [
-        link(digestUrl(publicUrl, date, cadence), 'View in browser', a.links),
-        linkToPlaceholder('preferences_url', 'Preferences', a.links),
-        linkToPlaceholder('unsubscribe_url', 'Unsubscribe', a.links),
-      ].join(' · '),
-    ),
-  });
+  edition(date: string, cadence: Cadence, a: Anchors) {
+    const { publicUrl, site } = this;
+    return {
+      // The weekly edition is the daily one with another heading: the same cards, footer and text.
+      heading: escapeHtml(cadence === 'weekly' ? weekLine(date, 'long') : formatDay(date, 'long')),
+      ...this.footer(
+        `You get this email because you subscribed to the Paperboy ${cadence} digest at ${link(`${publicUrl}/`, site, a.reason)}.`,
+        [
+          link(digestUrl(publicUrl, date, cadence), 'View in browser', a.links),
+          linkToPlaceholder('preferences_url', 'Preferences', a.links),
+          linkToPlaceholder('unsubscribe_url', 'Unsubscribe', a.links),
+        ].join(' · '),
+      ),
+    };
+  }
+
   /** What depends on the list besides its cards: the subject, the shell's values, the text part. */
-  const variant = (date: string, papers: Paper[], cadence: Cadence) => {
+  variant(date: string, papers: Paper[], cadence: Cadence) {
     if (papers.length === 0) throw new EmptyDigestError(`no papers for the digest of ${date}`);
     const weekly = cadence === 'weekly';
     const line = weekly ? weekLine(date) : topLine(papers.length, date);
@@ -143,176 +187,177 @@ export async function loadTemplates(
       heading,
       cadence,
       papers,
-      browserUrl: digestUrl(publicUrl, date, cadence),
-      publicUrl,
-      postal: settings.postalAddress,
+      browserUrl: digestUrl(this.publicUrl, date, cadence),
+      publicUrl: this.publicUrl,
+      postal: this.postalAddress,
     });
     return { subject, shell, text };
-  };
-  const confirmValues = (withPreferences: boolean, a: Anchors) => ({
-    title: escapeHtml(CONFIRM_SUBJECT),
-    preheader: escapeHtml('One click and your digest of trending ML papers starts.'),
-    heading: escapeHtml('Confirm your subscription'),
-    intro: escapeHtml('One step left before your first digest.'),
-    ...footerValues(
-      `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site, a.reason)}.`,
-      withPreferences ? linkToPlaceholder('preferences_url', 'Preferences', a.links) : '',
-    ),
-  });
-  const alreadyValues = (a: Anchors) => ({
-    title: escapeHtml(ALREADY_SUBJECT),
-    preheader: escapeHtml('Nothing changed: your preferences and unsubscribe links are inside.'),
-    heading: escapeHtml('You’re already subscribed'),
-    intro: escapeHtml('Your digest keeps coming as it is.'),
-    ...footerValues(
-      `You get this email because someone asked to subscribe this address at ${link(`${publicUrl}/`, site, a.reason)}, which already gets the digest.`,
-      [
-        linkToPlaceholder('preferences_url', 'Preferences', a.links),
-        linkToPlaceholder('unsubscribe_url', 'Unsubscribe', a.links),
-      ].join(' · '),
-    ),
-  });
+  }
 
-  const referenceDigest = async ({ date, papers, cadence = 'daily' }: DigestContent): Promise<CompiledDigest> => {
+  confirm(withPreferences: boolean, a: Anchors) {
+    return {
+      title: escapeHtml(CONFIRM_SUBJECT),
+      preheader: escapeHtml('One click and your digest of trending ML papers starts.'),
+      heading: escapeHtml('Confirm your subscription'),
+      intro: escapeHtml('One step left before your first digest.'),
+      ...this.footer(
+        `You get this email because someone asked to subscribe this address at ${link(`${this.publicUrl}/`, this.site, a.reason)}.`,
+        withPreferences ? linkToPlaceholder('preferences_url', 'Preferences', a.links) : '',
+      ),
+    };
+  }
+
+  already(a: Anchors) {
+    return {
+      title: escapeHtml(ALREADY_SUBJECT),
+      preheader: escapeHtml('Nothing changed: your preferences and unsubscribe links are inside.'),
+      heading: escapeHtml('You’re already subscribed'),
+      intro: escapeHtml('Your digest keeps coming as it is.'),
+      ...this.footer(
+        `You get this email because someone asked to subscribe this address at ${link(`${this.publicUrl}/`, this.site, a.reason)}, which already gets the digest.`,
+        [
+          linkToPlaceholder('preferences_url', 'Preferences', a.links),
+          linkToPlaceholder('unsubscribe_url', 'Unsubscribe', a.links),
+        ].join(' · '),
+      ),
+    };
+  }
+
+  private footer(reason: string, links: string) {
+    return { reason, links, postal: escapeHtml(this.postalAddress) };
+  }
+}
+
+type ReferenceDigest = Templates['referenceDigest'];
+
+/** A digest compiled by MJML from its filled source. */
+function referenceDigester(sources: Sources, values: EmailValues, compile: Compile): ReferenceDigest {
+  return async ({ date, papers, cadence = 'daily' }) => {
     checkDate(date);
-    const v = variant(date, papers, cadence);
+    const v = values.variant(date, papers, cadence);
     // MJML's CSS inlining gives the links their attributes itself.
-    const cards = papers.map((p, i) => fill('partials/paper.mjml', paperSource, paperValues(p, String(i + 1), {})));
-    const source = fill('digest.mjml', digestSource, {
+    const cards = papers.map((p, i) => fill('partials/paper.mjml', sources.paper, paperValues(p, String(i + 1), {})));
+    const source = fill('digest.mjml', sources.digest, {
       ...v.shell,
-      ...editionValues(date, cadence, {}),
+      ...values.edition(date, cadence, {}),
       papers: cards.join('\n'),
     });
     return { date, subject: v.subject, html: await compile('digest.mjml', source), text: v.text };
   };
+}
 
-  /** The compiled templates, placeholders and all; the digest cut around its one card. */
-  const build = async (): Promise<CompiledTemplates> => {
-    const [digest, confirm, already] = await Promise.all([
-      compile('digest.mjml', withProbes(digestSource.replace('{{papers}}', () => paperSource))),
-      compile('confirm.mjml', withProbes(confirmSource)),
-      compile('already-subscribed.mjml', withProbes(alreadySource)),
-    ]);
-    const page = splitCard(digest);
-    if (!page)
-      throw new TemplateError('partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once');
-    const head = learnAnchors(page.head);
-    const tail = learnAnchors(page.tail);
-    return {
-      shell: { head: head.html, tail: tail.html, anchors: { ...head.anchors, ...tail.anchors } },
-      card: learnAnchors(page.card),
-      confirm: learnAnchors(confirm),
-      already: learnAnchors(already),
-    };
+/** The compiled templates, placeholders and all; the digest cut around its one card. */
+async function buildTemplates(sources: Sources, compile: Compile): Promise<CompiledTemplates> {
+  const [digest, confirm, already] = await Promise.all([
+    compile('digest.mjml', withProbes(sources.digest.replace('{{papers}}', () => sources.paper))),
+    compile('confirm.mjml', withProbes(sources.confirm)),
+    compile('already-subscribed.mjml', withProbes(sources.already)),
+  ]);
+  const page = splitCard(digest);
+  if (!page)
+    throw new TemplateError('partials/paper.mjml: a card must be exactly one <mj-section> with #{{rank}} in it once');
+  const head = learnAnchors(page.head);
+  const tail = learnAnchors(page.tail);
+  return {
+    shell: { head: head.html, tail: tail.html, anchors: { ...head.anchors, ...tail.anchors } },
+    card: learnAnchors(page.card),
+    confirm: learnAnchors(confirm),
+    already: learnAnchors(already),
   };
+}
 
-  /** The emails filled into compiled templates. */
-  const filled = (compiled: CompiledTemplates): Templates => {
-    const { shell, card } = compiled;
-    const cardOf = (p: Paper) => {
-      const piece = splitAtRank(fill('partials/paper.mjml', card.html, paperValues(p, RANK_PLACEHOLDER, card.anchors)));
-      // The compiled card has one {{rank}} and every value is escaped, so a paper cannot add one.
-      if (!piece) throw new TemplateError('partials/paper.mjml: a card must hold #{{rank}} once');
-      return piece;
-    };
-    const digestAssembler = (date: string, cadence: Cadence = 'daily') => {
-      checkDate(date);
-      const edition = editionValues(date, cadence, shell.anchors);
-      // A run ranks every variant from the same frozen list of objects: a paper's card is filled once.
-      const cards = new Map<Paper, CardPiece>();
-      return async (papers: Paper[]): Promise<CompiledDigest> => {
-        const v = variant(date, papers, cadence);
-        const values = { ...v.shell, ...edition };
-        const pieces = papers.map((p) => cards.get(p) ?? cards.set(p, cardOf(p)).get(p)!);
-        const html = joinPieces(
-          fill('digest.mjml', shell.head, values),
-          pieces,
-          fill('digest.mjml', shell.tail, values),
-        );
-        return { date, subject: v.subject, html, text: v.text };
-      };
-    };
-    const confirmHtml = (withPreferences: boolean) =>
-      fill('confirm.mjml', compiled.confirm.html, confirmValues(withPreferences, compiled.confirm.anchors));
-    const confirmWithPreferences = confirmHtml(true);
-    const confirmPlain = confirmHtml(false);
-    const already = fill('already-subscribed.mjml', compiled.already.html, alreadyValues(compiled.already.anchors));
-    return {
-      confirm({ confirmUrl, preferencesUrl }: { confirmUrl: string; preferencesUrl?: string }): Rendered {
-        const confirm = ownUrl(confirmUrl);
-        const preferences = preferencesUrl === undefined ? undefined : ownUrl(preferencesUrl);
-        const html = fillLinks(
-          preferences === undefined ? confirmPlain : confirmWithPreferences,
-          { confirm_url: confirm, preferences_url: preferences ?? '' },
-          escapeHtml,
-        );
-        return {
-          subject: CONFIRM_SUBJECT,
-          html,
-          text: confirmText(confirm, preferences, publicUrl, settings.postalAddress),
-        };
-      },
-      alreadySubscribed(links: SubscriberLinks): Rendered {
-        const values = { preferences_url: ownUrl(links.preferencesUrl), unsubscribe_url: ownUrl(links.unsubscribeUrl) };
-        return {
-          subject: ALREADY_SUBJECT,
-          html: fillLinks(already, values, escapeHtml),
-          text: alreadyText(values, publicUrl, settings.postalAddress),
-        };
-      },
-      compileDigest: ({ date, papers, cadence = 'daily' }: DigestContent) => digestAssembler(date, cadence)(papers),
-      digestAssembler,
-      referenceDigest,
-    };
-  };
-
-  /** After a fresh compile: each email filled in must be MJML's own compile of its filled source. */
-  const check = async (t: Templates) => {
-    const differs = (file: string) =>
-      new TemplateError(
-        `${file}: a placeholder sits where MJML changes text; put it in mj-text, mj-title or an mj-button href`,
-      );
-    const links = {
-      confirmUrl: `${publicUrl}/c?t=1&u=2`,
-      preferencesUrl: `${publicUrl}/p`,
-      unsubscribeUrl: `${publicUrl}/u`,
-    };
-    const direct = async (file: string, source: string, values: Record<string, string>) =>
-      fillLinks(
-        await compile(file, fill(file, source, values)),
-        { confirm_url: links.confirmUrl, preferences_url: links.preferencesUrl, unsubscribe_url: links.unsubscribeUrl },
+/** The emails filled into compiled templates. */
+function fillTemplates(compiled: CompiledTemplates, values: EmailValues, referenceDigest: ReferenceDigest): Templates {
+  const { publicUrl, postalAddress } = values;
+  const digestAssembler = digestAssemblerOf(compiled, values);
+  const confirmHtml = (withPreferences: boolean) =>
+    fill('confirm.mjml', compiled.confirm.html, values.confirm(withPreferences, compiled.confirm.anchors));
+  const confirmWithPreferences = confirmHtml(true);
+  const confirmPlain = confirmHtml(false);
+  const already = fill('already-subscribed.mjml', compiled.already.html, values.already(compiled.already.anchors));
+  return {
+    confirm({ confirmUrl, preferencesUrl }: { confirmUrl: string; preferencesUrl?: string }): Rendered {
+      const confirm = ownUrl(confirmUrl);
+      const preferences = preferencesUrl === undefined ? undefined : ownUrl(preferencesUrl);
+      const html = fillLinks(
+        preferences === undefined ? confirmPlain : confirmWithPreferences,
+        { confirm_url: confirm, preferences_url: preferences ?? '' },
         escapeHtml,
       );
-    const [confirmWith, confirmWithout, already] = await Promise.all([
-      direct('confirm.mjml', confirmSource, confirmValues(true, {})),
-      direct('confirm.mjml', confirmSource, confirmValues(false, {})),
-      direct('already-subscribed.mjml', alreadySource, alreadyValues({})),
-    ]);
-    if (t.confirm(links).html !== confirmWith || t.confirm({ confirmUrl: links.confirmUrl }).html !== confirmWithout)
-      throw differs('confirm.mjml');
-    if (t.alreadySubscribed(links).html !== already) throw differs('already-subscribed.mjml');
-    const sample = [samplePaper, { ...samplePaper, id: '2601.00002', githubRepo: null, authors: [] }];
-    for (const d of [
-      { date: '2026-01-06', papers: sample },
-      { date: '2026-01-04', papers: [samplePaper], cadence: 'weekly' as const },
-    ]) {
-      const [reference, assembled] = await Promise.all([t.referenceDigest(d), t.compileDigest(d)]);
-      if (assembled.html !== reference.html) throw differs('digest.mjml');
-    }
-  };
-
-  const compiled = await compiledTemplates(
-    [digestSource, paperSource, confirmSource, alreadySource],
-    settings.cacheDir,
-    async () => {
-      const built = await build();
-      await check(filled(built));
-      // Nothing else compiles: a send that compiled its templates first does not keep MJML while it sends.
-      await endMjmlThread();
-      return built;
+      return { subject: CONFIRM_SUBJECT, html, text: confirmText(confirm, preferences, publicUrl, postalAddress) };
     },
-  );
-  return filled(compiled);
+    alreadySubscribed(links: SubscriberLinks): Rendered {
+      const filled = { preferences_url: ownUrl(links.preferencesUrl), unsubscribe_url: ownUrl(links.unsubscribeUrl) };
+      return {
+        subject: ALREADY_SUBJECT,
+        html: fillLinks(already, filled, escapeHtml),
+        text: alreadyText(filled, publicUrl, postalAddress),
+      };
+    },
+    compileDigest: ({ date, papers, cadence = 'daily' }: DigestContent) => digestAssembler(date, cadence)(papers),
+    digestAssembler,
+    referenceDigest,
+  };
+}
+
+/** The digests of an edition, spliced from the compiled shell and cards. */
+function digestAssemblerOf(compiled: CompiledTemplates, values: EmailValues): Templates['digestAssembler'] {
+  const { shell, card } = compiled;
+  const cardOf = (p: Paper) => {
+    const piece = splitAtRank(fill('partials/paper.mjml', card.html, paperValues(p, RANK_PLACEHOLDER, card.anchors)));
+    // The compiled card has one {{rank}} and every value is escaped, so a paper cannot add one.
+    if (!piece) throw new TemplateError('partials/paper.mjml: a card must hold #{{rank}} once');
+    return piece;
+  };
+  return (date: string, cadence: Cadence = 'daily') => {
+    checkDate(date);
+    const edition = values.edition(date, cadence, shell.anchors);
+    // A run ranks every variant from the same frozen list of objects: a paper's card is filled once.
+    const cards = new Map<Paper, CardPiece>();
+    return async (papers: Paper[]): Promise<CompiledDigest> => {
+      const v = values.variant(date, papers, cadence);
+      const filled = { ...v.shell, ...edition };
+      const pieces = papers.map((p) => cards.get(p) ?? cards.set(p, cardOf(p)).get(p)!);
+      const html = joinPieces(fill('digest.mjml', shell.head, filled), pieces, fill('digest.mjml', shell.tail, filled));
+      return { date, subject: v.subject, html, text: v.text };
+    };
+  };
+}
+
+/** After a fresh compile: each email filled in must be MJML's own compile of its filled source. */
+async function checkTemplates(t: Templates, sources: Sources, values: EmailValues, compile: Compile): Promise<void> {
+  const { publicUrl } = values;
+  const differs = (file: string) =>
+    new TemplateError(
+      `${file}: a placeholder sits where MJML changes text; put it in mj-text, mj-title or an mj-button href`,
+    );
+  const links = {
+    confirmUrl: `${publicUrl}/c?t=1&u=2`,
+    preferencesUrl: `${publicUrl}/p`,
+    unsubscribeUrl: `${publicUrl}/u`,
+  };
+  const direct = async (file: string, source: string, filled: Record<string, string>) =>
+    fillLinks(
+      await compile(file, fill(file, source, filled)),
+      { confirm_url: links.confirmUrl, preferences_url: links.preferencesUrl, unsubscribe_url: links.unsubscribeUrl },
+      escapeHtml,
+    );
+  const [confirmWith, confirmWithout, already] = await Promise.all([
+    direct('confirm.mjml', sources.confirm, values.confirm(true, {})),
+    direct('confirm.mjml', sources.confirm, values.confirm(false, {})),
+    direct('already-subscribed.mjml', sources.already, values.already({})),
+  ]);
+  if (t.confirm(links).html !== confirmWith || t.confirm({ confirmUrl: links.confirmUrl }).html !== confirmWithout)
+    throw differs('confirm.mjml');
+  if (t.alreadySubscribed(links).html !== already) throw differs('already-subscribed.mjml');
+  const sample = [samplePaper, { ...samplePaper, id: '2601.00002', githubRepo: null, authors: [] }];
+  for (const d of [
+    { date: '2026-01-06', papers: sample },
+    { date: '2026-01-04', papers: [samplePaper], cadence: 'weekly' as const },
+  ]) {
+    const [reference, assembled] = await Promise.all([t.referenceDigest(d), t.compileDigest(d)]);
+    if (assembled.html !== reference.html) throw differs('digest.mjml');
+  }
 }
 
 /** Fills one recipient's links into a compiled digest: a string substitution, no MJML. */

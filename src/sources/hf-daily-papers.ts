@@ -65,68 +65,20 @@ const MAX_ITEMS_PER_DAY = 5_000;
 export const USER_AGENT = `Paperboy/${pkg.version} (+self-hosted trending-papers digest)`;
 
 export function createPaperSource(o: PaperSourceOptions): PaperSource {
-  const fetchFn = o.fetch ?? globalThis.fetch;
-  const timeoutMs = o.timeoutMs ?? 10_000;
-  const retries = o.retries ?? 4;
-  const retryDelayMs = o.retryDelayMs ?? 1_000;
-  const maxRetryDelayMs = o.maxRetryDelayMs ?? 60_000;
-  const sleep = o.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
-  const clock = o.clock ?? systemClock;
   const pageSize = o.pageSize ?? MAX_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
     throw new RangeError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`);
   }
-
-  /** One GET with retries; resolves with the body text of a 2xx answer. */
-  async function getText(url: string, stop?: AbortSignal): Promise<string> {
-    const attempts = retries + 1;
-    for (let attempt = 1; ; attempt++) {
-      let failure: { reason: string; status?: number; retryAfterMs?: number; cause?: unknown };
-      try {
-        stop?.throwIfAborted();
-        const timeout = AbortSignal.timeout(timeoutMs);
-        const res = await fetchFn(url, {
-          headers: { 'user-agent': USER_AGENT, accept: 'application/json' },
-          signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
-        });
-        if (res.ok) return await res.text();
-        const reason = `HTTP ${res.status} ${res.statusText}`.trim();
-        if (res.status !== 429 && res.status < 500) {
-          // 4xx other than 429 (e.g. 400 for a bad date) will not change on retry.
-          const body = (await res.text().catch(() => '')).slice(0, 200);
-          throw new PaperSourceError(`GET ${url} answered ${reason}${body ? `: ${body}` : ''}`, url, {
-            status: res.status,
-            attempts: attempt,
-          });
-        }
-        await res.body?.cancel();
-        failure = {
-          reason,
-          status: res.status,
-          retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), clock.now().getTime()),
-        };
-      } catch (err) {
-        // Being told to stop (shutdown) is not a network failure: no retry.
-        if (err instanceof PaperSourceError || stop?.aborted) throw err;
-        failure = { reason: networkReason(err, timeoutMs), cause: err };
-      }
-      if (attempt === attempts) {
-        throw new PaperSourceError(
-          `GET ${url} failed after ${attempts} attempts: ${failure.reason}`,
-          url,
-          { status: failure.status, attempts },
-          { cause: failure.cause },
-        );
-      }
-      const delayMs = Math.min(failure.retryAfterMs ?? retryDelayMs * 2 ** (attempt - 1), maxRetryDelayMs);
-      o.logger.warn(
-        { url, attempt, of: attempts, reason: failure.reason, delayMs },
-        'paper API request failed; retrying',
-      );
-      await sleep(delayMs, stop);
-    }
-  }
-
+  const http: HttpSettings = {
+    fetch: o.fetch ?? globalThis.fetch,
+    timeoutMs: o.timeoutMs ?? 10_000,
+    retries: o.retries ?? 4,
+    retryDelayMs: o.retryDelayMs ?? 1_000,
+    maxRetryDelayMs: o.maxRetryDelayMs ?? 60_000,
+    sleep: o.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal })),
+    clock: o.clock ?? systemClock,
+    logger: o.logger,
+  };
   return {
     async fetchDay(date, stop) {
       // Every page is fetched before anything is returned: a failure on page 3 fails the day
@@ -145,7 +97,7 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
         url.searchParams.set('p', String(page));
         url.searchParams.set('limit', String(pageSize));
         const where = url.toString();
-        const parsed = parseDailyPapersJson(await getText(where, stop), {
+        const parsed = parseDailyPapersJson(await getText(http, where, stop), {
           where,
           featuredDate: date,
           logger: o.logger,
@@ -158,6 +110,81 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
       return { papers: [...byId.values()], skipped };
     },
   };
+}
+
+/** The options a request uses, defaults filled in. */
+interface HttpSettings {
+  fetch: typeof globalThis.fetch;
+  timeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Why an attempt failed, when another may do better. */
+interface Failure {
+  reason: string;
+  status?: number;
+  retryAfterMs?: number | undefined;
+  cause?: unknown;
+}
+
+/** One GET with retries; resolves with the body text of a 2xx answer. */
+async function getText(http: HttpSettings, url: string, stop?: AbortSignal): Promise<string> {
+  const attempts = http.retries + 1;
+  for (let attempt = 1; ; attempt++) {
+    const answer = await tryGet(http, url, attempt, stop);
+    if (typeof answer === 'string') return answer;
+    if (attempt === attempts) {
+      throw new PaperSourceError(
+        `GET ${url} failed after ${attempts} attempts: ${answer.reason}`,
+        url,
+        { status: answer.status, attempts },
+        { cause: answer.cause },
+      );
+    }
+    const delayMs = Math.min(answer.retryAfterMs ?? http.retryDelayMs * 2 ** (attempt - 1), http.maxRetryDelayMs);
+    http.logger.warn(
+      { url, attempt, of: attempts, reason: answer.reason, delayMs },
+      'paper API request failed; retrying',
+    );
+    await http.sleep(delayMs, stop);
+  }
+}
+
+/** One attempt: the body of a 2xx answer, or why a retry may help; throws when it cannot. */
+async function tryGet(http: HttpSettings, url: string, attempt: number, stop?: AbortSignal): Promise<string | Failure> {
+  try {
+    stop?.throwIfAborted();
+    const timeout = AbortSignal.timeout(http.timeoutMs);
+    const res = await http.fetch(url, {
+      headers: { 'user-agent': USER_AGENT, accept: 'application/json' },
+      signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
+    });
+    if (res.ok) return await res.text();
+    const reason = `HTTP ${res.status} ${res.statusText}`.trim();
+    if (res.status !== 429 && res.status < 500) {
+      // 4xx other than 429 (e.g. 400 for a bad date) will not change on retry.
+      const body = (await res.text().catch(() => '')).slice(0, 200);
+      throw new PaperSourceError(`GET ${url} answered ${reason}${body ? `: ${body}` : ''}`, url, {
+        status: res.status,
+        attempts: attempt,
+      });
+    }
+    await res.body?.cancel();
+    return {
+      reason,
+      status: res.status,
+      retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), http.clock.now().getTime()),
+    };
+  } catch (err) {
+    // Being told to stop (shutdown) is not a network failure: no retry.
+    if (err instanceof PaperSourceError || stop?.aborted) throw err;
+    return { reason: networkReason(err, http.timeoutMs), cause: err };
+  }
 }
 
 /** Seconds ("120") or an HTTP date; undefined when absent or unreadable (backoff applies then). */
