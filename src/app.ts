@@ -23,6 +23,7 @@ import { createKeywordPreview } from './domain/keyword-preview.ts';
 import { healthCheck, healthRoutes } from './http/routes/health.ts';
 import { createHealthStore } from './db/health-store.ts';
 import { digestRoutes } from './http/routes/digests.ts';
+import { feedRoutes } from './http/routes/feeds.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
 import { webhookRouteDeps, webhookRoutes } from './http/routes/webhooks.ts';
 import type { SnsFetch } from './bounces/webhooks/sns.ts';
@@ -130,6 +131,15 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     digestRoutes({
       digests: ctx.digests,
       templates: opts.templates,
+      publicUrl: ctx.config.PUBLIC_URL,
+      size: ctx.config.DIGEST_SIZE,
+    }),
+  );
+  await app.register(
+    feedRoutes({
+      digests: ctx.digests,
+      subscribers: ctx.subscribers,
+      secret: ctx.secret,
       publicUrl: ctx.config.PUBLIC_URL,
       size: ctx.config.DIGEST_SIZE,
     }),

@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 
 /**
  * Two kinds of token:
- * - subscriber links (unsubscribe, preferences) are `<id>.<hmac>`: stateless, valid for as long as
+ * - subscriber links (unsubscribe, preferences, the personal feed) are `<id>.<hmac>`: stateless, valid for as long as
  *   the subscriber's row exists, so every email sent to someone still subscribed keeps a working
  *   unsubscribe link. A row is one subscription: erasure deletes it, and signing up again after an
  *   unsubscribe makes a new one; ids are never reused (migration 012), so old links die with it;
@@ -11,7 +11,9 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
  *   applies are the ones stored for it, whatever is done to the link. The signed id still tells a
  *   link whose request is gone (used or expired) from one that was never issued.
  */
-export type LinkPurpose = 'unsubscribe' | 'preferences';
+// The purpose is in the signed text, so a link for one purpose never works for another: a feed
+// token (which a feed reader may leak) cannot change or end the subscription.
+export type LinkPurpose = 'unsubscribe' | 'preferences' | 'feed';
 
 const mac = (secret: string, purpose: LinkPurpose, id: number) =>
   createHmac('sha256', secret).update(`${purpose}:${id}`).digest().subarray(0, 18);

@@ -31,6 +31,7 @@ button.secondary{background:transparent;color:var(--bad);border:1px solid var(--
 .ok{border-left:4px solid var(--good);padding:.6rem .9rem;background:color-mix(in srgb,var(--good) 10%,transparent);border-radius:.4rem}
 .sample ol{padding-left:1.2rem;margin:0}.sample li{margin:.5rem 0}.sample .meta{color:var(--muted);font-size:.88rem}
 ul.digests{list-style:none;padding:0}ul.digests a{font-weight:700}
+.feed a{overflow-wrap:anywhere}
 .hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 footer{margin-top:3rem;color:var(--muted);font-size:.85rem}
 a{color:var(--accent)}
@@ -207,6 +208,8 @@ export function preferencesPage(opts: {
   cadence: Cadence;
   preview: KeywordPreview;
   unsubscribeUrl: string;
+  /** The personal Atom feed, which follows these settings. */
+  feedUrl: string;
   saved?: boolean;
   error?: string;
 }): string {
@@ -225,6 +228,7 @@ export function preferencesPage(opts: {
   ${previewLine(opts.keywords, opts.preview)}
   <button type="submit">Save</button>
 </form>
+<p class="feed">Your feed, with these settings, for a feed reader: <a href="${opts.feedUrl}">${opts.feedUrl}</a> <span class="hint">(it can only read your digests; keep it to yourself all the same)</span></p>
 <form method="post" action="${opts.unsubscribeUrl}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button class="secondary" type="submit">Unsubscribe from all emails</button></form>`,
   );
 }

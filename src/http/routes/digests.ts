@@ -1,12 +1,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { DigestsStore } from '../../db/digests-store.ts';
-import { paperPageUrl } from '../../domain/paper.ts';
 import { personalise, type Templates } from '../../mail/templates.ts';
-import { digestUrl, formatDay, topLine, weekLine } from '../../mail/edition-names.ts';
+import { formatDay, topLine, weekLine } from '../../mail/edition-names.ts';
 import type { Cadence } from '../../domain/subscriber-input.ts';
-import type { DigestSummary } from '../../db/digests-store.ts';
-import { escapeHtml, html as safe } from '../../html.ts';
+import { html as safe } from '../../html.ts';
 import { layout } from '../pages.ts';
 import { securityHeadersWith } from '../security-headers.ts';
 
@@ -21,7 +19,6 @@ export interface DigestRoutesDeps {
 
 const dateParams = z.object({ date: z.iso.date() });
 const LIST_LIMIT = 365;
-const FEED_LIMIT = 30;
 /** Compiled pages kept in memory: a frozen digest never changes, and compiling one blocks the event loop. */
 const PAGE_CACHE_SIZE = 60;
 
@@ -42,14 +39,10 @@ const PAGE_HEADERS = {
   },
 };
 
-/** An edition's title in the archive and the feed: "Top 10 papers of Tue 24 Nov", "Week of 23–29 Nov 2026". */
-const titleOf = (d: DigestSummary, size: number) =>
-  d.cadence === 'weekly' ? weekLine(d.date) : topLine(Math.min(d.count, size), d.date);
-
 /**
- * The web archive: "view in browser", the list of past digests and their Atom feed. Weekly
- * editions live at /digests/weekly/<the Sunday ending the week>, and one list and one feed hold
- * both kinds, newest first.
+ * The web archive: "view in browser" and the list of past digests (their Atom feeds are in
+ * feeds.ts). Weekly editions live at /digests/weekly/<the Sunday ending the week>, and one list
+ * holds both kinds, newest first.
  */
 export function digestRoutes(deps: DigestRoutesDeps) {
   const pages = new Map<string, Promise<string>>();
@@ -93,35 +86,6 @@ export function digestRoutes(deps: DigestRoutesDeps) {
       );
     });
 
-    app.get('/digests.atom', async (_req, reply) => {
-      const entries = deps.digests.list(FEED_LIMIT).map((d) => {
-        const url = digestUrl(deps.publicUrl, d.date, d.cadence);
-        const papers = deps.digests.get(d.date, d.cadence)?.papers.slice(0, deps.size) ?? [];
-        const content = `<ol>${papers.map((p) => `<li><a href="${escapeHtml(paperPageUrl(p.id))}">${escapeHtml(p.title)}</a></li>`).join('')}</ol>`;
-        return `  <entry>
-    <id>${xml(url)}</id>
-    <title>${xml(titleOf(d, deps.size))}</title>
-    <link rel="alternate" type="text/html" href="${xml(url)}"/>
-    <updated>${xml(d.createdAt)}</updated>
-    <summary>${xml(`#1: ${d.topTitle}`)}</summary>
-    <content type="html">${xml(content)}</content>
-  </entry>`;
-      });
-      const updated = deps.digests.list(1)[0]?.createdAt ?? '1970-01-01T00:00:00.000Z';
-      const feed = `<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom">
-  <id>${xml(`${deps.publicUrl}/digests.atom`)}</id>
-  <title>Paperboy: trending ML papers</title>
-  <link rel="self" type="application/atom+xml" href="${xml(`${deps.publicUrl}/digests.atom`)}"/>
-  <link rel="alternate" type="text/html" href="${xml(`${deps.publicUrl}/digests`)}"/>
-  <author><name>Paperboy</name></author>
-  <updated>${xml(updated)}</updated>
-${entries.join('\n')}
-</feed>
-`;
-      return reply.code(200).type('application/atom+xml; charset=utf-8').send(feed);
-    });
-
     app.get('/digests/:date', PAGE_HEADERS, async (req, reply) => {
       const params = dateParams.safeParse(req.params);
       const page = params.success ? webPage(params.data.date, 'daily') : undefined;
@@ -151,11 +115,4 @@ function notFound(reply: FastifyReply) {
 
 function html(reply: FastifyReply, status: number, body: string) {
   return reply.code(status).type('text/html; charset=utf-8').send(body);
-}
-
-/** XML text and attribute escaping for the feed; control characters are not allowed in XML at all. */
-function xml(s: string): string {
-  return s
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

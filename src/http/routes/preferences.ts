@@ -9,7 +9,7 @@ import type { KeywordPreview } from '../../domain/keyword-preview.ts';
 
 const params = z.object({ token: z.string().max(200) });
 
-type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'> & {
+type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret' | 'publicUrl'> & {
   /** How many recent papers a keyword list would have matched, shown beside the field. */
   keywordPreview: (keywords: string) => KeywordPreview;
 };
@@ -25,6 +25,8 @@ export const preferencesRoutes =
         cadence: s.cadence,
         preview: deps.keywordPreview(s.keywords),
         unsubscribeUrl: `/unsubscribe/${signSubscriberToken(deps.secret, 'unsubscribe', s.id)}`,
+        // Absolute: it is copied into a feed reader.
+        feedUrl: `${deps.publicUrl}/feeds/${signSubscriberToken(deps.secret, 'feed', s.id)}.atom`,
         ...extra,
       });
 
