@@ -4,7 +4,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { openDatabase, type Db } from './db/connection.ts';
 import { migrate } from './db/migrate.ts';
 import { createMailer, dkimFromConfig } from './mail/transport.ts';
-import type { Mailer } from './digest/mailer.ts';
+import type { Mailer } from './mail/mailer.ts';
 import { resolveSecret } from './secret.ts';
 import { createSubscribersStore, type SubscribersStore } from './db/subscribers-store.ts';
 import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store.ts';

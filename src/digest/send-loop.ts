@@ -9,7 +9,7 @@ import type { Paper } from '../domain/paper.ts';
 import type { ClaimedDelivery, DeliveryOutcome, SendRun } from './ledger-records.ts';
 import type { LedgerStore } from './ledger-store.ts';
 import { openLedgerSession, type LedgerSession } from './ledger-session.ts';
-import type { Mailer } from './mailer.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import {
   connectionRetryWait,
   DOMAIN_BACKOFF_AFTER,

@@ -1,5 +1,5 @@
 import type { MailQueueStore, QueuedMail } from '../db/mail-queue-store.ts';
-import type { Mailer } from '../digest/mailer.ts';
+import type { Mailer } from './mailer.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Rendered, Templates } from './templates.ts';
