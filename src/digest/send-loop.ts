@@ -16,11 +16,11 @@ import {
   DomainBackoff,
   FailureWindow,
   openingLimitMs,
-  retryDelayMs,
   type BackedOffDomain,
   type SendPolicy,
   type SenderRefusalCount,
 } from './policy.ts';
+import { retryDelayMs } from '../retry.ts';
 import { variantCache } from './variants.ts';
 import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { Rendered, Templates } from './templates.ts';
 import { Invalid } from '../errors.ts';
 import { isPermanentReply } from './smtp/replies.ts';
-import { retryDelayMs } from '../digest/policy.ts';
+import { retryDelayMs } from '../retry.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
 import type { MessageIdentity } from '../bounces/message-id.ts';
 
