@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, SOFT_WINDOW_DAYS } from '../src/config.ts';
-import { createContext, type Context } from '../src/context.ts';
+import { createContext, handleReportDeps, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import { isCalendarDate } from '../src/domain/dates.ts';
 import {
   handleReport,
-  handleReportDeps,
   type HandledRecipient,
   type HandledReport,
   type HandleReportDeps,
