@@ -1,4 +1,4 @@
-import type { Mailer } from '../src/digest/mailer.ts';
+import type { Mailer } from '../src/mail/mailer.ts';
 import { BENCH_FROM, BENCH_FROM_ADDRESS } from './fixtures.ts';
 
 /** What every sender of the send benchmark implements, and the helpers they share. */

@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.ts';
-import { createContext, type Context } from '../src/context.ts';
+import { loadConfig, SOFT_WINDOW_DAYS } from '../src/config.ts';
+import { createContext, handleReportDeps, type Context } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import { isCalendarDate } from '../src/domain/dates.ts';
 import {
   handleReport,
-  handleReportDeps,
   type HandledRecipient,
   type HandledReport,
   type HandleReportDeps,
@@ -14,7 +13,6 @@ import {
 import { readMailPath } from '../src/bounces/mail-files.ts';
 import { percent, runRates } from '../src/bounces/rates.ts';
 import { refusedReaders } from '../src/bounces/refusals.ts';
-import { SOFT_WINDOW_DAYS } from '../src/bounces/policy.ts';
 import { addDays } from '../src/domain/dates.ts';
 
 const USAGE = `Usage: npm run bounces -- COMMAND

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../src/config.ts';
+import { loadConfig, type Config, type DigestSize } from '../src/config.ts';
 import { openDatabase, type Db } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore, type SubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
-import { emailSchema, type DigestSize } from '../src/domain/subscriber-input.ts';
+import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import type { SuppressionList } from '../src/bounces/suppressions.ts';
 import type { Logger } from '../src/logger.ts';

@@ -9,7 +9,7 @@ import Fastify, {
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import { ZodError } from 'zod';
-import { subscriptionDeps, type Context } from './context.ts';
+import { subscriptionDeps, webhookRouteDeps, type Context } from './context.ts';
 import type { Templates } from './mail/templates.ts';
 import { DomainError, Gone, Invalid, NotFound, Conflict } from './errors.ts';
 import { messagePage } from './http/pages.ts';
@@ -25,7 +25,7 @@ import { createHealthStore } from './db/health-store.ts';
 import { digestRoutes } from './http/routes/digests.ts';
 import { feedRoutes } from './http/routes/feeds.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
-import { webhookRouteDeps, webhookRoutes } from './http/routes/webhooks.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
 import type { SnsFetch } from './bounces/webhooks/sns.ts';
 import type { DigestsStore } from './db/digests-store.ts';
 import type { SamplePaper } from './http/pages.ts';

@@ -6,9 +6,23 @@ import cron from 'node-cron';
 import { availableParallelism } from 'node:os';
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
-import { WEEKDAYS } from './domain/dates.ts';
-import { SOFT_WINDOW_DAYS } from './bounces/policy.ts';
-import { DEFAULT_DIGEST_SIZE, DIGEST_SIZES, isDigestSize, type DigestSize } from './domain/subscriber-input.ts';
+
+/** Soft bounces count towards suppression over this many days. */
+export const SOFT_WINDOW_DAYS = 30;
+
+/** WEEKLY_DAY's values, in the order of `Date#getUTCDay` (0 is Sunday). */
+export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/**
+ * The papers per email a subscriber may choose: the form's options, the API's and the import's
+ * check, and the values DIGEST_SIZE (everyone's default) may take.
+ */
+export const DIGEST_SIZES = [5, 10, 20] as const;
+export type DigestSize = (typeof DIGEST_SIZES)[number];
+/** DIGEST_SIZE when it is not set. */
+export const DEFAULT_DIGEST_SIZE: DigestSize = 10;
+export const isDigestSize = (n: number): n is DigestSize => (DIGEST_SIZES as readonly number[]).includes(n);
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const DIGEST_SIZE_CHOICES = `must be one of ${DIGEST_SIZES.join(', ')} (the sizes a subscriber can choose)`;

@@ -1,10 +1,10 @@
-import type { Config } from './config.ts';
+import { mailFromDomain, type Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { openDatabase, type Db } from './db/connection.ts';
 import { migrate } from './db/migrate.ts';
 import { createMailer, dkimFromConfig } from './mail/transport.ts';
-import type { Mailer } from './digest/mailer.ts';
+import type { Mailer } from './mail/mailer.ts';
 import { resolveSecret } from './secret.ts';
 import { createSubscribersStore, type SubscribersStore } from './db/subscribers-store.ts';
 import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store.ts';
@@ -32,6 +32,13 @@ import type { MailQueueDeps } from './mail/mail-queue.ts';
 import { signedMessageId, type MessageIdentity } from './bounces/message-id.ts';
 import { applyBounceEvent } from './bounces/policy.ts';
 import type { RelayRefusal } from './digest/send-loop.ts';
+import type { HandleReportDeps } from './bounces/handle-report.ts';
+import { startImapPoller, type ImapPoller } from './bounces/imap-poller.ts';
+import { createImapStateStore } from './bounces/imap-state-store.ts';
+import { createSnsVerifier, snsFetch, type SnsFetch } from './bounces/webhooks/sns.ts';
+import { createMailgunVerifier } from './bounces/webhooks/mailgun.ts';
+import { createWebhookTokensStore } from './bounces/webhooks/webhook-tokens-store.ts';
+import type { WebhookRouteDeps } from './http/routes/webhooks.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -245,5 +252,56 @@ export function mailQueueDeps(ctx: Context, templates: MailQueueDeps['templates'
     bounceAddress: bounceAddressFor(ctx),
     messageId: messageIdFor(ctx),
     templates,
+  };
+}
+
+/** The intake wired to the application's context; the parser defaults to the context's worker thread. */
+export function handleReportDeps(ctx: Context, parseReport?: HandleReportDeps['parseReport']): HandleReportDeps {
+  const c = ctx.config;
+  return {
+    bounces: ctx.bounces,
+    subscribers: ctx.subscribers,
+    suppressions: ctx.suppressions,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    secret: ctx.secret,
+    softLimit: c.BOUNCE_SOFT_LIMIT,
+    parseReport: parseReport ?? ((raw) => ctx.reportParser.parse(raw)),
+    bounceDomain: c.BOUNCE_DOMAIN,
+    messageIdDomain: mailFromDomain(c.MAIL_FROM) ?? c.BOUNCE_DOMAIN,
+    queuedMailRecipient: (id) => ctx.mailQueue.recipientOf(id),
+    quarantine: ctx.quarantine,
+    maxBytes: c.BOUNCE_MAX_BYTES,
+    fblAddress: c.BOUNCE_FBL_ADDRESS,
+  };
+}
+
+/** The poller of BOUNCE_IMAP_URL, started for the service; undefined when it is not set. */
+export function startBounceMailbox(ctx: Context): ImapPoller | undefined {
+  const c = ctx.config;
+  if (!c.BOUNCE_IMAP_URL) return undefined;
+  return startImapPoller(
+    { intake: handleReportDeps(ctx), state: createImapStateStore(ctx.db), logger: ctx.logger },
+    {
+      url: c.BOUNCE_IMAP_URL,
+      after: c.BOUNCE_IMAP_AFTER,
+      quarantineFolder: c.BOUNCE_IMAP_QUARANTINE,
+      pollMs: c.BOUNCE_IMAP_POLL_SECONDS * 1000,
+    },
+  );
+}
+
+/** Each provider's route exists only when its secret is configured (404 otherwise). */
+export function webhookRouteDeps(ctx: Context, fetchForSns: SnsFetch = snsFetch): WebhookRouteDeps {
+  const c = ctx.config;
+  return {
+    bounces: handleReportDeps(ctx),
+    ses: c.SES_SNS_TOPIC_ARNS
+      ? createSnsVerifier({ fetch: fetchForSns, topics: c.SES_SNS_TOPIC_ARNS.split(',').map((t) => t.trim()) })
+      : undefined,
+    postmarkAuth: c.POSTMARK_WEBHOOK_AUTH,
+    mailgun: c.MAILGUN_WEBHOOK_SIGNING_KEY
+      ? createMailgunVerifier(c.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock, createWebhookTokensStore(ctx.db))
+      : undefined,
   };
 }

@@ -2,7 +2,15 @@ import closeWithGrace from 'close-with-grace';
 import Database from 'better-sqlite3';
 import { loadConfig, ConfigError, checkHostResolves, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createContext, mailQueueDeps, sendDigestDeps, templateSettings, type Context } from './context.ts';
+import {
+  createContext,
+  handleReportDeps,
+  mailQueueDeps,
+  sendDigestDeps,
+  startBounceMailbox,
+  templateSettings,
+  type Context,
+} from './context.ts';
 import { loadTemplates } from './mail/templates.ts';
 import { startMailQueueWorker, type MailQueueWorker } from './mail/mail-queue.ts';
 import { buildApp } from './app.ts';
@@ -10,10 +18,8 @@ import { startScheduler } from './jobs/scheduler.ts';
 import { sendDigest } from './digest/run.ts';
 import { startHousekeeping } from './jobs/housekeeping.ts';
 import { limitHeapGrowth } from './heap.ts';
-import { startBounceMailbox } from './bounces/imap-poller.ts';
 import { identityWarnings } from './mail/identity.ts';
 import { startBounceReceiver, type BounceReceiver } from './bounces/receiver.ts';
-import { handleReportDeps } from './bounces/handle-report.ts';
 
 /**
  * How long a shutdown may take before the process exits anyway (status 1). Work in flight is

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { mailFromDomain } from '../config.ts';
-import type { Context } from '../context.ts';
 import { verifySubscriberToken } from '../domain/tokens.ts';
 import { envelopeRecipients, headerMessageId } from './raw-header.ts';
 import { parseUnsubscribeAddress } from './unsubscribe-address.ts';
@@ -41,27 +39,6 @@ export interface HandleReportDeps extends BouncePolicyDeps {
   maxBytes: number;
   /** BOUNCE_FBL_ADDRESS: where feedback loops send complaints; only ARF reports are taken there. */
   fblAddress?: string | undefined;
-}
-
-/** The intake wired to the application's context; the parser defaults to the context's worker thread. */
-export function handleReportDeps(ctx: Context, parseReport?: HandleReportDeps['parseReport']): HandleReportDeps {
-  const c = ctx.config;
-  return {
-    bounces: ctx.bounces,
-    subscribers: ctx.subscribers,
-    suppressions: ctx.suppressions,
-    clock: ctx.clock,
-    logger: ctx.logger,
-    secret: ctx.secret,
-    softLimit: c.BOUNCE_SOFT_LIMIT,
-    parseReport: parseReport ?? ((raw) => ctx.reportParser.parse(raw)),
-    bounceDomain: c.BOUNCE_DOMAIN,
-    messageIdDomain: mailFromDomain(c.MAIL_FROM) ?? c.BOUNCE_DOMAIN,
-    queuedMailRecipient: (id) => ctx.mailQueue.recipientOf(id),
-    quarantine: ctx.quarantine,
-    maxBytes: c.BOUNCE_MAX_BYTES,
-    fblAddress: c.BOUNCE_FBL_ADDRESS,
-  };
 }
 
 /** How a recipient was tied to a subscriber; null when nothing named one. */

@@ -1,8 +1,7 @@
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
-import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
-import { handleReport, handleReportDeps, quarantineReport, type HandleReportDeps } from './handle-report.ts';
-import { createImapStateStore, type ImapPosition, type ImapStateStore } from './imap-state-store.ts';
+import { handleReport, quarantineReport, type HandleReportDeps } from './handle-report.ts';
+import type { ImapPosition, ImapStateStore } from './imap-state-store.ts';
 
 /** What happens to a message once it is handled (BOUNCE_IMAP_AFTER). */
 export type ImapAfter = { action: 'seen' } | { action: 'delete' } | { action: 'move'; folder: string };
@@ -294,19 +293,4 @@ class MailboxReader implements ImapPoller {
     else if (after.action === 'delete') await c.messageDelete(range, { uid: true });
     else await c.messageMove(range, after.folder, { uid: true });
   }
-}
-
-/** The poller of BOUNCE_IMAP_URL, started for the service; undefined when it is not set. */
-export function startBounceMailbox(ctx: Context): ImapPoller | undefined {
-  const c = ctx.config;
-  if (!c.BOUNCE_IMAP_URL) return undefined;
-  return startImapPoller(
-    { intake: handleReportDeps(ctx), state: createImapStateStore(ctx.db), logger: ctx.logger },
-    {
-      url: c.BOUNCE_IMAP_URL,
-      after: c.BOUNCE_IMAP_AFTER,
-      quarantineFolder: c.BOUNCE_IMAP_QUARANTINE,
-      pollMs: c.BOUNCE_IMAP_POLL_SECONDS * 1000,
-    },
-  );
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { SOFT_WINDOW_DAYS } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Subscriber, SubscribersStore } from '../db/subscribers-store.ts';
 import { addDays } from '../domain/dates.ts';
@@ -7,9 +8,6 @@ import { recipientDomain } from './domains.ts';
 import { maskAddresses } from './mask-addresses.ts';
 import { MAILBOX_REASONS } from './rules.ts';
 import { addressHash, type SuppressionList } from './suppressions.ts';
-
-/** Soft bounces count towards suppression over this many days. */
-export const SOFT_WINDOW_DAYS = 30;
 
 /** One recipient's fate as a report (or a provider's webhook) tells it, already classified. */
 export interface BounceEvent {

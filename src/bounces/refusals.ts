@@ -1,7 +1,7 @@
 import { addDays } from '../domain/dates.ts';
 import type { BounceStore, DayEvent } from './events-store.ts';
 import { recipientDomain } from './domains.ts';
-import { SOFT_WINDOW_DAYS } from './policy.ts';
+import { SOFT_WINDOW_DAYS } from '../config.ts';
 
 /**
  * Refusals about the sender (the `sender` kind): how they are told to the operator, and which

@@ -3,6 +3,8 @@
  * numbers they use, tested on their own; what an SMTP failure means is src/mail/smtp/replies.ts.
  */
 
+import { retryDelayMs } from '../retry.ts';
+
 export interface SendPolicy {
   /** Deliveries claimed (and subscribers enqueued) per ledger transaction. */
   batchSize: number;
@@ -40,11 +42,6 @@ export function emptyDayFinalAt(date: string, waitHours = EMPTY_WEEKDAY_WAIT_HOU
   const weekday = new Date(start).getUTCDay();
   if (weekday === 0 || weekday === 6) return null;
   return new Date(start + (24 + waitHours) * 3600_000);
-}
-
-/** Exponential backoff: base, 2×base, 4×base … capped; attempt counts from 1. */
-export function retryDelayMs(attempt: number, baseMs: number, capMs = 30 * 60_000): number {
-  return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }
 
 /**

@@ -9,18 +9,18 @@ import type { Paper } from '../domain/paper.ts';
 import type { ClaimedDelivery, DeliveryOutcome, SendRun } from './ledger-records.ts';
 import type { LedgerStore } from './ledger-store.ts';
 import { openLedgerSession, type LedgerSession } from './ledger-session.ts';
-import type { Mailer } from './mailer.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import {
   connectionRetryWait,
   DOMAIN_BACKOFF_AFTER,
   DomainBackoff,
   FailureWindow,
   openingLimitMs,
-  retryDelayMs,
   type BackedOffDomain,
   type SendPolicy,
   type SenderRefusalCount,
 } from './policy.ts';
+import { retryDelayMs } from '../retry.ts';
 import { variantCache } from './variants.ts';
 import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';

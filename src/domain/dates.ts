@@ -3,6 +3,8 @@
  * current instant is always passed in.
  */
 
+import { WEEKDAYS, type Weekday } from '../config.ts';
+
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** True for a real calendar day in `YYYY-MM-DD` form (rejects 2026-02-30 and 2026-1-5). */
@@ -104,10 +106,6 @@ export function digestDateAtWall(wall: number, timeZone: string): string {
 export function defaultDigestDate(now: Date, timeZone: string): string {
   return digestDateAtWall(wallClock(timeZone, now), timeZone);
 }
-
-/** WEEKLY_DAY's values, in the order of `Date#getUTCDay` (0 is Sunday). */
-export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
 
 /** 0 (Sunday) … 6 (Saturday) for a calendar day. */
 export function weekdayOf(date: string): number {

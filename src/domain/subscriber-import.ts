@@ -1,13 +1,6 @@
 import { CsvError, parse } from 'csv-parse/sync';
-import {
-  cadenceSchema,
-  DEFAULT_DIGEST_SIZE,
-  digestSizeSchema,
-  emailSchema,
-  keywordsSchema,
-  type Cadence,
-  type DigestSize,
-} from './subscriber-input.ts';
+import { DEFAULT_DIGEST_SIZE, type DigestSize } from '../config.ts';
+import { cadenceSchema, digestSizeSchema, emailSchema, keywordsSchema, type Cadence } from './subscriber-input.ts';
 
 /**
  * Reading a list of subscribers exported from another tool: a CSV with a header row holding

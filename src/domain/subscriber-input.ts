@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DIGEST_SIZES, isDigestSize, type DigestSize } from '../config.ts';
 
 /**
  * What a subscriber may give us, checked the same way wherever it comes from: the subscribe and
@@ -18,16 +19,6 @@ export const emailSchema = z
       .max(254, { error: 'That email address is too long (254 characters at most).' })
       .pipe(z.email({ error: 'That does not look like an email address (for example: ada@example.org).' })),
   );
-
-/**
- * The papers per email a subscriber may choose: the form's options, the API's and the import's
- * check, and the values DIGEST_SIZE (everyone's default) may take.
- */
-export const DIGEST_SIZES = [5, 10, 20] as const;
-export type DigestSize = (typeof DIGEST_SIZES)[number];
-/** DIGEST_SIZE when it is not set. */
-export const DEFAULT_DIGEST_SIZE: DigestSize = 10;
-export const isDigestSize = (n: number): n is DigestSize => (DIGEST_SIZES as readonly number[]).includes(n);
 
 const SIZE_MESSAGE = `Number of papers must be ${DIGEST_SIZES.slice(0, -1).join(', ')} or ${DIGEST_SIZES.at(-1)}.`;
 

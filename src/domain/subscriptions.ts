@@ -14,7 +14,8 @@ import {
   verifySubscriberToken,
 } from './tokens.ts';
 import { isDomainCapped, mailboxOf } from './mailbox.ts';
-import type { DigestSize, PreferencesInput, SubscribeInput } from './subscriber-input.ts';
+import type { DigestSize } from '../config.ts';
+import type { PreferencesInput, SubscribeInput } from './subscriber-input.ts';
 
 export const CONFIRM_TOKEN_TTL_MS = 48 * 3600_000;
 const HOUR_MS = 3600_000;

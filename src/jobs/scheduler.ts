@@ -1,17 +1,10 @@
 import cron from 'node-cron';
 import type { Clock } from '../clock.ts';
-import type { Config } from '../config.ts';
+import { WEEKDAYS, type Config, type Weekday } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { LedgerStore } from '../digest/ledger-store.ts';
 import type { RunStatus } from '../digest/ledger-records.ts';
-import {
-  defaultWeekEnding,
-  digestDateAtWall,
-  wallClock,
-  WEEKDAYS,
-  weeklySendDay,
-  type Weekday,
-} from '../domain/dates.ts';
+import { defaultWeekEnding, digestDateAtWall, wallClock, weeklySendDay } from '../domain/dates.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { SendDigestResult } from '../digest/run.ts';
 

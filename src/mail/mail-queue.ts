@@ -1,11 +1,11 @@
 import type { MailQueueStore, QueuedMail } from '../db/mail-queue-store.ts';
-import type { Mailer } from '../digest/mailer.ts';
+import type { Mailer } from './mailer.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Rendered, Templates } from './templates.ts';
 import { Invalid } from '../errors.ts';
 import { isPermanentReply } from './smtp/replies.ts';
-import { retryDelayMs } from '../digest/policy.ts';
+import { retryDelayMs } from '../retry.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
 import type { MessageIdentity } from '../bounces/message-id.ts';
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { Logger } from '../logger.ts';
-import type { Mailer, PrebuiltMessage, TransactionalMessage } from '../digest/mailer.ts';
+import type { Mailer, PrebuiltMessage, TransactionalMessage } from './mailer.ts';
 import { createSmtpClient } from './smtp/pool.ts';
 import { parseSmtpUrl } from './smtp/url.ts';
 import { joinedBytes, type SmtpMessage } from './smtp/message.ts';

@@ -1,7 +1,7 @@
 import type { ImapFlow } from 'imapflow';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handleReportDeps } from '../../src/bounces/handle-report.ts';
+import { handleReportDeps } from '../../src/context.ts';
 import { createImapStateStore } from '../../src/bounces/imap-state-store.ts';
 import { startImapPoller, type ImapPoller } from '../../src/bounces/imap-poller.ts';
 import { parseReport } from '../../src/bounces/parse-report.ts';

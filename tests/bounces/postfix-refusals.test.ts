@@ -1,9 +1,8 @@
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendDigestDeps } from '../../src/context.ts';
+import { handleReportDeps, sendDigestDeps } from '../../src/context.ts';
 import { sendDigest } from '../../src/digest/run.ts';
 import { startBounceReceiver, type BounceReceiver } from '../../src/bounces/receiver.ts';
-import { handleReportDeps } from '../../src/bounces/handle-report.ts';
 import { parseReport } from '../../src/bounces/parse-report.ts';
 import { createTestContext, type TestContext } from '../support/test-context.ts';
 import { clockFromNow, CONFIRMED_AT, freezeFixtureDay, testPolicy } from '../support/digest-harness.ts';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { startBounceReceiver, type BounceReceiver } from '../../src/bounces/receiver.ts';
-import { handleReportDeps } from '../../src/bounces/handle-report.ts';
+import { handleReportDeps } from '../../src/context.ts';
 import { parseReport } from '../../src/bounces/parse-report.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { unsubscribeAddress } from '../../src/bounces/unsubscribe-address.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyBounceEvent } from '../../src/bounces/policy.ts';
 import { addressHash } from '../../src/bounces/suppressions.ts';
-import { handleReportDeps } from '../../src/bounces/handle-report.ts';
+import { handleReportDeps } from '../../src/context.ts';
 import { createSubscriberAdminStore } from '../../src/db/subscriber-admin-store.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
 import { runScript } from '../support/cli.ts';

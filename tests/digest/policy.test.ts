@@ -5,15 +5,7 @@ import {
   FailureWindow,
   LAST_ATTEMPT_MS,
   openingLimitMs,
-  retryDelayMs,
 } from '../../src/digest/policy.ts';
-
-describe('retryDelayMs', () => {
-  it('doubles per attempt from the base, up to the cap', () => {
-    expect([1, 2, 3, 4].map((a) => retryDelayMs(a, 1000))).toEqual([1000, 2000, 4000, 8000]);
-    expect(retryDelayMs(30, 60_000)).toBe(30 * 60_000);
-  });
-});
 
 describe('FailureWindow', () => {
   it('when failures come in a row, then the budget is spent at the limit', () => {

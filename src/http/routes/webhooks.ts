@@ -1,12 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Context } from '../../context.ts';
-import { handleReportDeps } from '../../bounces/handle-report.ts';
 import { WebhookRefused, type WebhookDeps } from '../../bounces/webhooks/provider-events.ts';
-import { createSnsVerifier, snsFetch, type SnsFetch, type SnsVerifier } from '../../bounces/webhooks/sns.ts';
+import type { SnsVerifier } from '../../bounces/webhooks/sns.ts';
 import { handleSesCall } from '../../bounces/webhooks/ses.ts';
 import { handlePostmarkCall } from '../../bounces/webhooks/postmark.ts';
-import { createMailgunVerifier, handleMailgunCall, type MailgunVerifier } from '../../bounces/webhooks/mailgun.ts';
-import { createWebhookTokensStore } from '../../bounces/webhooks/webhook-tokens-store.ts';
+import { handleMailgunCall, type MailgunVerifier } from '../../bounces/webhooks/mailgun.ts';
 import { Invalid } from '../../errors.ts';
 
 export interface WebhookRouteDeps {
@@ -16,21 +13,6 @@ export interface WebhookRouteDeps {
   /** POSTMARK_WEBHOOK_AUTH. */
   postmarkAuth?: string | undefined;
   mailgun?: MailgunVerifier | undefined;
-}
-
-/** Each provider's route exists only when its secret is configured (404 otherwise). */
-export function webhookRouteDeps(ctx: Context, fetchForSns: SnsFetch = snsFetch): WebhookRouteDeps {
-  const c = ctx.config;
-  return {
-    bounces: handleReportDeps(ctx),
-    ses: c.SES_SNS_TOPIC_ARNS
-      ? createSnsVerifier({ fetch: fetchForSns, topics: c.SES_SNS_TOPIC_ARNS.split(',').map((t) => t.trim()) })
-      : undefined,
-    postmarkAuth: c.POSTMARK_WEBHOOK_AUTH,
-    mailgun: c.MAILGUN_WEBHOOK_SIGNING_KEY
-      ? createMailgunVerifier(c.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock, createWebhookTokensStore(ctx.db))
-      : undefined,
-  };
 }
 
 // A provider's event is a few KB; a bounce with its original attached, far less than this.
