@@ -12,7 +12,7 @@ export interface Sender {
 
 /**
  * Fills every connection of the pool once, so opening connections is not timed. The mailer
- * has two pools (nodemailer for built messages, the fast client for pre-built ones): both are warmed.
+ * has two pools (nodemailer for built messages, the digest client for pre-built ones): both are warmed.
  */
 export async function warmPool(
   mailer: Pick<Mailer, 'sendPrebuilt' | 'sendTransactional'>,

@@ -25,7 +25,7 @@ const DAY_MS = 86_400_000;
 /**
  * node-cron's own parser (5 fields, or 6 with seconds: minutes matched at :00), asked in UTC about wall-clock digits.
  */
-export function dailySchedule(expression: string): Schedule {
+export function editionSchedule(expression: string): Schedule {
   if (!cron.validate(expression))
     throw new Error(`DIGEST_CRON is not a cron expression: ${JSON.stringify(expression)}`);
   const task = cron.createTask(expression, () => undefined, { timezone: 'UTC' });
@@ -172,8 +172,8 @@ interface Edition {
 /** The daily and the weekly edition, with the weekly one's cron expression. */
 function editionsOf(ctx: SchedulerContext): { editions: [Edition, Edition]; weeklyExpression: string } {
   const { DIGEST_CRON: expression, DIGEST_TZ: timeZone, WEEKLY_DAY: weeklyDay } = ctx.config;
-  const daily = dailySchedule(expression);
-  const weekly = dailySchedule(weeklyCron(expression, weeklyDay));
+  const daily = editionSchedule(expression);
+  const weekly = editionSchedule(weeklyCron(expression, weeklyDay));
   const editions: [Edition, Edition] = [
     {
       cadence: 'daily',

@@ -86,14 +86,14 @@ export function nodemailerSmtpOptions(o: Pick<MailerOptions, 'poolSize' | 'rateP
  * Two pools to the same server. Pre-built messages (the digests) go through our own pipelined
  * client, cheaper per message than nodemailer's raw path (bench/README.md); transactional mail
  * built from html/text stays on nodemailer. Each pool opens
- * its connections only when it has mail to send, so a digest run uses the fast one alone. The
+ * its connections only when it has mail to send, so a digest run uses the digest client alone. The
  * rate limit is per pool: transactional mail is a trickle beside a digest run.
  */
 function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
   const dkim = o.dkim ? dkimSigning(o.dkim, o.dkim.workers) : null;
   const transport = nodemailer.createTransport(nodemailerSmtpOptions(o, smtpUrl));
   if (dkim) signWithOurs(transport, dkim);
-  const fast = createSmtpClient({
+  const digestClient = createSmtpClient({
     url: smtpUrl,
     poolSize: o.poolSize,
     ratePerSec: o.ratePerSec,
@@ -114,13 +114,13 @@ function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
       // Signing adds headers in front; the rest of the bytes, and so smtpReady, are unchanged.
       const segments = Buffer.isBuffer(prebuilt.raw) ? [prebuilt.raw] : prebuilt.raw;
       const signed = dkim ? { ...prebuilt, raw: [await dkim.sign(segments), ...segments] } : prebuilt;
-      const info = await fast.send(signed, signal);
+      const info = await digestClient.send(signed, signal);
       // The builder knows the Message-ID; only a raw message from elsewhere has its header read.
       return { messageId: message.messageId ?? messageIdOf(prebuilt.raw), response: info.response };
     },
     close: () => {
       transport.close();
-      void fast.close();
+      void digestClient.close();
       void dkim?.close();
     },
   };

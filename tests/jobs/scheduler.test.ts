@@ -3,7 +3,7 @@ import { addDays, defaultWeekEnding, todayIn } from '../../src/domain/dates.ts';
 import type { RunStatus } from '../../src/digest/ledger-records.ts';
 import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
 import {
-  dailySchedule,
+  editionSchedule,
   dueRun,
   dueWeekly,
   retryAfterMs,
@@ -36,7 +36,7 @@ const result = (outcome: SendDigestResult['outcome']): SendDigestResult => ({
 const statuses = (s: Record<string, RunStatus>) => (date: string) => s[date];
 
 describe('what is due now', () => {
-  const daily7 = dailySchedule('0 7 * * *');
+  const daily7 = editionSchedule('0 7 * * *');
 
   it('when today’s time has passed and the run is missing, unfinished or failed, then that run is due', () => {
     const at = new Date('2026-11-25T09:00:00Z');
@@ -58,13 +58,13 @@ describe('what is due now', () => {
   });
 
   it('when the time is inside the spring-forward gap, then it is due at the first minute after the gap', () => {
-    const at230 = dailySchedule('30 2 * * *');
+    const at230 = editionSchedule('30 2 * * *');
     expect(dueRun(new Date('2026-03-08T06:59:00Z'), 'America/New_York', at230, statuses({}))).toBeNull(); // 01:59 EST
     expect(dueRun(new Date('2026-03-08T07:00:00Z'), 'America/New_York', at230, statuses({}))?.date).toBe('2026-03-07'); // 03:00 EDT
   });
 
   it('rejects an expression that is not cron', () => {
-    expect(() => dailySchedule('every day at 7')).toThrow(/DIGEST_CRON/);
+    expect(() => editionSchedule('every day at 7')).toThrow(/DIGEST_CRON/);
   });
 });
 
@@ -84,7 +84,7 @@ describe('a fake clock across the clock changes: exactly one send per local day,
 
   it.each(walks)('%s around %s', (tz, change) => {
     for (const expression of crons) {
-      const schedule = dailySchedule(expression);
+      const schedule = editionSchedule(expression);
       const ledger: Record<string, RunStatus> = {};
       const sends: { localDay: string; date: string }[] = [];
       // From two days before the change to two days after, five minutes at a time (every cron here is on a :00 or
@@ -132,7 +132,7 @@ describe('which week the weekly edition sends', () => {
   });
 
   it('when the service was down at that time, then the week is owed later in the week too, until it is sent', () => {
-    const weekly = dailySchedule(weeklyCron('0 7 * * *', 'monday'));
+    const weekly = editionSchedule(weeklyCron('0 7 * * *', 'monday'));
     const due = (iso: string, s: Record<string, RunStatus> = {}) =>
       dueWeekly(new Date(iso), 'UTC', weekly, 'monday', statuses(s))?.date ?? null;
     expect(due('2026-11-30T06:59:00Z')).toBeNull();

@@ -252,7 +252,7 @@ describe('smtp client: pipelining', () => {
 });
 
 describe('the mailer in SMTP mode', () => {
-  it('when a message comes pre-built, then it goes through the fast client; one built from html/text through nodemailer: two pools', async () => {
+  it('when a message comes pre-built, then it goes through the digest client; one built from html/text through nodemailer: two pools', async () => {
     sink = await startSmtpSink();
     const mailer = createMailer({
       smtpUrl: sink.url,
@@ -271,7 +271,7 @@ describe('the mailer in SMTP mode', () => {
         text: 'Hello',
       });
       expect(built.messageId).toMatch(/^<.+>$/);
-      // A second pre-built message reuses the fast client's connection.
+      // A second pre-built message reuses the digest client's connection.
       await mailer.sendPrebuilt(simple('raw2@example.com'));
     } finally {
       mailer.close();
