@@ -182,7 +182,7 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     links: readerLinksFor(ctx),
     bounceAddress: bounceAddressFor(ctx),
     messageId: messageIdFor(ctx),
-    message: {
+    messageSettings: {
       from: c.MAIL_FROM,
       unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO,
       domain,

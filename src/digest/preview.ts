@@ -84,7 +84,7 @@ export async function renderDigest(
  * operator who asked for it and never counts against a subscriber.
  */
 export async function sendTestCopy(
-  deps: Pick<SendDigestDeps, 'compileDigest' | 'links' | 'message' | 'mailer' | 'clock' | keyof RankingDeps>,
+  deps: Pick<SendDigestDeps, 'compileDigest' | 'links' | 'messageSettings' | 'mailer' | 'clock' | keyof RankingDeps>,
   o: { date: string; to: string; digestSize: number; subscriberId?: number | undefined; cadence?: Cadence },
 ): Promise<{ messageId: string; response: string } | null> {
   const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), {
@@ -92,11 +92,11 @@ export async function sendTestCopy(
   });
   if (!papers.length) return null;
   const prepared = prepareMessage(await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }), {
-    ...deps.message,
-    listId: listIdFor(o.cadence ?? 'daily', deps.message.domain),
-    feedbackId: feedbackIdFor(o.cadence ?? 'daily', o.date, deps.message.feedbackDomain),
+    ...deps.messageSettings,
+    listId: listIdFor(o.cadence ?? 'daily', deps.messageSettings.domain),
+    feedbackId: feedbackIdFor(o.cadence ?? 'daily', o.date, deps.messageSettings.feedbackDomain),
   });
-  const messageId = `test.${o.date}.${randomBytes(6).toString('hex')}@${deps.message.domain}`;
+  const messageId = `test.${o.date}.${randomBytes(6).toString('hex')}@${deps.messageSettings.domain}`;
   const info = await deps.mailer.sendPrebuilt(
     renderMessage(prepared, { to: o.to, messageId, date: deps.clock.now(), ...deps.links(o.subscriberId ?? 0) }),
   );

@@ -48,7 +48,7 @@ export interface SendLoopDeps {
   /** The signed Message-ID of one message (src/bounces/message-id.ts): a complaint quoting it names its reader. */
   messageId(who: MessageIdentity): string;
   /** From, mailto, the domain our Message-IDs and List-Ids are on, and the one Feedback-IDs name (the DKIM domain). */
-  message: Omit<MessageSettings, 'listId' | 'feedbackId'> & { domain: string; feedbackDomain: string };
+  messageSettings: Omit<MessageSettings, 'listId' | 'feedbackId'> & { domain: string; feedbackDomain: string };
   policy: SendPolicy;
   /**
    * Records the relay's final answer refusing one recipient as a bounce event (source `smtp:send`),
@@ -502,9 +502,9 @@ const sleep = (ms: number, s: AbortSignal) => delay(ms, undefined, { signal: s }
 function variantBuilder(deps: SendLoopDeps, run: SendRun): (ranked: Paper[]) => Promise<PreparedMessage> {
   const assemble = deps.digestAssembler(run.digestDate, run.cadence);
   const settings = {
-    ...deps.message,
-    listId: listIdFor(run.cadence, deps.message.domain),
-    feedbackId: feedbackIdFor(run.cadence, run.digestDate, deps.message.feedbackDomain),
+    ...deps.messageSettings,
+    listId: listIdFor(run.cadence, deps.messageSettings.domain),
+    feedbackId: feedbackIdFor(run.cadence, run.digestDate, deps.messageSettings.feedbackDomain),
   };
   return async (ranked) => prepareMessage(await assemble(ranked), settings);
 }
