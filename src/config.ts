@@ -291,31 +291,31 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
-  const c = parsed.data;
-  const dkim = [c.DKIM_DOMAIN, c.DKIM_SELECTOR, c.DKIM_PRIVATE_KEY_PATH].filter(Boolean).length;
+  const config = parsed.data;
+  const dkim = [config.DKIM_DOMAIN, config.DKIM_SELECTOR, config.DKIM_PRIVATE_KEY_PATH].filter(Boolean).length;
   if (dkim !== 0 && dkim !== 3) {
     throw new ConfigError(
       'invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three or none',
     );
   }
-  const keyProblem = c.DKIM_PRIVATE_KEY_PATH && dkimKeyProblem(c.DKIM_PRIVATE_KEY_PATH, 'rsa');
+  const keyProblem = config.DKIM_PRIVATE_KEY_PATH && dkimKeyProblem(config.DKIM_PRIVATE_KEY_PATH, 'rsa');
   if (keyProblem) throw new ConfigError(`invalid configuration: DKIM_PRIVATE_KEY_PATH: ${keyProblem}`);
-  if (c.DKIM_ED25519_KEY_PATH && dkim === 0)
+  if (config.DKIM_ED25519_KEY_PATH && dkim === 0)
     throw new ConfigError(
       'invalid configuration: DKIM_ED25519_KEY_PATH is a second signature: set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH too',
     );
-  const edProblem = c.DKIM_ED25519_KEY_PATH && dkimKeyProblem(c.DKIM_ED25519_KEY_PATH, 'ed25519');
+  const edProblem = config.DKIM_ED25519_KEY_PATH && dkimKeyProblem(config.DKIM_ED25519_KEY_PATH, 'ed25519');
   if (edProblem) throw new ConfigError(`invalid configuration: DKIM_ED25519_KEY_PATH: ${edProblem}`);
   // Both listen on HOST (port 0 picks a free port for each).
-  if (c.BOUNCE_SMTP_PORT === c.PORT && c.PORT !== 0)
+  if (config.BOUNCE_SMTP_PORT === config.PORT && config.PORT !== 0)
     throw new ConfigError(
-      `invalid configuration: BOUNCE_SMTP_PORT and PORT are both ${c.PORT}: the bounce receiver and the web service need a port each`,
+      `invalid configuration: BOUNCE_SMTP_PORT and PORT are both ${config.PORT}: the bounce receiver and the web service need a port each`,
     );
-  const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
-  const bounceDomain = c.BOUNCE_DOMAIN ?? mailFromDomain(c.MAIL_FROM);
+  const publicUrl = (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
+  const bounceDomain = config.BOUNCE_DOMAIN ?? mailFromDomain(config.MAIL_FROM);
   if (!bounceDomain)
     throw new ConfigError(
       'invalid configuration: MAIL_FROM has no domain to receive bounces on: give it one, or set BOUNCE_DOMAIN',
     );
-  return { ...c, PUBLIC_URL: publicUrl, BOUNCE_DOMAIN: bounceDomain.toLowerCase() };
+  return { ...config, PUBLIC_URL: publicUrl, BOUNCE_DOMAIN: bounceDomain.toLowerCase() };
 }

@@ -140,18 +140,18 @@ export function subscriptionDeps(ctx: Context, onMailQueued?: () => void): Subsc
 }
 
 /** The send loop's policy from the config. */
-export function sendPolicyFromConfig(c: Config): SendPolicy {
+export function sendPolicyFromConfig(config: Config): SendPolicy {
   return {
-    batchSize: c.SEND_BATCH_SIZE,
+    batchSize: config.SEND_BATCH_SIZE,
     // Two per pooled connection keeps every connection busy (one being answered, one pipelined).
-    maxInFlight: c.SMTP_POOL_SIZE * 2,
+    maxInFlight: config.SMTP_POOL_SIZE * 2,
     // Bounds the crash window (see the header); larger batches cost fewer commits per message.
-    recordBatch: c.SMTP_POOL_SIZE * 4,
-    maxAttempts: c.SEND_MAX_ATTEMPTS,
-    retryBaseMs: c.SEND_RETRY_BASE_MS,
-    connectionRetries: c.SEND_CONNECT_RETRIES,
-    errorBudget: defaultErrorBudget(c.SEND_ERROR_BUDGET),
-    leaseMs: c.SEND_LEASE_SECONDS * 1000,
+    recordBatch: config.SMTP_POOL_SIZE * 4,
+    maxAttempts: config.SEND_MAX_ATTEMPTS,
+    retryBaseMs: config.SEND_RETRY_BASE_MS,
+    connectionRetries: config.SEND_CONNECT_RETRIES,
+    errorBudget: defaultErrorBudget(config.SEND_ERROR_BUDGET),
+    leaseMs: config.SEND_LEASE_SECONDS * 1000,
   };
 }
 
@@ -163,9 +163,9 @@ export const templateSettings = (c: Config): TemplateSettings => {
 };
 
 export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<SendDigestDeps> {
-  const c = ctx.config;
-  const templates = loaded ?? (await loadTemplates(templateSettings(c)));
-  const domain = senderDomain(c.MAIL_FROM);
+  const config = ctx.config;
+  const templates = loaded ?? (await loadTemplates(templateSettings(config)));
+  const domain = senderDomain(config.MAIL_FROM);
   return {
     ledger: ctx.ledger,
     digests: ctx.digests,
@@ -183,13 +183,13 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
     bounceAddress: bounceAddressFor(ctx),
     messageId: messageIdFor(ctx),
     messageSettings: {
-      from: c.MAIL_FROM,
-      unsubscribeMailto: c.MAIL_UNSUBSCRIBE_MAILTO,
+      from: config.MAIL_FROM,
+      unsubscribeMailto: config.MAIL_UNSUBSCRIBE_MAILTO,
       domain,
       // The sender id of Feedback-IDs: the signing domain, the one verified in Gmail Postmaster Tools.
-      feedbackDomain: c.DKIM_DOMAIN?.toLowerCase() ?? domain,
+      feedbackDomain: config.DKIM_DOMAIN?.toLowerCase() ?? domain,
     },
-    policy: sendPolicyFromConfig(c),
+    policy: sendPolicyFromConfig(config),
     recordRefusal: recordRefusalFor(ctx),
   };
 }
@@ -200,11 +200,12 @@ export async function sendDigestDeps(ctx: Context, loaded?: Templates): Promise<
  * unsubscribe+<token>@BOUNCE_DOMAIN (src/bounces/unsubscribe-address.ts).
  */
 export const readerLinksFor = (ctx: Pick<Context, 'config' | 'secret'>) => {
-  const c = ctx.config;
-  const ownMailto = !c.MAIL_UNSUBSCRIBE_MAILTO && (c.BOUNCE_SMTP_PORT !== undefined || c.BOUNCE_IMAP_URL !== undefined);
+  const config = ctx.config;
+  const ownMailto =
+    !config.MAIL_UNSUBSCRIBE_MAILTO && (config.BOUNCE_SMTP_PORT !== undefined || config.BOUNCE_IMAP_URL !== undefined);
   return (id: number) => ({
-    ...subscriberLinks(c.PUBLIC_URL, ctx.secret, id),
-    ...(ownMailto ? { unsubscribeMailto: unsubscribeAddress(id, ctx.secret, c.BOUNCE_DOMAIN) } : {}),
+    ...subscriberLinks(config.PUBLIC_URL, ctx.secret, id),
+    ...(ownMailto ? { unsubscribeMailto: unsubscribeAddress(id, ctx.secret, config.BOUNCE_DOMAIN) } : {}),
   });
 };
 
@@ -257,7 +258,7 @@ export function mailQueueDeps(ctx: Context, templates: MailQueueDeps['templates'
 
 /** The intake wired to the application's context; the parser defaults to the context's worker thread. */
 export function handleReportDeps(ctx: Context, parseReport?: HandleReportDeps['parseReport']): HandleReportDeps {
-  const c = ctx.config;
+  const config = ctx.config;
   return {
     bounces: ctx.bounces,
     subscribers: ctx.subscribers,
@@ -265,43 +266,43 @@ export function handleReportDeps(ctx: Context, parseReport?: HandleReportDeps['p
     clock: ctx.clock,
     logger: ctx.logger,
     secret: ctx.secret,
-    softLimit: c.BOUNCE_SOFT_LIMIT,
+    softLimit: config.BOUNCE_SOFT_LIMIT,
     parseReport: parseReport ?? ((raw) => ctx.reportParser.parse(raw)),
-    bounceDomain: c.BOUNCE_DOMAIN,
-    messageIdDomain: mailFromDomain(c.MAIL_FROM) ?? c.BOUNCE_DOMAIN,
+    bounceDomain: config.BOUNCE_DOMAIN,
+    messageIdDomain: mailFromDomain(config.MAIL_FROM) ?? config.BOUNCE_DOMAIN,
     queuedMailRecipient: (id) => ctx.mailQueue.recipientOf(id),
     quarantine: ctx.quarantine,
-    maxBytes: c.BOUNCE_MAX_BYTES,
-    fblAddress: c.BOUNCE_FBL_ADDRESS,
+    maxBytes: config.BOUNCE_MAX_BYTES,
+    fblAddress: config.BOUNCE_FBL_ADDRESS,
   };
 }
 
 /** The poller of BOUNCE_IMAP_URL, started for the service; undefined when it is not set. */
 export function startBounceMailbox(ctx: Context): ImapPoller | undefined {
-  const c = ctx.config;
-  if (!c.BOUNCE_IMAP_URL) return undefined;
+  const config = ctx.config;
+  if (!config.BOUNCE_IMAP_URL) return undefined;
   return startImapPoller(
     { intake: handleReportDeps(ctx), state: createImapStateStore(ctx.db), logger: ctx.logger },
     {
-      url: c.BOUNCE_IMAP_URL,
-      after: c.BOUNCE_IMAP_AFTER,
-      quarantineFolder: c.BOUNCE_IMAP_QUARANTINE,
-      pollMs: c.BOUNCE_IMAP_POLL_SECONDS * 1000,
+      url: config.BOUNCE_IMAP_URL,
+      after: config.BOUNCE_IMAP_AFTER,
+      quarantineFolder: config.BOUNCE_IMAP_QUARANTINE,
+      pollMs: config.BOUNCE_IMAP_POLL_SECONDS * 1000,
     },
   );
 }
 
 /** Each provider's route exists only when its secret is configured (404 otherwise). */
 export function webhookRouteDeps(ctx: Context, fetchForSns: SnsFetch = snsFetch): WebhookRouteDeps {
-  const c = ctx.config;
+  const config = ctx.config;
   return {
     bounces: handleReportDeps(ctx),
-    ses: c.SES_SNS_TOPIC_ARNS
-      ? createSnsVerifier({ fetch: fetchForSns, topics: c.SES_SNS_TOPIC_ARNS.split(',').map((t) => t.trim()) })
+    ses: config.SES_SNS_TOPIC_ARNS
+      ? createSnsVerifier({ fetch: fetchForSns, topics: config.SES_SNS_TOPIC_ARNS.split(',').map((t) => t.trim()) })
       : undefined,
-    postmarkAuth: c.POSTMARK_WEBHOOK_AUTH,
-    mailgun: c.MAILGUN_WEBHOOK_SIGNING_KEY
-      ? createMailgunVerifier(c.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock, createWebhookTokensStore(ctx.db))
+    postmarkAuth: config.POSTMARK_WEBHOOK_AUTH,
+    mailgun: config.MAILGUN_WEBHOOK_SIGNING_KEY
+      ? createMailgunVerifier(config.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock, createWebhookTokensStore(ctx.db))
       : undefined,
   };
 }

@@ -22,23 +22,23 @@ export interface MailerOptions {
   logger: Logger;
 }
 
-export function dkimFromConfig(c: {
+export function dkimFromConfig(config: {
   DKIM_DOMAIN?: string | undefined;
   DKIM_SELECTOR?: string | undefined;
   DKIM_PRIVATE_KEY_PATH?: string | undefined;
   DKIM_ED25519_KEY_PATH?: string | undefined;
   DKIM_WORKERS: number;
 }): MailerOptions['dkim'] {
-  if (!c.DKIM_DOMAIN || !c.DKIM_SELECTOR || !c.DKIM_PRIVATE_KEY_PATH) return undefined;
-  const ed25519 = c.DKIM_ED25519_KEY_PATH
-    ? { keySelector: `${c.DKIM_SELECTOR}-ed25519`, privateKey: readFileSync(c.DKIM_ED25519_KEY_PATH, 'utf8') }
+  if (!config.DKIM_DOMAIN || !config.DKIM_SELECTOR || !config.DKIM_PRIVATE_KEY_PATH) return undefined;
+  const ed25519 = config.DKIM_ED25519_KEY_PATH
+    ? { keySelector: `${config.DKIM_SELECTOR}-ed25519`, privateKey: readFileSync(config.DKIM_ED25519_KEY_PATH, 'utf8') }
     : undefined;
   return {
-    domainName: c.DKIM_DOMAIN,
-    keySelector: c.DKIM_SELECTOR,
-    privateKey: readFileSync(c.DKIM_PRIVATE_KEY_PATH, 'utf8'),
+    domainName: config.DKIM_DOMAIN,
+    keySelector: config.DKIM_SELECTOR,
+    privateKey: readFileSync(config.DKIM_PRIVATE_KEY_PATH, 'utf8'),
     ed25519,
-    workers: c.DKIM_WORKERS,
+    workers: config.DKIM_WORKERS,
   };
 }
 
