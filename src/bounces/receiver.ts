@@ -43,7 +43,10 @@ function isOurAddress(deps: HandleReportDeps, address: string): boolean {
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
-export async function startBounceReceiver(deps: HandleReportDeps, o: BounceReceiverOptions): Promise<BounceReceiver> {
+export async function startBounceReceiver(
+  deps: HandleReportDeps,
+  options: BounceReceiverOptions,
+): Promise<BounceReceiver> {
   const log = deps.logger.child({ component: 'bounce-receiver' });
   const server = new SMTPServer({
     name: deps.bounceDomain,
@@ -52,7 +55,7 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
     // configured for it, so STARTTLS is not offered (senders fall back to plain SMTP).
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
-    size: o.maxBytes,
+    size: options.maxBytes,
     rejectOversized: true,
     // No maxClients: smtp-server's counts connections not yet greeted, which a burst from one
     // address fills for everyone. limitSessions below counts the sessions it lets in instead.
@@ -72,7 +75,7 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
       stream.on('end', () => {
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
         if (stream.sizeExceeded) {
-          log.warn({ rcptTo, maxBytes: o.maxBytes }, 'bounce receiver: message over BOUNCE_MAX_BYTES refused');
+          log.warn({ rcptTo, maxBytes: options.maxBytes }, 'bounce receiver: message over BOUNCE_MAX_BYTES refused');
           return cb(smtpError(552, '5.3.4 Message too big'));
         }
         handleReport(deps, Buffer.concat(chunks), { kind: 'smtp', name: 'receiver', rcptTo }).then(
@@ -105,7 +108,7 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
       });
     },
   });
-  const limits = sessionLimits(o);
+  const limits = sessionLimits(options);
   limitSessions(server, limits, log);
   // A peer that resets its connection is its own business; anything else is logged, not fatal.
   server.on('error', (err: NodeJS.ErrnoException) => {
@@ -113,12 +116,12 @@ export async function startBounceReceiver(deps: HandleReportDeps, o: BounceRecei
   });
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(o.port, o.host, () => {
+    server.listen(options.port, options.host, () => {
       server.server.off('error', reject);
       resolve();
     });
   });
   const port = (server.server.address() as AddressInfo).port;
-  log.info({ host: o.host, port, maxBytes: o.maxBytes, ...limits }, 'bounce receiver listening');
+  log.info({ host: options.host, port, maxBytes: options.maxBytes, ...limits }, 'bounce receiver listening');
   return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

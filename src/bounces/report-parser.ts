@@ -49,8 +49,8 @@ interface Reply {
   cap?: ReportRefused['cap'];
 }
 
-export function createReportParser(o: ReportParserOptions): ReportParser {
-  return new ThreadParser(o);
+export function createReportParser(options: ReportParserOptions): ReportParser {
+  return new ThreadParser(options);
 }
 
 /** One worker thread at a time, one report in it at a time, the rest queued in arrival order. */
@@ -63,10 +63,10 @@ class ThreadParser implements ReportParser {
   private nextId = 0;
   private closed = false;
 
-  private readonly o: ReportParserOptions;
+  private readonly options: ReportParserOptions;
 
-  constructor(o: ReportParserOptions) {
-    this.o = o;
+  constructor(options: ReportParserOptions) {
+    this.options = options;
   }
 
   parse(raw: Buffer): Promise<BounceReport> {
@@ -103,8 +103,8 @@ class ThreadParser implements ReportParser {
     const id = this.nextId++;
     const timer = setTimeout(() => {
       this.end(w);
-      this.settle({ error: new ParseTimedOut(`parsing took longer than ${this.o.timeoutMs} ms`) });
-    }, this.o.timeoutMs);
+      this.settle({ error: new ParseTimedOut(`parsing took longer than ${this.options.timeoutMs} ms`) });
+    }, this.options.timeoutMs);
     this.current = { id, job, timer };
     w.postMessage({ id, raw: job.raw });
   }
@@ -126,7 +126,7 @@ class ThreadParser implements ReportParser {
       // when it is given the TypeScript).
       execArgv: [],
       workerData: { parserModule },
-      resourceLimits: { maxOldGenerationSizeMb: this.o.heapMb ?? 256 },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb ?? 256 },
     });
     w.on('message', (m: Reply) => this.answer(m));
     w.on('error', (err) => this.lost(w, new ParserCrashed(`the report parser failed: ${err.message}`, { cause: err })));
@@ -169,7 +169,7 @@ class ThreadParser implements ReportParser {
     if (!w) return;
     w.unref();
     clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.end(w), this.o.idleMs ?? 30_000);
+    this.idleTimer = setTimeout(() => this.end(w), this.options.idleMs ?? 30_000);
     this.idleTimer.unref();
   }
 }

@@ -65,15 +65,15 @@ export async function dryRun(
  */
 export async function renderDigest(
   deps: Pick<SendDigestDeps, 'compileDigest' | 'links' | keyof RankingDeps>,
-  o: { date: string; digestSize: number; subscriberId?: number; cadence?: Cadence },
+  options: { date: string; digestSize: number; subscriberId?: number; cadence?: Cadence },
 ): Promise<Rendered | null> {
-  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), {
-    size: o.digestSize,
+  const papers = rankPapers(await frozenRanking(deps, options.date, { save: false, cadence: options.cadence }), {
+    size: options.digestSize,
   });
   if (!papers.length) return null;
   return personalise(
-    await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }),
-    deps.links(o.subscriberId ?? 0),
+    await deps.compileDigest({ date: options.date, papers, cadence: options.cadence }),
+    deps.links(options.subscriberId ?? 0),
   );
 }
 
@@ -85,20 +85,25 @@ export async function renderDigest(
  */
 export async function sendTestCopy(
   deps: Pick<SendDigestDeps, 'compileDigest' | 'links' | 'messageSettings' | 'mailer' | 'clock' | keyof RankingDeps>,
-  o: { date: string; to: string; digestSize: number; subscriberId?: number | undefined; cadence?: Cadence },
+  options: { date: string; to: string; digestSize: number; subscriberId?: number | undefined; cadence?: Cadence },
 ): Promise<{ messageId: string; response: string } | null> {
-  const papers = rankPapers(await frozenRanking(deps, o.date, { save: false, cadence: o.cadence }), {
-    size: o.digestSize,
+  const papers = rankPapers(await frozenRanking(deps, options.date, { save: false, cadence: options.cadence }), {
+    size: options.digestSize,
   });
   if (!papers.length) return null;
-  const prepared = prepareMessage(await deps.compileDigest({ date: o.date, papers, cadence: o.cadence }), {
+  const prepared = prepareMessage(await deps.compileDigest({ date: options.date, papers, cadence: options.cadence }), {
     ...deps.messageSettings,
-    listId: listIdFor(o.cadence ?? 'daily', deps.messageSettings.domain),
-    feedbackId: feedbackIdFor(o.cadence ?? 'daily', o.date, deps.messageSettings.feedbackDomain),
+    listId: listIdFor(options.cadence ?? 'daily', deps.messageSettings.domain),
+    feedbackId: feedbackIdFor(options.cadence ?? 'daily', options.date, deps.messageSettings.feedbackDomain),
   });
-  const messageId = `test.${o.date}.${randomBytes(6).toString('hex')}@${deps.messageSettings.domain}`;
+  const messageId = `test.${options.date}.${randomBytes(6).toString('hex')}@${deps.messageSettings.domain}`;
   const info = await deps.mailer.sendPrebuilt(
-    renderMessage(prepared, { to: o.to, messageId, date: deps.clock.now(), ...deps.links(o.subscriberId ?? 0) }),
+    renderMessage(prepared, {
+      to: options.to,
+      messageId,
+      date: deps.clock.now(),
+      ...deps.links(options.subscriberId ?? 0),
+    }),
   );
   return { messageId, response: info.response };
 }

@@ -27,15 +27,16 @@ export interface RankingDeps {
 export async function frozenRanking(
   deps: RankingDeps,
   date: string,
-  o: { save: boolean; stop?: AbortSignal; cadence?: Cadence },
+  options: { save: boolean; stop?: AbortSignal; cadence?: Cadence },
 ): Promise<Paper[]> {
-  const cadence = o.cadence ?? 'daily';
+  const cadence = options.cadence ?? 'daily';
   const frozen = deps.digests.get(date, cadence);
   if (frozen) return frozen.papers;
-  const all = cadence === 'weekly' ? await refreshWeek(deps, date, o.stop) : await deps.refreshDay(date, o.stop);
+  const all =
+    cadence === 'weekly' ? await refreshWeek(deps, date, options.stop) : await deps.refreshDay(date, options.stop);
   const ranked = all.length ? rankPapers(all, { size: all.length }) : [];
   // An empty edition is not frozen: if the source was merely late, a later run can still send it.
-  if (!ranked.length || !o.save) return ranked;
+  if (!ranked.length || !options.save) return ranked;
   deps.digests.save(date, ranked, cadence);
   return deps.digests.get(date, cadence)!.papers;
 }

@@ -42,8 +42,8 @@ export function dkimFromConfig(config: {
   };
 }
 
-export function createMailer(o: MailerOptions): Mailer {
-  return o.smtpUrl ? smtpMailer(o, o.smtpUrl) : outboxMailer(o);
+export function createMailer(options: MailerOptions): Mailer {
+  return options.smtpUrl ? smtpMailer(options, options.smtpUrl) : outboxMailer(options);
 }
 
 /**
@@ -69,12 +69,13 @@ function signed(input: Readable, dkim: DkimSigning): Readable {
 const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
 /** nodemailer's pooled SMTP transport as the mailer configures it (the bench's baselines use it too). */
-export function nodemailerSmtpOptions(o: Pick<MailerOptions, 'poolSize' | 'ratePerSec'>, smtpUrl: string) {
-  const rate = o.ratePerSec > 0 ? { rateLimit: Math.max(1, Math.round(o.ratePerSec)), rateDelta: 1000 } : {};
+export function nodemailerSmtpOptions(options: Pick<MailerOptions, 'poolSize' | 'ratePerSec'>, smtpUrl: string) {
+  const rate =
+    options.ratePerSec > 0 ? { rateLimit: Math.max(1, Math.round(options.ratePerSec)), rateDelta: 1000 } : {};
   return {
     url: smtpUrl,
     pool: true,
-    maxConnections: o.poolSize,
+    maxConnections: options.poolSize,
     // Reconnecting every 100 messages (the default) stalls the pool each time.
     maxMessages: 10_000,
     ...TIMEOUTS,
@@ -89,14 +90,14 @@ export function nodemailerSmtpOptions(o: Pick<MailerOptions, 'poolSize' | 'rateP
  * its connections only when it has mail to send, so a digest run uses the digest client alone. The
  * rate limit is per pool: transactional mail is a trickle beside a digest run.
  */
-function smtpMailer(o: MailerOptions, smtpUrl: string): Mailer {
-  const dkim = o.dkim ? dkimSigning(o.dkim, o.dkim.workers) : null;
-  const transport = nodemailer.createTransport(nodemailerSmtpOptions(o, smtpUrl));
+function smtpMailer(options: MailerOptions, smtpUrl: string): Mailer {
+  const dkim = options.dkim ? dkimSigning(options.dkim, options.dkim.workers) : null;
+  const transport = nodemailer.createTransport(nodemailerSmtpOptions(options, smtpUrl));
   if (dkim) signWithOurs(transport, dkim);
   const digestClient = createSmtpClient({
     url: smtpUrl,
-    poolSize: o.poolSize,
-    ratePerSec: o.ratePerSec,
+    poolSize: options.poolSize,
+    ratePerSec: options.ratePerSec,
     connectionTimeoutMs: TIMEOUTS.connectionTimeout,
     greetingTimeoutMs: TIMEOUTS.greetingTimeout,
     socketTimeoutMs: TIMEOUTS.socketTimeout,
@@ -163,14 +164,14 @@ function messageIdOf(raw: SmtpMessage['raw']): string {
 const HEAD_LIMIT = 64 * 1024;
 
 /** No SMTP server configured: each message's exact bytes go to OUTBOX_DIR as an .eml file. */
-function outboxMailer(o: MailerOptions): Mailer {
-  mkdirSync(o.outboxDir, { recursive: true });
+function outboxMailer(options: MailerOptions): Mailer {
+  mkdirSync(options.outboxDir, { recursive: true });
   const transport = nodemailer.createTransport({
     streamTransport: true,
     buffer: true,
     newline: 'windows',
   });
-  const dkim = o.dkim ? dkimSigning(o.dkim, o.dkim.workers) : null;
+  const dkim = options.dkim ? dkimSigning(options.dkim, options.dkim.workers) : null;
   if (dkim) signWithOurs(transport, dkim);
   const write = (
     info: { envelope: { to: string[] }; messageId: string; message: unknown },
@@ -178,16 +179,16 @@ function outboxMailer(o: MailerOptions): Mailer {
   ) => {
     const to = String(info.envelope.to[0] ?? 'unknown').replace(/[^\w.@-]/g, '_');
     const file = join(
-      o.outboxDir,
+      options.outboxDir,
       `${new Date().toISOString().replace(/[:.]/g, '-')}-${to}-${randomBytes(3).toString('hex')}.eml`,
     );
     writeFileSync(file, info.message as Buffer);
-    o.logger.info({ file, to: info.envelope.to, subject }, 'mail written to outbox');
+    options.logger.info({ file, to: info.envelope.to, subject }, 'mail written to outbox');
     return { messageId: info.messageId, response: `written to ${file}` };
   };
   return {
     kind: 'outbox',
-    where: o.outboxDir,
+    where: options.outboxDir,
     async sendTransactional(message) {
       return write(await transport.sendMail(transactionalOptions(message)), message.subject);
     },

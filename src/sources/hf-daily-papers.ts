@@ -64,20 +64,20 @@ const MAX_ITEMS_PER_DAY = 5_000;
 
 export const USER_AGENT = `Paperboy/${pkg.version} (+self-hosted trending-papers digest)`;
 
-export function createPaperSource(o: PaperSourceOptions): PaperSource {
-  const pageSize = o.pageSize ?? MAX_PAGE_SIZE;
+export function createPaperSource(options: PaperSourceOptions): PaperSource {
+  const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
     throw new RangeError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`);
   }
   const http: HttpSettings = {
-    fetch: o.fetch ?? globalThis.fetch,
-    timeoutMs: o.timeoutMs ?? 10_000,
-    retries: o.retries ?? 4,
-    retryDelayMs: o.retryDelayMs ?? 1_000,
-    maxRetryDelayMs: o.maxRetryDelayMs ?? 60_000,
-    sleep: o.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal })),
-    clock: o.clock ?? systemClock,
-    logger: o.logger,
+    fetch: options.fetch ?? globalThis.fetch,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    retries: options.retries ?? 4,
+    retryDelayMs: options.retryDelayMs ?? 1_000,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? 60_000,
+    sleep: options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal })),
+    clock: options.clock ?? systemClock,
+    logger: options.logger,
   };
   return {
     async fetchDay(date, stop) {
@@ -89,10 +89,10 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
         if (page * pageSize >= MAX_ITEMS_PER_DAY) {
           throw new PaperSourceError(
             `more than ${MAX_ITEMS_PER_DAY} papers for ${date}: is the API ignoring "p"?`,
-            o.baseUrl,
+            options.baseUrl,
           );
         }
-        const url = new URL(o.baseUrl);
+        const url = new URL(options.baseUrl);
         url.searchParams.set('date', date);
         url.searchParams.set('p', String(page));
         url.searchParams.set('limit', String(pageSize));
@@ -100,7 +100,7 @@ export function createPaperSource(o: PaperSourceOptions): PaperSource {
         const parsed = parseDailyPapersJson(await getText(http, where, stop), {
           where,
           featuredDate: date,
-          logger: o.logger,
+          logger: options.logger,
         });
         // The list can shift between page requests; keep one entry per paper, the latest seen.
         for (const p of parsed.papers) byId.set(p.id, p);
@@ -247,23 +247,23 @@ const itemId = z.object({ paper: z.object({ id: z.string() }) });
  */
 export function parseDailyPapersJson(
   text: string,
-  o: { where: string; featuredDate?: string | undefined; logger: Logger },
+  options: { where: string; featuredDate?: string | undefined; logger: Logger },
 ): DailyPapers & { items: number } {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (err) {
     throw new PaperSourceError(
-      `${o.where}: body is not JSON (${(err as Error).message}): ${snippet(text)}`,
-      o.where,
+      `${options.where}: body is not JSON (${(err as Error).message}): ${snippet(text)}`,
+      options.where,
       {},
       { cause: err },
     );
   }
   if (!Array.isArray(body)) {
     throw new PaperSourceError(
-      `${o.where}: expected a JSON array of papers, got ${body === null ? 'null' : typeof body}: ${snippet(text)}`,
-      o.where,
+      `${options.where}: expected a JSON array of papers, got ${body === null ? 'null' : typeof body}: ${snippet(text)}`,
+      options.where,
     );
   }
   const papers: Paper[] = [];
@@ -271,7 +271,7 @@ export function parseDailyPapersJson(
   for (const raw of body) {
     const parsed = itemSchema.safeParse(raw);
     const addedAt = parsed.success ? parsed.data.publishedAt : undefined;
-    const featuredDate = o.featuredDate ?? (addedAt && new Date(addedAt).toISOString().slice(0, 10));
+    const featuredDate = options.featuredDate ?? (addedAt && new Date(addedAt).toISOString().slice(0, 10));
     if (parsed.success && featuredDate) {
       papers.push(toPaper(parsed.data, featuredDate));
       continue;
@@ -280,7 +280,7 @@ export function parseDailyPapersJson(
     const reason = parsed.success
       ? 'no featured day: the item has no top-level publishedAt and no date was given'
       : parsed.error.issues.map((i) => `${i.path.join('.') || 'item'}: ${i.message}`).join('; ');
-    o.logger.warn({ where: o.where, id, reason }, 'paper skipped: invalid item');
+    options.logger.warn({ where: options.where, id, reason }, 'paper skipped: invalid item');
     skipped.push({ id, reason });
   }
   return { papers, skipped, items: body.length };

@@ -72,7 +72,7 @@ export class SmtpConnection {
   /** Called once when the connection breaks (error, timeout, server closing) while not quitting. */
   onBroken: (() => void) | null = null;
 
-  constructor(private readonly o: Resolved) {
+  constructor(private readonly options: Resolved) {
     this.failed = new Promise<never>((_, reject) => {
       this.rejectFailed = reject;
     });
@@ -104,22 +104,22 @@ export class SmtpConnection {
   }
 
   private async openSession(): Promise<void> {
-    const { target: t } = this.o;
+    const { target: t } = this.options;
     const tlsOptions = this.tlsOptions();
     const socket = t.secure
       ? tlsConnect({ host: t.host, port: t.port, ...tlsOptions })
       : netConnect({ host: t.host, port: t.port });
     this.attach(socket);
     this.handshaking = t.secure;
-    await this.within(this.o.connectionTimeoutMs, 'Connection timeout', () =>
+    await this.within(this.options.connectionTimeoutMs, 'Connection timeout', () =>
       this.event(socket, t.secure ? 'secureConnect' : 'connect'),
     );
     this.handshaking = false;
     socket.setNoDelay(true);
     this.step = 'greeting';
-    const greeting = await this.within(this.o.greetingTimeoutMs, 'Greeting never received', () => this.expect());
+    const greeting = await this.within(this.options.greetingTimeoutMs, 'Greeting never received', () => this.expect());
     if (greeting.code !== 220) throw sessionError('The server refused the session', 'ECONNECTION', 'CONN', greeting);
-    socket.setTimeout(this.o.socketTimeoutMs);
+    socket.setTimeout(this.options.socketTimeoutMs);
 
     await this.ehlo();
     if (!t.secure && !t.ignoreTLS && this.extensions.has('STARTTLS')) {
@@ -140,9 +140,9 @@ export class SmtpConnection {
   }
 
   private tlsOptions(): ConnectionOptions {
-    const { target: t } = this.o;
+    const { target: t } = this.options;
     return {
-      ...this.o.tls,
+      ...this.options.tls,
       // SNI takes a host name, never an address.
       ...(isIP(t.host) ? {} : { servername: t.host }),
       ...(t.rejectUnauthorized === null ? {} : { rejectUnauthorized: t.rejectUnauthorized }),
@@ -151,7 +151,7 @@ export class SmtpConnection {
 
   private async ehlo(): Promise<void> {
     this.step = 'EHLO';
-    const name = this.o.target.name ?? ehloName(this.socket);
+    const name = this.options.target.name ?? ehloName(this.socket);
     let reply = await this.command(`EHLO ${name}`);
     if (!isOk(reply)) {
       // A server from before RFC 1869: plain HELO, no extensions.
@@ -201,9 +201,11 @@ export class SmtpConnection {
     const secure = tlsConnect({ socket: plain, ...tlsOptions });
     this.attach(secure);
     this.handshaking = true;
-    await this.within(this.o.connectionTimeoutMs, 'TLS handshake timeout', () => this.event(secure, 'secureConnect'));
+    await this.within(this.options.connectionTimeoutMs, 'TLS handshake timeout', () =>
+      this.event(secure, 'secureConnect'),
+    );
     this.handshaking = false;
-    secure.setTimeout(this.o.socketTimeoutMs);
+    secure.setTimeout(this.options.socketTimeoutMs);
   }
 
   // -- socket and replies --
