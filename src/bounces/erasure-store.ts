@@ -13,7 +13,7 @@ const quotes = (columns: string[]) => columns.map((c) => `instr(lower(${c}), low
  * recorded before they were masked, another subscriber's forward, a report kept whole).
  */
 export function createBounceErasureStore(db: Db) {
-  const s = {
+  const statements = {
     events: db.prepare(
       `DELETE FROM bounce_events
        WHERE recipient_hash = @hash OR ${quotes(['diagnostic', 'reason', 'status', 'source', 'report_key'])}`,
@@ -23,8 +23,8 @@ export function createBounceErasureStore(db: Db) {
     ),
   };
   const erase = db.transaction((hash: string, email: string) => ({
-    events: s.events.run({ hash, email }).changes,
-    quarantined: s.quarantine.run({ email }).changes,
+    events: statements.events.run({ hash, email }).changes,
+    quarantined: statements.quarantine.run({ email }).changes,
   }));
   return {
     /** Deletes them in one transaction; how many of each. */

@@ -74,51 +74,55 @@ export type BounceStore = ReturnType<typeof createBounceStore>;
  * bounce policy needs (which digests a subscriber was sent, what each run sent), prepared once.
  */
 export function createBounceStore(db: Db) {
-  const s = { ...prepareEventStatements(db), ...prepareReportStatements(db) };
+  const statements = { ...prepareEventStatements(db), ...prepareReportStatements(db) };
   return {
     /** Runs `fn` in one IMMEDIATE transaction (nested calls join the outer one). */
     transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     /** False when this (report, recipient) was recorded before: the event is a repeat. */
-    insert: (e: StoredBounceEvent): boolean => s.insert.run({ ...e, verified: e.verified ? 1 : 0 }).changes === 1,
+    insert: (e: StoredBounceEvent): boolean =>
+      statements.insert.run({ ...e, verified: e.verified ? 1 : 0 }).changes === 1,
     /** True when this (report, recipient) had been recorded as unverified and now is verified. */
     verify: (e: StoredBounceEvent): boolean => {
       const { verified: _, createdAt: __, diagnostic: ___, domain: ____, ...fields } = e;
-      return s.verify.run(fields).changes === 1;
+      return statements.verify.run(fields).changes === 1;
     },
     /** Digest days since `since` that bounced softly about the mailbox (and after any lifted suppression). */
-    softBounceDays: (subscriberId: number, since: string) => s.softDays.all({ id: subscriberId, since }) as string[],
+    softBounceDays: (subscriberId: number, since: string) =>
+      statements.softDays.all({ id: subscriberId, since }) as string[],
     /** Digest days since `since` sent to the subscriber (and after any lifted suppression). */
-    sentDigestDays: (subscriberId: number, since: string) => s.sentDays.all({ id: subscriberId, since }) as string[],
+    sentDigestDays: (subscriberId: number, since: string) =>
+      statements.sentDays.all({ id: subscriberId, since }) as string[],
     lastSentDigestDay: (subscriberId: number, since: string) =>
-      (s.lastSentDay.get(subscriberId, since) as string | null) ?? undefined,
+      (statements.lastSentDay.get(subscriberId, since) as string | null) ?? undefined,
     list: (since: string) =>
-      (s.list.all(since) as (Omit<BounceListing, 'verified'> & { verified: number })[]).map((e) => ({
+      (statements.list.all(since) as (Omit<BounceListing, 'verified'> & { verified: number })[]).map((e) => ({
         ...e,
         verified: e.verified === 1,
       })),
-    runs: () => s.runs.all() as RunBounceCounts[],
+    runs: () => statements.runs.all() as RunBounceCounts[],
     /** The last run before `date` that sent anything. */
-    runBefore: (date: string) => s.runBefore.get(date) as RunBounceCounts | undefined,
+    runBefore: (date: string) => statements.runBefore.get(date) as RunBounceCounts | undefined,
     /** Sender-side refusals recorded since `since` (an ISO instant), per receiving domain and reason. */
-    senderRefusals: (since: string) => s.senderRefusals.all(since) as SenderRefusals[],
+    senderRefusals: (since: string) => statements.senderRefusals.all(since) as SenderRefusals[],
     /** The same for the digests of one day. */
-    runRefusals: (date: string) => s.runRefusals.all(date) as SenderRefusals[],
+    runRefusals: (date: string) => statements.runRefusals.all(date) as SenderRefusals[],
     /** Confirmed readers refused for a sender-side reason on a digest of `since` or later. */
-    refusedReaders: (since: string) => s.refusedReaders.all(since) as { id: number; email: string }[],
+    refusedReaders: (since: string) => statements.refusedReaders.all(since) as { id: number; email: string }[],
     /** A subscriber's verified events about digests of `since` or later, oldest first. */
-    dayEvents: (subscriberId: number, since: string) => s.dayEvents.all(subscriberId, since) as DayEvent[],
+    dayEvents: (subscriberId: number, since: string) => statements.dayEvents.all(subscriberId, since) as DayEvent[],
     /** True when a complaint from the subscriber was recorded. */
-    complained: (subscriberId: number) => s.complained.get(subscriberId) === 1,
+    complained: (subscriberId: number) => statements.complained.get(subscriberId) === 1,
     unattributed: () =>
       Object.fromEntries(
-        (s.unattributed.all() as { kind: BounceKind; n: number }[]).map((r) => [r.kind, r.n]),
+        (statements.unattributed.all() as { kind: BounceKind; n: number }[]).map((r) => [r.kind, r.n]),
       ) as Partial<Record<BounceKind, number>>,
-    suppression: (hash: string) => s.suppression.get(hash) as { reason: string; createdAt: string } | undefined,
+    suppression: (hash: string) =>
+      statements.suppression.get(hash) as { reason: string; createdAt: string } | undefined,
     /** Keeps the first reason when the address is already on the list. */
     suppress: (hash: string, reason: string, now: string) => {
-      s.suppress.run(hash, reason, now);
+      statements.suppress.run(hash, reason, now);
     },
-    lift: (hash: string) => s.lift.run(hash).changes === 1,
+    lift: (hash: string) => statements.lift.run(hash).changes === 1,
   };
 }
 

@@ -9,7 +9,7 @@ export type ImapStateStore = ReturnType<typeof createImapStateStore>;
 
 /** Where the bounce mailbox poller stopped, per mailbox (`user@host:port/Folder`). */
 export function createImapStateStore(db: Db) {
-  const s = {
+  const statements = {
     get: db.prepare('SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM imap_state WHERE mailbox = ?'),
     set: db.prepare(
       `INSERT INTO imap_state (mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
@@ -17,9 +17,9 @@ export function createImapStateStore(db: Db) {
     ),
   };
   return {
-    get: (mailbox: string) => s.get.get(mailbox) as ImapPosition | undefined,
+    get: (mailbox: string) => statements.get.get(mailbox) as ImapPosition | undefined,
     set: (mailbox: string, position: ImapPosition, now: Date) => {
-      s.set.run(mailbox, position.uidValidity, position.lastUid, now.toISOString());
+      statements.set.run(mailbox, position.uidValidity, position.lastUid, now.toISOString());
     },
   };
 }

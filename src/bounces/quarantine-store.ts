@@ -23,7 +23,7 @@ export type QuarantineStore = ReturnType<typeof createQuarantineStore>;
 
 /** Reports the intake set aside (src/bounces/handle-report.ts), and the operator's view of them. */
 export function createQuarantineStore(db: Db) {
-  const s = {
+  const statements = {
     add: db.prepare(
       `INSERT INTO bounce_quarantine (source, reason, location, report_key, size, raw, created_at)
        VALUES (@source, @reason, @location, @reportKey, @size, @raw, @createdAt)
@@ -38,11 +38,11 @@ export function createQuarantineStore(db: Db) {
   };
   return {
     /** False when this report was quarantined before (the same message read again). */
-    add: (e: QuarantineEntry): boolean => s.add.run(e).changes === 1,
-    list: () => s.list.all() as QuarantineListing[],
+    add: (e: QuarantineEntry): boolean => statements.add.run(e).changes === 1,
+    list: () => statements.list.all() as QuarantineListing[],
     /** The kept message, undefined when there is no such entry, null when its bytes are not kept here. */
-    raw: (id: number) => s.raw.get(id) as Buffer | null | undefined,
-    remove: (id: number): boolean => s.remove.run(id).changes === 1,
-    purgeBefore: (before: string): number => s.purge.run(before).changes,
+    raw: (id: number) => statements.raw.get(id) as Buffer | null | undefined,
+    remove: (id: number): boolean => statements.remove.run(id).changes === 1,
+    purgeBefore: (before: string): number => statements.purge.run(before).changes,
   };
 }

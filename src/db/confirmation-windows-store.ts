@@ -16,7 +16,7 @@ export type ConfirmationWindowsStore = ReturnType<typeof createConfirmationWindo
 
 /** Every SQL statement on confirmation_windows and confirmations_capped (the confirmation caps), prepared once. */
 export function createConfirmationWindowsStore(db: Db) {
-  const s = {
+  const statements = {
     get: db.prepare('SELECT start, count FROM confirmation_windows WHERE key = ?'),
     save: db.prepare(
       `INSERT INTO confirmation_windows (key, start, count) VALUES (@key, @start, @count)
@@ -27,16 +27,16 @@ export function createConfirmationWindowsStore(db: Db) {
     countCapped: db.prepare('UPDATE confirmations_capped SET n = n + 1 WHERE scope = ?'),
   };
   return {
-    get: (key: string) => s.get.get(key) as ConfirmWindow | undefined,
+    get: (key: string) => statements.get.get(key) as ConfirmWindow | undefined,
     save: (key: string, w: ConfirmWindow) => {
-      s.save.run({ key, ...w });
+      statements.save.run({ key, ...w });
     },
-    remove: (key: string) => s.remove.run(key).changes,
+    remove: (key: string) => statements.remove.run(key).changes,
     /** Windows that started before `iso` count for nothing any more. */
-    pruneBefore: (iso: string) => s.pruneBefore.run(iso).changes,
+    pruneBefore: (iso: string) => statements.pruneBefore.run(iso).changes,
     /** One more confirmation email held back by the cap of this scope. */
     countCapped: (scope: CapScope) => {
-      s.countCapped.run(scope);
+      statements.countCapped.run(scope);
     },
   };
 }

@@ -13,7 +13,7 @@ export interface QueuedMail {
 export type MailQueueStore = ReturnType<typeof createMailQueueStore>;
 
 export function createMailQueueStore(db: Db) {
-  const s = {
+  const statements = {
     enqueue: db.prepare(
       `INSERT INTO mail_queue (kind, recipient, payload, next_attempt_at, created_at) VALUES (@kind, @recipient, @payload, @now, @now)`,
     ),
@@ -44,29 +44,29 @@ export function createMailQueueStore(db: Db) {
   };
   return {
     enqueue: (m: { kind: string; recipient: string; payload: Record<string, unknown>; now: string }) => {
-      s.enqueue.run({ ...m, payload: JSON.stringify(m.payload) });
+      statements.enqueue.run({ ...m, payload: JSON.stringify(m.payload) });
     },
     due: (now: string, limit: number): QueuedMail[] =>
-      (s.due.all(now, limit) as (Omit<QueuedMail, 'payload'> & { payload: string })[]).map((r) => ({
+      (statements.due.all(now, limit) as (Omit<QueuedMail, 'payload'> & { payload: string })[]).map((r) => ({
         ...r,
         payload: JSON.parse(r.payload) as Record<string, unknown>,
       })),
     markSent: (id: number, now: string) => {
-      s.markSent.run({ id, now });
+      statements.markSent.run({ id, now });
     },
     retryLater: (id: number, next: string, error: string) => {
-      s.retryLater.run({ id, next, error });
+      statements.retryLater.run({ id, next, error });
     },
     /** The address a queued message went to, while the queue keeps it (a week after it settled). */
-    recipientOf: (id: number) => s.recipient.get(id) as string | undefined,
+    recipientOf: (id: number) => statements.recipient.get(id) as string | undefined,
     /** Makes every queued message due now: after a restart (often to fix SMTP settings), try at once. */
-    makeAllDue: (now: string) => s.makeAllDue.run(now, now).changes,
+    makeAllDue: (now: string) => statements.makeAllDue.run(now, now).changes,
     markFailed: (id: number, error: string) => {
-      s.markFailed.run({ id, error });
+      statements.markFailed.run({ id, error });
     },
     /** Fails the messages queued before `iso` and not sent yet; returns how many. */
-    expireQueuedBefore: (iso: string) => s.expireQueued.run(iso).changes,
+    expireQueuedBefore: (iso: string) => statements.expireQueued.run(iso).changes,
     /** Deletes the sent and failed messages queued before `iso`; returns how many. */
-    deleteSettledBefore: (iso: string) => s.deleteSettled.run(iso).changes,
+    deleteSettledBefore: (iso: string) => statements.deleteSettled.run(iso).changes,
   };
 }

@@ -27,7 +27,7 @@ export type MetricsStore = ReturnType<typeof createMetricsStore>;
  * index or a small table, so a scrape stays cheap on a long list, even during a send.
  */
 export function createMetricsStore(db: Db) {
-  const s = {
+  const statements = {
     subscribers: db.prepare('SELECT status, count(*) AS n FROM subscribers GROUP BY status'),
     events: db.prepare('SELECT event, n FROM subscriber_event_counts'),
     capped: db.prepare('SELECT scope, n FROM confirmations_capped'),
@@ -55,15 +55,15 @@ export function createMetricsStore(db: Db) {
     ),
   };
   return {
-    subscribersByStatus: () => s.subscribers.all() as { status: string; n: number }[],
-    subscriberEvents: () => s.events.all() as { event: string; n: number }[],
-    confirmationsCapped: () => s.capped.all() as { scope: string; n: number }[],
-    recentRuns: (limit: number) => s.recentRuns.all(limit) as RunCounts[],
-    lastRun: () => s.lastRun.get() as LastRun | undefined,
-    mailQueueByStatus: () => s.mailQueue.all() as { status: string; n: number }[],
-    oldestQueuedAt: () => s.oldestQueued.get() as string | null,
-    bouncesByKind: () => s.bounces.all() as { kind: string; n: number }[],
+    subscribersByStatus: () => statements.subscribers.all() as { status: string; n: number }[],
+    subscriberEvents: () => statements.events.all() as { event: string; n: number }[],
+    confirmationsCapped: () => statements.capped.all() as { scope: string; n: number }[],
+    recentRuns: (limit: number) => statements.recentRuns.all(limit) as RunCounts[],
+    lastRun: () => statements.lastRun.get() as LastRun | undefined,
+    mailQueueByStatus: () => statements.mailQueue.all() as { status: string; n: number }[],
+    oldestQueuedAt: () => statements.oldestQueued.get() as string | null,
+    bouncesByKind: () => statements.bounces.all() as { kind: string; n: number }[],
     /** Refusals about the sender per receiving domain ('' for events recorded before domains were kept). */
-    senderRefusalsByDomain: () => s.senderRefusals.all() as { domain: string; n: number }[],
+    senderRefusalsByDomain: () => statements.senderRefusals.all() as { domain: string; n: number }[],
   };
 }

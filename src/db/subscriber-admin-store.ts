@@ -16,7 +16,7 @@ export type SubscriberAdminStore = ReturnType<typeof createSubscriberAdminStore>
 
 /** The operators' statements on the subscriber list (the subscribers CLI), prepared once. */
 export function createSubscriberAdminStore(db: Db) {
-  const s = {
+  const statements = {
     // An address already on the list keeps its row untouched: an import must never re-subscribe
     // someone who unsubscribed or was suppressed.
     insert: db.prepare(
@@ -44,15 +44,15 @@ export function createSubscriberAdminStore(db: Db) {
   };
 
   const erase = db.transaction((email: string, windowKey: string) => ({
-    subscriber: s.remove.run(email).changes === 1,
-    queuedMail: s.removeMail.run(email).changes,
-    other: s.removeWindow.run(windowKey).changes + s.scrubRunErrors.run({ email }).changes,
+    subscriber: statements.remove.run(email).changes === 1,
+    queuedMail: statements.removeMail.run(email).changes,
+    other: statements.removeWindow.run(windowKey).changes + statements.scrubRunErrors.run({ email }).changes,
   }));
 
   const importAll = db.transaction((rows: readonly ImportRow[], now: string) => {
     let imported = 0;
     for (const r of rows)
-      imported += s.insert.run({
+      imported += statements.insert.run({
         email: r.email,
         digestSize: r.digestSize,
         keywords: r.keywords,
@@ -69,10 +69,12 @@ export function createSubscriberAdminStore(db: Db) {
     },
     /** Streamed in id order, so a million rows never sit in memory. */
     list(o: { confirmedOnly: boolean }): IterableIterator<SubscriberListing> {
-      return (o.confirmedOnly ? s.confirmed : s.all).iterate() as IterableIterator<SubscriberListing>;
+      return (o.confirmedOnly ? statements.confirmed : statements.all).iterate() as IterableIterator<SubscriberListing>;
     },
     counts(): Record<string, number> {
-      return Object.fromEntries((s.counts.all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+      return Object.fromEntries(
+        (statements.counts.all() as { status: string; n: number }[]).map((r) => [r.status, r.n]),
+      );
     },
     /**
      * Erases every trace of the address from the database, in one transaction, then truncates the

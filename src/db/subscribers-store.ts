@@ -60,7 +60,7 @@ interface OptIn extends SignupSettings {
 
 /** The statements on pending_signup_requests (one row per confirmation link of a pending subscriber), prepared once. */
 function createSignupRequests(db: Db) {
-  const s = {
+  const statements = {
     add: db.prepare(
       `INSERT INTO pending_signup_requests (token_hash, subscriber_id, digest_size, keywords, cadence, sent_at)
        VALUES (@hash, @subscriberId, @digestSize, @keywords, @cadence, @sentAt)`,
@@ -74,20 +74,20 @@ function createSignupRequests(db: Db) {
   };
   return {
     addRequest: (r: SignupRequest & { hash: string }) => {
-      s.add.run(r);
+      statements.add.run(r);
     },
     /** The sign-up request a confirmation token's hash names, if it is still kept. */
-    request: (hash: string) => s.byHash.get(hash) as SignupRequest | undefined,
+    request: (hash: string) => statements.byHash.get(hash) as SignupRequest | undefined,
     /** Deletes the sign-up requests whose confirmation email went out before `iso`. */
-    deleteRequestsBefore: (iso: string) => s.deleteBefore.run(iso).changes,
+    deleteRequestsBefore: (iso: string) => statements.deleteBefore.run(iso).changes,
     // Once one link confirmed, the others are links to a confirmed subscription: nothing to keep.
-    deleteRequestsOf: (subscriberId: number) => s.deleteOf.run(subscriberId).changes,
+    deleteRequestsOf: (subscriberId: number) => statements.deleteOf.run(subscriberId).changes,
   };
 }
 
 /** Every SQL statement on the subscribers table and its sign-up requests, prepared once. */
 export function createSubscribersStore(db: Db) {
-  const s = {
+  const statements = {
     byEmail: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE email = ?`),
     byId: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE id = ?`),
     // Ids come from the sequence, never max(id) + 1: an erased subscriber's links must not reach a newcomer.
@@ -132,17 +132,17 @@ export function createSubscribersStore(db: Db) {
   const { deleteRequestsOf, ...requests } = createSignupRequests(db);
 
   const one = (row: unknown) => (row ? toSubscriber(row as Row) : undefined);
-  const insertPending = (p: OptIn & { email: string }) => (s.insertPending.get(p) as { id: number }).id;
+  const insertPending = (p: OptIn & { email: string }) => (statements.insertPending.get(p) as { id: number }).id;
   const confirm = db.transaction((id: number, now: string, settings: SignupSettings) => {
     const { digestSize, keywords, cadence } = settings;
-    const confirmed = s.confirm.run({ id, now, digestSize, keywords, cadence }).changes;
+    const confirmed = statements.confirm.run({ id, now, digestSize, keywords, cadence }).changes;
     deleteRequestsOf(id);
     return confirmed === 1;
   });
 
   return {
-    byEmail: (email: string) => one(s.byEmail.get(email)),
-    byId: (id: number) => one(s.byId.get(id)),
+    byEmail: (email: string) => one(statements.byEmail.get(email)),
+    byId: (id: number) => one(statements.byId.get(id)),
     insertPending,
     /**
      * Signing up again after an unsubscribe or a suppression is a new subscription: a new row, so a
@@ -151,11 +151,11 @@ export function createSubscribersStore(db: Db) {
      */
     replaceWithPending: (p: OptIn & { id: number; email: string }) => {
       const { id, ...rest } = p;
-      s.deleteRow.run(id);
+      statements.deleteRow.run(id);
       return insertPending(rest);
     },
     noteConfirmationSent: (id: number, now: string) => {
-      s.noteConfirmationSent.run({ id, now });
+      statements.noteConfirmationSent.run({ id, now });
     },
     ...requests,
     /**
@@ -163,13 +163,13 @@ export function createSubscribersStore(db: Db) {
      * all of their requests. False when they were not pending.
      */
     confirm: (id: number, now: string, settings: SignupSettings) => confirm(id, now, settings),
-    unsubscribe: (id: number, now: string) => s.unsubscribe.run({ id, now }).changes === 1,
-    suppress: (id: number, now: string) => s.suppress.run({ id, now }).changes === 1,
-    unsuppress: (id: number, now: string) => s.unsuppress.run({ id, now }).changes === 1,
+    unsubscribe: (id: number, now: string) => statements.unsubscribe.run({ id, now }).changes === 1,
+    suppress: (id: number, now: string) => statements.suppress.run({ id, now }).changes === 1,
+    unsuppress: (id: number, now: string) => statements.unsuppress.run({ id, now }).changes === 1,
     /** Deletes the sign-ups still pending whose last confirmation email went out before `iso`. */
-    deletePendingBefore: (iso: string) => s.deletePendingBefore.run(iso).changes,
+    deletePendingBefore: (iso: string) => statements.deletePendingBefore.run(iso).changes,
     setPreferences: (p: { id: number; digestSize: number; keywords: string; cadence: Cadence; now: string }) => {
-      s.setPreferences.run(p);
+      statements.setPreferences.run(p);
     },
   };
 }

@@ -32,8 +32,12 @@ const NOT_HELD = `${DOMAIN_OF('s.email')} NOT IN (SELECT value FROM json_each(@h
  * sender pays one commit per batch, not one per message.
  */
 export function createLedgerStore(db: Db) {
-  const s: Statements = { ...prepareRunStatements(db), ...prepareClaimStatements(db), ...prepareHistoryStatements(db) };
-  return { ...runMethods(db, s), ...sendMethods(db, s), ...historyMethods(db, s) };
+  const statements: Statements = {
+    ...prepareRunStatements(db),
+    ...prepareClaimStatements(db),
+    ...prepareHistoryStatements(db),
+  };
+  return { ...runMethods(db, statements), ...sendMethods(db, statements), ...historyMethods(db, statements) };
 }
 
 type Statements = ReturnType<typeof prepareRunStatements> &
@@ -196,41 +200,41 @@ function prepareHistoryStatements(db: Db) {
 }
 
 /** A run's life: opened, leased, its status set, resumed after a sender died. */
-function runMethods(db: Db, s: Statements) {
+function runMethods(db: Db, statements: Statements) {
   const resume = db.transaction((id: number, now: string): number => {
-    const unsettled = s.countUnsettled.get(id) as number;
-    s.rewindCursor.run({ id, now });
-    return unsettled + s.resetSending.run({ id, now }).changes;
+    const unsettled = statements.countUnsettled.get(id) as number;
+    statements.rewindCursor.run({ id, now });
+    return unsettled + statements.resetSending.run({ id, now }).changes;
   });
   return {
     byDate(date: string, cadence: Cadence = 'daily'): SendRun | undefined {
-      const row = s.byDate.get(date, cadence) as RunRow | undefined;
+      const row = statements.byDate.get(date, cadence) as RunRow | undefined;
       return row ? toRun(row) : undefined;
     },
-    byId: (id: number) => toRun(s.byId.get(id) as RunRow),
+    byId: (id: number) => toRun(statements.byId.get(id) as RunRow),
     /** The run for the date and cadence, created 'running' with `now` as its cut-off if there was none. */
     open(date: string, now: Date, cadence: Cadence = 'daily'): SendRun {
       const at = now.toISOString();
-      s.insertRun.run(date, cadence, at, at);
-      return toRun(s.byDate.get(date, cadence) as RunRow);
+      statements.insertRun.run(date, cadence, at, at);
+      return toRun(statements.byDate.get(date, cadence) as RunRow);
     },
     /** True if `owner` now holds the lease until now + ms. */
     takeLease(id: number, owner: string, now: Date, ms: number): boolean {
       const expires = new Date(now.getTime() + ms).toISOString();
       return db
-        .transaction(() => s.takeLease.run({ id, owner, expires, now: now.toISOString() }).changes === 1)
+        .transaction(() => statements.takeLease.run({ id, owner, expires, now: now.toISOString() }).changes === 1)
         .immediate();
     },
     /** False if the lease was lost (it lapsed and someone took it over). */
     renewLease(id: number, owner: string, now: Date, ms: number): boolean {
       const expires = new Date(now.getTime() + ms).toISOString();
-      return s.renewLease.run({ id, owner, expires, now: now.toISOString() }).changes === 1;
+      return statements.renewLease.run({ id, owner, expires, now: now.toISOString() }).changes === 1;
     },
     releaseLease(id: number, owner: string, now: Date): void {
-      s.releaseLease.run({ id, owner, now: now.toISOString() });
+      statements.releaseLease.run({ id, owner, now: now.toISOString() });
     },
     setStatus(id: number, status: RunStatus, now: Date, error: string | null = null): void {
-      s.setStatus.run({ id, status, error, now: now.toISOString() });
+      statements.setStatus.run({ id, status, error, now: now.toISOString() });
     },
     /**
      * Hands back to the run what a previous sender claimed and never recorded (it died): first
@@ -244,9 +248,9 @@ function runMethods(db: Db, s: Statements) {
 }
 
 /** What a sender does with a run's deliveries: claims them, records their outcomes, asks what is left. */
-function sendMethods(db: Db, s: Statements) {
-  const claim = claimTransaction(db, s);
-  const record = recordTransaction(db, s);
+function sendMethods(db: Db, statements: Statements) {
+  const claim = claimTransaction(db, statements);
+  const record = recordTransaction(db, statements);
   return {
     /**
      * Up to `limit` deliveries, in one transaction: first those due again (released, deferred,
@@ -276,36 +280,39 @@ function sendMethods(db: Db, s: Statements) {
     },
     /** Moves whenever a confirmed subscriber stops being one (migration 010's triggers). */
     departures(): number {
-      return s.departures.get() as number;
+      return statements.departures.get() as number;
     },
     /** A subscriber's status now; undefined once erased. */
     subscriberStatus(subscriberId: number): string | undefined {
-      return s.subscriberStatus.get(subscriberId) as string | undefined;
+      return statements.subscriberStatus.get(subscriberId) as string | undefined;
     },
     /** When the earliest deferred delivery (not to a `held` domain) falls due, or null if none is pending. */
     nextDue(id: number, held: readonly string[] = []): string | null {
-      return (held.length ? s.nextDueNotHeld.get({ id, held: JSON.stringify(held) }) : s.nextDue.get(id)) as
-        string | null;
+      return (
+        held.length ? statements.nextDueNotHeld.get({ id, held: JSON.stringify(held) }) : statements.nextDue.get(id)
+      ) as string | null;
     },
     /** Deliveries waiting, those to the `held` domains left out. */
     pendingCount(id: number, held: readonly string[] = []): number {
       return (
-        held.length ? s.countPendingNotHeld.get({ id, held: JSON.stringify(held) }) : s.countPending.get(id)
+        held.length
+          ? statements.countPendingNotHeld.get({ id, held: JSON.stringify(held) })
+          : statements.countPending.get(id)
       ) as number;
     },
     /** Subscribers of the run not enqueued yet: for progress estimates. */
     remainingAudience(id: number): number {
-      return s.remainingAudience.get(id) as number;
+      return statements.remainingAudience.get(id) as number;
     },
   };
 }
 
 /** Who would receive a run, the outcomes' counts, and the folding of old rows. */
-function historyMethods(db: Db, s: Statements) {
+function historyMethods(db: Db, statements: Statements) {
   const fold = db.transaction((before: string, limit: number): number => {
     let folded = 0;
-    for (let id; folded < limit && (id = s.foldable.get({ before }) as number | undefined) !== undefined;) {
-      folded += s.foldBatch.run({ id, limit: limit - folded }).changes;
+    for (let id; folded < limit && (id = statements.foldable.get({ before }) as number | undefined) !== undefined;) {
+      folded += statements.foldBatch.run({ id, limit: limit - folded }).changes;
     }
     return folded;
   });
@@ -314,7 +321,7 @@ function historyMethods(db: Db, s: Statements) {
     audience(
       cadence: Cadence = 'daily',
     ): IterableIterator<{ id: number; email: string; digestSize: number; keywords: string }> {
-      return s.audience.iterate(cadence) as IterableIterator<{
+      return statements.audience.iterate(cadence) as IterableIterator<{
         id: number;
         email: string;
         digestSize: number;
@@ -331,24 +338,25 @@ function historyMethods(db: Db, s: Statements) {
     },
     deliveryCounts(id: number): Record<DeliveryStatus, number> {
       const counts: Record<DeliveryStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, skipped: 0 };
-      for (const r of s.deliveryCounts.all(id) as { status: DeliveryStatus; n: number }[]) counts[r.status] = r.n;
+      for (const r of statements.deliveryCounts.all(id) as { status: DeliveryStatus; n: number }[])
+        counts[r.status] = r.n;
       return counts;
     },
   };
 }
 
 /** Retries due (moved to 'sending') first, then first attempts for the next subscribers. */
-function claimTransaction(db: Db, s: Statements) {
+function claimTransaction(db: Db, statements: Statements) {
   return db.transaction((id: number, now: string, limit: number, held: readonly string[]) => {
-    const retries = s.due.all({ id, now, limit, held: JSON.stringify(held) }) as ClaimedDelivery[];
+    const retries = statements.due.all({ id, now, limit, held: JSON.stringify(held) }) as ClaimedDelivery[];
     if (retries.length && held.length)
-      s.markSendingIds.run({ id, now, ids: JSON.stringify(retries.map((d) => d.subscriberId)) });
-    else if (retries.length) s.markSending.run({ id, now, last: retries[retries.length - 1]!.subscriberId });
-    const run = toRun(s.byId.get(id) as RunRow);
+      statements.markSendingIds.run({ id, now, ids: JSON.stringify(retries.map((d) => d.subscriberId)) });
+    else if (retries.length) statements.markSending.run({ id, now, last: retries[retries.length - 1]!.subscriberId });
+    const run = toRun(statements.byId.get(id) as RunRow);
     const room = limit - retries.length;
     let fresh: ClaimedDelivery[] = [];
     if (room > 0 && !run.enqueueDone) {
-      fresh = s.nextAudience.all({
+      fresh = statements.nextAudience.all({
         id,
         after: run.enqueuedThrough,
         cutoff: run.startedAt,
@@ -356,21 +364,21 @@ function claimTransaction(db: Db, s: Statements) {
         limit: room,
       }) as ClaimedDelivery[];
       const through = fresh.length ? fresh[fresh.length - 1]!.subscriberId : run.enqueuedThrough;
-      s.advanceCursor.run({ id, through, done: fresh.length < room ? 1 : 0, now });
+      statements.advanceCursor.run({ id, through, done: fresh.length < room ? 1 : 0, now });
     }
-    return { retries, fresh, departures: s.departures.get() as number };
+    return { retries, fresh, departures: statements.departures.get() as number };
   });
 }
 
 /** Writes a batch of outcomes and adds them to the run's counts; returns the departures count as of then. */
-function recordTransaction(db: Db, s: Statements) {
+function recordTransaction(db: Db, statements: Statements) {
   // A subscriber erased since the claim took their history with them, and the foreign key
   // refuses their row: nothing is written for them (checked on failure, not on every row).
   const write = (
     ...row: [number, number, DeliveryStatus, number, string | null, string | null, string | null, string]
   ) => {
     try {
-      s.write.run(...row);
+      statements.write.run(...row);
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw err;
     }
@@ -409,8 +417,8 @@ function recordTransaction(db: Db, s: Statements) {
             break;
         }
       }
-      s.addCounts.run(sent, failed, skipped, settledThrough, now, id);
-      return s.departures.get() as number;
+      statements.addCounts.run(sent, failed, skipped, settledThrough, now, id);
+      return statements.departures.get() as number;
     },
   );
 }

@@ -4,7 +4,7 @@ export type WebhookTokensStore = ReturnType<typeof createWebhookTokensStore>;
 
 /** The tokens of signed webhook calls already used, each until its signature would be refused as stale. */
 export function createWebhookTokensStore(db: Db) {
-  const s = {
+  const statements = {
     // A token is still valid at the very millisecond it expires: dropped only after it.
     forgetExpired: db.prepare('DELETE FROM webhook_tokens WHERE expires_at < ?'),
     remember: db.prepare(
@@ -14,8 +14,8 @@ export function createWebhookTokensStore(db: Db) {
   return {
     /** Records a token as used until `expiresAt`; false when it was used before. Drops expired ones first. */
     use: db.transaction((provider: string, token: string, expiresAt: Date, now: Date): boolean => {
-      s.forgetExpired.run(now.toISOString());
-      return s.remember.run(provider, token, expiresAt.toISOString()).changes === 1;
+      statements.forgetExpired.run(now.toISOString());
+      return statements.remember.run(provider, token, expiresAt.toISOString()).changes === 1;
     }),
   };
 }
