@@ -17,8 +17,7 @@ child process of its own. Not part of npm test.
 
 Exit status: 0 all targets met, 1 a target missed or a section failed, 2 usage error.`;
 
-export type Section =
-  'render' | 'send' | 'memory' | 'variants' | 'dkim' | 'startup' | 'subscribe' | 'ingest' | 'intake';
+type Section = 'render' | 'send' | 'memory' | 'variants' | 'dkim' | 'startup' | 'subscribe' | 'ingest' | 'intake';
 const SECTIONS: Section[] = [
   'render',
   'send',

@@ -55,7 +55,7 @@ function firstMessageClock() {
  * batches, lease, unsubscribe re-checks) and storing the refreshed and frozen day. The process
  * runs with the product's heap setting, as the product path does.
  */
-export async function fastPathWithoutDb(p: {
+async function fastPathWithoutDb(p: {
   port: number;
   poolSize: number;
   n: number;

@@ -63,8 +63,8 @@ export interface LoadResult {
  * The request mix under abuse, in tenths: 7 sign-ups from many addresses, 2 from one address over its limit, 1
  * hostile body.
  */
-export type Share = 'legitimate' | 'over-limit' | 'hostile';
-export interface ShareResult {
+type Share = 'legitimate' | 'over-limit' | 'hostile';
+interface ShareResult {
   requests: number;
   reqPerSec: number;
   p50Ms: number;

@@ -6,7 +6,7 @@ import { isCalendarDate } from './domain/dates.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+const EXIT_USAGE = 2;
 
 /** True when the module at `url` (its import.meta.url) is the script node was started with, not an import. */
 export function isEntryPoint(url: string): boolean {

@@ -21,7 +21,7 @@ export interface StoredBounceEvent {
   createdAt: string;
 }
 
-export interface BounceListing {
+interface BounceListing {
   createdAt: string;
   kind: BounceKind;
   email: string | null;
@@ -49,7 +49,7 @@ export interface RunBounceCounts {
 }
 
 /** Sender-side refusals of one receiving domain for one reason. */
-export interface SenderRefusals {
+interface SenderRefusals {
   domain: string;
   reason: string;
   /** Events (one per refused digest and report). */

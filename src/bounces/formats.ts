@@ -106,7 +106,7 @@ function quotesAddress(text: string): boolean {
   });
 }
 
-export const REPORT_FORMATS: readonly ReportFormat[] = [
+const REPORT_FORMATS: readonly ReportFormat[] = [
   {
     // McAfee's e-mail gateway quotes the remote reply without stage or code.
     name: 'mcafee',

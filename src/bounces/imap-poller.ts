@@ -4,9 +4,9 @@ import { handleReport, quarantineReport, type HandleReportDeps } from './handle-
 import type { ImapPosition, ImapStateStore } from './imap-state-store.ts';
 
 /** What happens to a message once it is handled (BOUNCE_IMAP_AFTER). */
-export type ImapAfter = { action: 'seen' } | { action: 'delete' } | { action: 'move'; folder: string };
+type ImapAfter = { action: 'seen' } | { action: 'delete' } | { action: 'move'; folder: string };
 
-export function parseImapAfter(value: string): ImapAfter {
+function parseImapAfter(value: string): ImapAfter {
   if (value === 'seen' || value === 'delete') return { action: value };
   const folder = /^move:(.+)$/.exec(value)?.[1]?.trim();
   if (folder) return { action: 'move', folder };

@@ -15,7 +15,7 @@ import {
 import { ReportRefused, type BounceReport, type FailedRecipient } from './report-types.ts';
 import type { BounceRule } from './rules.ts';
 
-export type { BounceDecision, BounceReport, FailedRecipient, ReportKind } from './report-types.ts';
+export type { BounceReport, FailedRecipient } from './report-types.ts';
 export { ReportRefused } from './report-types.ts';
 export { classifyFailure } from './classify.ts';
 

@@ -45,7 +45,7 @@ export interface BounceEvent {
  * delay, a soft bounce not about the mailbox), or `unchanged` (an ignore, or a subscriber already
  * off the list).
  */
-export type BounceEffect =
+type BounceEffect =
   'repeat' | 'nobody' | 'unverified' | 'suppressed' | 'unsubscribed' | 'counted' | 'recorded' | 'unchanged';
 
 export interface AppliedBounce {

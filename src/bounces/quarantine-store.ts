@@ -17,7 +17,7 @@ export interface QuarantineEntry {
   createdAt: string;
 }
 
-export type QuarantineListing = Omit<QuarantineEntry, 'raw' | 'reportKey'> & { id: number };
+type QuarantineListing = Omit<QuarantineEntry, 'raw' | 'reportKey'> & { id: number };
 
 export type QuarantineStore = ReturnType<typeof createQuarantineStore>;
 

@@ -11,7 +11,7 @@ function headerSection(raw: Buffer): string {
 }
 
 /** The values of every top-level header field with one of these (lowercase) names, unfolded. */
-export function headerValues(raw: Buffer, names: readonly string[]): string[] {
+function headerValues(raw: Buffer, names: readonly string[]): string[] {
   const values: string[] = [];
   let current: { name: string; value: string } | undefined;
   const flush = () => {

@@ -2,13 +2,13 @@ import type { Paper } from '../domain/paper.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 import type { Db } from './connection.ts';
 
-export interface StoredDigest {
+interface StoredDigest {
   date: string;
   cadence: Cadence;
   papers: Paper[];
   createdAt: string;
 }
-export interface DigestSummary {
+interface DigestSummary {
   date: string;
   cadence: Cadence;
   count: number;

@@ -1,6 +1,6 @@
 import type { Db } from './connection.ts';
 
-export interface RunCounts {
+interface RunCounts {
   digestDate: string;
   cadence: string;
   status: string;
@@ -11,7 +11,7 @@ export interface RunCounts {
   pending: number;
 }
 
-export interface LastRun {
+interface LastRun {
   digestDate: string;
   cadence: string;
   status: string;

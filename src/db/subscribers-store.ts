@@ -1,7 +1,7 @@
 import type { Db } from './connection.ts';
 import type { Cadence } from '../domain/subscriber-input.ts';
 
-export type SubscriberStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed';
+type SubscriberStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed';
 
 export interface Subscriber {
   id: number;
@@ -48,7 +48,7 @@ export interface SignupSettings {
 }
 
 /** One sign-up request for a pending subscriber: its confirmation email and what it asked for. */
-export interface SignupRequest extends SignupSettings {
+interface SignupRequest extends SignupSettings {
   subscriberId: number;
   sentAt: string;
 }

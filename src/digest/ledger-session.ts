@@ -6,7 +6,7 @@ import type { LedgerStore } from './ledger-store.ts';
  * and ledger write reads the count inside its transaction, where it is nearly free; as a
  * statement of its own it would cost as much as the rest of a message's bookkeeping.
  */
-export const DEPARTURES_FRESH_MS = 20;
+const DEPARTURES_FRESH_MS = 20;
 
 export type LedgerSession = ReturnType<typeof openLedgerSession>;
 

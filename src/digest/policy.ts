@@ -34,7 +34,7 @@ export interface SendPolicy {
  * empty weekday is taken as "not out yet" until this many hours after it ended, and its run is
  * failed (and retried) instead of recorded empty.
  */
-export const EMPTY_WEEKDAY_WAIT_HOURS = 12;
+const EMPTY_WEEKDAY_WAIT_HOURS = 12;
 
 /** When an empty feed day may be accepted as empty: null for a weekend day (at once). */
 export function emptyDayFinalAt(date: string, waitHours = EMPTY_WEEKDAY_WAIT_HOURS): Date | null {

@@ -548,4 +548,4 @@ const troubleInWords = (t: ConnectionTrouble) => `${t.serverDid ?? 'unreachable'
  * The edition a digest's Message-ID names. The id is the same for every attempt at the same
  * delivery, so a re-sent copy is recognisably the same message (see the in-flight policy in run.ts).
  */
-export const digestEdition = (cadence: Cadence) => (cadence === 'weekly' ? 'weekly' : 'digest');
+const digestEdition = (cadence: Cadence) => (cadence === 'weekly' ? 'weekly' : 'digest');

@@ -120,7 +120,7 @@ function writableAncestor(dir: string): string | undefined {
 }
 
 /** The URL as it may be printed: the password never appears. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString().replace(/\/$/, '');

@@ -9,7 +9,7 @@ export interface IngestDeps {
   logger: Logger;
 }
 
-export interface IngestCounts {
+interface IngestCounts {
   /** Valid papers in the response (after dropping repeats across pages). */
   fetched: number;
   /** New to their featured day. */

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import { countMatches } from './keywords.ts';
 import { parseKeywords } from './ranking.ts';
 
-export const PREVIEW_DAYS = 7;
+const PREVIEW_DAYS = 7;
 
 export interface KeywordPreview {
   /** Papers of the last seven days with papers that the keywords match (all of them without keywords). */

@@ -2,7 +2,7 @@ import type { Paper } from '../domain/paper.ts';
 import { html } from '../html.ts';
 import { authorsLine, blurb, paperLinks } from '../mail/paper-text.ts';
 
-export interface AtomEntry {
+interface AtomEntry {
   /** The edition's archive URL: its permanent id and the entry's link. */
   url: string;
   title: string;
@@ -65,6 +65,6 @@ const NOT_XML =
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** XML text and attribute escaping. */
-export function xml(s: string): string {
+function xml(s: string): string {
   return s.replace(NOT_XML, '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import { BIG_PROVIDERS, providerLabel } from '../bounces/domains.ts';
 
 /** Runs reported one by one: a label per digest date, bounded so the series do not pile up. */
-export const RECENT_RUNS = 14;
+const RECENT_RUNS = 14;
 
 const SUBSCRIBER_STATUSES = ['pending', 'confirmed', 'unsubscribed', 'suppressed'];
 const SUBSCRIBER_EVENTS = ['signup', 'confirmation', 'unsubscribe', 'suppression', 'import'];

@@ -10,7 +10,7 @@ import { CONFIRM_TOKEN_TTL_MS } from '../domain/subscriptions.ts';
 
 const HOUR_MS = 3600_000;
 /** How long addresses that never confirmed, and settled transactional mail, are kept. */
-export const UNCONFIRMED_RETENTION_MS = 7 * 24 * HOUR_MS;
+const UNCONFIRMED_RETENTION_MS = 7 * 24 * HOUR_MS;
 /** Delivery rows folded per transaction: a long list's old runs never hold the event loop long. */
 export const FOLD_BATCH = 10_000;
 
@@ -48,7 +48,7 @@ export function purgeStaleData(deps: HousekeepingDeps) {
 }
 
 /** One batch (FOLD_BATCH rows, one transaction) of old finished runs' delivery rows; how many went. */
-export function foldOldDeliveries(deps: Pick<HousekeepingDeps, 'ledger' | 'config' | 'clock'>): number {
+function foldOldDeliveries(deps: Pick<HousekeepingDeps, 'ledger' | 'config' | 'clock'>): number {
   const before = new Date(deps.clock.now().getTime() - deps.config.RETENTION_DAYS * 24 * HOUR_MS).toISOString();
   return deps.ledger.foldDeliveriesBefore(before, FOLD_BATCH);
 }

@@ -34,7 +34,7 @@ export interface TransactionalMessage {
   text: string;
 }
 
-export interface SendResult {
+interface SendResult {
   messageId: string;
   /** The server's last reply ("250 2.0.0 queued as …"), or the outbox file's path. */
   response: string;

@@ -40,6 +40,7 @@ export const compiledTemplatesFile = (cacheDir: string) => join(cacheDir, FILE);
  * Where `npm run build` puts them: in dist/, beside this module's compiled twin, compiled from the
  * templates copied beside them by the same build (scripts/build.mjs). Run from the sources, there
  * is no such file.
+ * @public scripts/build.mjs imports it from dist/, by a path knip cannot follow.
  */
 export const builtTemplatesFile = fileURLToPath(new URL(`../../${FILE}`, import.meta.url));
 /** Bumped when what is stored changes shape or meaning. */

@@ -33,7 +33,7 @@ export interface TemplateSettings {
   /** Where the compiled templates are kept between starts (template-cache.ts); none: compiled at every start. */
   cacheDir?: string;
 }
-export interface SubscriberLinks {
+interface SubscriberLinks {
   preferencesUrl: string;
   unsubscribeUrl: string;
 }

@@ -10,7 +10,7 @@ import type { Paper } from '../domain/paper.ts';
  * The format and its quirks are described in tests/fixtures/hf-daily-papers/README.md.
  */
 
-export interface SkippedItem {
+interface SkippedItem {
   /** The item's arXiv id when it had one, so an operator can look it up. */
   id: string | null;
   reason: string;
@@ -62,7 +62,7 @@ const MAX_PAGE_SIZE = 100;
 // ~50 papers a day is normal; this many means the API is ignoring `p` and paging would never end.
 const MAX_ITEMS_PER_DAY = 5_000;
 
-export const USER_AGENT = `Paperboy/${pkg.version} (+self-hosted trending-papers digest)`;
+const USER_AGENT = `Paperboy/${pkg.version} (+self-hosted trending-papers digest)`;
 
 export function createPaperSource(options: PaperSourceOptions): PaperSource {
   const pageSize = options.pageSize ?? MAX_PAGE_SIZE;

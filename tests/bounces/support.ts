@@ -5,7 +5,7 @@ import type { BounceReport, FailedRecipient } from '../../src/bounces/parse-repo
 import { createTestContext, type TestContext } from '../support/test-context.ts';
 import { ManualClock } from '../support/test-app.ts';
 
-export const MAIL_FROM = 'Paperboy <digest@papers.example.org>';
+const MAIL_FROM = 'Paperboy <digest@papers.example.org>';
 
 export interface BounceTest {
   ctx: TestContext;

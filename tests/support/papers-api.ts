@@ -10,7 +10,7 @@ export function readFixture(name: string): unknown {
 }
 
 /** What the next request gets instead of the fixtures; one reply is used per request. */
-export type ScriptedReply =
+type ScriptedReply =
   | { status: number; body?: string; headers?: Record<string, string> }
   | { json: unknown }
   /** Accept the request and never answer: the client's timeout must fire. */
@@ -18,7 +18,7 @@ export type ScriptedReply =
   /** Answer from the fixtures as if nothing were scripted (to fail a later page, not the first). */
   | 'fixture';
 
-export interface ReceivedRequest {
+interface ReceivedRequest {
   date: string | null;
   p: string | null;
   limit: string | null;

@@ -37,7 +37,7 @@ export interface SmtpSinkOptions {
   size?: number;
 }
 
-export interface SinkConnections {
+interface SinkConnections {
   /** Connections opened since the sink started. */
   opened: number;
   /** Open now, and the most that were open at once. */

@@ -13,7 +13,7 @@ import {
 import type { WebhookTokensStore } from './webhook-tokens-store.ts';
 
 /** Mailgun's advice: refuse a signature older than this (or as far ahead), and a token seen before. */
-export const MAILGUN_MAX_AGE_MS = 5 * 60_000;
+const MAILGUN_MAX_AGE_MS = 5 * 60_000;
 
 const signature = z.object({
   timestamp: z.union([z.string(), z.number()]),

@@ -14,7 +14,7 @@ import {
  * Postmark signs nothing: it recommends HTTP Basic credentials in the webhook URL (and an IP
  * allow-list at the proxy). The header is checked against POSTMARK_WEBHOOK_AUTH in constant time.
  */
-export function checkPostmarkAuth(authorization: string | undefined, expected: string): void {
+function checkPostmarkAuth(authorization: string | undefined, expected: string): void {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
   if (!m) throw new WebhookRefused(401, 'no Basic credentials');
   if (!sameSecret(Buffer.from(m[1]!, 'base64').toString('utf8'), expected))

@@ -12,7 +12,7 @@ export type SnsFetch = (url: string) => Promise<{ ok: boolean; status: number; t
  * other names under amazonaws.com belong to AWS's customers: `sns.s3.amazonaws.com` is the S3
  * bucket called "sns".
  */
-export const SNS_HOSTS = /^sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?$/;
+const SNS_HOSTS = /^sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?$/;
 
 // Where SNS publishes its signing certificates (AWS, "Verifying the signatures of Amazon SNS messages").
 const CERT_PATH = /^\/SimpleNotificationService-[0-9a-fA-F]+\.pem$/;
@@ -36,7 +36,7 @@ export type SnsMessage = z.infer<typeof snsMessage>;
  * The string SNS signs: `Name\nvalue\n` for each field, in this order, a notification's Subject
  * only when it has one (AWS, "Verifying the signatures of Amazon SNS messages").
  */
-export function snsStringToSign(m: SnsMessage): string {
+function snsStringToSign(m: SnsMessage): string {
   const fields: (keyof SnsMessage)[] =
     m.Type === 'Notification'
       ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']

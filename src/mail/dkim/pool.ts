@@ -24,7 +24,7 @@ interface Thread {
   pending: Map<number, Pending>;
 }
 
-export class DkimWorkerError extends Error {}
+class DkimWorkerError extends Error {}
 
 export function dkimSigning(keys: DkimKeys, workers: number): DkimSigning {
   // Parsed here too, so a bad key fails at start-up, not in a worker mid-send.
