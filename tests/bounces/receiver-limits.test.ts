@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import nodemailer from 'nodemailer';
 import { startBounceReceiver, type BounceReceiver, type BounceReceiverOptions } from '../../src/bounces/receiver.ts';
 import type { HandleReportDeps } from '../../src/bounces/handle-report.ts';
 import { handleReportDeps } from '../../src/context.ts';
@@ -9,7 +8,7 @@ import { verpAddress } from '../../src/bounces/verp.ts';
 import { createLogger } from '../../src/logger.ts';
 import { bounceMail } from '../support/bounce-fixtures.ts';
 import { connectRawSmtp, type RawSmtp } from '../support/raw-smtp.ts';
-import { createBounceTest, type BounceTest } from './support.ts';
+import { createBounceTest, deliverReport, type BounceTest } from './support.ts';
 
 const BOUNCE_DOMAIN = 'bounce.papers.example.org';
 /** A real Postfix DSN (the remote domain does not exist: 5.4.4, hard), as the n-th of its kind. */
@@ -60,22 +59,7 @@ async function connect(from: string): Promise<{ client: RawSmtp; greeting: strin
 const connectMany = (n: number, from: string) => Promise.all(Array.from({ length: n }, () => connect(from)));
 
 /** Delivers a report as a mail system would (null sender), through nodemailer, from `from`. */
-async function deliver(to: string, raw: Buffer | string, from: string) {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: receiver!.port,
-    localAddress: from,
-    secure: false,
-    ignoreTLS: true,
-    connectionTimeout: 5_000,
-    socketTimeout: 30_000,
-  });
-  try {
-    return await transport.sendMail({ envelope: { from: '', to: [to] }, raw });
-  } finally {
-    transport.close();
-  }
-}
+const deliver = (to: string, raw: Buffer | string, from: string) => deliverReport(receiver!.port, to, raw, from);
 
 /** One report over a session already greeted: the reply to its end of data. */
 async function sendReport(c: RawSmtp, to: string, raw: Buffer): Promise<string> {

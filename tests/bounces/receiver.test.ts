@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import nodemailer from 'nodemailer';
 import { startBounceReceiver, type BounceReceiver } from '../../src/bounces/receiver.ts';
 import { handleReportDeps } from '../../src/context.ts';
 import { parseReport } from '../../src/bounces/parse-report.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { unsubscribeAddress } from '../../src/bounces/unsubscribe-address.ts';
 import { signedMessageId } from '../../src/bounces/message-id.ts';
-import { createBounceTest, type BounceTest } from './support.ts';
+import { createBounceTest, deliverReport, type BounceTest } from './support.ts';
 
 const MAX_BYTES = 1_000_000;
 
@@ -33,21 +32,7 @@ const verp = (subscriberId: number, runDate?: string) =>
   verpAddress(runDate ? { subscriberId, runDate } : { subscriberId }, t.ctx.secret, 'bounce.papers.example.org');
 
 /** Hands a message to the receiver as a mail system would: null sender, one recipient. */
-async function deliver(to: string, raw: Buffer | string) {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: receiver.port,
-    secure: false,
-    ignoreTLS: true,
-    connectionTimeout: 5_000,
-    socketTimeout: 30_000,
-  });
-  try {
-    return await transport.sendMail({ envelope: { from: '', to: [to] }, raw });
-  } finally {
-    transport.close();
-  }
-}
+const deliver = (to: string, raw: Buffer | string) => deliverReport(receiver.port, to, raw);
 
 const refusal = (p: Promise<unknown>) =>
   p.then(

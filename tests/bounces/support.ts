@@ -1,3 +1,4 @@
+import nodemailer from 'nodemailer';
 import { createSubscriberAdminStore } from '../../src/db/subscriber-admin-store.ts';
 import type { HandleReportDeps } from '../../src/bounces/handle-report.ts';
 import { handleReportDeps } from '../../src/context.ts';
@@ -94,3 +95,21 @@ export const dsn = (recipients: FailedRecipient[], more: Partial<BounceReport> =
   envelopeTo: [],
   ...more,
 });
+
+/** Hands a report to an SMTP listener on 127.0.0.1 as a mail system would: null sender, one recipient. */
+export async function deliverReport(port: number, to: string, raw: Buffer | string, localAddress?: string) {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    ...(localAddress ? { localAddress } : {}),
+    secure: false,
+    ignoreTLS: true,
+    connectionTimeout: 5_000,
+    socketTimeout: 30_000,
+  });
+  try {
+    return await transport.sendMail({ envelope: { from: '', to: [to] }, raw });
+  } finally {
+    transport.close();
+  }
+}
