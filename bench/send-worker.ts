@@ -1,6 +1,5 @@
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { nodemailerSmtpOptions } from '../src/mail/transport.ts';
 import type { Handlers } from './ipc.ts';
 import { cpuSince, rssMb, sampleRss, vmHwmMb, type RssTrace } from './memory.ts';
 import { openPipelinedClient, toSmtpData, type PipelinedClient } from './raw-smtp-client.ts';
@@ -43,9 +42,21 @@ export interface SendMeasurement {
   detail?: unknown;
 }
 
-/** nodemailer's pool configured as the mailer configures it (pool size, maxMessages, timeouts). */
+/**
+ * nodemailer's pool as the mailer configured it when it sent with nodemailer: pool size, the
+ * mailer's timeouts, and 10,000 messages per connection (reconnecting every 100, nodemailer's
+ * default, stalls the pool each time).
+ */
 function baselineTransport(port: number, poolSize: number) {
-  return nodemailer.createTransport(nodemailerSmtpOptions({ poolSize, ratePerSec: 0 }, `smtp://127.0.0.1:${port}`));
+  return nodemailer.createTransport({
+    url: `smtp://127.0.0.1:${port}`,
+    pool: true,
+    maxConnections: poolSize,
+    maxMessages: 10_000,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  } as Parameters<typeof nodemailer.createTransport>[0]);
 }
 
 /** Fills every connection of a nodemailer pool once (see warmPool). */

@@ -11,24 +11,15 @@ export interface Sender {
 }
 
 /**
- * Fills every connection of the pool once, so opening connections is not timed. The mailer
- * has two pools (nodemailer for built messages, the digest client for pre-built ones): both are warmed.
+ * Fills every connection of the pool once, so opening connections is not timed. The mailer has
+ * one pool for every kind of mail, so pre-built messages warm it.
  */
-export async function warmPool(
-  mailer: Pick<Mailer, 'sendPrebuilt' | 'sendTransactional'>,
-  poolSize: number,
-): Promise<void> {
+export async function warmPool(mailer: Pick<Mailer, 'sendPrebuilt'>, poolSize: number): Promise<void> {
   const raw = Buffer.from(`From: ${BENCH_FROM}\r\nSubject: warm-up\r\n\r\nwarm-up\r\n`, 'latin1');
   await Promise.all(
-    Array.from({ length: poolSize }, (_, i) => [
-      mailer.sendTransactional({
-        from: BENCH_FROM,
-        to: `warmup${i}@bench.localhost`,
-        subject: 'warm-up',
-        text: 'warm-up',
-      }),
+    Array.from({ length: poolSize }, (_, i) =>
       mailer.sendPrebuilt({ envelope: { from: BENCH_FROM_ADDRESS, to: [`warmup-raw${i}@bench.localhost`] }, raw }),
-    ]).flat(),
+    ),
   );
 }
 

@@ -7,6 +7,7 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { dkimPublicKey } from '../../src/doctor/checks.ts';
 import { createLogger } from '../../src/logger.ts';
 import { dkimSigning } from '../../src/mail/dkim/pool.ts';
+import { parseVerpAddress, verpAddress } from '../../src/bounces/verp.ts';
 import { prepareMessage, renderMessage } from '../../src/mail/raw-message.ts';
 import { loadTemplates } from '../../src/mail/templates.ts';
 import { createMailer } from '../../src/mail/transport.ts';
@@ -270,6 +271,49 @@ describe('DKIM signing of transactional mail', () => {
     expect(sink.messages).toHaveLength(1);
     expect(sink.messages[0]!.parsed.messageId).toBe(`<${confirmation.messageId}>`);
     await expectOurSignatures(sink.messages[0]!.raw);
+  });
+
+  it('when confirmations and digests go out together, then they share one pool, and each confirmation arrives signed twice, from its VERP address, as html + text with Auto-Submitted', async () => {
+    sink = await startSmtpSink();
+    const mailer = createMailer({
+      smtpUrl: sink.url,
+      outboxDir: '/nonexistent',
+      poolSize: 2,
+      ratePerSec: 0,
+      dkim: { ...keys, workers: 1 },
+      logger: createLogger('silent'),
+    });
+    const bounceDomain = `bounces.${DOMAIN}`;
+    const verp = (subscriberId: number) => verpAddress({ subscriberId }, 'test-secret', bounceDomain);
+    try {
+      await Promise.all([
+        ...Array.from({ length: 6 }, (_, i) => mailer.sendPrebuilt(message(i))),
+        ...[7, 8, 9].map((id) =>
+          mailer.sendTransactional({
+            ...confirmation,
+            to: `new.reader${id}@example.com`,
+            envelopeFrom: verp(id),
+            messageId: `confirm.2026-11-24.${id}@${DOMAIN}`,
+          }),
+        ),
+      ]);
+    } finally {
+      mailer.close();
+    }
+    expect(sink.messages).toHaveLength(9);
+    expect(sink.connections.opened).toBeLessThanOrEqual(2);
+    const confirmations = sink.messages.filter((m) => m.to[0]!.startsWith('new.reader'));
+    expect(confirmations.map((m) => m.to[0]).sort()).toEqual([7, 8, 9].map((id) => `new.reader${id}@example.com`));
+    for (const received of confirmations) {
+      const id = Number(/\d+/.exec(received.to[0]!)![0]);
+      expect(received.from).toBe(verp(id));
+      expect(parseVerpAddress(received.from, 'test-secret', bounceDomain)).toEqual({ subscriberId: id });
+      expect(received.parsed.messageId).toBe(`<confirm.2026-11-24.${id}@${DOMAIN}>`);
+      expect(received.parsed.html).toContain('Open the link to confirm.');
+      expect(received.parsed.text?.trim()).toBe('Open the link to confirm.');
+      expect(received.parsed.headers.get('auto-submitted')).toBe('auto-generated');
+      await expectOurSignatures(received.raw);
+    }
   });
 
   it('when mail is written to the outbox, then transactional mail and digests carry the same signatures', async () => {

@@ -55,6 +55,34 @@ describe('the confirmation mail queue', () => {
     ]);
   });
 
+  it('when the server answers 421 (closing the connection), then the email waits and goes out once its retry time comes', async () => {
+    let busy = true;
+    sink.options.onRcpt = () => (busy ? { code: 421, message: '4.7.0 too busy, closing' } : undefined);
+    enqueue('ada@example.org');
+    expect(await sendDueMail(deps)).toBe(0);
+    expect(rows()).toMatchObject([{ recipient: 'ada@example.org', status: 'queued', attempts: 1 }]);
+    busy = false;
+    clock.advance(queueRetryDelayMs(0));
+    expect(await sendDueMail(deps)).toBe(1);
+    expect(rows()).toMatchObject([{ recipient: 'ada@example.org', status: 'sent', attempts: 2 }]);
+  });
+
+  it('when the server refuses connections, then the email waits for its retry time', async () => {
+    await sink.close();
+    enqueue('ada@example.org');
+    expect(await sendDueMail(deps)).toBe(0);
+    expect(rows()).toEqual([
+      {
+        recipient: 'ada@example.org',
+        status: 'queued',
+        attempts: 1,
+        last_error: expect.stringContaining('ECONNREFUSED'),
+      },
+    ]);
+    // A fresh sink for afterEach to close.
+    sink = await startSmtpSink();
+  });
+
   it('when a queued row cannot be rendered, then it fails visibly and does not block the queue', async () => {
     enqueue('broken@example.org', {});
     enqueue('ada@example.org');
