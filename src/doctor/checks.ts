@@ -1,11 +1,11 @@
 import { accessSync, constants, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import Database from 'better-sqlite3';
 import type { Config } from '../config.ts';
 import { migrationsDir } from '../db/migrate.ts';
+import { SmtpConnection } from '../mail/smtp/connection.ts';
+import { parseSmtpUrl } from '../mail/smtp/url.ts';
 
 /** One line of `npm run doctor`: what was checked, how it went, and what the operator needs to know. */
 export interface CheckResult {
@@ -126,35 +126,33 @@ function redactUrl(url: string): string {
   return u.toString().replace(/\/$/, '');
 }
 
-/** Connects as the service would: greeting, EHLO, STARTTLS when offered (or smtps), AUTH when configured, then QUIT. */
+/**
+ * Connects as the service would, with the mailer's own SMTP connection and reading of SMTP_URL:
+ * greeting, EHLO, STARTTLS when offered (or smtps), AUTH when configured, then QUIT.
+ */
 export async function checkSmtp(smtpUrl: string, timeoutMs: number): Promise<CheckResult> {
   const name = 'smtp';
-  const options = parseConnectionUrl(smtpUrl);
-  const connection = new SMTPConnection({
-    ...options,
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-  });
+  let connection: SmtpConnection | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      // Kept for the connection's life: a late error (while quitting) must not go unhandled.
-      connection.on('error', reject);
-      connection.connect(() => resolve());
+    const target = parseSmtpUrl(smtpUrl);
+    connection = new SmtpConnection({
+      target,
+      connectionTimeoutMs: timeoutMs,
+      greetingTimeoutMs: timeoutMs,
+      socketTimeoutMs: timeoutMs,
+      tls: {},
     });
-    const steps = ['EHLO ok', connection.secure ? 'TLS' : 'no TLS (the server offers no STARTTLS)'];
-    if (options.auth) {
-      await new Promise<void>((resolve, reject) =>
-        connection.login(options.auth, (err) => (err ? reject(err) : resolve())),
-      );
-      steps.push(`AUTH ok as ${options.auth.user}`);
-    } else steps.push('no AUTH (no user in SMTP_URL)');
+    await connection.open();
+    const steps = [
+      'EHLO ok',
+      connection.secure ? 'TLS' : 'no TLS (the server offers no STARTTLS)',
+      target.auth ? `AUTH ok as ${target.auth.user}` : 'no AUTH (no user in SMTP_URL)',
+    ];
+    await connection.quit();
     return ok(name, `${redactUrl(smtpUrl)}: ${steps.join(', ')}`);
   } catch (err) {
+    connection?.destroy();
     return fail(name, `SMTP_URL ${redactUrl(smtpUrl)}: ${reason(err)}`);
-  } finally {
-    connection.quit();
-    connection.close();
   }
 }
 

@@ -121,6 +121,13 @@ describe('smtp', () => {
     });
   });
 
+  it('when the URL says requireTLS and the server offers no STARTTLS, then it fails before AUTH: the password is not sent', async () => {
+    sink = await startSmtpSink({ auth: { user: 'paperboy', pass: 's3cret' } });
+    const r = await checkSmtp(`smtp://paperboy:s3cret@127.0.0.1:${sink.port}?requireTLS=true`, 5_000);
+    expect(r).toMatchObject({ outcome: 'fail', detail: expect.stringContaining('requireTLS') });
+    expect(sink.connections.logins).toEqual([]);
+  });
+
   it('when nothing listens at SMTP_URL, then it fails naming it', async () => {
     const port = await closedPort();
     expect(await checkSmtp(`smtp://127.0.0.1:${port}`, 5_000)).toMatchObject({

@@ -1,5 +1,5 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { hostname } from 'node:os';
 import type { SmtpTarget } from './url.ts';
 import type { SmtpMessage, SmtpSendResult } from './message.ts';
@@ -81,6 +81,11 @@ export class SmtpConnection {
 
   get broken(): boolean {
     return this.failure !== null;
+  }
+
+  /** The session runs over TLS (smtps, or after STARTTLS). */
+  get secure(): boolean {
+    return (this.socket as TLSSocket | undefined)?.encrypted === true;
   }
 
   // -- opening: connect, greeting, EHLO, STARTTLS, AUTH --
