@@ -1,8 +1,8 @@
 /**
- * What the send loop and the mail queue need of mail, implemented by the SMTP mailer (our
- * pipelined client for pre-built messages, nodemailer for transactional mail) and by the outbox
- * writer (transport.ts). Which path a message takes is the caller's choice, not a guess from the
- * message's shape.
+ * What the send loop and the mail queue need of mail, implemented by the SMTP mailer (one
+ * pipelined client and pool for both kinds of message) and by the outbox writer (transport.ts).
+ * Which kind a message is, pre-built or composed by the mailer, is the caller's choice, not a
+ * guess from the message's shape.
  */
 
 /** A message already built to the byte (a digest): sent as it is, with its envelope. */

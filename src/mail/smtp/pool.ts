@@ -6,11 +6,12 @@ import { smtpError, type SmtpError } from './replies.ts';
 import { SmtpConnection, type Job, type Resolved } from './connection.ts';
 
 /**
- * A pooled SMTP client for messages that are already built (the digests' raw bytes). nodemailer
- * spends much of its CPU per raw message on stream plumbing and byte-by-byte dot-escaping;
- * here a message's bytes (one Buffer, or its segments) are written as they are, and with
- * PIPELINING (RFC 2920) each message costs one round trip: the content, its terminator and the
- * next MAIL FROM / RCPT TO / DATA go out in one write. The URL: see url.ts; errors: replies.ts.
+ * The pooled SMTP client for all mail, as bytes: the digests' pre-built messages and the
+ * transactional mail the mailer composes. nodemailer spends much of its CPU per raw message on
+ * stream plumbing and byte-by-byte dot-escaping; here a message's bytes (one Buffer, or its
+ * segments) are written as they are, and with PIPELINING (RFC 2920) each message costs one
+ * round trip: the content, its terminator and the next MAIL FROM / RCPT TO / DATA go out in one
+ * write. The URL: see url.ts; errors: replies.ts.
  */
 
 export interface SmtpClientOptions {

@@ -1,10 +1,10 @@
 /**
- * SMTP replies and errors. Errors carry nodemailer's shape, so one classification serves both
- * transports: `code` (ECONNECTION, ETIMEDOUT, ETLS, EAUTH, EPROTOCOL for the connection;
- * EENVELOPE, EMESSAGE for one message), and for a reply to a message's command `response`,
- * `responseCode`, `command` and `permanent` (5yz except 503). A reply that refuses the session
- * itself (greeting, EHLO) is reported as a connection error without a responseCode: it is about
- * the server, not any recipient.
+ * SMTP replies and errors. Errors carry nodemailer's shape, which the send loop's
+ * classification and the mail queue's retry rule read: `code` (ECONNECTION, ETIMEDOUT, ETLS,
+ * EAUTH, EPROTOCOL for the connection; EENVELOPE, EMESSAGE for one message), and for a reply to a
+ * message's command `response`, `responseCode`, `command` and `permanent` (5yz except 503). A
+ * reply that refuses the session itself (greeting, EHLO) is reported as a connection error without
+ * a responseCode: it is about the server, not any recipient.
  */
 
 export interface SmtpError extends Error {

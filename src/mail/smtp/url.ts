@@ -1,8 +1,8 @@
 /**
  * SMTP_URL: `smtp://[user:password@]host[:port][?options]` (STARTTLS when the server offers it,
  * port 587 by default) or `smtps://…` (implicit TLS, port 465). User and password are
- * URL-decoded and sent with AUTH PLAIN, or LOGIN when the server offers only that. Options,
- * named as nodemailer names them so one SMTP_URL serves both transports (others are ignored):
+ * URL-decoded and sent with AUTH PLAIN, or LOGIN when the server offers only that. The mailer and
+ * the doctor read it here alone. Options, named as nodemailer names them (others are ignored):
  *   name=host.example.org        the EHLO name (default: the host name when it is a FQDN,
  *                                otherwise the connection's local address literal)
  *   requireTLS=true              fail unless STARTTLS succeeds (never send in clear)
