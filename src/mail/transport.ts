@@ -97,7 +97,7 @@ const smtpMessage = (m: PrebuiltMessage): SmtpMessage => ({
   smtpReady: m.smtpReady === true,
 });
 
-/** The Message-ID header of a pre-built message, as sendMail() reports it; '' when it has none. */
+/** The Message-ID header of a pre-built message ("<…>"); '' when it has none. */
 function messageIdOf(raw: SmtpMessage['raw']): string {
   // Only the header section is read, segment by segment (native search for its end).
   let head = '';
@@ -132,7 +132,7 @@ function outboxMailer(options: MailerOptions): Mailer {
     where: options.outboxDir,
     async sendTransactional(message) {
       const composed = await composeTransactional(message);
-      const response = await write(message.to, [composed.raw], message.subject);
+      const response = await write(composed.envelope.to[0] ?? message.to, [composed.raw], message.subject);
       return { messageId: composed.messageId, response };
     },
     async sendPrebuilt(message) {
