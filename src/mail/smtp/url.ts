@@ -8,6 +8,7 @@
  *   requireTLS=true              fail unless STARTTLS succeeds (never send in clear)
  *   ignoreTLS=true               never use STARTTLS, even when offered
  *   tls.rejectUnauthorized=false accept a certificate that does not verify (self-signed)
+ *   secure=true                  implicit TLS on an smtp:// URL, as smtps:// (port 465 by default)
  */
 
 export interface SmtpTarget {
@@ -25,8 +26,8 @@ export function parseSmtpUrl(url: string): SmtpTarget {
   const u = new URL(url);
   if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:')
     throw new Error(`not an smtp:// or smtps:// URL: ${u.protocol}`);
-  const secure = u.protocol === 'smtps:';
   const flag = (key: string) => u.searchParams.get(key) === 'true';
+  const secure = u.protocol === 'smtps:' || flag('secure');
   const reject = u.searchParams.get('tls.rejectUnauthorized');
   const user = decodeURIComponent(u.username);
   return {

@@ -197,6 +197,8 @@ describe('smtp client: the session', () => {
       rejectUnauthorized: null,
     });
     expect(parseSmtpUrl('smtps://[::1]')).toMatchObject({ host: '::1', port: 465, secure: true, auth: null });
+    expect(parseSmtpUrl('smtp://mail.example.org?secure=true')).toMatchObject({ port: 465, secure: true });
+    expect(parseSmtpUrl('smtp://mail.example.org:2465?secure=true')).toMatchObject({ port: 2465, secure: true });
   });
 });
 
