@@ -23,6 +23,8 @@ export const preferencesRoutes =
         digestSize: s.digestSize,
         keywords: s.keywords,
         cadence: s.cadence,
+        timezone: s.timezone,
+        deliveryHour: s.deliveryHour,
         preview: deps.keywordPreview(s.keywords),
         unsubscribeUrl: `/unsubscribe/${signSubscriberToken(deps.secret, 'unsubscribe', s.id)}`,
         // Absolute: it is copied into a feed reader.

@@ -59,6 +59,8 @@ export const subscribeRoutes =
                   keywords: String(values.keywords ?? ''),
                   digest_size: String(values.digest_size ?? ''),
                   cadence: String(values.cadence ?? ''),
+                  timezone: String(values.timezone ?? ''),
+                  delivery_hour: String(values.delivery_hour ?? ''),
                 },
                 sample: sample.papers,
               }),
