@@ -123,10 +123,3 @@ export const preferencesSchema = z.strictObject(
 
 export type SubscribeInput = z.infer<typeof subscribeSchema>;
 export type PreferencesInput = z.infer<typeof preferencesSchema>;
-
-/** The first problem, as one sentence, and the field it is about. */
-export function describeInputError(error: z.ZodError): { field: string | null; message: string } {
-  const issue = error.issues[0];
-  if (!issue) return { field: null, message: 'The form could not be read.' };
-  return { field: issue.path.length ? String(issue.path[0]) : null, message: issue.message };
-}
