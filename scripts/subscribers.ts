@@ -13,13 +13,17 @@ const USAGE = `Usage: npm run subscribers -- COMMAND
 
   import FILE.csv   add the file's subscribers as confirmed. Columns: email (required),
                     digest_size (5, 10 or 20; default DIGEST_SIZE), keywords (comma-separated, quoted),
-                    cadence (daily or weekly; default daily); others are ignored. Addresses already on the list are left as they are
-                    (an import never re-subscribes anyone); suppressed addresses (bounces,
-                    complaints) are skipped and named. Every invalid row is reported with
-                    its line number, and then nothing is imported.
-  export            the confirmed subscribers as CSV (email,digest_size,keywords,cadence) on stdout:
+                    cadence (daily or weekly; default daily), timezone (an IANA zone such as
+                    Europe/Berlin) and delivery_hour (5 to 11), both empty for the list's
+                    DIGEST_TZ and DIGEST_CRON hour; others are ignored. Addresses already on
+                    the list are left as they are (an import never re-subscribes anyone);
+                    suppressed addresses (bounces, complaints) are skipped and named. Every
+                    invalid row is reported with its line number, and then nothing is imported.
+  export            the confirmed subscribers as CSV
+                    (email,digest_size,keywords,cadence,timezone,delivery_hour) on stdout:
                     the format import reads
-  list              every subscriber with status, size, keywords, dates and cadence
+  list              every subscriber with status, size, keywords, dates, cadence, time zone and
+                    delivery hour
   count             subscribers per status
   remove EMAIL      erase every trace of the address: its subscription and delivery history,
                     mail queued to it, bounce events and quarantined reports about it or quoting
@@ -96,9 +100,11 @@ async function main(argv: string[]): Promise<number> {
 
 /** `export`: the confirmed subscribers as CSV, in the columns `import` reads. */
 function exportConfirmed(store: SubscriberAdminStore, csvField: (value: string) => string): number {
-  const out = ['email,digest_size,keywords,cadence'];
+  const out = ['email,digest_size,keywords,cadence,timezone,delivery_hour'];
   for (const s of store.list({ confirmedOnly: true })) {
-    out.push(`${csvField(s.email)},${s.digestSize},${csvField(s.keywords)},${s.cadence}`);
+    out.push(
+      `${csvField(s.email)},${s.digestSize},${csvField(s.keywords)},${s.cadence},${s.timezone ?? ''},${s.deliveryHour ?? ''}`,
+    );
     if (out.length >= 10_000) flush(out);
   }
   flush(out);
@@ -107,13 +113,36 @@ function exportConfirmed(store: SubscriberAdminStore, csvField: (value: string) 
 
 /** `list`: every subscriber, tab-separated. */
 function listAll(store: SubscriberAdminStore): number {
-  // cadence comes last: scripts that cut the columns by position keep working.
-  const out = [['id', 'email', 'status', 'size', 'keywords', 'confirmed_at', 'created_at', 'cadence'].join('\t')];
+  // New columns come last: scripts that cut the columns by position keep working.
+  const out = [
+    [
+      'id',
+      'email',
+      'status',
+      'size',
+      'keywords',
+      'confirmed_at',
+      'created_at',
+      'cadence',
+      'timezone',
+      'delivery_hour',
+    ].join('\t'),
+  ];
   for (const s of store.list({ confirmedOnly: false })) {
+    const { id, email, status, digestSize, keywords, confirmedAt, createdAt, cadence, timezone, deliveryHour } = s;
     out.push(
-      [s.id, s.email, s.status, s.digestSize, s.keywords || '-', s.confirmedAt ?? '-', s.createdAt, s.cadence].join(
-        '\t',
-      ),
+      [
+        id,
+        email,
+        status,
+        digestSize,
+        keywords || '-',
+        confirmedAt ?? '-',
+        createdAt,
+        cadence,
+        timezone ?? '-',
+        deliveryHour ?? '-',
+      ].join('\t'),
     );
     if (out.length >= 10_000) flush(out);
   }

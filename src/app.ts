@@ -8,13 +8,13 @@ import Fastify, {
 } from 'fastify';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
-import { ZodError } from 'zod';
 import { subscriptionDeps, webhookRouteDeps, type Context } from './context.ts';
 import type { Templates } from './mail/templates.ts';
 import { DomainError, Gone, Invalid, NotFound, Conflict } from './errors.ts';
 import { messagePage } from './http/pages.ts';
 import { wantsJson } from './http/respond.ts';
 import { addSecurityHeaders, securityHeaders } from './http/security-headers.ts';
+import { useZodSchemas, validationProblem } from './http/validation.ts';
 import { subscribeRoutes } from './http/routes/subscribe.ts';
 import { confirmRoutes } from './http/routes/confirm.ts';
 import { unsubscribeRoutes } from './http/routes/unsubscribe.ts';
@@ -58,12 +58,8 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
 /** The one answer to every error: a status, a message a person can act on, 5xx details only in the log. */
 function answerError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
   let status = err.statusCode ?? 500;
-  let message = FRAMEWORK_MESSAGES[err.code] ?? err.message;
+  let message = FRAMEWORK_MESSAGES[err.code] ?? validationProblem(err)?.message ?? err.message;
   if (err instanceof DomainError) status = STATUS_OF.find(([type]) => err instanceof type)?.[1] ?? 500;
-  else if (err instanceof ZodError) {
-    status = 400;
-    message = 'The address is not valid.';
-  }
   if (status >= 500) {
     req.log.error({ err }, 'request failed');
     message = 'Something went wrong on our side. Please try again in a minute.';
@@ -98,6 +94,7 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     },
   });
   addSecurityHeaders(app);
+  useZodSchemas(app);
   await app.register(formbody, { bodyLimit: 8 * 1024 });
   await app.register(rateLimit, { global: false });
   app.setErrorHandler(answerError);

@@ -8,9 +8,14 @@ export interface SubscriberListing {
   digestSize: number;
   keywords: string;
   cadence: string;
+  timezone: string | null;
+  deliveryHour: number | null;
   confirmedAt: string | null;
   createdAt: string;
 }
+
+const LISTING = `id, email, status, digest_size AS digestSize, keywords, cadence, timezone,
+  delivery_hour AS deliveryHour, confirmed_at AS confirmedAt, created_at AS createdAt`;
 
 export type SubscriberAdminStore = ReturnType<typeof createSubscriberAdminStore>;
 
@@ -20,18 +25,12 @@ export function createSubscriberAdminStore(db: Db) {
     // An address already on the list keeps its row untouched: an import must never re-subscribe
     // someone who unsubscribed or was suppressed.
     insert: db.prepare(
-      `INSERT INTO subscribers (id, email, status, digest_size, keywords, cadence, confirmed_at, created_at, updated_at)
-       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'confirmed', @digestSize, @keywords, @cadence, @now, @now, @now)
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, cadence, timezone, delivery_hour, confirmed_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'confirmed', @digestSize, @keywords, @cadence, @timezone, @deliveryHour, @now, @now, @now)
        ON CONFLICT (email) DO NOTHING`,
     ),
-    all: db.prepare(
-      `SELECT id, email, status, digest_size AS digestSize, keywords, cadence, confirmed_at AS confirmedAt, created_at AS createdAt
-       FROM subscribers ORDER BY id`,
-    ),
-    confirmed: db.prepare(
-      `SELECT id, email, status, digest_size AS digestSize, keywords, cadence, confirmed_at AS confirmedAt, created_at AS createdAt
-       FROM subscribers WHERE status = 'confirmed' ORDER BY id`,
-    ),
+    all: db.prepare(`SELECT ${LISTING} FROM subscribers ORDER BY id`),
+    confirmed: db.prepare(`SELECT ${LISTING} FROM subscribers WHERE status = 'confirmed' ORDER BY id`),
     counts: db.prepare('SELECT status, count(*) AS n FROM subscribers GROUP BY status ORDER BY status'),
     // Erasure: the row (its delivery history cascades), the mail queued to the address, its
     // mailbox's confirmation window, and any run error that quotes it (an SMTP reply can).
@@ -57,6 +56,8 @@ export function createSubscriberAdminStore(db: Db) {
         digestSize: r.digestSize,
         keywords: r.keywords,
         cadence: r.cadence ?? 'daily',
+        timezone: r.timezone ?? null,
+        deliveryHour: r.deliveryHour ?? null,
         now,
       }).changes;
     return { imported, alreadyListed: rows.length - imported };

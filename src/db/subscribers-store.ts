@@ -10,6 +10,10 @@ export interface Subscriber {
   digestSize: number;
   keywords: string;
   cadence: Cadence;
+  /** The reader's IANA zone; null: DIGEST_TZ. */
+  timezone: string | null;
+  /** The local hour (5–11) their digest arrives at; null: DIGEST_CRON's hour. */
+  deliveryHour: number | null;
   confirmSentAt: string | null;
   confirmedAt: string | null;
 }
@@ -21,6 +25,8 @@ interface Row {
   digest_size: number;
   keywords: string;
   cadence: Cadence;
+  timezone: string | null;
+  delivery_hour: number | null;
   confirm_sent_at: string | null;
   confirmed_at: string | null;
 }
@@ -32,11 +38,14 @@ const toSubscriber = (r: Row): Subscriber => ({
   digestSize: r.digest_size,
   keywords: r.keywords,
   cadence: r.cadence,
+  timezone: r.timezone,
+  deliveryHour: r.delivery_hour,
   confirmSentAt: r.confirm_sent_at,
   confirmedAt: r.confirmed_at,
 });
 
-const COLUMNS = 'id, email, status, digest_size, keywords, cadence, confirm_sent_at, confirmed_at';
+const COLUMNS =
+  'id, email, status, digest_size, keywords, cadence, timezone, delivery_hour, confirm_sent_at, confirmed_at';
 
 export type SubscribersStore = ReturnType<typeof createSubscribersStore>;
 
@@ -45,6 +54,8 @@ export interface SignupSettings {
   digestSize: number;
   keywords: string;
   cadence: Cadence;
+  timezone: string | null;
+  deliveryHour: number | null;
 }
 
 /** One sign-up request for a pending subscriber: its confirmation email and what it asked for. */
@@ -62,11 +73,12 @@ interface OptIn extends SignupSettings {
 function createSignupRequests(db: Db) {
   const statements = {
     add: db.prepare(
-      `INSERT INTO pending_signup_requests (token_hash, subscriber_id, digest_size, keywords, cadence, sent_at)
-       VALUES (@hash, @subscriberId, @digestSize, @keywords, @cadence, @sentAt)`,
+      `INSERT INTO pending_signup_requests (token_hash, subscriber_id, digest_size, keywords, cadence, timezone, delivery_hour, sent_at)
+       VALUES (@hash, @subscriberId, @digestSize, @keywords, @cadence, @timezone, @deliveryHour, @sentAt)`,
     ),
     byHash: db.prepare(
-      `SELECT subscriber_id AS subscriberId, digest_size AS digestSize, keywords, cadence, sent_at AS sentAt
+      `SELECT subscriber_id AS subscriberId, digest_size AS digestSize, keywords, cadence, timezone,
+         delivery_hour AS deliveryHour, sent_at AS sentAt
        FROM pending_signup_requests WHERE token_hash = ?`,
     ),
     deleteOf: db.prepare('DELETE FROM pending_signup_requests WHERE subscriber_id = ?'),
@@ -92,8 +104,8 @@ export function createSubscribersStore(db: Db) {
     byId: db.prepare(`SELECT ${COLUMNS} FROM subscribers WHERE id = ?`),
     // Ids come from the sequence, never max(id) + 1: an erased subscriber's links must not reach a newcomer.
     insertPending: db.prepare(
-      `INSERT INTO subscribers (id, email, status, digest_size, keywords, cadence, confirm_sent_at, created_at, updated_at)
-       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @cadence, @now, @now, @now)
+      `INSERT INTO subscribers (id, email, status, digest_size, keywords, cadence, timezone, delivery_hour, confirm_sent_at, created_at, updated_at)
+       VALUES ((SELECT last + 1 FROM subscriber_id_sequence WHERE id = 1), @email, 'pending', @digestSize, @keywords, @cadence, @timezone, @deliveryHour, @now, @now, @now)
        RETURNING id`,
     ),
     deleteRow: db.prepare('DELETE FROM subscribers WHERE id = ?'),
@@ -103,7 +115,8 @@ export function createSubscribersStore(db: Db) {
     ),
     confirm: db.prepare(
       `UPDATE subscribers SET status = 'confirmed', confirmed_at = @now, updated_at = @now,
-         digest_size = @digestSize, keywords = @keywords, cadence = @cadence
+         digest_size = @digestSize, keywords = @keywords, cadence = @cadence, timezone = @timezone,
+         delivery_hour = @deliveryHour
        WHERE id = @id AND status = 'pending'`,
     ),
     unsubscribe: db.prepare(
@@ -125,7 +138,9 @@ export function createSubscribersStore(db: Db) {
     // Never confirmed: the address was never shown to want our mail, so it is not kept.
     deletePendingBefore: db.prepare(`DELETE FROM subscribers WHERE status = 'pending' AND confirm_sent_at < ?`),
     setPreferences: db.prepare(
-      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, cadence = @cadence, updated_at = @now WHERE id = @id`,
+      `UPDATE subscribers SET digest_size = @digestSize, keywords = @keywords, cadence = @cadence, timezone = @timezone,
+         delivery_hour = @deliveryHour, updated_at = @now
+       WHERE id = @id`,
     ),
   };
 
@@ -134,8 +149,16 @@ export function createSubscribersStore(db: Db) {
   const one = (row: unknown) => (row ? toSubscriber(row as Row) : undefined);
   const insertPending = (p: OptIn & { email: string }) => (statements.insertPending.get(p) as { id: number }).id;
   const confirm = db.transaction((id: number, now: string, settings: SignupSettings) => {
-    const { digestSize, keywords, cadence } = settings;
-    const confirmed = statements.confirm.run({ id, now, digestSize, keywords, cadence }).changes;
+    const { digestSize, keywords, cadence, timezone, deliveryHour } = settings;
+    const confirmed = statements.confirm.run({
+      id,
+      now,
+      digestSize,
+      keywords,
+      cadence,
+      timezone,
+      deliveryHour,
+    }).changes;
     deleteRequestsOf(id);
     return confirmed === 1;
   });
@@ -168,7 +191,7 @@ export function createSubscribersStore(db: Db) {
     unsuppress: (id: number, now: string) => statements.unsuppress.run({ id, now }).changes === 1,
     /** Deletes the sign-ups still pending whose last confirmation email went out before `iso`. */
     deletePendingBefore: (iso: string) => statements.deletePendingBefore.run(iso).changes,
-    setPreferences: (p: { id: number; digestSize: number; keywords: string; cadence: Cadence; now: string }) => {
+    setPreferences: (p: SignupSettings & { id: number; now: string }) => {
       statements.setPreferences.run(p);
     },
   };

@@ -1,11 +1,20 @@
 import { CsvError, parse } from 'csv-parse/sync';
+import type { z } from 'zod';
 import { DEFAULT_DIGEST_SIZE, type DigestSize } from '../config.ts';
-import { cadenceSchema, digestSizeSchema, emailSchema, keywordsSchema, type Cadence } from './subscriber-input.ts';
+import {
+  cadenceSchema,
+  deliveryHourSchema,
+  digestSizeSchema,
+  emailSchema,
+  keywordsSchema,
+  timezoneSchema,
+  type Cadence,
+} from './subscriber-input.ts';
 
 /**
  * Reading a list of subscribers exported from another tool: a CSV with a header row holding
- * `email` and optionally `digest_size`, `keywords` and `cadence` (other columns are ignored). Pure: the
- * caller reads the file and stores the rows.
+ * `email` and optionally `digest_size`, `keywords`, `cadence`, `timezone` and `delivery_hour`
+ * (other columns are ignored). Pure: the caller reads the file and stores the rows.
  */
 
 export interface CsvRecord {
@@ -87,6 +96,9 @@ export interface ImportRow {
   keywords: string;
   /** Daily when not given. */
   cadence?: Cadence;
+  /** The reader's zone (current IANA name) and local hour; null: the list's default. */
+  timezone?: string | null;
+  deliveryHour?: number | null;
 }
 
 export interface ImportProblem {
@@ -131,9 +143,7 @@ export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT
       ignoredColumns: [],
     };
   const columns = head.fields.map((f) => f.trim().toLowerCase());
-  const col = (name: string) => columns.indexOf(name);
-  const [emailAt, sizeAt, keywordsAt, cadenceAt] = [col('email'), col('digest_size'), col('keywords'), col('cadence')];
-  if (emailAt < 0)
+  if (!columns.includes('email'))
     return {
       rows: [],
       problems: [{ line: head.line, message: `no "email" column in the header (found: ${columns.join(', ')})` }],
@@ -150,40 +160,53 @@ export function planImport(text: string, defaultDigestSize: DigestSize = DEFAULT
       problems.push({ line: r.line, message: `${r.fields.length} fields, the header has ${columns.length}` });
       continue;
     }
-    const errors: string[] = [];
-    const email = emailSchema.safeParse(r.fields[emailAt]);
-    if (!email.success) errors.push(`email ${JSON.stringify(r.fields[emailAt])}: ${email.error.issues[0]!.message}`);
-    const rawSize = sizeAt < 0 ? '' : r.fields[sizeAt]!.trim();
-    const size =
-      rawSize === '' ? { success: true as const, data: defaultDigestSize } : digestSizeSchema.safeParse(rawSize);
-    if (!size.success) errors.push(`digest_size ${JSON.stringify(rawSize)}: ${size.error.issues[0]!.message}`);
-    const keywords = keywordsSchema.safeParse(keywordsAt < 0 ? '' : r.fields[keywordsAt]);
-    if (!keywords.success) errors.push(`keywords: ${keywords.error.issues[0]!.message}`);
-    const rawCadence = cadenceAt < 0 ? '' : r.fields[cadenceAt]!.trim().toLowerCase();
-    const cadence =
-      rawCadence === '' ? { success: true as const, data: 'daily' as const } : cadenceSchema.safeParse(rawCadence);
-    if (!cadence.success) errors.push(`cadence ${JSON.stringify(rawCadence)}: ${cadence.error.issues[0]!.message}`);
-    if (errors.length || !email.success || !size.success || !keywords.success || !cadence.success) {
-      problems.push({ line: r.line, message: errors.join('; ') });
+    const checked = checkRow(r, columns, defaultDigestSize);
+    if ('errors' in checked) {
+      problems.push({ line: r.line, message: checked.errors.join('; ') });
       continue;
     }
     // Addresses compare case-insensitively, as the subscribers table does (COLLATE NOCASE).
-    const key = email.data.toLowerCase();
+    const key = checked.email.toLowerCase();
     if (seen.has(key)) {
       repeated++;
       continue;
     }
     seen.add(key);
-    rows.push({
-      line: r.line,
-      email: email.data,
-      digestSize: size.data,
-      keywords: keywords.data,
-      cadence: cadence.data,
-    });
+    rows.push(checked);
   }
-  const known = new Set(['email', 'digest_size', 'keywords', 'cadence']);
-  return { rows, problems, repeated, ignoredColumns: columns.filter((c) => !known.has(c)) };
+  return { rows, problems, repeated, ignoredColumns: columns.filter((c) => !COLUMNS.includes(c)) };
+}
+
+const COLUMNS = ['email', 'digest_size', 'keywords', 'cadence', 'timezone', 'delivery_hour'];
+
+/** One row through the form's schemas: the row, or every problem with it, each naming its column. */
+function checkRow(r: CsvRecord, columns: string[], defaultDigestSize: DigestSize): ImportRow | { errors: string[] } {
+  const cell = (name: string) => {
+    const at = columns.indexOf(name);
+    return at < 0 ? '' : r.fields[at]!;
+  };
+  const errors: string[] = [];
+  /** An empty cell is `empty`; a bad one is reported with its value, unless `quote` is false. */
+  const check = <T>(name: string, raw: string, empty: T, schema: z.ZodType<T>, quote = true) => {
+    const result = raw === '' ? { success: true as const, data: empty } : schema.safeParse(raw);
+    if (result.success) return result.data;
+    errors.push(`${name}${quote ? ` ${JSON.stringify(raw)}` : ''}: ${result.error.issues[0]!.message}`);
+    return empty;
+  };
+  const email = emailSchema.safeParse(cell('email'));
+  if (!email.success) errors.push(`email ${JSON.stringify(cell('email'))}: ${email.error.issues[0]!.message}`);
+  const row = {
+    line: r.line,
+    email: email.data ?? '',
+    digestSize: check('digest_size', cell('digest_size').trim(), defaultDigestSize, digestSizeSchema),
+    // Not quoted back: a keywords cell can be long.
+    keywords: check('keywords', cell('keywords'), '', keywordsSchema, false),
+    cadence: check('cadence', cell('cadence').trim().toLowerCase(), 'daily' as Cadence, cadenceSchema),
+    // The zone's message quotes the value already.
+    timezone: check('timezone', cell('timezone').trim(), null, timezoneSchema, false),
+    deliveryHour: check('delivery_hour', cell('delivery_hour').trim(), null, deliveryHourSchema),
+  };
+  return errors.length ? { errors } : row;
 }
 
 /** One CSV field: quoted when it holds a comma, quote or line break. */

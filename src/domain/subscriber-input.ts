@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DIGEST_SIZES, isDigestSize, type DigestSize } from '../config.ts';
+import { canonicalTimeZone, DELIVERY_HOURS } from './time-zones.ts';
 
 /**
  * What a subscriber may give us, checked the same way wherever it comes from: the subscribe and
@@ -33,6 +34,27 @@ export const CADENCES = ['daily', 'weekly'] as const;
 export type Cadence = (typeof CADENCES)[number];
 export const cadenceSchema = z.enum(CADENCES, { error: 'How often must be daily or weekly.' });
 
+const ZONE_MESSAGE = 'Time zone must be a time zone name such as Europe/Berlin or America/New_York.';
+const MAX_ZONE_LENGTH = 64;
+
+/** Any name `Intl` knows, aliases included, stored under the zone's current IANA name. */
+export const timezoneSchema = z.string({ error: ZONE_MESSAGE }).transform((s, ctx) => {
+  const zone = s.length <= MAX_ZONE_LENGTH ? canonicalTimeZone(s.trim()) : undefined;
+  if (zone) return zone;
+  const given = s.length <= MAX_ZONE_LENGTH ? ` (not ${JSON.stringify(s)})` : '';
+  ctx.addIssue({ code: 'custom', message: `${ZONE_MESSAGE.slice(0, -1)}${given}.` });
+  return z.NEVER;
+});
+
+const HOUR_MESSAGE = `Delivery hour must be a whole hour from ${DELIVERY_HOURS[0]} to ${DELIVERY_HOURS.at(-1)}.`;
+
+/** The local hour the digest arrives at; the form sends it as text ("07"). */
+export const deliveryHourSchema = z.coerce
+  .number({ error: HOUR_MESSAGE })
+  .int({ error: HOUR_MESSAGE })
+  .min(DELIVERY_HOURS[0], { error: HOUR_MESSAGE })
+  .max(DELIVERY_HOURS.at(-1)!, { error: HOUR_MESSAGE });
+
 const MAX_KEYWORDS = 10;
 const MAX_KEYWORD_LENGTH = 40;
 const KEYWORD = /^[\p{L}\p{N}][\p{L}\p{N} .+#/-]*$/u;
@@ -61,6 +83,10 @@ export const keywordsSchema = z
 /** Optional fields arrive as "" from an HTML form: that means "not given". */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
+/** Zone and hour: "" (the form's first option) or null means "the list's default", stored as NULL. */
+const unsetOr = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? null : v), schema.nullable().optional());
+
 const unknownFields = {
   error: (i: { code: string; keys?: string[] }) =>
     i.code === 'unrecognized_keys' ? `Unknown field: ${i.keys?.join(', ')}.` : undefined,
@@ -72,24 +98,28 @@ export const subscribeSchema = z.strictObject(
     digest_size: optional(digestSizeSchema),
     keywords: optional(keywordsSchema),
     cadence: optional(cadenceSchema),
+    timezone: unsetOr(timezoneSchema),
+    delivery_hour: unsetOr(deliveryHourSchema),
     // The honeypot: hidden from people by CSS, filled in by form-filling bots.
     website: z.string().max(1000).optional(),
   },
   unknownFields,
 );
 
-/** On the preferences page an empty keywords field means "all papers", so "" is kept. */
+/**
+ * On the preferences page an empty keywords field means "all papers", so "" is kept; an empty zone
+ * or hour goes back to the list's default. A field left out keeps its value.
+ */
 export const preferencesSchema = z.strictObject(
-  { digest_size: optional(digestSizeSchema), keywords: keywordsSchema.optional(), cadence: optional(cadenceSchema) },
+  {
+    digest_size: optional(digestSizeSchema),
+    keywords: keywordsSchema.optional(),
+    cadence: optional(cadenceSchema),
+    timezone: unsetOr(timezoneSchema),
+    delivery_hour: unsetOr(deliveryHourSchema),
+  },
   unknownFields,
 );
 
 export type SubscribeInput = z.infer<typeof subscribeSchema>;
 export type PreferencesInput = z.infer<typeof preferencesSchema>;
-
-/** The first problem, as one sentence, and the field it is about. */
-export function describeInputError(error: z.ZodError): { field: string | null; message: string } {
-  const issue = error.issues[0];
-  if (!issue) return { field: null, message: 'The form could not be read.' };
-  return { field: issue.path.length ? String(issue.path[0]) : null, message: issue.message };
-}

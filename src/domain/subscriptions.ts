@@ -90,6 +90,8 @@ function requestConfirmation(
     digestSize: input.digest_size ?? deps.defaultDigestSize,
     keywords: input.keywords ?? '',
     cadence: input.cadence ?? 'daily',
+    timezone: input.timezone ?? null,
+    deliveryHour: input.delivery_hour ?? null,
   };
   let subscriberId: number;
   if (!existing) subscriberId = deps.subscribers.insertPending({ email: input.email, ...settings, now });
@@ -194,8 +196,8 @@ export function checkConfirmLink(deps: ConfirmDeps, token: string): ConfirmLinkS
   if (!request) return { outcome: 'expired' };
   const now = deps.clock.now();
   if (!(now.getTime() - Date.parse(request.sentAt) <= CONFIRM_TOKEN_TTL_MS)) return { outcome: 'expired' };
-  const { digestSize, keywords, cadence } = request;
-  return { outcome: 'ready', subscriber, settings: { digestSize, keywords, cadence } };
+  const { digestSize, keywords, cadence, timezone, deliveryHour } = request;
+  return { outcome: 'ready', subscriber, settings: { digestSize, keywords, cadence, timezone, deliveryHour } };
 }
 
 /**
@@ -233,12 +235,10 @@ export function updatePreferences(deps: LinkDeps, token: string, input: Preferen
   const digestSize = input.digest_size ?? subscriber.digestSize;
   const keywords = input.keywords ?? subscriber.keywords;
   const cadence = input.cadence ?? subscriber.cadence;
-  deps.subscribers.setPreferences({
-    id: subscriber.id,
-    digestSize,
-    keywords,
-    cadence,
-    now: deps.clock.now().toISOString(),
-  });
-  return { ...subscriber, digestSize, keywords, cadence };
+  // A zone or hour left out keeps its value; null (the form's empty option) goes back to the default.
+  const timezone = input.timezone === undefined ? subscriber.timezone : input.timezone;
+  const deliveryHour = input.delivery_hour === undefined ? subscriber.deliveryHour : input.delivery_hour;
+  const settings = { digestSize, keywords, cadence, timezone, deliveryHour };
+  deps.subscribers.setPreferences({ id: subscriber.id, ...settings, now: deps.clock.now().toISOString() });
+  return { ...subscriber, ...settings };
 }

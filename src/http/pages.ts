@@ -2,8 +2,12 @@ import { html, SafeHtml } from '../html.ts';
 import { DIGEST_SIZES } from '../config.ts';
 import { CADENCES, type Cadence } from '../domain/subscriber-input.ts';
 import type { KeywordPreview } from '../domain/keyword-preview.ts';
+import { DELIVERY_HOURS, RENAMED_ZONES, TIME_ZONES } from '../domain/time-zones.ts';
 
-/** The site's own pages. No scripts, no external requests: the CSP in app.ts forbids both. */
+/**
+ * The site's own pages. No external requests, and one script: ZONE_SCRIPT, the only one the CSP
+ * (security-headers.ts) lets run, by its hash.
+ */
 
 const STYLE = `
 :root{--bg:#f3f2ee;--card:#fff;--ink:#14171c;--muted:#5b6472;--line:#e3e6eb;--accent:#c2410c;--accent-ink:#fff;--bad:#b3261e;--good:#1b7f3b}
@@ -54,6 +58,8 @@ export interface SubscribeFormValues {
   digest_size?: number | string;
   keywords?: string;
   cadence?: string;
+  timezone?: string;
+  delivery_hour?: number | string;
 }
 
 export interface SamplePaper {
@@ -80,6 +86,39 @@ function cadenceField(selected: string | undefined) {
   <select id="cadence" name="cadence">${options}</select>`;
 }
 
+/**
+ * Picks the browser's own zone in an empty zone field, so a reader need not find theirs in the
+ * list; without script the field stays on the list's default. Browsers answer with CLDR's names
+ * (Chromium says Asia/Calcutta), and the list holds current IANA names, hence the renames.
+ */
+export const ZONE_SCRIPT = `(()=>{const f=document.getElementById('timezone');if(!f||f.value)return;const renamed=${JSON.stringify(RENAMED_ZONES)};const z=Intl.DateTimeFormat().resolvedOptions().timeZone;const name=renamed[z]||z;if([...f.options].some((o)=>o.value===name))f.value=name;})();`;
+
+const zoneScript = html`<script>${new SafeHtml(ZONE_SCRIPT)}</script>`;
+
+/** The reader's zone and morning hour, both optional: empty is the list's own time. */
+function deliveryFields(zone: string | null | undefined, hour: number | string | null | undefined) {
+  const zoneOptions = TIME_ZONES.map(
+    (z) => html`<option value="${z}"${z === zone ? html` selected` : ''}>${z.replaceAll('_', ' ')}</option>`,
+  );
+  const hourOptions = DELIVERY_HOURS.map(
+    (h) =>
+      html`<option value="${h}"${String(hour ?? '') === String(h) ? html` selected` : ''}>${String(h).padStart(2, '0')}:00</option>`,
+  );
+  return html`<div class="row">
+    <div><label for="delivery_hour">Arrives at <span class="hint">(your time)</span></label>
+    <select id="delivery_hour" name="delivery_hour"><option value="">The list’s usual hour</option>${hourOptions}</select></div>
+    <div><label for="timezone">Your time zone</label>
+    <select id="timezone" name="timezone"><option value="">Use the list’s default</option>${zoneOptions}</select></div>
+  </div>`;
+}
+
+/** "around 07:00, Asia/Kolkata time": when a reader's digest arrives, as they set it. */
+function deliveryTimeText(zone: string | null, hour: number | null): string {
+  if (zone === null && hour === null) return 'the list’s usual time';
+  const at = hour === null ? 'the list’s usual hour' : `around ${String(hour).padStart(2, '0')}:00`;
+  return zone === null ? `${at}, the list’s time zone` : `${at}, ${zone} time`;
+}
+
 export function subscribePage(opts: {
   error?: { field: string | null; message: string };
   values?: SubscribeFormValues;
@@ -104,10 +143,12 @@ export function subscribePage(opts: {
     <div><label for="keywords">Only papers about <span class="hint">(optional, comma-separated)</span></label>
     <input id="keywords" name="keywords" type="text" maxlength="200" placeholder="e.g. diffusion, agents, speech" value="${v.keywords ?? ''}"></div>
   </div>
+  ${deliveryFields(v.timezone, v.delivery_hour)}
   <div class="hp" aria-hidden="true"><label for="website">Leave this empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
   <button type="submit">Subscribe</button>
   <p class="hint">We’ll send one email to confirm it’s you. Nothing arrives until you click its link.</p>
 </form>
+${zoneScript}
 <section class="card sample"><h2>What arrives${opts.sampleDate ? html` <span class="hint">(the digest of ${opts.sampleDate})</span>` : ''}</h2>
 ${
   opts.sample.length
@@ -133,7 +174,13 @@ export function checkInboxPage(): string {
  */
 export function confirmPromptPage(
   email: string,
-  asked: { digestSize: number; keywords: string; cadence: Cadence },
+  asked: {
+    digestSize: number;
+    keywords: string;
+    cadence: Cadence;
+    timezone: string | null;
+    deliveryHour: number | null;
+  },
 ): string {
   return layout(
     'Confirm your subscription',
@@ -143,6 +190,7 @@ export function confirmPromptPage(
   <li>How often: ${CADENCE_LABELS[asked.cadence]}</li>
   <li>Papers per email: ${asked.digestSize}</li>
   <li>Only papers about: ${asked.keywords ? asked.keywords.split(',').join(', ') : 'any topic'}</li>
+  <li>Arrives: ${deliveryTimeText(asked.timezone, asked.deliveryHour)}</li>
 </ul>
 <form method="post"><button type="submit">Confirm my subscription</button></form>
 <p class="hint">Didn’t ask for this, or not like this? Close this page: nothing is sent without the button. Each sign-up’s email has its own link.</p>`,
@@ -207,6 +255,8 @@ export function preferencesPage(opts: {
   digestSize: number;
   keywords: string;
   cadence: Cadence;
+  timezone: string | null;
+  deliveryHour: number | null;
   preview: KeywordPreview;
   unsubscribeUrl: string;
   /** The personal Atom feed, which follows these settings. */
@@ -227,8 +277,11 @@ export function preferencesPage(opts: {
   <label for="keywords">Only papers about <span class="hint">(comma-separated; empty for all papers)</span></label>
   <input id="keywords" name="keywords" type="text" maxlength="200" value="${opts.keywords}"${opts.preview.total ? html` aria-describedby="keywords-preview"` : ''}>
   ${previewLine(opts.keywords, opts.preview)}
+  ${deliveryFields(opts.timezone, opts.deliveryHour)}
+  <p class="hint">A new time zone or hour can skip one edition, or bring one forward, the day it changes.</p>
   <button type="submit">Save</button>
 </form>
+${zoneScript}
 <p class="feed">Your feed, with these settings, for a feed reader: <a href="${opts.feedUrl}">${opts.feedUrl}</a> <span class="hint">(it can only read your digests; keep it to yourself all the same)</span></p>
 <form method="post" action="${opts.unsubscribeUrl}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button class="secondary" type="submit">Unsubscribe from all emails</button></form>`,
   );

@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { FastifyInstance } from 'fastify';
+import { ZONE_SCRIPT } from './pages.ts';
+
+/** A CSP source for one inline script: it runs only while its text is exactly this. */
+const scriptHash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
 /**
- * Pages carry no script and load nothing from elsewhere; tokens in URLs never leak as Referer.
+ * Pages carry one script, allowed by its hash, and load nothing from elsewhere; tokens in URLs
+ * never leak as Referer.
  * No CSP defaults (their upgrade-insecure-requests breaks the form on plain-http installs) and no
  * HSTS: TLS, and how far its policy reaches, is the reverse proxy's business.
  */
@@ -12,6 +18,7 @@ const SECURITY_HEADERS = {
     directives: {
       defaultSrc: ["'none'"],
       styleSrc: ["'unsafe-inline'"],
+      scriptSrc: [scriptHash(ZONE_SCRIPT)],
       imgSrc: ["'self'", 'data:'],
       formAction: ["'self'"],
       baseUri: ["'none'"],

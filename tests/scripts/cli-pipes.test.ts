@@ -54,7 +54,7 @@ describe("when the reader of a CLI's output goes away early, then the CLI ends q
   it('subscribers export | head -1 on a list longer than the pipe holds: the header, exit 0, nothing on stderr', async () => {
     seed(20_000);
     const r = await pipeline('subscribers export | head -1');
-    expect(r.stdout).toBe('email,digest_size,keywords,cadence\n');
+    expect(r.stdout).toBe('email,digest_size,keywords,cadence,timezone,delivery_hour\n');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });

@@ -32,8 +32,24 @@ describe('planImport', () => {
     );
     expect(plan.problems).toEqual([]);
     expect(plan.rows).toEqual([
-      { line: 2, email: 'Ada@Example.org', digestSize: 5, keywords: 'llm,diffusion', cadence: 'daily' },
-      { line: 4, email: 'bob@example.org', digestSize: 10, keywords: '', cadence: 'daily' },
+      {
+        line: 2,
+        email: 'Ada@Example.org',
+        digestSize: 5,
+        keywords: 'llm,diffusion',
+        cadence: 'daily',
+        timezone: null,
+        deliveryHour: null,
+      },
+      {
+        line: 4,
+        email: 'bob@example.org',
+        digestSize: 10,
+        keywords: '',
+        cadence: 'daily',
+        timezone: null,
+        deliveryHour: null,
+      },
     ]);
     expect(plan.repeated).toBe(1);
     expect(plan.ignoredColumns).toEqual(['name']);
@@ -52,6 +68,24 @@ describe('planImport', () => {
       { line: 5, message: expect.stringMatching(/^keywords: Keywords are words of letters and digits/) },
       { line: 6, message: '1 fields, the header has 3' },
     ]);
+  });
+
+  it('when rows give a time zone and a delivery hour, then zones come out under their current names, and bad ones are reported per row', () => {
+    const plan = planImport(
+      'email,timezone,delivery_hour\nin@example.org,Asia/Calcutta,07\nno@example.org,,\nbad@example.org,Mars/Base,12\n',
+    );
+    expect(plan.rows.map((r) => [r.email, r.timezone, r.deliveryHour])).toEqual([
+      ['in@example.org', 'Asia/Kolkata', 7],
+      ['no@example.org', null, null],
+    ]);
+    expect(plan.problems).toEqual([
+      {
+        line: 4,
+        message:
+          'timezone: Time zone must be a time zone name such as Europe/Berlin or America/New_York (not "Mars/Base").; delivery_hour "12": Delivery hour must be a whole hour from 5 to 11.',
+      },
+    ]);
+    expect(plan.ignoredColumns).toEqual([]);
   });
 
   it('when there is no email column, then that is the one problem', () => {
@@ -99,7 +133,7 @@ describe('npm run subscribers', () => {
     expect(imported.code, imported.stderr).toBe(0);
     const exported = await runScript('subscribers', ['export'], env);
     expect(exported.stdout).toBe(
-      'email,digest_size,keywords,cadence\nwk@example.org,5,,weekly\ndy@example.org,10,,daily\nno@example.org,10,,daily\n',
+      'email,digest_size,keywords,cadence,timezone,delivery_hour\nwk@example.org,5,,weekly,,\ndy@example.org,10,,daily,,\nno@example.org,10,,daily,,\n',
     );
     // The export imports again as it was, into another database.
     const first = dir!;
@@ -114,6 +148,40 @@ describe('npm run subscribers', () => {
     const bad = await runScript('subscribers', ['import', file], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr + bad.stdout).toMatch(/:2: cadence "monthly": How often must be daily or weekly\./);
+  });
+
+  it('when the file has timezone and delivery_hour columns, then the readers get them, export gives them back, and list shows them last', async () => {
+    const env = setup();
+    const file = join(dir!, 'zones.csv');
+    writeFileSync(
+      file,
+      'email,delivery_hour,timezone\nin@example.org,7,Asia/Calcutta\nny@example.org,,America/New_York\nno@example.org,,\n',
+    );
+    const imported = await runScript('subscribers', ['import', file], env);
+    expect(imported.code, imported.stderr).toBe(0);
+    const exported = await runScript('subscribers', ['export'], env);
+    expect(exported.stdout).toBe(
+      'email,digest_size,keywords,cadence,timezone,delivery_hour\nin@example.org,10,,daily,Asia/Kolkata,7\nny@example.org,10,,daily,America/New_York,\nno@example.org,10,,daily,,\n',
+    );
+    const listed = (await runScript('subscribers', ['list'], env)).stdout.split('\n');
+    expect(listed[1]).toMatch(/\tdaily\tAsia\/Kolkata\t7$/);
+    expect(listed[3]).toMatch(/\tdaily\t-\t-$/);
+
+    // The export imports again as it was, into another database.
+    const first = dir!;
+    const other = setup();
+    writeFileSync(file, exported.stdout);
+    expect((await runScript('subscribers', ['import', file], other)).code).toBe(0);
+    expect((await runScript('subscribers', ['export'], other)).stdout).toBe(exported.stdout);
+    rmSync(other.DATABASE_PATH.replace(/\/[^/]+$/, ''), { recursive: true, force: true });
+    dir = first;
+
+    writeFileSync(file, 'email,timezone,delivery_hour\nx@example.org,Atlantis,4\n');
+    const bad = await runScript('subscribers', ['import', file], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /:2: timezone: Time zone must be .* \(not "Atlantis"\)\.; delivery_hour "4": Delivery hour/,
+    );
   });
 
   it('imports a file as confirmed, skips duplicates, then exports, counts, lists and removes', async () => {
@@ -137,11 +205,13 @@ describe('npm run subscribers', () => {
       runScript('subscribers', ['list'], env),
     ]);
     expect(exported.stdout).toBe(
-      'email,digest_size,keywords,cadence\nada@example.org,5,"llm,rl",daily\nbob@example.org,10,,daily\ncyd@example.org,10,,daily\n',
+      'email,digest_size,keywords,cadence,timezone,delivery_hour\nada@example.org,5,"llm,rl",daily,,\nbob@example.org,10,,daily,,\ncyd@example.org,10,,daily,,\n',
     );
     expect(count.stdout).toMatch(/^confirmed {4}3\npending {6}0\nunsubscribed 0\nsuppressed {3}0\ntotal {8}3\n$/);
-    expect(listed.stdout.split('\n')[0]).toBe('id\temail\tstatus\tsize\tkeywords\tconfirmed_at\tcreated_at\tcadence');
-    expect(listed.stdout.split('\n')[1]).toMatch(/^1\tada@example\.org\tconfirmed\t5\tllm,rl\t\d{4}-.*\tdaily$/);
+    expect(listed.stdout.split('\n')[0]).toBe(
+      'id\temail\tstatus\tsize\tkeywords\tconfirmed_at\tcreated_at\tcadence\ttimezone\tdelivery_hour',
+    );
+    expect(listed.stdout.split('\n')[1]).toMatch(/^1\tada@example\.org\tconfirmed\t5\tllm,rl\t\d{4}-.*\tdaily\t-\t-$/);
 
     const removed = await runScript('subscribers', ['remove', 'bob@example.org'], env);
     expect(removed.code).toBe(0);

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { checkConfirmLink, confirm, type SubscriptionDeps } from '../../domain/subscriptions.ts';
 import { confirmPromptPage, confirmResultPage } from '../pages.ts';
+import { tokenParams } from '../validation.ts';
 
-const params = z.object({ token: z.string().max(200) });
+const schema = { params: tokenParams };
 
 const STATUS = { confirmed: 200, 'already-confirmed': 200, ready: 200, expired: 410, invalid: 404 } as const;
 
@@ -15,9 +16,10 @@ const STATUS = { confirmed: 200, 'already-confirmed': 200, ready: 200, expired: 
  */
 export const confirmRoutes =
   (deps: Pick<SubscriptionDeps, 'subscribers' | 'suppressions' | 'clock' | 'secret'>): FastifyPluginAsync =>
-  async (app) => {
-    app.get('/confirm/:token', async (req, reply) => {
-      const { token } = params.parse(req.params);
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+    app.get('/confirm/:token', { schema }, async (req, reply) => {
+      const { token } = req.params;
       const link = checkConfirmLink(deps, token);
       const page =
         link.outcome === 'ready'
@@ -30,8 +32,8 @@ export const confirmRoutes =
         .send(page);
     });
 
-    app.post('/confirm/:token', { bodyLimit: 1024 }, async (req, reply) => {
-      const { token } = params.parse(req.params);
+    app.post('/confirm/:token', { bodyLimit: 1024, schema }, async (req, reply) => {
+      const { token } = req.params;
       const result = confirm(deps, token);
       if (result.outcome === 'confirmed')
         req.log.info({ subscriberId: result.subscriber.id }, 'subscription confirmed');

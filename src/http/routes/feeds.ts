@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DigestsStore } from '../../db/digests-store.ts';
 import type { SubscribersStore } from '../../db/subscribers-store.ts';
-import { Invalid, NotFound } from '../../errors.ts';
+import { NotFound } from '../../errors.ts';
 import { FEED_EDITIONS, feedEditions, feedSubscriber, type FeedReader } from '../../domain/feeds.ts';
-import { describeInputError, digestSizeSchema, keywordsSchema } from '../../domain/subscriber-input.ts';
+import { digestSizeSchema, keywordsSchema } from '../../domain/subscriber-input.ts';
 import { digestUrl, topLine, weekLine } from '../../mail/edition-names.ts';
 import { renderAtom } from '../atom.ts';
 import { sendCacheable } from '../conditional.ts';
+import { linkSegment } from '../validation.ts';
 
 export interface FeedRoutesDeps {
   digests: Pick<DigestsStore, 'get' | 'list'>;
@@ -30,9 +32,9 @@ const publicQuery = z.object({
   keywords: keywordsSchema.default(''),
   size: digestSizeSchema.optional(),
 });
-const personalParams = z.object({ file: z.string().max(200) });
+const personalParams = z.object({ file: linkSegment });
 
-const rateLimited = { config: { rateLimit: { max: FEED_REQUESTS_PER_MINUTE, timeWindow: '1 minute' } } };
+const config = { rateLimit: { max: FEED_REQUESTS_PER_MINUTE, timeWindow: '1 minute' } };
 
 /** "Top 10 papers of Tue 24 Nov", "Week of 23–29 Nov 2026": as the archive names editions. */
 const entryTitle = (cadence: string, date: string, count: number) =>
@@ -65,11 +67,10 @@ export function feedRoutes(deps: FeedRoutesDeps) {
     return { body, lastModified };
   };
 
-  return async function feedsPlugin(app: FastifyInstance) {
-    app.get('/digests.atom', rateLimited, async (req, reply) => {
-      const query = publicQuery.safeParse(req.query ?? {});
-      if (!query.success) throw new Invalid(describeInputError(query.error).message);
-      const { keywords, size } = query.data;
+  return async function feedsPlugin(fastify: FastifyInstance) {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+    app.get('/digests.atom', { config, schema: { querystring: publicQuery } }, async (req, reply) => {
+      const { keywords, size } = req.query;
       const search = new URLSearchParams({
         ...(keywords ? { keywords } : {}),
         ...(size ? { size: String(size) } : {}),
@@ -80,8 +81,8 @@ export function feedRoutes(deps: FeedRoutesDeps) {
       return sendCacheable(req, reply, { ...feed, contentType: ATOM, cacheControl: 'public, max-age=900' });
     });
 
-    app.get('/feeds/:file', rateLimited, async (req, reply) => {
-      const { file } = personalParams.parse(req.params);
+    app.get('/feeds/:file', { config, schema: { params: personalParams } }, async (req, reply) => {
+      const { file } = req.params;
       if (!file.endsWith('.atom')) throw new NotFound('There is no page at this address.');
       const subscriber = feedSubscriber(deps, file.slice(0, -'.atom'.length));
       const { cadence, digestSize: size, keywords } = subscriber;

@@ -1,13 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { subscriberFromLink, updatePreferences, type SubscriptionDeps } from '../../domain/subscriptions.ts';
-import { describeInputError, preferencesSchema } from '../../domain/subscriber-input.ts';
+import { preferencesSchema } from '../../domain/subscriber-input.ts';
 import { signSubscriberToken } from '../../domain/tokens.ts';
 import { preferencesPage } from '../pages.ts';
 import type { Subscriber } from '../../db/subscribers-store.ts';
 import type { KeywordPreview } from '../../domain/keyword-preview.ts';
+import { tokenParams, validationProblem } from '../validation.ts';
 
-const params = z.object({ token: z.string().max(200) });
+// A POST without a body is a form with no fields.
+const body = z.preprocess((b) => b ?? {}, preferencesSchema);
 
 type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret' | 'publicUrl'> & {
   /** How many recent papers a keyword list would have matched, shown beside the field. */
@@ -16,13 +19,16 @@ type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret' | 'publicU
 
 export const preferencesRoutes =
   (deps: Deps): FastifyPluginAsync =>
-  async (app) => {
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
     const page = (s: Subscriber, extra: { saved?: boolean; error?: string } = {}) =>
       preferencesPage({
         email: s.email,
         digestSize: s.digestSize,
         keywords: s.keywords,
         cadence: s.cadence,
+        timezone: s.timezone,
+        deliveryHour: s.deliveryHour,
         preview: deps.keywordPreview(s.keywords),
         unsubscribeUrl: `/unsubscribe/${signSubscriberToken(deps.secret, 'unsubscribe', s.id)}`,
         // Absolute: it is copied into a feed reader.
@@ -30,22 +36,26 @@ export const preferencesRoutes =
         ...extra,
       });
 
-    app.get('/preferences/:token', async (req, reply) => {
-      const { token } = params.parse(req.params);
-      return reply.type('text/html; charset=utf-8').send(page(subscriberFromLink(deps, 'preferences', token)));
+    app.get('/preferences/:token', { schema: { params: tokenParams } }, async (req, reply) => {
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(page(subscriberFromLink(deps, 'preferences', req.params.token)));
     });
 
-    app.post('/preferences/:token', { bodyLimit: 8 * 1024 }, async (req, reply) => {
-      const { token } = params.parse(req.params);
+    // A form the page shows again with the problem: its body's validation error comes to the handler.
+    const schema = { params: tokenParams, body };
+    app.post('/preferences/:token', { bodyLimit: 8 * 1024, schema, attachValidation: true }, async (req, reply) => {
+      if (req.validationError && req.validationError.validationContext !== 'body') throw req.validationError;
+      const { token } = req.params;
       const subscriber = subscriberFromLink(deps, 'preferences', token);
-      const parsed = preferencesSchema.safeParse(req.body ?? {});
-      if (!parsed.success) {
+      const problem = validationProblem(req.validationError);
+      if (problem) {
         return reply
           .code(400)
           .type('text/html; charset=utf-8')
-          .send(page(subscriber, { error: describeInputError(parsed.error).message }));
+          .send(page(subscriber, { error: problem.message }));
       }
-      const updated = updatePreferences(deps, token, parsed.data);
+      const updated = updatePreferences(deps, token, req.body);
       return reply.type('text/html; charset=utf-8').send(page(updated, { saved: true }));
     });
   };

@@ -1,8 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { subscribe, type SubscriptionDeps } from '../../domain/subscriptions.ts';
-import { describeInputError, subscribeSchema } from '../../domain/subscriber-input.ts';
+import { subscribeSchema } from '../../domain/subscriber-input.ts';
 import { checkInboxPage, subscribePage, type SamplePaper } from '../pages.ts';
 import { wantsJson } from '../respond.ts';
+import { validationProblem } from '../validation.ts';
 
 export interface SubscribeRouteDeps {
   subscriptions: SubscriptionDeps;
@@ -14,10 +17,13 @@ export interface SubscribeRouteDeps {
 // Rendered once: the answer must be the same bytes whatever the address's state.
 const CHECK_INBOX = checkInboxPage();
 const PENDING = JSON.stringify({ status: 'pending' });
+// A POST without a body is a form with no fields.
+const body = z.preprocess((b) => b ?? {}, subscribeSchema);
 
 export const subscribeRoutes =
   (deps: SubscribeRouteDeps): FastifyPluginAsync =>
-  async (app) => {
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
     // The form posts urlencoded, API clients JSON; anything else (text/plain included) is a 415.
     app.removeContentTypeParser('text/plain');
 
@@ -36,16 +42,20 @@ export const subscribeRoutes =
       '/subscribe',
       {
         bodyLimit: 8 * 1024,
+        // The form is shown again with the problem: the validation error comes to the handler.
+        schema: { body },
+        attachValidation: true,
         config:
           deps.ratePerIpPerMinute > 0 ? { rateLimit: { max: deps.ratePerIpPerMinute, timeWindow: '1 minute' } } : {},
       },
       async (req, reply) => {
         const json = wantsJson(req);
-        const parsed = subscribeSchema.safeParse(req.body ?? {});
-        if (!parsed.success) {
-          const error = describeInputError(parsed.error);
+        const error = validationProblem(req.validationError);
+        if (error) {
           if (json) return reply.code(400).send({ error: 'invalid_input', ...error });
-          const values = typeof req.body === 'object' && req.body ? (req.body as Record<string, string>) : {};
+          // The body as it came, not validated: the fields are shown back as the person typed them.
+          const raw: unknown = req.body;
+          const values = typeof raw === 'object' && raw ? (raw as Record<string, string>) : {};
           const sample = deps.sample();
           return reply
             .code(400)
@@ -59,12 +69,14 @@ export const subscribeRoutes =
                   keywords: String(values.keywords ?? ''),
                   digest_size: String(values.digest_size ?? ''),
                   cadence: String(values.cadence ?? ''),
+                  timezone: String(values.timezone ?? ''),
+                  delivery_hour: String(values.delivery_hour ?? ''),
                 },
                 sample: sample.papers,
               }),
             );
         }
-        await subscribe(deps.subscriptions, parsed.data);
+        await subscribe(deps.subscriptions, req.body);
         if (json) return reply.code(202).type('application/json; charset=utf-8').send(PENDING);
         return reply.code(202).type('text/html; charset=utf-8').send(CHECK_INBOX);
       },

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { subscriberFromLink, unsubscribe, type SubscriptionDeps } from '../../domain/subscriptions.ts';
 import { unsubscribePromptPage, unsubscribedPage } from '../pages.ts';
+import { tokenParams } from '../validation.ts';
 
-const params = z.object({ token: z.string().max(200) });
+const schema = { params: tokenParams };
 
 type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;
 
@@ -13,22 +14,21 @@ type Deps = Pick<SubscriptionDeps, 'subscribers' | 'clock' | 'secret'>;
  */
 export const unsubscribeRoutes =
   (deps: Deps): FastifyPluginAsync =>
-  async (app) => {
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
     // RFC 8058 allows multipart/form-data as well as urlencoded. The link itself carries everything
     // we need, so the body (List-Unsubscribe=One-Click) is accepted unread, under a tight limit.
     app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
       done(null, body),
     );
 
-    app.get('/unsubscribe/:token', async (req, reply) => {
-      const { token } = params.parse(req.params);
-      const subscriber = subscriberFromLink(deps, 'unsubscribe', token);
+    app.get('/unsubscribe/:token', { schema }, async (req, reply) => {
+      const subscriber = subscriberFromLink(deps, 'unsubscribe', req.params.token);
       return reply.type('text/html; charset=utf-8').send(unsubscribePromptPage(subscriber.email));
     });
 
-    app.post('/unsubscribe/:token', { bodyLimit: 16 * 1024 }, async (req, reply) => {
-      const { token } = params.parse(req.params);
-      const subscriber = unsubscribe(deps, token);
+    app.post('/unsubscribe/:token', { bodyLimit: 16 * 1024, schema }, async (req, reply) => {
+      const subscriber = unsubscribe(deps, req.params.token);
       req.log.info({ subscriberId: subscriber.id }, 'unsubscribed');
       return reply.code(200).type('text/html; charset=utf-8').send(unsubscribedPage(subscriber.email));
     });
