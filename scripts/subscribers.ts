@@ -213,8 +213,8 @@ async function restore(db: Db, suppressions: SuppressionList, logger: Logger, ad
  */
 async function eraseFromMailbox(url: string, folder: string, address: string): Promise<number | undefined> {
   const [imap, { imapMailbox }] = await Promise.all([
-    import('../src/bounces/imap-quarantine-erasure.ts'),
-    import('../src/bounces/imap-poller.ts'),
+    import('../src/bounces/sources/imap-quarantine-erasure.ts'),
+    import('../src/bounces/sources/imap-poller.ts'),
   ]);
   const mailbox = imapMailbox(url);
   const where = `${folder} on ${mailbox.options.host}`;

@@ -11,7 +11,7 @@ import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store
 import { createConfirmationWindowsStore, type ConfirmationWindowsStore } from './db/confirmation-windows-store.ts';
 import { createPapersStore, type PapersStore } from './db/papers-store.ts';
 import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
-import { createPaperSource, type PaperSource } from './sources/hf-daily-papers.ts';
+import { createPaperSource, type PaperSource } from './papers/hf-daily-papers.ts';
 import { createGroupCommit } from './db/group-commit.ts';
 import { createLedgerStore, type LedgerStore } from './digest/ledger-store.ts';
 import { defaultErrorBudget, type SendPolicy } from './digest/policy.ts';
@@ -24,7 +24,7 @@ import { templateCacheDir } from './mail/template-cache.ts';
 import { senderDomain } from './mail/raw-message.ts';
 import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
 import { createQuarantineStore, type QuarantineStore } from './bounces/quarantine-store.ts';
-import { createReportParser, type ReportParser } from './bounces/report-parser.ts';
+import { createReportParser, type ReportParser } from './bounces/classify/report-parser.ts';
 import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
 import { verpAddress, type VerpIdentity } from './bounces/verp.ts';
 import { unsubscribeAddress } from './bounces/unsubscribe-address.ts';
@@ -33,11 +33,11 @@ import { signedMessageId, type MessageIdentity } from './bounces/message-id.ts';
 import { applyBounceEvent } from './bounces/policy.ts';
 import type { RelayRefusal } from './digest/send-loop.ts';
 import type { HandleReportDeps } from './bounces/handle-report.ts';
-import { startImapPoller, type ImapPoller } from './bounces/imap-poller.ts';
-import { createImapStateStore } from './bounces/imap-state-store.ts';
-import { createSnsVerifier, snsFetch, type SnsFetch } from './bounces/webhooks/sns.ts';
-import { createMailgunVerifier } from './bounces/webhooks/mailgun.ts';
-import { createWebhookTokensStore } from './bounces/webhooks/webhook-tokens-store.ts';
+import { startImapPoller, type ImapPoller } from './bounces/sources/imap-poller.ts';
+import { createImapStateStore } from './bounces/sources/imap-state-store.ts';
+import { createSnsVerifier, snsFetch, type SnsFetch } from './bounces/sources/webhooks/sns.ts';
+import { createMailgunVerifier } from './bounces/sources/webhooks/mailgun.ts';
+import { createWebhookTokensStore } from './bounces/sources/webhooks/webhook-tokens-store.ts';
 import type { WebhookRouteDeps } from './http/routes/webhooks.ts';
 
 /**

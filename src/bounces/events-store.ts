@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.ts';
-import type { BounceDecision } from './report-types.ts';
-import { MAILBOX_REASONS } from './rules.ts';
+import type { BounceDecision } from './classify/report-types.ts';
+import { MAILBOX_REASONS } from './classify/rules.ts';
 
 /** An event's kind: the classifier's decision (report-types.ts). */
 export type BounceKind = BounceDecision;

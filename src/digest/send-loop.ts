@@ -25,9 +25,9 @@ import { variantCache } from './variants.ts';
 import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
 import type { MessageIdentity } from '../bounces/message-id.ts';
-import { classifyRelayReply } from '../bounces/classify.ts';
+import { classifyRelayReply } from '../bounces/classify/classify.ts';
 import { recipientDomain } from '../bounces/domains.ts';
-import type { BounceDecision, FailureDecision } from '../bounces/report-types.ts';
+import type { BounceDecision, FailureDecision } from '../bounces/classify/report-types.ts';
 
 /**
  * The send loop: claim a batch from the ledger, hand each message to the mailer within a bounded

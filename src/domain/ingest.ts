@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger.ts';
 import type { PapersStore } from '../db/papers-store.ts';
-import { parseDailyPapersJson, type PaperSource } from '../sources/hf-daily-papers.ts';
+import { parseDailyPapersJson, type PaperSource } from '../papers/hf-daily-papers.ts';
 
 export interface IngestDeps {
   source: PaperSource;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importDailyPapersFile, ingestDay } from '../../src/domain/ingest.ts';
 import { rankPapers } from '../../src/domain/ranking.ts';
-import { createPaperSource, PaperSourceError } from '../../src/sources/hf-daily-papers.ts';
+import { createPaperSource, PaperSourceError } from '../../src/papers/hf-daily-papers.ts';
 import { createTestContext, type TestContext } from '../support/test-context.ts';
 import { fixturePath, readFixture, startPapersApi, type PapersApi } from '../support/papers-api.ts';
 
