@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dateArgument, EXIT_FAILED, EXIT_OK, isEntryPoint, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
 import { weekdayOf } from '../src/domain/dates.ts';
-import type { Cadence } from '../src/domain/subscriber-input.ts';
+import type { Cadence } from '../src/model/cadence.ts';
 import type { Context } from '../src/context.ts';
 import type { SendDigestResult } from '../src/digest/run.ts';
 import type { SendProgress } from '../src/digest/send-loop.ts';

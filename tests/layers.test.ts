@@ -13,6 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['src/config.ts', 'src/clock.ts', 'src/logger.ts', 'src/errors.ts', 'src/retry.ts', 'src/secret.ts', 'src/html.ts'],
+  ['src/model'],
   ['src/db'],
   ['src/domain'],
   ['src/bounces/classify'],
@@ -34,31 +35,6 @@ interface Allowed {
 
 /** Imports that break the order today: debt, written down so the list can only shrink. */
 const ALLOWED: readonly Allowed[] = [
-  {
-    from: 'src/db/digests-store.ts',
-    to: 'src/domain/paper.ts',
-    why: 'stores return Paper rows, and the Paper type lives with the use-cases until a model layer sits under both',
-  },
-  {
-    from: 'src/db/papers-store.ts',
-    to: 'src/domain/paper.ts',
-    why: 'as above: the Paper type belongs in a model layer under the stores',
-  },
-  {
-    from: 'src/db/digests-store.ts',
-    to: 'src/domain/subscriber-input.ts',
-    why: 'the Cadence type belongs in a model layer under the stores',
-  },
-  {
-    from: 'src/db/subscribers-store.ts',
-    to: 'src/domain/subscriber-input.ts',
-    why: 'the Cadence type belongs in a model layer under the stores',
-  },
-  {
-    from: 'src/db/subscriber-admin-store.ts',
-    to: 'src/domain/subscriber-import.ts',
-    why: 'the admin store writes the rows the CSV import plans; that row type belongs in a model layer',
-  },
   {
     from: 'src/domain/subscriptions.ts',
     to: 'src/bounces/suppressions.ts',

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
-import type { Paper } from '../domain/paper.ts';
+import type { Paper } from '../model/paper.ts';
 import { droppedPaperLinks } from '../domain/paper-links.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
 import type { SendRun } from './ledger-records.ts';
 import { deliver, type SendCounts, type SendLoopDeps, type SendProgress, type Stop } from './send-loop.ts';

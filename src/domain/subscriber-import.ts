@@ -1,6 +1,7 @@
 import { CsvError, parse } from 'csv-parse/sync';
 import { DEFAULT_DIGEST_SIZE, type DigestSize } from '../config.ts';
-import { cadenceSchema, digestSizeSchema, emailSchema, keywordsSchema, type Cadence } from './subscriber-input.ts';
+import type { ImportRow } from '../model/subscriber.ts';
+import { cadenceSchema, digestSizeSchema, emailSchema, keywordsSchema } from './subscriber-input.ts';
 
 /**
  * Reading a list of subscribers exported from another tool: a CSV with a header row holding
@@ -78,15 +79,6 @@ function lineCounter(text: string) {
       return line;
     },
   };
-}
-
-export interface ImportRow {
-  line: number;
-  email: string;
-  digestSize: DigestSize;
-  keywords: string;
-  /** Daily when not given. */
-  cadence?: Cadence;
 }
 
 export interface ImportProblem {

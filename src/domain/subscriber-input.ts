@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DIGEST_SIZES, isDigestSize, type DigestSize } from '../config.ts';
+import { CADENCES } from '../model/cadence.ts';
 
 /**
  * What a subscriber may give us, checked the same way wherever it comes from: the subscribe and
@@ -28,9 +29,6 @@ export const digestSizeSchema = z.coerce
   .refine(isDigestSize, { error: SIZE_MESSAGE })
   .transform((n) => n as DigestSize);
 
-/** How often a subscriber gets the digest: every day, or the week's top papers once a week. */
-export const CADENCES = ['daily', 'weekly'] as const;
-export type Cadence = (typeof CADENCES)[number];
 export const cadenceSchema = z.enum(CADENCES, { error: 'How often must be daily or weekly.' });
 
 const MAX_KEYWORDS = 10;

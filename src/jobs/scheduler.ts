@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { LedgerStore } from '../digest/ledger-store.ts';
 import type { RunStatus } from '../digest/ledger-records.ts';
 import { defaultWeekEnding, digestDateAtWall, wallClock, weeklySendDay } from '../domain/dates.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 import type { SendDigestResult } from '../digest/run.ts';
 
 /**

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import pkg from '../../package.json' with { type: 'json' };
 import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { Paper } from '../domain/paper.ts';
+import type { Paper } from '../model/paper.ts';
 
 /**
  * Client for the Hugging Face Daily Papers API (GET /api/daily_papers?date=YYYY-MM-DD&p=&limit=).

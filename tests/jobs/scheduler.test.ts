@@ -11,7 +11,7 @@ import {
   weeklyCron,
   type Scheduler,
 } from '../../src/jobs/scheduler.ts';
-import type { Cadence } from '../../src/domain/subscriber-input.ts';
+import type { Cadence } from '../../src/model/cadence.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startPapersApi, type PapersApi } from '../support/papers-api.ts';
 import {

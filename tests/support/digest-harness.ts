@@ -1,5 +1,5 @@
 import type { Db } from '../../src/db/connection.ts';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { sendDigestDeps } from '../../src/context.ts';
 import type { SendDigestDeps } from '../../src/digest/run.ts';
 import type { SendPolicy } from '../../src/digest/policy.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { fixturesDir } from './fixtures-dir.ts';
 
 interface FixtureItem {
