@@ -25,7 +25,11 @@ import { senderDomain } from './mail/raw-message.ts';
 import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
 import { createQuarantineStore, type QuarantineStore } from './bounces/quarantine-store.ts';
 import { createReportParser, type ReportParser } from './bounces/classify/report-parser.ts';
-import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
+import { createSuppressionList, type SuppressionList } from './db/suppressions-store.ts';
+import { createSubscriberAdminStore } from './db/subscriber-admin-store.ts';
+import { createBounceErasureStore } from './db/bounce-erasure-store.ts';
+import type { ErasureDeps } from './domain/erasure.ts';
+import { eraseFromOutbox } from './mail/outbox-erasure.ts';
 import { verpAddress, type VerpIdentity } from './bounces/verp.ts';
 import { unsubscribeAddress } from './bounces/unsubscribe-address.ts';
 import type { MailQueueDeps } from './mail/mail-queue.ts';
@@ -109,7 +113,7 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     ledger: createLedgerStore(db),
     paperSource: createPaperSource({ baseUrl: config.PAPERS_API_URL, logger }),
     bounces,
-    suppressions: createSuppressionList({ store: bounces, subscribers, secret, clock }),
+    suppressions: createSuppressionList({ db, subscribers, secret, clock }),
     quarantine: createQuarantineStore(db),
     reportParser,
     close() {
@@ -119,6 +123,14 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     },
   };
 }
+
+/** What erasing an address reaches: its rows, the bounce tables, and the outbox folder's files. */
+export const erasureDeps = (ctx: Pick<Context, 'db' | 'config' | 'secret'>): ErasureDeps => ({
+  admin: createSubscriberAdminStore(ctx.db),
+  bounces: createBounceErasureStore(ctx.db),
+  secret: ctx.secret,
+  eraseFromOutbox: (email) => eraseFromOutbox(ctx.config.OUTBOX_DIR, email),
+});
 
 /** What the subscription routes share: one group commit, the stores, the confirmation settings. */
 export function subscriptionDeps(ctx: Context, onMailQueued?: () => void): SubscriptionDeps {
