@@ -11,12 +11,12 @@ import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store
 import { createConfirmationWindowsStore, type ConfirmationWindowsStore } from './db/confirmation-windows-store.ts';
 import { createPapersStore, type PapersStore } from './db/papers-store.ts';
 import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
-import { createPaperSource, type PaperSource } from './papers/hf-daily-papers.ts';
+import { createPaperSource } from './papers/hf-daily-papers.ts';
 import { createGroupCommit } from './db/group-commit.ts';
 import { createLedgerStore, type LedgerStore } from './digest/ledger-store.ts';
 import { defaultErrorBudget, type SendPolicy } from './digest/policy.ts';
 import type { SendDigestDeps } from './digest/run.ts';
-import { ingestDay } from './domain/ingest.ts';
+import { ingestDay, type PaperSource } from './domain/ingest.ts';
 import { subscriberLinks } from './domain/tokens.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
 import { loadTemplates, type TemplateSettings, type Templates } from './mail/templates.ts';
