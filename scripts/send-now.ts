@@ -4,7 +4,7 @@ import { dateArgument, EXIT_FAILED, EXIT_OK, isEntryPoint, onLauncherExit, runCl
 import { weekdayOf } from '../src/domain/dates.ts';
 import type { Cadence } from '../src/model/cadence.ts';
 import type { Context } from '../src/context.ts';
-import type { SendDigestResult } from '../src/digest/run.ts';
+import type { SendDigestResult } from '../src/digest/run-types.ts';
 import type { SendProgress } from '../src/digest/send-loop.ts';
 
 // The app is imported once the arguments are checked: --help and a usage error answer without

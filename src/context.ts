@@ -15,7 +15,7 @@ import { createPaperSource } from './papers/hf-daily-papers.ts';
 import { createGroupCommit } from './db/group-commit.ts';
 import { createLedgerStore, type LedgerStore } from './digest/ledger-store.ts';
 import { defaultErrorBudget, type SendPolicy } from './digest/policy.ts';
-import type { SendDigestDeps } from './digest/run.ts';
+import type { SendDigestDeps } from './digest/run-types.ts';
 import { ingestDay, type PaperSource } from './domain/ingest.ts';
 import { subscriberLinks } from './domain/tokens.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';

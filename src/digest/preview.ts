@@ -5,7 +5,7 @@ import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
 import type { Paper } from '../model/paper.ts';
 import type { Cadence } from '../model/cadence.ts';
 import { parseKeywords, rankPapers } from '../domain/ranking.ts';
-import type { SendDigestDeps, SendDigestResult } from './run.ts';
+import type { SendDigestDeps, SendDigestResult } from './run-types.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
 
 /** Looking without sending to subscribers: a dry run, a preview, a test copy. Nothing is frozen. */
