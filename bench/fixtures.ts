@@ -4,7 +4,7 @@ import { openDatabase } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { parseKeywords, rankPapers } from '../src/domain/ranking.ts';
 import { createLogger } from '../src/logger.ts';
-import { parseDailyPapersJson } from '../src/sources/hf-daily-papers.ts';
+import { parseDailyPapersJson } from '../src/papers/hf-daily-papers.ts';
 import { fixturesDir } from '../tests/support/fixtures-dir.ts';
 
 /** The day the bench sends a digest for (a weekday, so the product does not treat it as empty). */

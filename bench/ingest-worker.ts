@@ -3,7 +3,7 @@ import { createLogger } from '../src/logger.ts';
 import { openDatabase } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPapersStore } from '../src/db/papers-store.ts';
-import { createPaperSource, parseDailyPapersJson } from '../src/sources/hf-daily-papers.ts';
+import { createPaperSource, parseDailyPapersJson } from '../src/papers/hf-daily-papers.ts';
 import { ingestDay } from '../src/domain/ingest.ts';
 import { rankPapers } from '../src/domain/ranking.ts';
 import type { Handlers } from './ipc.ts';

@@ -4,7 +4,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verpAddress } from '../src/bounces/verp.ts';
-import { createReportParser } from '../src/bounces/report-parser.ts';
+import { createReportParser } from '../src/bounces/classify/report-parser.ts';
 import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, seedSubscribers } from './fixtures.ts';
 import { hostileReports } from './hostile-reports.ts';
 import { medianBy } from './report.ts';

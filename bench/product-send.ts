@@ -2,7 +2,7 @@ import { createLogger } from '../src/logger.ts';
 import { createMailer } from '../src/mail/transport.ts';
 import { loadTemplates } from '../src/mail/templates.ts';
 import { prepareMessage, renderMessage } from '../src/mail/raw-message.ts';
-import { createPaperSource } from '../src/sources/hf-daily-papers.ts';
+import { createPaperSource } from '../src/papers/hf-daily-papers.ts';
 import { rankPapers } from '../src/domain/ranking.ts';
 import { subscriberLinks } from '../src/domain/tokens.ts';
 import { limitHeapGrowth } from '../src/heap.ts';

@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import { createLogger } from '../src/logger.ts';
 import { loadTemplates, personalise } from '../src/mail/templates.ts';
 import { prepareMessage, renderMessage } from '../src/mail/raw-message.ts';
-import { parseDailyPapersJson } from '../src/sources/hf-daily-papers.ts';
+import { parseDailyPapersJson } from '../src/papers/hf-daily-papers.ts';
 import { rankPapers } from '../src/domain/ranking.ts';
 import { subscriberLinks } from '../src/domain/tokens.ts';
 import type { Handlers } from './ipc.ts';

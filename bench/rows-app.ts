@@ -1,6 +1,6 @@
 import type { LoadResult } from './subscribe.ts';
 import type { Plan } from './plan.ts';
-import type { Results } from './rows.ts';
+import type { Results } from './results.ts';
 import { fmt, medianBy, verdict, type Row } from './report.ts';
 
 /** The rows of the sections that time the app's pieces outside a send: rendering, POST /subscribe, ingest. */

@@ -1,33 +1,11 @@
 import { medianRun, type SendRun, type SenderKind } from './send.ts';
-import type { LoadResult } from './subscribe.ts';
-import type { SendNowMemory } from './send-now-memory.ts';
-import type { RenderResult } from './render-worker.ts';
-import type { IngestResult } from './ingest-worker.ts';
-import type { StartupResult } from './startup.ts';
-import type { IntakeResult } from './intake.ts';
 import { intakeRows } from './rows-intake.ts';
 import { fmt, medianBy, verdict, type Row } from './report.ts';
 import type { Plan } from './plan.ts';
 import { appRows } from './rows-app.ts';
+import type { Results } from './results.ts';
 
-/** What a bench run measured, and the table rows it makes. */
-
-export interface Results {
-  render?: RenderResult;
-  content?: { subjectChars: number; htmlBytes: number; textBytes: number; rawBytes: number };
-  send: SendRun[];
-  /** Peak RSS of `npm run send-now` as its own process, per memory size. */
-  sendNow: SendNowMemory[];
-  subscribe: LoadResult[];
-  ingest?: IngestResult;
-  startup?: StartupResult;
-  intake?: IntakeResult;
-  /** os.availableParallelism() of the bench's machine (the default DKIM_WORKERS). */
-  cores?: number;
-  /** How many distinct digests the many-variants send's preferences rank to. */
-  variantLists?: number;
-  errors: { section: string; message: string }[];
-}
+/** The table rows a bench run's results make. */
 
 /** The sink's ceiling: the faster of the two raw-replay senders (either may be missing). */
 const fastest = (...runs: (SendRun | null | undefined)[]): SendRun | undefined =>

@@ -10,7 +10,7 @@ import {
   type HandledReport,
   type HandleReportDeps,
 } from '../src/bounces/handle-report.ts';
-import { readMailPath } from '../src/bounces/mail-files.ts';
+import { readMailPath } from '../src/bounces/sources/mail-files.ts';
 import { percent, runRates } from '../src/bounces/rates.ts';
 import { refusedReaders } from '../src/bounces/refusals.ts';
 import { addDays } from '../src/domain/dates.ts';

@@ -37,7 +37,11 @@ async function main(argv: string[]): Promise<number> {
       createLogger(config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }),
     );
     if (args.file !== undefined) {
-      const r = importDailyPapersFile(ctx, args.file, args.date);
+      const r = importDailyPapersFile(
+        { source: ctx.paperSource, papers: ctx.papers, logger: ctx.logger },
+        args.file,
+        args.date,
+      );
       console.log(
         `${r.file} (${r.dates.join(', ') || 'no papers'}): ${r.inserted} new, ${r.updated} updated, ${r.skipped} skipped`,
       );

@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dateArgument, EXIT_FAILED, EXIT_OK, isEntryPoint, onLauncherExit, runCli, UsageError } from '../src/cli.ts';
 import { weekdayOf } from '../src/domain/dates.ts';
-import type { Cadence } from '../src/domain/subscriber-input.ts';
+import type { Cadence } from '../src/model/cadence.ts';
 import type { Context } from '../src/context.ts';
-import type { SendDigestResult } from '../src/digest/run.ts';
+import type { SendDigestResult } from '../src/digest/run-types.ts';
 import type { SendProgress } from '../src/digest/send-loop.ts';
 
 // The app is imported once the arguments are checked: --help and a usage error answer without

@@ -6,7 +6,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createSubscriberAdminStore, type SubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { emailSchema } from '../src/domain/subscriber-input.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
-import type { SuppressionList } from '../src/bounces/suppressions.ts';
+import type { SuppressionList } from '../src/db/suppressions-store.ts';
 import type { Logger } from '../src/logger.ts';
 
 const USAGE = `Usage: npm run subscribers -- COMMAND
@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     // Imported only by the commands that use them: `count` and `list` start without them.
     const suppressions = async () => {
       const [{ openSuppressionList }, { resolveSecret }, { createLogger }] = await Promise.all([
-        import('../src/bounces/suppressions.ts'),
+        import('../src/db/suppressions-store.ts'),
         import('../src/secret.ts'),
         import('../src/logger.ts'),
       ]);
@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
       default: {
         // 'remove', the one command left; its address was checked with the arguments.
         const { list, secret } = await suppressions();
-        return await remove({ db, store, suppressions: list, secret, config }, email!.data!);
+        return await remove({ db, suppressions: list, secret, config }, email!.data!);
       }
     }
   } catch (err) {
@@ -165,23 +165,15 @@ function printCounts(store: SubscriberAdminStore): number {
  * may be out of reach: that is reported after the local erasure, which stands.
  */
 async function remove(
-  deps: { db: Db; store: SubscriberAdminStore; suppressions: SuppressionList; secret: string; config: Config },
+  deps: { db: Db; suppressions: SuppressionList; secret: string; config: Config },
   address: string,
 ): Promise<number> {
-  const [{ eraseAddress }, { createBounceErasureStore }] = await Promise.all([
+  const [{ eraseAddress }, { erasureDeps }] = await Promise.all([
     import('../src/domain/erasure.ts'),
-    import('../src/bounces/erasure-store.ts'),
+    import('../src/context.ts'),
   ]);
   deps.suppressions.keepBeforeRemoval(address);
-  const erased = eraseAddress(
-    {
-      admin: deps.store,
-      bounces: createBounceErasureStore(deps.db),
-      secret: deps.secret,
-      outboxDir: deps.config.OUTBOX_DIR,
-    },
-    address,
-  );
+  const erased = eraseAddress(erasureDeps(deps), address);
   if (!erased.checkpointed) {
     // Every remove truncates the WAL, even one that finds nothing left to erase.
     console.error(
@@ -242,8 +234,8 @@ async function restore(db: Db, suppressions: SuppressionList, logger: Logger, ad
  */
 async function eraseFromMailbox(url: string, folder: string, address: string): Promise<number | undefined> {
   const [imap, { imapMailbox }] = await Promise.all([
-    import('../src/bounces/imap-quarantine-erasure.ts'),
-    import('../src/bounces/imap-poller.ts'),
+    import('../src/bounces/sources/imap-quarantine-erasure.ts'),
+    import('../src/bounces/sources/imap-poller.ts'),
   ]);
   const mailbox = imapMailbox(url);
   const where = `${folder} on ${mailbox.options.host}`;

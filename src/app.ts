@@ -26,7 +26,7 @@ import { digestRoutes } from './http/routes/digests.ts';
 import { feedRoutes } from './http/routes/feeds.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
-import type { SnsFetch } from './bounces/webhooks/sns.ts';
+import type { SnsFetch } from './bounces/sources/webhooks/sns.ts';
 import type { DigestsStore } from './db/digests-store.ts';
 import type { SamplePaper } from './http/pages.ts';
 

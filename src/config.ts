@@ -113,7 +113,7 @@ export const configSchema = z.object({
   MAILGUN_WEBHOOK_SIGNING_KEY: opt(
     z.string().min(16, { error: 'must be the webhook signing key from Mailgun (at least 16 characters)' }),
   ),
-  // The bounce receiver (src/bounces/receiver.ts): an SMTP listener on HOST, only when a port is given.
+  // The bounce receiver (src/bounces/sources/receiver.ts): an SMTP listener on HOST, only when a port is given.
   BOUNCE_SMTP_PORT: opt(z.coerce.number().int().min(0).max(65535)),
   // Reports are small: a DSN quotes the original's headers, at most the whole digest.
   BOUNCE_MAX_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10_000).default(1_000_000)),

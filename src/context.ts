@@ -11,12 +11,12 @@ import { createMailQueueStore, type MailQueueStore } from './db/mail-queue-store
 import { createConfirmationWindowsStore, type ConfirmationWindowsStore } from './db/confirmation-windows-store.ts';
 import { createPapersStore, type PapersStore } from './db/papers-store.ts';
 import { createDigestsStore, type DigestsStore } from './db/digests-store.ts';
-import { createPaperSource, type PaperSource } from './sources/hf-daily-papers.ts';
+import { createPaperSource } from './papers/hf-daily-papers.ts';
 import { createGroupCommit } from './db/group-commit.ts';
 import { createLedgerStore, type LedgerStore } from './digest/ledger-store.ts';
 import { defaultErrorBudget, type SendPolicy } from './digest/policy.ts';
-import type { SendDigestDeps } from './digest/run.ts';
-import { ingestDay } from './domain/ingest.ts';
+import type { SendDigestDeps } from './digest/run-types.ts';
+import { ingestDay, type PaperSource } from './domain/ingest.ts';
 import { subscriberLinks } from './domain/tokens.ts';
 import type { SubscriptionDeps } from './domain/subscriptions.ts';
 import { loadTemplates, type TemplateSettings, type Templates } from './mail/templates.ts';
@@ -24,8 +24,12 @@ import { templateCacheDir } from './mail/template-cache.ts';
 import { senderDomain } from './mail/raw-message.ts';
 import { createBounceStore, type BounceStore } from './bounces/events-store.ts';
 import { createQuarantineStore, type QuarantineStore } from './bounces/quarantine-store.ts';
-import { createReportParser, type ReportParser } from './bounces/report-parser.ts';
-import { createSuppressionList, type SuppressionList } from './bounces/suppressions.ts';
+import { createReportParser, type ReportParser } from './bounces/classify/report-parser.ts';
+import { createSuppressionList, type SuppressionList } from './db/suppressions-store.ts';
+import { createSubscriberAdminStore } from './db/subscriber-admin-store.ts';
+import { createBounceErasureStore } from './db/bounce-erasure-store.ts';
+import type { ErasureDeps } from './domain/erasure.ts';
+import { eraseFromOutbox } from './mail/outbox-erasure.ts';
 import { verpAddress, type VerpIdentity } from './bounces/verp.ts';
 import { unsubscribeAddress } from './bounces/unsubscribe-address.ts';
 import type { MailQueueDeps } from './mail/mail-queue.ts';
@@ -33,11 +37,11 @@ import { signedMessageId, type MessageIdentity } from './bounces/message-id.ts';
 import { applyBounceEvent } from './bounces/policy.ts';
 import type { RelayRefusal } from './digest/send-loop.ts';
 import type { HandleReportDeps } from './bounces/handle-report.ts';
-import { startImapPoller, type ImapPoller } from './bounces/imap-poller.ts';
-import { createImapStateStore } from './bounces/imap-state-store.ts';
-import { createSnsVerifier, snsFetch, type SnsFetch } from './bounces/webhooks/sns.ts';
-import { createMailgunVerifier } from './bounces/webhooks/mailgun.ts';
-import { createWebhookTokensStore } from './bounces/webhooks/webhook-tokens-store.ts';
+import { startImapPoller, type ImapPoller } from './bounces/sources/imap-poller.ts';
+import { createImapStateStore } from './bounces/sources/imap-state-store.ts';
+import { createSnsVerifier, snsFetch, type SnsFetch } from './bounces/sources/webhooks/sns.ts';
+import { createMailgunVerifier } from './bounces/sources/webhooks/mailgun.ts';
+import { createWebhookTokensStore } from './bounces/sources/webhooks/webhook-tokens-store.ts';
 import type { WebhookRouteDeps } from './http/routes/webhooks.ts';
 
 /**
@@ -109,7 +113,7 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     ledger: createLedgerStore(db),
     paperSource: createPaperSource({ baseUrl: config.PAPERS_API_URL, logger }),
     bounces,
-    suppressions: createSuppressionList({ store: bounces, subscribers, secret, clock }),
+    suppressions: createSuppressionList({ db, subscribers, secret, clock }),
     quarantine: createQuarantineStore(db),
     reportParser,
     close() {
@@ -119,6 +123,14 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     },
   };
 }
+
+/** What erasing an address reaches: its rows, the bounce tables, and the outbox folder's files. */
+export const erasureDeps = (ctx: Pick<Context, 'db' | 'config' | 'secret'>): ErasureDeps => ({
+  admin: createSubscriberAdminStore(ctx.db),
+  bounces: createBounceErasureStore(ctx.db),
+  secret: ctx.secret,
+  eraseFromOutbox: (email) => eraseFromOutbox(ctx.config.OUTBOX_DIR, email),
+});
 
 /** What the subscription routes share: one group commit, the stores, the confirmation settings. */
 export function subscriptionDeps(ctx: Context, onMailQueued?: () => void): SubscriptionDeps {

@@ -19,7 +19,7 @@ import { sendDigest } from './digest/run.ts';
 import { startHousekeeping } from './jobs/housekeeping.ts';
 import { limitHeapGrowth } from './heap.ts';
 import { identityWarnings } from './mail/identity.ts';
-import { startBounceReceiver, type BounceReceiver } from './bounces/receiver.ts';
+import { startBounceReceiver, type BounceReceiver } from './bounces/sources/receiver.ts';
 
 /**
  * How long a shutdown may take before the process exits anyway (status 1). Work in flight is

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.ts';
-import type { BounceDecision } from './report-types.ts';
-import { MAILBOX_REASONS } from './rules.ts';
+import type { BounceDecision } from './classify/report-types.ts';
+import { MAILBOX_REASONS } from './classify/rules.ts';
 
 /** An event's kind: the classifier's decision (report-types.ts). */
 export type BounceKind = BounceDecision;
@@ -70,7 +70,7 @@ export interface DayEvent {
 export type BounceStore = ReturnType<typeof createBounceStore>;
 
 /**
- * Every statement on bounce_events and suppressions, and the few reads of the send ledger the
+ * Every statement on bounce_events, and the few reads of the send ledger the
  * bounce policy needs (which digests a subscriber was sent, what each run sent), prepared once.
  */
 export function createBounceStore(db: Db) {
@@ -116,13 +116,6 @@ export function createBounceStore(db: Db) {
       Object.fromEntries(
         (statements.unattributed.all() as { kind: BounceKind; n: number }[]).map((r) => [r.kind, r.n]),
       ) as Partial<Record<BounceKind, number>>,
-    suppression: (hash: string) =>
-      statements.suppression.get(hash) as { reason: string; createdAt: string } | undefined,
-    /** Keeps the first reason when the address is already on the list. */
-    suppress: (hash: string, reason: string, now: string) => {
-      statements.suppress.run(hash, reason, now);
-    },
-    lift: (hash: string) => statements.lift.run(hash).changes === 1,
   };
 }
 
@@ -171,11 +164,6 @@ function prepareEventStatements(db: Db) {
     complained: db
       .prepare(`SELECT 1 FROM bounce_events WHERE subscriber_id = ? AND kind = 'complaint' AND verified = 1 LIMIT 1`)
       .pluck(),
-    suppression: db.prepare('SELECT reason, created_at AS createdAt FROM suppressions WHERE address_hash = ?'),
-    suppress: db.prepare(
-      'INSERT INTO suppressions (address_hash, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (address_hash) DO NOTHING',
-    ),
-    lift: db.prepare('DELETE FROM suppressions WHERE address_hash = ?'),
   };
 }
 

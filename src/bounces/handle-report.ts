@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { verifySubscriberToken } from '../domain/tokens.ts';
-import { envelopeRecipients, headerMessageId } from './raw-header.ts';
+import { envelopeRecipients, headerMessageId } from './classify/raw-header.ts';
 import { parseUnsubscribeAddress } from './unsubscribe-address.ts';
-import { ReportRefused, type BounceReport, type ReportKind } from './report-types.ts';
-import { ParserCrashed, ParseTimedOut } from './report-parser.ts';
+import { ReportRefused, type BounceReport, type ReportKind } from './classify/report-types.ts';
+import { ParserCrashed, ParseTimedOut } from './classify/report-parser.ts';
 import { isDigestEdition, parseMessageId } from './message-id.ts';
 import type { QuarantineStore } from './quarantine-store.ts';
 import { applyBounceEvent, type AppliedBounce, type BouncePolicyDeps } from './policy.ts';

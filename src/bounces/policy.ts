@@ -6,8 +6,8 @@ import { addDays } from '../domain/dates.ts';
 import type { BounceKind, BounceStore } from './events-store.ts';
 import { recipientDomain } from './domains.ts';
 import { maskAddresses } from './mask-addresses.ts';
-import { MAILBOX_REASONS } from './rules.ts';
-import { addressHash, type SuppressionList } from './suppressions.ts';
+import { MAILBOX_REASONS } from './classify/rules.ts';
+import { addressHash, type SuppressionList } from '../db/suppressions-store.ts';
 
 /** One recipient's fate as a report (or a provider's webhook) tells it, already classified. */
 export interface BounceEvent {

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { SubscribersStore } from '../db/subscribers-store.ts';
 import { Conflict, NotFound } from '../errors.ts';
 import type { BounceStore } from './events-store.ts';
-import type { SuppressionList } from './suppressions.ts';
+import type { SuppressionList } from '../db/suppressions-store.ts';
 
 export interface UnsuppressDeps {
   bounces: BounceStore;

@@ -1,5 +1,5 @@
-import type { Paper } from '../domain/paper.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Paper } from '../model/paper.ts';
+import type { Cadence } from '../model/cadence.ts';
 import type { Db } from './connection.ts';
 
 interface StoredDigest {

@@ -1,5 +1,5 @@
 import type { Db } from './connection.ts';
-import type { Paper } from '../domain/paper.ts';
+import type { Paper } from '../model/paper.ts';
 
 export interface PapersStore {
   /**

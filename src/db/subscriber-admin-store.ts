@@ -1,5 +1,5 @@
 import type { Db } from './connection.ts';
-import type { ImportRow } from '../domain/subscriber-import.ts';
+import type { ImportRow } from '../model/subscriber.ts';
 
 export interface SubscriberListing {
   id: number;

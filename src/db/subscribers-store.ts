@@ -1,5 +1,5 @@
 import type { Db } from './connection.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 
 type SubscriberStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed';
 

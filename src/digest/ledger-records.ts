@@ -1,4 +1,4 @@
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 
 // The ledger's records: a run, a claimed delivery, an outcome, and how a run's row reads
 // (ledger-store.ts holds the statements that read and write them).

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 import {
   toRun,
   type ClaimedDelivery,

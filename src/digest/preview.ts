@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { personalise, type Rendered } from '../mail/templates.ts';
 import { prepareMessage, renderMessage } from '../mail/raw-message.ts';
 import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
-import type { Paper } from '../domain/paper.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Paper } from '../model/paper.ts';
+import type { Cadence } from '../model/cadence.ts';
 import { parseKeywords, rankPapers } from '../domain/ranking.ts';
-import type { SendDigestDeps, SendDigestResult } from './run.ts';
+import type { SendDigestDeps, SendDigestResult } from './run-types.ts';
 import { frozenRanking, type RankingDeps } from './variants.ts';
 
 /** Looking without sending to subscribers: a dry run, a preview, a test copy. Nothing is frozen. */

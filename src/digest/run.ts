@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
-import type { Paper } from '../domain/paper.ts';
+import type { Paper } from '../model/paper.ts';
 import { droppedPaperLinks } from '../domain/paper-links.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
-import type { CompiledDigest, DigestContent } from '../mail/templates.ts';
-import type { SendRun } from './ledger-records.ts';
-import { deliver, type SendCounts, type SendLoopDeps, type SendProgress, type Stop } from './send-loop.ts';
-import { frozenRanking, type RankingDeps } from './variants.ts';
+import type { Cadence } from '../model/cadence.ts';
+import { deliver, type SendCounts, type SendProgress, type Stop } from './send-loop.ts';
+import { frozenRanking } from './variants.ts';
+import type { SendDigestDeps, SendDigestResult, SendOutcome } from './run-types.ts';
 import { dryRun } from './preview.ts';
 import { emptyDayFinalAt } from './policy.ts';
 
@@ -45,12 +44,6 @@ import { emptyDayFinalAt } from './policy.ts';
  * a crashed holder's lease lapses after SEND_LEASE_SECONDS and the next sender takes over.
  */
 
-export interface SendDigestDeps extends SendLoopDeps, RankingDeps {
-  logger: Logger;
-  /** One digest compiled directly: previews and test copies. */
-  compileDigest(d: DigestContent): Promise<CompiledDigest>;
-}
-
 export interface SendDigestOptions {
   /** The day of a daily digest, or the last day (a Sunday) of a weekly edition's week. */
   date: string;
@@ -63,40 +56,6 @@ export interface SendDigestOptions {
   onProgress?: (p: SendProgress) => void;
   /** Aborting stops taking work; in-flight messages finish and are recorded. */
   signal?: AbortSignal;
-}
-
-export type SendOutcome =
-  | 'done' // everyone settled
-  | 'empty' // no papers that day (final: a weekend, or a weekday long over): no email
-  | 'incomplete' // stopped early (limit or signal); resume by running again
-  | 'paused' // policy rejection or error budget: needs a look, then send-now resumes it
-  | 'failed' // source or SMTP server down, or a weekday's list still empty: the next attempt resumes it
-  | 'busy' // another sender holds the run
-  | 'dry-run';
-
-export interface SendDigestResult {
-  outcome: SendOutcome;
-  date: string;
-  cadence: Cadence;
-  /** Why it stopped, for paused/failed/busy. */
-  reason?: string;
-  /** This invocation's counts. */
-  sent: number;
-  failed: number;
-  skipped: number;
-  deferred: number;
-  /** Deliveries re-opened because a previous sender died with them in flight. */
-  resumedInFlight: number;
-  /** This invocation's final refusals about the sender, per receiving domain and reason. */
-  senderRefusals?: SendCounts['senderRefusals'];
-  /** Domains backed off in this invocation (too many refusals in a row), their deliveries left for the next attempt. */
-  backedOff?: SendCounts['backedOff'];
-  /** The run's totals after this invocation. */
-  run?: Pick<SendRun, 'status' | 'sent' | 'failed' | 'skipped' | 'startedAt'>;
-  /** Dry run: who would get it, per variant. */
-  recipients?: number;
-  variants?: { digestSize: number; keywords: string; papers: number; recipients: number }[];
-  durationMs: number;
 }
 
 export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions): Promise<SendDigestResult> {

@@ -2,10 +2,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { CompiledDigest } from '../mail/templates.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 import { prepareMessage, renderMessage, type MessageSettings, type PreparedMessage } from '../mail/raw-message.ts';
 import { classifySmtpError, describeSmtpError, type SmtpError } from '../mail/smtp/replies.ts';
-import type { Paper } from '../domain/paper.ts';
+import type { Paper } from '../model/paper.ts';
 import type { ClaimedDelivery, DeliveryOutcome, SendRun } from './ledger-records.ts';
 import type { LedgerStore } from './ledger-store.ts';
 import { openLedgerSession, type LedgerSession } from './ledger-session.ts';
@@ -25,9 +25,9 @@ import { variantCache } from './variants.ts';
 import { feedbackIdFor, listIdFor } from '../mail/edition-names.ts';
 import type { VerpIdentity } from '../bounces/verp.ts';
 import type { MessageIdentity } from '../bounces/message-id.ts';
-import { classifyRelayReply } from '../bounces/classify.ts';
+import { classifyRelayReply } from '../bounces/classify/classify.ts';
 import { recipientDomain } from '../bounces/domains.ts';
-import type { BounceDecision, FailureDecision } from '../bounces/report-types.ts';
+import type { BounceDecision, FailureDecision } from '../bounces/classify/report-types.ts';
 
 /**
  * The send loop: claim a batch from the ledger, hand each message to the mailer within a bounded

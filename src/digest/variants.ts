@@ -1,8 +1,8 @@
 import type { DigestsStore } from '../db/digests-store.ts';
 import type { Logger } from '../logger.ts';
 import type { PreparedMessage } from '../mail/raw-message.ts';
-import type { Paper } from '../domain/paper.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Paper } from '../model/paper.ts';
+import type { Cadence } from '../model/cadence.ts';
 import { weekDays } from '../domain/dates.ts';
 import { mergeWeek, parseKeywords, rankPapers } from '../domain/ranking.ts';
 

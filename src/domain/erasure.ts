@@ -1,7 +1,6 @@
-import type { BounceErasureStore } from '../bounces/erasure-store.ts';
-import { addressHash } from '../bounces/suppressions.ts';
+import type { BounceErasureStore } from '../db/bounce-erasure-store.ts';
+import { addressHash } from '../db/suppressions-store.ts';
 import type { SubscriberAdminStore } from '../db/subscriber-admin-store.ts';
-import { eraseFromOutbox } from '../mail/outbox-erasure.ts';
 import { mailboxWindowKey } from './subscriptions.ts';
 
 export interface ErasureDeps {
@@ -9,7 +8,8 @@ export interface ErasureDeps {
   bounces: Pick<BounceErasureStore, 'erase'>;
   /** SECRET: the bounce events know an address by its keyed hash. */
   secret: string;
-  outboxDir: string;
+  /** Deletes the outbox files that hold the address; how many. */
+  eraseFromOutbox(email: string): number;
 }
 
 export interface Erasure {
@@ -39,7 +39,7 @@ export function eraseAddress(deps: ErasureDeps, email: string): Erasure {
   // after every deletion to leave no old copy of a row behind.
   const bounces = deps.bounces.erase(addressHash(deps.secret, email), email);
   const db = deps.admin.erase(email, mailboxWindowKey(email));
-  const outboxFiles = eraseFromOutbox(deps.outboxDir, email);
+  const outboxFiles = deps.eraseFromOutbox(email);
   return {
     subscriber: db.subscriber,
     found:

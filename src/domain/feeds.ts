@@ -1,9 +1,9 @@
 import type { DigestsStore } from '../db/digests-store.ts';
 import type { Subscriber, SubscribersStore } from '../db/subscribers-store.ts';
 import { Gone, NotFound } from '../errors.ts';
-import type { Paper } from './paper.ts';
+import type { Paper } from '../model/paper.ts';
 import { parseKeywords, rankPapers } from './ranking.ts';
-import type { Cadence } from './subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 import { verifySubscriberToken } from './tokens.ts';
 
 /** How many of the latest editions a feed looks at. */

@@ -1,7 +1,25 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger.ts';
 import type { PapersStore } from '../db/papers-store.ts';
-import { parseDailyPapersJson, type PaperSource } from '../sources/hf-daily-papers.ts';
+import type { Paper } from '../model/paper.ts';
+
+/** An item a source could not use, with its arXiv id when it had one, so an operator can look it up. */
+export interface SkippedItem {
+  id: string | null;
+  reason: string;
+}
+
+export interface DailyPapers {
+  papers: Paper[];
+  skipped: SkippedItem[];
+}
+
+/** Where papers come from: the Hugging Face client (src/papers/), passed in. */
+export interface PaperSource {
+  /** Every page of the day `date` (YYYY-MM-DD); `stop` (shutdown) aborts requests and backoff waits at once. */
+  fetchDay(date: string, stop?: AbortSignal): Promise<DailyPapers>;
+  /** A saved API response, by the same rules; `date` files every paper under that day. */
+  readSaved(file: string, date?: string): DailyPapers;
+}
 
 export interface IngestDeps {
   source: PaperSource;
@@ -48,16 +66,8 @@ export interface ImportResult extends IngestCounts {
  * the same rules as a live fetch. `date` files every paper under that day; without it, each item's
  * own "added to Daily Papers" time decides.
  */
-export function importDailyPapersFile(
-  deps: Pick<IngestDeps, 'papers' | 'logger'>,
-  file: string,
-  date?: string,
-): ImportResult {
-  const { papers, skipped } = parseDailyPapersJson(readFileSync(file, 'utf8'), {
-    where: file,
-    featuredDate: date,
-    logger: deps.logger,
-  });
+export function importDailyPapersFile(deps: IngestDeps, file: string, date?: string): ImportResult {
+  const { papers, skipped } = deps.source.readSaved(file, date);
   const stored = deps.papers.upsertMany(papers);
   const dates = [...new Set(papers.map((p) => p.featuredDate))].sort();
   const result = { file, dates, fetched: papers.length, ...stored, skipped: skipped.length };

@@ -1,5 +1,5 @@
 import { stemmer } from 'stemmer';
-import type { Paper } from './paper.ts';
+import type { Paper } from '../model/paper.ts';
 
 /**
  * Keyword matching on English word stems (Porter, from the `stemmer` package): `agent` matches

@@ -1,4 +1,4 @@
-import type { Paper } from './paper.ts';
+import type { Paper } from '../model/paper.ts';
 
 /**
  * Which links from the paper data (a paper's code repository and project page) may go into an

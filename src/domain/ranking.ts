@@ -1,4 +1,4 @@
-import type { Paper } from './paper.ts';
+import type { Paper } from '../model/paper.ts';
 import { keywordMatcher } from './keywords.ts';
 
 export interface RankOptions {

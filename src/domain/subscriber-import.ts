@@ -1,6 +1,8 @@
 import { CsvError, parse } from 'csv-parse/sync';
 import type { z } from 'zod';
 import { DEFAULT_DIGEST_SIZE, type DigestSize } from '../config.ts';
+import type { Cadence } from '../model/cadence.ts';
+import type { ImportRow } from '../model/subscriber.ts';
 import {
   cadenceSchema,
   deliveryHourSchema,
@@ -8,7 +10,6 @@ import {
   emailSchema,
   keywordsSchema,
   timezoneSchema,
-  type Cadence,
 } from './subscriber-input.ts';
 
 /**
@@ -87,18 +88,6 @@ function lineCounter(text: string) {
       return line;
     },
   };
-}
-
-export interface ImportRow {
-  line: number;
-  email: string;
-  digestSize: DigestSize;
-  keywords: string;
-  /** Daily when not given. */
-  cadence?: Cadence;
-  /** The reader's zone (current IANA name) and local hour; null: the list's default. */
-  timezone?: string | null;
-  deliveryHour?: number | null;
 }
 
 export interface ImportProblem {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DIGEST_SIZES, isDigestSize, type DigestSize } from '../config.ts';
+import { CADENCES } from '../model/cadence.ts';
 import { canonicalTimeZone, DELIVERY_HOURS } from './time-zones.ts';
 
 /**
@@ -29,9 +30,6 @@ export const digestSizeSchema = z.coerce
   .refine(isDigestSize, { error: SIZE_MESSAGE })
   .transform((n) => n as DigestSize);
 
-/** How often a subscriber gets the digest: every day, or the week's top papers once a week. */
-export const CADENCES = ['daily', 'weekly'] as const;
-export type Cadence = (typeof CADENCES)[number];
 export const cadenceSchema = z.enum(CADENCES, { error: 'How often must be daily or weekly.' });
 
 const ZONE_MESSAGE = 'Time zone must be a time zone name such as Europe/Berlin or America/New_York.';

@@ -1,7 +1,7 @@
 import type { GroupCommit } from '../db/group-commit.ts';
 import type { SignupSettings, SubscribersStore, Subscriber } from '../db/subscribers-store.ts';
 import type { MailQueueStore } from '../db/mail-queue-store.ts';
-import type { SuppressionList } from '../bounces/suppressions.ts';
+import type { SuppressionList } from '../db/suppressions-store.ts';
 import type { CapScope, ConfirmationWindowsStore, ConfirmWindow } from '../db/confirmation-windows-store.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';

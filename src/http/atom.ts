@@ -1,4 +1,4 @@
-import type { Paper } from '../domain/paper.ts';
+import type { Paper } from '../model/paper.ts';
 import { html } from '../html.ts';
 import { authorsLine, blurb, paperLinks } from '../mail/paper-text.ts';
 

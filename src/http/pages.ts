@@ -1,6 +1,6 @@
 import { html, SafeHtml } from '../html.ts';
 import { DIGEST_SIZES } from '../config.ts';
-import { CADENCES, type Cadence } from '../domain/subscriber-input.ts';
+import { CADENCES, type Cadence } from '../model/cadence.ts';
 import type { KeywordPreview } from '../domain/keyword-preview.ts';
 import { DELIVERY_HOURS, RENAMED_ZONES, TIME_ZONES } from '../domain/time-zones.ts';
 

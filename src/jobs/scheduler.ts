@@ -5,8 +5,8 @@ import type { Logger } from '../logger.ts';
 import type { LedgerStore } from '../digest/ledger-store.ts';
 import type { RunStatus } from '../digest/ledger-records.ts';
 import { defaultWeekEnding, digestDateAtWall, wallClock, weeklySendDay } from '../domain/dates.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
-import type { SendDigestResult } from '../digest/run.ts';
+import type { Cadence } from '../model/cadence.ts';
+import type { SendDigestResult } from '../digest/run-types.ts';
 
 /**
  * A cron expression read as local wall-clock times. Times are `wallClock` values (the local

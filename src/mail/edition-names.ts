@@ -1,5 +1,5 @@
 import { addDays } from '../domain/dates.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 
 // What an edition is called and where it lives: emails, the web archive and the feed share these.
 

@@ -1,6 +1,6 @@
-import { arxivUrl, paperPageUrl, type Paper } from '../domain/paper.ts';
+import { arxivUrl, paperPageUrl, type Paper } from '../model/paper.ts';
 import { safePaperLink } from '../domain/paper-links.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 import { cutText } from './cut-text.ts';
 
 // A paper's words and links as a digest shows them, and the plain-text parts of the emails: the

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { paperPageUrl, type Paper } from '../domain/paper.ts';
+import { paperPageUrl, type Paper } from '../model/paper.ts';
 import { Invalid } from '../errors.ts';
 import { escapeHtml } from '../html.ts';
 import {
@@ -12,7 +12,7 @@ import {
   paperLinks,
   statsLine,
 } from './paper-text.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import type { Cadence } from '../model/cadence.ts';
 import { digestUrl, formatDay, topLine, weekLine } from './edition-names.ts';
 import { joinPieces, RANK_PLACEHOLDER, splitAtRank, splitCard, type CardPiece } from './digest-pieces.ts';
 import { compiledTemplates, type Anchors, type CompiledTemplates } from './template-cache.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReport } from '../../src/bounces/parse-report.ts';
+import { parseReport } from '../../src/bounces/classify/parse-report.ts';
 import {
   bounceMail,
   bounceMailFiles,

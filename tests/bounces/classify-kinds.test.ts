@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReport } from '../../src/bounces/parse-report.ts';
+import { parseReport } from '../../src/bounces/classify/parse-report.ts';
 
 /**
  * Kinds of report the classifier is built to read, each written here from the format's

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, parseReport, ReportRefused } from '../../src/bounces/parse-report.ts';
+import { classifyFailure, parseReport, ReportRefused } from '../../src/bounces/classify/parse-report.ts';
 
 describe('classifyFailure', () => {
   it('when the refusal is about the sender (5.7.1 blocked), then it is a sender refusal', () => {

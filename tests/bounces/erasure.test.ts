@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import type { ImapFlow } from 'imapflow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handleReport } from '../../src/bounces/handle-report.ts';
-import { addressHash } from '../../src/bounces/suppressions.ts';
+import { addressHash } from '../../src/db/suppressions-store.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { runScript } from '../support/cli.ts';
 import { startDovecot, type Dovecot } from '../support/dovecot.ts';

@@ -16,7 +16,7 @@ describe('handleReport over real bounce, complaint and auto-reply messages', () 
   const handled = new Map<string, HandledReport>();
 
   beforeAll(async () => {
-    const { parseReport } = await import('../../src/bounces/parse-report.ts');
+    const { parseReport } = await import('../../src/bounces/classify/parse-report.ts');
     t = createBounceTest();
     const expected = expectedDecisions();
     const addresses = [
@@ -71,7 +71,7 @@ describe('handleReport over real bounce, complaint and auto-reply messages', () 
 
 describe('the real reports from the mailbox, where anyone can write', () => {
   it('when none carries anything Paperboy signed, then nobody changes and every match is recorded as unverified', async () => {
-    const { parseReport } = await import('../../src/bounces/parse-report.ts');
+    const { parseReport } = await import('../../src/bounces/classify/parse-report.ts');
     const t = createBounceTest();
     try {
       const addresses = [

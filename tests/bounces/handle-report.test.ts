@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handleReport, reportKeyOf } from '../../src/bounces/handle-report.ts';
-import { headerMessageId } from '../../src/bounces/raw-header.ts';
+import { headerMessageId } from '../../src/bounces/classify/raw-header.ts';
 import { signedMessageId } from '../../src/bounces/message-id.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hostileReports } from '../../bench/hostile-reports.ts';
-import { parseReport, ReportRefused, type BounceReport } from '../../src/bounces/parse-report.ts';
-import { FAILURE_TEXT_LIMIT } from '../../src/bounces/text-report.ts';
+import { parseReport, ReportRefused, type BounceReport } from '../../src/bounces/classify/parse-report.ts';
+import { FAILURE_TEXT_LIMIT } from '../../src/bounces/classify/text-report.ts';
 
 // Each kind is shaped to make a parser do more than linear work; here each ~100 KB instance must
 // come out sane (the bench measures how the time grows with the size; no timing is asserted).

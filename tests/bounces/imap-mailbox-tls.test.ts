@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { imapMailbox } from '../../src/bounces/imap-poller.ts';
+import { imapMailbox } from '../../src/bounces/sources/imap-poller.ts';
 import { startDovecot, type Dovecot } from '../support/dovecot.ts';
 
 // Dovecot here has no TLS at all (ssl = no): it offers no STARTTLS.

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readMailPath, splitMbox } from '../../src/bounces/mail-files.ts';
+import { readMailPath, splitMbox } from '../../src/bounces/sources/mail-files.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handleReport } from '../../src/bounces/handle-report.ts';
 import { maskAddresses } from '../../src/bounces/mask-addresses.ts';
-import { applyProviderBounces } from '../../src/bounces/webhooks/provider-events.ts';
+import { applyProviderBounces } from '../../src/bounces/sources/webhooks/provider-events.ts';
 import { createBounceTest, dsn, recipient, type BounceTest } from './support.ts';
 
 describe('maskAddresses', () => {

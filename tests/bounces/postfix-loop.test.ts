@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleReportDeps, sendDigestDeps } from '../../src/context.ts';
 import { sendDigest } from '../../src/digest/run.ts';
-import { startBounceReceiver, type BounceReceiver } from '../../src/bounces/receiver.ts';
-import { parseReport } from '../../src/bounces/parse-report.ts';
+import { startBounceReceiver, type BounceReceiver } from '../../src/bounces/sources/receiver.ts';
+import { parseReport } from '../../src/bounces/classify/parse-report.ts';
 import { createTestContext, type TestContext } from '../support/test-context.ts';
 import { CONFIRMED_AT, DATE, freezeFixtureDay, testPolicy } from '../support/digest-harness.ts';
 import { postfixUnavailable, startPostfix, waitFor, type PostfixInstance } from '../support/postfix.ts';

@@ -1,9 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBounceReceiver, type BounceReceiver, type BounceReceiverOptions } from '../../src/bounces/receiver.ts';
+import {
+  startBounceReceiver,
+  type BounceReceiver,
+  type BounceReceiverOptions,
+} from '../../src/bounces/sources/receiver.ts';
 import type { HandleReportDeps } from '../../src/bounces/handle-report.ts';
 import { handleReportDeps } from '../../src/context.ts';
-import { parseReport } from '../../src/bounces/parse-report.ts';
+import { parseReport } from '../../src/bounces/classify/parse-report.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { createLogger } from '../../src/logger.ts';
 import { bounceMail } from '../support/bounce-fixtures.ts';

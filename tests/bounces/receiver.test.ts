@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startBounceReceiver, type BounceReceiver } from '../../src/bounces/receiver.ts';
+import { startBounceReceiver, type BounceReceiver } from '../../src/bounces/sources/receiver.ts';
 import { handleReportDeps } from '../../src/context.ts';
-import { parseReport } from '../../src/bounces/parse-report.ts';
+import { parseReport } from '../../src/bounces/classify/parse-report.ts';
 import { verpAddress } from '../../src/bounces/verp.ts';
 import { unsubscribeAddress } from '../../src/bounces/unsubscribe-address.ts';
 import { signedMessageId } from '../../src/bounces/message-id.ts';

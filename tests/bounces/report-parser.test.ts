@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseReport } from '../../src/bounces/parse-report.ts';
-import { createReportParser, ParseTimedOut, type ReportParser } from '../../src/bounces/report-parser.ts';
+import { parseReport } from '../../src/bounces/classify/parse-report.ts';
+import { createReportParser, ParseTimedOut, type ReportParser } from '../../src/bounces/classify/report-parser.ts';
 import { bounceMail } from '../support/bounce-fixtures.ts';
 
 let parser: ReportParser | undefined;

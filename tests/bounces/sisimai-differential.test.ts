@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseReport, type BounceReport } from '../../src/bounces/parse-report.ts';
+import { parseReport, type BounceReport } from '../../src/bounces/classify/parse-report.ts';
 import { BOUNCE_FIXTURES, BOUNCE_MAIL, bounceMailFiles } from '../support/bounce-fixtures.ts';
 import { postfixUnavailable, startPostfix, waitFor, type PostfixInstance } from '../support/postfix.ts';
 import { freePort } from '../support/server-process.ts';

@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import { createSubscriberAdminStore } from '../../src/db/subscriber-admin-store.ts';
 import type { HandleReportDeps } from '../../src/bounces/handle-report.ts';
 import { handleReportDeps } from '../../src/context.ts';
-import type { BounceReport, FailedRecipient } from '../../src/bounces/parse-report.ts';
+import type { BounceReport, FailedRecipient } from '../../src/bounces/classify/parse-report.ts';
 import { createTestContext, type TestContext } from '../support/test-context.ts';
 import { ManualClock } from '../support/test-app.ts';
 

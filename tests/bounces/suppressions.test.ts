@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyBounceEvent } from '../../src/bounces/policy.ts';
-import { addressHash } from '../../src/bounces/suppressions.ts';
+import { addressHash } from '../../src/db/suppressions-store.ts';
 import { handleReportDeps } from '../../src/context.ts';
 import { createSubscriberAdminStore } from '../../src/db/subscriber-admin-store.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';

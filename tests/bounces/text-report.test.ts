@@ -5,7 +5,7 @@ import {
   ReportLines,
   scrapeFailures,
   textAbout,
-} from '../../src/bounces/text-report.ts';
+} from '../../src/bounces/classify/text-report.ts';
 
 describe('findAddresses', () => {
   it('when addresses sit among brackets, quotes, dots and broken domains, then each is found as written', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { sesBounces } from '../../src/bounces/webhooks/ses.ts';
-import { postmarkBounces } from '../../src/bounces/webhooks/postmark.ts';
-import { mailgunBounces } from '../../src/bounces/webhooks/mailgun.ts';
+import { sesBounces } from '../../src/bounces/sources/webhooks/ses.ts';
+import { postmarkBounces } from '../../src/bounces/sources/webhooks/postmark.ts';
+import { mailgunBounces } from '../../src/bounces/sources/webhooks/mailgun.ts';
 
 const mail = {
   messageId: 'ses-1',

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sendDigest } from '../../src/digest/run.ts';
 import { variantCache } from '../../src/digest/variants.ts';
 import type { PreparedMessage } from '../../src/mail/raw-message.ts';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { signedMessageId } from '../../src/bounces/message-id.ts';
 import { unsubscribeAddress } from '../../src/bounces/unsubscribe-address.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importDailyPapersFile, ingestDay } from '../../src/domain/ingest.ts';
 import { rankPapers } from '../../src/domain/ranking.ts';
-import { createPaperSource, PaperSourceError } from '../../src/sources/hf-daily-papers.ts';
+import { createPaperSource, PaperSourceError } from '../../src/papers/hf-daily-papers.ts';
 import { createTestContext, type TestContext } from '../support/test-context.ts';
 import { fixturePath, readFixture, startPapersApi, type PapersApi } from '../support/papers-api.ts';
 
@@ -115,7 +115,7 @@ describe('importDailyPapersFile', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('when a saved response is imported without a date, then each paper is filed under the day it was added', () => {
-    const result = importDailyPapersFile(ctx, fixturePath('2026-11-23.json'));
+    const result = importDailyPapersFile(deps(), fixturePath('2026-11-23.json'));
     expect(result).toEqual({
       file: fixturePath('2026-11-23.json'),
       dates: ['2026-11-23'],
@@ -125,11 +125,11 @@ describe('importDailyPapersFile', () => {
       skipped: 0,
     });
     expect(ctx.papers.forDay('2026-11-23')).toHaveLength(14);
-    expect(importDailyPapersFile(ctx, fixturePath('2026-11-23.json'))).toMatchObject({ inserted: 0, updated: 14 });
+    expect(importDailyPapersFile(deps(), fixturePath('2026-11-23.json'))).toMatchObject({ inserted: 0, updated: 14 });
   });
 
   it('when a date is given, then every paper is filed under it', () => {
-    expect(importDailyPapersFile(ctx, fixturePath('2026-11-25.json'), '2026-12-01')).toMatchObject({
+    expect(importDailyPapersFile(deps(), fixturePath('2026-11-25.json'), '2026-12-01')).toMatchObject({
       dates: ['2026-12-01'],
       inserted: 6,
     });
@@ -138,7 +138,7 @@ describe('importDailyPapersFile', () => {
   });
 
   it('when the file and a live fetch hold the same day, then they store the same papers', async () => {
-    importDailyPapersFile(ctx, fixturePath('2026-11-24.json'));
+    importDailyPapersFile(deps(), fixturePath('2026-11-24.json'));
     const fromFile = ctx.papers.forDay('2026-11-24');
     const live = await ctx.paperSource.fetchDay('2026-11-24');
     expect(fromFile).toEqual([...live.papers].sort((a, b) => a.id.localeCompare(b.id)));
@@ -149,14 +149,14 @@ describe('importDailyPapersFile', () => {
     delete items[0]!.publishedAt;
     const file = join(dir, 'undated.json');
     writeFileSync(file, JSON.stringify(items));
-    expect(importDailyPapersFile(ctx, file)).toMatchObject({ fetched: 5, inserted: 5, skipped: 1 });
+    expect(importDailyPapersFile(deps(), file)).toMatchObject({ fetched: 5, inserted: 5, skipped: 1 });
   });
 
   it('when the file is not a JSON array, then the error names the file', () => {
     const file = join(dir, 'week.json');
     writeFileSync(file, JSON.stringify({ '2026-11-21': [] }));
-    expect(() => importDailyPapersFile(ctx, file)).toThrow(PaperSourceError);
-    expect(() => importDailyPapersFile(ctx, file)).toThrow(`${file}: expected a JSON array of papers, got object`);
+    expect(() => importDailyPapersFile(deps(), file)).toThrow(PaperSourceError);
+    expect(() => importDailyPapersFile(deps(), file)).toThrow(`${file}: expected a JSON array of papers, got object`);
     expect(count('papers')).toBe(0);
   });
 });

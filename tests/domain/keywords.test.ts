@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { countMatches, keywordMatcher } from '../../src/domain/keywords.ts';
 import { parseKeywords, rankPapers } from '../../src/domain/ranking.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';

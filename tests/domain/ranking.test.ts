@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { mergeWeek, parseKeywords, rankPapers } from '../../src/domain/ranking.ts';
-import { parseDailyPapersJson } from '../../src/sources/hf-daily-papers.ts';
+import { parseDailyPapersJson } from '../../src/papers/hf-daily-papers.ts';
 import { fixturePath } from '../support/papers-api.ts';
 import { readFileSync } from 'node:fs';
 

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { digestRoutes } from '../../src/http/routes/digests.ts';
 import { loadTemplates, type Templates } from '../../src/mail/templates.ts';
 import { escapeHtml } from '../../src/html.ts';

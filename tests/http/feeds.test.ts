@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { parseKeywords, rankPapers } from '../../src/domain/ranking.ts';
 import { signSubscriberToken, subscriberLinks } from '../../src/domain/tokens.ts';
 import { FEED_REQUESTS_PER_MINUTE } from '../../src/http/routes/feeds.ts';

@@ -3,10 +3,9 @@ import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { testConfig } from '../support/test-context.ts';
-import { createBounceErasureStore } from '../../src/bounces/erasure-store.ts';
 import { openDatabase } from '../../src/db/connection.ts';
 import { migrate, migrationsDir } from '../../src/db/migrate.ts';
-import { createSubscriberAdminStore } from '../../src/db/subscriber-admin-store.ts';
+import { erasureDeps } from '../../src/context.ts';
 import { eraseAddress } from '../../src/domain/erasure.ts';
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
@@ -26,16 +25,7 @@ const idOf = (email: string) =>
   t.ctx.db.prepare('SELECT id FROM subscribers WHERE email = ?').pluck().get(email) as number | undefined;
 const statusOf = (email: string) =>
   t.ctx.db.prepare('SELECT status FROM subscribers WHERE email = ?').pluck().get(email) as string | undefined;
-const erase = (email: string) =>
-  eraseAddress(
-    {
-      admin: createSubscriberAdminStore(t.ctx.db),
-      bounces: createBounceErasureStore(t.ctx.db),
-      secret: t.ctx.secret,
-      outboxDir: t.ctx.config.OUTBOX_DIR,
-    },
-    email,
-  ).subscriber;
+const erase = (email: string) => eraseAddress(erasureDeps(t.ctx), email).subscriber;
 const linksOf = (id: number) => {
   const l = subscriberLinks(t.ctx.config.PUBLIC_URL, t.ctx.secret, id);
   return { unsubscribe: new URL(l.unsubscribeUrl).pathname, preferences: new URL(l.preferencesUrl).pathname };

@@ -3,7 +3,7 @@ import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts
 import { subscriberLinks } from '../../src/domain/tokens.ts';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 let t: TestApp;

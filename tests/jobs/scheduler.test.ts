@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addDays, defaultWeekEnding, todayIn } from '../../src/domain/dates.ts';
 import type { RunStatus } from '../../src/digest/ledger-records.ts';
-import { sendDigest, type SendDigestResult } from '../../src/digest/run.ts';
+import type { SendDigestResult } from '../../src/digest/run-types.ts';
+import { sendDigest } from '../../src/digest/run.ts';
 import {
   editionSchedule,
   dueRun,
@@ -11,7 +12,7 @@ import {
   weeklyCron,
   type Scheduler,
 } from '../../src/jobs/scheduler.ts';
-import type { Cadence } from '../../src/domain/subscriber-input.ts';
+import type { Cadence } from '../../src/model/cadence.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startPapersApi, type PapersApi } from '../support/papers-api.ts';
 import {

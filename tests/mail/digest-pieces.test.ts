@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { compileMjml } from '../../src/mail/mjml-compiler.ts';
 import { loadTemplates, templatesDir, TemplateError, type Templates } from '../../src/mail/templates.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { arxivUrl, paperPageUrl, type Paper } from '../../src/domain/paper.ts';
+import { arxivUrl, paperPageUrl, type Paper } from '../../src/model/paper.ts';
 import { EmptyDigestError, loadTemplates, personalise, type Templates } from '../../src/mail/templates.ts';
 import { weekLine } from '../../src/mail/edition-names.ts';
 import { escapeHtml } from '../../src/html.ts';

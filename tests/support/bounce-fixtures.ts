@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BounceDecision } from '../../src/bounces/report-types.ts';
+import type { BounceDecision } from '../../src/bounces/classify/report-types.ts';
 
 /**
  * The real bounce, complaint and auto-reply messages carried in the repository (a subset of the

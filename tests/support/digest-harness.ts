@@ -1,7 +1,7 @@
 import type { Db } from '../../src/db/connection.ts';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { sendDigestDeps } from '../../src/context.ts';
-import type { SendDigestDeps } from '../../src/digest/run.ts';
+import type { SendDigestDeps } from '../../src/digest/run-types.ts';
 import type { SendPolicy } from '../../src/digest/policy.ts';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.ts';
 import { createTestContext, type TestContext } from './test-context.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 import { fixturesDir } from './fixtures-dir.ts';
 
 interface FixtureItem {
@@ -22,7 +22,7 @@ interface FixtureItem {
 
 /**
  * The papers of one fixture day as `Paper`s, most upvoted first. A test-only mapper: the
- * production client (src/sources) validates and maps the live API on its own.
+ * production client (src/papers) validates and maps the live API on its own.
  */
 export function fixturePapers(date: string): Paper[] {
   const items = JSON.parse(readFileSync(`${fixturesDir}${date}.json`, 'utf8')) as FixtureItem[];

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { basename } from 'node:path';
-import type { BounceDecision } from '../../src/bounces/report-types.ts';
+import type { BounceDecision } from '../../src/bounces/classify/report-types.ts';
 
 /**
  * Sisimai (Debian's libsisimai-perl, 4.25), the reference bounce classifier: for tests only,

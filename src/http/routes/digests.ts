@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { DigestsStore } from '../../db/digests-store.ts';
 import { personalise, type Templates } from '../../mail/templates.ts';
 import { formatDay, topLine, weekLine } from '../../mail/edition-names.ts';
-import type { Cadence } from '../../domain/subscriber-input.ts';
+import type { Cadence } from '../../model/cadence.ts';
 import { html as safe } from '../../html.ts';
 import { layout } from '../pages.ts';
 import { securityHeadersWith } from '../security-headers.ts';

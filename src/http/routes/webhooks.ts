@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { WebhookRefused, type WebhookDeps } from '../../bounces/webhooks/provider-events.ts';
-import type { SnsVerifier } from '../../bounces/webhooks/sns.ts';
-import { handleSesCall } from '../../bounces/webhooks/ses.ts';
-import { handlePostmarkCall } from '../../bounces/webhooks/postmark.ts';
-import { handleMailgunCall, type MailgunVerifier } from '../../bounces/webhooks/mailgun.ts';
+import { WebhookRefused, type WebhookDeps } from '../../bounces/sources/webhooks/provider-events.ts';
+import type { SnsVerifier } from '../../bounces/sources/webhooks/sns.ts';
+import { handleSesCall } from '../../bounces/sources/webhooks/ses.ts';
+import { handlePostmarkCall } from '../../bounces/sources/webhooks/postmark.ts';
+import { handleMailgunCall, type MailgunVerifier } from '../../bounces/sources/webhooks/mailgun.ts';
 import { Invalid } from '../../errors.ts';
 
 export interface WebhookRouteDeps {

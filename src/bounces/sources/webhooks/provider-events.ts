@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { DomainError } from '../../errors.ts';
-import { identify, type HandleReportDeps, type MatchedBy } from '../handle-report.ts';
-import { applyBounceEvent, type AppliedBounce } from '../policy.ts';
-import type { BounceKind } from '../events-store.ts';
+import { DomainError } from '../../../errors.ts';
+import { identify, type HandleReportDeps, type MatchedBy } from '../../handle-report.ts';
+import { applyBounceEvent, type AppliedBounce } from '../../policy.ts';
+import type { BounceKind } from '../../events-store.ts';
 
 /** A webhook call that did not prove it came from the provider: 401 (no proof) or 403 (a wrong one). */
 export class WebhookRefused extends DomainError {

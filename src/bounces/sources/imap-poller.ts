@@ -1,6 +1,6 @@
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
-import type { Logger } from '../logger.ts';
-import { handleReport, quarantineReport, type HandleReportDeps } from './handle-report.ts';
+import type { Logger } from '../../logger.ts';
+import { handleReport, quarantineReport, type HandleReportDeps } from '../handle-report.ts';
 import type { ImapPosition, ImapStateStore } from './imap-state-store.ts';
 
 /** What happens to a message once it is handled (BOUNCE_IMAP_AFTER). */

@@ -1,4 +1,5 @@
-import { BOUNCE_RULES, type BounceRule } from './rules.ts';
+import type { BounceRule } from './bounce-rule.ts';
+import { BOUNCE_RULES } from './rules.ts';
 import type { BounceDecision, FailureDecision, FailureInput } from './report-types.ts';
 
 // An RFC 3463 code, not the tail of an IP address or a version number.

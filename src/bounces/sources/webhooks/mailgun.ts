@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock } from '../../clock.ts';
-import { Invalid } from '../../errors.ts';
-import { classifyFailure, providerDecision } from '../classify.ts';
+import type { Clock } from '../../../clock.ts';
+import { Invalid } from '../../../errors.ts';
+import { classifyFailure, providerDecision } from '../../classify/classify.ts';
 import {
   applyProviderBounces,
   sameSecret,

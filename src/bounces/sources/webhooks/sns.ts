@@ -1,6 +1,6 @@
 import { verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { Invalid } from '../../errors.ts';
+import { Invalid } from '../../../errors.ts';
 import { WebhookRefused } from './provider-events.ts';
 
 /** What the verifier needs of `fetch`: production passes the global one, tests a local server. */

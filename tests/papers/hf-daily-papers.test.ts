@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { createPaperSource, PaperSourceError, type PaperSourceOptions } from '../../src/sources/hf-daily-papers.ts';
+import { createPaperSource, PaperSourceError, type PaperSourceOptions } from '../../src/papers/hf-daily-papers.ts';
 import { readFixture, startPapersApi, type PapersApi } from '../support/papers-api.ts';
 
 type Item = { paper: Record<string, unknown> } & Record<string, unknown>;

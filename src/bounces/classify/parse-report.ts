@@ -13,7 +13,7 @@ import {
   type ScrapedFailure,
 } from './text-report.ts';
 import { ReportRefused, type BounceReport, type FailedRecipient } from './report-types.ts';
-import type { BounceRule } from './rules.ts';
+import type { BounceRule } from './bounce-rule.ts';
 
 export type { BounceReport, FailedRecipient } from './report-types.ts';
 export { ReportRefused } from './report-types.ts';

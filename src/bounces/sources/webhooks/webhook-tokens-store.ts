@@ -1,4 +1,4 @@
-import type { Db } from '../../db/connection.ts';
+import type { Db } from '../../../db/connection.ts';
 
 export type WebhookTokensStore = ReturnType<typeof createWebhookTokensStore>;
 

@@ -1,20 +1,5 @@
-import type { BounceDecision } from './report-types.ts';
-import { any, SENDER_RULES } from './sender-rules.ts';
-
-/**
- * One row of the bounce rule table. A row matches when every condition it has matches:
- * `status` against the RFC 3463 enhanced status code ('5.1.1', '' when there is none), `phrase`
- * against the diagnostic text (lower-cased, whitespace collapsed), `command` against the SMTP
- * command the refusal answered. The first matching row decides.
- */
-export interface BounceRule {
-  reason: string;
-  decision: BounceDecision;
-  status?: RegExp;
-  phrase?: RegExp;
-  /** The SMTP command the refusal answered ('RCPT'; '' when unknown), from the format or the text. */
-  command?: RegExp;
-}
+import { any, type BounceRule } from './bounce-rule.ts';
+import { SENDER_RULES } from './sender-rules.ts';
 
 // Providers' ways of saying "there is no such mailbox here".
 const USER_UNKNOWN = any(

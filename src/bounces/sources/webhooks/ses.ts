@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { classifyFailure, providerDecision } from '../classify.ts';
+import { classifyFailure, providerDecision } from '../../classify/classify.ts';
 import { applyProviderBounces, type ProviderBounce, type WebhookDeps } from './provider-events.ts';
 import type { SnsVerifier } from './sns.ts';
 

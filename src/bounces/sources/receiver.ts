@@ -1,9 +1,9 @@
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
-import { handleReport, type HandleReportDeps } from './handle-report.ts';
+import { handleReport, type HandleReportDeps } from '../handle-report.ts';
 import { limitSessions, sessionLimits, type SessionLimits } from './session-limits.ts';
-import { parseVerpAddress } from './verp.ts';
-import { parseUnsubscribeAddress } from './unsubscribe-address.ts';
+import { parseVerpAddress } from '../verp.ts';
+import { parseUnsubscribeAddress } from '../unsubscribe-address.ts';
 
 /**
  * The bounce receiver: an SMTP server for the bounce domain's mail, and nothing else. It takes

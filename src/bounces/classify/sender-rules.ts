@@ -1,7 +1,4 @@
-import type { BounceRule } from './rules.ts';
-
-/** Builds one case-insensitive alternation from plain phrases (regex syntax allowed). */
-export const any = (...phrases: string[]): RegExp => new RegExp(phrases.join('|'), 'i');
+import { any, type BounceRule } from './bounce-rule.ts';
 
 /**
  * The rows of the bounce rule table (rules.ts) that say a refusal is about the sender, its IP,

@@ -1,4 +1,4 @@
-import type { BounceRule } from './rules.ts';
+import type { BounceRule } from './bounce-rule.ts';
 import type { ScrapedFailure } from './text-report.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { Invalid } from '../../errors.ts';
-import type { BounceKind } from '../events-store.ts';
-import { classifyFailure, providerDecision } from '../classify.ts';
+import { Invalid } from '../../../errors.ts';
+import type { BounceKind } from '../../events-store.ts';
+import { classifyFailure, providerDecision } from '../../classify/classify.ts';
 import {
   applyProviderBounces,
   sameSecret,

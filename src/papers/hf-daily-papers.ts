@@ -1,31 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import pkg from '../../package.json' with { type: 'json' };
 import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { Paper } from '../domain/paper.ts';
+import type { Paper } from '../model/paper.ts';
+import type { DailyPapers, PaperSource, SkippedItem } from '../domain/ingest.ts';
 
 /**
  * Client for the Hugging Face Daily Papers API (GET /api/daily_papers?date=YYYY-MM-DD&p=&limit=).
  * The format and its quirks are described in tests/fixtures/hf-daily-papers/README.md.
  */
-
-interface SkippedItem {
-  /** The item's arXiv id when it had one, so an operator can look it up. */
-  id: string | null;
-  reason: string;
-}
-
-export interface DailyPapers {
-  papers: Paper[];
-  skipped: SkippedItem[];
-}
-
-export interface PaperSource {
-  /** Every paper featured on `date` (YYYY-MM-DD), all pages; throws PaperSourceError. */
-  /** Every page of one day; `stop` (shutdown) aborts requests and backoff waits at once. */
-  fetchDay(date: string, stop?: AbortSignal): Promise<DailyPapers>;
-}
 
 /** The API (or a saved response) could not give a usable list: `where` is the URL or file. */
 export class PaperSourceError extends Error {
@@ -108,6 +93,14 @@ export function createPaperSource(options: PaperSourceOptions): PaperSource {
         if (parsed.items < pageSize) break;
       }
       return { papers: [...byId.values()], skipped };
+    },
+    readSaved(file, date) {
+      const { papers, skipped } = parseDailyPapersJson(readFileSync(file, 'utf8'), {
+        where: file,
+        featuredDate: date,
+        logger: options.logger,
+      });
+      return { papers, skipped };
     },
   };
 }
