@@ -39,6 +39,9 @@ import { createSnsVerifier, snsFetch, type SnsFetch } from './bounces/webhooks/s
 import { createMailgunVerifier } from './bounces/webhooks/mailgun.ts';
 import { createWebhookTokensStore } from './bounces/webhooks/webhook-tokens-store.ts';
 import type { WebhookRouteDeps } from './http/routes/webhooks.ts';
+import { createChannelsStore, type ChannelsStore } from './db/channels-store.ts';
+import type { ChannelPostDeps } from './channels/post-edition.ts';
+import type { RankingDeps } from './digest/variants.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -65,6 +68,8 @@ export interface Context {
   suppressions: SuppressionList;
   /** Reports the bounce intake set aside. */
   quarantine: QuarantineStore;
+  /** Team channels (Slack, Discord, JSON webhooks) and what each was posted. */
+  channels: ChannelsStore;
   /** Bounce reports parsed on a worker thread, each within BOUNCE_PARSE_TIMEOUT_MS. */
   reportParser: ReportParser;
   close(): void;
@@ -111,6 +116,7 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     bounces,
     suppressions: createSuppressionList({ store: bounces, subscribers, secret, clock }),
     quarantine: createQuarantineStore(db),
+    channels: createChannelsStore(db),
     reportParser,
     close() {
       void reportParser.close();
@@ -304,5 +310,17 @@ export function webhookRouteDeps(ctx: Context, fetchForSns: SnsFetch = snsFetch)
     mailgun: config.MAILGUN_WEBHOOK_SIGNING_KEY
       ? createMailgunVerifier(config.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock, createWebhookTokensStore(ctx.db))
       : undefined,
+  };
+}
+
+/** The channel posts wired to the context, ranking as the digest run given does (its refresh and frozen editions). */
+export function channelPostDeps(ctx: Context, ranking: RankingDeps): ChannelPostDeps {
+  return {
+    channels: ctx.channels,
+    ranking,
+    poster: { fetch: globalThis.fetch, clock: ctx.clock, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    clock: ctx.clock,
+    logger: ctx.logger.child({ job: 'channels' }),
+    publicUrl: ctx.config.PUBLIC_URL,
   };
 }
