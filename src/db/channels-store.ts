@@ -56,10 +56,11 @@ export function createChannelsStore(db: Db) {
     // A row is taken when it is new, when its last try failed, or when the process that claimed
     // it stopped before recording an answer (claimed before `staleBefore`): that post may have
     // arrived, and is made again once.
-    claim: db.prepare<[number, string, Cadence, string, string]>(
-      `INSERT INTO channel_posts (channel_id, digest_date, cadence, state, attempts, claimed_at) VALUES (?, ?, ?, 'posting', 1, ?4)
-       ON CONFLICT (channel_id, digest_date, cadence) DO UPDATE SET state = 'posting', attempts = attempts + 1, claimed_at = ?4
-       WHERE state = 'failed' OR (state = 'posting' AND claimed_at < ?5)`,
+    claim: db.prepare<[{ id: number; date: string; cadence: Cadence; now: string; staleBefore: string }]>(
+      `INSERT INTO channel_posts (channel_id, digest_date, cadence, state, attempts, claimed_at)
+         VALUES (@id, @date, @cadence, 'posting', 1, @now)
+       ON CONFLICT (channel_id, digest_date, cadence) DO UPDATE SET state = 'posting', attempts = attempts + 1, claimed_at = @now
+       WHERE state = 'failed' OR (state = 'posting' AND claimed_at < @staleBefore)`,
     ),
     posted: db.prepare<[string, number, string, Cadence]>(
       `UPDATE channel_posts SET state = 'posted', posted_at = ?, last_error = NULL
@@ -95,8 +96,13 @@ export function createChannelsStore(db: Db) {
     /** True when this process may post the edition to the channel now (see the statement). */
     claim(id: number, post: OwedPost, now: Date, staleBefore: Date): boolean {
       return (
-        statements.claim.run(id, post.digestDate, post.cadence, now.toISOString(), staleBefore.toISOString())
-          .changes === 1
+        statements.claim.run({
+          id,
+          date: post.digestDate,
+          cadence: post.cadence,
+          now: now.toISOString(),
+          staleBefore: staleBefore.toISOString(),
+        }).changes === 1
       );
     },
     markPosted(id: number, post: OwedPost, now: Date): void {
