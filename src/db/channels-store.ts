@@ -42,8 +42,7 @@ const channel = (r: Row): Channel => ({ ...r, enabled: r.enabled === 1 });
 export function createChannelsStore(db: Db) {
   const statements = {
     add: db.prepare<[string, string, string, number, string, string], { id: number }>(
-      `INSERT INTO channels (kind, url, cadence, digest_size, keywords, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (url) DO NOTHING RETURNING id`,
+      'INSERT INTO channels (kind, url, cadence, digest_size, keywords, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
     ),
     idOfUrl: db.prepare<[string], number>('SELECT id FROM channels WHERE url = ?').pluck(),
     all: db.prepare<[], Row>(`SELECT ${COLUMNS} FROM channels ORDER BY id`),
@@ -76,10 +75,11 @@ export function createChannelsStore(db: Db) {
     ),
   };
   return {
-    /** The new channel's id; undefined when the URL is already a channel. */
-    add(c: NewChannel, now: Date): number | undefined {
-      return statements.add.get(c.kind, c.url, c.cadence, c.digestSize, c.keywords, now.toISOString())?.id;
-    },
+    /** The new channel's id; undefined when the URL is already one (asked first: a refused insert uses up an id). */
+    add: db.transaction((c: NewChannel, now: Date): number | undefined => {
+      if (statements.idOfUrl.get(c.url) !== undefined) return undefined;
+      return statements.add.get(c.kind, c.url, c.cadence, c.digestSize, c.keywords, now.toISOString())!.id;
+    }),
     idOfUrl: (url: string): number | undefined => statements.idOfUrl.get(url),
     list: (): Channel[] => statements.all.all().map(channel),
     byId(id: number): Channel | undefined {
