@@ -82,7 +82,8 @@ async function send(deps: PosterDeps, url: string, payload: string, timeoutMs: n
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: payload,
-      redirect: 'error',
+      // A webhook that moved answers 3xx: a failure to look at, not a place to send the edition blindly.
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
     // The body is not needed; reading it frees the connection.

@@ -278,7 +278,7 @@ class DigestScheduler implements Scheduler {
         'digest send finished',
       );
       this.scheduleRetry(cadence, log, date, last, result);
-      await this.deps.postChannels?.(date, cadence);
+      if (!this.stopping.signal.aborted) await this.deps.postChannels?.(date, cadence);
     } catch (err) {
       log.error({ err, date }, 'digest send crashed');
       this.backoff.set(cadence, {

@@ -140,13 +140,16 @@ describe('posting an edition to the channels', () => {
     expect(postRow(id)).toMatchObject({ state: 'posted', attempts: 2 });
   });
 
-  it('when another 4xx comes back, then the post fails at once, without retries', async () => {
-    const id = add('/json/in');
-    hooks.answers.push({ status: 400 });
-    expect(await postChannels(deps(), DATE, 'daily')).toMatchObject({ failed: 1 });
-    expect(hooks.received).toHaveLength(1);
-    expect(postRow(id)).toMatchObject({ state: 'failed', lastError: 'HTTP 400' });
-  });
+  it.each([400, 301])(
+    'when the webhook answers %i (a refused payload, a redirect), then the post fails at once, without retries',
+    async (status) => {
+      const id = add('/json/in');
+      hooks.answers.push({ status, headers: { location: 'http://127.0.0.1:1/elsewhere' } });
+      expect(await postChannels(deps(), DATE, 'daily')).toMatchObject({ failed: 1 });
+      expect(hooks.received).toHaveLength(1);
+      expect(postRow(id)).toMatchObject({ state: 'failed', lastError: `HTTP ${status}` });
+    },
+  );
 
   it.each([404, 410])(
     'when the webhook answers %i (deleted), then the channel is disabled, logged with a masked URL, and counted on /metrics',
