@@ -25,6 +25,8 @@ const SLACK_LIMITS = { blocks: 50, text: 3000, header: 150, buttonText: 75, url:
 /** Discord's documented webhook limits. */
 const DISCORD_LIMITS = { content: 2000, embeds: 10, total: 6000, title: 256, description: 4096 } as const;
 
+/** The stats line and each link get this much of an embed's description, the summary twice that: 4,096 holds all. */
+const DISCORD_PART = 512;
 const SLACK_BLOCKS_PER_PAPER = 2;
 /** The header block, and the "and N more" context with its button. */
 const SLACK_FRAME_BLOCKS = 3;
@@ -120,14 +122,20 @@ export function discordPayload(e: ChannelEdition): object {
   for (const [i, p] of e.papers.entries()) {
     if (embeds.length === DISCORD_LIMITS.embeds) break;
     const title = fitted(`${i + 1}. ${oneLine(p.title)}`, DISCORD_LIMITS.title, escapeDiscord);
+    // Each part bounded so that the three always fit the description's limit together.
     const links = paperLinks(p)
       .map((l) => `[${l.label}](${discordUrl(l.url)})`)
+      .filter((link) => link.length <= DISCORD_PART)
       .join(' · ');
-    const about = escapeDiscord([statsLine(p), authorsLine(p.authors)].filter(Boolean).join(' · '));
-    const description = [about, fitted(blurb(p), DISCORD_LIMITS.description / 2, escapeDiscord), links].join('\n');
+    const about = fitted(
+      [statsLine(p), authorsLine(p.authors)].filter(Boolean).join(' · '),
+      DISCORD_PART,
+      escapeDiscord,
+    );
+    const description = [about, fitted(blurb(p), 2 * DISCORD_PART, escapeDiscord), links].join('\n');
     if (total + title.length + description.length > DISCORD_LIMITS.total) break;
     total += title.length + description.length;
-    embeds.push({ title, url: paperPageUrl(p.id), description: description.slice(0, DISCORD_LIMITS.description) });
+    embeds.push({ title, url: paperPageUrl(p.id), description });
   }
   const more = e.papers.length - embeds.length;
   const content = [

@@ -76,7 +76,14 @@ describe('Discord webhook', () => {
 
   it('when long texts would pass 6,000 characters in all, then the papers that fit go and the rest are counted', () => {
     const payload = discordPayload(
-      edition(many(10, (p) => ({ title: `${p.title} `.repeat(20), aiSummary: `${p.abstract} `.repeat(20) }))),
+      edition(
+        many(10, (p) => ({
+          title: `${p.title} `.repeat(20),
+          aiSummary: `${p.abstract} `.repeat(20),
+          authors: ['_'.repeat(5000), 'B'],
+          githubRepo: `https://github.com/${'a/'.repeat(3000)}`,
+        })),
+      ),
     ) as { content: string; embeds: unknown[] };
     expect(checkDiscord(payload)).toEqual([]);
     expect(payload.embeds.length).toBeLessThan(10);
