@@ -6,6 +6,7 @@ import type { Cadence } from '../src/model/cadence.ts';
 import type { Context } from '../src/context.ts';
 import type { SendDigestResult } from '../src/digest/run-types.ts';
 import type { SendProgress } from '../src/digest/send-loop.ts';
+import type { ChannelPostSummary } from '../src/channels/post-edition.ts';
 
 // The app is imported once the arguments are checked: --help and a usage error answer without
 // loading MJML, nodemailer and the database (bench/README.md: start-up).
@@ -20,7 +21,8 @@ const app = () =>
     import('../src/bounces/rates.ts'),
     import('../src/bounces/refusals.ts'),
     import('../src/mail/identity.ts'),
-  ]).then(([config, logger, dates, context, run, preview, rates, refusals, identity]) => ({
+    import('../src/channels/post-edition.ts'),
+  ]).then(([config, logger, dates, context, run, preview, rates, refusals, identity, channels]) => ({
     ...config,
     ...logger,
     ...dates,
@@ -30,12 +32,14 @@ const app = () =>
     ...rates,
     ...refusals,
     ...identity,
+    ...channels,
   }));
 
-const USAGE = `Usage: npm run send-now -- [--weekly] [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
+const USAGE = `Usage: npm run send-now -- [--weekly] [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html] [--no-channels]
 
 Sends the daily digest of a date to every confirmed daily subscriber, now, as the scheduled job
-does; with --weekly, the weekly edition to every weekly subscriber.
+does; with --weekly, the weekly edition to every weekly subscriber. Then posts it to each enabled
+team channel of that cadence that does not have it yet (npm run channels).
 Safe to repeat and to interrupt: a run that was cut off (crash, kill, SMTP outage) continues
 where it stopped and sends only what was not sent; a finished run sends nothing again.
 
@@ -47,6 +51,8 @@ where it stopped and sends only what was not sent; a finished run sends nothing 
   --to ADDRESS        send one copy to ADDRESS only, outside the run (to check it)
   --limit N           send at most N messages now; the run stays open for the rest
   --preview FILE      write the rendered digest to FILE (HTML) and FILE's .txt twin; send nothing
+  --no-channels       send the email only; post to no team channel
+  (--dry-run, --to, --preview and --limit post to no channel either)
   -h, --help          show this help
 
 Exit status: 0 done (or nothing left to do), 1 failed, paused or stopped early, 2 usage error.`;
@@ -97,6 +103,7 @@ async function parseOptions(argv: string[]) {
       to: { type: 'string' },
       limit: { type: 'string' },
       preview: { type: 'string' },
+      'no-channels': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -185,11 +192,17 @@ async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tt
     ? await a.dryRun(deps, date, cadence)
     : await a.sendDigest(deps, { date, cadence, limit, signal, onProgress: progress.update });
   progress.end();
+  // A partial send (--limit) or a dry run leaves the posts to the run that completes the edition.
+  const posts =
+    o['dry-run'] || o['no-channels'] || limit !== undefined || signal.aborted
+      ? undefined
+      : await a.postChannels(a.channelPostDeps(ctx, deps), date, cadence);
   const listed = o['dry-run'] ? warnings : [];
   console.log(
     [
       summary(result),
       ...[
+        ...(posts ? [channelsLine(posts)] : []),
         ...listed,
         ...a.describeSenderRefusals(result.senderRefusals ?? []),
         ...a.previousRunSummary(ctx.bounces, date),
@@ -202,6 +215,15 @@ async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tt
     (result.outcome === 'incomplete' && limit !== undefined && !signal.aborted)
     ? EXIT_OK
     : EXIT_FAILED;
+}
+
+/** What the posts to the team channels did. */
+function channelsLine(p: ChannelPostSummary): string {
+  const parts = [`posted ${p.posted}`, `failed ${p.failed}`];
+  if (p.disabled) parts.push(`disabled ${p.disabled} (webhook gone)`);
+  if (p.alreadyPosted) parts.push(`already had it ${p.alreadyPosted}`);
+  if (p.nothingMatched) parts.push(`no paper matched ${p.nothingMatched}`);
+  return `channels: ${parts.join(', ')}`;
 }
 
 function report(line: string, code: number): number {

@@ -43,6 +43,9 @@ import { createSnsVerifier, snsFetch, type SnsFetch } from './bounces/sources/we
 import { createMailgunVerifier } from './bounces/sources/webhooks/mailgun.ts';
 import { createWebhookTokensStore } from './bounces/sources/webhooks/webhook-tokens-store.ts';
 import type { WebhookRouteDeps } from './http/routes/webhooks.ts';
+import { createChannelsStore, type ChannelsStore } from './db/channels-store.ts';
+import type { ChannelPostDeps } from './channels/post-edition.ts';
+import type { RankingDeps } from './digest/variants.ts';
 
 /**
  * The composition root: everything HTTP, cron and the CLIs share, built once from the config.
@@ -69,6 +72,8 @@ export interface Context {
   suppressions: SuppressionList;
   /** Reports the bounce intake set aside. */
   quarantine: QuarantineStore;
+  /** Team channels (Slack, Discord, JSON webhooks) and what each was posted. */
+  channels: ChannelsStore;
   /** Bounce reports parsed on a worker thread, each within BOUNCE_PARSE_TIMEOUT_MS. */
   reportParser: ReportParser;
   close(): void;
@@ -115,6 +120,7 @@ export function createContext(config: Config, logger: Logger, overrides: Context
     bounces,
     suppressions: createSuppressionList({ db, subscribers, secret, clock }),
     quarantine: createQuarantineStore(db),
+    channels: createChannelsStore(db),
     reportParser,
     close() {
       void reportParser.close();
@@ -316,5 +322,17 @@ export function webhookRouteDeps(ctx: Context, fetchForSns: SnsFetch = snsFetch)
     mailgun: config.MAILGUN_WEBHOOK_SIGNING_KEY
       ? createMailgunVerifier(config.MAILGUN_WEBHOOK_SIGNING_KEY, ctx.clock, createWebhookTokensStore(ctx.db))
       : undefined,
+  };
+}
+
+/** The channel posts wired to the context, ranking as the digest run given does (its refresh and frozen editions). */
+export function channelPostDeps(ctx: Context, ranking: RankingDeps): ChannelPostDeps {
+  return {
+    channels: ctx.channels,
+    ranking,
+    poster: { fetch: globalThis.fetch, clock: ctx.clock, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    clock: ctx.clock,
+    logger: ctx.logger.child({ job: 'channels' }),
+    publicUrl: ctx.config.PUBLIC_URL,
   };
 }

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { loadConfig, ConfigError, checkHostResolves, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import {
+  channelPostDeps,
   createContext,
   handleReportDeps,
   mailQueueDeps,
@@ -16,6 +17,7 @@ import { startMailQueueWorker, type MailQueueWorker } from './mail/mail-queue.ts
 import { buildApp } from './app.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { sendDigest } from './digest/run.ts';
+import { postChannels } from './channels/post-edition.ts';
 import { startHousekeeping } from './jobs/housekeeping.ts';
 import { limitHeapGrowth } from './heap.ts';
 import { identityWarnings } from './mail/identity.ts';
@@ -89,7 +91,10 @@ try {
 }
 mailWorker = startMailQueueWorker(mailQueueDeps(ctx, templates));
 const digestDeps = await sendDigestDeps(ctx, templates);
-const scheduler = startScheduler(ctx, { send: (o) => sendDigest(digestDeps, o) });
+const scheduler = startScheduler(ctx, {
+  send: (o) => sendDigest(digestDeps, o),
+  postChannels: (date, cadence) => postChannels(channelPostDeps(ctx, digestDeps), date, cadence),
+});
 const housekeeping = startHousekeeping(ctx);
 const bounceMailbox = startBounceMailbox(ctx);
 logger.info(

@@ -21,7 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/bounces/sources'],
   ['src/mail', 'src/papers'],
   ['src/digest'],
-  ['src/jobs', 'src/doctor'],
+  ['src/jobs', 'src/doctor', 'src/channels'],
   ['src/http'],
   ['src/context.ts', 'src/app.ts', 'src/main.ts', 'src/cli.ts', 'src/heap.ts'],
   ['scripts', 'bench'],

@@ -53,6 +53,9 @@ export function createMetricsStore(db: Db) {
     senderRefusals: db.prepare(
       `SELECT coalesce(domain, '') AS domain, count(*) AS n FROM bounce_events WHERE kind = 'sender' GROUP BY domain`,
     ),
+    channels: db.prepare(
+      `SELECT CASE enabled WHEN 1 THEN 'enabled' ELSE 'disabled' END AS state, count(*) AS n FROM channels GROUP BY enabled`,
+    ),
   };
   return {
     subscribersByStatus: () => statements.subscribers.all() as { status: string; n: number }[],
@@ -65,5 +68,6 @@ export function createMetricsStore(db: Db) {
     bouncesByKind: () => statements.bounces.all() as { kind: string; n: number }[],
     /** Refusals about the sender per receiving domain ('' for events recorded before domains were kept). */
     senderRefusalsByDomain: () => statements.senderRefusals.all() as { domain: string; n: number }[],
+    channelsByState: () => statements.channels.all() as { state: string; n: number }[],
   };
 }

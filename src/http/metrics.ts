@@ -11,6 +11,7 @@ const SUBSCRIBER_EVENTS = ['signup', 'confirmation', 'unsubscribe', 'suppression
 const CAP_SCOPES = ['address', 'domain'];
 const QUEUE_STATUSES = ['queued', 'failed'];
 const BOUNCE_KINDS = ['hard', 'soft', 'complaint', 'ignore', 'sender', 'delayed'];
+const CHANNEL_STATES = ['enabled', 'disabled'];
 const RUN_OUTCOMES = ['sent', 'failed', 'skipped', 'pending'] as const;
 
 export interface Metrics {
@@ -49,6 +50,7 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
   lastRunMetrics(store, registers);
   mailQueueMetrics(store, clock, registers);
   bounceMetrics(store, registers);
+  channelMetrics(store, registers);
 
   const http = new Histogram({
     name: 'paperboy_http_request_duration_seconds',
@@ -219,6 +221,19 @@ function bounceMetrics(store: MetricsStore, registers: Registry[]): void {
         byLabel.set(label, byLabel.get(label)! + r.n);
       }
       for (const [domain, n] of byLabel) this.inc({ domain }, n);
+    },
+  });
+}
+
+/** Team channels; a disabled one had its webhook deleted (404/410) and gets nothing until added again. */
+function channelMetrics(store: MetricsStore, registers: Registry[]): void {
+  new Gauge({
+    name: 'paperboy_channels',
+    help: 'Team channels (Slack, Discord, JSON webhooks) by state: enabled, or disabled because the webhook is gone.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      for (const [state, n] of byKey(CHANNEL_STATES, store.channelsByState(), 'state')) this.set({ state }, n);
     },
   });
 }

@@ -139,6 +139,8 @@ export interface SchedulerDeps {
   retryDelayMs?: number;
   /** How often the schedule is checked. Default: at the start of every minute of the clock. */
   checkEveryMs?: number;
+  /** Posts the edition to the team channels after its send (src/channels/post-edition.ts); it never throws. */
+  postChannels?(date: string, cadence: Cadence): Promise<unknown>;
 }
 
 export interface Scheduler {
@@ -276,6 +278,7 @@ class DigestScheduler implements Scheduler {
         'digest send finished',
       );
       this.scheduleRetry(cadence, log, date, last, result);
+      if (!this.stopping.signal.aborted) await this.deps.postChannels?.(date, cadence);
     } catch (err) {
       log.error({ err, date }, 'digest send crashed');
       this.backoff.set(cadence, {

@@ -200,6 +200,25 @@ describe('startScheduler', () => {
     expect(calls).toEqual(['2026-11-23']);
   });
 
+  it('when a scheduled send finishes, then the edition is posted to the team channels, at the send’s time', async () => {
+    const events: string[] = [];
+    const runs: Record<string, RunStatus> = {};
+    scheduler = startScheduler(
+      {
+        config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        clock: { now: () => new Date('2026-11-25T07:00:30Z') },
+        logger: quiet,
+        ledger: ledger(runs),
+      },
+      {
+        send: async ({ date }) => (events.push(`send ${date}`), (runs[date] = 'done'), result('done')),
+        postChannels: async (date, cadence) => void events.push(`channels ${date} ${cadence}`),
+        checkEveryMs: 10,
+      },
+    );
+    await expect.poll(() => events, { timeout: 2000 }).toEqual(['send 2026-11-24', 'channels 2026-11-24 daily']);
+  });
+
   it('when the service starts after today’s time with no run, then it catches up once, for real, into the SMTP server', async () => {
     h = await startHarness();
     seedSubscribers(h.ctx.db, 4);

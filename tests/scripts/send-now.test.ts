@@ -13,6 +13,8 @@ import { cli } from '../../scripts/send-now.ts';
 import { byRecipient, DATE, freezeFixtureDay, seedSubscribers } from '../support/digest-harness.ts';
 import { freePort } from '../support/server-process.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
+import { startWebhookServer, type WebhookServer } from '../support/webhook-server.ts';
+import { loadConfig } from '../../src/config.ts';
 
 /** The Sunday ending the week of DATE: the weekly edition's date. */
 const WEEK = '2026-11-29';
@@ -255,6 +257,49 @@ describe('send-now', () => {
     const counts = byRecipient(sink!);
     expect(counts.size).toBe(40);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  });
+});
+
+describe('send-now and the team channels', () => {
+  let hooks: WebhookServer | undefined;
+  afterEach(async () => {
+    await hooks?.close();
+    hooks = undefined;
+  });
+
+  it('when channels are set up, then the send posts the edition once to each; --dry-run, --limit and --no-channels post nothing, and a second send nothing more', async () => {
+    hooks = await startWebhookServer();
+    const env = await setup(3);
+    const ctx = createContext(loadConfig({ ...env, LOG_LEVEL: 'silent' }), createLogger('silent'));
+    for (const [kind, path] of [
+      ['slack', '/slack/T0/B0/x'],
+      ['discord', '/discord/1/x'],
+    ] as const)
+      ctx.channels.add(
+        { kind, url: `${hooks.base}${path}`, cadence: 'daily', digestSize: 10, keywords: '' },
+        new Date(),
+      );
+    ctx.close();
+
+    for (const args of [['--dry-run'], ['--limit', '1'], ['--no-channels']]) {
+      const r = await runScript('send-now', ['--date', DATE, ...args], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain('channels:');
+    }
+    expect(hooks.received).toEqual([]);
+    expect(sink!.messages).toHaveLength(3);
+
+    const sent = await runScript('send-now', ['--date', DATE], env);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toMatch(/^ {2}channels: posted 2, failed 0$/m);
+    expect(hooks.received.map((r) => [r.path, r.problems])).toEqual([
+      ['/slack/T0/B0/x', []],
+      ['/discord/1/x', []],
+    ]);
+    const again = await runScript('send-now', ['--date', DATE], env);
+    expect(again.stdout).toMatch(/^ {2}channels: posted 0, failed 0, already had it 2$/m);
+    expect(hooks.received).toHaveLength(2);
+    expect(sink!.messages).toHaveLength(3);
   });
 });
 
