@@ -1,5 +1,5 @@
-import { arxivUrl, paperPageUrl, type Paper } from '../domain/paper.ts';
-import type { Cadence } from '../domain/subscriber-input.ts';
+import { arxivUrl, paperPageUrl, type Paper } from '../model/paper.ts';
+import type { Cadence } from '../model/cadence.ts';
 import type { ChannelKind } from '../db/channels-store.ts';
 import { cutText } from '../mail/cut-text.ts';
 import { topLine, weekLine } from '../mail/edition-names.ts';

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { Channel, ChannelsStore, OwedPost } from '../db/channels-store.ts';
 import type { DigestsStore } from '../db/digests-store.ts';
 import { addDays } from '../domain/dates.ts';
-import type { Paper } from '../domain/paper.ts';
+import type { Paper } from '../model/paper.ts';
 import { parseKeywords, rankPapers } from '../domain/ranking.ts';
 import { frozenRanking, type RankingDeps } from '../digest/variants.ts';
 import { digestUrl } from '../mail/edition-names.ts';

@@ -1,4 +1,4 @@
-import type { Paper } from '../../src/domain/paper.ts';
+import type { Paper } from '../../src/model/paper.ts';
 
 /** Titles and summaries that try every way into a channel: mentions, links, markup. */
 export const HOSTILE = [
