@@ -48,15 +48,17 @@ afterEach(async () => {
 
 /**
  * A copy of this project in a folder of its own, dist/ included. `production`: its node_modules
- * lacks the build tools, as a production install does; else it is this project's.
+ * lacks the build tools, as a production install does; `packages: false`: its node_modules is
+ * empty; else it is this project's.
  */
-function copyInstall(name: string, o: { production?: boolean; dist?: boolean } = {}): string {
+function copyInstall(name: string, o: { production?: boolean; dist?: boolean; packages?: false } = {}): string {
   dir ??= mkdtempSync(join(tmpdir(), 'paperboy-install-'));
   const root = join(dir, name);
   for (const entry of INSTALL.filter((e) => e !== 'dist' || o.dist !== false))
     cpSync(join(repoRoot, entry), join(root, entry), { recursive: true });
   const modules = join(repoRoot, 'node_modules');
-  if (!o.production) symlinkSync(modules, join(root, 'node_modules'));
+  if (o.packages === false) mkdirSync(join(root, 'node_modules'));
+  else if (!o.production) symlinkSync(modules, join(root, 'node_modules'));
   else {
     mkdirSync(join(root, 'node_modules'));
     for (const pkg of readdirSync(modules).filter((p) => !p.startsWith('.') && !BUILD_TOOLS.test(p)))
@@ -133,6 +135,26 @@ describe('dist/, the build the npm scripts run', () => {
     expect(bad.stderr).toMatch(/^send-now: Unknown option '--frobnicate'/);
     expect(doctor.code).toBe(0);
     expect(doctor.stdout).toMatch(/^Usage: npm run doctor/);
+  });
+
+  it('when no package is installed, then --help and a bad flag of send-now and subscribers still answer: they load none', async () => {
+    const root = copyInstall('no-packages', { packages: false });
+
+    const runs = {
+      sendHelp: await launch(root, 'send-now', ['--help']),
+      sendBad: await launch(root, 'send-now', ['--frobnicate']),
+      subscribersHelp: await launch(root, 'subscribers', ['--help']),
+      subscribersBad: await launch(root, 'subscribers', ['frobnicate']),
+    };
+
+    expect(runs.sendHelp.code, runs.sendHelp.stderr).toBe(0);
+    expect(runs.sendHelp.stdout).toMatch(/^Usage: npm run send-now --/);
+    expect(runs.sendBad.code).toBe(2);
+    expect(runs.sendBad.stderr).toMatch(/^send-now: Unknown option '--frobnicate'/);
+    expect(runs.subscribersHelp.code, runs.subscribersHelp.stderr).toBe(0);
+    expect(runs.subscribersHelp.stdout).toMatch(/^Usage: npm run subscribers -- COMMAND/);
+    expect(runs.subscribersBad.code).toBe(2);
+    expect(runs.subscribersBad.stderr).toMatch(/^subscribers: unknown command "frobnicate"/);
   });
 
   it('when a source changed since dist/ was built, then the next command builds it again first and runs the change', async () => {
