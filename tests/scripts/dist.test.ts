@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -12,6 +13,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createContext } from '../../src/context.ts';
@@ -264,6 +266,15 @@ describe('dist/, the build the npm scripts run', () => {
 });
 
 describe('the launcher', () => {
+  it('when Node has a compile cache (22.1 and later), then a command keeps its compiled code in the temporary folder; on Node 20 it runs without', async () => {
+    dir ??= mkdtempSync(join(tmpdir(), 'paperboy-install-'));
+
+    const help = await launch(repoRoot, 'send-now', ['--help'], { TMPDIR: dir });
+
+    expect(help.code, help.stderr).toBe(0);
+    expect(existsSync(join(dir, 'node-compile-cache'))).toBe('enableCompileCache' in module);
+  });
+
   it('when asked for a command dist/ does not have, then it says so and exits 2', async () => {
     const r = await launch(copyInstall('unknown'), 'no-such-command');
     expect(r.code).toBe(2);
