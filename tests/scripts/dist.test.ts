@@ -139,7 +139,7 @@ describe('dist/, the build the npm scripts run', () => {
     expect(doctor.stdout).toMatch(/^Usage: npm run doctor/);
   });
 
-  it('when no package is installed, then --help and a bad flag of send-now and subscribers still answer: they load none', async () => {
+  it('when no package is installed, then the operator commands still answer --help and a bad flag: they load none', async () => {
     const root = copyInstall('no-packages', { packages: false });
 
     const runs = {
@@ -148,6 +148,14 @@ describe('dist/, the build the npm scripts run', () => {
       subscribersHelp: await launch(root, 'subscribers', ['--help']),
       subscribersBad: await launch(root, 'subscribers', ['frobnicate']),
     };
+    for (const command of ['ingest', 'migrate', 'doctor']) {
+      const help = await launch(root, command, ['--help']);
+      const bad = await launch(root, command, ['--frobnicate']);
+      expect(help.code, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: npm run ${command}`));
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toMatch(new RegExp(`^${command}: Unknown option '--frobnicate'`));
+    }
 
     expect(runs.sendHelp.code, runs.sendHelp.stderr).toBe(0);
     expect(runs.sendHelp.stdout).toMatch(/^Usage: npm run send-now --/);
