@@ -37,8 +37,8 @@ export function builtHash(dist) {
 }
 
 /**
- * Every file under `dir`, relative to `root`, at any depth. Walked one folder at a time:
- * readdirSync's own `recursive` costs several times more, on every command's start.
+ * Every file under `dir`, relative to `root`, at any depth. Walked one folder at a time, which is
+ * cheaper than readdirSync's `recursive` option: every command's start walks them.
  */
 export function filesUnder(root, dir) {
   if (!existsSync(join(root, dir))) return [];
