@@ -1,8 +1,6 @@
 /** npm run doctor: checks the configuration end to end, one line per check. */
 import { Resolver } from 'node:dns/promises';
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError } from '../src/config.ts';
-import { runChecks } from '../src/doctor/checks.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli } from '../src/cli.ts';
 
 const USAGE = `Usage: npm run doctor
@@ -24,6 +22,11 @@ const TIMEOUT_MS = 5_000;
 
 async function main(argv: string[]): Promise<number> {
   parseArgs({ args: argv, options: {}, strict: true, allowPositionals: false });
+  // Imported once the arguments are checked: --help and a usage error load no package.
+  const [{ loadConfig, ConfigError }, { runChecks }] = await Promise.all([
+    import('../src/config.ts'),
+    import('../src/doctor/checks.ts'),
+  ]);
   let config;
   try {
     config = loadConfig();

@@ -1,10 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.ts';
-import { createContext, type Context } from '../src/context.ts';
-import { createLogger } from '../src/logger.ts';
+import type { Context } from '../src/context.ts';
 import { defaultDigestDate } from '../src/domain/dates.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
-import { importDailyPapersFile, ingestDay } from '../src/domain/ingest.ts';
 
 const USAGE = `Usage: npm run ingest -- [--date YYYY-MM-DD] [--file path.json]
 
@@ -27,6 +24,15 @@ async function main(argv: string[]): Promise<number> {
   }).values;
   dateArgument(args.date);
   if (args.file === '') throw new UsageError('--file needs a path');
+  // Imported once the arguments are checked: --help and a usage error load no package.
+  const [{ loadConfig }, { createContext }, { createLogger }, { importDailyPapersFile, ingestDay }] = await Promise.all(
+    [
+      import('../src/config.ts'),
+      import('../src/context.ts'),
+      import('../src/logger.ts'),
+      import('../src/domain/ingest.ts'),
+    ],
+  );
 
   let ctx: Context | undefined;
   let date = args.date;

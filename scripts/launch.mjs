@@ -9,7 +9,7 @@
 // Plain JavaScript with no packages: it starts before anything is compiled.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { builtHash, inputsHash } from './build-inputs.mjs';
@@ -33,6 +33,9 @@ if (!existsSync(entry)) {
   console.error(`paperboy: dist/ has no ${name === 'start' ? 'service' : `command ${name}`} (${entry})`);
   process.exit(EXIT_USAGE);
 }
+// V8's compiled code kept between runs, in the system's temporary folder (Node 22.1 and later;
+// Node 20 has no such cache): zod and the command's own modules then start without compiling.
+module.enableCompileCache?.();
 const loaded = await import(pathToFileURL(entry).href);
 if (name !== 'start') process.exitCode = await loaded.cli(args);
 

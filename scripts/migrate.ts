@@ -1,8 +1,5 @@
 /** npm run migrate: applies the pending migrations in migrations/ and says which. */
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError } from '../src/config.ts';
-import { openDatabase } from '../src/db/connection.ts';
-import { migrate } from '../src/db/migrate.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli } from '../src/cli.ts';
 
 const USAGE = `Usage: npm run migrate
@@ -12,8 +9,14 @@ own transaction (start-up does the same).
 
 Exit status: 0 ok, 1 failed, 2 usage error.`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   parseArgs({ args: argv, options: {}, strict: true, allowPositionals: false });
+  // Imported once the arguments are checked: --help and a usage error load no package.
+  const [{ loadConfig, ConfigError }, { openDatabase }, { migrate }] = await Promise.all([
+    import('../src/config.ts'),
+    import('../src/db/connection.ts'),
+    import('../src/db/migrate.ts'),
+  ]);
   try {
     const config = loadConfig();
     const db = openDatabase(config.DATABASE_PATH);

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config, type DigestSize } from '../src/config.ts';
-import { openDatabase, type Db } from '../src/db/connection.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createSubscriberAdminStore, type SubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
-import { emailSchema } from '../src/domain/subscriber-input.ts';
+import type { Config, DigestSize } from '../src/config.ts';
+import type { Db } from '../src/db/connection.ts';
+import type { createSubscriberAdminStore, SubscriberAdminStore } from '../src/db/subscriber-admin-store.ts';
 import { EXIT_FAILED, EXIT_OK, isEntryPoint, runCli, UsageError } from '../src/cli.ts';
 import type { SuppressionList } from '../src/db/suppressions-store.ts';
 import type { Logger } from '../src/logger.ts';
@@ -49,8 +47,17 @@ async function main(argv: string[]): Promise<number> {
   const [expected, what] =
     command === 'import' ? [1, 'one file'] : byAddress ? [1, 'one address'] : [0, 'no arguments'];
   if (rest.length !== expected) throw new UsageError(`${command} takes ${what}`);
-  const email = byAddress ? emailSchema.safeParse(rest[0]) : undefined;
+  // Imported once the arguments are checked: --help and a usage error load no package.
+  const email = byAddress
+    ? (await import('../src/domain/subscriber-input.ts')).emailSchema.safeParse(rest[0])
+    : undefined;
   if (email && !email.success) throw new UsageError(`not an email address: ${JSON.stringify(rest[0])}`);
+  const [{ loadConfig }, { openDatabase }, { migrate }, { createSubscriberAdminStore }] = await Promise.all([
+    import('../src/config.ts'),
+    import('../src/db/connection.ts'),
+    import('../src/db/migrate.ts'),
+    import('../src/db/subscriber-admin-store.ts'),
+  ]);
 
   let db: Db | undefined;
   try {

@@ -6,13 +6,13 @@ import cron from 'node-cron';
 import { availableParallelism } from 'node:os';
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
+import { WEEKDAYS } from './weekdays.ts';
 
 /** Soft bounces count towards suppression over this many days. */
 export const SOFT_WINDOW_DAYS = 30;
 
-/** WEEKLY_DAY's values, in the order of `Date#getUTCDay` (0 is Sunday). */
-export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+// In a module of their own: dates (and with them every CLI's argument check) need them without zod.
+export { WEEKDAYS, type Weekday } from './weekdays.ts';
 
 /**
  * The papers per email a subscriber may choose: the form's options, the API's and the import's

@@ -12,7 +12,16 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * path lies under decides), or the folder scripts/ or bench/ (entry points over src/).
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['src/config.ts', 'src/clock.ts', 'src/logger.ts', 'src/errors.ts', 'src/retry.ts', 'src/secret.ts', 'src/html.ts'],
+  [
+    'src/config.ts',
+    'src/clock.ts',
+    'src/logger.ts',
+    'src/errors.ts',
+    'src/retry.ts',
+    'src/secret.ts',
+    'src/html.ts',
+    'src/weekdays.ts',
+  ],
   ['src/model'],
   ['src/db'],
   ['src/domain'],

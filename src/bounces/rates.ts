@@ -21,14 +21,19 @@ export interface RunRates extends RunBounceCounts {
  * Rates out of the digests tried (sent, or refused by the relay while sending): a 5.1.1 the relay
  * answered at RCPT is as much a hard bounce as one a report returns later.
  */
-export function runRates(c: RunBounceCounts): RunRates {
-  const tried = c.sent + c.failed;
+export function runRates(counts: RunBounceCounts): RunRates {
+  const tried = counts.sent + counts.failed;
   const rate = (n: number) => (tried > 0 ? n / tried : 0);
-  const r = { ...c, hardRate: rate(c.hard), softRate: rate(c.soft), complaintRate: rate(c.complaints) };
+  const rates = {
+    ...counts,
+    hardRate: rate(counts.hard),
+    softRate: rate(counts.soft),
+    complaintRate: rate(counts.complaints),
+  };
   const alarms: RunRates['alarms'] = [];
-  if (r.hardRate > HARD_BOUNCE_ALARM) alarms.push('hard');
-  if (r.complaintRate > COMPLAINT_ALARM) alarms.push('complaints');
-  return { ...r, alarms };
+  if (rates.hardRate > HARD_BOUNCE_ALARM) alarms.push('hard');
+  if (rates.complaintRate > COMPLAINT_ALARM) alarms.push('complaints');
+  return { ...rates, alarms };
 }
 
 export const percent = (rate: number, digits = 1) => `${(rate * 100).toFixed(digits)} %`;
@@ -40,20 +45,20 @@ export function previousRunRates(store: Pick<BounceStore, 'runBefore'>, date: st
 }
 
 /** Lines for a summary: the rates, and a loud warning for each threshold crossed. */
-export function describeRates(r: RunRates, label = 'previous run'): string[] {
-  const failed = r.failed ? `, failed ${r.failed}` : '';
-  const sender = r.sender ? `, refused for the sender's reasons ${r.sender}` : '';
+export function describeRates(rates: RunRates, label = 'previous run'): string[] {
+  const failed = rates.failed ? `, failed ${rates.failed}` : '';
+  const sender = rates.sender ? `, refused for the sender's reasons ${rates.sender}` : '';
   const lines = [
-    `${label} ${r.date}: sent ${r.sent}${failed}, hard bounces ${r.hard} (${percent(r.hardRate)}), soft ${r.soft} (${percent(r.softRate)}), complaints ${r.complaints} (${percent(r.complaintRate, 2)})${sender}`,
+    `${label} ${rates.date}: sent ${rates.sent}${failed}, hard bounces ${rates.hard} (${percent(rates.hardRate)}), soft ${rates.soft} (${percent(rates.softRate)}), complaints ${rates.complaints} (${percent(rates.complaintRate, 2)})${sender}`,
   ];
-  if (r.alarms.includes('hard')) {
+  if (rates.alarms.includes('hard')) {
     lines.push(
-      `!!! WARNING: ${percent(r.hardRate)} of the ${r.date} run bounced hard, above ${percent(HARD_BOUNCE_ALARM, 0)}: the list has dead addresses (an old import?); providers throttle or block senders at this rate.`,
+      `!!! WARNING: ${percent(rates.hardRate)} of the ${rates.date} run bounced hard, above ${percent(HARD_BOUNCE_ALARM, 0)}: the list has dead addresses (an old import?); providers throttle or block senders at this rate.`,
     );
   }
-  if (r.alarms.includes('complaints')) {
+  if (rates.alarms.includes('complaints')) {
     lines.push(
-      `!!! WARNING: ${percent(r.complaintRate, 2)} of the ${r.date} run was reported as spam, above ${percent(COMPLAINT_ALARM, 1)}: providers send mail to spam or refuse it at this rate; check who is on the list and why.`,
+      `!!! WARNING: ${percent(rates.complaintRate, 2)} of the ${rates.date} run was reported as spam, above ${percent(COMPLAINT_ALARM, 1)}: providers send mail to spam or refuse it at this rate; check who is on the list and why.`,
     );
   }
   return lines;
@@ -64,7 +69,10 @@ export function describeRates(r: RunRates, label = 'previous run'): string[] {
  * refused it for the sender's reasons; nothing before a first run.
  */
 export function previousRunSummary(store: Pick<BounceStore, 'runBefore' | 'runRefusals'>, date: string): string[] {
-  const r = previousRunRates(store, date);
-  if (!r) return [];
-  return [...describeRates(r), ...describeSenderRefusals(store.runRefusals(r.date)).map((l) => `${r.date}: ${l}`)];
+  const rates = previousRunRates(store, date);
+  if (!rates) return [];
+  return [
+    ...describeRates(rates),
+    ...describeSenderRefusals(store.runRefusals(rates.date)).map((l) => `${rates.date}: ${l}`),
+  ];
 }

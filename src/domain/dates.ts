@@ -3,7 +3,7 @@
  * current instant is always passed in.
  */
 
-import { WEEKDAYS, type Weekday } from '../config.ts';
+import { WEEKDAYS, type Weekday } from '../weekdays.ts';
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 

@@ -7,33 +7,33 @@ type IdentitySettings = Pick<Config, 'SMTP_URL' | 'PUBLIC_URL' | 'MAIL_FROM' | '
  * Settings that break real mail for readers, one line each. Only with SMTP_URL set: the outbox
  * (development) is allowed every shortcut. Start-up, send-now and its dry run print them.
  */
-export function identityWarnings(c: IdentitySettings): string[] {
-  if (!c.SMTP_URL) return [];
+export function identityWarnings(settings: IdentitySettings): string[] {
+  if (!settings.SMTP_URL) return [];
   const warnings: string[] = [];
-  const site = new URL(c.PUBLIC_URL);
+  const site = new URL(settings.PUBLIC_URL);
   if (isLoopback(site.hostname)) {
     warnings.push(
-      `PUBLIC_URL is ${c.PUBLIC_URL}: readers cannot open its confirm, preferences and unsubscribe links; set the public address`,
+      `PUBLIC_URL is ${settings.PUBLIC_URL}: readers cannot open its confirm, preferences and unsubscribe links; set the public address`,
     );
   } else if (site.protocol !== 'https:') {
     warnings.push(
-      `PUBLIC_URL is not https (${c.PUBLIC_URL}): mail providers distrust plain-http unsubscribe links; serve it over TLS`,
+      `PUBLIC_URL is not https (${settings.PUBLIC_URL}): mail providers distrust plain-http unsubscribe links; serve it over TLS`,
     );
   }
-  const fromDomain = domainOf(c.MAIL_FROM);
+  const fromDomain = domainOf(settings.MAIL_FROM);
   const fromIsLocal = !fromDomain || isLoopback(fromDomain) || !fromDomain.includes('.');
   if (fromIsLocal) {
     warnings.push(
-      `MAIL_FROM is ${JSON.stringify(c.MAIL_FROM)}: mail from a local domain is rejected or filtered; use an address on your sending domain`,
+      `MAIL_FROM is ${JSON.stringify(settings.MAIL_FROM)}: mail from a local domain is rejected or filtered; use an address on your sending domain`,
     );
   }
-  if (!c.DKIM_DOMAIN) {
+  if (!settings.DKIM_DOMAIN) {
     warnings.push(
       'DKIM is not configured (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_PATH): one-click unsubscribe (List-Unsubscribe-Post) counts only under a DKIM signature (RFC 8058 §4), and Gmail and Yahoo require DKIM from bulk senders',
     );
-  } else if (!fromIsLocal && !aligned(fromDomain!, c.DKIM_DOMAIN.toLowerCase())) {
+  } else if (!fromIsLocal && !aligned(fromDomain!, settings.DKIM_DOMAIN.toLowerCase())) {
     warnings.push(
-      `DKIM_DOMAIN ${c.DKIM_DOMAIN} is not aligned with MAIL_FROM's domain ${fromDomain}: DMARC fails; sign with ${fromDomain} or a parent of it`,
+      `DKIM_DOMAIN ${settings.DKIM_DOMAIN} is not aligned with MAIL_FROM's domain ${fromDomain}: DMARC fails; sign with ${fromDomain} or a parent of it`,
     );
   }
   return warnings;

@@ -36,42 +36,42 @@ function failAll(owner: Worker, err: Error) {
   }
 }
 
-const busy = (w: Worker) => [...pending.values()].some((p) => p.owner === w);
+const busy = (thread: Worker) => [...pending.values()].some((job) => job.owner === thread);
 
 function start(): Worker {
-  const w = new Worker(new URL('./mjml-worker.mjs', import.meta.url), {
+  const thread = new Worker(new URL('./mjml-worker.mjs', import.meta.url), {
     // Plain JavaScript: the parent's --import loaders (tsx) are neither needed nor loadable there.
     execArgv: [],
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB },
   });
-  w.on('message', (m: { id: number; html?: string; error?: string }) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    if (m.html !== undefined) p.resolve(m.html);
-    else p.reject(new Error(m.error));
-    if (!busy(w)) idle(w);
+  thread.on('message', (reply: { id: number; html?: string; error?: string }) => {
+    const job = pending.get(reply.id);
+    if (!job) return;
+    pending.delete(reply.id);
+    if (reply.html !== undefined) job.resolve(reply.html);
+    else job.reject(new Error(reply.error));
+    if (!busy(thread)) idle(thread);
   });
-  w.on('error', (err) => {
-    if (worker === w) worker = null;
-    failAll(w, new Error(`the MJML thread failed: ${err.message}`, { cause: err }));
+  thread.on('error', (err) => {
+    if (worker === thread) worker = null;
+    failAll(thread, new Error(`the MJML thread failed: ${err.message}`, { cause: err }));
   });
-  w.on('exit', (code) => {
-    if (worker === w) worker = null;
+  thread.on('exit', (code) => {
+    if (worker === thread) worker = null;
     // An idle thread ended by its timer exits with code 1 too, with nothing of its own pending.
-    failAll(w, new Error(`the MJML thread exited with code ${code}`));
+    failAll(thread, new Error(`the MJML thread exited with code ${code}`));
   });
-  return w;
+  return thread;
 }
 
 /** No work left: the thread no longer keeps the process alive, and ends unless more comes soon. */
-function idle(w: Worker) {
-  w.unref();
+function idle(thread: Worker) {
+  thread.unref();
   idleTimer = setTimeout(() => {
     idleTimer = null;
-    if (worker === w && !busy(w)) {
+    if (worker === thread && !busy(thread)) {
       worker = null;
-      void w.terminate();
+      void thread.terminate();
     }
   }, IDLE_MS);
   idleTimer.unref();
@@ -94,12 +94,12 @@ export function compileMjml(mjml: string): Promise<string> {
 
 /** Ends the thread now unless it has work: after a burst of compiles known to be the last, its memory goes at once. */
 export async function endMjmlThread(): Promise<void> {
-  const w = worker;
-  if (!w || busy(w)) return;
+  const thread = worker;
+  if (!thread || busy(thread)) return;
   worker = null;
   if (idleTimer) {
     clearTimeout(idleTimer);
     idleTimer = null;
   }
-  await w.terminate();
+  await thread.terminate();
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -12,6 +13,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createContext } from '../../src/context.ts';
@@ -48,15 +50,17 @@ afterEach(async () => {
 
 /**
  * A copy of this project in a folder of its own, dist/ included. `production`: its node_modules
- * lacks the build tools, as a production install does; else it is this project's.
+ * lacks the build tools, as a production install does; `packages: false`: its node_modules is
+ * empty; else it is this project's.
  */
-function copyInstall(name: string, o: { production?: boolean; dist?: boolean } = {}): string {
+function copyInstall(name: string, o: { production?: boolean; dist?: boolean; packages?: false } = {}): string {
   dir ??= mkdtempSync(join(tmpdir(), 'paperboy-install-'));
   const root = join(dir, name);
   for (const entry of INSTALL.filter((e) => e !== 'dist' || o.dist !== false))
     cpSync(join(repoRoot, entry), join(root, entry), { recursive: true });
   const modules = join(repoRoot, 'node_modules');
-  if (!o.production) symlinkSync(modules, join(root, 'node_modules'));
+  if (o.packages === false) mkdirSync(join(root, 'node_modules'));
+  else if (!o.production) symlinkSync(modules, join(root, 'node_modules'));
   else {
     mkdirSync(join(root, 'node_modules'));
     for (const pkg of readdirSync(modules).filter((p) => !p.startsWith('.') && !BUILD_TOOLS.test(p)))
@@ -133,6 +137,34 @@ describe('dist/, the build the npm scripts run', () => {
     expect(bad.stderr).toMatch(/^send-now: Unknown option '--frobnicate'/);
     expect(doctor.code).toBe(0);
     expect(doctor.stdout).toMatch(/^Usage: npm run doctor/);
+  });
+
+  it('when no package is installed, then the operator commands still answer --help and a bad flag: they load none', async () => {
+    const root = copyInstall('no-packages', { packages: false });
+
+    const runs = {
+      sendHelp: await launch(root, 'send-now', ['--help']),
+      sendBad: await launch(root, 'send-now', ['--frobnicate']),
+      subscribersHelp: await launch(root, 'subscribers', ['--help']),
+      subscribersBad: await launch(root, 'subscribers', ['frobnicate']),
+    };
+    for (const command of ['ingest', 'migrate', 'doctor']) {
+      const help = await launch(root, command, ['--help']);
+      const bad = await launch(root, command, ['--frobnicate']);
+      expect(help.code, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: npm run ${command}`));
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toMatch(new RegExp(`^${command}: Unknown option '--frobnicate'`));
+    }
+
+    expect(runs.sendHelp.code, runs.sendHelp.stderr).toBe(0);
+    expect(runs.sendHelp.stdout).toMatch(/^Usage: npm run send-now --/);
+    expect(runs.sendBad.code).toBe(2);
+    expect(runs.sendBad.stderr).toMatch(/^send-now: Unknown option '--frobnicate'/);
+    expect(runs.subscribersHelp.code, runs.subscribersHelp.stderr).toBe(0);
+    expect(runs.subscribersHelp.stdout).toMatch(/^Usage: npm run subscribers -- COMMAND/);
+    expect(runs.subscribersBad.code).toBe(2);
+    expect(runs.subscribersBad.stderr).toMatch(/^subscribers: unknown command "frobnicate"/);
   });
 
   it('when a source changed since dist/ was built, then the next command builds it again first and runs the change', async () => {
@@ -242,6 +274,15 @@ describe('dist/, the build the npm scripts run', () => {
 });
 
 describe('the launcher', () => {
+  it('when Node has a compile cache (22.1 and later), then a command keeps its compiled code in the temporary folder; on Node 20 it runs without', async () => {
+    dir ??= mkdtempSync(join(tmpdir(), 'paperboy-install-'));
+
+    const help = await launch(repoRoot, 'send-now', ['--help'], { TMPDIR: dir });
+
+    expect(help.code, help.stderr).toBe(0);
+    expect(existsSync(join(dir, 'node-compile-cache'))).toBe('enableCompileCache' in module);
+  });
+
   it('when asked for a command dist/ does not have, then it says so and exits 2', async () => {
     const r = await launch(copyInstall('unknown'), 'no-such-command');
     expect(r.code).toBe(2);

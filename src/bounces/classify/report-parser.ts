@@ -83,9 +83,9 @@ class ThreadParser implements ReportParser {
     const err = new Error('the report parser is closed');
     for (const job of this.queue.splice(0)) job.reject(err);
     if (this.current) this.settle({ error: err });
-    const w = this.worker;
+    const worker = this.worker;
     this.worker = undefined;
-    if (w) await w.terminate();
+    if (worker) await worker.terminate();
   }
 
   /** The next report into the thread, once it is free and ready; a thread is started when there is none. */
@@ -94,19 +94,19 @@ class ThreadParser implements ReportParser {
     const job = this.queue.shift();
     if (!job) return this.goIdle();
     clearTimeout(this.idleTimer);
-    const w = (this.worker ??= this.spawn());
-    w.ref();
+    const worker = (this.worker ??= this.spawn());
+    worker.ref();
     if (!this.ready) {
       this.queue.unshift(job);
       return;
     }
     const id = this.nextId++;
     const timer = setTimeout(() => {
-      this.end(w);
+      this.end(worker);
       this.settle({ error: new ParseTimedOut(`parsing took longer than ${this.options.timeoutMs} ms`) });
     }, this.options.timeoutMs);
     this.current = { id, job, timer };
-    w.postMessage({ id, raw: job.raw });
+    worker.postMessage({ id, raw: job.raw });
   }
 
   /** The report in the thread is over: its answer is given, and the next one goes in. */
@@ -121,55 +121,60 @@ class ThreadParser implements ReportParser {
   }
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./parse-worker.mjs', import.meta.url), {
+    const worker = new Worker(new URL('./parse-worker.mjs', import.meta.url), {
       // Plain JavaScript: the parent's --import loaders are not loadable there (the thread loads tsx itself
       // when it is given the TypeScript).
       execArgv: [],
       workerData: { parserModule },
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb ?? 256 },
     });
-    w.on('message', (m: Reply) => this.answer(m));
-    w.on('error', (err) => this.lost(w, new ParserCrashed(`the report parser failed: ${err.message}`, { cause: err })));
-    w.on('exit', (code) => this.lost(w, new ParserCrashed(`the report parser exited with code ${code}`)));
-    return w;
+    worker.on('message', (reply: Reply) => this.answer(reply));
+    worker.on('error', (err) =>
+      this.lost(worker, new ParserCrashed(`the report parser failed: ${err.message}`, { cause: err })),
+    );
+    worker.on('exit', (code) => this.lost(worker, new ParserCrashed(`the report parser exited with code ${code}`)));
+    return worker;
   }
 
-  private answer(m: Reply) {
-    if (m.ready) {
+  private answer(reply: Reply) {
+    if (reply.ready) {
       this.ready = true;
       return this.dispatch();
     }
-    if (!this.current || m.id !== this.current.id) return;
-    if (m.report) this.settle({ report: m.report });
-    else this.settle({ error: m.cap ? new ReportRefused(m.cap, m.error ?? m.cap) : new Error(m.error) });
+    if (!this.current || reply.id !== this.current.id) return;
+    if (reply.report) this.settle({ report: reply.report });
+    else
+      this.settle({
+        error: reply.cap ? new ReportRefused(reply.cap, reply.error ?? reply.cap) : new Error(reply.error),
+      });
   }
 
   /**
    * The thread ended on its own: the report in it fails; a thread that never became ready fails the
    * waiting reports too (it would fail them all again), and the next report starts a new one.
    */
-  private lost(w: Worker, err: Error) {
-    if (this.worker !== w) return;
+  private lost(worker: Worker, err: Error) {
+    if (this.worker !== worker) return;
     const starting = !this.ready;
-    this.end(w);
+    this.end(worker);
     if (this.current) this.settle({ error: err });
     else if (starting) for (const job of this.queue.splice(0)) job.reject(err);
   }
 
-  private end(w: Worker) {
-    if (this.worker !== w) return;
+  private end(worker: Worker) {
+    if (this.worker !== worker) return;
     this.worker = undefined;
     this.ready = false;
-    void w.terminate();
+    void worker.terminate();
   }
 
   /** No work: the thread no longer keeps the process alive, and ends unless more comes soon. */
   private goIdle() {
-    const w = this.worker;
-    if (!w) return;
-    w.unref();
+    const worker = this.worker;
+    if (!worker) return;
+    worker.unref();
     clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.end(w), this.options.idleMs ?? 30_000);
+    this.idleTimer = setTimeout(() => this.end(worker), this.options.idleMs ?? 30_000);
     this.idleTimer.unref();
   }
 }

@@ -29,18 +29,18 @@ export interface ImapMailbox {
  * accepts a self-signed certificate.
  */
 export function imapMailbox(url: string): ImapMailbox {
-  const u = new URL(url);
-  if (u.protocol !== 'imap:' && u.protocol !== 'imaps:')
-    throw new RangeError(`not an imap:// or imaps:// URL: ${u.protocol}`);
-  const secure = u.protocol === 'imaps:';
-  const port = u.port ? Number(u.port) : secure ? 993 : 143;
-  const path = decodeURIComponent(u.pathname.replace(/^\/+/, '')) || 'INBOX';
-  const user = decodeURIComponent(u.username);
+  const mailboxUrl = new URL(url);
+  if (mailboxUrl.protocol !== 'imap:' && mailboxUrl.protocol !== 'imaps:')
+    throw new RangeError(`not an imap:// or imaps:// URL: ${mailboxUrl.protocol}`);
+  const secure = mailboxUrl.protocol === 'imaps:';
+  const port = mailboxUrl.port ? Number(mailboxUrl.port) : secure ? 993 : 143;
+  const path = decodeURIComponent(mailboxUrl.pathname.replace(/^\/+/, '')) || 'INBOX';
+  const user = decodeURIComponent(mailboxUrl.username);
   const options: ImapFlowOptions = {
-    host: u.hostname,
+    host: mailboxUrl.hostname,
     port,
     secure,
-    auth: { user, pass: decodeURIComponent(u.password) },
+    auth: { user, pass: decodeURIComponent(mailboxUrl.password) },
     logger: false,
     // A failed server should not hold the poller for the library's default minutes.
     connectionTimeout: 30_000,
@@ -48,9 +48,9 @@ export function imapMailbox(url: string): ImapMailbox {
     // Enter IDLE soon after a drain (the library waits 15 s), so new reports arrive at once.
     autoIdleDelay: 1000,
   };
-  if (!secure) options.doSTARTTLS = u.searchParams.get('ignoreTLS') !== 'true';
-  if (u.searchParams.get('tls.rejectUnauthorized') === 'false') options.tls = { rejectUnauthorized: false };
-  return { options, path, key: `${user}@${u.hostname}:${port}/${path}` };
+  if (!secure) options.doSTARTTLS = mailboxUrl.searchParams.get('ignoreTLS') !== 'true';
+  if (mailboxUrl.searchParams.get('tls.rejectUnauthorized') === 'false') options.tls = { rejectUnauthorized: false };
+  return { options, path, key: `${user}@${mailboxUrl.hostname}:${port}/${path}` };
 }
 
 export interface ImapPollerDeps {
@@ -134,10 +134,10 @@ class MailboxReader implements ImapPoller {
     const maxRetryMs = this.opts.maxRetryMs ?? 5 * 60_000;
     let failures = 0;
     while (!this.stopping) {
-      const c = new ImapFlow(this.mailbox.options);
-      this.client = c;
+      const client = new ImapFlow(this.mailbox.options);
+      this.client = client;
       try {
-        await this.session(c, () => {
+        await this.session(client, () => {
           failures = 0;
         });
       } catch (err) {
@@ -150,7 +150,7 @@ class MailboxReader implements ImapPoller {
         );
         await this.pause(delay);
       } finally {
-        c.close();
+        client.close();
         this.client = undefined;
       }
     }
@@ -172,35 +172,35 @@ class MailboxReader implements ImapPoller {
   }
 
   /** One connection: open the mailbox, drain it, wait for more, until stopped or broken. */
-  private async session(c: ImapFlow, connected: () => void): Promise<void> {
+  private async session(client: ImapFlow, connected: () => void): Promise<void> {
     let closedReason = 'the server closed the connection';
-    c.on('error', (err: Error) => {
+    client.on('error', (err: Error) => {
       closedReason = err.message;
     });
-    const closed = new Promise<never>((_, reject) => c.once('close', () => reject(new Error(closedReason))));
+    const closed = new Promise<never>((_, reject) => client.once('close', () => reject(new Error(closedReason))));
     closed.catch(() => undefined);
     let newMail = false;
-    c.on('exists', () => {
+    client.on('exists', () => {
       newMail = true;
       this.wake?.();
     });
-    let position = await this.open(c);
+    let position = await this.open(client);
     while (!this.stopping) {
       newMail = false;
-      position = await this.drain(c, position);
+      position = await this.drain(client, position);
       connected();
       if (!this.stopping && !newMail) await this.pause(this.opts.pollMs, closed);
     }
-    await c.logout();
+    await client.logout();
   }
 
   /** Connects, creates the folders, opens the mailbox; returns the position to read from. */
-  private async open(c: ImapFlow): Promise<ImapPosition> {
+  private async open(client: ImapFlow): Promise<ImapPosition> {
     const { after, mailbox, opts, log } = this;
-    await c.connect();
-    if (after.action === 'move') await c.mailboxCreate(after.folder);
-    await c.mailboxCreate(opts.quarantineFolder);
-    const box = await c.mailboxOpen(mailbox.path);
+    await client.connect();
+    if (after.action === 'move') await client.mailboxCreate(after.folder);
+    await client.mailboxCreate(opts.quarantineFolder);
+    const box = await client.mailboxOpen(mailbox.path);
     const uidValidity = String(box.uidValidity);
     const saved = this.deps.state.get(mailbox.key);
     const position: ImapPosition = saved?.uidValidity === uidValidity ? saved : { uidValidity, lastUid: 0 };
@@ -210,7 +210,7 @@ class MailboxReader implements ImapPoller {
         'bounce mailbox: UIDVALIDITY changed, reading it from the start',
       );
     // Finish what the last session handled but had not moved or deleted yet.
-    if (after.action !== 'seen' && position.lastUid > 0) await this.applyAfter(c, `1:${position.lastUid}`);
+    if (after.action !== 'seen' && position.lastUid > 0) await this.applyAfter(client, `1:${position.lastUid}`);
     log.info({ uidValidity, lastUid: position.lastUid, after: opts.after }, 'bounce mailbox: connected');
     return position;
   }
@@ -219,33 +219,36 @@ class MailboxReader implements ImapPoller {
    * Handles every message above the recorded position; returns the new position. Sizes come first,
    * so a message over BOUNCE_MAX_BYTES is quarantined without being downloaded.
    */
-  private async drain(c: ImapFlow, start: ImapPosition): Promise<ImapPosition> {
+  private async drain(client: ImapFlow, start: ImapPosition): Promise<ImapPosition> {
     const { deps, mailbox } = this;
     let position = start;
-    const found = (await c.search({ uid: `${position.lastUid + 1}:*` }, { uid: true })) || [];
+    const found = (await client.search({ uid: `${position.lastUid + 1}:*` }, { uid: true })) || [];
     // `n:*` names the last message even when its UID is below n (RFC 3501 §6.4.8).
     const uids = found.filter((uid) => uid > position.lastUid).sort((a, b) => a - b);
     for (let i = 0; i < uids.length && !this.stopping; i += FETCH_CHUNK) {
-      const { sizes, sources } = await this.fetchChunk(c, uids.slice(i, i + FETCH_CHUNK).join(','));
+      const { sizes, sources } = await this.fetchChunk(client, uids.slice(i, i + FETCH_CHUNK).join(','));
       for (const uid of [...sizes.keys()].sort((a, b) => a - b)) {
         if (this.stopping) break;
-        const quarantined = await this.handleMessage(c, uid, sources.get(uid), sizes.get(uid) ?? 0, position);
+        const quarantined = await this.handleMessage(client, uid, sources.get(uid), sizes.get(uid) ?? 0, position);
         position = { uidValidity: position.uidValidity, lastUid: uid };
         deps.state.set(mailbox.key, position, deps.intake.clock.now());
-        if (!quarantined) await this.applyAfter(c, String(uid));
+        if (!quarantined) await this.applyAfter(client, String(uid));
       }
     }
     return position;
   }
 
   /** The sizes of a chunk's messages, and the sources of those within BOUNCE_MAX_BYTES. */
-  private async fetchChunk(c: ImapFlow, chunk: string) {
-    const fetched = await c.fetchAll(chunk, { uid: true, size: true }, { uid: true });
+  private async fetchChunk(client: ImapFlow, chunk: string) {
+    const fetched = await client.fetchAll(chunk, { uid: true, size: true }, { uid: true });
     const sizes = new Map(fetched.map((m) => [m.uid, m.size ?? 0]));
     const small = [...sizes].filter(([, size]) => size <= this.deps.intake.maxBytes).map(([uid]) => uid);
     const sources = new Map(
       small.length
-        ? (await c.fetchAll(small.join(','), { uid: true, source: true }, { uid: true })).map((m) => [m.uid, m.source])
+        ? (await client.fetchAll(small.join(','), { uid: true, source: true }, { uid: true })).map((m) => [
+            m.uid,
+            m.source,
+          ])
         : [],
     );
     return { sizes, sources };
@@ -253,7 +256,7 @@ class MailboxReader implements ImapPoller {
 
   /** One message through the intake; a message it sets aside is moved to the quarantine folder (true). */
   private async handleMessage(
-    c: ImapFlow,
+    client: ImapFlow,
     uid: number,
     source: Buffer | undefined,
     size: number,
@@ -272,7 +275,7 @@ class MailboxReader implements ImapPoller {
           }),
         };
     if (handled.quarantined) {
-      await c.messageMove(String(uid), opts.quarantineFolder, { uid: true });
+      await client.messageMove(String(uid), opts.quarantineFolder, { uid: true });
       log.warn(
         { uid, reason: handled.quarantined.reason, folder: opts.quarantineFolder },
         'bounce mailbox: message quarantined',
@@ -287,10 +290,10 @@ class MailboxReader implements ImapPoller {
     return false;
   }
 
-  private async applyAfter(c: ImapFlow, range: string): Promise<void> {
+  private async applyAfter(client: ImapFlow, range: string): Promise<void> {
     const { after } = this;
-    if (after.action === 'seen') await c.messageFlagsAdd(range, ['\\Seen'], { uid: true });
-    else if (after.action === 'delete') await c.messageDelete(range, { uid: true });
-    else await c.messageMove(range, after.folder, { uid: true });
+    if (after.action === 'seen') await client.messageFlagsAdd(range, ['\\Seen'], { uid: true });
+    else if (after.action === 'delete') await client.messageDelete(range, { uid: true });
+    else await client.messageMove(range, after.folder, { uid: true });
   }
 }

@@ -85,11 +85,11 @@ class AdmittedSessions {
     }
     // smtp-server calls onConnect only for a connection it holds; one already gone has nothing to limit.
     if (!connection) return refusal('4.3.0 Connection gone');
-    const s: Session = { id: session.id, client: address, connection, commands: 0, messages: 0 };
-    this.sessions.set(s.id, s);
+    const admittedSession: Session = { id: session.id, client: address, connection, commands: 0, messages: 0 };
+    this.sessions.set(admittedSession.id, admittedSession);
     this.clients.set(address, { ...client, sessions: client.sessions + 1 });
-    this.countCommands(s);
-    this.madeProgress(s);
+    this.countCommands(admittedSession);
+    this.madeProgress(admittedSession);
     return undefined;
   }
 
@@ -99,48 +99,48 @@ class AdmittedSessions {
 
   /** Gives the session's places back; a session that was never let in has none. */
   release(id: string): void {
-    const s = this.sessions.get(id);
-    if (!s) return;
-    clearTimeout(s.idle);
+    const session = this.sessions.get(id);
+    if (!session) return;
+    clearTimeout(session.idle);
     this.sessions.delete(id);
     this.refusedWhileFull = 0;
-    const client = this.clients.get(s.client)!;
-    if (client.sessions === 1) this.clients.delete(s.client);
-    else this.clients.set(s.client, { sessions: client.sessions - 1, refused: 0 });
+    const client = this.clients.get(session.client)!;
+    if (client.sessions === 1) this.clients.delete(session.client);
+    else this.clients.set(session.client, { sessions: client.sessions - 1, refused: 0 });
   }
 
   /** Starts the idle time again: only what moves mail forward does, NOOP and the like do not. */
-  madeProgress(s: Session): void {
-    clearTimeout(s.idle);
-    s.idle = setTimeout(
-      () => this.end(s, '4.4.2 Idle too long, closing connection', 'idle'),
+  madeProgress(session: Session): void {
+    clearTimeout(session.idle);
+    session.idle = setTimeout(
+      () => this.end(session, '4.4.2 Idle too long, closing connection', 'idle'),
       this.limits.idleTimeoutMs,
     );
-    s.idle.unref();
+    session.idle.unref();
   }
 
   /** While the receiver works on a message the sender waits for it (RFC 5321 4.5.3.2.6): no idle time. */
-  waitingForUs(s: Session): void {
-    clearTimeout(s.idle);
-    s.idle = undefined;
+  waitingForUs(session: Session): void {
+    clearTimeout(session.idle);
+    session.idle = undefined;
   }
 
   /** The refusal of one more message, or undefined while the session is under its cap. */
-  messageRefused(s: Session): Error | undefined {
-    if (s.messages < this.limits.maxMessages) return undefined;
-    this.logEnd(s, 'messages');
+  messageRefused(session: Session): Error | undefined {
+    if (session.messages < this.limits.maxMessages) return undefined;
+    this.logEnd(session, 'messages');
     return refusal('4.7.0 Too many messages in one session, reconnect to send more');
   }
 
   /** Answers 421 and closes (smtp-server closes the connection after any 421). */
-  private end(s: Session, reply: string, why: 'idle' | 'commands'): void {
-    this.logEnd(s, why);
-    s.connection.send(421, reply, false);
+  private end(session: Session, reply: string, why: 'idle' | 'commands'): void {
+    this.logEnd(session, why);
+    session.connection.send(421, reply, false);
   }
 
-  private logEnd(s: Session, why: 'idle' | 'commands' | 'messages'): void {
+  private logEnd(session: Session, why: 'idle' | 'commands' | 'messages'): void {
     this.log.info(
-      { client: s.client, why, commands: s.commands, messages: s.messages },
+      { client: session.client, why, commands: session.commands, messages: session.messages },
       'bounce receiver: session closed by its limits',
     );
   }
@@ -150,11 +150,11 @@ class AdmittedSessions {
    * counts only while AUTH is offered and required, never here. Every command goes through the
    * connection's dispatcher (`_onCommand`, declared in its types), so the count wraps that.
    */
-  private countCommands(s: Session): void {
-    const dispatch = s.connection._onCommand.bind(s.connection);
-    s.connection._onCommand = (command, callback) => {
-      if (++s.commands <= this.limits.maxCommands) return dispatch(command, callback);
-      this.end(s, '4.7.0 Too many commands in one session, closing connection', 'commands');
+  private countCommands(session: Session): void {
+    const dispatch = session.connection._onCommand.bind(session.connection);
+    session.connection._onCommand = (command, callback) => {
+      if (++session.commands <= this.limits.maxCommands) return dispatch(command, callback);
+      this.end(session, '4.7.0 Too many commands in one session, closing connection', 'commands');
     };
   }
 }
@@ -181,15 +181,15 @@ export function limitSessions(server: SMTPServer, limits: SessionLimits, log: Lo
     onConnect(session, cb);
   };
   server.onMailFrom = (address, session, cb) => {
-    const s = admitted.get(session.id);
-    const refused = s && admitted.messageRefused(s);
+    const admittedSession = admitted.get(session.id);
+    const refused = admittedSession && admitted.messageRefused(admittedSession);
     if (refused) return cb(refused);
     onMailFrom(address, session, cb);
   };
   server.onRcptTo = (address, session, cb) =>
     onRcptTo(address, session, (err) => {
-      const s = admitted.get(session.id);
-      if (s && !err) admitted.madeProgress(s);
+      const admittedSession = admitted.get(session.id);
+      if (admittedSession && !err) admitted.madeProgress(admittedSession);
       cb(err);
     });
   server.onData = (stream, session, cb) => onData(stream, session, answerOnce(admitted, session.id, stream, cb));
@@ -209,17 +209,17 @@ function answerOnce(
   stream: SMTPServerDataStream,
   cb: Parameters<SMTPServer['onData']>[2],
 ): Parameters<SMTPServer['onData']>[2] {
-  const s = admitted.get(id);
-  if (!s) return cb;
-  s.messages++;
-  admitted.madeProgress(s);
+  const session = admitted.get(id);
+  if (!session) return cb;
+  session.messages++;
+  admitted.madeProgress(session);
   let answered = false;
   stream.once('end', () => {
-    if (!answered) admitted.waitingForUs(s);
+    if (!answered) admitted.waitingForUs(session);
   });
   return (err, message) => {
     answered = true;
-    if (admitted.get(id)) admitted.madeProgress(s);
+    if (admitted.get(id)) admitted.madeProgress(session);
     cb(err, message);
   };
 }

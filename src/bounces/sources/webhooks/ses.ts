@@ -51,21 +51,25 @@ const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()
  * types that are not one (RFC 5965: auth-failure is about our DKIM/SPF, not-spam takes a report
  * back).
  */
-export function sesBounces(n: SesNotification): ProviderBounce[] {
-  const headers = n.mail.headers ?? [];
+export function sesBounces(notification: SesNotification): ProviderBounce[] {
+  const headers = notification.mail.headers ?? [];
   const headerValue = (name: string) => headers.find((h) => h.name.toLowerCase() === name)?.value;
-  const envelopeFrom = [n.mail.source, n.mail.commonHeaders?.returnPath, headerValue('return-path')].filter(
-    (a): a is string => !!a,
-  );
-  const common = { envelopeFrom, messageId: n.mail.commonHeaders?.messageId ?? headerValue('message-id') };
-  const type = n.notificationType ?? n.eventType;
-  if (type === 'Bounce' && n.bounce) {
-    const b = n.bounce;
-    return b.bouncedRecipients.map((r): ProviderBounce => {
+  const envelopeFrom = [
+    notification.mail.source,
+    notification.mail.commonHeaders?.returnPath,
+    headerValue('return-path'),
+  ].filter((a): a is string => !!a);
+  const common = { envelopeFrom, messageId: notification.mail.commonHeaders?.messageId ?? headerValue('message-id') };
+  const type = notification.notificationType ?? notification.eventType;
+  if (type === 'Bounce' && notification.bounce) {
+    const bounce = notification.bounce;
+    return bounce.bouncedRecipients.map((r): ProviderBounce => {
       const classified = classifyFailure({ status: r.status, diagnostic: r.diagnosticCode, action: r.action });
-      const said = b.bounceType === 'Permanent' ? 'hard' : b.bounceType === 'Transient' ? 'soft' : undefined;
+      const said = bounce.bounceType === 'Permanent' ? 'hard' : bounce.bounceType === 'Transient' ? 'soft' : undefined;
       const subType =
-        b.bounceSubType && !/^(General|Undetermined)$/.test(b.bounceSubType) ? kebab(b.bounceSubType) : undefined;
+        bounce.bounceSubType && !/^(General|Undetermined)$/.test(bounce.bounceSubType)
+          ? kebab(bounce.bounceSubType)
+          : undefined;
       // SES's own verdict on the address (NoEmail, Suppressed, MailboxFull, …) stands; a general
       // one, or a refusal of the content, is read from the server's words too.
       const ownVerdict = subType !== undefined && !/^(content|attachment)-rejected$/.test(subType);
@@ -77,20 +81,20 @@ export function sesBounces(n: SesNotification): ProviderBounce[] {
         reason: kind === 'sender' || kind === 'delayed' ? classified.reason : (subType ?? classified.reason),
         status: r.status,
         diagnostic: r.diagnosticCode,
-        eventId: b.feedbackId,
+        eventId: bounce.feedbackId,
       };
     });
   }
-  if (type === 'Complaint' && n.complaint) {
-    const c = n.complaint;
-    const feedbackType = c.complaintFeedbackType?.toLowerCase();
+  if (type === 'Complaint' && notification.complaint) {
+    const complaint = notification.complaint;
+    const feedbackType = complaint.complaintFeedbackType?.toLowerCase();
     const notOne = feedbackType === 'auth-failure' || feedbackType === 'not-spam';
-    return c.complainedRecipients.map((r) => ({
+    return complaint.complainedRecipients.map((r) => ({
       ...common,
       recipient: r.emailAddress,
       kind: notOne ? 'ignore' : 'complaint',
       reason: notOne ? feedbackType! : 'feedback',
-      eventId: c.feedbackId,
+      eventId: complaint.feedbackId,
     }));
   }
   return [];
@@ -103,24 +107,27 @@ export type SesCallResult = { status: 'confirmed' | 'ignored' } | { status: 'han
  * subscription to one of our topics is confirmed, or the SES notification inside is applied.
  */
 export async function handleSesCall(deps: WebhookDeps, sns: SnsVerifier, body: unknown): Promise<SesCallResult> {
-  const m = await sns.verify(body);
-  if (m.Type === 'SubscriptionConfirmation') {
-    await sns.confirm(m);
-    deps.logger.info({ topic: m.TopicArn }, 'SES webhook: SNS subscription confirmed');
+  const message = await sns.verify(body);
+  if (message.Type === 'SubscriptionConfirmation') {
+    await sns.confirm(message);
+    deps.logger.info({ topic: message.TopicArn }, 'SES webhook: SNS subscription confirmed');
     return { status: 'confirmed' };
   }
-  if (m.Type === 'UnsubscribeConfirmation') {
-    deps.logger.warn({ topic: m.TopicArn }, 'SES webhook: SNS says this endpoint was unsubscribed from the topic');
+  if (message.Type === 'UnsubscribeConfirmation') {
+    deps.logger.warn(
+      { topic: message.TopicArn },
+      'SES webhook: SNS says this endpoint was unsubscribed from the topic',
+    );
     return { status: 'ignored' };
   }
   // Signed by SNS for one of our topics but not an SES notification we know: answering an error
   // would only make SNS retry it.
   let notification: SesNotification;
   try {
-    notification = sesNotification.parse(JSON.parse(m.Message));
+    notification = sesNotification.parse(JSON.parse(message.Message));
   } catch {
     deps.logger.warn(
-      { topic: m.TopicArn, messageId: m.MessageId },
+      { topic: message.TopicArn, messageId: message.MessageId },
       'SES webhook: the SNS message is not an SES notification; ignored',
     );
     return { status: 'ignored' };
