@@ -202,7 +202,8 @@ async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tt
     [
       summary(result),
       ...[
-        ...(posts ? [channelsLine(posts)] : []),
+        // A list with no team channel hears nothing of them.
+        ...(posts && Object.values(posts).some((n) => n > 0) ? [channelsLine(posts)] : []),
         ...listed,
         ...a.describeSenderRefusals(result.senderRefusals ?? []),
         ...a.previousRunSummary(ctx.bounces, date),
