@@ -21,6 +21,7 @@ export interface Schedule {
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
+const DAYS_KEPT = 8;
 
 /**
  * node-cron's own parser (5 fields, or 6 with seconds: minutes matched at :00), asked in UTC about wall-clock digits.
@@ -30,17 +31,20 @@ export function editionSchedule(expression: string): Schedule {
     throw new Error(`DIGEST_CRON is not a cron expression: ${JSON.stringify(expression)}`);
   const task = cron.createTask(expression, () => undefined, { timezone: 'UTC' });
   void task.destroy(); // only its matcher is used
-  let cached: { day: string; fires: number[] } | undefined;
+  // Readers' zones ask about two or three local days at once (it is already tomorrow in Tokyo).
+  const cached = new Map<string, number[]>();
   return {
     expression,
     firesOn(day) {
-      if (cached?.day !== day) {
+      let fires = cached.get(day);
+      if (!fires) {
         const start = Date.parse(`${day}T00:00:00Z`);
-        const fires: number[] = [];
+        fires = [];
         for (let t = start; t < start + DAY_MS; t += MINUTE_MS) if (task.match(new Date(t))) fires.push(t);
-        cached = { day, fires };
+        if (cached.size >= DAYS_KEPT) cached.clear();
+        cached.set(day, fires);
       }
-      return cached.fires;
+      return fires;
     },
   };
 }
