@@ -1,7 +1,6 @@
 import { WEEKDAYS, type Weekday } from '../config.ts';
 import type { RunStatus } from '../digest/ledger-records.ts';
 import { addDays, digestDateAtWall, wallClock, weekdayOf, weeklySendDay } from '../domain/dates.ts';
-import { dueRun, dueWeekly, type Schedule } from './scheduler.ts';
 
 /**
  * Each reader's own morning (DELIVERY_MODE=local), as pure decisions: when a group of readers
@@ -22,7 +21,18 @@ export interface AudienceGroup {
   readers: number;
 }
 
-/** What the morning schedule of one edition needs from the configuration. */
+/**
+ * A cron expression read as local wall-clock times. Times are `wallClock` values (the local
+ * reading written as if it were UTC), so the question "does 02:30 match?" has an answer on a day
+ * the clocks skip 02:30, and asks nothing of the zone.
+ */
+export interface Schedule {
+  readonly expression: string;
+  /** The wall-clock minutes of local day `day` (YYYY-MM-DD) the expression matches, in order. */
+  firesOn(day: string): readonly number[];
+}
+
+/** What the morning schedule of one edition needs from the configuration (scheduler.ts `morningOf`). */
 export interface Morning {
   /** DIGEST_CRON for the daily edition, `weeklyCron`'s for the weekly one: its day fields pick the days. */
   schedule: Schedule;
@@ -30,6 +40,8 @@ export interface Morning {
   timeZone: string;
   /** Set for the weekly edition. */
   weeklyDay?: Weekday;
+  /** The batch schedule's latest time by `now` in DIGEST_TZ (a `wallClock` value) and date: readers with no zone. */
+  noZone(now: Date): { date: string; scheduledAt: number } | null;
 }
 
 /** One group's send: its digest date and the instant it goes out. */
@@ -150,10 +162,8 @@ export function groupSendBy(now: Date, morning: Morning, key: string): GroupSend
 
 /** The batch schedule's latest send for readers with no zone: where DIGEST_CRON's moment in DIGEST_TZ is known. */
 function noZoneSend(now: Date, morning: Morning): GroupSend | null {
-  const { schedule, timeZone, weeklyDay } = morning;
-  const due = weeklyDay
-    ? dueWeekly(now, timeZone, schedule, weeklyDay, () => undefined)
-    : dueRun(now, timeZone, schedule, () => undefined);
+  const { timeZone, weeklyDay } = morning;
+  const due = morning.noZone(now);
   if (!due) return null;
   const date = weeklyDay ? weekCompleteAtWall(due.scheduledAt, timeZone) : due.date;
   return { date, at: instantOfWall(due.scheduledAt, timeZone) };

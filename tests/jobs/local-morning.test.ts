@@ -8,10 +8,9 @@ import {
   NO_ZONE,
   planOfDay,
   sendOnDay,
-  type Morning,
   type RunState,
 } from '../../src/jobs/local-morning.ts';
-import { editionSchedule, weeklyCron } from '../../src/jobs/scheduler.ts';
+import { morningOf } from '../../src/jobs/scheduler.ts';
 
 const ZONES = [
   'America/New_York',
@@ -30,7 +29,10 @@ describe('a fake clock walks a year in nine zones: each reader gets exactly one 
     'when each zone has readers at its own hour (05:00 … 11:00) and the others at DIGEST_CRON in DIGEST_TZ, then each group gets each day once, in order',
     { timeout: 600_000 },
     () => {
-      const morning: Morning = { schedule: editionSchedule('30 2 * * *'), timeZone: 'America/New_York' };
+      const morning = morningOf(
+        { DIGEST_CRON: '30 2 * * *', DIGEST_TZ: 'America/New_York', WEEKLY_DAY: 'monday' },
+        'daily',
+      );
       const stored = [
         ...ZONES.map((z, i) => ({ timeZone: z, hour: 5 + (i % 7), readers: 1 })),
         { timeZone: null, hour: null, readers: 1 },
@@ -66,7 +68,7 @@ describe('a fake clock walks a year in nine zones: each reader gets exactly one 
 });
 
 describe('each reader’s morning', () => {
-  const daily: Morning = { schedule: editionSchedule('0 7 * * *'), timeZone: 'Europe/Berlin' };
+  const daily = morningOf({ DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Europe/Berlin', WEEKLY_DAY: 'monday' }, 'daily');
 
   it('when it is 07:00 in Tokyo and 07:00 in New York on the same date, then they send different digest days', () => {
     expect(sendOnDay(daily, 'Asia/Tokyo', 7, '2026-11-25')).toEqual({
@@ -80,7 +82,7 @@ describe('each reader’s morning', () => {
   });
 
   it('when DIGEST_CRON’s day fields leave a day out, then no zone sends that day', () => {
-    const weekdays: Morning = { schedule: editionSchedule('0 7 * * 1-5'), timeZone: 'UTC' };
+    const weekdays = morningOf({ DIGEST_CRON: '0 7 * * 1-5', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, 'daily');
     expect(sendOnDay(weekdays, 'Asia/Tokyo', 8, '2026-11-28')).toBeNull(); // a Saturday
     expect(sendOnDay(weekdays, 'Asia/Tokyo', 8, '2026-11-27')?.date).toBe('2026-11-25');
   });
@@ -93,11 +95,7 @@ describe('each reader’s morning', () => {
   });
 
   it('when WEEKLY_DAY comes in a far-east zone before the Sunday is over in UTC, then it sends the week before, which is complete', () => {
-    const weekly: Morning = {
-      schedule: editionSchedule(weeklyCron('0 7 * * *', 'monday')),
-      timeZone: 'UTC',
-      weeklyDay: 'monday',
-    };
+    const weekly = morningOf({ DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' }, 'weekly');
     expect(sendOnDay(weekly, 'Asia/Tokyo', 7, '2026-11-30')?.date).toBe('2026-11-22');
     expect(sendOnDay(weekly, 'Europe/Berlin', 7, '2026-11-30')?.date).toBe('2026-11-29');
     expect(sendOnDay(weekly, 'Europe/Berlin', 7, '2026-12-01')).toBeNull();
