@@ -20,7 +20,9 @@ const app = () =>
     import('../src/bounces/rates.ts'),
     import('../src/bounces/refusals.ts'),
     import('../src/mail/identity.ts'),
-  ]).then(([config, logger, dates, context, run, preview, rates, refusals, identity]) => ({
+    import('../src/jobs/local-morning.ts'),
+    import('../src/jobs/scheduler.ts'),
+  ]).then(([config, logger, dates, context, run, preview, rates, refusals, identity, morning, scheduler]) => ({
     ...config,
     ...logger,
     ...dates,
@@ -30,12 +32,15 @@ const app = () =>
     ...rates,
     ...refusals,
     ...identity,
+    ...morning,
+    ...scheduler,
   }));
 
 const USAGE = `Usage: npm run send-now -- [--weekly] [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html]
 
 Sends the daily digest of a date to every confirmed daily subscriber, now, as the scheduled job
-does; with --weekly, the weekly edition to every weekly subscriber.
+does; with --weekly, the weekly edition to every weekly subscriber. With DELIVERY_MODE=local,
+readers whose hour has not come yet get it now too (the summary says how many).
 Safe to repeat and to interrupt: a run that was cut off (crash, kill, SMTP outage) continues
 where it stopped and sends only what was not sent; a finished run sends nothing again.
 
@@ -181,9 +186,10 @@ async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tt
   }
 
   const progress = progressReporter(tty);
+  const early = earlyReaders(a, ctx, date, cadence);
   const result = o['dry-run']
     ? await a.dryRun(deps, date, cadence)
-    : await a.sendDigest(deps, { date, cadence, limit, signal, onProgress: progress.update });
+    : await a.sendDigest(deps, { date, cadence, limit, signal, onProgress: progress.update, ...early.slice });
   progress.end();
   const listed = o['dry-run'] ? warnings : [];
   console.log(
@@ -191,6 +197,7 @@ async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tt
       summary(result),
       ...[
         ...listed,
+        ...(o['dry-run'] ? [] : early.report()),
         ...a.describeSenderRefusals(result.senderRefusals ?? []),
         ...a.previousRunSummary(ctx.bounces, date),
       ].map((line) => `  ${line}`),
@@ -202,6 +209,30 @@ async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tt
     (result.outcome === 'incomplete' && limit !== undefined && !signal.aborted)
     ? EXIT_OK
     : EXIT_FAILED;
+}
+
+/**
+ * DELIVERY_MODE=local: the operator's override sends everyone still unsent at once (a slice with
+ * every group, cut off now) when some group's hour is still ahead or the run went out in slices;
+ * and counts how many got it before their hour. Otherwise the run as it is, as in batch.
+ */
+function earlyReaders(a: App, ctx: Context, date: string, cadence: Cadence) {
+  const { config, ledger, clock } = ctx;
+  if (config.DELIVERY_MODE !== 'local') return { slice: {}, report: () => [] };
+  const now = clock.now();
+  const morning = a.morningOf(config, cadence);
+  const hour = a.defaultMorningHour(a.editionSchedule(config.DIGEST_CRON));
+  const ahead = a.groupsAhead(morning, a.effectiveGroups(ledger.audienceGroups(cadence), hour), date, now);
+  const sentAhead = () => {
+    const run = ledger.byDate(date, cadence);
+    return run && ahead.length ? ledger.sentInGroups(run.id, ahead) : 0;
+  };
+  const before = sentAhead();
+  const sliced = ahead.length > 0 || (ledger.byDate(date, cadence)?.sliceGroups ?? null) !== null;
+  return {
+    slice: sliced ? { slice: { at: now, groups: null } } : {},
+    report: () => (ahead.length ? [`${sentAhead() - before} of them before their hour (DELIVERY_MODE=local)`] : []),
+  };
 }
 
 function report(line: string, code: number): number {

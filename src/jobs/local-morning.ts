@@ -54,7 +54,8 @@ export interface GroupSend {
 export interface DueSlice {
   date: string;
   at: Date;
-  groups: string[];
+  /** Null when no group of the run goes later: everyone. */
+  groups: string[] | null;
 }
 
 /** What a due-check needs to know of a run. */
@@ -169,6 +170,33 @@ function noZoneSend(now: Date, morning: Morning): GroupSend | null {
   return { date, at: instantOfWall(due.scheduledAt, timeZone) };
 }
 
+/**
+ * A group's send of the run of `date` (the local day whose digest it is), or null when that day
+ * does not send (DIGEST_CRON's day fields, WEEKLY_DAY).
+ */
+export function sendOfDate(morning: Morning, key: string, date: string): GroupSend | null {
+  const span = morning.weeklyDay ? 14 : 3;
+  for (let d = 0; d <= span; d++) {
+    const day = addDays(date, d);
+    const send =
+      key === NO_ZONE
+        ? (noZoneFires(morning, day, false).map((wall) => noZoneSendAt(morning, wall))[0] ?? null)
+        : sendOnDay(morning, splitKey(key)[0], Number(splitKey(key)[1]), day);
+    if (send?.date === date) return send;
+  }
+  return null;
+}
+
+/** The stored keys of the groups whose send of the run of `date` is still ahead at `now`. */
+export function groupsAhead(
+  morning: Morning,
+  groups: readonly { key: string; storedKeys: readonly string[] }[],
+  date: string,
+  now: Date,
+): string[] {
+  return groups.filter((g) => (sendOfDate(morning, g.key, date)?.at ?? now) > now).flatMap((g) => g.storedKeys);
+}
+
 function splitKey(key: string): [string, string] {
   const bar = key.lastIndexOf('|');
   return [key.slice(0, bar), key.slice(bar + 1)];
@@ -224,7 +252,9 @@ export function dueSlices(
     const at = owedCutoff(runOf(date), sends);
     if (at === null) continue;
     const keys = sends.filter((s) => s.at <= at).flatMap((s) => s.storedKeys);
-    slices.push({ date, at: new Date(at), groups: keys });
+    // The last slice of the run is everyone: a run whose groups all go at once reads as a batch run.
+    const later = withNoZone.some((g) => (sendOfDate(morning, g.key, date)?.at.getTime() ?? 0) > at);
+    slices.push({ date, at: new Date(at), groups: later ? keys : null });
   }
   return slices.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
