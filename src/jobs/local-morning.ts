@@ -197,6 +197,41 @@ export function groupsAhead(
   return groups.filter((g) => (sendOfDate(morning, g.key, date)?.at ?? now) > now).flatMap((g) => g.storedKeys);
 }
 
+/**
+ * The next slice after `now`: its instant and how many readers it holds (null: nobody to send).
+ * `batch`: everyone at DIGEST_CRON in DIGEST_TZ.
+ */
+export function nextSlice(
+  now: Date,
+  morning: Morning,
+  groups: readonly { key: string; readers: number }[],
+  batch: boolean,
+): { at: Date; readers: number } | null {
+  const today = new Date(wallClock(morning.timeZone, now)).toISOString().slice(0, 10);
+  let next: { at: Date; readers: number } | null = null;
+  for (const g of groups) {
+    const key = batch ? NO_ZONE : g.key;
+    const from = addDays(
+      key === NO_ZONE ? today : new Date(wallClock(splitKey(key)[0], now)).toISOString().slice(0, 10),
+      -1,
+    );
+    for (let d = 0; d <= (morning.weeklyDay ? 15 : 8); d++) {
+      const day = addDays(from, d);
+      const send =
+        key === NO_ZONE
+          ? (noZoneFires(morning, day, batch)
+              .map((wall) => noZoneSendAt(morning, wall))
+              .find((s) => s.at > now) ?? null)
+          : sendOnDay(morning, splitKey(key)[0], Number(splitKey(key)[1]), day);
+      if (!send || send.at <= now) continue;
+      if (!next || send.at < next.at) next = { at: send.at, readers: g.readers };
+      else if (send.at.getTime() === next.at.getTime()) next.readers += g.readers;
+      break;
+    }
+  }
+  return next;
+}
+
 function splitKey(key: string): [string, string] {
   const bar = key.lastIndexOf('|');
   return [key.slice(0, bar), key.slice(bar + 1)];

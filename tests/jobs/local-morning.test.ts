@@ -41,11 +41,14 @@ describe('a fake clock walks a year in nine zones: each reader gets exactly one 
       const runs = new Map<string, RunState>();
       const sent = new Map<string, { localDay: string; date: string }[]>();
       const sentOf = new Set<string>();
+      // The days before the walk were sent: it starts in a steady state, not in a catch-up.
+      const before: RunState = { status: 'done', startedAt: '2026-01-02T00:00:00.000Z' };
+      const runOf = (date: string) => runs.get(date) ?? (date < '2026-01-01' ? before : undefined);
       const start = Date.parse('2026-01-01T00:00:00Z');
       // Every 15 minutes: each zone's hour:00 falls on a quarter hour of UTC (Kathmandu +05:45, Chatham +12:45).
       for (let ms = start; ms < start + 365 * 86_400_000; ms += 15 * 60_000) {
         const now = new Date(ms);
-        for (const slice of dueSlices(now, morning, groups, (d) => runs.get(d))) {
+        for (const slice of dueSlices(now, morning, groups, runOf)) {
           for (const key of slice.groups ?? groups.flatMap((g) => g.storedKeys)) {
             if (sentOf.has(`${slice.date}#${key}`)) continue; // the ledger's row: nobody twice in a run
             sentOf.add(`${slice.date}#${key}`);
