@@ -163,11 +163,13 @@ const MAX_RETRY_DELAY_MS = 3600_000;
 
 /**
  * The digest jobs: at start-up and then every minute they ask `dueRun` (daily) and `dueWeekly`
- * what is owed and send it, so a run missed while down, skipped by a clock change, or failed on
- * an outage is sent as soon as it can be, once. Failed runs wait (doubling) before they are tried
- * again; a run another sender holds is left until its lease lapses; a run is sent at most once
- * per check. One send at a time in this process (on WEEKLY_DAY the daily digest goes first, the
- * weekly edition right after); across processes the run's lease keeps each run to one sender.
+ * what is owed and send it (DELIVERY_MODE=local: `dueSlices`, the slices of the open runs whose
+ * readers' hour has come, earliest first, one send each), so a run missed while down, skipped by
+ * a clock change, or failed on an outage is sent as soon as it can be, once. Failed runs wait
+ * (doubling) before they are tried again; a run another sender holds is left until its lease
+ * lapses; a run is sent at most once per check. One send at a time in this process (on
+ * WEEKLY_DAY the daily digest goes first, the weekly edition right after); across processes the
+ * run's lease keeps each run to one sender.
  */
 export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Scheduler {
   const scheduler = new DigestScheduler(ctx, deps);
