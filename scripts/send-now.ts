@@ -22,24 +22,31 @@ const app = () =>
     import('../src/bounces/refusals.ts'),
     import('../src/mail/identity.ts'),
     import('../src/channels/post-edition.ts'),
-  ]).then(([config, logger, dates, context, run, preview, rates, refusals, identity, channels]) => ({
-    ...config,
-    ...logger,
-    ...dates,
-    ...context,
-    ...run,
-    ...preview,
-    ...rates,
-    ...refusals,
-    ...identity,
-    ...channels,
-  }));
+    import('../src/jobs/local-morning.ts'),
+    import('../src/jobs/scheduler.ts'),
+  ]).then(
+    ([config, logger, dates, context, run, preview, rates, refusals, identity, channels, morning, schedules]) => ({
+      ...config,
+      ...logger,
+      ...dates,
+      ...context,
+      ...run,
+      ...preview,
+      ...rates,
+      ...refusals,
+      ...identity,
+      ...channels,
+      ...morning,
+      ...schedules,
+    }),
+  );
 
 const USAGE = `Usage: npm run send-now -- [--weekly] [--date YYYY-MM-DD] [--dry-run] [--to ADDRESS] [--limit N] [--preview FILE.html] [--no-channels]
 
 Sends the daily digest of a date to every confirmed daily subscriber, now, as the scheduled job
-does; with --weekly, the weekly edition to every weekly subscriber. Then posts it to each enabled
-team channel of that cadence that does not have it yet (npm run channels).
+does; with --weekly, the weekly edition to every weekly subscriber. With DELIVERY_MODE=local,
+readers whose hour has not come yet get it now too (the summary says how many). Then posts it to
+each enabled team channel of that cadence that does not have it yet (npm run channels).
 Safe to repeat and to interrupt: a run that was cut off (crash, kill, SMTP outage) continues
 where it stopped and sends only what was not sent; a finished run sends nothing again.
 
@@ -188,9 +195,10 @@ async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tt
   }
 
   const progress = progressReporter(tty);
+  const early = earlyReaders(a, ctx, date, cadence);
   const result = o['dry-run']
     ? await a.dryRun(deps, date, cadence)
-    : await a.sendDigest(deps, { date, cadence, limit, signal, onProgress: progress.update });
+    : await a.sendDigest(deps, { date, cadence, limit, signal, onProgress: progress.update, ...early.slice });
   progress.end();
   // A partial send (--limit) or a dry run leaves the posts to the run that completes the edition.
   const posts =
@@ -205,6 +213,7 @@ async function sendNow(a: App, ctx: Context, o: Options, signal: AbortSignal, tt
         // A list with no team channel hears nothing of them.
         ...(posts && Object.values(posts).some((n) => n > 0) ? [channelsLine(posts)] : []),
         ...listed,
+        ...(o['dry-run'] ? [] : early.report()),
         ...a.describeSenderRefusals(result.senderRefusals ?? []),
         ...a.previousRunSummary(ctx.bounces, date),
       ].map((line) => `  ${line}`),
@@ -225,6 +234,30 @@ function channelsLine(p: ChannelPostSummary): string {
   if (p.alreadyPosted) parts.push(`already had it ${p.alreadyPosted}`);
   if (p.nothingMatched) parts.push(`no paper matched ${p.nothingMatched}`);
   return `channels: ${parts.join(', ')}`;
+}
+
+/**
+ * DELIVERY_MODE=local: the operator's override sends everyone still unsent at once (a slice with
+ * every group, cut off now) when some group's hour is still ahead or the run went out in slices;
+ * and counts how many got it before their hour. Otherwise the run as it is, as in batch.
+ */
+function earlyReaders(a: App, ctx: Context, date: string, cadence: Cadence) {
+  const { config, ledger, clock } = ctx;
+  if (config.DELIVERY_MODE !== 'local') return { slice: {}, report: () => [] };
+  const now = clock.now();
+  const morning = a.morningOf(config, cadence);
+  const hour = a.defaultMorningHour(a.editionSchedule(config.DIGEST_CRON));
+  const ahead = a.groupsAhead(morning, a.effectiveGroups(ledger.audienceGroups(cadence), hour), date, now);
+  const sentAhead = () => {
+    const run = ledger.byDate(date, cadence);
+    return run && ahead.length ? ledger.sentInGroups(run.id, ahead) : 0;
+  };
+  const before = sentAhead();
+  const sliced = ahead.length > 0 || (ledger.byDate(date, cadence)?.sliceGroups ?? null) !== null;
+  return {
+    slice: sliced ? { slice: { at: now, groups: null } } : {},
+    report: () => (ahead.length ? [`${sentAhead() - before} of them before their hour (DELIVERY_MODE=local)`] : []),
+  };
 }
 
 function report(line: string, code: number): number {

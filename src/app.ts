@@ -141,7 +141,9 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
       size: ctx.config.DIGEST_SIZE,
     }),
   );
-  await app.register(metricsRoutes({ token: ctx.config.METRICS_TOKEN, db: ctx.db, clock: ctx.clock }));
+  await app.register(
+    metricsRoutes({ token: ctx.config.METRICS_TOKEN, db: ctx.db, clock: ctx.clock, config: ctx.config }),
+  );
   await app.register(webhookRoutes(webhookRouteDeps(ctx, opts.snsFetch)));
   return app;
 }

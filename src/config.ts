@@ -146,6 +146,11 @@ export const configSchema = z.object({
     emptyAsUndefined,
     z.string().default('UTC').refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' }),
   ),
+  // local: each reader at their own hour in their zone; batch: everyone at DIGEST_CRON in DIGEST_TZ.
+  DELIVERY_MODE: z.preprocess(
+    (v) => (typeof v === 'string' ? emptyAsUndefined(v.trim().toLowerCase()) : v),
+    z.enum(['local', 'batch'], { error: 'must be local or batch' }).default('local'),
+  ),
   // The day the weekly edition goes out, at DIGEST_CRON's time.
   WEEKLY_DAY: z.preprocess(
     (v) => (typeof v === 'string' ? emptyAsUndefined(v.trim().toLowerCase()) : v),

@@ -32,11 +32,14 @@ export function createMetricsStore(db: Db) {
     events: db.prepare('SELECT event, n FROM subscriber_event_counts'),
     capped: db.prepare('SELECT scope, n FROM confirmations_capped'),
     // Finished runs have nothing pending; counting the rest of the list is only worth it for open ones.
+    // An open slice (DELIVERY_MODE=local) counts its own reader groups only (ledger-store.ts GROUP_KEY).
     recentRuns: db.prepare(
       `SELECT r.digest_date AS digestDate, r.cadence, r.status, r.sent, r.failed, r.skipped,
          CASE WHEN r.status IN ('done', 'empty') THEN 0 ELSE
            (SELECT count(*) FROM send_deliveries d WHERE d.run_id = r.id AND d.status IN ('pending', 'sending'))
-           + (SELECT count(*) FROM subscribers s WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.settled_through)
+           + (SELECT count(*) FROM subscribers s WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.settled_through
+                AND (r.slice_groups IS NULL OR (CASE WHEN s.timezone IS NULL THEN '' ELSE s.timezone || '|' || coalesce(s.delivery_hour, '') END)
+                  IN (SELECT value FROM json_each(r.slice_groups))))
          END AS pending
        FROM send_runs r ORDER BY r.digest_date DESC LIMIT ?`,
     ),
@@ -44,6 +47,11 @@ export function createMetricsStore(db: Db) {
     lastRun: db.prepare(
       `SELECT digest_date AS digestDate, cadence, status, started_at AS startedAt, finished_at AS finishedAt, updated_at AS updatedAt
        FROM send_runs ORDER BY updated_at DESC, id DESC LIMIT 1`,
+    ),
+    // The reader groups of a cadence (zone, hour as stored): when the next slice goes and its size.
+    readerGroups: db.prepare(
+      `SELECT timezone AS timeZone, delivery_hour AS hour, count(*) AS readers FROM subscribers
+       WHERE status = 'confirmed' AND cadence = ? GROUP BY timezone, delivery_hour`,
     ),
     mailQueue: db.prepare(
       `SELECT status, count(*) AS n FROM mail_queue WHERE status IN ('queued', 'failed') GROUP BY status`,
@@ -63,6 +71,8 @@ export function createMetricsStore(db: Db) {
     confirmationsCapped: () => statements.capped.all() as { scope: string; n: number }[],
     recentRuns: (limit: number) => statements.recentRuns.all(limit) as RunCounts[],
     lastRun: () => statements.lastRun.get() as LastRun | undefined,
+    readerGroups: (cadence: string) =>
+      statements.readerGroups.all(cadence) as { timeZone: string | null; hour: number | null; readers: number }[],
     mailQueueByStatus: () => statements.mailQueue.all() as { status: string; n: number }[],
     oldestQueuedAt: () => statements.oldestQueued.get() as string | null,
     bouncesByKind: () => statements.bounces.all() as { kind: string; n: number }[],

@@ -12,8 +12,10 @@ export interface SendRun {
   /** The edition: the daily digest of digestDate, or the weekly one of the week ending on it. */
   cadence: Cadence;
   status: RunStatus;
-  /** The cut-off: only subscribers confirmed before it belong to the run. */
+  /** The cut-off: only subscribers confirmed before it belong to the run (to its slice begun last). */
   startedAt: string;
+  /** The reader groups of the slice begun last (DELIVERY_MODE=local); null: every reader of the cadence. */
+  sliceGroups: string[] | null;
   finishedAt: string | null;
   leaseOwner: string | null;
   leaseExpiresAt: string | null;
@@ -49,12 +51,24 @@ export type DeliveryOutcome =
   /** Back to pending as if never tried: the run stopped before it went out (shutdown, pause). */
   | { subscriberId: number; kind: 'released'; reply?: string };
 
+/** A slice a sender was asked to send: its cut-off and reader groups (null: everyone). */
+export interface RunSlice {
+  at: Date;
+  groups: readonly string[] | null;
+}
+
+/** True when the slice is not yet begun on the run: a later cut-off, or everyone on a run of some groups. */
+export function sliceAhead(run: SendRun, slice: RunSlice): boolean {
+  return Date.parse(run.startedAt) < slice.at.getTime() || (slice.groups === null && run.sliceGroups !== null);
+}
+
 export interface RunRow {
   id: number;
   digest_date: string;
   cadence: Cadence;
   status: RunStatus;
   started_at: string;
+  slice_groups: string | null;
   finished_at: string | null;
   lease_owner: string | null;
   lease_expires_at: string | null;
@@ -73,6 +87,7 @@ export const toRun = (r: RunRow): SendRun => ({
   cadence: r.cadence,
   status: r.status,
   startedAt: r.started_at,
+  sliceGroups: r.slice_groups === null ? null : (JSON.parse(r.slice_groups) as string[]),
   finishedAt: r.finished_at,
   leaseOwner: r.lease_owner,
   leaseExpiresAt: r.lease_expires_at,

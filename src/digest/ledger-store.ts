@@ -22,6 +22,15 @@ const OPEN = "status IN ('pending', 'sending')";
 const DOMAIN_OF = (column: string) =>
   `lower(substr(${column}, length(rtrim(${column}, replace(${column}, '@', ''))) + 1))`;
 
+/**
+ * A subscriber's reader group as stored: '' without a zone, else `zone|hour` (hour empty when
+ * they chose none). The keys `groupKey` (src/jobs/local-morning.ts) builds for the same rows.
+ */
+const GROUP_KEY = "CASE WHEN s.timezone IS NULL THEN '' ELSE s.timezone || '|' || coalesce(s.delivery_hour, '') END";
+
+/** Subscribers `s` in the slice `groups` (a JSON array of group keys; NULL: everyone). */
+const IN_SLICE = (groups: string) => `(${groups} IS NULL OR ${GROUP_KEY} IN (SELECT value FROM json_each(${groups})))`;
+
 /** Deliveries whose subscriber's domain is in the JSON array @held (domains backed off in this send). */
 const NOT_HELD = `${DOMAIN_OF('s.email')} NOT IN (SELECT value FROM json_each(@held))`;
 
@@ -50,8 +59,16 @@ function prepareRunStatements(db: Db) {
     byDate: db.prepare('SELECT * FROM send_runs WHERE digest_date = ? AND cadence = ?'),
     byId: db.prepare('SELECT * FROM send_runs WHERE id = ?'),
     insertRun: db.prepare(
-      `INSERT INTO send_runs (digest_date, cadence, status, started_at, updated_at) VALUES (?, ?, 'running', ?, ?)
+      `INSERT INTO send_runs (digest_date, cadence, status, started_at, updated_at, slice_groups) VALUES (?, ?, 'running', ?, ?, ?)
        ON CONFLICT (digest_date, cadence) DO NOTHING`,
+    ),
+    // The next slice, under the lease: after a finished one whose cut-off is earlier, or to widen
+    // an open run to everyone (send-now). The walk starts again; those with a row are left out.
+    moveSlice: db.prepare(
+      `UPDATE send_runs SET started_at = max(started_at, @at), slice_groups = @groups, status = 'running',
+         enqueued_through = 0, enqueue_done = 0, settled_through = 0, finished_at = NULL, last_error = NULL, updated_at = @now
+       WHERE id = @id AND ((status = 'done' AND started_at < @at)
+         OR (@groups IS NULL AND slice_groups IS NOT NULL AND status <> 'empty'))`,
     ),
     // The lease is free when nobody holds it or the holder let it lapse (a crashed process).
     takeLease: db.prepare(
@@ -83,7 +100,7 @@ function prepareRunStatements(db: Db) {
       .prepare(
         `SELECT count(*) FROM send_runs r JOIN subscribers s ON s.id > r.settled_through AND s.id <= r.enqueued_through
          WHERE r.id = ? AND s.status = 'confirmed' AND s.cadence = r.cadence AND s.confirmed_at < r.started_at
-           AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
+           AND ${IN_SLICE('r.slice_groups')} AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
       )
       .pluck(),
     rewindCursor: db.prepare(
@@ -101,7 +118,8 @@ function prepareRunStatements(db: Db) {
     remainingAudience: db
       .prepare(
         `SELECT count(*) FROM subscribers s JOIN send_runs r ON r.id = ?
-         WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
+         WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0
+           AND ${IN_SLICE('r.slice_groups')}`,
       )
       .pluck(),
   };
@@ -146,7 +164,7 @@ function prepareClaimStatements(db: Db) {
     // range between the mark and the old cursor holds some that were written.
     nextAudience: db.prepare(
       `SELECT id AS subscriberId, email, digest_size AS digestSize, keywords, 1 AS attempts, status FROM subscribers s
-       WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff AND cadence = @cadence
+       WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff AND cadence = @cadence AND ${IN_SLICE('@groups')}
          AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
        ORDER BY id LIMIT @limit`,
     ),
@@ -193,6 +211,18 @@ function prepareHistoryStatements(db: Db) {
       `DELETE FROM send_deliveries WHERE run_id = @id
          AND subscriber_id IN (SELECT subscriber_id FROM send_deliveries WHERE run_id = @id ORDER BY subscriber_id LIMIT @limit)`,
     ),
+    // The reader groups of a cadence (zone, hour as stored), for the due-check and the plan.
+    audienceGroups: db.prepare(
+      `SELECT timezone AS timeZone, delivery_hour AS hour, count(*) AS readers FROM subscribers
+       WHERE status = 'confirmed' AND cadence = ? GROUP BY timezone, delivery_hour`,
+    ),
+    // Deliveries of a run sent to readers of the groups (a JSON array of keys).
+    sentInGroups: db
+      .prepare(
+        `SELECT count(*) FROM send_deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+         WHERE d.run_id = @id AND d.status = 'sent' AND ${IN_SLICE('@groups')}`,
+      )
+      .pluck(),
     audience: db.prepare(
       `SELECT id, email, digest_size AS digestSize, keywords FROM subscribers WHERE status = 'confirmed' AND cadence = ? ORDER BY id`,
     ),
@@ -212,11 +242,22 @@ function runMethods(db: Db, statements: Statements) {
       return row ? toRun(row) : undefined;
     },
     byId: (id: number) => toRun(statements.byId.get(id) as RunRow),
-    /** The run for the date and cadence, created 'running' with `now` as its cut-off if there was none. */
-    open(date: string, now: Date, cadence: Cadence = 'daily'): SendRun {
+    /**
+     * The run for the date and cadence, created 'running' with `now` as its cut-off if there was
+     * none; `groups`: the reader groups of its first slice (null: everyone).
+     */
+    open(date: string, now: Date, cadence: Cadence = 'daily', groups: readonly string[] | null = null): SendRun {
       const at = now.toISOString();
-      statements.insertRun.run(date, cadence, at, at);
+      statements.insertRun.run(date, cadence, at, at, groups && JSON.stringify(groups));
       return toRun(statements.byDate.get(date, cadence) as RunRow);
+    },
+    /**
+     * Begins the slice with cut-off `at` and reader groups `groups` (null: everyone) on a run whose
+     * lease the caller holds, when it is ahead of the run (see `sliceAhead`). True if it moved.
+     */
+    moveSlice(id: number, at: Date, groups: readonly string[] | null, now: Date): boolean {
+      const params = { id, at: at.toISOString(), groups: groups && JSON.stringify(groups), now: now.toISOString() };
+      return statements.moveSlice.run(params).changes === 1;
     },
     /** True if `owner` now holds the lease until now + ms. */
     takeLease(id: number, owner: string, now: Date, ms: number): boolean {
@@ -336,6 +377,18 @@ function historyMethods(db: Db, statements: Statements) {
     foldDeliveriesBefore(before: string, limit: number): number {
       return fold.immediate(before, limit);
     },
+    /** How many readers of a cadence are in each stored (zone, hour), confirmed now. */
+    audienceGroups(cadence: Cadence = 'daily'): { timeZone: string | null; hour: number | null; readers: number }[] {
+      return statements.audienceGroups.all(cadence) as {
+        timeZone: string | null;
+        hour: number | null;
+        readers: number;
+      }[];
+    },
+    /** How many of the run's deliveries went to readers of these stored group keys. */
+    sentInGroups(id: number, groups: readonly string[]): number {
+      return statements.sentInGroups.get({ id, groups: JSON.stringify(groups) }) as number;
+    },
     deliveryCounts(id: number): Record<DeliveryStatus, number> {
       const counts: Record<DeliveryStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, skipped: 0 };
       for (const r of statements.deliveryCounts.all(id) as { status: DeliveryStatus; n: number }[])
@@ -361,6 +414,7 @@ function claimTransaction(db: Db, statements: Statements) {
         after: run.enqueuedThrough,
         cutoff: run.startedAt,
         cadence: run.cadence,
+        groups: run.sliceGroups && JSON.stringify(run.sliceGroups),
         limit: room,
       }) as ClaimedDelivery[];
       const through = fresh.length ? fresh[fresh.length - 1]!.subscriberId : run.enqueuedThrough;

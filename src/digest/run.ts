@@ -7,6 +7,7 @@ import type { Cadence } from '../model/cadence.ts';
 import { deliver, type SendCounts, type SendProgress, type Stop } from './send-loop.ts';
 import { frozenRanking } from './variants.ts';
 import type { SendDigestDeps, SendDigestResult, SendOutcome } from './run-types.ts';
+import { sliceAhead, type RunSlice } from './ledger-records.ts';
 import { dryRun } from './preview.ts';
 import { emptyDayFinalAt } from './policy.ts';
 
@@ -49,6 +50,11 @@ export interface SendDigestOptions {
   date: string;
   /** Which edition; daily when not given. Each has its own run and its own subscribers. */
   cadence?: Cadence;
+  /**
+   * A slice of the run (DELIVERY_MODE=local): only readers of its groups confirmed before its
+   * cut-off. Begun on the run when it is ahead of the slice begun last; without one, the run's own.
+   */
+  slice?: RunSlice;
   /** Send at most this many messages now; the run stays open for the rest. */
   limit?: number;
   /** Rank, render and count who would get it; no run, no email. */
@@ -77,14 +83,17 @@ export async function sendDigest(deps: SendDigestDeps, opts: SendDigestOptions):
   };
   const finishWith = ({ outcome, reason }: Ending) => finish(deps, result, started, outcome, reason);
 
-  let run = ledger.open(opts.date, clock.now(), cadence);
-  if (run.status === 'done') return finishWith({ outcome: 'done', reason: 'already sent' });
+  const { slice } = opts;
+  let run = ledger.open(opts.date, slice?.at ?? clock.now(), cadence, slice?.groups ?? null);
+  if (run.status === 'done' && !(slice && sliceAhead(run, slice)))
+    return finishWith({ outcome: 'done', reason: 'already sent' });
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   if (!ledger.takeLease(run.id, owner, clock.now(), deps.policy.leaseMs)) {
     run = ledger.byId(run.id);
     const reason = `another sender (${run.leaseOwner}) holds this run until ${run.leaseExpiresAt}`;
     return finishWith({ outcome: 'busy', reason });
   }
+  if (slice) ledger.moveSlice(run.id, slice.at, slice.groups, clock.now());
   const lease = keepLease(deps, run.id, owner);
   const signal = opts.signal ? AbortSignal.any([opts.signal, lease.lost]) : lease.lost;
   try {

@@ -2,6 +2,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { MetricsStore } from '../db/metrics-store.ts';
 import type { Clock } from '../clock.ts';
 import { BIG_PROVIDERS, providerLabel } from '../bounces/domains.ts';
+import type { Config } from '../config.ts';
+import { defaultMorningHour, effectiveGroups, nextSlice } from '../jobs/local-morning.ts';
+import { editionSchedule, morningOf } from '../jobs/scheduler.ts';
 
 /** Runs reported one by one: a label per digest date, bounded so the series do not pile up. */
 const RECENT_RUNS = 14;
@@ -39,7 +42,7 @@ function byKey<K extends string>(
  * after a restart and counts what the CLIs and the cron job did too; only HTTP latency lives in
  * memory.
  */
-export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
+export function createMetrics(store: MetricsStore, clock: Clock, schedule?: ScheduleConfig): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -48,6 +51,7 @@ export function createMetrics(store: MetricsStore, clock: Clock): Metrics {
   confirmationCapMetrics(store, registers);
   runRecipientMetrics(store, registers);
   lastRunMetrics(store, registers);
+  if (schedule) nextSliceMetrics(store, clock, schedule, registers);
   mailQueueMetrics(store, clock, registers);
   bounceMetrics(store, registers);
   channelMetrics(store, registers);
@@ -167,6 +171,43 @@ function lastRunMetrics(store: MetricsStore, registers: Registry[]): void {
       this.reset();
       const run = store.lastRun();
       if (run) this.set(seconds(run.finishedAt ?? run.updatedAt) - seconds(run.startedAt));
+    },
+  });
+}
+
+type ScheduleConfig = Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY' | 'DELIVERY_MODE'>;
+
+/** Per cadence, when the next slice of readers goes (in batch mode, the next send) and how many it holds. */
+function nextSliceMetrics(store: MetricsStore, clock: Clock, config: ScheduleConfig, registers: Registry[]): void {
+  const hour = defaultMorningHour(editionSchedule(config.DIGEST_CRON));
+  const next = (cadence: 'daily' | 'weekly') =>
+    nextSlice(
+      clock.now(),
+      morningOf(config, cadence),
+      effectiveGroups(store.readerGroups(cadence), hour),
+      config.DELIVERY_MODE === 'batch',
+    );
+  new Gauge({
+    name: 'paperboy_digest_next_slice_timestamp_seconds',
+    help: 'When the next slice of readers gets their digest (each reader at their own hour), by cadence; absent with no readers.',
+    labelNames: ['cadence'],
+    registers,
+    collect() {
+      this.reset();
+      for (const cadence of ['daily', 'weekly'] as const) {
+        const slice = next(cadence);
+        if (slice) this.set({ cadence }, slice.at.getTime() / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'paperboy_digest_next_slice_readers',
+    help: 'How many readers the next slice holds, by cadence.',
+    labelNames: ['cadence'],
+    registers,
+    collect() {
+      this.reset();
+      for (const cadence of ['daily', 'weekly'] as const) this.set({ cadence }, next(cadence)?.readers ?? 0);
     },
   });
 }

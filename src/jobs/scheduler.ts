@@ -3,24 +3,22 @@ import type { Clock } from '../clock.ts';
 import { WEEKDAYS, type Config, type Weekday } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { LedgerStore } from '../digest/ledger-store.ts';
-import type { RunStatus } from '../digest/ledger-records.ts';
+import type { RunSlice, RunStatus } from '../digest/ledger-records.ts';
 import { defaultWeekEnding, digestDateAtWall, wallClock, weeklySendDay } from '../domain/dates.ts';
 import type { Cadence } from '../model/cadence.ts';
 import type { SendDigestResult } from '../digest/run-types.ts';
-
-/**
- * A cron expression read as local wall-clock times. Times are `wallClock` values (the local
- * reading written as if it were UTC), so the question "does 02:30 match?" has an answer on a day
- * the clocks skip 02:30, and asks nothing of the zone.
- */
-export interface Schedule {
-  readonly expression: string;
-  /** The wall-clock minutes of local day `day` (YYYY-MM-DD) the expression matches, in order. */
-  firesOn(day: string): readonly number[];
-}
+import {
+  atListMoment,
+  defaultMorningHour,
+  dueSlices,
+  effectiveGroups,
+  type Morning,
+  type Schedule,
+} from './local-morning.ts';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
+const DAYS_KEPT = 8;
 
 /**
  * node-cron's own parser (5 fields, or 6 with seconds: minutes matched at :00), asked in UTC about wall-clock digits.
@@ -30,17 +28,20 @@ export function editionSchedule(expression: string): Schedule {
     throw new Error(`DIGEST_CRON is not a cron expression: ${JSON.stringify(expression)}`);
   const task = cron.createTask(expression, () => undefined, { timezone: 'UTC' });
   void task.destroy(); // only its matcher is used
-  let cached: { day: string; fires: number[] } | undefined;
+  // Readers' zones ask about two or three local days at once (it is already tomorrow in Tokyo).
+  const cached = new Map<string, number[]>();
   return {
     expression,
     firesOn(day) {
-      if (cached?.day !== day) {
+      let fires = cached.get(day);
+      if (!fires) {
         const start = Date.parse(`${day}T00:00:00Z`);
-        const fires: number[] = [];
+        fires = [];
         for (let t = start; t < start + DAY_MS; t += MINUTE_MS) if (task.match(new Date(t))) fires.push(t);
-        cached = { day, fires };
+        if (cached.size >= DAYS_KEPT) cached.clear();
+        cached.set(day, fires);
       }
-      return cached.fires;
+      return fires;
     },
   };
 }
@@ -122,16 +123,35 @@ export function retryAfterMs(
   return null;
 }
 
+/**
+ * One edition's morning (DELIVERY_MODE=local): DIGEST_CRON (or, weekly, `weeklyCron`'s) read in
+ * each reader's zone, and readers with no zone exactly on the batch schedule in DIGEST_TZ.
+ */
+export function morningOf(config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY'>, cadence: Cadence): Morning {
+  const { DIGEST_CRON: expression, DIGEST_TZ: timeZone, WEEKLY_DAY: weeklyDay } = config;
+  if (cadence === 'daily') {
+    const schedule = editionSchedule(expression);
+    return { schedule, timeZone, noZone: (now) => dueRun(now, timeZone, schedule, () => undefined) };
+  }
+  const schedule = editionSchedule(weeklyCron(expression, weeklyDay));
+  return {
+    schedule,
+    timeZone,
+    weeklyDay,
+    noZone: (now) => dueWeekly(now, timeZone, schedule, weeklyDay, () => undefined),
+  };
+}
+
 export interface SchedulerContext {
-  config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY'>;
+  config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY' | 'DELIVERY_MODE'>;
   clock: Clock;
   logger: Logger;
-  ledger: Pick<LedgerStore, 'byDate'>;
+  ledger: Pick<LedgerStore, 'byDate' | 'audienceGroups'>;
 }
 
 export interface SchedulerDeps {
-  /** The sender, e.g. `(o) => sendDigest(await sendDigestDeps(ctx), o)`. */
-  send(o: { date: string; cadence: Cadence; signal: AbortSignal }): Promise<SendDigestResult>;
+  /** The sender, e.g. `(o) => sendDigest(await sendDigestDeps(ctx), o)`; a slice in DELIVERY_MODE=local. */
+  send(o: { date: string; cadence: Cadence; signal: AbortSignal; slice?: RunSlice }): Promise<SendDigestResult>;
   /**
    * First wait before a failed run (source or SMTP down, feed not out yet) is tried again; it doubles per failure up
    * to an hour. Default 10 minutes.
@@ -152,11 +172,13 @@ const MAX_RETRY_DELAY_MS = 3600_000;
 
 /**
  * The digest jobs: at start-up and then every minute they ask `dueRun` (daily) and `dueWeekly`
- * what is owed and send it, so a run missed while down, skipped by a clock change, or failed on
- * an outage is sent as soon as it can be, once. Failed runs wait (doubling) before they are tried
- * again; a run another sender holds is left until its lease lapses; a run is sent at most once
- * per check. One send at a time in this process (on WEEKLY_DAY the daily digest goes first, the
- * weekly edition right after); across processes the run's lease keeps each run to one sender.
+ * what is owed and send it (DELIVERY_MODE=local: `dueSlices`, the slices of the open runs whose
+ * readers' hour has come, earliest first, one send each), so a run missed while down, skipped by
+ * a clock change, or failed on an outage is sent as soon as it can be, once. Failed runs wait
+ * (doubling) before they are tried again; a run another sender holds is left until its lease
+ * lapses; a run is sent at most once per check. One send at a time in this process (on
+ * WEEKLY_DAY the daily digest goes first, the weekly edition right after); across processes the
+ * run's lease keeps each run to one sender.
  */
 export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Scheduler {
   const scheduler = new DigestScheduler(ctx, deps);
@@ -164,10 +186,17 @@ export function startScheduler(ctx: SchedulerContext, deps: SchedulerDeps): Sche
   return scheduler;
 }
 
-/** One edition the scheduler sends: what it owes now, and its own log. */
+/** A send owed now: its run's date, and in DELIVERY_MODE=local the slice; `key` names it for retries. */
+interface Owed {
+  date: string;
+  key: string;
+  slice?: RunSlice;
+}
+
+/** One edition the scheduler sends: what it owes now (earliest first), and its own log. */
 interface Edition {
   cadence: Cadence;
-  due: (now: Date) => DueRun | null;
+  due: (now: Date) => Owed[];
   log: Logger;
 }
 
@@ -176,23 +205,45 @@ function editionsOf(ctx: SchedulerContext): { editions: [Edition, Edition]; week
   const { DIGEST_CRON: expression, DIGEST_TZ: timeZone, WEEKLY_DAY: weeklyDay } = ctx.config;
   const daily = editionSchedule(expression);
   const weekly = editionSchedule(weeklyCron(expression, weeklyDay));
+  const statusOf = (cadence: Cadence) => (date: string) => ctx.ledger.byDate(date, cadence)?.status;
+  const batch = (due: DueRun | null): Owed[] => (due ? [{ date: due.date, key: due.date }] : []);
+  const local = ctx.config.DELIVERY_MODE === 'local';
   const editions: [Edition, Edition] = [
     {
       cadence: 'daily',
-      due: (now) => dueRun(now, timeZone, daily, (date) => ctx.ledger.byDate(date, 'daily')?.status),
+      due: local ? localDue(ctx, 'daily') : (now) => batch(dueRun(now, timeZone, daily, statusOf('daily'))),
       log: ctx.logger.child({ job: 'daily-digest' }),
     },
     {
       cadence: 'weekly',
-      due: (now) => dueWeekly(now, timeZone, weekly, weeklyDay, (date) => ctx.ledger.byDate(date, 'weekly')?.status),
+      due: local
+        ? localDue(ctx, 'weekly')
+        : (now) => batch(dueWeekly(now, timeZone, weekly, weeklyDay, statusOf('weekly'))),
       log: ctx.logger.child({ job: 'weekly-digest' }),
     },
   ];
   return { editions, weeklyExpression: weekly.expression };
 }
 
-/** Per edition: the last date tried and when it may be tried again. */
-type Backoff = { date: string; failures: number; notBefore: number };
+/**
+ * DELIVERY_MODE=local: the slices owed now, from the readers' groups as they are at this check.
+ * The slice holding the readers with no zone is the edition's moment at DIGEST_CRON in DIGEST_TZ.
+ */
+function localDue(ctx: SchedulerContext, cadence: Cadence): (now: Date) => Owed[] {
+  const morning = morningOf(ctx.config, cadence);
+  const hour = defaultMorningHour(editionSchedule(ctx.config.DIGEST_CRON));
+  return (now) => {
+    const groups = effectiveGroups(ctx.ledger.audienceGroups(cadence), hour);
+    return dueSlices(now, morning, groups, (date) => ctx.ledger.byDate(date, cadence)).map((s) => ({
+      date: s.date,
+      key: `${s.date}@${s.at.toISOString()}`,
+      slice: { at: s.at, groups: s.groups },
+    }));
+  };
+}
+
+/** Per edition: the last send tried (its `Owed.key`) and when it may be tried again. */
+type Backoff = { key: string; failures: number; notBefore: number };
 
 class DigestScheduler implements Scheduler {
   private ctx: SchedulerContext;
@@ -231,17 +282,18 @@ class DigestScheduler implements Scheduler {
    * at the same minute (WEEKLY_DAY): it goes next. One that was sent waits for the next check even
    * if its run still looks owed (a ledger write that did not land), so it cannot loop on the relay.
    */
-  private check(why: string, sent: ReadonlySet<Cadence> = new Set()): void {
+  private check(why: string, sent: ReadonlySet<string> = new Set()): void {
     if (this.current || this.stopping.signal.aborted) return;
     const now = this.ctx.clock.now();
     for (const { cadence, due: dueAt, log } of this.editions) {
-      if (sent.has(cadence)) continue;
-      const due = dueAt(now);
       const last = this.backoff.get(cadence);
-      if (!due || (last?.date === due.date && now.getTime() < last.notBefore)) continue;
-      this.current = this.send(cadence, log, due.date, last?.date === due.date ? 'retry' : why).finally(() => {
+      const due = dueAt(now).find(
+        (d) => !sent.has(`${cadence}:${d.key}`) && !(last?.key === d.key && now.getTime() < last.notBefore),
+      );
+      if (!due) continue;
+      this.current = this.send(cadence, log, due, last?.key === due.key ? 'retry' : why).finally(() => {
         this.current = undefined;
-        this.check(why, new Set([...sent, cadence]));
+        this.check(why, new Set([...sent, `${cadence}:${due.key}`]));
       });
       return;
     }
@@ -260,15 +312,18 @@ class DigestScheduler implements Scheduler {
     this.timer.unref();
   }
 
-  private async send(cadence: Cadence, log: Logger, date: string, why: string): Promise<void> {
+  private async send(cadence: Cadence, log: Logger, owed: Owed, why: string): Promise<void> {
+    const { date, key, slice } = owed;
     const last = this.backoff.get(cadence);
-    log.info({ date, why, attempt: (last?.date === date ? last.failures : 0) + 1 }, 'digest send starting');
+    const sliceAt = slice?.at.toISOString();
+    log.info({ date, sliceAt, why, attempt: (last?.key === key ? last.failures : 0) + 1 }, 'digest send starting');
     try {
-      const result = await this.deps.send({ date, cadence, signal: this.stopping.signal });
+      const result = await this.deps.send({ date, cadence, signal: this.stopping.signal, ...(slice ? { slice } : {}) });
       const level = result.outcome === 'failed' || result.outcome === 'paused' ? 'error' : 'info';
       log[level](
         {
           date,
+          sliceAt,
           outcome: result.outcome,
           reason: result.reason,
           sent: result.sent,
@@ -277,12 +332,12 @@ class DigestScheduler implements Scheduler {
         },
         'digest send finished',
       );
-      this.scheduleRetry(cadence, log, date, last, result);
-      if (!this.stopping.signal.aborted) await this.deps.postChannels?.(date, cadence);
+      this.scheduleRetry(cadence, log, owed, last, result);
+      if (!this.stopping.signal.aborted && atListMoment(slice)) await this.deps.postChannels?.(date, cadence);
     } catch (err) {
-      log.error({ err, date }, 'digest send crashed');
+      log.error({ err, date, sliceAt }, 'digest send crashed');
       this.backoff.set(cadence, {
-        date,
+        key,
         failures: (last?.failures ?? 0) + 1,
         notBefore: this.ctx.clock.now().getTime() + this.retryDelayMs,
       });
@@ -293,12 +348,12 @@ class DigestScheduler implements Scheduler {
   private scheduleRetry(
     cadence: Cadence,
     log: Logger,
-    date: string,
+    { date, key }: Owed,
     last: Backoff | undefined,
     result: SendDigestResult,
   ): void {
     const { ctx } = this;
-    const failures = last?.date === date ? last.failures + 1 : 1;
+    const failures = last?.key === key ? last.failures + 1 : 1;
     const leaseExpiresAt = ctx.ledger.byDate(date, cadence)?.leaseExpiresAt;
     const wait = retryAfterMs(
       result,
@@ -307,7 +362,7 @@ class DigestScheduler implements Scheduler {
       Math.min(MAX_RETRY_DELAY_MS, this.retryDelayMs * 2 ** (failures - 1)),
     );
     if (wait === null) this.backoff.delete(cadence);
-    else this.backoff.set(cadence, { date, failures, notBefore: ctx.clock.now().getTime() + wait });
+    else this.backoff.set(cadence, { key, failures, notBefore: ctx.clock.now().getTime() + wait });
     if (wait !== null && !this.stopping.signal.aborted) log.warn({ date, inMs: wait }, 'digest send will be retried');
   }
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderQueuedMail } from '../../src/mail/mail-queue.ts';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
+import { seedSubscribers } from '../support/digest-harness.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -183,6 +184,27 @@ describe('GET /metrics: what it says', () => {
       Date.parse('2026-11-25T07:05:00.000Z') / 1000,
     );
     expect(sample(after, 'paperboy_digest_run_recipients', { digest_date: '2026-11-24', outcome: 'pending' })).toBe(0);
+  });
+
+  it('when readers are in zones, then the next slice’s time and size are shown per cadence; in batch mode, the next send of everyone', async () => {
+    for (const mode of ['local', 'batch']) {
+      const { app, ctx } = await start({ METRICS_TOKEN: TOKEN, DELIVERY_MODE: mode, DIGEST_CRON: '0 7 * * *' });
+      const ids = seedSubscribers(ctx.db, 4);
+      const setZone = ctx.db.prepare('UPDATE subscribers SET timezone = ?, delivery_hour = ? WHERE id = ?');
+      setZone.run('America/New_York', 7, ids[0]); // 12:00 UTC, after the clock's 08:00
+      setZone.run('America/New_York', 7, ids[1]);
+      setZone.run('Asia/Tokyo', 9, ids[2]); // 00:00 UTC tomorrow
+      const text = await scrape(app); // the fourth: no zone, 07:00 UTC tomorrow
+      const next = mode === 'local' ? ['2026-11-25T12:00:00Z', 2] : ['2026-11-26T07:00:00Z', 4];
+      expect(sample(text, 'paperboy_digest_next_slice_timestamp_seconds', { cadence: 'daily' }), mode).toBe(
+        Date.parse(next[0] as string) / 1000,
+      );
+      expect(sample(text, 'paperboy_digest_next_slice_readers', { cadence: 'daily' }), mode).toBe(next[1]);
+      expect(sample(text, 'paperboy_digest_next_slice_timestamp_seconds', { cadence: 'weekly' })).toBeUndefined();
+      expect(sample(text, 'paperboy_digest_next_slice_readers', { cadence: 'weekly' })).toBe(0);
+      await t?.close();
+      t = undefined;
+    }
   });
 
   it('when more runs exist than are reported, then only the latest dates have series', async () => {

@@ -172,6 +172,7 @@ describe('startScheduler', () => {
   const quiet = createLogger('silent');
   /** The daily runs' statuses, and the weekly ones' (a weekly edition already done unless given). */
   const ledger = (daily: Record<string, RunStatus> = {}, weekly?: Record<string, RunStatus>) => ({
+    audienceGroups: () => [],
     byDate: (d: string, cadence: Cadence = 'daily') => {
       const status = cadence === 'daily' ? daily[d] : weekly ? weekly[d] : 'done';
       return status ? ({ status, leaseExpiresAt: null } as never) : undefined;
@@ -184,7 +185,7 @@ describe('startScheduler', () => {
     let now = new Date('2026-11-24T21:58:00Z'); // 06:58 in Tokyo
     scheduler = startScheduler(
       {
-        config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Asia/Tokyo', WEEKLY_DAY: 'monday' },
+        config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Asia/Tokyo', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'batch' },
         clock: { now: () => now },
         logger: quiet,
         ledger: ledger(runs),
@@ -205,7 +206,7 @@ describe('startScheduler', () => {
     const runs: Record<string, RunStatus> = {};
     scheduler = startScheduler(
       {
-        config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'batch' },
         clock: { now: () => new Date('2026-11-25T07:00:30Z') },
         logger: quiet,
         ledger: ledger(runs),
@@ -219,6 +220,55 @@ describe('startScheduler', () => {
     await expect.poll(() => events, { timeout: 2000 }).toEqual(['send 2026-11-24', 'channels 2026-11-24 daily']);
   });
 
+  it('when readers have their own hours, then the team channels are posted with the slice at DIGEST_CRON, not with an earlier zone’s', async () => {
+    const events: string[] = [];
+    const runs: Record<string, { status: RunStatus; startedAt: string; sliceGroups: string[] | null }> = {};
+    let now = new Date('2026-11-25T04:00:30Z'); // 05:00 in Berlin: the readers who chose 05:00
+    scheduler = startScheduler(
+      {
+        config: { DIGEST_CRON: '0 7 * * *', DIGEST_TZ: 'Europe/Berlin', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'local' },
+        clock: { now: () => now },
+        logger: quiet,
+        ledger: {
+          audienceGroups: (cadence: Cadence) =>
+            cadence === 'daily'
+              ? [
+                  { timeZone: 'Europe/Berlin', hour: 5, readers: 3 },
+                  { timeZone: null, hour: null, readers: 2 },
+                ]
+              : [],
+          // The weekly edition is done: only the daily one is owed here.
+          byDate: (d: string, cadence: Cadence = 'daily') =>
+            cadence === 'weekly'
+              ? ({ status: 'done', startedAt: now.toISOString(), sliceGroups: null, leaseExpiresAt: null } as never)
+              : runs[d]
+                ? ({ ...runs[d], leaseExpiresAt: null } as never)
+                : undefined,
+        },
+      },
+      {
+        send: async ({ date, slice }) => {
+          events.push(`send ${date} ${slice?.groups?.join(',') ?? 'everyone'}`);
+          runs[date] = {
+            status: 'done',
+            startedAt: slice!.at.toISOString(),
+            sliceGroups: slice!.groups ? [...slice!.groups] : null,
+          };
+          return result('done');
+        },
+        postChannels: async (date, cadence) => void events.push(`channels ${date} ${cadence}`),
+        checkEveryMs: 10,
+      },
+    );
+    await expect.poll(() => events, { timeout: 2000 }).toEqual(['send 2026-11-24 Europe/Berlin|5']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events).toHaveLength(1);
+    now = new Date('2026-11-25T06:00:30Z'); // 07:00 in Berlin: DIGEST_CRON
+    await expect
+      .poll(() => events, { timeout: 2000 })
+      .toEqual(['send 2026-11-24 Europe/Berlin|5', 'send 2026-11-24 everyone', 'channels 2026-11-24 daily']);
+  });
+
   it('when the service starts after today’s time with no run, then it catches up once, for real, into the SMTP server', async () => {
     h = await startHarness();
     seedSubscribers(h.ctx.db, 4);
@@ -228,7 +278,7 @@ describe('startScheduler', () => {
     // The harness clock says 2026-11-25 07:00 UTC; the schedule was 06:00 UTC, so it was missed.
     scheduler = startScheduler(
       {
-        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'local' },
         clock: h.ctx.clock,
         logger: quiet,
         ledger: h.ctx.ledger,
@@ -246,7 +296,7 @@ describe('startScheduler', () => {
     // Started again the same day: the run is done, nothing more goes out.
     scheduler = startScheduler(
       {
-        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'local' },
         clock: h.ctx.clock,
         logger: quiet,
         ledger: h.ctx.ledger,
@@ -265,7 +315,7 @@ describe('startScheduler', () => {
     let overlapped = false;
     scheduler = startScheduler(
       {
-        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'batch' },
         clock: { now: () => new Date('2026-11-30T07:00:00Z') },
         logger: quiet,
         ledger: ledger(daily, weekly),
@@ -295,7 +345,7 @@ describe('startScheduler', () => {
       const weekly: Record<string, RunStatus> = {};
       scheduler = startScheduler(
         {
-          config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+          config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'batch' },
           clock: { now: () => new Date('2026-11-30T07:00:00Z') },
           logger: quiet,
           // Records nothing, so both editions stay owed…
@@ -331,7 +381,7 @@ describe('startScheduler', () => {
     const deps = h.deps;
     scheduler = startScheduler(
       {
-        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'local' },
         clock: h.ctx.clock,
         logger: quiet,
         ledger: h.ctx.ledger,
@@ -361,7 +411,7 @@ describe('startScheduler', () => {
     };
     scheduler = startScheduler(
       {
-        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday' },
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'batch' },
         clock: { now: () => new Date(Date.parse('2026-11-25T07:00:00Z') + performance.now()) },
         logger: quiet,
         ledger: ledger(runs),
@@ -372,5 +422,57 @@ describe('startScheduler', () => {
     while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 150));
     expect(calls).toEqual(['2026-11-24', '2026-11-24']);
+  });
+
+  it('when readers are in zones (DELIVERY_MODE=local), then each gets the day’s run at their own hour, in slices, once; someone confirmed between the slices is in the later one', async () => {
+    let now = new Date('2026-11-25T05:30:00Z');
+    h = await startHarness({ now: () => now });
+    const [berlin1, berlin2] = seedSubscribers(h.ctx.db, 2, { prefix: 'berlin' });
+    seedSubscribers(h.ctx.db, 2, { prefix: 'nozone' });
+    const setZone = h.ctx.db.prepare(
+      "UPDATE subscribers SET timezone = 'Europe/Berlin', delivery_hour = ? WHERE id = ?",
+    );
+    setZone.run(8, berlin1);
+    setZone.run(null, berlin2); // no hour: DIGEST_CRON's, 06:00 in Berlin (05:00 UTC)
+    freezeFixtureDay(h.ctx, '2026-11-24');
+    const deps = h.deps;
+    const ledger = h.ctx.ledger;
+    const run = () => ledger.byDate('2026-11-24');
+    const sentTo = () => [...byRecipient(h!.sink).entries()].sort();
+    scheduler = startScheduler(
+      {
+        config: { DIGEST_CRON: '0 6 * * *', DIGEST_TZ: 'UTC', WEEKLY_DAY: 'monday', DELIVERY_MODE: 'local' },
+        clock: h.ctx.clock,
+        logger: quiet,
+        ledger,
+      },
+      {
+        send: (o) => (o.cadence === 'daily' ? sendDigest(deps, o) : Promise.resolve(result('done'))),
+        checkEveryMs: 20,
+      },
+    );
+    await expect.poll(sentTo, { timeout: 10_000 }).toEqual([['berlin2@example.com', 1]]);
+    await expect.poll(() => run()?.status, { timeout: 10_000 }).toBe('done');
+    now = new Date('2026-11-25T06:00:30Z'); // DIGEST_CRON in DIGEST_TZ: the readers with no zone
+    await h.sink.waitFor(3);
+    await expect.poll(() => run()?.startedAt, { timeout: 10_000 }).toBe('2026-11-25T06:00:00.000Z');
+    await expect.poll(() => run()?.status, { timeout: 10_000 }).toBe('done');
+    const [late] = seedSubscribers(h.ctx.db, 1, { prefix: 'late', confirmedAt: '2026-11-25T06:45:00.000Z' });
+    setZone.run(8, late);
+    now = new Date('2026-11-25T07:00:30Z'); // 08:00 in Berlin
+    await h.sink.waitFor(5);
+    await expect.poll(() => run()?.startedAt, { timeout: 10_000 }).toBe('2026-11-25T07:00:00.000Z');
+    await expect.poll(() => run()?.status, { timeout: 10_000 }).toBe('done');
+    now = new Date('2026-11-25T09:00:00Z');
+    await new Promise((r) => setTimeout(r, 200));
+    await scheduler.stop();
+    expect(sentTo()).toEqual([
+      ['berlin1@example.com', 1],
+      ['berlin2@example.com', 1],
+      ['late5@example.com', 1],
+      ['nozone3@example.com', 1],
+      ['nozone4@example.com', 1],
+    ]);
+    expect(run()?.sent).toBe(5);
   });
 });

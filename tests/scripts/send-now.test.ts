@@ -15,6 +15,7 @@ import { freePort } from '../support/server-process.ts';
 import { fixturePapers } from '../support/fixture-papers.ts';
 import { startWebhookServer, type WebhookServer } from '../support/webhook-server.ts';
 import { loadConfig } from '../../src/config.ts';
+import { addDays, todayIn } from '../../src/domain/dates.ts';
 
 /** The Sunday ending the week of DATE: the weekly edition's date. */
 const WEEK = '2026-11-29';
@@ -108,6 +109,24 @@ describe('send-now', () => {
       /^2026-11-24: done\n {2}this time: sent 6, skipped 0, failed 0, deferred 0 in [\d.]+ s \([\d.]+ msg\/s\)\n {2}run total: done, sent 6/,
     );
     expect(sink!.messages).toHaveLength(6);
+  });
+
+  it('when readers’ hour has not come yet (DELIVERY_MODE=local), then everyone still unsent gets it now and the summary says how many before their hour', async () => {
+    const env = await setup(3);
+    // A day whose sends are all still ahead, wherever the readers are.
+    const date = addDays(todayIn('UTC', new Date()), 2);
+    const db = new Database(env.DATABASE_PATH);
+    db.prepare("UPDATE subscribers SET timezone = 'Asia/Tokyo', delivery_hour = 7 WHERE id <= 2").run();
+    db.close();
+    const t = testConfig(env);
+    const ctx = createContext(t.config, createLogger('silent'));
+    ctx.digests.save(date, fixturePapers('2026-11-24'));
+    ctx.close();
+    rmSync(t.dir, { recursive: true, force: true });
+    const r = await runScript('send-now', ['--date', date], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('\n  3 of them before their hour (DELIVERY_MODE=local)\n');
+    expect(sink!.messages).toHaveLength(3);
   });
 
   it('when the SMTP server refuses every connection, then each retry says its wait and count, and it gives up in time with the address and the error', async () => {

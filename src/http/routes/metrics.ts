@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/connection.ts';
 import type { Clock } from '../../clock.ts';
+import type { Config } from '../../config.ts';
 import { createMetricsStore } from '../../db/metrics-store.ts';
 import { createMetrics } from '../metrics.ts';
 
@@ -10,11 +11,16 @@ import { createMetrics } from '../metrics.ts';
  * and the HTTP latency of every route. Without a token nothing is registered: /metrics is a 404
  * like any unknown page, and requests are not timed.
  */
-export const metricsRoutes = (deps: { token: string | undefined; db: Db; clock: Clock }): FastifyPluginAsync => {
+export const metricsRoutes = (deps: {
+  token: string | undefined;
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY' | 'DELIVERY_MODE'>;
+}): FastifyPluginAsync => {
   const plugin: FastifyPluginAsync = async (app) => {
     const token = deps.token;
     if (!token) return;
-    const metrics = createMetrics(createMetricsStore(deps.db), deps.clock);
+    const metrics = createMetrics(createMetricsStore(deps.db), deps.clock, deps.config);
 
     app.addHook('onResponse', (req, reply, done) => {
       metrics.observeRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime);
