@@ -1,11 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../src/config.ts';
-import { createContext, type Context } from '../src/context.ts';
-import { createLogger } from '../src/logger.ts';
-import { todayIn } from '../src/domain/dates.ts';
+import type { Context } from '../src/context.ts';
 import { dateArgument, EXIT_FAILED, EXIT_OK, isEntryPoint, runCli } from '../src/cli.ts';
-import { defaultMorningHour, effectiveGroups, planOfDay, type PlanRow } from '../src/jobs/local-morning.ts';
-import { editionSchedule, morningOf } from '../src/jobs/scheduler.ts';
+import type { PlanRow } from '../src/jobs/local-morning.ts';
 import type { Cadence } from '../src/model/cadence.ts';
 
 const USAGE = `Usage: npm run schedule -- [--on YYYY-MM-DD] [--weekly]
@@ -35,6 +31,16 @@ async function main(argv: string[]): Promise<number> {
   }).values;
   dateArgument(args.on);
   const cadence: Cadence = args.weekly ? 'weekly' : 'daily';
+  // Imported once the arguments are checked: --help and a usage error load no package.
+  const [{ loadConfig }, { createContext }, { createLogger }, { todayIn }, morning, { editionSchedule, morningOf }] =
+    await Promise.all([
+      import('../src/config.ts'),
+      import('../src/context.ts'),
+      import('../src/logger.ts'),
+      import('../src/domain/dates.ts'),
+      import('../src/jobs/local-morning.ts'),
+      import('../src/jobs/scheduler.ts'),
+    ]);
   let ctx: Context | undefined;
   try {
     const config = loadConfig();
@@ -43,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
       createLogger(config.LOG_LEVEL, 'stderr', { development: config.NODE_ENV !== 'production' }),
     );
     const day = args.on ?? todayIn(config.DIGEST_TZ, ctx.clock.now());
-    const rows = planOf(config, ctx, cadence, day);
+    // The plan of that day for the cadence's readers as they are now.
+    const hour = morning.defaultMorningHour(editionSchedule(config.DIGEST_CRON));
+    const groups = morning.effectiveGroups(ctx.ledger.audienceGroups(cadence), hour);
+    const rows = morning.planOfDay(morningOf(config, cadence), groups, day, config.DELIVERY_MODE === 'batch');
     console.log([HEADER, ...rows.map(columns)].map((r) => r.join('\t')).join('\n'));
     return EXIT_OK;
   } catch (err) {
@@ -53,13 +62,6 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     ctx?.close();
   }
-}
-
-/** The plan of `day` for the cadence's readers as they are now. */
-function planOf(config: Config, ctx: Context, cadence: Cadence, day: string): PlanRow[] {
-  const hour = defaultMorningHour(editionSchedule(config.DIGEST_CRON));
-  const groups = effectiveGroups(ctx.ledger.audienceGroups(cadence), hour);
-  return planOfDay(morningOf(config, cadence), groups, day, config.DELIVERY_MODE === 'batch');
 }
 
 const minutes = (iso: string) => iso.slice(0, 16);

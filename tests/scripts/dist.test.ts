@@ -148,7 +148,7 @@ describe('dist/, the build the npm scripts run', () => {
       subscribersHelp: await launch(root, 'subscribers', ['--help']),
       subscribersBad: await launch(root, 'subscribers', ['frobnicate']),
     };
-    for (const command of ['ingest', 'migrate', 'doctor']) {
+    for (const command of ['ingest', 'migrate', 'doctor', 'schedule']) {
       const help = await launch(root, command, ['--help']);
       const bad = await launch(root, command, ['--frobnicate']);
       expect(help.code, help.stderr).toBe(0);
