@@ -7,7 +7,7 @@ import { openDatabase } from '../../src/db/connection.ts';
 import { createPapersStore } from '../../src/db/papers-store.ts';
 import { defaultDigestDate } from '../../src/domain/dates.ts';
 import { fixturePath, startPapersApi, type PapersApi } from '../support/papers-api.ts';
-import { projectNode, repoRoot } from '../support/server-process.ts';
+import { projectTsNode, repoRoot } from '../support/server-process.ts';
 import { runInProcess } from '../support/cli.ts';
 import { cli } from '../../scripts/ingest.ts';
 
@@ -31,7 +31,7 @@ function ingest(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...projectNode, 'scripts/ingest.ts', ...args],
+      [...projectTsNode, 'scripts/ingest.ts', ...args],
       {
         cwd: repoRoot,
         timeout: 30_000,
