@@ -30,14 +30,23 @@ export function editionSchedule(expression: string): Schedule {
   void task.destroy(); // only its matcher is used
   // Readers' zones ask about two or three local days at once (it is already tomorrow in Tokyo).
   const cached = new Map<string, number[]>();
+  // The minute and hour fields are the same on every day the day fields let through: once one day
+  // fired, another day fires at those times of day or not at all, and one match tells which.
+  let timesOfDay: number[] | undefined;
+  const scan = (start: number) => {
+    const fires: number[] = [];
+    for (let t = start; t < start + DAY_MS; t += MINUTE_MS) if (task.match(new Date(t))) fires.push(t);
+    if (fires.length) timesOfDay = fires.map((t) => t - start);
+    return fires;
+  };
   return {
     expression,
     firesOn(day) {
       let fires = cached.get(day);
       if (!fires) {
         const start = Date.parse(`${day}T00:00:00Z`);
-        fires = [];
-        for (let t = start; t < start + DAY_MS; t += MINUTE_MS) if (task.match(new Date(t))) fires.push(t);
+        if (!timesOfDay) fires = scan(start);
+        else fires = task.match(new Date(start + timesOfDay[0]!)) ? timesOfDay.map((t) => start + t) : [];
         if (cached.size >= DAYS_KEPT) cached.clear();
         cached.set(day, fires);
       }

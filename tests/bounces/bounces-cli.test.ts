@@ -2,8 +2,9 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verpAddress } from '../../src/bounces/verp.ts';
-import { runInProcess, runScript } from '../support/cli.ts';
+import { runInProcess, runInProcessOn as run, runScript } from '../support/cli.ts';
 import { cli } from '../../scripts/bounces.ts';
+import { cli as subscribersCli } from '../../scripts/subscribers.ts';
 import { purgeStaleData } from '../../src/jobs/housekeeping.ts';
 import { BOUNCE_MAIL } from '../support/bounce-fixtures.ts';
 import { createBounceTest, type BounceTest } from './support.ts';
@@ -240,7 +241,7 @@ describe('npm run bounces', () => {
     expect(again.stdout).not.toMatch(/, (suppressed|unsubscribed|counted[^\n]*)$/m);
     expect(t.events()).toHaveLength(events);
 
-    const listed = await runScript('bounces', ['list', '--since', '2026-11-01'], env);
+    const listed = await run(cli, ['list', '--since', '2026-11-01'], env);
     expect(listed.code).toBe(0);
     const rows = listed.stdout.trim().split('\n');
     expect(rows[0]).toBe('created_at\tkind\temail\tstatus\treason\tdigest_date\tsource\tdiagnostic\tverified');
@@ -251,17 +252,15 @@ describe('npm run bounces', () => {
         ),
       ),
     );
-    expect((await runScript('bounces', ['list', '--since', '2999-01-01'], env)).stdout.trim().split('\n')).toHaveLength(
-      1,
-    );
+    expect((await run(cli, ['list', '--since', '2999-01-01'], env)).stdout.trim().split('\n')).toHaveLength(1);
 
-    const stats = await runScript('bounces', ['stats'], env);
+    const stats = await run(cli, ['stats'], env);
     expect(stats.code).toBe(0);
     expect(stats.stdout.split('\n')[0]).toBe(
       'run\tsent\thard\tsoft\tcomplaints\thard_rate\tsoft_rate\tcomplaint_rate\talarm\tfailed\tsender',
     );
 
-    const subscribers = await runScript('subscribers', ['list'], env);
+    const subscribers = await run(subscribersCli, ['list'], env);
     expect(subscribers.stdout).toMatch(new RegExp(`^${ada}\\tada@example\\.org\\tsuppressed\\t`, 'm'));
     expect(subscribers.stdout).toMatch(new RegExp(`^${bob}\\tbob@example\\.org\\tunsubscribed\\t`, 'm'));
   }, 90_000);
@@ -308,7 +307,7 @@ describe('npm run bounces: quarantine', () => {
     expect(lines[2]).toMatch(/3-arf\.eml: arf abuse: /);
     expect(lines[3]).toMatch(/^3 messages: .*; 2 quarantined \(npm run bounces -- quarantine list\)$/);
 
-    const listed = await runScript('bounces', ['quarantine', 'list'], env);
+    const listed = await run(cli, ['quarantine', 'list'], env);
     expect(listed.code).toBe(0);
     const rows = listed.stdout.trim().split('\n');
     expect(rows[0]).toBe('id\tcreated_at\tsource\treason\tlocation\tsize');
@@ -316,10 +315,10 @@ describe('npm run bounces: quarantine', () => {
     const [poisonId, hugeId] = rows.slice(1).map((r) => r.split('\t')[0]!);
     expect(rows[1]).toMatch(new RegExp(`^${poisonId}\t\\S+\timport:${dir}/1-poison\\.eml\t.+\tlocal\t\\d+$`));
 
-    const shown = await runScript('bounces', ['quarantine', 'show', poisonId!], env);
+    const shown = await run(cli, ['quarantine', 'show', poisonId!], env);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('Message-ID: <poison@mx>');
-    const notKept = await runScript('bounces', ['quarantine', 'show', hugeId!], env);
+    const notKept = await run(cli, ['quarantine', 'show', hugeId!], env);
     expect(notKept.code).toBe(1);
     expect(notKept.stderr).toMatch(/not kept here/);
 
@@ -328,10 +327,10 @@ describe('npm run bounces: quarantine', () => {
     expect(again.stdout).toMatch(/1-poison\.eml: quarantined before \(/);
     expect(t.ctx.quarantine.list()).toHaveLength(2);
 
-    const deleted = await runScript('bounces', ['quarantine', 'delete', poisonId!], env);
+    const deleted = await run(cli, ['quarantine', 'delete', poisonId!], env);
     expect(deleted.code).toBe(0);
     expect(deleted.stdout).toBe(`quarantine entry ${poisonId} deleted\n`);
-    expect((await runScript('bounces', ['quarantine', 'delete', poisonId!], env)).code).toBe(1);
+    expect((await run(cli, ['quarantine', 'delete', poisonId!], env)).code).toBe(1);
     expect(t.ctx.quarantine.list().map((q) => String(q.id))).toEqual([hugeId]);
   }, 90_000);
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestApp, ManualClock, type TestApp } from '../support/test-app.ts';
 import { sendDueMail } from '../../src/mail/mail-queue.ts';
-import { runScript } from '../support/cli.ts';
+import { runInProcessOn, runScript } from '../support/cli.ts';
+import { cli } from '../../scripts/subscribers.ts';
 import { startSmtpSink } from '../support/smtp-sink.ts';
 import { mailQueueDeps } from '../../src/context.ts';
 
@@ -104,7 +105,7 @@ describe('subscribers remove', () => {
     const app = t;
     await app.app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=pending%40example.org' });
     app.ctx.db.prepare('DELETE FROM subscribers').run();
-    const removed = await runScript('subscribers', ['remove', 'pending@example.org'], {
+    const removed = await runInProcessOn(cli, ['remove', 'pending@example.org'], {
       DATABASE_PATH: app.ctx.config.DATABASE_PATH,
       OUTBOX_DIR: app.ctx.config.OUTBOX_DIR,
     });
@@ -112,7 +113,7 @@ describe('subscribers remove', () => {
     expect(app.ctx.db.prepare('SELECT count(*) FROM mail_queue').pluck().get()).toBe(0);
     expect(
       (
-        await runScript('subscribers', ['remove', 'pending@example.org'], {
+        await runInProcessOn(cli, ['remove', 'pending@example.org'], {
           DATABASE_PATH: app.ctx.config.DATABASE_PATH,
           OUTBOX_DIR: app.ctx.config.OUTBOX_DIR,
         })
@@ -135,7 +136,7 @@ describe('subscribers remove', () => {
     expect(requests()).toBe(3);
     expect(filesHolding(app, 'wombatnet').length).toBeGreaterThan(0);
 
-    const removed = await runScript('subscribers', ['remove', GONE], {
+    const removed = await runInProcessOn(cli, ['remove', GONE], {
       DATABASE_PATH: app.ctx.config.DATABASE_PATH,
       OUTBOX_DIR: app.ctx.config.OUTBOX_DIR,
     });

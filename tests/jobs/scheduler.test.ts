@@ -64,6 +64,16 @@ describe('what is due now', () => {
     expect(dueRun(new Date('2026-03-08T07:00:00Z'), 'America/New_York', at230, statuses({}))?.date).toBe('2026-03-07'); // 03:00 EDT
   });
 
+  it('when the day fields leave some days out, then each day fires at the expression’s times or not at all, in any order asked', () => {
+    const weekdays = editionSchedule('15,45 7,19 * * 1-5');
+    const at = (day: string) => ['07:15', '07:45', '19:15', '19:45'].map((t) => Date.parse(`${day}T${t}:00Z`));
+    // Friday, then the weekend after it, then Monday: a day that fired tells nothing about the next.
+    expect(weekdays.firesOn('2026-11-27')).toEqual(at('2026-11-27'));
+    expect(weekdays.firesOn('2026-11-28')).toEqual([]);
+    expect(weekdays.firesOn('2026-11-29')).toEqual([]);
+    expect(weekdays.firesOn('2026-11-30')).toEqual(at('2026-11-30'));
+  });
+
   it('rejects an expression that is not cron', () => {
     expect(() => editionSchedule('every day at 7')).toThrow(/DIGEST_CRON/);
   });

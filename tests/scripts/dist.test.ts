@@ -20,7 +20,7 @@ import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { BOUNCE_MAIL } from '../support/bounce-fixtures.ts';
 import { DATE, freezeFixtureDay, seedSubscribers } from '../support/digest-harness.ts';
-import { repoRoot } from '../support/server-process.ts';
+import { projectNode, repoRoot } from '../support/server-process.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { testConfig } from '../support/test-context.ts';
 
@@ -71,14 +71,7 @@ function copyInstall(name: string, o: { production?: boolean; dist?: boolean; pa
 
 /** `npm run <command>` in the install at `root`: its scripts/launch.mjs, from that folder, and the no-network guard. */
 function launch(root: string, command: string, args: string[] = [], env: Record<string, string> = {}) {
-  // Resolved here: the production copies have no tsx of their own to load the guard with.
-  const guard = [
-    '--import',
-    import.meta.resolve('tsx'),
-    '--import',
-    new URL('../support/no-network.ts', import.meta.url).href,
-  ];
-  const child = spawn(process.execPath, [...guard, join(root, 'scripts', 'launch.mjs'), command, ...args], {
+  const child = spawn(process.execPath, [...projectNode, join(root, 'scripts', 'launch.mjs'), command, ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

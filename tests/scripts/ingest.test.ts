@@ -7,8 +7,8 @@ import { openDatabase } from '../../src/db/connection.ts';
 import { createPapersStore } from '../../src/db/papers-store.ts';
 import { defaultDigestDate } from '../../src/domain/dates.ts';
 import { fixturePath, startPapersApi, type PapersApi } from '../support/papers-api.ts';
-import { projectNode, repoRoot } from '../support/server-process.ts';
-import { runInProcess } from '../support/cli.ts';
+import { projectTsNode, repoRoot } from '../support/server-process.ts';
+import { runInProcess, runInProcessOn } from '../support/cli.ts';
 import { cli } from '../../scripts/ingest.ts';
 
 let api: PapersApi;
@@ -23,6 +23,17 @@ beforeEach(() => {
   return () => rmSync(dir, { recursive: true, force: true });
 });
 
+/** The environment of a run: a temp database and the local API. */
+const envOf = (env: Record<string, string>) => ({
+  DATABASE_PATH: join(dir, 'paperboy.sqlite'),
+  OUTBOX_DIR: join(dir, 'outbox'),
+  SECRET: 'test-secret-test-secret-test-secret-0123',
+  LOG_LEVEL: 'silent',
+  PAPERS_API_URL: api.url,
+  DIGEST_TZ: 'UTC',
+  ...env,
+});
+
 /** Runs `tsx scripts/ingest.ts …` as an operator would, on a temp database and the local API. */
 function ingest(
   args: string[],
@@ -31,27 +42,17 @@ function ingest(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...projectNode, 'scripts/ingest.ts', ...args],
-      {
-        cwd: repoRoot,
-        timeout: 30_000,
-        env: {
-          ...process.env,
-          DATABASE_PATH: join(dir, 'paperboy.sqlite'),
-          OUTBOX_DIR: join(dir, 'outbox'),
-          SECRET: 'test-secret-test-secret-test-secret-0123',
-          LOG_LEVEL: 'silent',
-          PAPERS_API_URL: api.url,
-          DIGEST_TZ: 'UTC',
-          ...env,
-        },
-      },
+      [...projectTsNode, 'scripts/ingest.ts', ...args],
+      { cwd: repoRoot, timeout: 30_000, env: { ...process.env, ...envOf(env) } },
       // A kill (timeout, signal) has no numeric code: -1 so it can never pass for exit 1.
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
 }
+
+/** The command's logic in this process; the saved-response import runs spawned, for the process contract. */
+const run = (args: string[], env: Record<string, string> = {}) => runInProcessOn(cli, args, envOf(env));
 
 function storedFor(date: string) {
   const db = openDatabase(join(dir, 'paperboy.sqlite'));
@@ -94,13 +95,13 @@ describe('npm run ingest', () => {
   });
 
   it('when --file does not exist, then it exits 1 and says why', async () => {
-    const r = await ingest(['--file', join(dir, 'missing.json')]);
+    const r = await run(['--file', join(dir, 'missing.json')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^ingest failed: ENOENT: no such file or directory/);
   });
 
   it('when --date is given, then that day is fetched from PAPERS_API_URL and stored', async () => {
-    const r = await ingest(['--date', '2026-11-23']);
+    const r = await run(['--date', '2026-11-23']);
     expect(r).toMatchObject({ code: 0, stdout: '2026-11-23: 14 new, 0 updated, 0 skipped\n' });
     expect(api.requests.map((q) => q.date)).toEqual(['2026-11-23']);
     expect(storedFor('2026-11-23')).toHaveLength(14);
@@ -109,7 +110,7 @@ describe('npm run ingest', () => {
   it('when no date is given, then it fetches yesterday in DIGEST_TZ', async () => {
     const tz = 'Pacific/Kiritimati';
     const before = defaultDigestDate(new Date(), tz);
-    const r = await ingest([], { DIGEST_TZ: tz });
+    const r = await run([], { DIGEST_TZ: tz });
     const after = defaultDigestDate(new Date(), tz);
     expect(r.code).toBe(0);
     expect([before, after]).toContain(api.requests[0]?.date);
@@ -117,7 +118,7 @@ describe('npm run ingest', () => {
 
   it('when the API fails, then it exits 1 with the error naming the URL', async () => {
     api.script({ status: 404, body: 'no such endpoint' });
-    const r = await ingest(['--date', '2026-11-23']);
+    const r = await run(['--date', '2026-11-23']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       `ingest failed: GET ${api.url}?date=2026-11-23&p=0&limit=100 answered HTTP 404 Not Found: no such endpoint`,

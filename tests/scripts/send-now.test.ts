@@ -324,7 +324,7 @@ describe('send-now and the team channels', () => {
 
 describe('send-now --weekly', () => {
   it('when the date is not a Sunday, then it is a usage error', async () => {
-    const r = await runScript('send-now', ['--weekly', '--date', '2026-11-27'], {});
+    const r = await runInProcess(cli, ['--weekly', '--date', '2026-11-27']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--weekly --date must be a Sunday/);
   });

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { csvField, parseCsv, planImport } from '../../src/domain/subscriber-import.ts';
 import { emailSchema, keywordsSchema } from '../../src/domain/subscriber-input.ts';
 import { testConfig } from '../support/test-context.ts';
-import { runInProcess, runScript } from '../support/cli.ts';
+import { runInProcess, runInProcessOn, runScript } from '../support/cli.ts';
 import { cli } from '../../scripts/subscribers.ts';
 
 describe('parseCsv', () => {
@@ -121,6 +121,8 @@ describe('npm run subscribers', () => {
     dir = t.dir;
     return { DATABASE_PATH: t.config.DATABASE_PATH };
   };
+  // The command's logic in this process; the spawned runs in this file hold its process contract.
+  const run = (args: string[], env: Record<string, string>) => runInProcessOn(cli, args, env);
 
   it('when the file has a cadence column, then each row gets its cadence (daily when empty), and the export gives it back', async () => {
     const env = setup();
@@ -157,13 +159,13 @@ describe('npm run subscribers', () => {
       file,
       'email,delivery_hour,timezone\nin@example.org,7,Asia/Calcutta\nny@example.org,,America/New_York\nno@example.org,,\n',
     );
-    const imported = await runScript('subscribers', ['import', file], env);
+    const imported = await run(['import', file], env);
     expect(imported.code, imported.stderr).toBe(0);
-    const exported = await runScript('subscribers', ['export'], env);
+    const exported = await run(['export'], env);
     expect(exported.stdout).toBe(
       'email,digest_size,keywords,cadence,timezone,delivery_hour\nin@example.org,10,,daily,Asia/Kolkata,7\nny@example.org,10,,daily,America/New_York,\nno@example.org,10,,daily,,\n',
     );
-    const listed = (await runScript('subscribers', ['list'], env)).stdout.split('\n');
+    const listed = (await run(['list'], env)).stdout.split('\n');
     expect(listed[1]).toMatch(/\tdaily\tAsia\/Kolkata\t7$/);
     expect(listed[3]).toMatch(/\tdaily\t-\t-$/);
 
@@ -171,13 +173,13 @@ describe('npm run subscribers', () => {
     const first = dir!;
     const other = setup();
     writeFileSync(file, exported.stdout);
-    expect((await runScript('subscribers', ['import', file], other)).code).toBe(0);
-    expect((await runScript('subscribers', ['export'], other)).stdout).toBe(exported.stdout);
+    expect((await run(['import', file], other)).code).toBe(0);
+    expect((await run(['export'], other)).stdout).toBe(exported.stdout);
     rmSync(other.DATABASE_PATH.replace(/\/[^/]+$/, ''), { recursive: true, force: true });
     dir = first;
 
     writeFileSync(file, 'email,timezone,delivery_hour\nx@example.org,Atlantis,4\n');
-    const bad = await runScript('subscribers', ['import', file], env);
+    const bad = await run(['import', file], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(
       /:2: timezone: Time zone must be .* \(not "Atlantis"\)\.; delivery_hour "4": Delivery hour/,
@@ -191,19 +193,17 @@ describe('npm run subscribers', () => {
       file,
       'email,digest_size,keywords\nada@example.org,5,"llm, rl"\nbob@example.org,,\nADA@example.org,20,\n',
     );
-    const imported = await runScript('subscribers', ['import', file], env);
+    const imported = await run(['import', file], env);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/^2 imported as confirmed; 1 repeated in the file \([\d.]+ s\)/);
 
     writeFileSync(file, 'email\nbob@example.org\ncyd@example.org\n');
-    const again = await runScript('subscribers', ['import', file], env);
+    const again = await run(['import', file], env);
     expect(again.stdout).toMatch(/^1 imported as confirmed; 1 already on the list \(left as they were\)/);
 
-    const [exported, count, listed] = await Promise.all([
-      runScript('subscribers', ['export'], env),
-      runScript('subscribers', ['count'], env),
-      runScript('subscribers', ['list'], env),
-    ]);
+    const exported = await run(['export'], env);
+    const count = await run(['count'], env);
+    const listed = await run(['list'], env);
     expect(exported.stdout).toBe(
       'email,digest_size,keywords,cadence,timezone,delivery_hour\nada@example.org,5,"llm,rl",daily,,\nbob@example.org,10,,daily,,\ncyd@example.org,10,,daily,,\n',
     );
@@ -213,7 +213,7 @@ describe('npm run subscribers', () => {
     );
     expect(listed.stdout.split('\n')[1]).toMatch(/^1\tada@example\.org\tconfirmed\t5\tllm,rl\t\d{4}-.*\tdaily\t-\t-$/);
 
-    const removed = await runScript('subscribers', ['remove', 'bob@example.org'], env);
+    const removed = await run(['remove', 'bob@example.org'], env);
     expect(removed.code).toBe(0);
     const db = new Database(env.DATABASE_PATH, { readonly: true });
     expect(db.prepare('SELECT email FROM subscribers ORDER BY id').pluck().all()).toEqual([
@@ -221,14 +221,14 @@ describe('npm run subscribers', () => {
       'cyd@example.org',
     ]);
     db.close();
-    expect((await runScript('subscribers', ['remove', 'bob@example.org'], env)).code).toBe(1);
+    expect((await run(['remove', 'bob@example.org'], env)).code).toBe(1);
   });
 
   it('when some rows are invalid, then each is reported with its line and nothing is imported', async () => {
     const env = setup();
     const file = join(dir!, 'bad.csv');
     writeFileSync(file, 'email,digest_size\ngood@example.org,10\nbad@,10\nalso-good@example.org,15\n');
-    const r = await runScript('subscribers', ['import', file], env);
+    const r = await run(['import', file], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:3: email "bad@": That does not look like an email address`);
     expect(r.stderr).toContain(`${file}:4: digest_size "15": Number of papers must be 5, 10 or 20.`);

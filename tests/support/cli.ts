@@ -51,3 +51,34 @@ export async function runInProcess(
     error.mockRestore();
   }
 }
+
+/**
+ * A script's `cli` run in this process on the environment `startScript` gives a spawned one (a
+ * clean one plus `env`), with what it printed: for a command's logic (its output, its exit code,
+ * what it leaves in the database) where a spawned run in the same file holds the process contract.
+ * One at a time: it replaces process.env and captures the console and stdout while it runs.
+ */
+export async function runInProcessOn(
+  cli: (argv: string[]) => Promise<number>,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const saved = process.env;
+  process.env = { PATH: saved.PATH ?? '', LOG_LEVEL: 'warn', ...env };
+  let stdout = '';
+  let stderr = '';
+  const spies = [
+    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`)),
+    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (stderr += `${format(...a)}\n`)),
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += String(chunk);
+      return true;
+    }),
+  ];
+  try {
+    return { code: await cli(args), stdout, stderr };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+    process.env = saved;
+  }
+}

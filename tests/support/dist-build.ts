@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { repoRoot } from './server-process.ts';
+import { fileURLToPath } from 'node:url';
 
 /**
  * dist/ brought up to date once, before any test starts the service or a command from it
@@ -9,7 +9,8 @@ import { repoRoot } from './server-process.ts';
  */
 export default function buildDistOnce(): void {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], {
-    cwd: repoRoot,
+    // Not server-process.ts's repoRoot: that module needs the guard, compiled by another global setup.
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

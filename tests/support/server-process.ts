@@ -1,11 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
+import { compiledGuard } from './no-network-build.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Node's arguments for the project's own processes: tsx, and the no-network guard in them too. */
-export const projectNode = ['--import', 'tsx', '--import', new URL('./no-network.ts', import.meta.url).href];
+/** Node's arguments for the project's own processes (launch.mjs runs dist/): the no-network guard in them too. */
+export const projectNode = ['--import', pathToFileURL(compiledGuard()).href];
+
+/** The same for a TypeScript source run as it is: tsx too. */
+export const projectTsNode = ['--import', 'tsx', ...projectNode];
 
 /** A free TCP port on 127.0.0.1 (nothing listens on it once this returns). */
 export function freePort(): Promise<number> {
