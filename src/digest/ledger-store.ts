@@ -56,6 +56,7 @@ export function createLedgerStore(db: Db) {
   const statements: Statements = {
     ...prepareRunStatements(db),
     ...prepareClaimStatements(db),
+    ...prepareSliceStatements(db),
     ...prepareHistoryStatements(db),
   };
   return { ...runMethods(db, statements), ...sendMethods(db, statements), ...historyMethods(db, statements) };
@@ -63,6 +64,7 @@ export function createLedgerStore(db: Db) {
 
 type Statements = ReturnType<typeof prepareRunStatements> &
   ReturnType<typeof prepareClaimStatements> &
+  ReturnType<typeof prepareSliceStatements> &
   ReturnType<typeof prepareHistoryStatements>;
 
 /** The run rows: creating, leasing, counting, resuming. */
@@ -115,15 +117,6 @@ function prepareRunStatements(db: Db) {
            AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
       )
       .pluck(),
-    // The same in a slice (@groups: the run's slice_groups), walking only its groups' readers.
-    countUnsettledInSlice: db
-      .prepare(
-        `SELECT count(*) FROM send_runs r, ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
-           ON ${IN_GROUP('s', 'r.cadence')} AND s.id > r.settled_through AND s.id <= r.enqueued_through
-         WHERE r.id = @id AND s.confirmed_at < r.started_at
-           AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
-      )
-      .pluck(),
     rewindCursor: db.prepare(
       `UPDATE send_runs SET enqueued_through = settled_through, enqueue_done = 0, updated_at = @now
        WHERE id = @id AND settled_through < enqueued_through`,
@@ -140,13 +133,6 @@ function prepareRunStatements(db: Db) {
       .prepare(
         `SELECT count(*) FROM subscribers s JOIN send_runs r ON r.id = ?
          WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
-      )
-      .pluck(),
-    remainingInSlice: db
-      .prepare(
-        `SELECT count(*) FROM send_runs r, ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
-           ON ${IN_GROUP('s', 'r.cadence')} AND s.id > r.enqueued_through
-         WHERE r.id = @id AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
       )
       .pluck(),
   };
@@ -196,20 +182,6 @@ function prepareClaimStatements(db: Db) {
          AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
        ORDER BY id LIMIT @limit`,
     ),
-    // The same in a slice, walking each of its groups in id order (subscribers_groups) instead of
-    // the whole list. No group's next @limit readers lie beyond the @limit-th of any one group, so
-    // the rows up to the smallest of those are all that need sorting: at most @limit per group.
-    nextAudienceInSlice: db.prepare(
-      `WITH upto AS (SELECT min(coalesce((SELECT t.id FROM subscribers t INDEXED BY subscribers_groups
-           WHERE ${IN_GROUP('t', '@cadence')} AND t.id > @after AND t.confirmed_at < @cutoff
-             AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = t.id)
-           ORDER BY t.id LIMIT 1 OFFSET @limit - 1), 9223372036854775807)) AS id FROM ${GROUPS('@groups')})
-       SELECT s.id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, 1 AS attempts, s.status
-       FROM ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
-         ON ${IN_GROUP('s', '@cadence')} AND s.id > @after AND s.id <= (SELECT id FROM upto)
-       WHERE s.confirmed_at < @cutoff AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
-       ORDER BY s.id LIMIT @limit`,
-    ),
     nextDue: db
       .prepare(
         `SELECT min(next_attempt_at) FROM send_deliveries INDEXED BY send_deliveries_open WHERE run_id = ? AND ${OPEN} AND status = 'pending'`,
@@ -224,6 +196,42 @@ function prepareClaimStatements(db: Db) {
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
     // Moves when a confirmed subscriber stops being one (migration 010's triggers).
     departures: db.prepare('SELECT n FROM subscriber_departures WHERE id = 1').pluck(),
+  };
+}
+
+/** A slice's readers (@groups: a JSON array of group keys), walked group by group (subscribers_groups). */
+function prepareSliceStatements(db: Db) {
+  return {
+    // countUnsettled, remainingAudience and nextAudience of a slice (@groups: the run's slice_groups).
+    countUnsettledInSlice: db
+      .prepare(
+        `SELECT count(*) FROM send_runs r, ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
+           ON ${IN_GROUP('s', 'r.cadence')} AND s.id > r.settled_through AND s.id <= r.enqueued_through
+         WHERE r.id = @id AND s.confirmed_at < r.started_at
+           AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
+      )
+      .pluck(),
+    remainingInSlice: db
+      .prepare(
+        `SELECT count(*) FROM send_runs r, ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
+           ON ${IN_GROUP('s', 'r.cadence')} AND s.id > r.enqueued_through
+         WHERE r.id = @id AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
+      )
+      .pluck(),
+    // Each group is walked in id order, not the whole list. No group's next @limit readers lie
+    // beyond the @limit-th of any one group, so the rows up to the smallest of those are all that
+    // need sorting: at most @limit per group.
+    nextAudienceInSlice: db.prepare(
+      `WITH upto AS (SELECT min(coalesce((SELECT t.id FROM subscribers t INDEXED BY subscribers_groups
+           WHERE ${IN_GROUP('t', '@cadence')} AND t.id > @after AND t.confirmed_at < @cutoff
+             AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = t.id)
+           ORDER BY t.id LIMIT 1 OFFSET @limit - 1), 9223372036854775807)) AS id FROM ${GROUPS('@groups')})
+       SELECT s.id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, 1 AS attempts, s.status
+       FROM ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
+         ON ${IN_GROUP('s', '@cadence')} AND s.id > @after AND s.id <= (SELECT id FROM upto)
+       WHERE s.confirmed_at < @cutoff AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
+       ORDER BY s.id LIMIT @limit`,
+    ),
   };
 }
 
