@@ -17,6 +17,7 @@ import { measureSubscribe, type LoadResult } from './subscribe.ts';
 import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
 import type { DigestContent } from './send-worker.ts';
+import type { DayResult } from './day.ts';
 import { fmt, machine, renderMarkdown, renderTable } from './report.ts';
 
 // ---- cleanup, whatever happens ----
@@ -283,6 +284,15 @@ async function main(argv: string[]): Promise<number> {
   if (p.sections.includes('intake')) {
     await runSection(results, 'intake', async () => {
       results.intake = await measureIntake(dir, p.intakeReports);
+    });
+  }
+
+  if (p.sections.includes('day')) {
+    await runSection(results, 'day', async () => {
+      // Long at 100k (seeding, then about a minute of slices): an hour at most.
+      results.day = await withWorker('day', (w) =>
+        w.call<DayResult>('measure', { readers: p.dayReaders, dir }, 3600_000),
+      );
     });
   }
 

@@ -10,14 +10,15 @@ child process of its own. Not part of npm test.
 
   --quick      a short run (~1-2 min): send 1k, memory 1k and 10k, short loads
   --full       adds the 100k send (with baselines) and a 1M-subscriber memory run (long: ~15 min)
-  --only LIST  comma-separated sections: render,send,memory,variants,dkim,startup,subscribe,ingest,intake
+  --only LIST  comma-separated sections: render,send,memory,variants,dkim,startup,subscribe,ingest,intake,day
                (default: all)
   --pool N     SMTP pool size for the product and every baseline (default: 5, SMTP_POOL_SIZE's default)
   -h, --help   show this help
 
 Exit status: 0 all targets met, 1 a target missed or a section failed, 2 usage error.`;
 
-type Section = 'render' | 'send' | 'memory' | 'variants' | 'dkim' | 'startup' | 'subscribe' | 'ingest' | 'intake';
+type Section =
+  'render' | 'send' | 'memory' | 'variants' | 'dkim' | 'startup' | 'subscribe' | 'ingest' | 'intake' | 'day';
 const SECTIONS: Section[] = [
   'render',
   'send',
@@ -28,6 +29,7 @@ const SECTIONS: Section[] = [
   'subscribe',
   'ingest',
   'intake',
+  'day',
 ];
 
 export interface Plan {
@@ -61,6 +63,8 @@ export interface Plan {
   startupReps: number;
   /** intake: reports replayed into the bounce receiver. */
   intakeReports: number;
+  /** day: readers of the day replayed in DELIVERY_MODE=local (bench/day.ts). */
+  dayReaders: number;
 }
 
 export function plan(argv: string[]): Plan | { help: true } | { error: string } {
@@ -115,6 +119,7 @@ export function plan(argv: string[]): Plan | { help: true } | { error: string } 
       subscribeReps: 1,
       ingestRuns: 3,
       intakeReports: 2000,
+      dayReaders: 10_000,
     };
   }
   return {
@@ -139,5 +144,6 @@ export function plan(argv: string[]): Plan | { help: true } | { error: string } 
     subscribeReps: 3,
     ingestRuns: 7,
     intakeReports: 10_000,
+    dayReaders: 100_000,
   };
 }

@@ -5,6 +5,7 @@ import type { RenderResult } from './render-worker.ts';
 import type { IngestResult } from './ingest-worker.ts';
 import type { StartupResult } from './startup.ts';
 import type { IntakeResult } from './intake.ts';
+import type { DayResult } from './day.ts';
 
 /** What a bench run measured: what the table's rows (rows.ts, rows-app.ts) are made from. */
 export interface Results {
@@ -17,6 +18,8 @@ export interface Results {
   ingest?: IngestResult;
   startup?: StartupResult;
   intake?: IntakeResult;
+  /** A day of readers' own mornings (DELIVERY_MODE=local) replayed. */
+  day?: DayResult;
   /** os.availableParallelism() of the bench's machine (the default DKIM_WORKERS). */
   cores?: number;
   /** How many distinct digests the many-variants send's preferences rank to. */

@@ -1,5 +1,6 @@
 import { medianRun, type SendRun, type SenderKind } from './send.ts';
 import { intakeRows } from './rows-intake.ts';
+import { dayRows } from './rows-day.ts';
 import { fmt, medianBy, verdict, type Row } from './report.ts';
 import type { Plan } from './plan.ts';
 import { appRows } from './rows-app.ts';
@@ -230,6 +231,13 @@ export function buildRows(p: Plan, r: Results): Row[] {
   }
 
   if (r.intake) rows.push(...intakeRows(r.intake));
+  if (r.day)
+    rows.push(
+      ...dayRows(
+        r.day,
+        [...p.sendSizes].reverse().reduce<SendRun | null>((m, n) => m ?? med('product', n), null),
+      ),
+    );
 
   if (p.sections.includes('memory')) {
     const peak = (n: number) => r.sendNow.find((m) => m.n === n);

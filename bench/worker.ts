@@ -13,6 +13,7 @@ const roles: Record<string, () => Promise<Handlers>> = {
   render: async () => (await import('./render-worker.ts')).renderHandlers(),
   ingest: async () => (await import('./ingest-worker.ts')).ingestHandlers(),
   http: async () => (await import('./subscribe-worker.ts')).subscribeServerHandlers(),
+  day: async () => (await import('./day-worker.ts')).dayHandlers(),
 };
 
 const load = role ? roles[role] : undefined;

@@ -31,6 +31,18 @@ const GROUP_KEY = "CASE WHEN s.timezone IS NULL THEN '' ELSE s.timezone || '|' |
 /** Subscribers `s` in the slice `groups` (a JSON array of group keys; NULL: everyone). */
 const IN_SLICE = (groups: string) => `(${groups} IS NULL OR ${GROUP_KEY} IN (SELECT value FROM json_each(${groups})))`;
 
+/** The group keys of the JSON array `groups` as the columns they stand for: `g.zone`, `g.hour`. */
+const GROUPS = (groups: string) =>
+  `(SELECT DISTINCT CASE WHEN value = '' THEN NULL ELSE substr(value, 1, instr(value, '|') - 1) END AS zone,
+     CAST(nullif(substr(value, instr(value, '|') + 1), '') AS INTEGER) AS hour FROM json_each(${groups})) g`;
+
+/**
+ * Confirmed subscribers `alias` of the cadence in the group `g`, through subscribers_groups
+ * (migration 025): `IS` so that the groups without a zone or an hour (NULL) match too.
+ */
+const IN_GROUP = (alias: string, cadence: string) =>
+  `${alias}.status = 'confirmed' AND ${alias}.cadence = ${cadence} AND ${alias}.timezone IS g.zone AND ${alias}.delivery_hour IS g.hour`;
+
 /** Deliveries whose subscriber's domain is in the JSON array @held (domains backed off in this send). */
 const NOT_HELD = `${DOMAIN_OF('s.email')} NOT IN (SELECT value FROM json_each(@held))`;
 
@@ -44,6 +56,7 @@ export function createLedgerStore(db: Db) {
   const statements: Statements = {
     ...prepareRunStatements(db),
     ...prepareClaimStatements(db),
+    ...prepareSliceStatements(db),
     ...prepareHistoryStatements(db),
   };
   return { ...runMethods(db, statements), ...sendMethods(db, statements), ...historyMethods(db, statements) };
@@ -51,6 +64,7 @@ export function createLedgerStore(db: Db) {
 
 type Statements = ReturnType<typeof prepareRunStatements> &
   ReturnType<typeof prepareClaimStatements> &
+  ReturnType<typeof prepareSliceStatements> &
   ReturnType<typeof prepareHistoryStatements>;
 
 /** The run rows: creating, leasing, counting, resuming. */
@@ -100,7 +114,7 @@ function prepareRunStatements(db: Db) {
       .prepare(
         `SELECT count(*) FROM send_runs r JOIN subscribers s ON s.id > r.settled_through AND s.id <= r.enqueued_through
          WHERE r.id = ? AND s.status = 'confirmed' AND s.cadence = r.cadence AND s.confirmed_at < r.started_at
-           AND ${IN_SLICE('r.slice_groups')} AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
+           AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
       )
       .pluck(),
     rewindCursor: db.prepare(
@@ -118,8 +132,7 @@ function prepareRunStatements(db: Db) {
     remainingAudience: db
       .prepare(
         `SELECT count(*) FROM subscribers s JOIN send_runs r ON r.id = ?
-         WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0
-           AND ${IN_SLICE('r.slice_groups')}`,
+         WHERE s.status = 'confirmed' AND s.cadence = r.cadence AND s.id > r.enqueued_through AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
       )
       .pluck(),
   };
@@ -163,8 +176,9 @@ function prepareClaimStatements(db: Db) {
     // no scan of the whole list. Those with a row already are left out: after a resume, the
     // range between the mark and the old cursor holds some that were written.
     nextAudience: db.prepare(
-      `SELECT id AS subscriberId, email, digest_size AS digestSize, keywords, 1 AS attempts, status FROM subscribers s
-       WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff AND cadence = @cadence AND ${IN_SLICE('@groups')}
+      `SELECT id AS subscriberId, email, digest_size AS digestSize, keywords, 1 AS attempts, status
+       FROM subscribers s INDEXED BY subscribers_confirmed
+       WHERE status = 'confirmed' AND id > @after AND confirmed_at < @cutoff AND cadence = @cadence
          AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
        ORDER BY id LIMIT @limit`,
     ),
@@ -182,6 +196,42 @@ function prepareClaimStatements(db: Db) {
     subscriberStatus: db.prepare('SELECT status FROM subscribers WHERE id = ?').pluck(),
     // Moves when a confirmed subscriber stops being one (migration 010's triggers).
     departures: db.prepare('SELECT n FROM subscriber_departures WHERE id = 1').pluck(),
+  };
+}
+
+/** A slice's readers (@groups: a JSON array of group keys), walked group by group (subscribers_groups). */
+function prepareSliceStatements(db: Db) {
+  return {
+    // countUnsettled, remainingAudience and nextAudience of a slice (@groups: the run's slice_groups).
+    countUnsettledInSlice: db
+      .prepare(
+        `SELECT count(*) FROM send_runs r, ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
+           ON ${IN_GROUP('s', 'r.cadence')} AND s.id > r.settled_through AND s.id <= r.enqueued_through
+         WHERE r.id = @id AND s.confirmed_at < r.started_at
+           AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = r.id AND d.subscriber_id = s.id)`,
+      )
+      .pluck(),
+    remainingInSlice: db
+      .prepare(
+        `SELECT count(*) FROM send_runs r, ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
+           ON ${IN_GROUP('s', 'r.cadence')} AND s.id > r.enqueued_through
+         WHERE r.id = @id AND s.confirmed_at < r.started_at AND r.enqueue_done = 0`,
+      )
+      .pluck(),
+    // Each group is walked in id order, not the whole list. No group's next @limit readers lie
+    // beyond the @limit-th of any one group, so the rows up to the smallest of those are all that
+    // need sorting: at most @limit per group.
+    nextAudienceInSlice: db.prepare(
+      `WITH upto AS (SELECT min(coalesce((SELECT t.id FROM subscribers t INDEXED BY subscribers_groups
+           WHERE ${IN_GROUP('t', '@cadence')} AND t.id > @after AND t.confirmed_at < @cutoff
+             AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = t.id)
+           ORDER BY t.id LIMIT 1 OFFSET @limit - 1), 9223372036854775807)) AS id FROM ${GROUPS('@groups')})
+       SELECT s.id AS subscriberId, s.email, s.digest_size AS digestSize, s.keywords, 1 AS attempts, s.status
+       FROM ${GROUPS('@groups')} JOIN subscribers s INDEXED BY subscribers_groups
+         ON ${IN_GROUP('s', '@cadence')} AND s.id > @after AND s.id <= (SELECT id FROM upto)
+       WHERE s.confirmed_at < @cutoff AND NOT EXISTS (SELECT 1 FROM send_deliveries d WHERE d.run_id = @id AND d.subscriber_id = s.id)
+       ORDER BY s.id LIMIT @limit`,
+    ),
   };
 }
 
@@ -232,7 +282,12 @@ function prepareHistoryStatements(db: Db) {
 /** A run's life: opened, leased, its status set, resumed after a sender died. */
 function runMethods(db: Db, statements: Statements) {
   const resume = db.transaction((id: number, now: string): number => {
-    const unsettled = statements.countUnsettled.get(id) as number;
+    const groups = toRun(statements.byId.get(id) as RunRow).sliceGroups;
+    const unsettled = (
+      groups
+        ? statements.countUnsettledInSlice.get({ id, groups: JSON.stringify(groups) })
+        : statements.countUnsettled.get(id)
+    ) as number;
     statements.rewindCursor.run({ id, now });
     return unsettled + statements.resetSending.run({ id, now }).changes;
   });
@@ -343,7 +398,12 @@ function sendMethods(db: Db, statements: Statements) {
     },
     /** Subscribers of the run not enqueued yet: for progress estimates. */
     remainingAudience(id: number): number {
-      return statements.remainingAudience.get(id) as number;
+      const groups = toRun(statements.byId.get(id) as RunRow).sliceGroups;
+      return (
+        groups
+          ? statements.remainingInSlice.get({ id, groups: JSON.stringify(groups) })
+          : statements.remainingAudience.get(id)
+      ) as number;
     },
   };
 }
@@ -409,14 +469,12 @@ function claimTransaction(db: Db, statements: Statements) {
     const room = limit - retries.length;
     let fresh: ClaimedDelivery[] = [];
     if (room > 0 && !run.enqueueDone) {
-      fresh = statements.nextAudience.all({
-        id,
-        after: run.enqueuedThrough,
-        cutoff: run.startedAt,
-        cadence: run.cadence,
-        groups: run.sliceGroups && JSON.stringify(run.sliceGroups),
-        limit: room,
-      }) as ClaimedDelivery[];
+      const params = { id, after: run.enqueuedThrough, cutoff: run.startedAt, cadence: run.cadence, limit: room };
+      fresh = (
+        run.sliceGroups
+          ? statements.nextAudienceInSlice.all({ ...params, groups: JSON.stringify(run.sliceGroups) })
+          : statements.nextAudience.all(params)
+      ) as ClaimedDelivery[];
       const through = fresh.length ? fresh[fresh.length - 1]!.subscriberId : run.enqueuedThrough;
       statements.advanceCursor.run({ id, through, done: fresh.length < room ? 1 : 0, now });
     }
