@@ -9,8 +9,8 @@ import { createLogger } from '../src/logger.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createContext, sendDigestDeps } from '../src/context.ts';
 import { sendDigest } from '../src/digest/run.ts';
-import { editionSchedule, morningOf, startScheduler } from '../src/jobs/scheduler.ts';
-import { defaultMorningHour, effectiveGroups, nextSlice } from '../src/jobs/local-morning.ts';
+import { morningOf, startScheduler } from '../src/jobs/scheduler.ts';
+import { effectiveGroups, nextSlice } from '../src/jobs/local-morning.ts';
 import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, seedSubscribers } from './fixtures.ts';
 import { startSink } from './sink.ts';
 import { startPapersApi } from './papers-api.ts';
@@ -212,11 +212,8 @@ async function sendTheDay(
     },
   );
   try {
-    const groups = effectiveGroups(
-      ctx.ledger.audienceGroups('daily'),
-      defaultMorningHour(editionSchedule(config.DIGEST_CRON)),
-    );
     const morning = morningOf(config, 'daily');
+    const groups = effectiveGroups(ctx.ledger.audienceGroups('daily'), morning.defaultHour);
     // Idle: jump to the next slice's hour (or the end of the window).
     while (clock.now().getTime() < END || sending) {
       await new Promise((r) => setTimeout(r, 300));

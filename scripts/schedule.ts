@@ -32,15 +32,14 @@ async function main(argv: string[]): Promise<number> {
   dateArgument(args.on);
   const cadence: Cadence = args.weekly ? 'weekly' : 'daily';
   // Imported once the arguments are checked: --help and a usage error load no package.
-  const [{ loadConfig }, { createContext }, { createLogger }, { todayIn }, morning, { editionSchedule, morningOf }] =
-    await Promise.all([
-      import('../src/config.ts'),
-      import('../src/context.ts'),
-      import('../src/logger.ts'),
-      import('../src/domain/dates.ts'),
-      import('../src/jobs/local-morning.ts'),
-      import('../src/jobs/scheduler.ts'),
-    ]);
+  const [{ loadConfig }, { createContext }, { createLogger }, { todayIn }, morning, { morningOf }] = await Promise.all([
+    import('../src/config.ts'),
+    import('../src/context.ts'),
+    import('../src/logger.ts'),
+    import('../src/domain/dates.ts'),
+    import('../src/jobs/local-morning.ts'),
+    import('../src/jobs/scheduler.ts'),
+  ]);
   let ctx: Context | undefined;
   try {
     const config = loadConfig();
@@ -50,9 +49,9 @@ async function main(argv: string[]): Promise<number> {
     );
     const day = args.on ?? todayIn(config.DIGEST_TZ, ctx.clock.now());
     // The plan of that day for the cadence's readers as they are now.
-    const hour = morning.defaultMorningHour(editionSchedule(config.DIGEST_CRON));
-    const groups = morning.effectiveGroups(ctx.ledger.audienceGroups(cadence), hour);
-    const rows = morning.planOfDay(morningOf(config, cadence), groups, day, config.DELIVERY_MODE === 'batch');
+    const readers = morningOf(config, cadence);
+    const groups = morning.effectiveGroups(ctx.ledger.audienceGroups(cadence), readers.defaultHour);
+    const rows = morning.planOfDay(readers, groups, day, config.DELIVERY_MODE === 'batch');
     console.log([HEADER, ...rows.map(columns)].map((r) => r.join('\t')).join('\n'));
     return EXIT_OK;
   } catch (err) {

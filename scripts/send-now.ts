@@ -246,8 +246,8 @@ function earlyReaders(a: App, ctx: Context, date: string, cadence: Cadence) {
   if (config.DELIVERY_MODE !== 'local') return { slice: {}, report: () => [] };
   const now = clock.now();
   const morning = a.morningOf(config, cadence);
-  const hour = a.defaultMorningHour(a.editionSchedule(config.DIGEST_CRON));
-  const ahead = a.groupsAhead(morning, a.effectiveGroups(ledger.audienceGroups(cadence), hour), date, now);
+  const groups = a.effectiveGroups(ledger.audienceGroups(cadence), morning.defaultHour);
+  const ahead = a.groupsAhead(morning, groups, date, now);
   const sentAhead = () => {
     const run = ledger.byDate(date, cadence);
     return run && ahead.length ? ledger.sentInGroups(run.id, ahead) : 0;

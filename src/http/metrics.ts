@@ -3,8 +3,8 @@ import type { MetricsStore } from '../db/metrics-store.ts';
 import type { Clock } from '../clock.ts';
 import { BIG_PROVIDERS, providerLabel } from '../bounces/domains.ts';
 import type { Config } from '../config.ts';
-import { defaultMorningHour, effectiveGroups, nextSlice } from '../jobs/local-morning.ts';
-import { editionSchedule, morningOf } from '../jobs/scheduler.ts';
+import { effectiveGroups, nextSlice } from '../jobs/local-morning.ts';
+import { morningOf } from '../jobs/scheduler.ts';
 
 /** Runs reported one by one: a label per digest date, bounded so the series do not pile up. */
 const RECENT_RUNS = 14;
@@ -179,12 +179,12 @@ type ScheduleConfig = Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY' | 
 
 /** Per cadence, when the next slice of readers goes (in batch mode, the next send) and how many it holds. */
 function nextSliceMetrics(store: MetricsStore, clock: Clock, config: ScheduleConfig, registers: Registry[]): void {
-  const hour = defaultMorningHour(editionSchedule(config.DIGEST_CRON));
+  const mornings = { daily: morningOf(config, 'daily'), weekly: morningOf(config, 'weekly') };
   const next = (cadence: 'daily' | 'weekly') =>
     nextSlice(
       clock.now(),
-      morningOf(config, cadence),
-      effectiveGroups(store.readerGroups(cadence), hour),
+      mornings[cadence],
+      effectiveGroups(store.readerGroups(cadence), mornings[cadence].defaultHour),
       config.DELIVERY_MODE === 'batch',
     );
   new Gauge({

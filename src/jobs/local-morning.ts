@@ -38,6 +38,8 @@ export interface Morning {
   schedule: Schedule;
   /** DIGEST_TZ: the zone of readers with none. */
   timeZone: string;
+  /** The hour of a reader who chose none (`defaultMorningHour` of DIGEST_CRON). */
+  defaultHour: number;
   /** Set for the weekly edition. */
   weeklyDay?: Weekday;
   /** The batch schedule's latest time by `now` in DIGEST_TZ (a `wallClock` value) and date: readers with no zone. */

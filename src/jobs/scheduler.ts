@@ -138,15 +138,16 @@ export function retryAfterMs(
  */
 export function morningOf(config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY'>, cadence: Cadence): Morning {
   const { DIGEST_CRON: expression, DIGEST_TZ: timeZone, WEEKLY_DAY: weeklyDay } = config;
-  if (cadence === 'daily') {
-    const schedule = editionSchedule(expression);
-    return { schedule, timeZone, noZone: (now) => dueRun(now, timeZone, schedule, () => undefined) };
-  }
+  const daily = editionSchedule(expression);
+  const defaultHour = defaultMorningHour(daily);
+  if (cadence === 'daily')
+    return { schedule: daily, timeZone, defaultHour, noZone: (now) => dueRun(now, timeZone, daily, () => undefined) };
   const schedule = editionSchedule(weeklyCron(expression, weeklyDay));
   return {
     schedule,
     timeZone,
     weeklyDay,
+    defaultHour,
     noZone: (now) => dueWeekly(now, timeZone, schedule, weeklyDay, () => undefined),
   };
 }
@@ -240,9 +241,8 @@ function editionsOf(ctx: SchedulerContext): { editions: [Edition, Edition]; week
  */
 function localDue(ctx: SchedulerContext, cadence: Cadence): (now: Date) => Owed[] {
   const morning = morningOf(ctx.config, cadence);
-  const hour = defaultMorningHour(editionSchedule(ctx.config.DIGEST_CRON));
   return (now) => {
-    const groups = effectiveGroups(ctx.ledger.audienceGroups(cadence), hour);
+    const groups = effectiveGroups(ctx.ledger.audienceGroups(cadence), morning.defaultHour);
     return dueSlices(now, morning, groups, (date) => ctx.ledger.byDate(date, cadence)).map((s) => ({
       date: s.date,
       key: `${s.date}@${s.at.toISOString()}`,
