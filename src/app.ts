@@ -142,7 +142,13 @@ export async function buildApp(ctx: Context, opts: AppOptions): Promise<FastifyI
     }),
   );
   await app.register(
-    metricsRoutes({ token: ctx.config.METRICS_TOKEN, db: ctx.db, clock: ctx.clock, config: ctx.config }),
+    metricsRoutes({
+      token: ctx.config.METRICS_TOKEN,
+      db: ctx.db,
+      clock: ctx.clock,
+      config: ctx.config,
+      ledger: ctx.ledger,
+    }),
   );
   await app.register(webhookRoutes(webhookRouteDeps(ctx, opts.snsFetch)));
   return app;

@@ -49,10 +49,6 @@ export function createMetricsStore(db: Db) {
        FROM send_runs ORDER BY updated_at DESC, id DESC LIMIT 1`,
     ),
     // The reader groups of a cadence (zone, hour as stored): when the next slice goes and its size.
-    readerGroups: db.prepare(
-      `SELECT timezone AS timeZone, delivery_hour AS hour, count(*) AS readers FROM subscribers
-       WHERE status = 'confirmed' AND cadence = ? GROUP BY timezone, delivery_hour`,
-    ),
     mailQueue: db.prepare(
       `SELECT status, count(*) AS n FROM mail_queue WHERE status IN ('queued', 'failed') GROUP BY status`,
     ),
@@ -71,8 +67,6 @@ export function createMetricsStore(db: Db) {
     confirmationsCapped: () => statements.capped.all() as { scope: string; n: number }[],
     recentRuns: (limit: number) => statements.recentRuns.all(limit) as RunCounts[],
     lastRun: () => statements.lastRun.get() as LastRun | undefined,
-    readerGroups: (cadence: string) =>
-      statements.readerGroups.all(cadence) as { timeZone: string | null; hour: number | null; readers: number }[],
     mailQueueByStatus: () => statements.mailQueue.all() as { status: string; n: number }[],
     oldestQueuedAt: () => statements.oldestQueued.get() as string | null,
     bouncesByKind: () => statements.bounces.all() as { kind: string; n: number }[],

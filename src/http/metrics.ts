@@ -3,7 +3,7 @@ import type { MetricsStore } from '../db/metrics-store.ts';
 import type { Clock } from '../clock.ts';
 import { BIG_PROVIDERS, providerLabel } from '../bounces/domains.ts';
 import type { Config } from '../config.ts';
-import { effectiveGroups, nextSlice } from '../jobs/local-morning.ts';
+import { effectiveGroups, nextSlice, type AudienceGroup } from '../jobs/local-morning.ts';
 import { morningOf } from '../jobs/scheduler.ts';
 
 /** Runs reported one by one: a label per digest date, bounded so the series do not pile up. */
@@ -42,7 +42,7 @@ function byKey<K extends string>(
  * after a restart and counts what the CLIs and the cron job did too; only HTTP latency lives in
  * memory.
  */
-export function createMetrics(store: MetricsStore, clock: Clock, schedule?: ScheduleConfig): Metrics {
+export function createMetrics(store: MetricsStore, clock: Clock, schedule?: ScheduleDeps): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -51,7 +51,7 @@ export function createMetrics(store: MetricsStore, clock: Clock, schedule?: Sche
   confirmationCapMetrics(store, registers);
   runRecipientMetrics(store, registers);
   lastRunMetrics(store, registers);
-  if (schedule) nextSliceMetrics(store, clock, schedule, registers);
+  if (schedule) nextSliceMetrics(clock, schedule, registers);
   mailQueueMetrics(store, clock, registers);
   bounceMetrics(store, registers);
   channelMetrics(store, registers);
@@ -175,16 +175,20 @@ function lastRunMetrics(store: MetricsStore, registers: Registry[]): void {
   });
 }
 
-type ScheduleConfig = Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY' | 'DELIVERY_MODE'>;
+/** What the next-slice gauges read: the schedule's settings, and the readers' groups as the scheduler counts them. */
+interface ScheduleDeps {
+  config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY' | 'DELIVERY_MODE'>;
+  audienceGroups(cadence: 'daily' | 'weekly'): AudienceGroup[];
+}
 
 /** Per cadence, when the next slice of readers goes (in batch mode, the next send) and how many it holds. */
-function nextSliceMetrics(store: MetricsStore, clock: Clock, config: ScheduleConfig, registers: Registry[]): void {
+function nextSliceMetrics(clock: Clock, { config, audienceGroups }: ScheduleDeps, registers: Registry[]): void {
   const mornings = { daily: morningOf(config, 'daily'), weekly: morningOf(config, 'weekly') };
   const next = (cadence: 'daily' | 'weekly') =>
     nextSlice(
       clock.now(),
       mornings[cadence],
-      effectiveGroups(store.readerGroups(cadence), mornings[cadence].defaultHour),
+      effectiveGroups(audienceGroups(cadence), mornings[cadence].defaultHour),
       config.DELIVERY_MODE === 'batch',
     );
   new Gauge({

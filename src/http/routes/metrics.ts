@@ -3,6 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/connection.ts';
 import type { Clock } from '../../clock.ts';
 import type { Config } from '../../config.ts';
+import type { LedgerStore } from '../../digest/ledger-store.ts';
 import { createMetricsStore } from '../../db/metrics-store.ts';
 import { createMetrics } from '../metrics.ts';
 
@@ -16,11 +17,15 @@ export const metricsRoutes = (deps: {
   db: Db;
   clock: Clock;
   config: Pick<Config, 'DIGEST_CRON' | 'DIGEST_TZ' | 'WEEKLY_DAY' | 'DELIVERY_MODE'>;
+  ledger: Pick<LedgerStore, 'audienceGroups'>;
 }): FastifyPluginAsync => {
   const plugin: FastifyPluginAsync = async (app) => {
     const token = deps.token;
     if (!token) return;
-    const metrics = createMetrics(createMetricsStore(deps.db), deps.clock, deps.config);
+    const metrics = createMetrics(createMetricsStore(deps.db), deps.clock, {
+      config: deps.config,
+      audienceGroups: (cadence) => deps.ledger.audienceGroups(cadence),
+    });
 
     app.addHook('onResponse', (req, reply, done) => {
       metrics.observeRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime);
