@@ -68,7 +68,7 @@ async function postEdition(deps: ChannelPostDeps, edition: OwedPost, summary: Ch
   const papers = await frozenRanking(deps.ranking, edition.digestDate, { save: true, cadence: edition.cadence });
   if (!papers.length) return;
   for (const channel of channels) {
-    const ranked = rankPapers(papers, { size: channel.digestSize, keywords: parseKeywords(channel.keywords) });
+    const ranked = channelPapers(channel, papers);
     if (!ranked.length) {
       summary.nothingMatched++;
       continue;
@@ -84,7 +84,16 @@ async function postEdition(deps: ChannelPostDeps, edition: OwedPost, summary: Ch
   }
 }
 
-function postTo(deps: ChannelPostDeps, channel: Channel, edition: OwedPost, papers: Paper[]): Promise<PostOutcome> {
+/** The papers of an edition a channel gets: ranked and cut as for a reader with its size and keywords. */
+const channelPapers = (channel: Channel, papers: Paper[]) =>
+  rankPapers(papers, { size: channel.digestSize, keywords: parseKeywords(channel.keywords) });
+
+function postTo(
+  deps: Pick<ChannelPostDeps, 'publicUrl' | 'poster' | 'policy'>,
+  channel: Channel,
+  edition: OwedPost,
+  papers: Paper[],
+): Promise<PostOutcome> {
   const { digestDate: date, cadence } = edition;
   const payload = channelPayload(channel.kind, {
     date,
@@ -150,15 +159,9 @@ export async function postSample(
 ): Promise<PostOutcome> {
   const latest = deps.digests.list(1, channel.cadence)[0];
   const frozen = latest ? (deps.digests.get(latest.date, channel.cadence)?.papers ?? []) : [];
-  const ranked = rankPapers(frozen, { size: channel.digestSize, keywords: parseKeywords(channel.keywords) });
-  const date = latest?.date ?? SAMPLE_PAPER.featuredDate;
-  const payload = channelPayload(channel.kind, {
-    date,
-    cadence: channel.cadence,
-    papers: ranked.length ? ranked : [SAMPLE_PAPER],
-    archiveUrl: digestUrl(deps.publicUrl, date, channel.cadence),
-  });
-  const outcome = await postWebhook(deps.poster, channel.url, payload, deps.policy);
+  const ranked = channelPapers(channel, frozen);
+  const edition = { digestDate: latest?.date ?? SAMPLE_PAPER.featuredDate, cadence: channel.cadence };
+  const outcome = await postTo(deps, channel, edition, ranked.length ? ranked : [SAMPLE_PAPER]);
   if (outcome.result === 'gone') {
     disableGone(deps.channels, channel.id, outcome.status);
     deps.logger.warn(
